@@ -1,0 +1,224 @@
+#!/usr/bin/env pwsh
+# SmartGrid.Actors build entry point. ./build.sh forwards here; see README.md.
+#   run                      services up, then the whole system on one node (all roles, simulator on)
+#   test                     services up, then the full test suite; ends with "tests: N passed, N failed"
+#   bench kafka|pipeline     benchmarks that print their figures
+#   services up|down|status  PostgreSQL 15 and Redis from Debian packages, data under .data/
+#   kafka                    a standalone embedded Kafka broker for multi-process runs
+#   cmd -- <command>         the SRE command tool against a node
+param(
+    [Parameter(Position = 0)][string]$Target = 'help',
+    [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$DataDir = Join-Path $Root '.data'
+$PgPort = if ($env:SMARTGRID_PG_PORT) { [int]$env:SMARTGRID_PG_PORT } else { 5432 }
+$RedisPort = if ($env:SMARTGRID_REDIS_PORT) { [int]$env:SMARTGRID_REDIS_PORT } else { 6379 }
+$Database = 'smartgrid'
+
+function Fail([string]$Message) {
+    [Console]::Error.WriteLine("build: $Message")
+    exit 1
+}
+
+function Invoke-Native([string]$File, [string[]]$Arguments, [switch]$Quiet) {
+    if ($Quiet) { & $File @Arguments *> $null } else { & $File @Arguments | Out-Host }
+    return $LASTEXITCODE
+}
+
+function Test-Root { return ((& id -u) -eq '0') }
+
+# Debian packages are installed on demand, so a fresh machine needs nothing but the .NET SDK.
+$script:AptUpdated = $false
+function Install-DebianPackages([string[]]$Packages, [string]$Why) {
+    $missing = @($Packages | Where-Object { -not ((& dpkg-query -W '-f=${Status}' $_ 2>$null) -match 'install ok installed') })
+    if ($missing.Count -eq 0) { return }
+    $sudo = @()
+    if (-not (Test-Root)) {
+        if (-not (Get-Command sudo -ErrorAction SilentlyContinue)) {
+            Fail "$Why needs the Debian packages $($missing -join ', '): run 'sudo apt-get install -y $($missing -join ' ')' (not root and no sudo here)"
+        }
+        $sudo = @('sudo')
+    }
+    Write-Host "build: installing $($missing -join ', ') ($Why)"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    if (-not $script:AptUpdated) {
+        & @sudo apt-get update -qq *> $null
+        $script:AptUpdated = $true
+    }
+    & @sudo apt-get install -y -qq --no-install-recommends @missing *> (Join-Path $DataDir 'apt.log')
+    if ($LASTEXITCODE -ne 0) { Fail "apt-get install $($missing -join ' ') failed: see .data/apt.log" }
+    # Debian's postgresql package creates and starts a 'main' cluster on 5432; ours replaces it.
+    if ($missing -contains 'postgresql-15' -and (Get-Command pg_ctlcluster -ErrorAction SilentlyContinue)) {
+        & @sudo pg_ctlcluster 15 main stop *> $null
+    }
+}
+
+function Find-PgBin {
+    $dirs = @(Get-ChildItem '/usr/lib/postgresql' -Directory -ErrorAction SilentlyContinue | Sort-Object { [int]$_.Name } -Descending)
+    foreach ($d in $dirs) {
+        $bin = Join-Path $d.FullName 'bin'
+        if (Test-Path (Join-Path $bin 'pg_ctl')) { return $bin }
+    }
+    return $null
+}
+
+# PostgreSQL refuses to run as root, so its files belong to the postgres OS user. A checkout
+# under a private directory (mktemp -d) is not reachable by that user: then the data lives in
+# /var/tmp and .data/pg points at it.
+function Get-PgDataDir {
+    $local = Join-Path $DataDir 'pg'
+    if (-not (Test-Root)) { return $local }
+    if (Test-Path $local) { return (Get-Item $local).ResolveLinkTarget($true)?.FullName ?? $local }
+    New-Item -ItemType Directory -Force -Path $local | Out-Null
+    & chown postgres:postgres $local
+    if ((Invoke-Native 'runuser' @('-u', 'postgres', '--', 'test', '-w', $local) -Quiet) -eq 0) { return $local }
+    Remove-Item $local -Force
+    $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($Root))).Substring(0, 12)
+    $shared = "/var/tmp/smartgrid-$hash/pg"
+    New-Item -ItemType Directory -Force -Path $shared | Out-Null
+    & chmod 755 (Split-Path $shared)
+    New-Item -ItemType SymbolicLink -Path $local -Target $shared | Out-Null
+    return $shared
+}
+
+function Invoke-AsPostgres([string]$File, [string[]]$Arguments) {
+    $log = Join-Path $DataDir 'postgres-admin.log'
+    if (Test-Root) { & runuser -u postgres -- $File @Arguments *>> $log } else { & $File @Arguments *>> $log }
+    return $LASTEXITCODE
+}
+
+function Start-Postgres {
+    Install-DebianPackages @('postgresql-15', 'postgresql-client-15') 'PostgreSQL'
+    $bin = Find-PgBin
+    if (-not $bin) { Fail 'PostgreSQL binaries not found under /usr/lib/postgresql: apt-get install postgresql-15' }
+    $pgData = Get-PgDataDir
+    $sock = Join-Path $pgData 'sock'
+    if (Test-Root) { & chown postgres:postgres $pgData }
+    if (-not (Test-Path (Join-Path $pgData 'db/PG_VERSION'))) {
+        $init = Invoke-AsPostgres (Join-Path $bin 'initdb') @('-D', (Join-Path $pgData 'db'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale')
+        if ($init -ne 0) { Fail "initdb failed for $pgData/db: see .data/postgres-admin.log" }
+    }
+    if (-not (Test-Path $sock)) {
+        New-Item -ItemType Directory -Force -Path $sock | Out-Null
+        if (Test-Root) { & chown postgres:postgres $sock }
+    }
+    $ready = Invoke-Native (Join-Path $bin 'pg_isready') @('-h', '127.0.0.1', '-p', "$PgPort", '-q') -Quiet
+    if ($ready -ne 0) {
+        # Tuned for a throwaway development instance: durability off is not on the table, since
+        # the crash tests rely on fsync'd commits; only sizes and connection limits are raised.
+        $opts = "-p $PgPort -k $sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c synchronous_commit=on -c wal_level=minimal -c max_wal_senders=0"
+        $rc = Invoke-AsPostgres (Join-Path $bin 'pg_ctl') @('-D', (Join-Path $pgData 'db'), '-l', (Join-Path $pgData 'postgres.log'), '-o', $opts, '-w', '-t', '60', 'start')
+        if ($rc -ne 0) { Fail "PostgreSQL did not start on 127.0.0.1:${PgPort}: see $pgData/postgres.log (is the port taken? set SMARTGRID_PG_PORT)" }
+    }
+    $exists = & (Join-Path $bin 'psql') -h 127.0.0.1 -p $PgPort -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$Database'"
+    if ($exists -ne '1') {
+        & (Join-Path $bin 'psql') -h 127.0.0.1 -p $PgPort -U postgres -qc "CREATE DATABASE $Database" | Out-Null
+        if ($LASTEXITCODE -ne 0) { Fail "could not create database $Database on 127.0.0.1:$PgPort" }
+    }
+    Write-Host "build: PostgreSQL up on 127.0.0.1:$PgPort (database $Database, data $pgData)"
+}
+
+function Stop-Postgres {
+    $bin = Find-PgBin
+    $db = Join-Path (Join-Path $DataDir 'pg') 'db'
+    if ($bin -and (Test-Path (Join-Path $db 'postmaster.pid'))) {
+        Invoke-AsPostgres (Join-Path $bin 'pg_ctl') @('-D', $db, '-m', 'fast', '-w', 'stop') | Out-Null
+        Write-Host 'build: PostgreSQL stopped'
+    }
+}
+
+function Start-Redis {
+    Install-DebianPackages @('redis-server') 'Redis'
+    $dir = Join-Path $DataDir 'redis'
+    New-Item -ItemType Directory -Force -Path $dir | Out-Null
+    $pidFile = Join-Path $dir 'redis.pid'
+    if ((Invoke-Native 'redis-cli' @('-p', "$RedisPort", 'ping') -Quiet) -ne 0) {
+        $rc = Invoke-Native 'redis-server' @('--port', "$RedisPort", '--bind', '127.0.0.1', '--dir', $dir, '--daemonize', 'yes',
+            '--pidfile', $pidFile, '--logfile', (Join-Path $dir 'redis.log'), '--save', '', '--appendonly', 'no')
+        if ($rc -ne 0) { Fail "redis-server did not start on 127.0.0.1:${RedisPort}: see .data/redis/redis.log" }
+        for ($i = 0; $i -lt 50 -and (Invoke-Native 'redis-cli' @('-p', "$RedisPort", 'ping') -Quiet) -ne 0; $i++) { Start-Sleep -Milliseconds 100 }
+        if ((Invoke-Native 'redis-cli' @('-p', "$RedisPort", 'ping') -Quiet) -ne 0) { Fail "Redis is not answering on 127.0.0.1:${RedisPort}: see .data/redis/redis.log" }
+    }
+    Write-Host "build: Redis up on 127.0.0.1:$RedisPort"
+}
+
+function Stop-Redis {
+    $pidFile = Join-Path $DataDir 'redis/redis.pid'
+    if (Test-Path $pidFile) {
+        & kill (Get-Content $pidFile) 2>$null
+        Remove-Item $pidFile -ErrorAction SilentlyContinue
+        Write-Host 'build: Redis stopped'
+    }
+}
+
+function Invoke-Services([string]$Action) {
+    New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
+    switch ($Action) {
+        'up' {
+            Start-Postgres
+            Start-Redis
+            Install-DebianPackages @('kcat') 'Kafka command-line checks'
+            # Exported for the processes this script starts (tests, node, benchmarks).
+            $env:ConnectionStrings__Postgres = "Host=127.0.0.1;Port=$PgPort;Username=postgres;Database=$Database;Maximum Pool Size=100"
+            $env:ConnectionStrings__Redis = "127.0.0.1:$RedisPort"
+        }
+        'down' { Stop-Redis; Stop-Postgres }
+        'status' {
+            $pg = (Invoke-Native 'pg_isready' @('-h', '127.0.0.1', '-p', "$PgPort", '-q') -Quiet) -eq 0
+            $redis = (Get-Command redis-cli -ErrorAction SilentlyContinue) -and (Invoke-Native 'redis-cli' @('-p', "$RedisPort", 'ping') -Quiet) -eq 0
+            Write-Host ("PostgreSQL 127.0.0.1:{0}  {1}" -f $PgPort, ($pg ? 'up' : 'down'))
+            Write-Host ("Redis      127.0.0.1:{0}  {1}" -f $RedisPort, ($redis ? 'up' : 'down'))
+        }
+        default { Fail "services: expected up, down or status, got '$Action'" }
+    }
+}
+
+function Invoke-Tests([string[]]$Extra) {
+    Invoke-Services 'up'
+    $results = Join-Path $DataDir 'test-results'
+    Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
+    & dotnet build (Join-Path $Root 'SmartGrid.Actors.sln') -c Release -nologo -v q
+    if ($LASTEXITCODE -ne 0) { Fail 'build failed' }
+    & dotnet test (Join-Path $Root 'SmartGrid.Actors.sln') -c Release --no-build --nologo `
+        --logger 'trx' --logger 'console;verbosity=minimal' --results-directory $results @Extra
+    $code = $LASTEXITCODE
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($trx in Get-ChildItem $results -Filter '*.trx' -ErrorAction SilentlyContinue) {
+        $counters = ([xml](Get-Content $trx.FullName -Raw)).TestRun.ResultSummary.Counters
+        $passed += [int]$counters.passed
+        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        $skipped += [int]$counters.notExecuted
+    }
+    if ($code -ne 0 -and $failed -eq 0) { $failed = 1 }
+    Write-Host ''
+    Write-Host ("tests: {0} passed, {1} failed, {2} skipped" -f $passed, $failed, $skipped)
+    exit $code
+}
+
+function Invoke-Node([string[]]$Arguments) {
+    & dotnet run --project (Join-Path $Root 'src/SmartGrid.Node') -c Release -- @Arguments
+    exit $LASTEXITCODE
+}
+
+switch ($Target) {
+    'services' { Invoke-Services ($Rest.Count -gt 0 ? $Rest[0] : 'status') }
+    'test' { Invoke-Tests $Rest }
+    'run' {
+        Invoke-Services 'up'
+        Invoke-Node (@('--roles', 'all') + $Rest)
+    }
+    'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }
+    'bench' {
+        if ($Rest.Count -gt 0 -and $Rest[0] -ne 'kafka') { Invoke-Services 'up' }
+        & dotnet run --project (Join-Path $Root 'src/SmartGrid.Bench') -c Release -- @Rest
+        exit $LASTEXITCODE
+    }
+    default {
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline | services up|down|status | kafka'
+        if ($Target -ne 'help') { exit 2 }
+    }
+}
