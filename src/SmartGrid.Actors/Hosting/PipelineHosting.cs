@@ -1,0 +1,83 @@
+using Akka;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.DependencyInjection;
+using Akka.Hosting;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Actors.Projections;
+using SmartGrid.Actors.Regional;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Kafka;
+using SmartGrid.Storage;
+
+namespace SmartGrid.Actors.Hosting;
+
+/// <summary>The processor role's streams and projections, and the shard regions they feed.</summary>
+public static class PipelineHosting
+{
+    public const string ArchiveGroupId = "raw-archive-group";
+
+    public static AkkaConfigurationBuilder AddTelemetryPipeline(this AkkaConfigurationBuilder builder,
+        SmartGridOptions options, IReadOnlyList<string> roles, string kafkaBootstrap)
+    {
+        builder.AddMeters(options, roles).AddRegions(options, roles);
+        if (!roles.Contains(NodeRoles.Processor)) return builder;
+
+        var pipeline = options.Pipeline;
+        var singleton = new ClusterSingletonOptions { Role = NodeRoles.Processor };
+        builder.WithSingleton<WindowProjection>(WindowProjection.ProjectionId, (system, registry, resolver) =>
+        {
+            var sp = resolver.GetService<IServiceProvider>();
+            var projection = new WindowProjection(registry.Get<RegionActor>(), sp.GetRequiredService<KafkaJson>(),
+                sp.GetRequiredService<AggregateStore>(), TimeSpan.FromSeconds(30));
+            return Props.Create(() => new ProjectionRunner(
+                new ProjectionRunner.Settings(WindowProjection.ProjectionId, MeterActor.WindowsTag, 2_000, TimeSpan.FromMilliseconds(100)),
+                sp.GetRequiredService<ProjectionOffsets>(), projection.HandleAsync));
+        }, singleton, createProxyToo: false);
+        builder.WithSingleton<RegionalProjection>(RegionalProjection.ProjectionId, (system, registry, resolver) =>
+        {
+            var sp = resolver.GetService<IServiceProvider>();
+            var projection = new RegionalProjection(sp.GetRequiredService<KafkaJson>(), sp.GetRequiredService<RegionalAggregateStore>());
+            return Props.Create(() => new ProjectionRunner(
+                new ProjectionRunner.Settings(RegionalProjection.ProjectionId, RegionActor.RegionalTag, 500, TimeSpan.FromMilliseconds(100)),
+                sp.GetRequiredService<ProjectionOffsets>(), projection.HandleAsync));
+        }, singleton, createProxyToo: false);
+
+        builder.AddStartup((system, registry) =>
+        {
+            var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
+            var materializer = system.Materializer(namePrefix: "pipeline");
+            var validator = new ReadingValidator();
+            var consumer = ConsumerSettings.Create(kafkaBootstrap, TelemetryConsumer.GroupId, Deserializers.Utf8,
+                    new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
+                .WithDeadLetterTopic(Topics.DeadLetters);
+            var (control, _) = TelemetryConsumer.Run(consumer, registry.Get<MeterActor>(),
+                new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60)),
+                CommitterSettings.Default, materializer);
+
+            var archive = sp.GetRequiredService<RawReadingStore>();
+            var (archiveControl, _) = KafkaConsumer.CommittableSource(consumer.WithGroupId(ArchiveGroupId), [Topics.RawReadings])
+                .GroupedWithin(5_000, TimeSpan.FromMilliseconds(500))
+                .SelectAsync(1, async group =>
+                {
+                    var list = group.ToList();
+                    await archive.InsertAsync(list.Select(m => m.Value).ToList());
+                    return list[^1].CommittableOffset;
+                })
+                .ToMaterialized(Committer.Sink(CommitterSettings.Default), Keep.Both)
+                .Run(materializer);
+
+            // Stop fetching before the node leaves, let in-flight readings finish and commit.
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-kafka", async () =>
+            {
+                await Task.WhenAll(control.Shutdown(), archiveControl.Shutdown());
+                return Done.Instance;
+            });
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,69 @@
+using SmartGrid.Domain.Grid;
+
+namespace SmartGrid.Actors.Hosting;
+
+/// <summary>
+/// Everything a node reads from configuration (section "SmartGrid", plus ConnectionStrings).
+/// Defaults describe the single-node development setup; <see cref="Validate"/> fails start-up
+/// with one clear line when something required is missing.
+/// </summary>
+public sealed class SmartGridOptions
+{
+    public const string Section = "SmartGrid";
+
+    public string Roles { get; set; } = NodeRoles.All;
+    public ClusterSettings Cluster { get; set; } = new();
+    public KafkaSettings Kafka { get; set; } = new();
+    public HttpSettings Http { get; set; } = new();
+    public PipelineSettings Pipeline { get; set; } = new();
+    public List<RegionSpec> Regions { get; set; } = [];
+
+    public IReadOnlyList<RegionSpec> EffectiveRegions => Regions.Count > 0 ? Regions : Domain.Grid.Regions.Defaults;
+
+    public sealed class ClusterSettings
+    {
+        public string Hostname { get; set; } = "127.0.0.1";
+        /// <summary>0 picks a free port; a node with no seed nodes joins itself.</summary>
+        public int Port { get; set; } = 4053;
+        public List<string> SeedNodes { get; set; } = [];
+        public string SystemName { get; set; } = "smartgrid";
+    }
+
+    public sealed class KafkaSettings
+    {
+        /// <summary>"embedded" starts librdkafka's mock cluster inside the node; anything else is a real bootstrap list.</summary>
+        public string BootstrapServers { get; set; } = "embedded";
+        /// <summary>Where an embedded broker writes its random address, so kcat and other processes can find it.</summary>
+        public string BootstrapFile { get; set; } = ".data/kafka/bootstrap";
+    }
+
+    public sealed class HttpSettings
+    {
+        public int IngestPort { get; set; } = 3001;
+        public int GatewayPort { get; set; } = 3000;
+        public string BindAddress { get; set; } = "127.0.0.1";
+    }
+
+    public sealed class PipelineSettings
+    {
+        /// <summary>How long a closed window still accepts late readings, by event time.</summary>
+        public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromMinutes(1);
+        /// <summary>A meter silent this long (wall clock) closes its open windows.</summary>
+        public TimeSpan IdleClose { get; set; } = TimeSpan.FromSeconds(30);
+        /// <summary>Readings grouped per partition before each meter persists its share in one write.</summary>
+        public int MaxBatch { get; set; } = 2_000;
+        public TimeSpan MaxBatchInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+        public int SnapshotEvery { get; set; } = 100;
+    }
+
+    public void Validate(string? postgres)
+    {
+        if (string.IsNullOrWhiteSpace(postgres))
+            throw new InvalidOperationException("ConnectionStrings:Postgres is not set (./build.sh services up exports it; or set ConnectionStrings__Postgres)");
+        NodeRoles.Parse(Roles);
+        if (Cluster.Port is < 0 or > 65535) throw new InvalidOperationException($"SmartGrid:Cluster:Port {Cluster.Port} is not a port");
+        if (string.IsNullOrWhiteSpace(Kafka.BootstrapServers)) throw new InvalidOperationException("SmartGrid:Kafka:BootstrapServers is empty (use 'embedded' for development)");
+        foreach (var r in EffectiveRegions)
+            if (r.CapacityKw <= 0) throw new InvalidOperationException($"region {r.Name}: CapacityKw must be > 0");
+    }
+}

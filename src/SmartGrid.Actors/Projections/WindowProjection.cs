@@ -1,0 +1,58 @@
+using Akka.Actor;
+using Akka.Persistence.Query;
+using SmartGrid.Actors.Regional;
+using SmartGrid.Domain.Metering;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Storage;
+
+namespace SmartGrid.Actors.Projections;
+
+/// <summary>
+/// Takes the meters' published windows and anomalies (tag <see cref="Metering.MeterActor.WindowsTag"/>)
+/// to their three destinations, in an order that makes a replayed batch harmless: the region
+/// actors (which ignore revisions they hold), the Kafka topics aggregates_1m, aggregates_15m and
+/// anomalies (at-least-once, keyed by meter, carrying the revision), and last the aggregate
+/// tables, UPSERTed in the same transaction that stores this projection's offset.
+/// </summary>
+public sealed class WindowProjection(IActorRef regions, KafkaJson kafka, AggregateStore store, TimeSpan askTimeout)
+{
+    public const string ProjectionId = "meter-windows";
+
+    public async Task HandleAsync(IReadOnlyList<EventEnvelope> batch, ProjectionCheckpoint checkpoint, CancellationToken ct)
+    {
+        var emitted = batch.Select(e => e.Event).OfType<WindowsEmitted>().ToList();
+        // Newest revision per window: an older one in the same batch would only be overwritten.
+        var windows = emitted.SelectMany(e => e.Windows)
+            .GroupBy(w => (w.Aggregate.MeterId, w.Aggregate.Size, w.Aggregate.WindowStart))
+            .Select(g => g.MaxBy(w => w.Revision)!)
+            .ToList();
+        var anomalies = emitted.SelectMany(e => e.Anomalies).ToList();
+
+        await Task.WhenAll(windows.GroupBy(w => w.Aggregate.Region).Select(g =>
+            regions.Ask<MeterWindowsRecorded>(new RecordMeterWindows(g.Key, g.ToList()), askTimeout, ct)));
+
+        await Task.WhenAll(
+            kafka.PublishAsync(Topics.Aggregates1m, Messages(windows, WindowSize.OneMinute), ct),
+            kafka.PublishAsync(Topics.Aggregates15m, Messages(windows, WindowSize.FifteenMinutes), ct),
+            kafka.PublishAsync(Topics.Anomalies, anomalies.Select(a => (a.MeterId, a)), ct));
+
+        await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), checkpoint, ct);
+    }
+
+    private static IEnumerable<(string, AggregateMessage)> Messages(IEnumerable<EmittedWindow> windows, WindowSize size) =>
+        windows.Where(w => w.Aggregate.Size == size).Select(w => (w.Aggregate.MeterId, AggregateMessage.From(w)));
+}
+
+/// <summary>The aggregates_1m / aggregates_15m message: the seed's statistics plus the revision consumers de-duplicate on.</summary>
+public sealed record AggregateMessage(
+    string MeterId, string Region, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, int ReadingCount,
+    double EnergyKwhSum, double PowerKwAvg, double PowerKwMin, double PowerKwMax,
+    double VoltageAvg, double CurrentAvg, double? PowerFactorAvg, int Revision)
+{
+    public static AggregateMessage From(EmittedWindow w)
+    {
+        var a = w.Aggregate;
+        return new(a.MeterId, a.Region, a.WindowStart, a.WindowEnd, a.ReadingCount, a.EnergyKwhSum, a.PowerKwAvg,
+            a.PowerKwMin, a.PowerKwMax, a.VoltageAvg, a.CurrentAvg, a.PowerFactorAvg, w.Revision);
+    }
+}

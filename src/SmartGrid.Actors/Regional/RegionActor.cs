@@ -1,0 +1,129 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using SmartGrid.Actors.Hosting;
+using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.Regional;
+
+namespace SmartGrid.Actors.Regional;
+
+/// <summary>
+/// One grid region (sharded, persistent): sums its meters' published windows into regional
+/// 1-minute and 15-minute aggregates with load against the region's capacity
+/// (<see cref="RegionState"/>). Each batch from the projection is answered after it is durable;
+/// redelivered windows are recognised by revision and change nothing. Regional windows ready
+/// to publish are persisted, tagged for the regional projection.
+/// </summary>
+public sealed class RegionActor : ReceivePersistentActor, IWithTimers
+{
+    public const string TypeName = "region";
+    public const string RegionalTag = "regional-emitted";
+    private const string IdleTimer = "idle";
+
+    private readonly double _capacityKw;
+    private readonly RegionPolicy _policy;
+    private readonly TimeSpan _idleClose;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private RegionState _state;
+    private int _eventsSinceSnapshot;
+
+    public RegionActor(string region, double capacityKw, RegionPolicy policy, TimeSpan idleClose)
+    {
+        PersistenceId = "region-" + region;
+        _capacityKw = capacityKw;
+        _policy = policy;
+        _idleClose = idleClose;
+        _state = new RegionState(region);
+
+        Recover<SnapshotOffer>(o => _state = RegionState.FromSnapshot((RegionSnapshot)o.Snapshot));
+        Recover<MeterWindowsReceived>(e => _state.Apply(e, _policy));
+        Recover<RegionalWindowsEmitted>(e => _state.Apply(e, _policy));
+        Recover<RecoveryCompleted>(_ => ArmIdleTimer());
+
+        Command<RecordMeterWindows>(Record);
+        Command<IdleTick>(_ => PersistEmission(idle: true, null));
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning("region {0}: snapshot failed: {1}", _state.Region, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private void Record(RecordMeterWindows command)
+    {
+        var sender = Sender;
+        var received = _state.Decide(command.Windows);
+        if (received is null)
+        {
+            sender.Tell(new MeterWindowsRecorded(_state.Region, 0));
+            return;
+        }
+        Persist(received, e =>
+        {
+            _state.Apply(e, _policy);
+            AfterWrite();
+            PersistEmission(idle: false, () => sender.Tell(new MeterWindowsRecorded(_state.Region, e.Windows.Count)));
+        });
+    }
+
+    private void PersistEmission(bool idle, Action? whenDone)
+    {
+        var emitted = _state.DecideEmission(idle, _capacityKw);
+        if (emitted is null)
+        {
+            whenDone?.Invoke();
+            ArmIdleTimer();
+            return;
+        }
+        Persist(new Tagged(emitted, [RegionalTag]), _ =>
+        {
+            _state.Apply(emitted, _policy);
+            AfterWrite();
+            ArmIdleTimer();
+            whenDone?.Invoke();
+        });
+    }
+
+    private void AfterWrite()
+    {
+        if (++_eventsSinceSnapshot < 100) return;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(_state.ToSnapshot());
+    }
+
+    private void ArmIdleTimer()
+    {
+        if (_state.HasUnemittedWindows) Timers.StartSingleTimer(IdleTimer, IdleTick.Instance, _idleClose);
+        else Timers.Cancel(IdleTimer);
+    }
+
+    private sealed class IdleTick : IDeadLetterSuppression
+    {
+        public static readonly IdleTick Instance = new();
+    }
+}
+
+public static class RegionActorHosting
+{
+    public static AkkaConfigurationBuilder AddRegions(this AkkaConfigurationBuilder builder, SmartGridOptions options, IReadOnlyList<string> roles)
+    {
+        if (!roles.Contains(NodeRoles.Processor))
+            return builder.WithShardRegionProxy<RegionActor>(RegionActor.TypeName, NodeRoles.Processor, new RegionMessageExtractor());
+        var capacities = options.EffectiveRegions.ToDictionary(r => r.Name, r => r.CapacityKw);
+        var policy = new RegionPolicy();
+        return builder.WithShardRegion<RegionActor>(RegionActor.TypeName,
+            region => Props.Create(() => new RegionActor(region,
+                capacities.GetValueOrDefault(region, UnknownRegionCapacityKw), policy, options.Pipeline.IdleClose)),
+            new RegionMessageExtractor(),
+            new ShardOptions { Role = NodeRoles.Processor, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced });
+    }
+
+    /// <summary>A region missing from configuration still aggregates; its load is measured against a nominal capacity.</summary>
+    public const double UnknownRegionCapacityKw = 1_000;
+}

@@ -1,0 +1,18 @@
+using SmartGrid.Bench;
+
+// Benchmarks, one subcommand each: dotnet run -c Release --project src/SmartGrid.Bench -- <command> [options]
+var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Run)>(StringComparer.OrdinalIgnoreCase)
+{
+    ["kafka"] = ("kafka [--messages N] [--partitions N] [--rounds N]: raw Confluent consume loop vs our CommittablePartitionedSource + Committer",
+        KafkaBench.RunAsync),
+};
+
+if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))
+{
+    Console.Error.WriteLine("usage: SmartGrid.Bench <command> [options]");
+    foreach (var (_, (help, _)) in commands)
+        Console.Error.WriteLine($"  {help}");
+    return args.Length == 0 ? 0 : 2;
+}
+
+return await command.Run(args[1..]);

@@ -1,0 +1,16 @@
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Domain.Metering;
+
+/// <summary>Persisted by a meter: the readings it accepted from one batch (already de-duplicated).</summary>
+public sealed record ReadingsAccepted(string MeterId, string Region, IReadOnlyList<TelemetryReading> Readings, int Duplicates, int TooLate);
+
+/// <summary>
+/// Persisted by a meter in the same atomic write as the readings that caused it: windows whose
+/// aggregate is final enough to publish (revision 1 on close, higher when a late reading amends
+/// it), and anomalies found against the baseline. The window projection reads these by tag.
+/// </summary>
+public sealed record WindowsEmitted(string MeterId, IReadOnlyList<EmittedWindow> Windows, IReadOnlyList<Anomaly> Anomalies);
+
+/// <summary>A window's aggregate as published; (MeterId, Size, WindowStart) is its identity, Revision orders versions.</summary>
+public sealed record EmittedWindow(WindowAggregate Aggregate, int Revision);

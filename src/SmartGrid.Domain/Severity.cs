@@ -1,0 +1,29 @@
+using System.Text.Json.Serialization;
+
+namespace SmartGrid.Domain;
+
+/// <summary>
+/// How urgent an anomaly or alert is. The seed's alerts carry exactly these four levels,
+/// lower-case on the wire; the numeric order lets callers compare (<c>High &gt; Medium</c>).
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Severity>))]
+public enum Severity
+{
+    [JsonStringEnumMemberName("low")] Low = 1,
+    [JsonStringEnumMemberName("medium")] Medium = 2,
+    [JsonStringEnumMemberName("high")] High = 3,
+    [JsonStringEnumMemberName("critical")] Critical = 4,
+}
+
+public static class SeverityExtensions
+{
+    /// <summary>The seed's wire name: low | medium | high | critical.</summary>
+    public static string ToWireName(this Severity severity) => severity switch
+    {
+        Severity.Low => "low",
+        Severity.Medium => "medium",
+        Severity.High => "high",
+        Severity.Critical => "critical",
+        _ => throw new ArgumentOutOfRangeException(nameof(severity), severity, "unknown severity"),
+    };
+}

@@ -1,0 +1,399 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace SmartGrid.Domain.Telemetry;
+
+/// <summary>One reason a record was rejected. <see cref="Field"/> is the JSON name ("voltage"), or "$" for the record itself.</summary>
+public sealed record FieldError(string Field, string Reason);
+
+/// <summary>
+/// Limits the ingestion applies to every reading. Defaults are the physically plausible
+/// ranges of a low-voltage smart meter and the seed's 7-day raw retention.
+/// </summary>
+public sealed record ReadingValidationOptions
+{
+    public static ReadingValidationOptions Default { get; } = new();
+
+    /// <summary>
+    /// Regular expression the whole meter id must match. Evaluated with ECMAScript semantics,
+    /// so <c>\d</c> means ASCII 0-9 only, and against the whole string (a trailing newline
+    /// does not slip past <c>$</c>).
+    /// </summary>
+    public string MeterIdPattern { get; init; } = @"^MTR-\d{8}$";
+
+    /// <summary>Volts. Zero is excluded: a meter that measures no voltage measures nothing.</summary>
+    public ValueRange Voltage { get; init; } = new(0, 500, minInclusive: false);
+
+    /// <summary>Amperes.</summary>
+    public ValueRange Current { get; init; } = new(0, 1000);
+
+    /// <summary>Kilowatts. Negative (export) power is not part of the seed's model.</summary>
+    public ValueRange PowerKw { get; init; } = new(0, 1000);
+
+    /// <summary>Kilowatt-hours consumed in the reading's interval.</summary>
+    public ValueRange EnergyKwh { get; init; } = new(0, 1000);
+
+    public ValueRange PowerFactor { get; init; } = new(0, 1);
+
+    /// <summary>Hertz; wide enough for 50 Hz and 60 Hz grids in distress, narrow enough to catch unit mix-ups.</summary>
+    public ValueRange Frequency { get; init; } = new(40, 70);
+
+    /// <summary>Clock skew tolerated for readings stamped ahead of the ingestion clock.</summary>
+    public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Oldest accepted reading: the raw_readings retention, beyond which the reading could not be stored.</summary>
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromDays(7);
+
+    public int RegionMaxLength { get; init; } = 64;
+}
+
+/// <summary>Either a valid reading or every reason the record was rejected.</summary>
+public sealed class ReadingValidationResult
+{
+    private ReadingValidationResult(TelemetryReading? reading, IReadOnlyList<FieldError> errors)
+    {
+        Reading = reading;
+        Errors = errors;
+    }
+
+    public TelemetryReading? Reading { get; }
+
+    /// <summary>Empty when valid; otherwise in the order of the fields in the seed's format.</summary>
+    public IReadOnlyList<FieldError> Errors { get; }
+
+    [MemberNotNullWhen(true, nameof(Reading))]
+    public bool IsValid => Reading is not null;
+
+    public static ReadingValidationResult Valid(TelemetryReading reading) => new(reading, []);
+
+    public static ReadingValidationResult Invalid(IReadOnlyList<FieldError> errors)
+    {
+        if (errors.Count == 0)
+        {
+            throw new ArgumentException("an invalid result needs at least one error", nameof(errors));
+        }
+
+        return new(null, errors);
+    }
+}
+
+/// <summary>
+/// Validates one reading in the seed's JSON format. It works on a <see cref="JsonElement"/>
+/// rather than a deserialised object so that a wrong type ("voltage": "abc") is a field error
+/// of that record, not an exception that fails the whole batch; and it reports all errors of
+/// the record at once so that a sender can fix them in one round trip. Thread-safe.
+/// </summary>
+public sealed class ReadingValidator
+{
+    public const string RecordField = "$";
+
+    private const string MeterIdField = "meter_id";
+    private const string TimestampField = "timestamp";
+    private const string VoltageField = "voltage";
+    private const string CurrentField = "current";
+    private const string PowerKwField = "power_kw";
+    private const string EnergyKwhField = "energy_kwh";
+    private const string PowerFactorField = "power_factor";
+    private const string FrequencyField = "frequency";
+    private const string RegionField = "region";
+
+    // Index order is the seed's field order, which is also the order errors are reported in.
+    private static readonly string[] FieldNames =
+    [
+        MeterIdField, TimestampField, VoltageField, CurrentField, PowerKwField, EnergyKwhField,
+        PowerFactorField, FrequencyField, RegionField,
+    ];
+
+    private readonly ReadingValidationOptions _options;
+    private readonly Regex _meterId;
+    private readonly TimeProvider _clock;
+
+    public ReadingValidator(ReadingValidationOptions? options = null, TimeProvider? clock = null)
+    {
+        _options = options ?? ReadingValidationOptions.Default;
+        _clock = clock ?? TimeProvider.System;
+        if (_options.MaxFutureSkew < TimeSpan.Zero)
+        {
+            throw new ArgumentException("MaxFutureSkew must not be negative", nameof(options));
+        }
+
+        if (_options.MaxAge <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("MaxAge must be positive", nameof(options));
+        }
+
+        if (_options.RegionMaxLength < 1)
+        {
+            throw new ArgumentException("RegionMaxLength must be at least 1", nameof(options));
+        }
+
+        // The pattern comes from configuration: the timeout keeps a pathological one from
+        // stalling ingestion on a hostile meter id.
+        _meterId = new Regex(
+            _options.MeterIdPattern,
+            RegexOptions.ECMAScript,
+            TimeSpan.FromMilliseconds(100));
+    }
+
+    public ReadingValidationOptions Options => _options;
+
+    /// <summary>Validates against the validator's clock.</summary>
+    public ReadingValidationResult Validate(JsonElement record) => Validate(record, _clock.GetUtcNow());
+
+    /// <summary>Validates with <paramref name="now"/> as the reference for the timestamp's age and skew.</summary>
+    public ReadingValidationResult Validate(JsonElement record, DateTimeOffset now)
+    {
+        if (record.ValueKind != JsonValueKind.Object)
+        {
+            return ReadingValidationResult.Invalid([new(RecordField, $"must be a JSON object, not {Describe(record.ValueKind)}")]);
+        }
+
+        var values = new JsonElement?[FieldNames.Length];
+        var duplicated = new bool[FieldNames.Length];
+        foreach (JsonProperty property in record.EnumerateObject())
+        {
+            int index = Array.IndexOf(FieldNames, property.Name);
+            if (index < 0)
+            {
+                // Unknown members (ingested_at, future fields) are not ours to reject.
+                continue;
+            }
+
+            // JSON allows duplicate names and parsers disagree on which one wins; refuse to guess.
+            if (values[index] is not null)
+            {
+                duplicated[index] = true;
+            }
+
+            values[index] = property.Value;
+        }
+
+        var errors = new List<FieldError>();
+        for (int i = 0; i < FieldNames.Length; i++)
+        {
+            if (duplicated[i])
+            {
+                errors.Add(new(FieldNames[i], "appears more than once"));
+            }
+        }
+
+        JsonElement? Field(int index) => duplicated[index] ? null : values[index];
+        bool Required(int index) => !duplicated[index];
+
+        string? meterId = ReadMeterId(Field(0), Required(0), errors);
+        DateTimeOffset? timestamp = ReadTimestamp(Field(1), Required(1), now, errors);
+        double? voltage = ReadNumber(VoltageField, Field(2), Required(2), _options.Voltage, errors);
+        double? current = ReadNumber(CurrentField, Field(3), Required(3), _options.Current, errors);
+        double? powerKw = ReadNumber(PowerKwField, Field(4), Required(4), _options.PowerKw, errors);
+        double? energyKwh = ReadNumber(EnergyKwhField, Field(5), Required(5), _options.EnergyKwh, errors);
+        double? powerFactor = ReadNumber(PowerFactorField, Field(6), required: false, _options.PowerFactor, errors);
+        double? frequency = ReadNumber(FrequencyField, Field(7), required: false, _options.Frequency, errors);
+        string? region = ReadRegion(Field(8), errors);
+
+        if (errors.Count > 0)
+        {
+            // Sort by field order so duplicates and rule errors interleave predictably.
+            return ReadingValidationResult.Invalid(
+                errors.OrderBy(e => Array.IndexOf(FieldNames, e.Field)).ToArray());
+        }
+
+        return ReadingValidationResult.Valid(new TelemetryReading
+        {
+            MeterId = meterId!,
+            Timestamp = timestamp!.Value,
+            Voltage = voltage!.Value,
+            Current = current!.Value,
+            PowerKw = powerKw!.Value,
+            EnergyKwh = energyKwh!.Value,
+            PowerFactor = powerFactor,
+            Frequency = frequency,
+            Region = region,
+        });
+    }
+
+    private string? ReadMeterId(JsonElement? value, bool required, List<FieldError> errors)
+    {
+        if (!ReadString(MeterIdField, value, required, errors, out string? text))
+        {
+            return null;
+        }
+
+        bool matches;
+        try
+        {
+            Match match = _meterId.Match(text);
+            matches = match.Success && match.Index == 0 && match.Length == text.Length;
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            matches = false;
+        }
+
+        if (!matches)
+        {
+            errors.Add(new(MeterIdField, $"must match {_options.MeterIdPattern}"));
+            return null;
+        }
+
+        return text;
+    }
+
+    private DateTimeOffset? ReadTimestamp(JsonElement? value, bool required, DateTimeOffset now, List<FieldError> errors)
+    {
+        if (!ReadString(TimestampField, value, required, errors, out string? text))
+        {
+            return null;
+        }
+
+        if (!value!.Value.TryGetDateTimeOffset(out DateTimeOffset parsed))
+        {
+            errors.Add(new(TimestampField, "must be an ISO-8601 date-time such as 2024-01-15T14:30:00.000Z"));
+            return null;
+        }
+
+        // Without an offset the parser assumes the server's local zone, which would make the
+        // window a reading lands in depend on where ingestion runs.
+        if (!HasExplicitOffset(text))
+        {
+            errors.Add(new(TimestampField, "must include a UTC offset (Z or +hh:mm)"));
+            return null;
+        }
+
+        DateTimeOffset utc = parsed.ToUniversalTime();
+        if (utc > now + _options.MaxFutureSkew)
+        {
+            errors.Add(new(TimestampField, $"must not be more than {Describe(_options.MaxFutureSkew)} in the future"));
+            return null;
+        }
+
+        if (utc < now - _options.MaxAge)
+        {
+            errors.Add(new(TimestampField, $"must not be older than {Describe(_options.MaxAge)}"));
+            return null;
+        }
+
+        return utc;
+    }
+
+    private static double? ReadNumber(string field, JsonElement? value, bool required, ValueRange range, List<FieldError> errors)
+    {
+        if (value is not { } element || element.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                errors.Add(new(field, value is null ? "is required" : "must not be null"));
+            }
+
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number)
+        {
+            errors.Add(new(field, $"must be a number, not {Describe(element.ValueKind)}"));
+            return null;
+        }
+
+        if (!element.TryGetDouble(out double number) || !double.IsFinite(number))
+        {
+            errors.Add(new(field, "must be a finite number"));
+            return null;
+        }
+
+        if (!range.Contains(number))
+        {
+            errors.Add(new(field, $"must be {range.Describe()}"));
+            return null;
+        }
+
+        return number;
+    }
+
+    private string? ReadRegion(JsonElement? value, List<FieldError> errors)
+    {
+        if (value is not { } element || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            errors.Add(new(RegionField, $"must be a string, not {Describe(element.ValueKind)}"));
+            return null;
+        }
+
+        string text = element.GetString()!;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            errors.Add(new(RegionField, "must not be empty"));
+            return null;
+        }
+
+        if (text.Length > _options.RegionMaxLength)
+        {
+            errors.Add(new(RegionField, $"must be at most {_options.RegionMaxLength} characters"));
+            return null;
+        }
+
+        // "Pune-West " would silently become a region of its own.
+        if (text.Trim().Length != text.Length)
+        {
+            errors.Add(new(RegionField, "must not start or end with whitespace"));
+            return null;
+        }
+
+        return text;
+    }
+
+    private static bool ReadString(string field, JsonElement? value, bool required, List<FieldError> errors, [NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (value is not { } element || element.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                errors.Add(new(field, value is null ? "is required" : "must not be null"));
+            }
+
+            return false;
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            errors.Add(new(field, $"must be a string, not {Describe(element.ValueKind)}"));
+            return false;
+        }
+
+        text = element.GetString()!;
+        return true;
+    }
+
+    private static bool HasExplicitOffset(string text)
+    {
+        int time = text.IndexOf('T');
+        return time >= 0 && text.AsSpan(time).IndexOfAny("Zz+-") >= 0;
+    }
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Null => "null",
+        _ => "undefined",
+    };
+
+    private static string Describe(TimeSpan span) => span switch
+    {
+        { Ticks: 0 } => "0 seconds",
+        _ when span.Ticks % TimeSpan.TicksPerDay == 0 => Plural(span.Days, "day"),
+        _ when span.Ticks % TimeSpan.TicksPerHour == 0 => Plural((long)span.TotalHours, "hour"),
+        _ when span.Ticks % TimeSpan.TicksPerMinute == 0 => Plural((long)span.TotalMinutes, "minute"),
+        _ => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " seconds",
+    };
+
+    private static string Plural(long count, string unit) => count == 1 ? $"1 {unit}" : $"{count} {unit}s";
+}

@@ -1,0 +1,175 @@
+using System.Text.Json.Serialization;
+using SmartGrid.Domain.Grid;
+
+namespace SmartGrid.Domain.Telemetry;
+
+/// <summary>
+/// One meter's statistics over one window: the rows of aggregates_1m / aggregates_15m.
+/// It keeps sums and counts rather than averages so that aggregates combine exactly
+/// (a 15-minute window is the <see cref="Merge"/> of its 1-minute windows) and so that a
+/// late reading can be added to a closed window.
+/// <para>
+/// Sums are plain double additions in the order readings (or merged windows) arrive.
+/// Floating-point addition is not associative: adding the same readings in another order,
+/// or merging partial windows, can differ in the last bits. Compare sums with a relative
+/// tolerance (1e-9 is ample), never with ==.
+/// </para>
+/// <para>
+/// Duplicates are not detected here: the meter entity drops a reading whose
+/// (meter_id, timestamp) it has already accepted before adding it.
+/// </para>
+/// </summary>
+public sealed record WindowAggregate
+{
+    [JsonPropertyName("meter_id")] public required string MeterId { get; init; }
+
+    /// <summary>
+    /// Fixed when the window is created: a window belongs to exactly one region, so a meter
+    /// whose readings name different regions is never counted twice in regional load.
+    /// </summary>
+    [JsonPropertyName("region")] public required string Region { get; init; }
+
+    [JsonPropertyName("window_size")] public required WindowSize Size { get; init; }
+    [JsonPropertyName("window_start")] public required DateTimeOffset WindowStart { get; init; }
+    [JsonPropertyName("window_end")] public DateTimeOffset WindowEnd => WindowStart + Size.Duration();
+
+    [JsonPropertyName("reading_count")] public int ReadingCount { get; init; }
+    [JsonPropertyName("energy_kwh_sum")] public double EnergyKwhSum { get; init; }
+    [JsonPropertyName("power_kw_sum")] public double PowerKwSum { get; init; }
+
+    /// <summary>0 while the window is empty.</summary>
+    [JsonPropertyName("power_kw_min")] public double PowerKwMin { get; init; }
+
+    /// <summary>0 while the window is empty.</summary>
+    [JsonPropertyName("power_kw_max")] public double PowerKwMax { get; init; }
+
+    [JsonPropertyName("voltage_sum")] public double VoltageSum { get; init; }
+    [JsonPropertyName("current_sum")] public double CurrentSum { get; init; }
+
+    /// <summary>power_factor is optional in a reading, so it has its own count.</summary>
+    [JsonPropertyName("power_factor_sum")] public double PowerFactorSum { get; init; }
+    [JsonPropertyName("power_factor_count")] public int PowerFactorCount { get; init; }
+
+    /// <summary>frequency is optional in a reading, so it has its own count.</summary>
+    [JsonPropertyName("frequency_sum")] public double FrequencySum { get; init; }
+    [JsonPropertyName("frequency_count")] public int FrequencyCount { get; init; }
+
+    // Averages are derived, never stored, so they cannot disagree with the sums.
+    // An empty window reports 0 rather than NaN, which JSON cannot carry.
+
+    [JsonPropertyName("power_kw_avg")] public double PowerKwAvg => ReadingCount == 0 ? 0 : PowerKwSum / ReadingCount;
+    [JsonPropertyName("voltage_avg")] public double VoltageAvg => ReadingCount == 0 ? 0 : VoltageSum / ReadingCount;
+    [JsonPropertyName("current_avg")] public double CurrentAvg => ReadingCount == 0 ? 0 : CurrentSum / ReadingCount;
+
+    [JsonPropertyName("power_factor_avg")]
+    public double? PowerFactorAvg => PowerFactorCount == 0 ? null : PowerFactorSum / PowerFactorCount;
+
+    [JsonPropertyName("frequency_avg")]
+    public double? FrequencyAvg => FrequencyCount == 0 ? null : FrequencySum / FrequencyCount;
+
+    [JsonIgnore] public WindowKey Key => new(MeterId, Size, WindowStart);
+
+    [JsonIgnore] public bool IsEmpty => ReadingCount == 0;
+
+    /// <summary>An empty window, e.g. the 15-minute window that 1-minute windows are merged into.</summary>
+    public static WindowAggregate Empty(string meterId, string region, WindowSize size, DateTimeOffset windowStart)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(meterId);
+        ArgumentException.ThrowIfNullOrEmpty(region);
+        if (!Window.IsAligned(windowStart, size))
+        {
+            throw new ArgumentException($"{windowStart:O} is not the start of a {size.ToWireName()} window", nameof(windowStart));
+        }
+
+        return new WindowAggregate
+        {
+            MeterId = meterId,
+            Region = region,
+            Size = size,
+            WindowStart = windowStart.ToUniversalTime(),
+        };
+    }
+
+    /// <summary>
+    /// The window of <paramref name="size"/> that contains the reading, holding just that reading.
+    /// The region is <paramref name="region"/> if given, else the reading's, else <see cref="Regions.Unassigned"/>.
+    /// </summary>
+    public static WindowAggregate Of(TelemetryReading reading, WindowSize size, string? region = null) =>
+        Empty(reading.MeterId, region ?? reading.Region ?? Regions.Unassigned, size, Window.Floor(reading.Timestamp, size))
+            .Add(reading);
+
+    public bool Contains(DateTimeOffset timestamp) => Window.Contains(WindowStart, Size, timestamp);
+
+    /// <summary>This window with one more reading. The reading must be this meter's and fall in this window.</summary>
+    public WindowAggregate Add(TelemetryReading reading)
+    {
+        if (!string.Equals(reading.MeterId, MeterId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"reading of {reading.MeterId} cannot be added to a window of {MeterId}", nameof(reading));
+        }
+
+        if (!Contains(reading.Timestamp))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(reading), $"reading at {reading.Timestamp:O} is outside [{WindowStart:O}, {WindowEnd:O})");
+        }
+
+        bool first = ReadingCount == 0;
+        return this with
+        {
+            ReadingCount = ReadingCount + 1,
+            EnergyKwhSum = EnergyKwhSum + reading.EnergyKwh,
+            PowerKwSum = PowerKwSum + reading.PowerKw,
+            PowerKwMin = first ? reading.PowerKw : Math.Min(PowerKwMin, reading.PowerKw),
+            PowerKwMax = first ? reading.PowerKw : Math.Max(PowerKwMax, reading.PowerKw),
+            VoltageSum = VoltageSum + reading.Voltage,
+            CurrentSum = CurrentSum + reading.Current,
+            PowerFactorSum = reading.PowerFactor is { } pf ? PowerFactorSum + pf : PowerFactorSum,
+            PowerFactorCount = reading.PowerFactor is null ? PowerFactorCount : PowerFactorCount + 1,
+            FrequencySum = reading.Frequency is { } hz ? FrequencySum + hz : FrequencySum,
+            FrequencyCount = reading.Frequency is null ? FrequencyCount : FrequencyCount + 1,
+        };
+    }
+
+    /// <summary>
+    /// This window combined with <paramref name="other"/>, which must be the same meter's and
+    /// lie within this window: two partial aggregates of one window, or a 1-minute window
+    /// merged into its 15-minute window. Equals the aggregate over the union of both readings
+    /// (sums up to rounding, see the type's remarks). Keeps this window's region and size.
+    /// </summary>
+    public WindowAggregate Merge(WindowAggregate other)
+    {
+        if (!string.Equals(other.MeterId, MeterId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"window of {other.MeterId} cannot be merged into a window of {MeterId}", nameof(other));
+        }
+
+        if (other.WindowStart < WindowStart || other.WindowEnd > WindowEnd)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(other),
+                $"[{other.WindowStart:O}, {other.WindowEnd:O}) is not within [{WindowStart:O}, {WindowEnd:O})");
+        }
+
+        if (other.ReadingCount == 0)
+        {
+            return this;
+        }
+
+        bool first = ReadingCount == 0;
+        return this with
+        {
+            ReadingCount = ReadingCount + other.ReadingCount,
+            EnergyKwhSum = EnergyKwhSum + other.EnergyKwhSum,
+            PowerKwSum = PowerKwSum + other.PowerKwSum,
+            PowerKwMin = first ? other.PowerKwMin : Math.Min(PowerKwMin, other.PowerKwMin),
+            PowerKwMax = first ? other.PowerKwMax : Math.Max(PowerKwMax, other.PowerKwMax),
+            VoltageSum = VoltageSum + other.VoltageSum,
+            CurrentSum = CurrentSum + other.CurrentSum,
+            PowerFactorSum = PowerFactorSum + other.PowerFactorSum,
+            PowerFactorCount = PowerFactorCount + other.PowerFactorCount,
+            FrequencySum = FrequencySum + other.FrequencySum,
+            FrequencyCount = FrequencyCount + other.FrequencyCount,
+        };
+    }
+}

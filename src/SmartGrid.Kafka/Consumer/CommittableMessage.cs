@@ -1,0 +1,59 @@
+using Confluent.Kafka;
+
+namespace SmartGrid.Kafka;
+
+/// <summary>A consumed record together with the offset to commit once it has been processed.</summary>
+public sealed record CommittableMessage<TKey, TValue>(ConsumeResult<TKey, TValue> Record, CommittableOffset CommittableOffset)
+{
+    public TKey Key => Record.Message.Key;
+    public TValue Value => Record.Message.Value;
+}
+
+/// <summary>Commits offsets through the consumer that fetched them.</summary>
+internal interface IOffsetCommitter
+{
+    Task CommitAsync(IReadOnlyCollection<CommittableOffset> offsets);
+}
+
+/// <summary>
+/// Position of one consumed record. Committing it stores <c>Offset + 1</c> for the group, meaning
+/// "everything up to and including this record is processed". Offsets of a partition assignment that
+/// has since been revoked are ignored on commit (the new owner re-reads them: at-least-once).
+/// </summary>
+public sealed class CommittableOffset : IEquatable<CommittableOffset>
+{
+    internal CommittableOffset(string topic, int partition, long offset, long assignmentEpoch, IOffsetCommitter committer)
+    {
+        Topic = topic;
+        Partition = partition;
+        Offset = offset;
+        AssignmentEpoch = assignmentEpoch;
+        Committer = committer;
+    }
+
+    public string Topic { get; }
+    public int Partition { get; }
+    public long Offset { get; }
+    internal long AssignmentEpoch { get; }
+    internal IOffsetCommitter Committer { get; }
+
+    public TopicPartitionOffset TopicPartitionOffset => new(Topic, Partition, Offset);
+
+    /// <summary>Commits this offset alone (prefer <see cref="Kafka.Committer"/> for batching).</summary>
+    public Task CommitAsync() => Committer.CommitAsync([this]);
+
+    public bool Equals(CommittableOffset? other) =>
+        other is not null && Offset == other.Offset && Partition == other.Partition
+        && AssignmentEpoch == other.AssignmentEpoch && Topic == other.Topic && ReferenceEquals(Committer, other.Committer);
+
+    public override bool Equals(object? obj) => Equals(obj as CommittableOffset);
+    public override int GetHashCode() => HashCode.Combine(Topic, Partition, Offset);
+    public override string ToString() => $"{Topic}[{Partition}]@{Offset}";
+}
+
+/// <summary>The highest offset per partition of one commit.</summary>
+public sealed record CommittableOffsetBatch(IReadOnlyList<CommittableOffset> Offsets)
+{
+    /// <summary>Number of offsets that were folded into this batch.</summary>
+    public int Folded { get; init; }
+}

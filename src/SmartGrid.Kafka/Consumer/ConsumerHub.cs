@@ -1,0 +1,695 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Akka.Event;
+using Confluent.Kafka;
+
+namespace SmartGrid.Kafka;
+
+/// <summary>Receives partition life-cycle events from the consumer thread (the outer source stage).</summary>
+internal interface IPartitionListener
+{
+    void OnAssigned(IReadOnlyList<PartitionBuffer> partitions);
+    void OnRevoked(IReadOnlyList<PartitionBuffer> partitions);
+    void OnStopped();
+    void OnFailed(Exception cause);
+}
+
+/// <summary>
+/// Owns one Confluent consumer and the one thread that polls it. The loop takes messages from librdkafka
+/// in batches of <see cref="ConsumerSettings{TKey,TValue}.PollBatchSize"/> and hands them to a bounded
+/// buffer per assigned partition, read by that partition's sub-source.
+/// <para>Back-pressure: when every assigned partition holds at least half its buffer (or is paused) the loop
+/// stops taking messages and only polls every 100 ms for group events, so librdkafka keeps what it prefetched.
+/// Only a partition whose buffer is completely full is paused (pausing drops librdkafka's prefetched data for it),
+/// and it is resumed once it has drained below half.</para>
+/// <para>Commits run on a second thread, merged into as few synchronous commit calls as possible, so the poll
+/// loop never waits for the broker. Offsets of a revoked assignment are ignored.</para>
+/// <para>Records that fail to deserialize go to the dead-letter topic; their offset is committed once the dead
+/// letter is acknowledged and every message emitted before it is committed.</para>
+/// </summary>
+internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
+{
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ShortPoll = TimeSpan.FromMilliseconds(5);
+
+    private readonly ConsumerSettings<TKey, TValue> _settings;
+    private readonly string[] _topics;
+    private readonly bool _commitsExpected;
+    private readonly int _lowWater;
+    private readonly CapturingDeserializer<TKey> _keyDeserializer;
+    private readonly CapturingDeserializer<TValue> _valueDeserializer;
+    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly object _commitLock = new();
+    private readonly Dictionary<TopicPartition, PartitionBuffer> _assigned = new(); // writes: consumer thread under _commitLock
+    private readonly List<PartitionBuffer> _dirty = new();
+    private readonly BlockingCollection<CommitRequest> _commitQueue = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _startGate = new();
+
+    private IPartitionListener? _listener;
+    private ILoggingAdapter _log = NoLogger.Instance;
+    private IConsumer<TKey, TValue>? _consumer;
+    private IProducer<byte[], byte[]>? _deadLetterProducer;
+    private Thread? _pollThread;
+    private Thread? _commitThread;
+    private volatile bool _stopRequested;
+    private volatile bool _shutdownRequested;
+    private volatile Exception? _fatal;
+    private bool _stopHandled;
+    private bool _started;
+    private long _epoch;
+    private PartitionBuffer? _lastRouted;
+
+    // Counters (consumer thread writes unless noted).
+    private long _fetched;
+    private long _peakBuffered;
+    private long _pauses;
+    private long _deadLettered;
+    private long _commits; // commit thread
+    private long _retiredEmitted; // emitted by assignments that are gone
+
+    public ConsumerHub(ConsumerSettings<TKey, TValue> settings, IEnumerable<string> topics, bool commitsExpected)
+    {
+        settings.Validate();
+        _settings = settings;
+        _topics = topics.ToArray();
+        if (_topics.Length == 0)
+            throw new ArgumentException("At least one topic is required", nameof(topics));
+        _commitsExpected = commitsExpected;
+        _lowWater = Math.Max(1, settings.MaxBufferPerPartition / 2);
+        _keyDeserializer = new CapturingDeserializer<TKey>(settings.KeyDeserializer, keepRawCopy: true);
+        _valueDeserializer = new CapturingDeserializer<TValue>(settings.ValueDeserializer, keepRawCopy: false);
+    }
+
+    public Task IsShutdown => _shutdown.Task;
+
+    public void Start(IPartitionListener listener, ILoggingAdapter log)
+    {
+        lock (_startGate)
+        {
+            if (_started)
+                throw new InvalidOperationException("A Kafka consumer source can be materialized only once");
+            _started = true;
+            _listener = listener;
+            _log = log;
+            if (_shutdownRequested)
+            {
+                _stopped.TrySetResult();
+                _shutdown.TrySetResult();
+                listener.OnStopped();
+                return;
+            }
+            _pollThread = new Thread(PollLoop) { IsBackground = true, Name = $"kafka-consumer-{_settings.GroupId}" };
+            _commitThread = new Thread(CommitLoop) { IsBackground = true, Name = $"kafka-commit-{_settings.GroupId}" };
+            _commitThread.Start();
+            _pollThread.Start();
+        }
+    }
+
+    // ---------------------------------------------------------------- IControl
+
+    public Task Stop()
+    {
+        _stopRequested = true;
+        lock (_startGate)
+        {
+            if (!_started)
+                _stopped.TrySetResult();
+        }
+        _wake.Set();
+        return _stopped.Task;
+    }
+
+    public Task Shutdown()
+    {
+        _stopRequested = true;
+        _shutdownRequested = true;
+        lock (_startGate)
+        {
+            if (!_started)
+            {
+                _stopped.TrySetResult();
+                _shutdown.TrySetResult();
+            }
+        }
+        _wake.Set();
+        return _shutdown.Task;
+    }
+
+    public async Task<T> DrainAndShutdown<T>(Task<T> streamCompletion)
+    {
+        await Stop().ConfigureAwait(false);
+        try
+        {
+            return await streamCompletion.ConfigureAwait(false);
+        }
+        finally
+        {
+            await Shutdown().ConfigureAwait(false);
+        }
+    }
+
+    public ConsumerMetrics Metrics
+    {
+        get
+        {
+            long buffered = 0, emitted = Interlocked.Read(ref _retiredEmitted);
+            int assigned, paused = 0;
+            lock (_commitLock)
+            {
+                assigned = _assigned.Count;
+                foreach (var buffer in _assigned.Values)
+                {
+                    buffered += buffer.Count + Volatile.Read(ref buffer.InHand);
+                    emitted += Interlocked.Read(ref buffer.Emitted);
+                    if (buffer.Paused)
+                        paused++;
+                }
+            }
+            return new ConsumerMetrics(buffered, Interlocked.Read(ref _peakBuffered), Interlocked.Read(ref _fetched),
+                emitted, Interlocked.Read(ref _deadLettered), Interlocked.Read(ref _pauses),
+                Interlocked.Read(ref _commits), assigned, paused);
+        }
+    }
+
+    /// <summary>The source stage stopped by itself (cancelled or failed): leave the group once emitted messages are committed.</summary>
+    public void OnSourceStopped()
+    {
+        if (_shutdownRequested)
+            return;
+        if (_stopRequested)
+            return; // Stop() was called: the owner decides when to shut down.
+        _ = Stop();
+        _ = Task.Run(async () =>
+        {
+            if (_commitsExpected)
+            {
+                var deadline = DateTime.UtcNow + _settings.StopTimeout;
+                while (DateTime.UtcNow < deadline && !_shutdownRequested && !AllEmittedCommitted())
+                    await Task.Delay(20).ConfigureAwait(false);
+            }
+            await Shutdown().ConfigureAwait(false);
+        });
+    }
+
+    private bool AllEmittedCommitted()
+    {
+        lock (_commitLock)
+        {
+            foreach (var buffer in _assigned.Values)
+            {
+                var last = Interlocked.Read(ref buffer.LastEmitted);
+                if (last != long.MinValue && buffer.CommittedNext <= last)
+                    return false;
+            }
+            return true;
+        }
+    }
+
+    // ---------------------------------------------------------------- poll loop (consumer thread)
+
+    private void PollLoop()
+    {
+        Exception? failure = null;
+        try
+        {
+            _consumer = BuildConsumer();
+            if (_settings.DeadLetterTopic is not null)
+                _deadLetterProducer = new ProducerBuilder<byte[], byte[]>(_settings.ToDeadLetterProducerConfig())
+                    .SetLogHandler((_, m) => LogLibrdkafka(m))
+                    .Build();
+            _consumer.Subscribe(_topics);
+
+            while (!_shutdownRequested)
+            {
+                if (_fatal is { } fatal)
+                    throw fatal;
+                _wake.Reset();
+                ApplyStateChanges();
+                if (NeedsData())
+                {
+                    // While a partition waits to be resumed, come back soon to resume it.
+                    PollBatch(AnyPaused() ? ShortPoll : _settings.PollTimeout);
+                }
+                else if (!_wake.Wait(IdlePoll))
+                {
+                    // Nothing to fetch for: poll anyway so rebalances and the poll interval are served.
+                    PollBatch(TimeSpan.Zero);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+            _log.Error(ex, "Kafka consumer of group {0} failed", _settings.GroupId);
+        }
+        finally
+        {
+            CloseDown(failure);
+        }
+    }
+
+    private IConsumer<TKey, TValue> BuildConsumer()
+    {
+        KafkaNative.EnsureLoaded();
+        return new ConsumerBuilder<TKey, TValue>(_settings.ToConsumerConfig())
+            .SetKeyDeserializer(_keyDeserializer)
+            .SetValueDeserializer(_valueDeserializer)
+            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition), "revoked"))
+            .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition), "lost"))
+            .SetErrorHandler((_, error) =>
+            {
+                if (error.IsFatal)
+                    _fatal = new KafkaException(error);
+                else
+                    _log.Warning("Kafka consumer {0}: {1}", _settings.GroupId, error.Reason);
+            })
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .Build();
+    }
+
+    private void LogLibrdkafka(Confluent.Kafka.LogMessage m)
+    {
+        if (m.Level <= SyslogLevel.Error)
+            _log.Error("librdkafka {0}: {1}", m.Facility, m.Message);
+        else if (m.Level == SyslogLevel.Warning)
+            _log.Warning("librdkafka {0}: {1}", m.Facility, m.Message);
+        else
+            _log.Debug("librdkafka {0}: {1}", m.Facility, m.Message);
+    }
+
+    private bool AnyPaused()
+    {
+        foreach (var buffer in _assigned.Values)
+        {
+            if (buffer.Paused && !buffer.Abandoned)
+                return true;
+        }
+        return false;
+    }
+
+    private bool NeedsData()
+    {
+        if (_stopRequested)
+            return false;
+        if (_assigned.Count == 0)
+            return true; // polling is how the group assignment arrives
+        foreach (var buffer in _assigned.Values)
+        {
+            if (!buffer.Paused && !buffer.Abandoned && buffer.Count < _lowWater)
+                return true;
+        }
+        return false;
+    }
+
+    private void ApplyStateChanges()
+    {
+        if (_stopRequested && !_stopHandled)
+        {
+            _stopHandled = true;
+            foreach (var buffer in _assigned.Values)
+                buffer.Complete();
+            _stopped.TrySetResult();
+            _listener?.OnStopped();
+        }
+
+        List<TopicPartition>? toPause = null, toResume = null;
+        foreach (var buffer in _assigned.Values)
+        {
+            var stopFetching = _stopRequested || buffer.Abandoned;
+            if (stopFetching && !buffer.Paused)
+            {
+                (toPause ??= new()).Add(buffer.TopicPartition);
+                buffer.Paused = true;
+                if (buffer.Abandoned)
+                    buffer.Complete();
+            }
+            else if (!stopFetching && buffer.Paused && buffer.Count < _lowWater)
+            {
+                (toResume ??= new()).Add(buffer.TopicPartition);
+                buffer.Paused = false;
+            }
+        }
+        if (toPause is not null)
+            _consumer!.Pause(toPause);
+        if (toResume is not null)
+            _consumer!.Resume(toResume);
+    }
+
+    private void PollBatch(TimeSpan firstTimeout)
+    {
+        var timeout = (int)firstTimeout.TotalMilliseconds;
+        for (var n = 0; n < _settings.PollBatchSize; n++)
+        {
+            ConsumeResult<TKey, TValue>? result;
+            try
+            {
+                result = _consumer!.Consume(n == 0 ? timeout : 0);
+            }
+            catch (ConsumeException ex) when (!ex.Error.IsFatal)
+            {
+                _log.Warning("Kafka consumer {0}: {1}", _settings.GroupId, ex.Error.Reason);
+                break;
+            }
+            if (result is null)
+                break;
+            if (result.IsPartitionEOF)
+                continue;
+            Route(result);
+        }
+
+        if (_dirty.Count == 0)
+            return;
+        foreach (var buffer in _dirty)
+            buffer.Flush();
+        _dirty.Clear();
+        long buffered = 0;
+        foreach (var buffer in _assigned.Values)
+            buffered += buffer.Count + Volatile.Read(ref buffer.InHand);
+        if (buffered > Volatile.Read(ref _peakBuffered))
+            Volatile.Write(ref _peakBuffered, buffered);
+    }
+
+    private void Route(ConsumeResult<TKey, TValue> result)
+    {
+        Volatile.Write(ref _fetched, _fetched + 1);
+        var buffer = _lastRouted;
+        if (buffer is null || buffer.TopicPartition.Partition.Value != result.Partition.Value
+                           || !string.Equals(buffer.TopicPartition.Topic, result.Topic, StringComparison.Ordinal))
+        {
+            if (!_assigned.TryGetValue(new TopicPartition(result.Topic, result.Partition), out buffer))
+            {
+                // Not (or no longer) ours.
+                _keyDeserializer.ClearFailure();
+                _valueDeserializer.ClearFailure();
+                return;
+            }
+            _lastRouted = buffer;
+        }
+
+        object entry;
+        if (_keyDeserializer.Failure is not null || _valueDeserializer.Failure is not null)
+            entry = DeadLetter(result, buffer);
+        else
+            entry = new CommittableMessage<TKey, TValue>(result,
+                new CommittableOffset(result.Topic, result.Partition.Value, result.Offset.Value, buffer.Epoch, this));
+
+        if (buffer.Pending.Count == 0)
+            _dirty.Add(buffer);
+        buffer.Pending.Add(entry);
+        if (!buffer.Paused && buffer.Count + buffer.Pending.Count >= _settings.MaxBufferPerPartition)
+        {
+            buffer.Paused = true;
+            _consumer!.Pause([buffer.TopicPartition]);
+            Volatile.Write(ref _pauses, _pauses + 1);
+        }
+    }
+
+    private DeadLetterEntry DeadLetter(ConsumeResult<TKey, TValue> result, PartitionBuffer buffer)
+    {
+        var keyFailed = _keyDeserializer.Failure is not null;
+        var cause = _keyDeserializer.Failure ?? _valueDeserializer.Failure!;
+        var rawKey = _keyDeserializer.RawCopy();
+        var rawValue = keyFailed ? null : _valueDeserializer.RawCopy();
+        _keyDeserializer.ClearFailure();
+        _valueDeserializer.ClearFailure();
+
+        var reason = $"{(keyFailed ? "key" : "value")} deserialization failed: {cause.GetType().Name}: {cause.Message}";
+        var keyText = keyFailed || result.Message.Key is null
+            ? (rawKey is null ? "<null>" : Encoding.UTF8.GetString(rawKey))
+            : result.Message.Key.ToString();
+        Volatile.Write(ref _deadLettered, _deadLettered + 1);
+
+        if (_deadLetterProducer is null || _settings.DeadLetterTopic is null)
+        {
+            _log.Error(cause, "Skipping record {0}[{1}]@{2} with key {3}: {4} (no dead-letter topic configured)",
+                result.Topic, result.Partition.Value, result.Offset.Value, keyText, reason);
+            return new DeadLetterEntry(result.Offset.Value, Task.CompletedTask);
+        }
+
+        _log.Error(cause, "Record {0}[{1}]@{2} with key {3} goes to dead-letter topic {4}: {5}",
+            result.Topic, result.Partition.Value, result.Offset.Value, keyText, _settings.DeadLetterTopic, reason);
+        var headers = new Headers();
+        if (result.Message.Headers is { } original)
+        {
+            foreach (var header in original)
+                headers.Add(header.Key, header.GetValueBytes());
+        }
+        headers.Add("reason", Encoding.UTF8.GetBytes(reason));
+        headers.Add("source-topic", Encoding.UTF8.GetBytes(result.Topic));
+        headers.Add("source-partition", Encoding.UTF8.GetBytes(result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        headers.Add("source-offset", Encoding.UTF8.GetBytes(result.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var message = new Message<byte[], byte[]> { Key = rawKey!, Value = rawValue!, Headers = headers, Timestamp = result.Message.Timestamp };
+        try
+        {
+            _deadLetterProducer.Produce(_settings.DeadLetterTopic, message, report =>
+            {
+                if (report.Error.IsError)
+                    delivered.TrySetException(new ProduceException<byte[], byte[]>(report.Error, report));
+                else
+                    delivered.TrySetResult();
+            });
+        }
+        catch (Exception ex)
+        {
+            delivered.TrySetException(ex);
+        }
+        return new DeadLetterEntry(result.Offset.Value, delivered.Task);
+    }
+
+    private void OnAssigned(List<TopicPartition> partitions)
+    {
+        var fresh = new List<PartitionBuffer>(partitions.Count);
+        lock (_commitLock)
+        {
+            foreach (var tp in partitions)
+            {
+                var buffer = new PartitionBuffer(tp, ++_epoch, _lowWater, () => _wake.Set());
+                _assigned[tp] = buffer;
+                if (_stopRequested)
+                    buffer.Complete();
+                else
+                    fresh.Add(buffer);
+            }
+        }
+        _log.Info("Kafka consumer {0}: assigned {1}", _settings.GroupId, string.Join(", ", partitions));
+        if (fresh.Count > 0)
+            _listener?.OnAssigned(fresh);
+    }
+
+    private void OnRevoked(IEnumerable<TopicPartition> partitions, string how)
+    {
+        var gone = new List<PartitionBuffer>();
+        lock (_commitLock)
+        {
+            foreach (var tp in partitions)
+            {
+                if (_assigned.Remove(tp, out var buffer))
+                {
+                    gone.Add(buffer);
+                    Interlocked.Add(ref _retiredEmitted, Interlocked.Read(ref buffer.Emitted));
+                }
+            }
+        }
+        _lastRouted = null;
+        foreach (var buffer in gone)
+        {
+            buffer.Pending.Clear();
+            buffer.Complete();
+        }
+        _dirty.RemoveAll(b => gone.Contains(b));
+        _log.Info("Kafka consumer {0}: {1} {2}", _settings.GroupId, how, string.Join(", ", gone.Select(b => b.TopicPartition)));
+        if (gone.Count > 0)
+            _listener?.OnRevoked(gone);
+    }
+
+    private void CloseDown(Exception? failure)
+    {
+        _stopRequested = true;
+        _shutdownRequested = true;
+        foreach (var buffer in _assigned.Values)
+            buffer.Complete(failure);
+        if (failure is not null)
+            _listener?.OnFailed(failure);
+        else if (!_stopHandled)
+            _listener?.OnStopped();
+        _stopHandled = true;
+        _stopped.TrySetResult();
+        _listener = null; // the revocation that Close() triggers concerns nobody any more
+
+        // Commits already requested go out before the consumer leaves the group.
+        _commitQueue.CompleteAdding();
+        _commitThread?.Join();
+        try
+        {
+            _consumer?.Close();
+        }
+        catch (Exception ex)
+        {
+            _log.Warning("Closing Kafka consumer {0}: {1}", _settings.GroupId, ex.Message);
+        }
+        _consumer?.Dispose();
+        if (_deadLetterProducer is not null)
+        {
+            _deadLetterProducer.Flush(TimeSpan.FromSeconds(10));
+            _deadLetterProducer.Dispose();
+        }
+        _shutdown.TrySetResult();
+    }
+
+    // ---------------------------------------------------------------- dead letters and commits
+
+    /// <summary>Sub-source: the dead letter of <paramref name="offset"/> is acknowledged.</summary>
+    public void DeadLetterDone(PartitionBuffer buffer, long offset)
+    {
+        lock (_commitLock)
+        {
+            if (!_assigned.TryGetValue(buffer.TopicPartition, out var current) || !ReferenceEquals(current, buffer))
+                return;
+            buffer.DeadLetters.Enqueue((offset, Interlocked.Read(ref buffer.LastEmitted)));
+        }
+        if (_commitsExpected)
+            Enqueue(new CommitRequest([], buffer, null));
+    }
+
+    public Task CommitAsync(IReadOnlyCollection<CommittableOffset> offsets)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new CommitRequest(offsets, null, done));
+        return done.Task;
+    }
+
+    private void Enqueue(CommitRequest request)
+    {
+        try
+        {
+            _commitQueue.Add(request);
+        }
+        catch (InvalidOperationException)
+        {
+            request.Done?.TrySetException(new InvalidOperationException(
+                $"The Kafka consumer of group {_settings.GroupId} is shut down; the offsets were not committed"));
+        }
+    }
+
+    private void CommitLoop()
+    {
+        var batch = new List<CommitRequest>();
+        var touched = new HashSet<PartitionBuffer>();
+        foreach (var first in _commitQueue.GetConsumingEnumerable())
+        {
+            batch.Clear();
+            touched.Clear();
+            batch.Add(first);
+            while (_commitQueue.TryTake(out var more))
+                batch.Add(more);
+
+            var toCommit = new List<(PartitionBuffer Buffer, long Next)>();
+            lock (_commitLock)
+            {
+                foreach (var request in batch)
+                {
+                    if (request.Poke is { } poked && _assigned.TryGetValue(poked.TopicPartition, out var current)
+                                                  && ReferenceEquals(current, poked))
+                        touched.Add(poked);
+                    foreach (var offset in request.Offsets)
+                    {
+                        if (!_assigned.TryGetValue(new TopicPartition(offset.Topic, offset.Partition), out var buffer)
+                            || buffer.Epoch != offset.AssignmentEpoch)
+                            continue; // from an assignment that was revoked: the next owner re-reads it
+                        touched.Add(buffer);
+                        var next = offset.Offset + 1;
+                        if (next > buffer.RequestedNext)
+                            buffer.RequestedNext = next;
+                    }
+                }
+                foreach (var buffer in touched)
+                {
+                    var target = Math.Max(buffer.RequestedNext, buffer.CommittedNext);
+                    // Skip over acknowledged dead letters once everything emitted before them is committed.
+                    while (buffer.DeadLetters.TryPeek(out var dl))
+                    {
+                        if (dl.Offset < target)
+                            buffer.DeadLetters.Dequeue();
+                        else if (dl.LastEmittedBefore == long.MinValue || dl.LastEmittedBefore < target)
+                        {
+                            target = dl.Offset + 1;
+                            buffer.DeadLetters.Dequeue();
+                        }
+                        else
+                            break;
+                    }
+                    buffer.RequestedNext = target;
+                    if (target > buffer.CommittedNext)
+                        toCommit.Add((buffer, target));
+                }
+            }
+
+            Exception? error = null;
+            if (toCommit.Count > 0)
+                error = Commit(toCommit);
+            foreach (var request in batch)
+            {
+                if (error is null)
+                    request.Done?.TrySetResult();
+                else
+                    request.Done?.TrySetException(error);
+            }
+        }
+    }
+
+    private Exception? Commit(List<(PartitionBuffer Buffer, long Next)> toCommit)
+    {
+        try
+        {
+            _consumer!.Commit(toCommit.Select(c => new TopicPartitionOffset(c.Buffer.TopicPartition, new Offset(c.Next))));
+            Interlocked.Increment(ref _commits);
+            lock (_commitLock)
+            {
+                foreach (var (buffer, next) in toCommit)
+                    buffer.CommittedNext = Math.Max(buffer.CommittedNext, next);
+            }
+            return null;
+        }
+        catch (TopicPartitionOffsetException ex)
+        {
+            lock (_commitLock)
+            {
+                foreach (var (buffer, next) in toCommit)
+                {
+                    var outcome = ex.Results.FirstOrDefault(r => r.TopicPartition == buffer.TopicPartition);
+                    if (outcome is null || !outcome.Error.IsError)
+                        buffer.CommittedNext = Math.Max(buffer.CommittedNext, next);
+                }
+            }
+            var fatal = ex.Results.FirstOrDefault(r => r.Error.IsError && !IsRebalanceError(r.Error.Code));
+            if (fatal is null)
+            {
+                _log.Warning("Kafka consumer {0}: commit dropped by a rebalance ({1}); the records will be read again",
+                    _settings.GroupId, ex.Error.Reason);
+                return null;
+            }
+            return ex;
+        }
+        catch (KafkaException ex) when (IsRebalanceError(ex.Error.Code))
+        {
+            _log.Warning("Kafka consumer {0}: commit dropped by a rebalance ({1}); the records will be read again",
+                _settings.GroupId, ex.Error.Reason);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
+    private static bool IsRebalanceError(ErrorCode code) => code is ErrorCode.RebalanceInProgress
+        or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId or ErrorCode.Local_State
+        or ErrorCode.Local_AssignmentLost or ErrorCode.FencedInstanceId;
+
+    private sealed record CommitRequest(IReadOnlyCollection<CommittableOffset> Offsets, PartitionBuffer? Poke, TaskCompletionSource? Done);
+}

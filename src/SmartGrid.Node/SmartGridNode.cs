@@ -1,0 +1,54 @@
+using Akka.Hosting;
+using SmartGrid.Actors.Hosting;
+using SmartGrid.Storage;
+
+namespace SmartGrid.Node;
+
+/// <summary>Composes one node from configuration: the roles decide which parts run here.</summary>
+public static class SmartGridNode
+{
+    private static readonly Dictionary<string, string> SwitchMappings = new()
+    {
+        ["--roles"] = "SmartGrid:Roles",
+        ["--port"] = "SmartGrid:Cluster:Port",
+        ["--kafka"] = "SmartGrid:Kafka:BootstrapServers",
+    };
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddCommandLine(args, SwitchMappings);
+        configure?.Invoke(builder);
+
+        var options = builder.Configuration.GetSection(SmartGridOptions.Section).Get<SmartGridOptions>() ?? new SmartGridOptions();
+        var postgres = builder.Configuration.GetConnectionString("Postgres");
+        options.Validate(postgres);
+        var roles = NodeRoles.Parse(options.Roles);
+        builder.Services.AddSingleton(options);
+
+        var kafka = KafkaEndpoint.Resolve(options.Kafka);
+        builder.Services.AddSingleton(kafka);
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            var bind = System.Net.IPAddress.Parse(options.Http.BindAddress);
+            if (roles.Contains(NodeRoles.Ingest)) k.Listen(bind, options.Http.IngestPort);
+            if (roles.Contains(NodeRoles.Gateway)) k.Listen(bind, options.Http.GatewayPort);
+        });
+
+        // Schema first: every role reads or writes these tables, and two nodes starting together
+        // are serialised by the migrator's advisory lock.
+        DatabaseMigrator.Migrate(postgres!);
+        builder.Services.AddStorage(postgres!);
+        builder.Services.AddKafkaProducer(kafka.BootstrapServers);
+
+        builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) => akka
+            .AddSmartGridCluster(options, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
+            .AddTelemetryPipeline(options, roles, kafka.BootstrapServers));
+
+        var app = builder.Build();
+        app.Lifetime.ApplicationStopped.Register(kafka.Dispose);
+        app.Logger.LogInformation("SmartGrid node starting: roles [{Roles}], Kafka {Kafka}", string.Join(",", roles), kafka.BootstrapServers);
+        return app;
+    }
+}

@@ -1,0 +1,14 @@
+namespace SmartGrid.Storage;
+
+/// <summary>
+/// Keys of the PostgreSQL advisory locks this library takes, as (namespace, key) int pairs:
+/// the first int keeps them apart from other users of advisory locks in the same database.
+/// </summary>
+internal static class AdvisoryLocks
+{
+    /// <summary>Held (in the maintenance database) while one process creates and migrates a database.</summary>
+    public const int Migration = 0x5347_0001;
+
+    /// <summary>Held (per table, transaction-scoped) while partitions are created or dropped.</summary>
+    public const int Partitions = 0x5347_0002;
+}

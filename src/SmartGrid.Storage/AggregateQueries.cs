@@ -1,0 +1,145 @@
+using Npgsql;
+using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Storage;
+
+/// <summary>Read side for the gateway and for ground-truth checks. Ranges are [from, to) on window_start / ts.</summary>
+public sealed class AggregateQueries
+{
+    private const string MeterColumns =
+        "meter_id, region, window_start, window_end, reading_count, energy_kwh_sum, power_kw_sum, power_kw_min, " +
+        "power_kw_max, voltage_sum, current_sum, power_factor_sum, power_factor_count, frequency_sum, frequency_count";
+
+    private const string RegionalColumns =
+        "region, window_start, meter_count, total_power_kw, energy_kwh_sum, reading_count, capacity_kw, load_percent";
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public AggregateQueries(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+
+    /// <summary>A meter's windows of one size, oldest first, at most <paramref name="limit"/>.</summary>
+    public Task<IReadOnlyList<WindowAggregate>> GetMeterAggregatesAsync(string meterId, WindowSize size,
+        DateTimeOffset from, DateTimeOffset to, int limit = 1000, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(meterId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return ReadAsync(
+            $"""
+            SELECT {MeterColumns} FROM {AggregateStore.TableOf(size).Name}
+            WHERE meter_id = $1 AND window_start >= $2 AND window_start < $3
+            ORDER BY window_start
+            LIMIT $4
+            """,
+            [Sql.Value(meterId), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime()), Sql.Value(limit)],
+            r => ReadWindow(r, size), ct);
+    }
+
+    /// <summary>Every meter's windows of one size in a range, ordered by meter then window (ground-truth comparisons).</summary>
+    public Task<IReadOnlyList<WindowAggregate>> GetAllMeterAggregatesAsync(WindowSize size,
+        DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default) =>
+        ReadAsync(
+            $"""
+            SELECT {MeterColumns} FROM {AggregateStore.TableOf(size).Name}
+            WHERE window_start >= $1 AND window_start < $2
+            ORDER BY meter_id, window_start
+            """,
+            [Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+            r => ReadWindow(r, size), ct);
+
+    /// <summary>A region's load windows of one size, oldest first.</summary>
+    public Task<IReadOnlyList<RegionalAggregate>> GetRegionalLoadAsync(string region, WindowSize size,
+        DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(region);
+        return ReadAsync(
+            $"""
+            SELECT {RegionalColumns} FROM {RegionalAggregateStore.TableOf(size).Name}
+            WHERE region = $1 AND window_start >= $2 AND window_start < $3
+            ORDER BY window_start
+            """,
+            [Sql.Value(region), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+            r => ReadRegional(r, size), ct);
+    }
+
+    /// <summary>A meter's stored raw readings, oldest first.</summary>
+    public Task<IReadOnlyList<TelemetryReading>> GetRawReadingsAsync(string meterId,
+        DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(meterId);
+        return ReadAsync(
+            """
+            SELECT meter_id, ts, voltage, current, power_kw, energy_kwh, power_factor, frequency, region, ingested_at
+            FROM raw_readings
+            WHERE meter_id = $1 AND ts >= $2 AND ts < $3
+            ORDER BY ts
+            """,
+            [Sql.Value(meterId), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+            r => new TelemetryReading
+            {
+                MeterId = r.GetString(0),
+                Timestamp = r.GetFieldValue<DateTimeOffset>(1),
+                Voltage = r.GetDouble(2),
+                Current = r.GetDouble(3),
+                PowerKw = r.GetDouble(4),
+                EnergyKwh = r.GetDouble(5),
+                PowerFactor = r.IsDBNull(6) ? null : r.GetDouble(6),
+                Frequency = r.IsDBNull(7) ? null : r.GetDouble(7),
+                Region = r.IsDBNull(8) ? null : r.GetString(8),
+                IngestedAt = r.GetFieldValue<DateTimeOffset>(9),
+            },
+            ct);
+    }
+
+    /// <summary>Number of rows in a time-series table (all partitions).</summary>
+    public async Task<long> CountRowsAsync(TimeSeriesTable table, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        await using var cmd = _dataSource.CreateCommand($"SELECT count(*) FROM {table.Name}");
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private async Task<IReadOnlyList<T>> ReadAsync<T>(string sql, NpgsqlParameter[] parameters,
+        Func<NpgsqlDataReader, T> map, CancellationToken ct)
+    {
+        await using var cmd = _dataSource.CreateCommand(sql);
+        cmd.Parameters.AddRange(parameters);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(ct))
+            rows.Add(map(reader));
+        return rows;
+    }
+
+    private static WindowAggregate ReadWindow(NpgsqlDataReader r, WindowSize size) => new()
+    {
+        MeterId = r.GetString(0),
+        Region = r.GetString(1),
+        Size = size,
+        WindowStart = r.GetFieldValue<DateTimeOffset>(2),
+        ReadingCount = r.GetInt32(4),
+        EnergyKwhSum = r.GetDouble(5),
+        PowerKwSum = r.GetDouble(6),
+        PowerKwMin = r.GetDouble(7),
+        PowerKwMax = r.GetDouble(8),
+        VoltageSum = r.GetDouble(9),
+        CurrentSum = r.GetDouble(10),
+        PowerFactorSum = r.GetDouble(11),
+        PowerFactorCount = r.GetInt32(12),
+        FrequencySum = r.GetDouble(13),
+        FrequencyCount = r.GetInt32(14),
+    };
+
+    private static RegionalAggregate ReadRegional(NpgsqlDataReader r, WindowSize size) => new()
+    {
+        Region = r.GetString(0),
+        Size = size,
+        WindowStart = r.GetFieldValue<DateTimeOffset>(1),
+        MeterCount = r.GetInt32(2),
+        TotalPowerKw = r.GetDouble(3),
+        EnergyKwhSum = r.GetDouble(4),
+        ReadingCount = r.GetInt32(5),
+        CapacityKw = r.GetDouble(6),
+        LoadPercent = r.GetDouble(7),
+    };
+}

@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace SmartGrid.Storage;
+
+/// <summary>
+/// The <c>meters</c> registry. A meter is auto-provisioned the first time it is seen (INSERT ...
+/// ON CONFLICT DO NOTHING, so concurrent first sightings on several nodes are harmless) and its
+/// first region sticks. Known meters are cached with their stored region, so the steady state
+/// (every meter already seen by this process) does no I/O.
+/// </summary>
+public sealed class MeterRegistry
+{
+    // Inserted rows come back from the CTE; rows that already existed come from the table (the
+    // statement's snapshot does not see the CTE's own inserts, so the two sets do not overlap).
+    private const string EnsureSql =
+        """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[]) AS u(meter_id, region)
+        ), inserted AS (
+            INSERT INTO meters (meter_id, region, registered_at, auto_provisioned)
+            SELECT meter_id, region, now(), true FROM input
+            ON CONFLICT (meter_id) DO NOTHING
+            RETURNING meter_id, region
+        )
+        SELECT meter_id, region, true FROM inserted
+        UNION ALL
+        SELECT m.meter_id, m.region, false FROM meters m JOIN input i ON i.meter_id = m.meter_id
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ConcurrentDictionary<string, string> _regions = new(StringComparer.Ordinal);
+
+    public MeterRegistry(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+
+    /// <summary>
+    /// Registers the meters not registered yet (auto_provisioned = true) with the given region;
+    /// returns how many this call registered. A meter seen twice in the input keeps its first region.
+    /// </summary>
+    public async Task<int> EnsureRegisteredAsync(IEnumerable<(string MeterId, string Region)> meters, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        Dictionary<string, string>? unknown = null;
+        foreach (var (meterId, region) in meters)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(meterId);
+            ArgumentException.ThrowIfNullOrEmpty(region);
+            if (!_regions.ContainsKey(meterId))
+                (unknown ??= new Dictionary<string, string>(StringComparer.Ordinal)).TryAdd(meterId, region);
+        }
+        if (unknown is null)
+            return 0;
+
+        await using var cmd = _dataSource.CreateCommand(EnsureSql);
+        cmd.Parameters.Add(Sql.Array(unknown.Keys.ToArray(), NpgsqlDbType.Text));
+        cmd.Parameters.Add(Sql.Array(unknown.Values.ToArray(), NpgsqlDbType.Text));
+        var registered = 0;
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            _regions[reader.GetString(0)] = reader.GetString(1);
+            if (reader.GetBoolean(2))
+                registered++;
+        }
+        // A meter inserted by a concurrent transaction after this statement's snapshot is in
+        // neither set; it stays uncached and the next call looks it up again.
+        return registered;
+    }
+
+    public async Task<bool> IsRegisteredAsync(string meterId, CancellationToken ct = default) =>
+        await GetRegionAsync(meterId, ct) is not null;
+
+    /// <summary>The stored region of a meter, or null when it is not registered.</summary>
+    public async Task<string?> GetRegionAsync(string meterId, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(meterId);
+        if (_regions.TryGetValue(meterId, out var cached))
+            return cached;
+
+        await using var cmd = _dataSource.CreateCommand("SELECT region FROM meters WHERE meter_id = $1");
+        cmd.Parameters.Add(Sql.Value(meterId));
+        if (await cmd.ExecuteScalarAsync(ct) is not string region)
+            return null;
+        _regions[meterId] = region;
+        return region;
+    }
+}

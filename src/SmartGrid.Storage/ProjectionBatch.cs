@@ -1,0 +1,39 @@
+using Npgsql;
+
+namespace SmartGrid.Storage;
+
+/// <summary>
+/// Sends a projection's UPSERTs and its checkpoint as ONE batch without an explicit transaction:
+/// PostgreSQL runs everything up to the batch's single Sync as one implicit transaction, so a
+/// failing statement rolls back the statements before it and the offset (error barriers stay
+/// off for exactly that reason). One round trip; no separate BEGIN / COMMIT.
+/// </summary>
+internal static class ProjectionBatch
+{
+    public static async Task ExecuteAsync(
+        NpgsqlDataSource dataSource,
+        PartitionMaintenance partitions,
+        IReadOnlyList<(TimeSeriesTable Table, IReadOnlyList<DateTimeOffset> Timestamps, Func<NpgsqlBatchCommand> Build)> upserts,
+        ProjectionCheckpoint? checkpoint,
+        CancellationToken ct)
+    {
+        if (upserts.Count == 0 && checkpoint is null)
+            return;
+
+        await WriteRetry.OnMissingPartitionAsync(
+            partitions,
+            upserts.Select(u => (u.Table, u.Timestamps)).ToList(),
+            async () =>
+            {
+                await using var conn = await dataSource.OpenConnectionAsync(ct);
+                await using var batch = new NpgsqlBatch(conn) { EnableErrorBarriers = false };
+                foreach (var u in upserts)
+                    batch.BatchCommands.Add(u.Build());
+                if (checkpoint is not null)
+                    batch.BatchCommands.Add(ProjectionOffsets.StoreCommand(checkpoint));
+                await batch.ExecuteNonQueryAsync(ct);
+                return true;
+            },
+            ct);
+    }
+}

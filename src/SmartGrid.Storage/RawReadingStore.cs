@@ -1,0 +1,86 @@
+using Npgsql;
+using NpgsqlTypes;
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Storage;
+
+/// <summary>
+/// Appends readings to <c>raw_readings</c>, one statement per batch (unnest of column arrays).
+/// (meter_id, ts) identifies a reading: a re-sent one conflicts and is skipped, so it is stored once.
+/// </summary>
+public sealed class RawReadingStore
+{
+    private const string InsertSql =
+        """
+        INSERT INTO raw_readings
+            (meter_id, ts, voltage, current, power_kw, energy_kwh, power_factor, frequency, region, ingested_at)
+        SELECT u.meter_id, u.ts, u.voltage, u.current, u.power_kw, u.energy_kwh, u.power_factor, u.frequency,
+               u.region, coalesce(u.ingested_at, now())
+        FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[], $6::float8[],
+                    $7::float8[], $8::float8[], $9::text[], $10::timestamptz[])
+             AS u(meter_id, ts, voltage, current, power_kw, energy_kwh, power_factor, frequency, region, ingested_at)
+        ON CONFLICT (meter_id, ts) DO NOTHING
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly PartitionMaintenance _partitions;
+
+    public RawReadingStore(NpgsqlDataSource dataSource, PartitionMaintenance partitions)
+    {
+        _dataSource = dataSource;
+        _partitions = partitions;
+    }
+
+    /// <summary>Inserts the batch; returns how many readings were new (duplicates, also within the batch, are skipped).</summary>
+    public async Task<int> InsertAsync(IReadOnlyList<TelemetryReading> readings, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        if (readings.Count == 0)
+            return 0;
+
+        var n = readings.Count;
+        var meterIds = new string[n];
+        var ts = new DateTimeOffset[n];
+        var voltage = new double[n];
+        var current = new double[n];
+        var powerKw = new double[n];
+        var energyKwh = new double[n];
+        var powerFactor = new double?[n];
+        var frequency = new double?[n];
+        var region = new string?[n];
+        var ingestedAt = new DateTimeOffset?[n];
+        for (var i = 0; i < n; i++)
+        {
+            var r = readings[i];
+            meterIds[i] = r.MeterId;
+            ts[i] = r.Timestamp.ToUniversalTime();
+            voltage[i] = r.Voltage;
+            current[i] = r.Current;
+            powerKw[i] = r.PowerKw;
+            energyKwh[i] = r.EnergyKwh;
+            powerFactor[i] = r.PowerFactor;
+            frequency[i] = r.Frequency;
+            region[i] = r.Region;
+            ingestedAt[i] = r.IngestedAt?.ToUniversalTime();
+        }
+
+        return await WriteRetry.OnMissingPartitionAsync(
+            _partitions, [(TimeSeriesTable.RawReadings, ts)],
+            async () =>
+            {
+                await using var cmd = _dataSource.CreateCommand(InsertSql);
+                cmd.Parameters.Add(Sql.Array(meterIds, NpgsqlDbType.Text));
+                cmd.Parameters.Add(Sql.Array(ts, NpgsqlDbType.TimestampTz));
+                cmd.Parameters.Add(Sql.Array(voltage, NpgsqlDbType.Double));
+                cmd.Parameters.Add(Sql.Array(current, NpgsqlDbType.Double));
+                cmd.Parameters.Add(Sql.Array(powerKw, NpgsqlDbType.Double));
+                cmd.Parameters.Add(Sql.Array(energyKwh, NpgsqlDbType.Double));
+                cmd.Parameters.Add(Sql.Array(powerFactor, NpgsqlDbType.Double));
+                cmd.Parameters.Add(Sql.Array(frequency, NpgsqlDbType.Double));
+                cmd.Parameters.Add(Sql.Array(region, NpgsqlDbType.Text));
+                cmd.Parameters.Add(Sql.Array(ingestedAt, NpgsqlDbType.TimestampTz));
+                return await cmd.ExecuteNonQueryAsync(ct);
+            },
+            ct);
+    }
+}

@@ -1,0 +1,172 @@
+using System.Net;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Kafka;
+using SmartGrid.Node.Ingestion;
+using SmartGrid.Storage;
+
+namespace SmartGrid.Integration.Tests.Ingestion;
+
+[CollectionDefinition(Name)]
+public sealed class IngestionCollection : ICollectionFixture<IngestionFixture>
+{
+    public const string Name = "ingestion";
+}
+
+/// <summary>
+/// What the ingestion and simulator specs share: a real embedded Kafka broker with the seed's
+/// topics, a fresh migrated PostgreSQL database (env ConnectionStrings__Postgres names the
+/// server; dropped at the end) and an ingestion host with default options on a random port.
+/// No Akka cluster: only <c>AddIngestion</c> / <c>MapIngestion</c> on a minimal WebApplication.
+/// </summary>
+public sealed class IngestionFixture : IAsyncLifetime
+{
+    private const string DefaultServer = "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
+
+    public EmbeddedKafkaBroker Broker { get; private set; } = null!;
+    public string ConnectionString { get; private set; } = "";
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    /// <summary>Default options (auto-provisioning, MaxBatch 5,000), endpoint mapped on every port.</summary>
+    public IngestionHost Host { get; private set; } = null!;
+
+    private static string ServerConnectionString =>
+        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } cs ? cs : DefaultServer;
+
+    public async Task InitializeAsync()
+    {
+        Broker = EmbeddedKafkaBroker.Start(Topics.All);
+        ConnectionString = new NpgsqlConnectionStringBuilder(ServerConnectionString)
+        {
+            Database = "smartgrid_ingest_test_" + Guid.NewGuid().ToString("N"),
+        }.ConnectionString;
+        await Task.Run(() => DatabaseMigrator.Migrate(ConnectionString));
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
+        Host = await StartHostAsync(new IngestionOptions());
+    }
+
+    /// <summary>
+    /// Another ingestion host on this broker and database, with its own producer and meter
+    /// registry (so its own caches). <paramref name="mapPort"/> 0 maps the endpoint on every port.
+    /// </summary>
+    public Task<IngestionHost> StartHostAsync(IngestionOptions options, int mapPort = 0, string? bootstrapServers = null,
+        Func<ProducerSettings<string, string>, ProducerSettings<string, string>>? producer = null) =>
+        IngestionHost.StartAsync(options, mapPort, DataSource,
+            (producer ?? (p => p))(ProducerSettings.ForStrings(bootstrapServers ?? Broker.BootstrapServers) with { LingerMs = 2 }));
+
+    public async Task<long> ScalarAsync(string sql, params object[] parameters)
+    {
+        await using var cmd = DataSource.CreateCommand(sql);
+        foreach (var p in parameters)
+            cmd.Parameters.Add(new NpgsqlParameter { Value = p });
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+    }
+
+    /// <summary>
+    /// Every record now on <paramref name="topic"/> whose key is in <paramref name="keys"/>: reads each
+    /// partition from the beginning up to its current end (no consumer group, so no rebalance wait).
+    /// </summary>
+    public List<ConsumeResult<string, string>> ReadTopic(IReadOnlySet<string> keys, string topic = Topics.RawReadings)
+    {
+        var partitions = Topics.All.Single(t => t.Name == topic).Partitions;
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = Broker.BootstrapServers,
+            GroupId = "ingestion-specs-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        var ends = Enumerable.Range(0, partitions)
+            .Select(p => new TopicPartition(topic, p))
+            .ToDictionary(tp => tp, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(5)).High.Value);
+        var pending = ends.Where(e => e.Value > 0).Select(e => e.Key).ToHashSet();
+        consumer.Assign(pending.Select(tp => new TopicPartitionOffset(tp, Offset.Beginning)));
+        var found = new List<ConsumeResult<string, string>>();
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (pending.Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"reading {topic} back timed out; partitions left: {string.Join(",", pending)}");
+            var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (record is null || record.IsPartitionEOF)
+                continue;
+            if (keys.Contains(record.Message.Key))
+                found.Add(record);
+            if (record.Offset.Value >= ends[record.TopicPartition] - 1)
+                pending.Remove(record.TopicPartition);
+        }
+        return found;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Host is not null)
+            await Host.DisposeAsync();
+        if (DataSource is not null)
+            await DataSource.DisposeAsync();
+        Broker?.Dispose();
+        NpgsqlConnection.ClearAllPools();
+        var admin = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = "postgres", Pooling = false };
+        await using var conn = new NpgsqlConnection(admin.ConnectionString);
+        await conn.OpenAsync();
+        var name = new NpgsqlConnectionStringBuilder(ConnectionString).Database;
+        await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+}
+
+/// <summary>A running minimal WebApplication with only the ingestion endpoint, on 127.0.0.1 and a random port.</summary>
+public sealed class IngestionHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly IProducer<string, string> _producer;
+
+    private IngestionHost(WebApplication app, IProducer<string, string> producer, int port)
+    {
+        _app = app;
+        _producer = producer;
+        Port = port;
+        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    }
+
+    public int Port { get; }
+    public HttpClient Client { get; }
+    public IServiceProvider Services => _app.Services;
+    public Uri IngestUrl => new(Client.BaseAddress!, IngestionHosting.Route);
+
+    public static async Task<IngestionHost> StartAsync(IngestionOptions options, int mapPort, NpgsqlDataSource dataSource,
+        ProducerSettings<string, string> producerSettings)
+    {
+        var producer = producerSettings.CreateProducer();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        // Only what the spec gives it: not the appsettings.json copied here from SmartGrid.Node.
+        builder.Configuration.Sources.Clear();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        // Instances, not factories: the host does not dispose what the fixture shares.
+        builder.Services.AddSingleton(dataSource);
+        builder.Services.AddSingleton(new MeterRegistry(dataSource));
+        builder.Services.AddSingleton(producer);
+        builder.AddIngestion(options);
+
+        var app = builder.Build();
+        app.MapIngestion(mapPort);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new IngestionHost(app, producer, new Uri(address).Port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _producer.Dispose();
+    }
+}

@@ -1,0 +1,72 @@
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Integration.Tests.Pipeline;
+
+/// <summary>
+/// What the aggregate tables must hold for a stream of readings, computed here from first
+/// principles and independently of the production code: per meter, in arrival order, a reading
+/// is a duplicate if its timestamp was seen, too late if its minute ended more than the allowed
+/// lateness before the newest timestamp seen; the rest are counted, once, in their windows.
+/// </summary>
+public sealed class GroundTruth
+{
+    public sealed record Row(string MeterId, string Region, DateTimeOffset WindowStart, int Count, double EnergySum, double PowerSum,
+        double PowerMin, double PowerMax, double VoltageSum, double CurrentSum);
+
+    public sealed record RegionalRow(string Region, DateTimeOffset WindowStart, int MeterCount, int ReadingCount, double TotalPowerKw, double EnergySum);
+
+    public Dictionary<(string Meter, DateTimeOffset Start), Row> OneMinute { get; } = [];
+    public Dictionary<(string Meter, DateTimeOffset Start), Row> FifteenMinutes { get; } = [];
+    public int Accepted { get; private set; }
+    public int Duplicates { get; private set; }
+    public int TooLate { get; private set; }
+
+    public static GroundTruth Of(IEnumerable<TelemetryReading> arrivalOrder, TimeSpan lateness)
+    {
+        var truth = new GroundTruth();
+        var seen = new Dictionary<string, HashSet<DateTimeOffset>>();
+        var watermark = new Dictionary<string, DateTimeOffset>();
+        foreach (var r in arrivalOrder)
+        {
+            var meterSeen = seen.TryGetValue(r.MeterId, out var s) ? s : seen[r.MeterId] = [];
+            if (meterSeen.Contains(r.Timestamp)) { truth.Duplicates++; continue; }
+            var minuteStart = Floor(r.Timestamp, TimeSpan.FromMinutes(1));
+            if (watermark.TryGetValue(r.MeterId, out var w) && w >= minuteStart + TimeSpan.FromMinutes(1) + lateness)
+            {
+                truth.TooLate++;
+                continue;
+            }
+            meterSeen.Add(r.Timestamp);
+            if (!watermark.TryGetValue(r.MeterId, out w) || r.Timestamp > w) watermark[r.MeterId] = r.Timestamp;
+            truth.Accepted++;
+            Add(truth.OneMinute, r, minuteStart);
+            Add(truth.FifteenMinutes, r, Floor(r.Timestamp, TimeSpan.FromMinutes(15)));
+        }
+        return truth;
+    }
+
+    public IReadOnlyList<RegionalRow> Regional(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows) =>
+        meterRows.Values.GroupBy(r => (r.Region, r.WindowStart))
+            .Select(g => new RegionalRow(g.Key.Region, g.Key.WindowStart, g.Count(), g.Sum(r => r.Count),
+                g.Sum(r => r.PowerSum / r.Count), g.Sum(r => r.EnergySum)))
+            .ToList();
+
+    private static void Add(Dictionary<(string, DateTimeOffset), Row> rows, TelemetryReading r, DateTimeOffset start)
+    {
+        var key = (r.MeterId, start);
+        rows[key] = rows.TryGetValue(key, out var row)
+            ? row with
+            {
+                Count = row.Count + 1, EnergySum = row.EnergySum + r.EnergyKwh, PowerSum = row.PowerSum + r.PowerKw,
+                PowerMin = Math.Min(row.PowerMin, r.PowerKw), PowerMax = Math.Max(row.PowerMax, r.PowerKw),
+                VoltageSum = row.VoltageSum + r.Voltage, CurrentSum = row.CurrentSum + r.Current,
+            }
+            : new Row(r.MeterId, r.Region!, start, 1, r.EnergyKwh, r.PowerKw, r.PowerKw, r.PowerKw, r.Voltage, r.Current);
+    }
+
+    private static DateTimeOffset Floor(DateTimeOffset t, TimeSpan size) =>
+        new(t.UtcTicks - t.UtcTicks % size.Ticks, TimeSpan.Zero);
+
+    public static bool Close(double expected, double actual) =>
+        Math.Abs(expected - actual) <= 1e-9 * Math.Max(1, Math.Max(Math.Abs(expected), Math.Abs(actual)));
+}

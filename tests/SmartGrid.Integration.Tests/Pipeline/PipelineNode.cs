@@ -1,0 +1,67 @@
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Integration.Tests.Infrastructure;
+using SmartGrid.Kafka;
+using SmartGrid.Node;
+
+namespace SmartGrid.Integration.Tests.Pipeline;
+
+/// <summary>A whole node in this process (embedded Kafka, its own database) with short idle times for tests.</summary>
+public sealed class PipelineNode : IAsyncDisposable
+{
+    public static readonly TimeSpan Lateness = TimeSpan.FromMinutes(1);
+
+    private PipelineNode(TestDatabase database, WebApplication app)
+    {
+        Database = database;
+        App = app;
+    }
+
+    public TestDatabase Database { get; }
+    public WebApplication App { get; }
+    public string KafkaBootstrap => App.Services.GetRequiredService<KafkaEndpoint>().BootstrapServers;
+
+    public static async Task<PipelineNode> StartAsync(string roles = "processor", params string[] extra)
+    {
+        var database = await TestDatabase.CreateAsync("sg_pipeline");
+        var args = new List<string>
+        {
+            $"--ConnectionStrings:Postgres={database.ConnectionString}",
+            $"--SmartGrid:Roles={roles}",
+            "--SmartGrid:Cluster:Port=0",
+            $"--SmartGrid:Http:IngestPort={FreePort.Next()}",
+            $"--SmartGrid:Http:GatewayPort={FreePort.Next()}",
+            "--SmartGrid:Pipeline:IdleClose=00:00:02",
+            $"--SmartGrid:Pipeline:AllowedLateness={Lateness}",
+            $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database.Name, "bootstrap")}",
+            "--SmartGrid:Simulator:Enabled=false",
+        };
+        args.AddRange(extra);
+        var app = SmartGridNode.Build(args.ToArray());
+        await app.StartAsync();
+        return new PipelineNode(database, app);
+    }
+
+    /// <summary>Produces readings keyed by meter in the given order, as the ingestion service would.</summary>
+    public static async Task ProduceAsync(string bootstrap, IEnumerable<TelemetryReading> readings)
+    {
+        KafkaNative.EnsureLoaded();
+        using var producer = new ProducerBuilder<string, string>(new ProducerConfig
+        {
+            BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, CompressionType = CompressionType.Zstd, LingerMs = 5,
+        }).Build();
+        foreach (var r in readings)
+            producer.Produce(Topics.RawReadings, new Message<string, string> { Key = r.MeterId, Value = System.Text.Json.JsonSerializer.Serialize(r) },
+                report => { if (report.Error.IsError) throw new InvalidOperationException(report.Error.Reason); });
+        producer.Flush(TimeSpan.FromSeconds(30));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}

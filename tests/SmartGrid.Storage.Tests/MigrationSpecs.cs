@@ -1,0 +1,92 @@
+using Npgsql;
+
+namespace SmartGrid.Storage.Tests;
+
+/// <summary>Hands out fresh, not yet existing databases; drops them all at the end.</summary>
+public sealed class FreshDatabases : PostgresDatabase
+{
+    public override Task InitializeAsync() => Task.CompletedTask;
+}
+
+public sealed class MigrationSpecs(FreshDatabases databases) : IClassFixture<FreshDatabases>
+{
+    private static readonly string[] TimeSeriesTables =
+        ["aggregates_15m", "aggregates_1m", "raw_readings", "regional_aggregates_15m", "regional_aggregates_1m"];
+
+    [Fact]
+    public async Task Should_create_database_apply_all_scripts_and_apply_nothing_on_rerun()
+    {
+        var cs = databases.NewDatabaseConnectionString();
+
+        var first = DatabaseMigrator.Migrate(cs);
+        var second = DatabaseMigrator.Migrate(cs);
+
+        Assert.Equal(DatabaseMigrator.ScriptNames, first);
+        Assert.Empty(second);
+        Assert.Equal(DatabaseMigrator.ScriptNames.Count, await ScalarAsync<long>(cs, "SELECT count(*) FROM schemaversions"));
+        Assert.Equal(
+            ["aggregates_15m", "aggregates_1m", "meters", "projection_offsets", "raw_readings",
+             "regional_aggregates_15m", "regional_aggregates_1m", "schemaversions", "storage_settings"],
+            await ListAsync(cs, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY relname"));
+    }
+
+    [Fact]
+    public async Task Should_use_native_range_partitioning_when_timescaledb_is_not_available()
+    {
+        var cs = databases.NewDatabaseConnectionString();
+        DatabaseMigrator.Migrate(cs);
+
+        var timescaleUsable = await ScalarAsync<bool>(cs,
+            "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') " +
+            "AND current_setting('shared_preload_libraries') LIKE '%timescaledb%'");
+        Assert.False(timescaleUsable, "this test covers the native path; the server here offers TimescaleDB");
+
+        Assert.Equal("native", await ScalarAsync<string>(cs, "SELECT value FROM storage_settings WHERE key = 'time_series_mode'"));
+        Assert.Equal(
+            ["aggregates_15m:r:window_start", "aggregates_1m:r:window_start", "raw_readings:r:ts",
+             "regional_aggregates_15m:r:window_start", "regional_aggregates_1m:r:window_start"],
+            await ListAsync(cs,
+                """
+                SELECT c.relname || ':' || p.partstrat::text || ':' || a.attname
+                FROM pg_partitioned_table p
+                JOIN pg_class c ON c.oid = p.partrelid
+                JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+                ORDER BY c.relname
+                """));
+        // No partition exists until PartitionMaintenance makes one: a write without it must fail, not vanish.
+        Assert.Equal(0L, await ScalarAsync<long>(cs,
+            $"SELECT count(*) FROM pg_inherits WHERE inhparent::regclass::text = ANY (ARRAY['{string.Join("','", TimeSeriesTables)}'])"));
+    }
+
+    [Fact]
+    public async Task Should_migrate_once_when_several_processes_start_at_the_same_time()
+    {
+        var cs = databases.NewDatabaseConnectionString();
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => DatabaseMigrator.Migrate(cs))));
+
+        Assert.Single(runs, applied => applied.Count == DatabaseMigrator.ScriptNames.Count);
+        Assert.Equal(3, runs.Count(applied => applied.Count == 0));
+        Assert.Equal(DatabaseMigrator.ScriptNames.Count, await ScalarAsync<long>(cs, "SELECT count(*) FROM schemaversions"));
+    }
+
+    private static async Task<T> ScalarAsync<T>(string cs, string sql)
+    {
+        await using var conn = new NpgsqlConnection(cs);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        return (T)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<List<string>> ListAsync(string cs, string sql)
+    {
+        await using var conn = new NpgsqlConnection(cs);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+            rows.Add(reader.GetString(0));
+        return rows;
+    }
+}
