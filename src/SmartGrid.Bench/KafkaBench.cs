@@ -48,26 +48,45 @@ internal static class KafkaBench
         var ours = new List<double>();
         var merged = new List<double>();
         var single = new List<double>();
+        // Warm-up: JIT-compile every contender on part of the data so no measured round pays for tiered compilation.
+        var warmUp = Math.Min(total, 200_000);
+        RawLoop(settings.WithGroupId("warmup-raw"), warmUp);
+        await PerPartitionAsync(settings.WithGroupId("warmup-stages"), warmUp, materializer);
+        await MergedAsync(settings.WithGroupId("warmup-merged"), warmUp, partitions, materializer, viaSubSources: true);
+        await MergedAsync(settings.WithGroupId("warmup-single"), warmUp, partitions, materializer, viaSubSources: false);
+        Console.WriteLine($"warmed up on {warmUp:N0} messages per contender");
+
         for (var round = 1; round <= rounds; round++)
         {
+            var cpu = Cpu();
             var raw = RawLoop(settings.WithGroupId($"bench-raw-{round}"), total);
             raws.Add(raw);
-            Console.WriteLine($"round {round}: raw Confluent consume loop                         {raw,10:N0} msg/s");
+            Console.WriteLine($"round {round}: raw Confluent consume loop                         {raw,10:N0} msg/s  {PerMessage(ref cpu)}");
 
             var (perPartition, metrics) = await PerPartitionAsync(settings.WithGroupId($"bench-stages-{round}"), total, materializer);
             ours.Add(perPartition);
-            Console.WriteLine($"round {round}: CommittablePartitionedSource + Committer           {perPartition,10:N0} msg/s = {perPartition / raw:0.00}x");
+            Console.WriteLine($"round {round}: CommittablePartitionedSource + Committer           {perPartition,10:N0} msg/s = {perPartition / raw:0.00}x  {PerMessage(ref cpu)}");
             Print(metrics);
 
             var (mergedRate, mergedMetrics) = await MergedAsync(settings.WithGroupId($"bench-merged-{round}"), total, partitions, materializer, viaSubSources: true);
             merged.Add(mergedRate);
-            Console.WriteLine($"round {round}: same, merged (MergePartitions) into one Committer  {mergedRate,10:N0} msg/s = {mergedRate / raw:0.00}x");
+            Console.WriteLine($"round {round}: same, merged (MergePartitions) into one Committer  {mergedRate,10:N0} msg/s = {mergedRate / raw:0.00}x  {PerMessage(ref cpu)}");
             Print(mergedMetrics);
 
             var (singleRate, singleMetrics) = await MergedAsync(settings.WithGroupId($"bench-single-{round}"), total, partitions, materializer, viaSubSources: false);
             single.Add(singleRate);
-            Console.WriteLine($"round {round}: CommittableSource (merged stage) + Committer       {singleRate,10:N0} msg/s = {singleRate / raw:0.00}x");
+            Console.WriteLine($"round {round}: CommittableSource (merged stage) + Committer       {singleRate,10:N0} msg/s = {singleRate / raw:0.00}x  {PerMessage(ref cpu)}");
             Print(singleMetrics);
+        }
+
+        // Process CPU (all threads, the in-process broker included) per message: insensitive to other load on the machine.
+        static TimeSpan Cpu() => Process.GetCurrentProcess().TotalProcessorTime;
+        string PerMessage(ref TimeSpan since)
+        {
+            var now = Cpu();
+            var perMessage = (now - since).TotalMicroseconds / total;
+            since = now;
+            return $"(CPU {perMessage:0.00} us/msg)";
         }
 
         double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);

@@ -1,5 +1,7 @@
 using Akka.Hosting;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Node.Ingestion;
+using SmartGrid.Node.Simulation;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Node;
@@ -41,12 +43,15 @@ public static class SmartGridNode
         DatabaseMigrator.Migrate(postgres!);
         builder.Services.AddStorage(postgres!);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
+        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
+        if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
 
         builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) => akka
             .AddSmartGridCluster(options, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
             .AddTelemetryPipeline(options, roles, kafka.BootstrapServers));
 
         var app = builder.Build();
+        if (roles.Contains(NodeRoles.Ingest)) app.MapIngestion(options.Http.IngestPort);
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);
         app.Logger.LogInformation("SmartGrid node starting: roles [{Roles}], Kafka {Kafka}", string.Join(",", roles), kafka.BootstrapServers);
         return app;

@@ -78,9 +78,12 @@ public sealed class MeterActor : ReceivePersistentActor, IWithTimers
             return;
         }
         var accepted = (ReadingsAccepted)events[0];
-        Persist(events, () => sender.Tell(new ReadingsRecorded(_state.MeterId, accepted.Readings.Count, accepted.Duplicates, accepted.TooLate)));
-        if (accepted.TooLate > 0)
-            _log.Warning("meter {0}: {1} reading(s) too late for their window (watermark {2:O}), dropped", _state.MeterId, accepted.TooLate, _state.Watermark);
+        Persist(events, () =>
+        {
+            if (accepted.TooLate > 0)
+                _log.Warning("meter {0}: {1} reading(s) too late for their window (watermark {2:O}), dropped", _state.MeterId, accepted.TooLate, _state.Watermark);
+            sender.Tell(new ReadingsRecorded(_state.MeterId, accepted.Readings.Count, accepted.Duplicates, accepted.TooLate));
+        });
     }
 
     /// <summary>All events of one decision go to the journal as one atomic write.</summary>
@@ -138,6 +141,11 @@ public static class MeterActorHosting
         return builder.WithShardRegion<MeterActor>(MeterActor.TypeName,
             id => Props.Create(() => new MeterActor(id, policy, options.Pipeline.IdleClose, options.Pipeline.SnapshotEvery)),
             new MeterMessageExtractor(),
-            new ShardOptions { Role = NodeRoles.Processor, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced });
+            new ShardOptions
+            {
+                Role = NodeRoles.Processor, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                // The coordinator must remember its shards across a full restart, or remembered entities would wait for traffic.
+                StateStoreMode = StateStoreMode.Persistence,
+            });
     }
 }

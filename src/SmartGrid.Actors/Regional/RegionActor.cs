@@ -58,7 +58,7 @@ public sealed class RegionActor : ReceivePersistentActor, IWithTimers
     private void Record(RecordMeterWindows command)
     {
         var sender = Sender;
-        var received = _state.Decide(command.Windows);
+        var received = _state.Decide(command.Windows, DateTimeOffset.UtcNow);
         if (received is null)
         {
             sender.Tell(new MeterWindowsRecorded(_state.Region, 0));
@@ -121,7 +121,12 @@ public static class RegionActorHosting
             region => Props.Create(() => new RegionActor(region,
                 capacities.GetValueOrDefault(region, UnknownRegionCapacityKw), policy, options.Pipeline.IdleClose)),
             new RegionMessageExtractor(),
-            new ShardOptions { Role = NodeRoles.Processor, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced });
+            new ShardOptions
+            {
+                Role = NodeRoles.Processor, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                // The coordinator must remember its shards across a full restart, or remembered entities would wait for traffic.
+                StateStoreMode = StateStoreMode.Persistence,
+            });
     }
 
     /// <summary>A region missing from configuration still aggregates; its load is measured against a nominal capacity.</summary>

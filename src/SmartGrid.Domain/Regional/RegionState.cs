@@ -5,7 +5,7 @@ using SmartGrid.Domain.Telemetry;
 namespace SmartGrid.Domain.Regional;
 
 /// <summary>Persisted by a region: its meters' published windows from one projection batch, newest revision each.</summary>
-public sealed record MeterWindowsReceived(string Region, IReadOnlyList<EmittedWindow> Windows);
+public sealed record MeterWindowsReceived(string Region, IReadOnlyList<EmittedWindow> Windows, DateTimeOffset ReceivedAt);
 
 /// <summary>Persisted by a region: regional aggregates ready to publish (revision 1, more when a late meter window amends one).</summary>
 public sealed record RegionalWindowsEmitted(string Region, IReadOnlyList<EmittedRegionalWindow> Windows);
@@ -16,8 +16,10 @@ public sealed record EmittedRegionalWindow(RegionalAggregate Aggregate, int Revi
 /// One region's open regional windows (1-minute for overload, 15-minute for storage and
 /// tariffs), each the sum of its meters' latest window revisions. A regional window is published
 /// once a meter window of a later period arrives (the meters have moved on) or the region goes
-/// idle; a meter window arriving after that amends it with a new revision. Windows are forgotten
-/// when they are older than the retention behind the region's watermark.
+/// idle; a meter window arriving after that amends it with a new revision. A window is forgotten
+/// only when it is both old in event time (retention behind the region's watermark) and
+/// untouched for a while by the wall clock: in a fast replay, partitions drift apart by far more
+/// event time than live traffic ever does, and their meters' windows must still meet here.
 /// </summary>
 public sealed class RegionState
 {
@@ -29,11 +31,13 @@ public sealed class RegionState
     /// <summary>Latest window end seen per size.</summary>
     public Dictionary<WindowSize, DateTimeOffset> Watermarks { get; } = [];
     public long LateWindowsDropped { get; private set; }
+    /// <summary>Wall-clock time of the newest batch received (persisted, so recovery forgets exactly the same windows).</summary>
+    public DateTimeOffset LastReceivedAt { get; private set; }
 
     public bool HasUnemittedWindows => _windows.Values.Any(s => s.Dirty);
 
     /// <summary>Keeps only meter windows newer than what the region already holds, so a redelivered batch changes nothing.</summary>
-    public MeterWindowsReceived? Decide(IEnumerable<EmittedWindow> windows)
+    public MeterWindowsReceived? Decide(IEnumerable<EmittedWindow> windows, DateTimeOffset now)
     {
         var fresh = windows
             .GroupBy(w => (w.Aggregate.MeterId, w.Aggregate.Size, w.Aggregate.WindowStart))
@@ -41,11 +45,12 @@ public sealed class RegionState
             .Where(w => !_windows.TryGetValue((w.Aggregate.Size, w.Aggregate.WindowStart), out var slot)
                         || !slot.Meters.TryGetValue(w.Aggregate.MeterId, out var known) || known.Revision < w.Revision)
             .ToList();
-        return fresh.Count == 0 ? null : new MeterWindowsReceived(Region, fresh);
+        return fresh.Count == 0 ? null : new MeterWindowsReceived(Region, fresh, now);
     }
 
     public void Apply(MeterWindowsReceived e, RegionPolicy policy)
     {
+        if (e.ReceivedAt > LastReceivedAt) LastReceivedAt = e.ReceivedAt;
         foreach (var w in e.Windows)
         {
             var a = w.Aggregate;
@@ -58,6 +63,7 @@ public sealed class RegionState
             if (!_windows.TryGetValue(key, out var slot)) _windows[key] = slot = new Slot(a.Size, a.WindowStart, a.WindowEnd);
             slot.Meters[a.MeterId] = w;
             slot.Dirty = true;
+            slot.TouchedAt = e.ReceivedAt;
             if (!Watermarks.TryGetValue(a.Size, out mark) || a.WindowEnd > mark) Watermarks[a.Size] = a.WindowEnd;
         }
     }
@@ -82,21 +88,22 @@ public sealed class RegionState
                 slot.Dirty = false;
             }
         foreach (var (key, slot) in _windows.ToList())
-            if (!slot.Dirty && Watermarks.TryGetValue(slot.Size, out var mark) && slot.End + policy.Retention < mark)
+            if (!slot.Dirty && Watermarks.TryGetValue(slot.Size, out var mark) && slot.End + policy.Retention < mark
+                && slot.TouchedAt + policy.QuietTime < LastReceivedAt)
                 _windows.Remove(key);
     }
 
-    public RegionSnapshot ToSnapshot() => new(Region, LateWindowsDropped,
+    public RegionSnapshot ToSnapshot() => new(Region, LateWindowsDropped, LastReceivedAt,
         Watermarks.Select(kv => new RegionSnapshot.Mark(kv.Key, kv.Value)).ToArray(),
-        _windows.Values.Select(s => new RegionSnapshot.Window(s.Size, s.Start, s.End, s.Revision, s.Dirty, s.Meters.Values.ToArray())).ToArray());
+        _windows.Values.Select(s => new RegionSnapshot.Window(s.Size, s.Start, s.End, s.Revision, s.Dirty, s.TouchedAt, s.Meters.Values.ToArray())).ToArray());
 
     public static RegionState FromSnapshot(RegionSnapshot s)
     {
-        var state = new RegionState(s.Region) { LateWindowsDropped = s.LateWindowsDropped };
+        var state = new RegionState(s.Region) { LateWindowsDropped = s.LateWindowsDropped, LastReceivedAt = s.LastReceivedAt };
         foreach (var m in s.Watermarks) state.Watermarks[m.Size] = m.End;
         foreach (var w in s.Windows)
         {
-            var slot = new Slot(w.Size, w.Start, w.End) { Revision = w.Revision, Dirty = w.Dirty };
+            var slot = new Slot(w.Size, w.Start, w.End) { Revision = w.Revision, Dirty = w.Dirty, TouchedAt = w.TouchedAt };
             foreach (var m in w.Meters) slot.Meters[m.Aggregate.MeterId] = m;
             state._windows[(w.Size, w.Start)] = slot;
         }
@@ -111,6 +118,7 @@ public sealed class RegionState
         public Dictionary<string, EmittedWindow> Meters { get; } = [];
         public int Revision { get; set; }
         public bool Dirty { get; set; }
+        public DateTimeOffset TouchedAt { get; set; }
 
         public RegionalAggregate Aggregate(string region, double capacityKw) =>
             RegionalAggregate.From(region, Size, Start, capacityKw, Meters.Values.Select(m => m.Aggregate));
@@ -121,10 +129,13 @@ public sealed record RegionPolicy
 {
     /// <summary>How long a published regional window still accepts amendments, behind the region's watermark.</summary>
     public TimeSpan Retention { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How long (wall clock) a window must have gone without news before it may be forgotten.</summary>
+    public TimeSpan QuietTime { get; init; } = TimeSpan.FromMinutes(5);
 }
 
-public sealed record RegionSnapshot(string Region, long LateWindowsDropped, RegionSnapshot.Mark[] Watermarks, RegionSnapshot.Window[] Windows)
+public sealed record RegionSnapshot(string Region, long LateWindowsDropped, DateTimeOffset LastReceivedAt, RegionSnapshot.Mark[] Watermarks, RegionSnapshot.Window[] Windows)
 {
     public sealed record Mark(WindowSize Size, DateTimeOffset End);
-    public sealed record Window(WindowSize Size, DateTimeOffset Start, DateTimeOffset End, int Revision, bool Dirty, EmittedWindow[] Meters);
+    public sealed record Window(WindowSize Size, DateTimeOffset Start, DateTimeOffset End, int Revision, bool Dirty, DateTimeOffset TouchedAt, EmittedWindow[] Meters);
 }

@@ -177,7 +177,7 @@ public class ReadingValidatorSpecs
     [InlineData("")]
     public void Should_reject_a_malformed_meter_id(string meterId)
     {
-        Assert.Equal(new FieldError("meter_id", @"must match ^MTR-\d{8}$"), SingleError(With("meter_id", meterId)));
+        Assert.Equal(new FieldError("meter_id", "must match ^MTR-[0-9]{8}$"), SingleError(With("meter_id", meterId)));
     }
 
     [Fact]
