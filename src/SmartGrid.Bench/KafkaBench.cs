@@ -194,9 +194,11 @@ internal static class KafkaBench
             .ToMaterialized(Sink.Ignore<Akka.Done>(), Keep.Both)
             .Run(materializer);
         await allSeen.Task;
-        // Stop emitting, let every partition stream commit what it processed, then leave the group.
-        await control.DrainAndShutdown(done);
+        // Drain: stop emitting and let every partition stream commit what it processed (timed), then leave the group.
+        await control.Stop();
+        await done;
         watch.Stop();
+        await control.Shutdown();
         return ((total - 1) / watch.Elapsed.TotalSeconds, control.Metrics);
     }
 

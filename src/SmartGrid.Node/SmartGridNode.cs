@@ -43,6 +43,7 @@ public static class SmartGridNode
         DatabaseMigrator.Migrate(postgres!);
         builder.Services.AddStorage(postgres!);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
+        builder.Services.AddHostedService<StatusReporter>();
         if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
 

@@ -5,6 +5,7 @@ using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Confluent.Kafka;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 
@@ -38,8 +39,11 @@ public static class TelemetryConsumer
 
     private static async Task<CommittableOffset> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, IActorRef meters, TimeSpan timeout)
     {
-        await Task.WhenAll(group.GroupBy(m => m.Value.MeterId).Select(byMeter =>
+        var replies = await Task.WhenAll(group.GroupBy(m => m.Value.MeterId).Select(byMeter =>
             meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.Select(m => m.Value).ToList()), timeout)));
+        PipelineMetrics.ReadingsAccepted.Add(replies.Sum(r => r.Accepted));
+        PipelineMetrics.ReadingsDuplicate.Add(replies.Sum(r => r.Duplicates));
+        PipelineMetrics.ReadingsTooLate.Add(replies.Sum(r => r.TooLate));
         return group[^1].CommittableOffset;
     }
 

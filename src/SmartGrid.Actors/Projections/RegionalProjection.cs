@@ -1,4 +1,5 @@
 using Akka.Persistence.Query;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Domain.Regional;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Storage;
@@ -22,6 +23,7 @@ public sealed class RegionalProjection(KafkaJson kafka, RegionalAggregateStore s
             .ToList();
         await kafka.PublishAsync(Topics.RegionalAggregates, windows.Select(w => (w.Aggregate.Region, RegionalMessage.From(w))), ct);
         await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), checkpoint, ct);
+        PipelineMetrics.RegionalWindowsPublished.Add(windows.Count);
     }
 }
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Persistence.Query;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Regional;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Telemetry;
@@ -37,7 +38,16 @@ public sealed class WindowProjection(IActorRef regions, KafkaJson kafka, Aggrega
             kafka.PublishAsync(Topics.Anomalies, anomalies.Select(a => (a.MeterId, a)), ct));
 
         await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), checkpoint, ct);
+        PipelineMetrics.WindowsPublished.Add(windows.Count);
+        PipelineMetrics.AnomaliesPublished.Add(anomalies.Count);
+        var now = DateTimeOffset.UtcNow;
+        foreach (var envelope in batch)
+            PipelineMetrics.WindowLatency.Record((now - JournalTime(envelope.Timestamp)).TotalMilliseconds);
     }
+
+    /// <summary>Journal plugins stamp events either in DateTime ticks or in Unix milliseconds; both are far apart in magnitude.</summary>
+    private static DateTimeOffset JournalTime(long stamp) =>
+        stamp > 100_000_000_000_000 ? new DateTimeOffset(stamp, TimeSpan.Zero) : DateTimeOffset.FromUnixTimeMilliseconds(stamp);
 
     private static IEnumerable<(string, AggregateMessage)> Messages(IEnumerable<EmittedWindow> windows, WindowSize size) =>
         windows.Where(w => w.Aggregate.Size == size).Select(w => (w.Aggregate.MeterId, AggregateMessage.From(w)));

@@ -1,0 +1,29 @@
+using System.Diagnostics.Metrics;
+
+namespace SmartGrid.Actors.Hosting;
+
+/// <summary>
+/// The processing pipeline's instruments (Meter <see cref="MeterName"/>). Static because the
+/// streams and projections that report them are created by Akka, not by the container.
+/// </summary>
+public static class PipelineMetrics
+{
+    public const string MeterName = "SmartGrid.Pipeline";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    public static readonly Counter<long> ReadingsAccepted = Meter.CreateCounter<long>("smartgrid.pipeline.readings.accepted", "{reading}",
+        "Readings durably accepted by their meter");
+    public static readonly Counter<long> ReadingsDuplicate = Meter.CreateCounter<long>("smartgrid.pipeline.readings.duplicate", "{reading}",
+        "Readings a meter already had (re-sent or redelivered)");
+    public static readonly Counter<long> ReadingsTooLate = Meter.CreateCounter<long>("smartgrid.pipeline.readings.too_late", "{reading}",
+        "Readings dropped because their window was already final");
+    public static readonly Counter<long> WindowsPublished = Meter.CreateCounter<long>("smartgrid.pipeline.windows.published", "{window}",
+        "Meter windows written to the aggregate tables (each revision)");
+    public static readonly Counter<long> RegionalWindowsPublished = Meter.CreateCounter<long>("smartgrid.pipeline.regional_windows.published", "{window}",
+        "Regional windows written to the regional tables (each revision)");
+    public static readonly Counter<long> AnomaliesPublished = Meter.CreateCounter<long>("smartgrid.pipeline.anomalies.published", "{anomaly}",
+        "Anomalies published on Kafka anomalies");
+    public static readonly Histogram<double> WindowLatency = Meter.CreateHistogram<double>("smartgrid.pipeline.window.close_to_row", "ms",
+        "From the meter persisting a published window to its row being committed");
+}

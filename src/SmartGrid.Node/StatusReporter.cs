@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Confluent.Kafka;
+using SmartGrid.Actors.Hosting;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Kafka;
+
+namespace SmartGrid.Node;
+
+/// <summary>
+/// Every few seconds, one log line an operator can read at a glance: readings/s ingested and
+/// processed, the processor group's consumer lag, windows and anomalies published. Reads the
+/// node's own instruments through a MeterListener, and the lag from the broker's watermarks
+/// against the group's committed offsets.
+/// </summary>
+public sealed class StatusReporter(KafkaEndpoint kafka, ILogger<StatusReporter> log) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+    private static readonly string[] Watched = ["SmartGrid.Ingestion", PipelineMetrics.MeterName];
+
+    private readonly ConcurrentDictionary<string, long> _totals = new();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (Watched.Contains(instrument.Meter.Name) && instrument is Counter<long>) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _totals.AddOrUpdate(instrument.Name, value, (_, t) => t + value));
+        listener.Start();
+
+        KafkaNative.EnsureLoaded();
+        using var lagProbe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers, GroupId = TelemetryConsumer.GroupId, EnableAutoCommit = false,
+        }).Build();
+        var partitions = Enumerable.Range(0, Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions)
+            .Select(p => new TopicPartition(Topics.RawReadings, p)).ToList();
+
+        var previous = new Dictionary<string, long>();
+        using var timer = new PeriodicTimer(Interval);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            double Rate(string name)
+            {
+                var now = _totals.GetValueOrDefault(name);
+                var rate = (now - previous.GetValueOrDefault(name)) / Interval.TotalSeconds;
+                previous[name] = now;
+                return rate;
+            }
+            var ingested = Rate("smartgrid.ingestion.readings.accepted");
+            var processed = Rate("smartgrid.pipeline.readings.accepted");
+            var duplicates = Rate("smartgrid.pipeline.readings.duplicate");
+            log.LogInformation(
+                "readings/s ingested {Ingested:F0} processed {Processed:F0} (duplicates {Duplicates:F0}); consumer lag {Lag}; windows published {Windows}, regional {Regional}, anomalies {Anomalies}, too late {TooLate}",
+                ingested, processed, duplicates, await Task.Run(() => Lag(lagProbe, partitions), stoppingToken),
+                _totals.GetValueOrDefault("smartgrid.pipeline.windows.published"),
+                _totals.GetValueOrDefault("smartgrid.pipeline.regional_windows.published"),
+                _totals.GetValueOrDefault("smartgrid.pipeline.anomalies.published"),
+                _totals.GetValueOrDefault("smartgrid.pipeline.readings.too_late"));
+        }
+    }
+
+    /// <summary>Sum over partitions of (high watermark − committed offset); "?" when the broker does not answer in time.</summary>
+    private static string Lag(IConsumer<Ignore, Ignore> probe, List<TopicPartition> partitions)
+    {
+        try
+        {
+            var committed = probe.Committed(partitions, TimeSpan.FromSeconds(2));
+            long lag = 0;
+            foreach (var c in committed)
+            {
+                var high = probe.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(2)).High.Value;
+                lag += Math.Max(0, high - (c.Offset.IsSpecial ? 0 : c.Offset.Value));
+            }
+            return lag.ToString();
+        }
+        catch (KafkaException)
+        {
+            return "?";
+        }
+    }
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Npgsql;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Integration.Tests.Infrastructure;
+using SmartGrid.Integration.Tests.Pipeline;
+using SmartGrid.Kafka;
+using Xunit.Abstractions;
+
+namespace SmartGrid.Integration.Tests.Crash;
+
+/// <summary>
+/// The product's promise under the worst kind of failure: kill -9 the processor node mid-stream, keep producing
+/// while it is down, start a new one, and every accepted reading must be in the aggregate tables exactly once.
+/// The broker and the database live outside the node (broker in this test process), as they would in production.
+/// </summary>
+public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan TruthDeadline = TimeSpan.FromSeconds(120);
+
+    private readonly List<NodeProcess> _nodes = [];
+    private readonly string _logDir = Path.Combine(Path.GetTempPath(), $"sg-crash-{Guid.NewGuid():N}");
+    private EmbeddedKafkaBroker _broker = null!;
+    private TestDatabase _database = null!;
+    private List<string> _nodeArgs = null!;
+    private bool _passed;
+
+    public async Task InitializeAsync()
+    {
+        _broker = EmbeddedKafkaBroker.Start(Topics.All);
+        _database = await TestDatabase.CreateAsync("sg_crash");
+        _nodeArgs =
+        [
+            $"--ConnectionStrings:Postgres={_database.ConnectionString}",
+            "--SmartGrid:Roles=processor",
+            $"--SmartGrid:Cluster:Port={FreePort.Next()}",
+            $"--SmartGrid:Kafka:BootstrapServers={_broker.BootstrapServers}",
+            "--SmartGrid:Pipeline:IdleClose=00:00:02",
+            $"--SmartGrid:Pipeline:AllowedLateness={PipelineNode.Lateness}",
+            "--SmartGrid:Simulator:Enabled=false",
+            $"--SmartGrid:Http:IngestPort={FreePort.Next()}",
+            $"--SmartGrid:Http:GatewayPort={FreePort.Next()}",
+        ];
+    }
+
+    [Fact]
+    public async Task Should_store_every_accepted_reading_exactly_once_after_the_node_is_killed_mid_stream()
+    {
+        var (stream, truth) = Scenario();
+        var cut = stream.Count * 6 / 10;
+        await RunGuardedAsync(async () =>
+        {
+            var first = await StartNodeAsync();
+            await PipelineNode.ProduceAsync(_broker.BootstrapServers, stream.Take(cut));
+            await WaitForProgressThenKillAsync(first, truth);
+
+            await PipelineNode.ProduceAsync(_broker.BootstrapServers, stream.Skip(cut));
+            var restartedAt = Stopwatch.StartNew();
+            await StartNodeAsync();
+            await PipelineAssertions.WaitForTruthAsync(_database.ConnectionString, truth, TruthDeadline, output);
+            output.WriteLine($"restart → ground truth in {restartedAt.Elapsed.TotalSeconds:0.0} s");
+        });
+    }
+
+    [Fact]
+    public async Task Should_store_every_accepted_reading_exactly_once_after_a_second_kill_during_the_replay()
+    {
+        var (stream, truth) = Scenario();
+        var cut = stream.Count * 6 / 10;
+        await RunGuardedAsync(async () =>
+        {
+            var first = await StartNodeAsync();
+            await PipelineNode.ProduceAsync(_broker.BootstrapServers, stream.Take(cut));
+            await WaitForProgressThenKillAsync(first, truth);
+
+            await PipelineNode.ProduceAsync(_broker.BootstrapServers, stream.Skip(cut));
+            // The second node replays the uncommitted tail and goes on with the rest; kill it as soon as it has
+            // written anything new, i.e. in the middle of its catch-up.
+            var before = await CountAsync("aggregates_1m");
+            var second = await StartNodeAsync();
+            await WaitForProgressThenKillAsync(second, truth, moreThan: before);
+
+            var restartedAt = Stopwatch.StartNew();
+            await StartNodeAsync();
+            await PipelineAssertions.WaitForTruthAsync(_database.ConnectionString, truth, TruthDeadline, output);
+            output.WriteLine($"second restart → ground truth in {restartedAt.Elapsed.TotalSeconds:0.0} s");
+        });
+    }
+
+    private (List<TelemetryReading> Stream, GroundTruth Truth) Scenario()
+    {
+        var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(2), WindowSize.FifteenMinutes);
+        var stream = ReadingScenario.Generate(meters: 40, span: TimeSpan.FromMinutes(32), start, seed: 11);
+        var truth = GroundTruth.Of(stream, PipelineNode.Lateness);
+        Assert.True(truth.Duplicates > 100 && truth.TooLate > 5, $"scenario too tame: {truth.Duplicates} duplicates, {truth.TooLate} too late");
+        output.WriteLine($"{stream.Count} readings to send, {truth.Accepted} accepted, {truth.Duplicates} duplicates, {truth.TooLate} too late; " +
+                         $"{truth.OneMinute.Count} 1m rows, {truth.FifteenMinutes.Count} 15m rows expected");
+        return (stream, truth);
+    }
+
+    private async Task<NodeProcess> StartNodeAsync()
+    {
+        var node = NodeProcess.Start(_nodeArgs, Path.Combine(_logDir, $"node-{_nodes.Count + 1}.log"));
+        _nodes.Add(node);
+        var clock = Stopwatch.StartNew();
+        await node.WaitForLogAsync("MemberUp", ReadyTimeout);
+        output.WriteLine($"node {_nodes.Count} (pid {node.Id}) up in {clock.Elapsed.TotalSeconds:0.0} s");
+        return node;
+    }
+
+    /// <summary>
+    /// Kills the node (SIGKILL) as soon as it has visibly done some work — more than <paramref name="moreThan"/>
+    /// 1-minute rows — and before it has finished, and checks that it really died.
+    /// </summary>
+    private async Task WaitForProgressThenKillAsync(NodeProcess node, GroundTruth truth, long moreThan = 0)
+    {
+        var until = DateTime.UtcNow + ReadyTimeout;
+        long rows;
+        while ((rows = await CountAsync("aggregates_1m")) <= moreThan)
+        {
+            Assert.False(node.HasExited, $"node pid {node.Id} exited (code {(node.HasExited ? node.ExitCode : 0)}) before it made progress");
+            Assert.True(DateTime.UtcNow < until, $"node pid {node.Id} wrote no aggregates_1m rows (beyond {moreThan}) within {ReadyTimeout}");
+            await Task.Delay(25);
+        }
+        await node.KillAsync(TimeSpan.FromSeconds(10));
+        Assert.True(node.HasExited, $"node pid {node.Id} survived SIGKILL");
+        // 137 = 128 + SIGKILL: it did not exit on its own.
+        if (OperatingSystem.IsLinux()) Assert.Equal(137, node.ExitCode);
+        Assert.True(rows < truth.OneMinute.Count, $"node finished before it was killed ({rows} of {truth.OneMinute.Count} rows)");
+        output.WriteLine($"killed pid {node.Id} (exit {node.ExitCode}) with {rows} of {truth.OneMinute.Count} 1m rows written");
+    }
+
+    private async Task<long> CountAsync(string table)
+    {
+        try
+        {
+            await using var conn = new NpgsqlConnection(_database.ConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"SELECT count(*) FROM {table}", conn);
+            return (long)(await cmd.ExecuteScalarAsync())!;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return 0; // the node has not migrated the schema yet
+        }
+    }
+
+    /// <summary>Runs the body; on failure prints where each node's log is and its last lines, then rethrows.</summary>
+    private async Task RunGuardedAsync(Func<Task> body)
+    {
+        try
+        {
+            await body();
+            _passed = true;
+        }
+        catch
+        {
+            foreach (var (node, i) in _nodes.Select((n, i) => (n, i + 1)))
+            {
+                output.WriteLine($"--- node {i} (pid {node.Id}, {(node.HasExited ? $"exited {node.ExitCode}" : "running")}), log {node.LogFile}, last lines:");
+                output.WriteLine(node.Tail());
+            }
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes) node.Dispose();
+        if (_passed) Directory.Delete(_logDir, recursive: true);
+        try
+        {
+            await _database.DisposeAsync();
+        }
+        finally
+        {
+            _broker.Dispose();
+        }
+    }
+}
