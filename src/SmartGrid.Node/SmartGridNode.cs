@@ -14,6 +14,11 @@ public static class SmartGridNode
         ["--roles"] = "SmartGrid:Roles",
         ["--port"] = "SmartGrid:Cluster:Port",
         ["--kafka"] = "SmartGrid:Kafka:BootstrapServers",
+        ["--speed"] = "SmartGrid:Simulator:Speed",
+        ["--rate"] = "SmartGrid:Simulator:Rate",
+        ["--meters"] = "SmartGrid:Simulator:Meters",
+        ["--duration"] = "SmartGrid:Simulator:Duration",
+        ["--simulator-mode"] = "SmartGrid:Simulator:Mode",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -36,6 +41,9 @@ public static class SmartGridNode
             var bind = System.Net.IPAddress.Parse(options.Http.BindAddress);
             if (roles.Contains(NodeRoles.Ingest)) k.Listen(bind, options.Http.IngestPort);
             if (roles.Contains(NodeRoles.Gateway)) k.Listen(bind, options.Http.GatewayPort);
+            // Without an HTTP role Kestrel would claim its default port 5000; an ephemeral one keeps
+            // several such nodes on one machine apart.
+            if (!roles.Contains(NodeRoles.Ingest) && !roles.Contains(NodeRoles.Gateway)) k.Listen(bind, 0);
         });
 
         // Schema first: every role reads or writes these tables, and two nodes starting together

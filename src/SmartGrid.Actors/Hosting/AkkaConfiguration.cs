@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using LinqToDB;
+using SmartGrid.Actors.Serialization;
 
 namespace SmartGrid.Actors.Hosting;
 
@@ -22,6 +23,7 @@ public static class AkkaConfiguration
 
         builder
             .ConfigureLoggers(l => l.AddLoggerFactory())
+            .WithCustomSerializer("smartgrid", SmartGridSerializer.Manifests.Keys, system => new SmartGridSerializer(system))
             .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
             .WithClustering(new ClusterOptions
             {

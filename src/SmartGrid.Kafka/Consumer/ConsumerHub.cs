@@ -38,11 +38,14 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
     private readonly int _lowWater;
     private readonly CapturingDeserializer<TKey> _keyDeserializer;
     private readonly CapturingDeserializer<TValue> _valueDeserializer;
-    private readonly ManualResetEventSlim _wake = new(false);
+    // No spinning before blocking: on two cores a spinning waiter steals the CPU the other threads need.
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private readonly ManualResetEventSlim _commitsWaiting = new(false, spinCount: 0);
     private readonly object _commitLock = new();
     private readonly Dictionary<TopicPartition, PartitionBuffer> _assigned = new(); // writes: consumer thread under _commitLock
     private readonly List<PartitionBuffer> _dirty = new();
-    private readonly BlockingCollection<CommitRequest> _commitQueue = new();
+    private readonly ConcurrentQueue<CommitRequest> _commitQueue = new();
+    private volatile bool _commitsClosed;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _startGate = new();
@@ -522,7 +525,8 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         _listener = null; // the revocation that Close() triggers concerns nobody any more
 
         // Commits already requested go out before the consumer leaves the group.
-        _commitQueue.CompleteAdding();
+        _commitsClosed = true;
+        _commitsWaiting.Set();
         _commitThread?.Join();
         try
         {
@@ -565,14 +569,42 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
 
     private void Enqueue(CommitRequest request)
     {
-        try
-        {
-            _commitQueue.Add(request);
-        }
-        catch (InvalidOperationException)
+        if (_commitsClosed)
         {
             request.Done?.TrySetException(new InvalidOperationException(
                 $"The Kafka consumer of group {_settings.GroupId} is shut down; the offsets were not committed"));
+            return;
+        }
+        _commitQueue.Enqueue(request);
+        _commitsWaiting.Set();
+        if (_commitsClosed)
+            FailQueuedCommits(); // closed meanwhile: the commit thread may be gone already
+    }
+
+    private void FailQueuedCommits()
+    {
+        while (_commitQueue.TryDequeue(out var late))
+            late.Done?.TrySetException(new InvalidOperationException(
+                $"The Kafka consumer of group {_settings.GroupId} is shut down; the offsets were not committed"));
+    }
+
+    /// <summary>Commit thread: waits for requests and takes all that are queued; false once closed and drained.</summary>
+    private bool TakeCommitRequests(List<CommitRequest> batch)
+    {
+        while (true)
+        {
+            _commitsWaiting.Reset();
+            while (_commitQueue.TryDequeue(out var request))
+                batch.Add(request);
+            if (batch.Count > 0)
+                return true;
+            if (_commitsClosed)
+            {
+                // A request may have slipped in while closing: fail it rather than leave its caller waiting.
+                FailQueuedCommits();
+                return false;
+            }
+            _commitsWaiting.Wait();
         }
     }
 
@@ -580,13 +612,12 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
     {
         var batch = new List<CommitRequest>();
         var touched = new HashSet<PartitionBuffer>();
-        foreach (var first in _commitQueue.GetConsumingEnumerable())
+        while (true)
         {
             batch.Clear();
             touched.Clear();
-            batch.Add(first);
-            while (_commitQueue.TryTake(out var more))
-                batch.Add(more);
+            if (!TakeCommitRequests(batch))
+                return;
 
             var toCommit = new List<(PartitionBuffer Buffer, long Next)>();
             lock (_commitLock)

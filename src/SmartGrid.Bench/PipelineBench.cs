@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using SmartGrid.Actors.Hosting;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Node;
+using SmartGrid.Node.Simulation;
+
+namespace SmartGrid.Bench;
+
+/// <summary>
+/// `bench pipeline`: one node (ingest + processor, embedded Kafka, a fresh database) driven by
+/// the time-compressed simulator over HTTP at increasing rates. For each step it prints the
+/// rate offered, readings/s acknowledged by ingestion and durably processed by the meters, the
+/// ingestion ack latency and the window-close → row latency percentiles, and memory.
+/// </summary>
+internal static class PipelineBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = new BenchArgs(args);
+        var meters = options.Int("meters", 5_000);
+        var stepSeconds = options.Int("step-seconds", 20);
+        var rates = (Environment.GetEnvironmentVariable("BENCH_RATES") ?? "2000,5000,10000,20000,30000")
+            .Split(',').Select(int.Parse).ToArray();
+
+        var server = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
+        var database = $"smartgrid_bench_{Guid.NewGuid():N}"[..32];
+        await Execute(server, $"CREATE DATABASE {database}");
+        var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database, MaxPoolSize = 100 }.ConnectionString;
+        var ingestPort = FreePort();
+        var app = SmartGridNode.Build(
+        [
+            $"--ConnectionStrings:Postgres={connectionString}",
+            "--SmartGrid:Roles=ingest,processor",
+            "--SmartGrid:Cluster:Port=0",
+            $"--SmartGrid:Http:IngestPort={ingestPort}",
+            $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database, "bootstrap")}",
+            "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:SmartGrid.Node.StatusReporter=Information",
+        ]);
+        await app.StartAsync();
+
+        using var probe = new Probe();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var sink = new TimedSink(new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch")));
+        var interval = TimeSpan.FromSeconds(10);
+        var eventTime = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromDays(2), WindowSize.FifteenMinutes);
+        var baseline = GC.GetTotalMemory(forceFullCollection: true);
+
+        Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, database {database}");
+        Console.WriteLine($"{"offered/s",10} {"acked/s",9} {"processed/s",12} {"drain s",8} {"ack p50",8} {"p95",6} {"p99",6} {"win→row p50",12} {"p95",7} {"p99",7} {"heap MB",8} {"RSS MB",7}");
+        try
+        {
+            foreach (var rate in rates)
+            {
+                var speed = rate * interval.TotalSeconds / meters;
+                var sim = new SimulatorOptions
+                {
+                    Meters = meters, Interval = interval, Speed = speed, Rate = rate, StartAt = eventTime,
+                    Duration = TimeSpan.FromSeconds(stepSeconds * speed), BatchSize = 500, MaxInFlight = 8,
+                }.Validate();
+                sink.Reset();
+                probe.Reset();
+                var processedBefore = probe.Processed;
+                var clock = Stopwatch.StartNew();
+                var totals = await SimulatorRun.RunAsync(sim, sink, CancellationToken.None);
+                var sendSeconds = clock.Elapsed.TotalSeconds;
+                // The step counts as sustained when the meters caught up with what was acknowledged.
+                var drain = Stopwatch.StartNew();
+                while (probe.Processed - processedBefore < totals.Accepted && drain.Elapsed < TimeSpan.FromSeconds(120))
+                    await Task.Delay(100);
+                var processed = probe.Processed - processedBefore;
+                eventTime = (totals.EventTime ?? eventTime) + interval;
+                var acks = sink.Latencies();
+                var windows = probe.WindowLatencies();
+                using var self = Process.GetCurrentProcess();
+                Console.WriteLine(
+                    $"{rate,10} {totals.Accepted / sendSeconds,9:F0} {processed / (sendSeconds + drain.Elapsed.TotalSeconds),12:F0} {drain.Elapsed.TotalSeconds,8:F1} " +
+                    $"{P(acks, 50),8:F1} {P(acks, 95),6:F1} {P(acks, 99),6:F1} {P(windows, 50),12:F0} {P(windows, 95),7:F0} {P(windows, 99),7:F0} " +
+                    $"{GC.GetTotalMemory(false) / 1e6,8:F0} {self.WorkingSet64 / 1e6,7:F0}");
+                if (processed < totals.Accepted)
+                {
+                    Console.WriteLine($"  not sustained: {totals.Accepted - processed} readings still unprocessed after 120 s; stopping");
+                    break;
+                }
+            }
+            var heap = GC.GetTotalMemory(forceFullCollection: true);
+            Console.WriteLine($"memory per active meter: {(heap - baseline) / (double)meters / 1024:F1} KiB (managed heap after full GC, {meters} meter actors live)");
+            Console.WriteLine("latencies in ms; processed/s = readings durably accepted by meters over send + drain time");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            NpgsqlConnection.ClearAllPools();
+            await Execute(server, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+        }
+        return 0;
+    }
+
+    private static double P(double[] sorted, int percentile) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1)];
+
+    private static async Task Execute(string connectionString, string sql)
+    {
+        await using var conn = new NpgsqlConnection(connectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>Times each batch from send to ingestion's answer (which comes after Kafka acknowledged it).</summary>
+    private sealed class TimedSink(ITelemetrySink inner) : ITelemetrySink
+    {
+        private ConcurrentBag<double> _latencies = [];
+
+        public async Task<SinkResult> SendAsync(IReadOnlyList<TelemetryReading> batch, CancellationToken ct)
+        {
+            var clock = Stopwatch.StartNew();
+            var result = await inner.SendAsync(batch, ct);
+            _latencies.Add(clock.Elapsed.TotalMilliseconds);
+            return result;
+        }
+
+        public void Reset() => _latencies = [];
+        public double[] Latencies() => _latencies.Order().ToArray();
+    }
+
+    /// <summary>Listens to the pipeline's own instruments.</summary>
+    private sealed class Probe : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _processed;
+        private ConcurrentBag<double> _windowLatencies = [];
+
+        public Probe()
+        {
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == PipelineMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+            {
+                if (instrument == PipelineMetrics.ReadingsAccepted) Interlocked.Add(ref _processed, value);
+            });
+            _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+            {
+                if (instrument == PipelineMetrics.WindowLatency) _windowLatencies.Add(value);
+            });
+            _listener.Start();
+        }
+
+        public long Processed => Interlocked.Read(ref _processed);
+        public void Reset() => _windowLatencies = [];
+        public double[] WindowLatencies() => _windowLatencies.Order().ToArray();
+        public void Dispose() => _listener.Dispose();
+    }
+}

@@ -1,0 +1,130 @@
+using Akka.Actor;
+using Akka.Configuration;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Actors.Regional;
+using SmartGrid.Actors.Serialization;
+using SmartGrid.Domain.Metering;
+using SmartGrid.Domain.Regional;
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Integration.Tests.Serialization;
+
+/// <summary>Every persisted or remote message survives the trip through its stable manifest.</summary>
+public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    public SmartGridSerializerSpecs() : base(ConfigurationFactory.ParseString($$"""
+        akka.actor.serializers.smartgrid = "{{typeof(SmartGridSerializer).AssemblyQualifiedName}}"
+        akka.actor.serialization-bindings {
+          {{string.Join("\n", SmartGridSerializer.Manifests.Keys.Select(t => $"\"{t.AssemblyQualifiedName}\" = smartgrid"))}}
+        }
+        """))
+    {
+    }
+
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 18, 0, 0, TimeSpan.Zero);
+
+    private static TelemetryReading Reading(int second, double power) => new()
+    {
+        MeterId = "MTR-00000042", Timestamp = T0.AddSeconds(second), Voltage = 231.5, Current = power * 1000 / 231.5,
+        PowerKw = power, EnergyKwh = power * 10 / 3600, PowerFactor = 0.97, Frequency = 50.01, Region = "Nashik",
+    };
+
+    /// <summary>A meter that has seen readings, published windows and learned a little baseline.</summary>
+    private static (MeterState State, IReadOnlyList<object> Events) BusyMeter()
+    {
+        var state = new MeterState("MTR-00000042");
+        var policy = new MeterPolicy();
+        var events = new List<object>();
+        for (var batch = 0; batch < 20; batch++)
+        {
+            var decided = state.Decide(Enumerable.Range(0, 6).Select(i => Reading(batch * 60 + i * 10, 1 + i * 0.1)).ToList(), idle: false, policy);
+            foreach (var e in decided)
+            {
+                if (e is ReadingsAccepted r) state.Apply(r);
+                if (e is WindowsEmitted w) state.Apply(w, policy);
+            }
+            events.AddRange(decided);
+        }
+        return (state, events);
+    }
+
+    private T RoundTrip<T>(T message) where T : notnull
+    {
+        var serializer = Sys.Serialization.FindSerializerFor(message);
+        Assert.IsType<SmartGridSerializer>(serializer);
+        var manifest = ((SmartGridSerializer)serializer).Manifest(message);
+        Assert.Equal(SmartGridSerializer.Manifests[typeof(T)], manifest);
+        var bytes = serializer.ToBinary(message);
+        return (T)((SmartGridSerializer)serializer).FromBinary(bytes, manifest);
+    }
+
+    [Fact]
+    public void Should_bind_every_manifested_type_to_the_smartgrid_serializer_with_a_unique_manifest()
+    {
+        Assert.Equal(SmartGridSerializer.Manifests.Count, SmartGridSerializer.Manifests.Values.Distinct().Count());
+        Assert.All(SmartGridSerializer.Manifests.Values, m => Assert.EndsWith(".v1", m));
+    }
+
+    [Fact]
+    public void Should_round_trip_meter_events_with_every_reading_and_window_intact()
+    {
+        var (_, events) = BusyMeter();
+        var accepted = events.OfType<ReadingsAccepted>().First();
+        var back = RoundTrip(accepted);
+        Assert.Equal(accepted.Readings, back.Readings);
+        Assert.Equal((accepted.MeterId, accepted.Region, accepted.Duplicates, accepted.TooLate), (back.MeterId, back.Region, back.Duplicates, back.TooLate));
+
+        var emitted = events.OfType<WindowsEmitted>().First();
+        var emittedBack = RoundTrip(emitted);
+        Assert.Equal(emitted.Windows, emittedBack.Windows);
+        Assert.Equal(emitted.Anomalies, emittedBack.Anomalies);
+    }
+
+    [Fact]
+    public void Should_restore_a_meter_from_its_snapshot_to_the_same_state()
+    {
+        var (state, _) = BusyMeter();
+        var snapshot = state.ToSnapshot();
+        var restored = MeterState.FromSnapshot(RoundTrip(snapshot));
+        Assert.Equal(state.Watermark, restored.Watermark);
+        Assert.Equal(state.AcceptedTotal, restored.AcceptedTotal);
+        Assert.Equal(state.Baseline, restored.Baseline);
+        Assert.Equal(state.Windows.ToList(), restored.Windows.ToList());
+        // The restored meter still recognises a reading it already has.
+        var again = restored.Decide([Reading(19 * 60, 1)], idle: false, new MeterPolicy());
+        Assert.Equal(1, ((ReadingsAccepted)again[0]).Duplicates);
+    }
+
+    [Fact]
+    public void Should_round_trip_region_events_snapshot_and_messages()
+    {
+        var (_, events) = BusyMeter();
+        var windows = events.OfType<WindowsEmitted>().SelectMany(e => e.Windows).ToList();
+        var region = new RegionState("Nashik");
+        var received = region.Decide(windows, T0.AddHours(1))!;
+        region.Apply(received, new RegionPolicy());
+        var emission = region.DecideEmission(idle: true, capacityKw: 2500)!;
+        region.Apply(emission, new RegionPolicy());
+
+        Assert.Equal(received.Windows, RoundTrip(received).Windows);
+        Assert.Equal(emission.Windows, RoundTrip(emission).Windows);
+        var restored = RegionState.FromSnapshot(RoundTrip(region.ToSnapshot()));
+        Assert.Null(restored.Decide(windows, T0.AddHours(2)));
+        Assert.Equal(windows, RoundTrip(new RecordMeterWindows("Nashik", windows)).Windows);
+        Assert.Equal(new MeterWindowsRecorded("Nashik", 3), RoundTrip(new MeterWindowsRecorded("Nashik", 3)));
+    }
+
+    [Fact]
+    public void Should_round_trip_meter_commands_and_replies()
+    {
+        var record = new RecordReadings("MTR-00000042", [Reading(0, 2.5), Reading(10, 2.6)]);
+        Assert.Equal(record.Readings, RoundTrip(record).Readings);
+        Assert.Equal(new ReadingsRecorded("MTR-00000042", 2, 1, 0), RoundTrip(new ReadingsRecorded("MTR-00000042", 2, 1, 0)));
+        Assert.Equal(new GetMeterStatus("MTR-00000042"), RoundTrip(new GetMeterStatus("MTR-00000042")));
+        var status = new MeterStatus("MTR-00000042", "Nashik", T0, 10, 1, 0,
+            [new MeterWindowStatus("OneMinute", T0, 6, 2.5, 1, false)], Enumerable.Repeat<double?>(null, 24).ToArray());
+        var statusBack = RoundTrip(status);
+        Assert.Equal(status.OpenWindows, statusBack.OpenWindows);
+        Assert.Equal(status.BaselineKwByHour, statusBack.BaselineKwByHour);
+    }
+}
