@@ -5,6 +5,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
 {
     ["kafka"] = ("kafka [--messages N] [--partitions N] [--rounds N]: raw Confluent consume loop vs our CommittablePartitionedSource + Committer",
         KafkaBench.RunAsync),
+    ["pipeline"] = ("pipeline [--meters N] [--step-seconds N] (BENCH_RATES=2000,5000,...): sustained readings/s end to end, ack and window→row latency, memory",
+        PipelineBench.RunAsync),
 };
 
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))
