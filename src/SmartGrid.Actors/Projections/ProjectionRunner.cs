@@ -22,21 +22,31 @@ public sealed class ProjectionRunner : ReceiveActor
 
     public sealed record Settings(string ProjectionId, string Tag, int MaxBatch, TimeSpan MaxBatchInterval);
 
+    private const string ReadJournalId = "akka.persistence.query.journal.sql";
+
     private readonly CancellationTokenSource _stop = new();
     private UniqueKillSwitch? _killSwitch;
 
     public ProjectionRunner(Settings settings, ProjectionOffsets offsets, ProjectionHandler handler)
     {
         var log = Context.GetLogger();
-        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>("akka.persistence.query.journal.sql");
+        var system = Context.System;
         var materializer = Context.Materializer();
 
+        // The read journal is created inside the restartable part: its constructor asks the
+        // journal and can time out on a busy node, which must mean "try again", not a dead projection.
+        async Task<(SqlReadJournal Journal, long From)> StartAsync()
+        {
+            var journal = await Task.Run(() => PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(ReadJournalId));
+            return (journal, await offsets.LoadAsync(settings.ProjectionId, _stop.Token));
+        }
+
         var source = RestartSource.OnFailuresWithBackoff(() =>
-                Source.FromTask(offsets.LoadAsync(settings.ProjectionId, _stop.Token))
-                    .ConcatMany(from =>
+                Source.FromTask(StartAsync())
+                    .ConcatMany(start =>
                     {
-                        log.Info("projection {0}: reading tag {1} after offset {2}", settings.ProjectionId, settings.Tag, from);
-                        return journal.EventsByTag(settings.Tag, Offset.Sequence(from));
+                        log.Info("projection {0}: reading tag {1} after offset {2}", settings.ProjectionId, settings.Tag, start.From);
+                        return start.Journal.EventsByTag(settings.Tag, Offset.Sequence(start.From));
                     })
                     .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
                     .SelectAsync(1, async batch =>
