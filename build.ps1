@@ -209,6 +209,8 @@ switch ($Target) {
     'test' { Invoke-Tests $Rest }
     'run' {
         Invoke-Services 'up'
+        # The development run: demo accounts, development signing key (production refuses it).
+        if (-not $env:ASPNETCORE_ENVIRONMENT) { $env:ASPNETCORE_ENVIRONMENT = 'Development' }
         Invoke-Node (@('--roles', 'all') + $Rest)
     }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }

@@ -29,6 +29,7 @@ public interface IControl
 /// <summary>Counters of one consumer source.</summary>
 /// <param name="BufferedMessages">Fetched from librdkafka but not yet emitted downstream.</param>
 /// <param name="PeakBufferedMessages">Highest <paramref name="BufferedMessages"/> seen.</param>
+/// <param name="PollBatches">Batches handed from the consumer thread to the partition buffers (fetched / batches = batch size).</param>
 public sealed record ConsumerMetrics(
     long BufferedMessages,
     long PeakBufferedMessages,
@@ -38,4 +39,5 @@ public sealed record ConsumerMetrics(
     long Pauses,
     long Commits,
     int AssignedPartitions,
-    int PausedPartitions);
+    int PausedPartitions,
+    long PollBatches);

@@ -1,7 +1,9 @@
 using Akka.Hosting;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Gateway;
 using SmartGrid.Node.Ingestion;
 using SmartGrid.Node.Simulation;
+using SmartGrid.Services.Hosting;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Node;
@@ -51,16 +53,21 @@ public static class SmartGridNode
         DatabaseMigrator.Migrate(postgres!);
         builder.Services.AddStorage(postgres!);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
+        builder.Services.AddGridServices(builder.Configuration.GetConnectionString("Redis")
+            ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set (./build.sh services up exports it)"));
         builder.Services.AddHostedService<StatusReporter>();
         if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
+        if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
 
         builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) => akka
             .AddSmartGridCluster(options, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
-            .AddTelemetryPipeline(options, roles, kafka.BootstrapServers));
+            .AddTelemetryPipeline(options, roles, kafka.BootstrapServers)
+            .AddGridServices(roles, kafka.BootstrapServers));
 
         var app = builder.Build();
         if (roles.Contains(NodeRoles.Ingest)) app.MapIngestion(options.Http.IngestPort);
+        if (roles.Contains(NodeRoles.Gateway)) app.MapGateway(options.Http.GatewayPort);
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);
         app.Logger.LogInformation("SmartGrid node starting: roles [{Roles}], Kafka {Kafka}", string.Join(",", roles), kafka.BootstrapServers);
         return app;

@@ -84,4 +84,33 @@ public sealed class CommitSpecs(KafkaFixture kafka, ITestOutputHelper output) : 
         Assert.Equal(499, committed[^1].Offsets[0].Offset);
         Assert.Equal(500, Kafka.Committed(group, topic, 1)[0]);
     }
+
+    [Fact]
+    public async Task Should_keep_committing_after_stop_until_shutdown()
+    {
+        var topic = Kafka.CreateTopic("stop", 1);
+        Kafka.Produce(topic, Enumerable.Range(0, 50).Select(i => ($"k{i}", $"{i}", (int?)0)));
+        var group = KafkaFixture.Unique("stop");
+
+        var seen = new ConcurrentQueue<CommittableOffset>();
+        var (control, done) = KafkaConsumer.CommittableSource(StringConsumer(group), topic)
+            .Select(m =>
+            {
+                seen.Enqueue(m.CommittableOffset);
+                return m;
+            })
+            .ToMaterialized(Sink.Ignore<CommittableMessage<string, string>>(), Keep.Both)
+            .Run(Materializer);
+        await Eventually(() => seen.Count == 50, 20, "consuming");
+
+        // Stop completes the stream but keeps the consumer in the group, so processed offsets can still be committed.
+        await Within(control.Stop(), 10, "stop");
+        await Within(done, 10, "stream completion");
+        await Within(seen.Last().CommitAsync(), 10, "commit after stop");
+        Assert.Equal(50, Kafka.Committed(group, topic, 1)[0]);
+        Assert.False(control.IsShutdown.IsCompleted);
+
+        await Within(control.Shutdown(), 10, "shutdown");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => seen.First().CommitAsync());
+    }
 }

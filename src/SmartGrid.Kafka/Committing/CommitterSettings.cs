@@ -5,6 +5,10 @@ public sealed record CommitterSettings
 {
     public static CommitterSettings Default { get; } = new();
 
-    public int MaxBatch { get; init; } = 1_000;
+    /// <summary>
+    /// Offsets folded into one commit at most. Large by default: <see cref="MaxInterval"/> already bounds how much
+    /// is re-read after a crash, and every commit is a broker round trip.
+    /// </summary>
+    public int MaxBatch { get; init; } = 10_000;
     public TimeSpan MaxInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 }

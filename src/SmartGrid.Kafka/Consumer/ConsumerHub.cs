@@ -68,6 +68,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
     private long _fetched;
     private long _peakBuffered;
     private long _pauses;
+    private long _batches;
     private long _deadLettered;
     private long _commits; // commit thread
     private long _retiredEmitted; // emitted by assignments that are gone
@@ -172,7 +173,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             }
             return new ConsumerMetrics(buffered, Interlocked.Read(ref _peakBuffered), Interlocked.Read(ref _fetched),
                 emitted, Interlocked.Read(ref _deadLettered), Interlocked.Read(ref _pauses),
-                Interlocked.Read(ref _commits), assigned, paused);
+                Interlocked.Read(ref _commits), assigned, paused, Interlocked.Read(ref _batches));
         }
     }
 
@@ -365,6 +366,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
 
         if (_dirty.Count == 0)
             return;
+        Volatile.Write(ref _batches, _batches + 1);
         foreach (var buffer in _dirty)
             buffer.Flush();
         _dirty.Clear();
@@ -402,7 +404,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         if (buffer.Pending.Count == 0)
             _dirty.Add(buffer);
         buffer.Pending.Add(entry);
-        if (!buffer.Paused && buffer.Count + buffer.Pending.Count >= _settings.MaxBufferPerPartition)
+        if (!buffer.Paused && buffer.Count + Volatile.Read(ref buffer.InHand) + buffer.Pending.Count >= _settings.MaxBufferPerPartition)
         {
             buffer.Paused = true;
             _consumer!.Pause([buffer.TopicPartition]);
@@ -501,7 +503,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         _lastRouted = null;
         foreach (var buffer in gone)
         {
-            buffer.Pending.Clear();
+            buffer.DropPending();
             buffer.Complete();
         }
         _dirty.RemoveAll(b => gone.Contains(b));

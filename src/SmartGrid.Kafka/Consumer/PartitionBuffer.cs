@@ -26,7 +26,8 @@ internal sealed class DeadLetterEntry(long offset, Task delivery)
 internal sealed class PartitionBuffer
 {
     private readonly object _gate = new();
-    private readonly Queue<object> _queue = new();
+    // Whole poll-batch chunks are handed over, so the hand-over costs a lock per chunk, not per message.
+    private readonly Queue<List<object>> _chunks = new();
     private readonly int _wakeHubBelow;
     private readonly Action _wakeHub;
     private Action? _wakeSubSource;
@@ -49,7 +50,7 @@ internal sealed class PartitionBuffer
     public long Epoch { get; }
 
     /// <summary>Entries fetched in the current poll batch, not yet handed over (consumer thread).</summary>
-    public List<object> Pending { get; } = new();
+    public List<object> Pending { get; private set; } = new();
 
     /// <summary>Consumer thread.</summary>
     public bool Paused { get; set; }
@@ -93,50 +94,46 @@ internal sealed class PartitionBuffer
     /// <summary>Consumer thread: hands over <see cref="Pending"/>; returns how many entries were accepted.</summary>
     public int Flush()
     {
+        var chunk = Pending;
+        if (chunk.Count == 0)
+            return 0;
+        Pending = new List<object>(Math.Min(chunk.Capacity, 1024));
         Action? wake = null;
-        int added;
         lock (_gate)
         {
             if (_completed)
+                return 0;
+            _chunks.Enqueue(chunk);
+            _count += chunk.Count;
+            if (_subSourceWaiting)
             {
-                added = 0;
-            }
-            else
-            {
-                foreach (var entry in Pending)
-                    _queue.Enqueue(entry);
-                added = Pending.Count;
-                _count += added;
-                if (_subSourceWaiting && added > 0)
-                {
-                    _subSourceWaiting = false;
-                    wake = _wakeSubSource;
-                }
+                _subSourceWaiting = false;
+                wake = _wakeSubSource;
             }
         }
-        Pending.Clear();
         wake?.Invoke();
-        return added;
+        return chunk.Count;
     }
 
-    /// <summary>Sub-source thread: moves up to <paramref name="max"/> entries into <paramref name="into"/>.</summary>
-    public TakeResult TakeBatch(Queue<object> into, int max)
+    /// <summary>Consumer thread: forgets the entries of the current poll batch (the assignment is gone).</summary>
+    public void DropPending() => Pending.Clear();
+
+    /// <summary>Sub-source thread: takes the oldest chunk of entries.</summary>
+    public TakeResult TakeChunk(out List<object>? chunk)
     {
         bool wakeHub;
         lock (_gate)
         {
+            chunk = null;
             if (_completed)
                 return _failure is null ? TakeResult.Completed : TakeResult.Failed;
-            if (_queue.Count == 0)
+            if (!_chunks.TryDequeue(out chunk))
             {
                 _subSourceWaiting = true;
                 return TakeResult.Empty;
             }
             var before = _count;
-            var n = Math.Min(max, _queue.Count);
-            for (var i = 0; i < n; i++)
-                into.Enqueue(_queue.Dequeue());
-            _count -= n;
+            _count -= chunk.Count;
             wakeHub = before >= _wakeHubBelow && _count < _wakeHubBelow;
         }
         // Crossing below the low-water mark: the consumer loop may be idle or have paused this partition.
@@ -160,8 +157,8 @@ internal sealed class PartitionBuffer
             _completed = true;
             Volatile.Write(ref _completedFlag, true);
             _failure = failure;
-            dropped = _queue.Count;
-            _queue.Clear();
+            dropped = _count;
+            _chunks.Clear();
             _count = 0;
             wake = _subSourceWaiting ? _wakeSubSource : null;
             _subSourceWaiting = false;

@@ -15,10 +15,10 @@ internal enum ReadOutcome
 /// </summary>
 internal sealed class PartitionReader<TKey, TValue>
 {
-    private const int TakeBatchSize = 64;
     private readonly ConsumerHub<TKey, TValue> _hub;
     private readonly Action _wake;
-    private readonly Queue<object> _inHand = new(TakeBatchSize);
+    private List<object>? _chunk;
+    private int _index;
     private DeadLetterEntry? _awaiting;
 
     /// <summary><paramref name="wake"/> is called from any thread when data, completion or a dead-letter acknowledgement arrives.</summary>
@@ -34,7 +34,7 @@ internal sealed class PartitionReader<TKey, TValue>
     public Exception? Error { get; private set; }
 
     /// <summary>More entries are already taken from the buffer (a hint to keep reading this partition).</summary>
-    public bool HasInHand => _inHand.Count > 0;
+    public bool HasInHand => _chunk is not null && _index < _chunk.Count;
 
     public bool Attach() => Buffer.Attach(_wake);
 
@@ -46,7 +46,7 @@ internal sealed class PartitionReader<TKey, TValue>
             // Revoked or stopped: nothing more of this assignment may be emitted.
             if (Buffer.IsCompleted)
             {
-                _inHand.Clear();
+                _chunk = null;
                 Volatile.Write(ref Buffer.InHand, 0);
                 Error = Buffer.Failure;
                 return Error is null ? ReadOutcome.Completed : ReadOutcome.Failed;
@@ -65,17 +65,19 @@ internal sealed class PartitionReader<TKey, TValue>
                 _hub.DeadLetterDone(Buffer, deadLetter.Offset);
             }
 
-            if (_inHand.Count == 0)
+            if (!HasInHand)
             {
-                var taken = Buffer.TakeBatch(_inHand, TakeBatchSize);
+                var taken = Buffer.TakeChunk(out _chunk);
+                _index = 0;
                 if (taken == TakeResult.Empty)
                     return ReadOutcome.Waiting;
                 if (taken != TakeResult.Taken)
                     continue; // completed meanwhile: handled at the top
             }
 
-            var entry = _inHand.Dequeue();
-            Volatile.Write(ref Buffer.InHand, _inHand.Count);
+            var entry = _chunk![_index];
+            _chunk[_index++] = null!; // let the GC have it as soon as it is emitted
+            Volatile.Write(ref Buffer.InHand, _chunk.Count - _index);
             if (entry is CommittableMessage<TKey, TValue> committable)
             {
                 Volatile.Write(ref Buffer.LastEmitted, committable.CommittableOffset.Offset);

@@ -1,0 +1,127 @@
+using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Http;
+using SmartGrid.Gateway.Meters;
+
+namespace SmartGrid.Gateway.Admin;
+
+/// <summary>ADMIN routes: meters (create, assign, unassign) and users (list, role and operator regions).</summary>
+internal static class AdminEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var admin = api.MapGroup("/admin").WithTags("admin").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
+        admin.MapPost("/meters", CreateMeterAsync).WithName("admin.meters.create");
+        admin.MapPut("/meters/{meterId}/assignment", AssignAsync).WithName("admin.meters.assign");
+        admin.MapDelete("/meters/{meterId}/assignment", UnassignAsync).WithName("admin.meters.unassign");
+        admin.MapGet("/users", ListUsersAsync).WithName("admin.users.list");
+        admin.MapPut("/users/{userId}/role", SetRoleAsync).WithName("admin.users.role");
+    }
+
+    private static async Task<IResult> CreateMeterAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, MeterDirectory meters)
+    {
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var meterId = body!.String("meter_id", required: true, maxLength: 64);
+        var region = body.String("region", required: true, maxLength: 128);
+        if (meterId is not null && !Identifiers.IsMeterId(meterId))
+            body.Error("meter_id", Identifiers.MeterIdRule);
+        if (region is not null && !regions.IsKnown(region))
+            body.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
+        if (body.HasErrors)
+            return body.Problem();
+
+        if (!await meters.CreateAsync(meterId!, region!, context.RequestAborted))
+            return Problems.Conflict("Meter exists", $"Meter '{meterId}' is already registered.");
+        return GatewayJson.Created($"/api/v1/meters/{meterId}", new { MeterId = meterId, Region = region });
+    }
+
+    private static async Task<IResult> AssignAsync(string meterId, HttpContext context, GatewayOptions options, MeterDirectory meters)
+    {
+        if (!Identifiers.IsMeterId(meterId))
+            return Problems.Field("meterId", Identifiers.MeterIdRule);
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var userText = body!.String("user_id", required: true, maxLength: 64);
+        Guid userId = default;
+        if (userText is not null && !Guid.TryParse(userText, out userId))
+            body.Error("user_id", "must be a UUID");
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ct = context.RequestAborted;
+        var outcome = await meters.AssignAsync(meterId, userId, ct);
+        return outcome switch
+        {
+            AssignOutcome.Assigned or AssignOutcome.AlreadyAssigned =>
+                GatewayJson.Ok(await meters.CurrentAssignmentAsync(meterId, ct)),
+            AssignOutcome.MeterNotFound => Problems.NotFound("Meter not found", $"No meter '{meterId}' is registered."),
+            AssignOutcome.UserNotFound => Problems.NotFound("User not found", $"No user '{userId}'."),
+            _ => Problems.Conflict("Meter assigned to another user", $"Meter '{meterId}' belongs to another user; unassign it first."),
+        };
+    }
+
+    private static async Task<IResult> UnassignAsync(string meterId, HttpContext context, MeterDirectory meters)
+    {
+        if (!Identifiers.IsMeterId(meterId))
+            return Problems.Field("meterId", Identifiers.MeterIdRule);
+        return await meters.UnassignAsync(meterId, context.RequestAborted)
+            ? Results.NoContent()
+            : Problems.NotFound("No assignment", $"Meter '{meterId}' is not assigned to anyone.");
+    }
+
+    private static async Task<IResult> ListUsersAsync(HttpContext context, GatewayOptions options, AccountStore accounts)
+    {
+        var query = new QueryReader(context.Request.Query);
+        var limit = query.Int("limit", options.DefaultPageSize, 1, options.MaxPageSize);
+        var offset = query.Int("offset", 0, 0, int.MaxValue);
+        if (query.HasErrors)
+            return query.Problem();
+        var (users, total) = await accounts.ListUsersAsync(limit, offset, context.RequestAborted);
+        return GatewayJson.Ok(new { Items = users.Select(UserView), Total = total, Limit = limit, Offset = offset });
+    }
+
+    private static async Task<IResult> SetRoleAsync(string userId, HttpContext context, GatewayOptions options, GatewayRegions regions,
+        AccountStore accounts)
+    {
+        if (!Guid.TryParse(userId, out var id))
+            return Problems.Field("userId", "must be a UUID");
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var role = body!.String("role", required: true, maxLength: 16);
+        var operated = body.StringArray("operator_regions", required: false) ?? [];
+        if (role is not null && !Roles.All.Contains(role, StringComparer.Ordinal))
+        {
+            body.Error("role", $"must be one of {string.Join(", ", Roles.All)}");
+            role = null;
+        }
+        if (role is not null && role != Roles.Operator && operated.Length > 0)
+            body.Error("operator_regions", "only an OPERATOR operates regions; leave it empty for other roles");
+        foreach (var unknown in operated.Where(r => !regions.IsKnown(r)))
+            body.Error("operator_regions", $"'{unknown}' is not a region; known: {string.Join(", ", regions.Names)}");
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ct = context.RequestAborted;
+        if (!await accounts.SetRoleAsync(id, role!, operated.Distinct(StringComparer.Ordinal).ToArray(), ct))
+            return Problems.NotFound("User not found", $"No user '{id}'.");
+        // Access tokens already issued keep their old role until they expire (AccessTokenLifetime); a refresh picks up the new one.
+        return GatewayJson.Ok(UserView((await accounts.FindByIdAsync(id, ct))!));
+    }
+
+    private static object UserView(UserRecord u) => new
+    {
+        u.Id,
+        u.Email,
+        u.Phone,
+        u.Role,
+        u.OperatorRegions,
+        u.EmailVerified,
+        u.CreatedAt,
+    };
+}

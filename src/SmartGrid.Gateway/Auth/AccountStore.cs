@@ -1,0 +1,324 @@
+using System.Security.Cryptography;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace SmartGrid.Gateway.Auth;
+
+public sealed record UserRecord(
+    Guid Id, string Email, string? Phone, string PasswordHash, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt);
+
+public enum OtpOutcome { Verified, NoCode, Expired, TooManyAttempts, Wrong }
+
+public enum RefreshOutcome { Rotated, Unknown, Expired, Revoked, ReuseDetected }
+
+public sealed record RefreshResult(RefreshOutcome Outcome, Guid UserId = default, Guid FamilyId = default);
+
+/// <summary>
+/// The gateway's tables in PostgreSQL: users, one-time codes, refresh-token sessions and the
+/// durable token blacklist. Every statement is parameterised; state changes that must not race
+/// (OTP attempts, refresh rotation) run in a transaction with the row locked.
+/// </summary>
+public sealed class AccountStore(NpgsqlDataSource dataSource)
+{
+    private const string UserColumns = "id, email, phone, password_hash, role, operator_regions, email_verified, created_at";
+
+    /// <summary>Creates the user; null when the email is taken.</summary>
+    public async Task<Guid?> CreateUserAsync(string email, string? phone, string passwordHash, string role, string[] regions,
+        bool emailVerified, CancellationToken ct)
+    {
+        var id = Guid.CreateVersion7();
+        await using var cmd = dataSource.CreateCommand(
+            """
+            INSERT INTO users (id, email, phone, password_hash, role, operator_regions, email_verified)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT ((lower(email))) DO NOTHING
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = email });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)phone ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = role });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions });
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = emailVerified });
+        return await cmd.ExecuteNonQueryAsync(ct) == 1 ? id : null;
+    }
+
+    public Task<UserRecord?> FindByEmailAsync(string email, CancellationToken ct) =>
+        FindAsync($"SELECT {UserColumns} FROM users WHERE lower(email) = lower($1)", new NpgsqlParameter<string> { TypedValue = email }, ct);
+
+    public Task<UserRecord?> FindByIdAsync(Guid id, CancellationToken ct) =>
+        FindAsync($"SELECT {UserColumns} FROM users WHERE id = $1", new NpgsqlParameter<Guid> { TypedValue = id }, ct);
+
+    /// <summary>A page of users ordered by creation, and the total count.</summary>
+    public async Task<(IReadOnlyList<UserRecord> Items, long Total)> ListUsersAsync(int limit, int offset, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            $"SELECT {UserColumns}, count(*) OVER () FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var users = new List<UserRecord>();
+        long total = 0;
+        while (await reader.ReadAsync(ct))
+        {
+            users.Add(ReadUser(reader));
+            total = reader.GetInt64(8);
+        }
+        if (users.Count == 0 && offset > 0)
+        {
+            await reader.DisposeAsync();
+            await using var count = dataSource.CreateCommand("SELECT count(*) FROM users");
+            total = (long)(await count.ExecuteScalarAsync(ct))!;
+        }
+        return (users, total);
+    }
+
+    /// <summary>False when the user does not exist.</summary>
+    public async Task<bool> SetRoleAsync(Guid id, string role, string[] regions, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "UPDATE users SET role = $2, operator_regions = $3, updated_at = now() WHERE id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = role });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions });
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    /// <summary>Stores a new code for the purpose; older unconsumed codes of the same purpose stop counting.</summary>
+    public async Task CreateOtpAsync(Guid userId, string purpose, byte[] codeHash, DateTimeOffset expiresAt, CancellationToken ct)
+    {
+        await using var batch = dataSource.CreateBatch();
+        var retire = new NpgsqlBatchCommand(
+            "UPDATE otp_verifications SET consumed_at = now() WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL");
+        retire.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        retire.Parameters.Add(new NpgsqlParameter<string> { TypedValue = purpose });
+        var insert = new NpgsqlBatchCommand(
+            "INSERT INTO otp_verifications (id, user_id, purpose, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)");
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7() });
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = purpose });
+        insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = codeHash });
+        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = expiresAt });
+        batch.BatchCommands.Add(retire);
+        batch.BatchCommands.Add(insert);
+        await batch.ExecuteNonQueryAsync(ct); // a batch runs in one implicit transaction
+    }
+
+    /// <summary>
+    /// Checks a code against the user's newest unconsumed one. A wrong code costs an attempt;
+    /// once <paramref name="maxAttempts"/> are spent the code is dead. Success consumes the
+    /// code and marks the email verified.
+    /// </summary>
+    public async Task<(OtpOutcome Outcome, int AttemptsLeft)> VerifyOtpAsync(Guid userId, string purpose, byte[] codeHash,
+        int maxAttempts, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        Guid id;
+        byte[] stored;
+        DateTimeOffset expiresAt;
+        int attempts;
+        await using (var select = new NpgsqlCommand(
+            """
+            SELECT id, code_hash, expires_at, attempts FROM otp_verifications
+            WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL
+            ORDER BY created_at DESC LIMIT 1 FOR UPDATE
+            """, conn, tx))
+        {
+            select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+            select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = purpose });
+            await using var reader = await select.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+                return (OtpOutcome.NoCode, 0);
+            id = reader.GetGuid(0);
+            stored = reader.GetFieldValue<byte[]>(1);
+            expiresAt = reader.GetFieldValue<DateTimeOffset>(2);
+            attempts = reader.GetInt32(3);
+        }
+
+        if (expiresAt <= now)
+            return (OtpOutcome.Expired, 0);
+        if (attempts >= maxAttempts)
+            return (OtpOutcome.TooManyAttempts, 0);
+
+        if (!CryptographicOperations.FixedTimeEquals(stored, codeHash))
+        {
+            await using var fail = new NpgsqlCommand("UPDATE otp_verifications SET attempts = attempts + 1 WHERE id = $1", conn, tx);
+            fail.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+            await fail.ExecuteNonQueryAsync(ct);
+            await tx.CommitAsync(ct);
+            return (OtpOutcome.Wrong, maxAttempts - attempts - 1);
+        }
+
+        await ExecuteAsync(conn, tx, ct,
+            ("UPDATE otp_verifications SET consumed_at = $2 WHERE id = $1",
+                [new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now }]),
+            ("UPDATE users SET email_verified = true, updated_at = $2 WHERE id = $1",
+                [new NpgsqlParameter<Guid> { TypedValue = userId }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now }]));
+        await tx.CommitAsync(ct);
+        return (OtpOutcome.Verified, maxAttempts - attempts);
+    }
+
+    /// <summary>Starts a session family (login); the first row's id is the family id.</summary>
+    public async Task<Guid> CreateSessionAsync(Guid userId, byte[] refreshHash, DateTimeOffset expiresAt, string? userAgent, string? ip,
+        CancellationToken ct)
+    {
+        var id = Guid.CreateVersion7();
+        await using var cmd = dataSource.CreateCommand(
+            """
+            INSERT INTO sessions (id, family_id, user_id, refresh_token_hash, expires_at, user_agent, ip_address)
+            VALUES ($1, $1, $2, $3, $4, $5, $6)
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = refreshHash });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = expiresAt });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)Limit(userAgent) ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)ip ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await cmd.ExecuteNonQueryAsync(ct);
+        return id;
+    }
+
+    /// <summary>
+    /// Exchanges a refresh token for the next one of its family. A token that was already rotated
+    /// means it leaked (or a client raced itself): the whole family is revoked.
+    /// </summary>
+    public async Task<RefreshResult> RotateAsync(byte[] presentedHash, byte[] nextHash, DateTimeOffset nextExpiresAt, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        Guid id, family, user;
+        DateTimeOffset expiresAt;
+        bool revoked;
+        string? reason;
+        string? userAgent, ip;
+        await using (var select = new NpgsqlCommand(
+            """
+            SELECT id, family_id, user_id, expires_at, revoked_at IS NOT NULL, revoked_reason, user_agent, ip_address
+            FROM sessions WHERE refresh_token_hash = $1 FOR UPDATE
+            """, conn, tx))
+        {
+            select.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = presentedHash });
+            await using var reader = await select.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+                return new RefreshResult(RefreshOutcome.Unknown);
+            id = reader.GetGuid(0);
+            family = reader.GetGuid(1);
+            user = reader.GetGuid(2);
+            expiresAt = reader.GetFieldValue<DateTimeOffset>(3);
+            revoked = reader.GetBoolean(4);
+            reason = reader.IsDBNull(5) ? null : reader.GetString(5);
+            userAgent = reader.IsDBNull(6) ? null : reader.GetString(6);
+            ip = reader.IsDBNull(7) ? null : reader.GetString(7);
+        }
+
+        if (revoked)
+        {
+            if (reason != RevokeReasons.Rotated)
+                return new RefreshResult(RefreshOutcome.Revoked, user, family);
+            await RevokeFamilyAsync(conn, tx, family, RevokeReasons.ReuseDetected, now, ct);
+            await tx.CommitAsync(ct);
+            return new RefreshResult(RefreshOutcome.ReuseDetected, user, family);
+        }
+        if (expiresAt <= now)
+            return new RefreshResult(RefreshOutcome.Expired, user, family);
+
+        await ExecuteAsync(conn, tx, ct,
+            ("UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1",
+                [new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
+                 new NpgsqlParameter<string> { TypedValue = RevokeReasons.Rotated }]),
+            ("""
+             INSERT INTO sessions (id, family_id, user_id, refresh_token_hash, created_at, expires_at, rotated_from, user_agent, ip_address)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             """,
+                [new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7() }, new NpgsqlParameter<Guid> { TypedValue = family },
+                 new NpgsqlParameter<Guid> { TypedValue = user }, new NpgsqlParameter<byte[]> { TypedValue = nextHash },
+                 new NpgsqlParameter<DateTimeOffset> { TypedValue = now }, new NpgsqlParameter<DateTimeOffset> { TypedValue = nextExpiresAt },
+                 new NpgsqlParameter<Guid> { TypedValue = id }, Text(userAgent), Text(ip)]));
+        await tx.CommitAsync(ct);
+        return new RefreshResult(RefreshOutcome.Rotated, user, family);
+    }
+
+    /// <summary>Revokes every live refresh token of a session family (logout).</summary>
+    public async Task RevokeFamilyAsync(Guid familyId, string reason, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await RevokeFamilyAsync(conn, null, familyId, reason, now, ct);
+    }
+
+    /// <summary>Whether the family still has a live refresh token (false after logout or reuse).</summary>
+    public async Task<bool> IsFamilyActiveAsync(Guid familyId, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE family_id = $1 AND revoked_at IS NULL)");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    public async Task BlacklistAsync(string jti, Guid userId, DateTimeOffset expiresAt, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "INSERT INTO token_blacklist (jti, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING");
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jti });
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = expiresAt });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<bool> IsBlacklistedAsync(string jti, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM token_blacklist WHERE jti = $1)");
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jti });
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task RevokeFamilyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, Guid familyId, string reason,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL", conn, tx);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task<UserRecord?> FindAsync(string sql, NpgsqlParameter parameter, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(sql);
+        cmd.Parameters.Add(parameter);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadUser(reader) : null;
+    }
+
+    private static UserRecord ReadUser(NpgsqlDataReader r) => new(
+        r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetString(4),
+        r.GetFieldValue<string[]>(5), r.GetBoolean(6), r.GetFieldValue<DateTimeOffset>(7));
+
+    /// <summary>Several statements in one round trip (positional parameters allow one statement per command).</summary>
+    private static async Task ExecuteAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct,
+        params (string Sql, NpgsqlParameter[] Parameters)[] statements)
+    {
+        await using var batch = new NpgsqlBatch(conn, tx);
+        foreach (var (sql, parameters) in statements)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.AddRange(parameters);
+            batch.BatchCommands.Add(command);
+        }
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    private static NpgsqlParameter Text(string? value) =>
+        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static string? Limit(string? text) => text is { Length: > 512 } ? text[..512] : text;
+}
+
+public static class RevokeReasons
+{
+    public const string Rotated = "rotated";
+    public const string Logout = "logout";
+    public const string ReuseDetected = "reuse_detected";
+}

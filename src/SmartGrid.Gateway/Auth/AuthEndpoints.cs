@@ -1,0 +1,253 @@
+using System.Net.Mail;
+using System.Text.RegularExpressions;
+using SmartGrid.Gateway.Http;
+
+namespace SmartGrid.Gateway.Auth;
+
+/// <summary>
+/// <c>/api/v1/auth</c>: register, verify-otp, resend-otp, login, refresh, logout. Registration
+/// and login are throttled per IP (and login per account) in Redis; every other route is
+/// rate-limited per user by <see cref="RateLimitFilter"/>.
+/// </summary>
+internal static partial class AuthEndpoints
+{
+    public const string EmailVerification = "EMAIL_VERIFICATION";
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        var auth = api.MapGroup("/auth").WithTags("auth");
+        auth.MapPost("/register", RegisterAsync).WithName("auth.register").AllowAnonymous();
+        auth.MapPost("/verify-otp", VerifyOtpAsync).WithName("auth.verify-otp").AllowAnonymous();
+        auth.MapPost("/resend-otp", ResendOtpAsync).WithName("auth.resend-otp").AllowAnonymous();
+        auth.MapPost("/login", LoginAsync).WithName("auth.login").AllowAnonymous();
+        auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous();
+        auth.MapPost("/logout", LogoutAsync).WithName("auth.logout").RequireAuthorization().AddEndpointFilter<RateLimitFilter>();
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        TokenService tokens, IOtpSender otp, TimeProvider time, LoginThrottle throttle)
+    {
+        if (await throttle.AnonymousHitAsync(context, "auth.register") is { } limited)
+            return limited;
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var email = ReadEmail(body!);
+        var phone = body!.String("phone", required: false, maxLength: 16);
+        var password = body.String("password", required: true, maxLength: 256);
+        if (phone is not null && !PhonePattern().IsMatch(phone))
+            body.Error("phone", "must be E.164, e.g. +919812345678");
+        if (password is not null)
+        {
+            foreach (var problem in PasswordPolicy.Check(password, email))
+                body.Error("password", problem);
+        }
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ct = context.RequestAborted;
+        var id = await accounts.CreateUserAsync(email!, phone, PasswordPolicy.Hash(password!), Roles.User, [], emailVerified: false, ct);
+        if (id is null)
+            return Problems.Conflict("Email already registered", $"An account for '{email}' exists; log in or verify it.");
+
+        var expiresAt = await IssueOtpAsync(id.Value, email!, options, accounts, tokens, otp, time, ct);
+        return GatewayJson.Created($"/api/v1/users/{id}", new { UserId = id, Email = email, EmailVerified = false, OtpExpiresAt = expiresAt });
+    }
+
+    private static async Task<IResult> VerifyOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        TokenService tokens, TimeProvider time, LoginThrottle throttle)
+    {
+        if (await throttle.AnonymousHitAsync(context, "auth.verify-otp") is { } limited)
+            return limited;
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var email = ReadEmail(body!);
+        var code = body!.String("code", required: true, maxLength: 6);
+        if (code is not null && !OtpPattern().IsMatch(code))
+            body.Error("code", "must be 6 digits");
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ct = context.RequestAborted;
+        // An unknown email gets the same answer as a missing code: the route does not reveal accounts.
+        var user = await accounts.FindByEmailAsync(email!, ct);
+        var (outcome, left) = user is null
+            ? (OtpOutcome.NoCode, 0)
+            : await accounts.VerifyOtpAsync(user.Id, EmailVerification, tokens.HashOtp(user.Id, code!), options.OtpMaxAttempts, time.GetUtcNow(), ct);
+        return outcome switch
+        {
+            OtpOutcome.Verified => GatewayJson.Ok(new { UserId = user!.Id, Email = user.Email, EmailVerified = true }),
+            OtpOutcome.Wrong => Problems.Field("code", $"is wrong; {left} attempt(s) left", "Invalid code"),
+            OtpOutcome.Expired => Problems.Field("code", "has expired; ask for a new one at /api/v1/auth/resend-otp", "Code expired"),
+            OtpOutcome.TooManyAttempts => Problems.Field("code", "too many wrong attempts; ask for a new one at /api/v1/auth/resend-otp", "Code locked"),
+            _ => Problems.Field("code", "no code is pending for this email", "Invalid code"),
+        };
+    }
+
+    private static async Task<IResult> ResendOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        TokenService tokens, IOtpSender otp, TimeProvider time, LoginThrottle throttle)
+    {
+        if (await throttle.AnonymousHitAsync(context, "auth.resend-otp") is { } limited)
+            return limited;
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var email = ReadEmail(body!);
+        if (body!.HasErrors)
+            return body.Problem();
+        var user = await accounts.FindByEmailAsync(email!, context.RequestAborted);
+        if (user is { EmailVerified: false })
+            await IssueOtpAsync(user.Id, user.Email, options, accounts, tokens, otp, time, context.RequestAborted);
+        // Same answer whether or not the account exists.
+        return Results.Accepted();
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        TokenService tokens, TimeProvider time, LoginThrottle throttle, RedisGuard redis)
+    {
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var email = ReadEmail(body!);
+        var password = body!.String("password", required: true, maxLength: 256);
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (await throttle.LockedOutAsync(email!, ip) is { } retryAfter)
+            return Problems.TooManyRequests(retryAfter, "Too many failed logins for this account or address; try again later.");
+
+        var ct = context.RequestAborted;
+        var user = await accounts.FindByEmailAsync(email!, ct);
+        if (user is null)
+            PasswordPolicy.VerifyAgainstDummy(password!);
+        if (user is null || !PasswordPolicy.Verify(password!, user.PasswordHash))
+        {
+            await throttle.RecordFailureAsync(email!, ip);
+            return Problems.Unauthorized("Invalid email or password.");
+        }
+        if (!user.EmailVerified)
+            return Problems.Forbidden("The email address is not verified; verify it with the code sent at registration (/api/v1/auth/verify-otp).");
+
+        await throttle.ResetAccountAsync(email!);
+        var refresh = TokenService.NewRefreshToken();
+        var refreshExpires = time.GetUtcNow() + options.RefreshTokenLifetime;
+        var session = await accounts.CreateSessionAsync(user.Id, TokenService.HashRefreshToken(refresh), refreshExpires,
+            context.Request.Headers.UserAgent.ToString(), ip, ct);
+        await TryAsync(() => redis.PutSessionAsync(session, user.Id, user.Role, options.RefreshTokenLifetime));
+        return GatewayJson.Ok(TokenResponse(tokens.CreateAccessToken(user, session), refresh, refreshExpires, user, time));
+    }
+
+    private static async Task<IResult> RefreshAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        TokenService tokens, TimeProvider time, RedisGuard redis, LoginThrottle throttle, ILoggerFactory logs)
+    {
+        if (await throttle.AnonymousHitAsync(context, "auth.refresh") is { } limited)
+            return limited;
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var presented = body!.String("refresh_token", required: true, maxLength: 128);
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ct = context.RequestAborted;
+        var now = time.GetUtcNow();
+        var next = TokenService.NewRefreshToken();
+        var nextExpires = now + options.RefreshTokenLifetime;
+        var result = await accounts.RotateAsync(TokenService.HashRefreshToken(presented!), TokenService.HashRefreshToken(next), nextExpires, now, ct);
+        switch (result.Outcome)
+        {
+            case RefreshOutcome.Rotated:
+                var user = await accounts.FindByIdAsync(result.UserId, ct);
+                if (user is null)
+                    return Problems.Unauthorized("The account no longer exists.");
+                await TryAsync(() => redis.PutSessionAsync(result.FamilyId, user.Id, user.Role, options.RefreshTokenLifetime));
+                return GatewayJson.Ok(TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
+            case RefreshOutcome.ReuseDetected:
+                logs.CreateLogger("SmartGrid.Gateway.Auth").LogWarning(
+                    "Refresh token reused after rotation: session {Session} of user {User} revoked", result.FamilyId, result.UserId);
+                await TryAsync(() => redis.DeleteSessionAsync(result.FamilyId));
+                return Problems.Unauthorized("This refresh token was already used; the session has been revoked. Log in again.");
+            case RefreshOutcome.Expired:
+                return Problems.Unauthorized("The refresh token has expired. Log in again.");
+            case RefreshOutcome.Revoked:
+                return Problems.Unauthorized("The session was revoked. Log in again.");
+            default:
+                return Problems.Unauthorized("Unknown refresh token.");
+        }
+    }
+
+    private static async Task<IResult> LogoutAsync(HttpContext context, AccountStore accounts, TimeProvider time, RedisGuard redis,
+        ILoggerFactory logs)
+    {
+        var user = CurrentUser.From(context.User);
+        var ct = context.RequestAborted;
+        var now = time.GetUtcNow();
+        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, now, ct);
+        await accounts.BlacklistAsync(user.TokenId, user.Id, user.ExpiresAt, ct);
+        var log = logs.CreateLogger("SmartGrid.Gateway.Auth");
+        await TryAsync(() => redis.BlacklistAsync(user.TokenId, user.ExpiresAt - now + TimeSpan.FromSeconds(1)), log);
+        await TryAsync(() => redis.DeleteSessionAsync(user.SessionId), log);
+        return Results.NoContent();
+    }
+
+    private static async Task<DateTimeOffset> IssueOtpAsync(Guid userId, string email, GatewayOptions options, AccountStore accounts,
+        TokenService tokens, IOtpSender otp, TimeProvider time, CancellationToken ct)
+    {
+        var code = TokenService.NewOtpCode();
+        var expiresAt = time.GetUtcNow() + options.OtpLifetime;
+        await accounts.CreateOtpAsync(userId, EmailVerification, tokens.HashOtp(userId, code), expiresAt, ct);
+        await otp.SendAsync(userId, email, EmailVerification, code, expiresAt, ct);
+        return expiresAt;
+    }
+
+    private static object TokenResponse(AccessToken access, string refresh, DateTimeOffset refreshExpires, UserRecord user, TimeProvider time) => new
+    {
+        AccessToken = access.Token,
+        TokenType = "Bearer",
+        ExpiresIn = (int)Math.Max(0, (access.ExpiresAt - time.GetUtcNow()).TotalSeconds),
+        ExpiresAt = access.ExpiresAt,
+        RefreshToken = refresh,
+        RefreshExpiresAt = refreshExpires,
+        User = new { user.Id, user.Email, user.Role, OperatorRegions = user.OperatorRegions },
+    };
+
+    /// <summary>Emails are stored lower-cased; the address must be a bare address (no display name).</summary>
+    private static string? ReadEmail(JsonBody body)
+    {
+        var email = body.String("email", required: true, maxLength: 254)?.Trim();
+        if (email is null)
+            return null;
+        if (!MailAddress.TryCreate(email, out var parsed) || parsed.Address != email || !email.Contains('.', StringComparison.Ordinal))
+        {
+            body.Error("email", "must be an email address such as name@example.com");
+            return null;
+        }
+        return email.ToLowerInvariant();
+    }
+
+    /// <summary>Redis is a cache here: its failure is logged, the PostgreSQL state stands.</summary>
+    private static async Task TryAsync(Func<Task> action, ILogger? log = null)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            log?.LogWarning(e, "Redis unavailable; continuing with PostgreSQL state only");
+        }
+    }
+
+    [GeneratedRegex(@"^\+[1-9][0-9]{6,14}$", RegexOptions.CultureInvariant)]
+    private static partial Regex PhonePattern();
+
+    [GeneratedRegex(@"^[0-9]{6}$", RegexOptions.CultureInvariant)]
+    private static partial Regex OtpPattern();
+}

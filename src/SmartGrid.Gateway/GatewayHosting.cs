@@ -1,0 +1,125 @@
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using SmartGrid.Gateway.Admin;
+using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Http;
+using SmartGrid.Gateway.Meters;
+using SmartGrid.Gateway.Seeding;
+using SmartGrid.Gateway.Telemetry;
+using SmartGrid.Storage;
+using StackExchange.Redis;
+
+namespace SmartGrid.Gateway;
+
+/// <summary>Wires the REST gateway (role <c>gateway</c>) into a host.</summary>
+public static class GatewayHosting
+{
+    public const string Scheme = JwtBearerDefaults.AuthenticationScheme;
+
+    /// <summary>
+    /// Registers the gateway: options from <see cref="GatewayOptions.Section"/> (validated; the
+    /// development signing key is refused in Production), JWT bearer authentication, the role
+    /// policies, the stores and, when not registered already, Redis (ConnectionStrings:Redis), an
+    /// <see cref="IOtpSender"/> that logs and an <see cref="IMeterStatusSource"/> backed by the meter
+    /// shard region. Needs <see cref="StorageServices"/> and <see cref="MeterRegistry"/> in the
+    /// container (AddSmartGridStorage). Development hosts also seed the demo accounts.
+    /// </summary>
+    public static IServiceCollection AddGateway(this WebApplicationBuilder builder)
+    {
+        var options = (builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions())
+            .Validate(builder.Environment.IsProduction());
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(GatewayRegions.From(builder.Configuration));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(
+            ConfigurationOptions.Parse((builder.Configuration.GetConnectionString("Redis") ?? "127.0.0.1:6379") + ",abortConnect=false")));
+        services.TryAddSingleton<IOtpSender, LoggingOtpSender>();
+        services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
+        services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<RedisGuard>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<RateLimitFilter>();
+        services.AddProblemDetails();
+
+        var validation = new TokenService(options, TimeProvider.System).ValidationParameters();
+        services.AddAuthentication(Scheme).AddJwtBearer(Scheme, jwt =>
+        {
+            jwt.MapInboundClaims = false;
+            jwt.TokenValidationParameters = validation;
+            jwt.Events = new JwtBearerEvents
+            {
+                OnTokenValidated = RejectRevokedAsync,
+                OnChallenge = ChallengeAsync,
+                OnForbidden = ForbiddenAsync,
+            };
+        });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Roles.UserPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.User))
+            .AddPolicy(Roles.OperatorPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Operator, Roles.Admin))
+            .AddPolicy(Roles.AdminPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser().RequireRole(Roles.Admin));
+
+        if (builder.Environment.IsDevelopment() && options.SeedDemoAccounts)
+            services.AddHostedService<DemoAccountSeeder>();
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the gateway's routes under <c>/api/v1</c>, answered only on <paramref name="gatewayPort"/>
+    /// (0 = on every port, for single-listener hosts such as tests).
+    /// </summary>
+    public static WebApplication MapGateway(this WebApplication app, int gatewayPort)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(gatewayPort);
+        app.UseAuthentication();
+        app.UseAuthorization();
+        var api = app.MapGroup("/api/v1");
+        if (gatewayPort > 0)
+            api.RequireHost($"*:{gatewayPort}");
+        AuthEndpoints.Map(api);
+        UserTelemetryEndpoints.Map(api);
+        OperatorEndpoints.Map(api);
+        AdminEndpoints.Map(api);
+        return app;
+    }
+
+    /// <summary>A logged-out token (jti blacklisted) is refused; Redis first, PostgreSQL when Redis cannot answer.</summary>
+    private static async Task RejectRevokedAsync(TokenValidatedContext context)
+    {
+        var jti = context.Principal?.FindFirst(GatewayClaims.TokenId)?.Value;
+        if (string.IsNullOrEmpty(jti) || context.Principal!.FindFirst(GatewayClaims.Session) is null)
+        {
+            context.Fail("token lacks jti or sid");
+            return;
+        }
+        var services = context.HttpContext.RequestServices;
+        bool revoked;
+        try
+        {
+            revoked = await services.GetRequiredService<RedisGuard>().IsBlacklistedAsync(jti);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            revoked = await services.GetRequiredService<AccountStore>().IsBlacklistedAsync(jti, context.HttpContext.RequestAborted);
+        }
+        if (revoked)
+            context.Fail("token revoked");
+    }
+
+    private static async Task ChallengeAsync(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status401Unauthorized;
+        response.Headers.WWWAuthenticate = context.AuthenticateFailure is null ? "Bearer" : "Bearer error=\"invalid_token\"";
+        var detail = context.AuthenticateFailure is null
+            ? "Send an access token: Authorization: Bearer <token> (POST /api/v1/auth/login)."
+            : "The access token is invalid, expired or revoked; refresh it or log in again.";
+        await Problems.Unauthorized(detail).ExecuteAsync(context.HttpContext);
+    }
+
+    private static Task ForbiddenAsync(ForbiddenContext context) =>
+        Problems.Forbidden("Your role may not use this route.").ExecuteAsync(context.HttpContext);
+}

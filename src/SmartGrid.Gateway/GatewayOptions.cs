@@ -1,0 +1,110 @@
+using System.Text;
+
+namespace SmartGrid.Gateway;
+
+/// <summary>
+/// Settings of the REST gateway, bound from <see cref="Section"/>. Defaults suit development;
+/// production must set <see cref="SigningKey"/> (start-up refuses the built-in one).
+/// </summary>
+public sealed record GatewayOptions
+{
+    public const string Section = "SmartGrid:Gateway";
+
+    /// <summary>Known to everyone who reads this file: accepted only outside Production.</summary>
+    public const string DevelopmentSigningKey = "smartgrid-development-signing-key-not-for-production-use";
+
+    /// <summary>HMAC-SHA256 key of the access tokens; at least 32 bytes of UTF-8.</summary>
+    public string SigningKey { get; init; } = DevelopmentSigningKey;
+
+    public string Issuer { get; init; } = "smartgrid-gateway";
+    public string Audience { get; init; } = "smartgrid-api";
+    public TimeSpan AccessTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
+    public TimeSpan RefreshTokenLifetime { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>Tolerated clock difference when checking exp / nbf.</summary>
+    public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan OtpLifetime { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Wrong codes tolerated per OTP; the next attempt (even with the right code) is refused.</summary>
+    public int OtpMaxAttempts { get; init; } = 5;
+
+    /// <summary>Requests per user, per endpoint and per minute (Redis ratelimit:{user_id}:{endpoint}).</summary>
+    public int RateLimitPerMinute { get; init; } = 120;
+
+    /// <summary>Requests per IP address, per anonymous endpoint (register, verify-otp, resend-otp, refresh) and per minute.</summary>
+    public int AnonymousRateLimitPerMinute { get; init; } = 30;
+
+    /// <summary>Failed logins of one account within <see cref="LoginFailureWindow"/> before further attempts are refused.</summary>
+    public int LoginMaxFailuresPerAccount { get; init; } = 5;
+
+    /// <summary>Failed logins from one IP address within <see cref="LoginFailureWindow"/> before further attempts are refused.</summary>
+    public int LoginMaxFailuresPerIp { get; init; } = 50;
+
+    public TimeSpan LoginFailureWindow { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Prefixed to every Redis key the gateway writes (lets test runs share one server).</summary>
+    public string RedisKeyPrefix { get; init; } = "";
+
+    /// <summary>How long <c>GET /meters/{id}/status</c> waits for the meter actor before answering 504.</summary>
+    public TimeSpan MeterStatusTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public int DefaultPageSize { get; init; } = 100;
+    public int MaxPageSize { get; init; } = 1000;
+
+    /// <summary>Longest from..to span a time-range query may ask for.</summary>
+    public TimeSpan MaxQueryRange { get; init; } = TimeSpan.FromDays(31);
+
+    /// <summary>Largest JSON body the gateway reads.</summary>
+    public int MaxBodyBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Development only: the meter given to the demo user.</summary>
+    public string DemoMeterId { get; init; } = "MTR-00000001";
+
+    /// <summary>Development only: whether to create the demo accounts at start-up.</summary>
+    public bool SeedDemoAccounts { get; init; } = true;
+
+    public byte[] SigningKeyBytes => Encoding.UTF8.GetBytes(SigningKey);
+
+    /// <exception cref="InvalidOperationException">A value is out of range, or Production runs with the development key.</exception>
+    public GatewayOptions Validate(bool isProduction)
+    {
+        if (string.IsNullOrWhiteSpace(SigningKey) || SigningKeyBytes.Length < 32)
+            throw new InvalidOperationException($"{Section}:SigningKey must be at least 32 bytes (HMAC-SHA256)");
+        if (isProduction && SigningKey == DevelopmentSigningKey)
+        {
+            throw new InvalidOperationException(
+                $"{Section}:SigningKey is the built-in development key; set a secret key of at least 32 bytes before running in Production");
+        }
+        Positive(AccessTokenLifetime, nameof(AccessTokenLifetime));
+        Positive(RefreshTokenLifetime, nameof(RefreshTokenLifetime));
+        Positive(OtpLifetime, nameof(OtpLifetime));
+        Positive(LoginFailureWindow, nameof(LoginFailureWindow));
+        Positive(MeterStatusTimeout, nameof(MeterStatusTimeout));
+        Positive(MaxQueryRange, nameof(MaxQueryRange));
+        AtLeastOne(OtpMaxAttempts, nameof(OtpMaxAttempts));
+        AtLeastOne(RateLimitPerMinute, nameof(RateLimitPerMinute));
+        AtLeastOne(AnonymousRateLimitPerMinute, nameof(AnonymousRateLimitPerMinute));
+        AtLeastOne(LoginMaxFailuresPerAccount, nameof(LoginMaxFailuresPerAccount));
+        AtLeastOne(LoginMaxFailuresPerIp, nameof(LoginMaxFailuresPerIp));
+        AtLeastOne(DefaultPageSize, nameof(DefaultPageSize));
+        AtLeastOne(MaxBodyBytes, nameof(MaxBodyBytes));
+        if (MaxPageSize < DefaultPageSize)
+            throw new InvalidOperationException($"{Section}:MaxPageSize must be at least DefaultPageSize ({DefaultPageSize}), is {MaxPageSize}");
+        if (ClockSkew < TimeSpan.Zero)
+            throw new InvalidOperationException($"{Section}:ClockSkew must not be negative (is {ClockSkew})");
+        return this;
+    }
+
+    private static void Positive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+            throw new InvalidOperationException($"{Section}:{name} must be positive (is {value})");
+    }
+
+    private static void AtLeastOne(int value, string name)
+    {
+        if (value < 1)
+            throw new InvalidOperationException($"{Section}:{name} must be at least 1 (is {value})");
+    }
+}

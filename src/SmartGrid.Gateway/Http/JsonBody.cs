@@ -1,0 +1,131 @@
+using System.Text.Json;
+
+namespace SmartGrid.Gateway.Http;
+
+/// <summary>
+/// Reads a small JSON object body and its fields one by one, collecting an error per field
+/// (missing, wrong type, too long) so one answer names every field at fault. Unknown
+/// properties are ignored.
+/// </summary>
+internal sealed class JsonBody : IDisposable
+{
+    private readonly JsonDocument _document;
+    private readonly Dictionary<string, string[]> _errors = new(StringComparer.Ordinal);
+
+    private JsonBody(JsonDocument document) => _document = document;
+
+    public bool HasErrors => _errors.Count > 0;
+
+    public IResult Problem() => Problems.Validation(_errors);
+
+    /// <summary>The parsed body, or the problem to answer (415, 413, malformed JSON, not an object).</summary>
+    public static async Task<(JsonBody? Body, IResult? Failure)> ReadAsync(HttpContext context, int maxBytes)
+    {
+        var request = context.Request;
+        if (!request.HasJsonContentType())
+        {
+            return (null, Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported content type",
+                detail: $"Send a JSON object as application/json (got '{request.ContentType ?? "none"}')."));
+        }
+        if (request.ContentLength > maxBytes)
+            return (null, TooLarge(maxBytes));
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+                return (null, TooLarge(maxBytes));
+            buffer.Write(chunk, 0, read);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+        }
+        catch (JsonException e)
+        {
+            var where = e.LineNumber is { } line ? $"line {line + 1}, byte {(e.BytePositionInLine ?? 0) + 1}" : "an unknown position";
+            return (null, Problems.Field("$", $"malformed JSON at {where}: {e.Message.Split(" LineNumber:", 2)[0]}", "Malformed JSON"));
+        }
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            var kind = document.RootElement.ValueKind.ToString().ToLowerInvariant();
+            document.Dispose();
+            return (null, Problems.Field("$", $"expected a JSON object, got {kind}"));
+        }
+        return (new JsonBody(document), null);
+    }
+
+    public string? String(string name, bool required, int maxLength = 256)
+    {
+        if (!_document.RootElement.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required) Error(name, "is required");
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            Error(name, $"must be a string, got {value.ValueKind.ToString().ToLowerInvariant()}");
+            return null;
+        }
+        var text = value.GetString()!;
+        if (required && text.Length == 0)
+        {
+            Error(name, "must not be empty");
+            return null;
+        }
+        if (text.Length > maxLength)
+        {
+            Error(name, $"must be at most {maxLength} characters");
+            return null;
+        }
+        return text;
+    }
+
+    /// <summary>An array of strings; null when absent and not required.</summary>
+    public string[]? StringArray(string name, bool required, int maxItems = 64, int maxLength = 128)
+    {
+        if (!_document.RootElement.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required) Error(name, "is required");
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            Error(name, $"must be an array of strings, got {value.ValueKind.ToString().ToLowerInvariant()}");
+            return null;
+        }
+        if (value.GetArrayLength() > maxItems)
+        {
+            Error(name, $"must hold at most {maxItems} items");
+            return null;
+        }
+        var items = new List<string>();
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 } text || text.Length > maxLength)
+            {
+                Error($"{name}[{index}]", $"must be a non-empty string of at most {maxLength} characters");
+                return null;
+            }
+            items.Add(text);
+            index++;
+        }
+        return items.ToArray();
+    }
+
+    public void Error(string field, string reason)
+    {
+        _errors[field] = _errors.TryGetValue(field, out var existing) ? [.. existing, reason] : [reason];
+    }
+
+    public void Dispose() => _document.Dispose();
+
+    private static IResult TooLarge(int maxBytes) =>
+        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large",
+            detail: $"The body may be at most {maxBytes} bytes.");
+}

@@ -1,0 +1,61 @@
+using StackExchange.Redis;
+
+namespace SmartGrid.Gateway.Http;
+
+/// <summary>
+/// The gateway's Redis keys (all under <see cref="GatewayOptions.RedisKeyPrefix"/>):
+/// <c>ratelimit:{user_id}:{endpoint}</c> fixed one-minute windows, <c>login:fail:*</c> failed
+/// login counters, <c>blacklist:{jti}</c> revoked access tokens and <c>session:{id}</c>.
+/// </summary>
+public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions options)
+{
+    // INCR, and start the window's clock on the first hit; returns the count and the ms left.
+    private const string CountScript =
+        """
+        local n = redis.call('INCR', KEYS[1])
+        if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+        return {n, ttl}
+        """;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public string Key(string suffix) => options.RedisKeyPrefix + suffix;
+
+    /// <summary>Counts one hit in the window of <paramref name="key"/>; returns the count so far and the time until the window resets.</summary>
+    public async Task<(long Count, TimeSpan ResetIn)> HitAsync(string key, TimeSpan window)
+    {
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(CountScript, [Key(key)], [(long)window.TotalMilliseconds]))!;
+        return ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
+    }
+
+    /// <summary>The count in the window of <paramref name="key"/> and the time until it resets (0 when absent).</summary>
+    public async Task<(long Count, TimeSpan ResetIn)> PeekAsync(string key)
+    {
+        var value = await Db.StringGetAsync(Key(key));
+        if (value.IsNull)
+            return (0, TimeSpan.Zero);
+        var ttl = await Db.KeyTimeToLiveAsync(Key(key));
+        return ((long)value, ttl ?? TimeSpan.Zero);
+    }
+
+    public Task DeleteAsync(string key) => Db.KeyDeleteAsync(Key(key));
+
+    public async Task BlacklistAsync(string jti, TimeSpan ttl)
+    {
+        if (ttl > TimeSpan.Zero)
+            await Db.StringSetAsync(Key($"blacklist:{jti}"), "1", ttl);
+    }
+
+    public Task<bool> IsBlacklistedAsync(string jti) => Db.KeyExistsAsync(Key($"blacklist:{jti}"));
+
+    public async Task PutSessionAsync(Guid sessionId, Guid userId, string role, TimeSpan ttl)
+    {
+        var key = Key($"session:{sessionId}");
+        await Db.HashSetAsync(key, [new HashEntry("user_id", userId.ToString()), new HashEntry("role", role)]);
+        await Db.KeyExpireAsync(key, ttl);
+    }
+
+    public Task DeleteSessionAsync(Guid sessionId) => Db.KeyDeleteAsync(Key($"session:{sessionId}"));
+}

@@ -1,0 +1,104 @@
+using Akka.Actor;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Http;
+using SmartGrid.Gateway.Meters;
+using SmartGrid.Storage;
+
+namespace SmartGrid.Gateway.Telemetry;
+
+/// <summary>
+/// OPERATOR (and ADMIN) routes over meters and regions. An operator sees the regions they
+/// operate (token claim <c>region</c>); an admin sees all.
+/// </summary>
+internal static class OperatorEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var meters = api.MapGroup("/meters/{meterId}").WithTags("meters").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
+        meters.MapGet("/aggregates", AggregatesAsync).WithName("meters.aggregates");
+        meters.MapGet("/status", StatusAsync).WithName("meters.status");
+
+        var grid = api.MapGroup("/grid").WithTags("grid").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
+        grid.MapGet("/regions/{region}/load", RegionLoadAsync).WithName("grid.regions.load");
+    }
+
+    private static async Task<IResult> AggregatesAsync(string meterId, HttpContext context, GatewayOptions options, MeterRegistry registry,
+        AggregateQueries queries, TimeProvider time)
+    {
+        var query = new QueryReader(context.Request.Query);
+        if (!Identifiers.IsMeterId(meterId))
+            query.Error("meterId", Identifiers.MeterIdRule);
+        var (from, to, size, limit) = AggregatePaging.Read(query, options, time.GetUtcNow(), WindowSize.FifteenMinutes);
+        if (query.HasErrors)
+            return query.Problem();
+        var ct = context.RequestAborted;
+        if (await CheckAccessAsync(context, registry, meterId, ct) is { } denied)
+            return denied;
+        return GatewayJson.Ok(await AggregatePaging.ReadAsync(queries, meterId, size, from, to, limit, ct));
+    }
+
+    private static async Task<IResult> StatusAsync(string meterId, HttpContext context, GatewayOptions options, MeterRegistry registry,
+        IMeterStatusSource source)
+    {
+        if (!Identifiers.IsMeterId(meterId))
+            return Problems.Field("meterId", Identifiers.MeterIdRule);
+        var ct = context.RequestAborted;
+        // Checked first also because asking the shard region would start an entity for any id.
+        if (await CheckAccessAsync(context, registry, meterId, ct) is { } denied)
+            return denied;
+        try
+        {
+            return GatewayJson.Ok(await source.GetStatusAsync(meterId, options.MeterStatusTimeout, ct));
+        }
+        catch (AskTimeoutException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "Meter did not answer",
+                detail: $"The meter actor for '{meterId}' did not answer within {options.MeterStatusTimeout.TotalSeconds:0.#} s; retry later.");
+        }
+    }
+
+    private static async Task<IResult> RegionLoadAsync(string region, HttpContext context, GatewayOptions options, GatewayRegions regions,
+        AggregateQueries queries, TimeProvider time)
+    {
+        var query = new QueryReader(context.Request.Query);
+        var (from, to) = query.Range(time.GetUtcNow(), TimeSpan.FromDays(1), options.MaxQueryRange);
+        var size = query.Resolution(WindowSize.FifteenMinutes);
+        var limit = query.Int("limit", options.DefaultPageSize, 1, options.MaxPageSize);
+        // A 1-minute series over a month would be 44 640 rows; keep it to a day.
+        if (!query.HasErrors && size == WindowSize.OneMinute && to - from > TimeSpan.FromDays(1))
+            query.Error("from", "with resolution=1m the range from..to may span at most 1 day");
+        if (query.HasErrors)
+            return query.Problem();
+        if (!regions.IsKnown(region))
+            return Problems.NotFound("Region not found", $"No region '{Truncate(region)}'; known: {string.Join(", ", regions.Names)}.");
+        if (!CurrentUser.From(context.User).MayOperate(region))
+            return Problems.Forbidden($"You do not operate region '{region}'.");
+
+        var rows = await queries.GetRegionalLoadAsync(region, size, from, to, context.RequestAborted);
+        var next = rows.Count > limit ? rows[limit].WindowStart : (DateTimeOffset?)null;
+        return GatewayJson.Ok(new
+        {
+            Region = region,
+            Resolution = size.ToWireName(),
+            From = from,
+            To = to,
+            Limit = limit,
+            Items = rows.Take(limit).ToArray(),
+            NextFrom = next,
+        });
+    }
+
+    /// <summary>404 for an unknown meter, 403 for a meter outside the operator's regions, else null.</summary>
+    private static async Task<IResult?> CheckAccessAsync(HttpContext context, MeterRegistry registry, string meterId, CancellationToken ct)
+    {
+        var region = await registry.GetRegionAsync(meterId, ct);
+        if (region is null)
+            return Problems.NotFound("Meter not found", $"No meter '{meterId}' is registered.");
+        return CurrentUser.From(context.User).MayOperate(region)
+            ? null
+            : Problems.Forbidden($"Meter '{meterId}' is in region '{region}', which you do not operate.");
+    }
+
+    private static string Truncate(string text) => text.Length <= 64 ? text : text[..64] + "…";
+}

@@ -1,0 +1,77 @@
+using System.Text.Json;
+
+namespace SmartGrid.Services.Alerts;
+
+public static class AlertTypes
+{
+    public const string Anomaly = "ANOMALY";
+    public const string Threshold = "THRESHOLD";
+    public const string Outage = "OUTAGE";
+}
+
+public static class AlertStatuses
+{
+    public const string Active = "active";
+    public const string Acknowledged = "acknowledged";
+    public const string Resolved = "resolved";
+}
+
+/// <summary>An alert as stored in alerts, and as carried by the alerts topic and command replies.</summary>
+public sealed record AlertView
+{
+    public required Guid AlertId { get; init; }
+    /// <summary>ANOMALY | THRESHOLD | OUTAGE</summary>
+    public required string Type { get; init; }
+    /// <summary>low | medium | high | critical</summary>
+    public required string Severity { get; init; }
+    public required string Region { get; init; }
+    public string? MeterId { get; init; }
+    public required string Message { get; init; }
+    /// <summary>Context: baseline, current value, threshold, window…</summary>
+    public JsonElement Metadata { get; init; }
+    /// <summary>active | acknowledged | resolved</summary>
+    public required string Status { get; init; }
+    public int OccurrenceCount { get; init; }
+    public DateTimeOffset FirstSeenAt { get; init; }
+    public DateTimeOffset LastSeenAt { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public string? AcknowledgedBy { get; init; }
+    public DateTimeOffset? AcknowledgedAt { get; init; }
+    public string? ResolvedBy { get; init; }
+    public DateTimeOffset? ResolvedAt { get; init; }
+}
+
+/// <summary>
+/// A lifecycle event on the alerts topic (key: alert_id). event_id is the audit row's id: unique,
+/// increasing, and the same when the event is re-sent, so consumers can de-duplicate on it.
+/// </summary>
+public sealed record AlertEventMessage(long EventId, string Event, string Actor, DateTimeOffset OccurredAt, AlertView Alert);
+
+/// <summary>Operator: the alert is being looked at. Only an active alert can be acknowledged.</summary>
+public sealed record AcknowledgeAlert(Guid AlertId, string By);
+
+/// <summary>Operator: the issue is fixed. An active or acknowledged alert can be resolved, once.</summary>
+public sealed record ResolveAlert(Guid AlertId, string By);
+
+public enum AlertCommandError
+{
+    NotFound = 1,
+    InvalidTransition = 2,
+}
+
+/// <summary>Reply to <see cref="AcknowledgeAlert"/> / <see cref="ResolveAlert"/>: the alert after the transition.</summary>
+public sealed record AlertCommandSucceeded(AlertView Alert);
+
+/// <summary>Reply when the command was refused; nothing was changed.</summary>
+public sealed record AlertCommandRejected(Guid AlertId, AlertCommandError Error, string Reason);
+
+/// <summary>The AlertManager's overload bookkeeping for one region, stored as JSON in alert_region_state.</summary>
+internal sealed record AlertRegionState
+{
+    public List<DateTimeOffset> OverloadWindowStarts { get; init; } = [];
+    public DateTimeOffset? NewestWindowStart { get; init; }
+    /// <summary>Newest revision applied per 1-minute window start (ISO 8601), within the rule's span.</summary>
+    public Dictionary<string, int> Revisions { get; init; } = [];
+    /// <summary>Start of the first window of the current run at or under the threshold; null while overloaded.</summary>
+    public DateTimeOffset? BelowSince { get; init; }
+}

@@ -1,0 +1,44 @@
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+
+namespace SmartGrid.Services.Common;
+
+internal static class Db
+{
+    public static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var value in values)
+            command.Parameters.Add(new NpgsqlParameter { Value = Normalize(value) });
+        return command;
+    }
+
+    public static async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
+    {
+        await using var command = Command(connection, transaction, sql, values);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    public static T? Get<T>(this NpgsqlDataReader reader, string column)
+    {
+        var ordinal = reader.GetOrdinal(column);
+        return reader.IsDBNull(ordinal) ? default : reader.GetFieldValue<T>(ordinal);
+    }
+
+    /// <summary>timestamptz parameters must be UTC for Npgsql.</summary>
+    private static object Normalize(object? value) => value switch
+    {
+        null => DBNull.Value,
+        DateTimeOffset d => d.ToUniversalTime(),
+        _ => value,
+    };
+
+    /// <summary>A stable id derived from content (for messages that carry none).</summary>
+    public static Guid ContentId(string content)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(content), hash);
+        return new Guid(hash[..16]);
+    }
+}

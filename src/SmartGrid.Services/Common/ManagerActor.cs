@@ -1,0 +1,105 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using SmartGrid.Kafka;
+
+namespace SmartGrid.Services.Common;
+
+/// <summary>
+/// What the manager singletons share: their Kafka consumer stream (started with the actor,
+/// restarted after a back-off when it fails, stopped with the actor so a handover resumes from the
+/// committed offsets), serial asynchronous handling of records, and periodic maintenance.
+/// State lives in PostgreSQL, written in the same transaction as each effect, so the actor itself
+/// holds nothing a handover could lose.
+/// </summary>
+public abstract class ManagerActor : ReceiveActor, IWithTimers
+{
+    private const string MaintenanceTimer = "maintenance";
+    private readonly ConsumerOptions _consumer;
+    private readonly TimeSpan _maintenanceInterval;
+    private IControl? _control;
+    private int _generation;
+
+    protected ManagerActor(ConsumerOptions consumer, TimeSpan maintenanceInterval)
+    {
+        _consumer = consumer;
+        _maintenanceInterval = maintenanceInterval;
+        Receive<StartConsumer>(_ => StartStream());
+        Receive<ConsumerStopped>(OnStreamStopped);
+        ReceiveAsync<ConsumedRecord>(async record =>
+        {
+            var sender = Sender;
+            try
+            {
+                sender.Tell(await HandleRecordAsync(record));
+            }
+            catch (Exception e)
+            {
+                Log.Warning(e, "{0}: record of {1} not applied, it will be redelivered", Self.Path.Name, record.Topic);
+                sender.Tell(new Status.Failure(e));
+            }
+        });
+        ReceiveAsync<RunMaintenance>(async _ =>
+        {
+            var sender = Sender;
+            try
+            {
+                await MaintainAsync();
+                if (!sender.IsNobody() && !sender.Equals(Self)) sender.Tell(MaintenanceDone.Instance);
+            }
+            catch (Exception e)
+            {
+                Log.Warning(e, "{0}: maintenance failed, retried at the next interval", Self.Path.Name);
+                if (!sender.IsNobody() && !sender.Equals(Self)) sender.Tell(new Status.Failure(e));
+            }
+        });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected ILoggingAdapter Log { get; } = Context.GetLogger();
+
+    /// <summary>Applies one record durably; throw to have it redelivered.</summary>
+    protected abstract Task<RecordHandled> HandleRecordAsync(ConsumedRecord record);
+
+    /// <summary>Periodic work, also run once at start (e.g. publishing what a previous owner left unpublished).</summary>
+    protected abstract Task MaintainAsync();
+
+    protected override void PreStart()
+    {
+        Self.Tell(RunMaintenance.Instance);
+        Timers.StartPeriodicTimer(MaintenanceTimer, RunMaintenance.Instance, _maintenanceInterval);
+        if (_consumer.BootstrapServers is not null) Self.Tell(StartConsumer.Instance);
+    }
+
+    protected override void PostStop()
+    {
+        _generation++;
+        _control?.Shutdown();
+        _control = null;
+    }
+
+    private void StartStream()
+    {
+        var generation = ++_generation;
+        var (control, completion) = ManagerConsumer.Run(_consumer, Self, Context.Materializer());
+        _control = control;
+        completion.PipeTo(Self, success: _ => new ConsumerStopped(generation, null), failure: e => new ConsumerStopped(generation, e));
+    }
+
+    private void OnStreamStopped(ConsumerStopped stopped)
+    {
+        if (stopped.Generation != _generation) return;
+        Log.Warning(stopped.Cause, "{0}: Kafka consumer stopped; restarting in {1}", Self.Path.Name, _consumer.RestartBackoff);
+        _control = null;
+        Timers.StartSingleTimer("restart-consumer", StartConsumer.Instance, _consumer.RestartBackoff);
+    }
+
+    private sealed class StartConsumer : IDeadLetterSuppression
+    {
+        public static readonly StartConsumer Instance = new();
+    }
+
+    private sealed record ConsumerStopped(int Generation, Exception? Cause) : IDeadLetterSuppression;
+}

@@ -1,0 +1,95 @@
+using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Services;
+
+/// <summary>Where the grid services keep their Redis keys: a prefix and database number let tests share one server.</summary>
+public sealed record RedisKeyspace(string Prefix = "", int Database = -1)
+{
+    public static RedisKeyspace Default { get; } = new();
+
+    public string Tariff(string region) => $"{Prefix}tariff:{region}";
+    public string Overload(string region) => $"{Prefix}region:overload:{region}";
+    public string AlertCount(string region) => $"{Prefix}alerts:count:{region}";
+}
+
+/// <summary>How a manager reads Kafka: topics default to the seed's names; tests use their own.</summary>
+public sealed record ConsumerOptions
+{
+    /// <summary>Bootstrap servers; null runs the manager without a Kafka consumer (records are sent to it directly).</summary>
+    public string? BootstrapServers { get; init; }
+    public required string GroupId { get; init; }
+    public required IReadOnlyList<string> Topics { get; init; }
+
+    /// <summary>How long one record may take to become durable before the stream fails and restarts.</summary>
+    public TimeSpan ProcessTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Pause before a failed consumer stream (database or broker down) is started again.</summary>
+    public TimeSpan RestartBackoff { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Extra librdkafka consumer properties (tests shorten heartbeats).</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>Settings of the TariffManager.</summary>
+public sealed record TariffSettings
+{
+    public const string GroupId = "tariff-service-group";
+
+    public TariffTiers Tiers { get; init; } = TariffTiers.Default;
+
+    /// <summary>A change is published only when it moves the price by more than this many percent.</summary>
+    public decimal PublishThresholdPercent { get; init; } = TariffTiers.DefaultPublishThresholdPercent;
+
+    /// <summary>Base rate of a region that has no base row in tariffs yet (a row is written on first use).</summary>
+    public decimal DefaultBasePricePerKwh { get; init; } = 8.00m;
+
+    public TimeSpan CacheTtl { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often overrides that started, expired or were lifted are applied.</summary>
+    public TimeSpan OverrideCheckInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    public string TariffUpdatesTopic { get; init; } = Topics.TariffUpdates;
+
+    public ConsumerOptions Consumer { get; init; } = new()
+    {
+        GroupId = GroupId,
+        Topics = [Topics.RegionalAggregates, Topics.TariffOverrides],
+    };
+
+    public string RegionalTopic => Consumer.Topics[0];
+    public string OverridesTopic => Consumer.Topics[1];
+}
+
+/// <summary>Settings of the AlertManager.</summary>
+public sealed record AlertSettings
+{
+    public const string GroupId = "alert-service-group";
+
+    public OverloadRuleOptions Overload { get; init; } = OverloadRuleOptions.Default;
+
+    /// <summary>An open overload alert is resolved once the region's 1-minute load stayed at or under the threshold this long (event time).</summary>
+    public TimeSpan AutoResolveAfter { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A load at or above this makes an overload alert critical instead of high.</summary>
+    public double CriticalLoadPercent { get; init; } = 100;
+
+    public TimeSpan OverloadKeyTtl { get; init; } = TimeSpan.FromMinutes(30);
+    public TimeSpan AlertCountTtl { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long an applied anomaly is remembered against redelivery.</summary>
+    public TimeSpan SourceEventRetention { get; init; } = TimeSpan.FromDays(7);
+
+    public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromMinutes(10);
+
+    public string AlertsTopic { get; init; } = Topics.Alerts;
+
+    public ConsumerOptions Consumer { get; init; } = new()
+    {
+        GroupId = GroupId,
+        Topics = [Topics.RegionalAggregates, Topics.Anomalies],
+    };
+
+    public string RegionalTopic => Consumer.Topics[0];
+    public string AnomaliesTopic => Consumer.Topics[1];
+}

@@ -1,0 +1,82 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.DependencyInjection;
+using Akka.Hosting;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using SmartGrid.Services.Alerts;
+using SmartGrid.Services.Tariffs;
+using StackExchange.Redis;
+
+namespace SmartGrid.Services.Hosting;
+
+/// <summary>Settings of the grid services of one node.</summary>
+public sealed record GridServicesOptions
+{
+    public TariffSettings Tariffs { get; init; } = new();
+    public AlertSettings Alerts { get; init; } = new();
+    public RedisKeyspace Redis { get; init; } = RedisKeyspace.Default;
+}
+
+/// <summary>
+/// Wiring of the TariffManager and AlertManager: cluster singletons on nodes with the services role,
+/// singleton proxies elsewhere (the gateway asks the AlertManager through
+/// <c>IRequiredActor&lt;AlertManager&gt;</c>).
+/// </summary>
+public static class GridServicesHosting
+{
+    /// <summary>The cluster role that hosts the singletons (SmartGrid.Actors.Hosting.NodeRoles.Services).</summary>
+    public const string Role = "services";
+
+    /// <summary>
+    /// Registers Redis (one multiplexer, unless one is registered already) and the options. The
+    /// managers also need an <see cref="NpgsqlDataSource"/> and an <see cref="IProducer{TKey,TValue}"/>
+    /// of strings from the container.
+    /// </summary>
+    public static IServiceCollection AddGridServices(this IServiceCollection services, string redisConnectionString,
+        GridServicesOptions? options = null)
+    {
+        if (string.IsNullOrWhiteSpace(redisConnectionString))
+            throw new ArgumentException("The Redis connection string (ConnectionStrings:Redis) is missing.", nameof(redisConnectionString));
+        services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redisConnectionString));
+        services.AddSingleton(options ?? new GridServicesOptions());
+        return services;
+    }
+
+    /// <summary>
+    /// The singletons (role <see cref="Role"/>) when <paramref name="roles"/> has it, proxies otherwise, and
+    /// the serializer of their messages. <paramref name="kafkaBootstrap"/> null runs them without consumers.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddGridServices(this AkkaConfigurationBuilder builder, IEnumerable<string> roles,
+        string? kafkaBootstrap)
+    {
+        builder.WithCustomSerializer("grid-services", GridServicesSerializer.Manifests.Keys, system => new GridServicesSerializer(system));
+        var singleton = new ClusterSingletonOptions { Role = Role };
+        if (!roles.Contains(Role))
+        {
+            return builder
+                .WithSingletonProxy<TariffManager>(TariffManager.Name, singleton)
+                .WithSingletonProxy<AlertManager>(AlertManager.Name, singleton);
+        }
+
+        builder.WithSingleton<TariffManager>(TariffManager.Name, (_, _, resolver) =>
+        {
+            var sp = resolver.GetService<IServiceProvider>();
+            var options = sp.GetService<GridServicesOptions>() ?? new GridServicesOptions();
+            var settings = options.Tariffs with { Consumer = options.Tariffs.Consumer with { BootstrapServers = kafkaBootstrap } };
+            return TariffManager.Props(settings, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IConnectionMultiplexer>(),
+                options.Redis, sp.GetRequiredService<IProducer<string, string>>(), sp.GetService<TimeProvider>());
+        }, singleton, createProxyToo: true);
+        builder.WithSingleton<AlertManager>(AlertManager.Name, (_, _, resolver) =>
+        {
+            var sp = resolver.GetService<IServiceProvider>();
+            var options = sp.GetService<GridServicesOptions>() ?? new GridServicesOptions();
+            var settings = options.Alerts with { Consumer = options.Alerts.Consumer with { BootstrapServers = kafkaBootstrap } };
+            return AlertManager.Props(settings, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IConnectionMultiplexer>(),
+                options.Redis, sp.GetRequiredService<IProducer<string, string>>(), sp.GetService<TimeProvider>());
+        }, singleton, createProxyToo: true);
+        return builder;
+    }
+}

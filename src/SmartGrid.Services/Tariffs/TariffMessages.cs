@@ -1,0 +1,73 @@
+namespace SmartGrid.Services.Tariffs;
+
+/// <summary>
+/// A regional_aggregates message as the pipeline publishes it (snake_case JSON); (region,
+/// window_size, window_start) identifies a window and revision orders its versions.
+/// </summary>
+public sealed record RegionalAggregateMessage
+{
+    public required string Region { get; init; }
+    /// <summary>"1m" or "15m".</summary>
+    public required string WindowSize { get; init; }
+    public required DateTimeOffset WindowStart { get; init; }
+    public DateTimeOffset WindowEnd { get; init; }
+    public int MeterCount { get; init; }
+    public double TotalPowerKw { get; init; }
+    public double AvgPowerKw { get; init; }
+    public double EnergyKwhSum { get; init; }
+    public int ReadingCount { get; init; }
+    public double CapacityKw { get; init; }
+    public required double LoadPercentage { get; init; }
+    public int Revision { get; init; }
+}
+
+/// <summary>
+/// An admin override on the tariff_overrides topic. Either a fixed price (price_per_kwh, or price)
+/// or a percentage applied to the region's base rate, valid in [valid_from, valid_to).
+/// action "lift" ends the override <see cref="OverrideId"/> early. Without an override_id the
+/// id is derived from the content, so a redelivered message is still recognised.
+/// </summary>
+public sealed record TariffOverrideMessage
+{
+    public Guid? OverrideId { get; init; }
+    public required string Region { get; init; }
+    public decimal? PricePerKwh { get; init; }
+    public decimal? Price { get; init; }
+    public decimal? Percentage { get; init; }
+    public DateTimeOffset ValidFrom { get; init; }
+    public DateTimeOffset ValidTo { get; init; }
+    public string? Reason { get; init; }
+    public string CreatedBy { get; init; } = "admin";
+    /// <summary>"create" (default) or "lift".</summary>
+    public string? Action { get; init; }
+}
+
+/// <summary>A tariff_updates message: one change of a region's price in force.</summary>
+public sealed record TariffUpdateMessage
+{
+    public required Guid TariffId { get; init; }
+    public required string Region { get; init; }
+    public decimal? OldPrice { get; init; }
+    public required decimal NewPrice { get; init; }
+    public decimal PricePerKwh => NewPrice;
+    public required DateTimeOffset EffectiveFrom { get; init; }
+    /// <summary>load-based | admin-override</summary>
+    public required string Reason { get; init; }
+    /// <summary>system | the admin user's id</summary>
+    public required string TriggeredBy { get; init; }
+    public Guid? OverrideId { get; init; }
+    public double? LoadPercent { get; init; }
+    public DateTimeOffset? SourceWindowStart { get; init; }
+    public int? SourceRevision { get; init; }
+}
+
+/// <summary>The cached price in force (Redis tariff:{region}, JSON).</summary>
+public sealed record CachedTariff(Guid TariffId, string Region, decimal PricePerKwh, DateTimeOffset EffectiveFrom, string Reason);
+
+public static class TariffReasons
+{
+    public const string Base = "base";
+    public const string LoadBased = "load-based";
+    public const string AdminOverride = "admin-override";
+    public const string System = "system";
+}

@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Akka.Actor;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Meters;
+using SmartGrid.Storage;
+using StackExchange.Redis;
+
+namespace SmartGrid.Gateway.Tests;
+
+/// <summary>
+/// The gateway hosted in-process on 127.0.0.1 (random port) in Development mode (demo accounts
+/// seeded), against a fresh PostgreSQL database of its own (dropped at the end), real Redis under
+/// a key prefix of its own (deleted at the end) and a real in-process actor system answering
+/// <see cref="GetMeterStatus"/> (meter <see cref="SilentMeter"/> never answers).
+/// </summary>
+public sealed class GatewayFixture : IAsyncLifetime
+{
+    public const string DemoPassword = "Demo-Password-2025";
+    public const string SilentMeter = "MTR-99999999";
+    public const int RateLimit = 30;
+    public const int AccountLoginFailures = 3;
+
+    private const string DefaultPostgres = "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
+    private const string DefaultRedis = "127.0.0.1:6379";
+
+    private readonly string _database = "smartgrid_gateway_test_" + Guid.NewGuid().ToString("N");
+    private ActorSystem? _actors;
+    private WebApplication? _app;
+
+    public string RedisPrefix { get; } = $"gwtest:{Guid.NewGuid():N}:";
+    public string ConnectionString { get; private set; } = "";
+    public StorageServices Storage { get; private set; } = null!;
+    public IConnectionMultiplexer Redis { get; private set; } = null!;
+    public CapturingOtpSender Otp { get; } = new();
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public static string ServerConnectionString =>
+        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } cs ? cs : DefaultPostgres;
+
+    public static string RedisConnectionString =>
+        Environment.GetEnvironmentVariable("ConnectionStrings__Redis") is { Length: > 0 } cs ? cs : DefaultRedis;
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = _database }.ConnectionString;
+        DatabaseMigrator.Migrate(ConnectionString);
+        Storage = StorageServices.Create(ConnectionString);
+        Redis = await ConnectionMultiplexer.ConnectAsync(RedisConnectionString);
+        _actors = ActorSystem.Create("gateway-test", "akka.loglevel = WARNING");
+        var meters = _actors.ActorOf(Props.Create(() => new FakeMeterShard()), "meters");
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SmartGrid:Gateway:RedisKeyPrefix"] = RedisPrefix,
+            ["SmartGrid:Gateway:RateLimitPerMinute"] = RateLimit.ToString(),
+            ["SmartGrid:Gateway:AnonymousRateLimitPerMinute"] = "10000",
+            ["SmartGrid:Gateway:LoginMaxFailuresPerAccount"] = AccountLoginFailures.ToString(),
+            ["SmartGrid:Gateway:LoginMaxFailuresPerIp"] = "10000",
+            ["SmartGrid:Gateway:MeterStatusTimeout"] = "00:00:01",
+            ["SmartGrid:Gateway:OtpMaxAttempts"] = "3",
+            [DemoAccountSeederSetting] = DemoPassword,
+        });
+        builder.Services.AddSingleton(Storage);
+        builder.Services.AddSingleton(Storage.Meters);
+        builder.Services.AddSingleton(Storage.Queries);
+        builder.Services.AddSingleton(Redis);
+        builder.Services.AddSingleton<IOtpSender>(Otp);
+        builder.Services.AddSingleton<IMeterStatusSource>(new ActorMeterStatusSource(meters));
+        builder.AddGateway();
+
+        _app = builder.Build();
+        _app.MapGateway(0);
+        await _app.StartAsync();
+        BaseAddress = new Uri(_app.Urls.First());
+    }
+
+    private const string DemoAccountSeederSetting = Seeding.DemoAccountSeeder.PasswordSetting;
+
+    public HttpClient Client(string? accessToken = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
+        if (accessToken is not null)
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        return client;
+    }
+
+    /// <summary>Registers a fresh account, verifies it with the captured code; returns its email and id.</summary>
+    public async Task<(string Email, string Password, Guid Id)> NewVerifiedUserAsync()
+    {
+        var email = $"u{Guid.NewGuid():N}@example.com";
+        const string password = "Correct-Horse-42";
+        using var client = Client();
+        var register = await client.PostAsJsonAsync("/api/v1/auth/register", new { email, password });
+        Assert.Equal(System.Net.HttpStatusCode.Created, register.StatusCode);
+        var id = (await register.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user_id").GetGuid();
+        var verify = await client.PostAsJsonAsync("/api/v1/auth/verify-otp", new { email, code = Otp.LastCodeFor(email) });
+        Assert.Equal(System.Net.HttpStatusCode.OK, verify.StatusCode);
+        return (email, password, id);
+    }
+
+    public async Task<Tokens> LoginAsync(string email, string password)
+    {
+        using var client = Client();
+        var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return new Tokens(body.GetProperty("access_token").GetString()!, body.GetProperty("refresh_token").GetString()!);
+    }
+
+    public Task<Tokens> LoginDemoAsync(string email) => LoginAsync(email, DemoPassword);
+
+    public async Task ExecuteAsync(string sql, params object[] parameters)
+    {
+        await using var cmd = Storage.DataSource.CreateCommand(sql);
+        foreach (var p in parameters)
+            cmd.Parameters.Add(new NpgsqlParameter { Value = p });
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        if (_actors is not null)
+            await _actors.Terminate();
+        if (Redis is not null)
+        {
+            foreach (var endpoint in Redis.GetEndPoints())
+            {
+                var keys = Redis.GetServer(endpoint).Keys(pattern: RedisPrefix + "*").ToArray();
+                if (keys.Length > 0)
+                    await Redis.GetDatabase().KeyDeleteAsync(keys);
+            }
+            await Redis.DisposeAsync();
+        }
+        if (Storage is not null)
+            await Storage.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+        var admin = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = "postgres", Pooling = false };
+        await using var conn = new NpgsqlConnection(admin.ConnectionString);
+        await conn.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_database}\" WITH (FORCE)", conn);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Stands in for the meter shard region: answers every meter but <see cref="SilentMeter"/>.</summary>
+    private sealed class FakeMeterShard : ReceiveActor
+    {
+        public FakeMeterShard()
+        {
+            Receive<GetMeterStatus>(q => q.MeterId != SilentMeter, q => Sender.Tell(new MeterStatus(
+                q.MeterId, "Pune-West", new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), 42, 1, 0, [], new double?[24])));
+            Receive<GetMeterStatus>(_ => { });
+        }
+    }
+}
+
+public sealed record Tokens(string Access, string Refresh);
+
+/// <summary>Keeps the codes the gateway would have sent.</summary>
+public sealed class CapturingOtpSender : IOtpSender
+{
+    private readonly ConcurrentDictionary<string, string> _codes = new(StringComparer.OrdinalIgnoreCase);
+
+    public Task SendAsync(Guid userId, string email, string purpose, string code, DateTimeOffset expiresAt, CancellationToken ct)
+    {
+        _codes[email] = code;
+        return Task.CompletedTask;
+    }
+
+    public string LastCodeFor(string email) => _codes[email];
+}
+
+[CollectionDefinition(Name)]
+public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>
+{
+    public const string Name = "gateway";
+}
