@@ -7,6 +7,7 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
         KafkaBench.RunAsync),
     ["pipeline"] = ("pipeline [--meters N] [--step-seconds N] (BENCH_RATES=2000,5000,...): sustained readings/s end to end, ack and window→row latency, memory",
         PipelineBench.RunAsync),
+    ["recovery"] = ("recovery [--meters N] [--readings N] [--parallelism N]: restart a processor node and time until every meter has recovered its state", RecoveryBench.RunAsync),
 };
 
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))

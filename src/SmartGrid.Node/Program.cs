@@ -13,8 +13,10 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (InvalidOperationException e) when (e.Source is not null)
+catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or System.Data.Common.DbException)
 {
-    Console.Error.WriteLine($"smartgrid: {e.Message}");
+    // Start-up failures (configuration, a port in use, a database that cannot be reached) end
+    // with one line saying what, not a stack trace.
+    Console.Error.WriteLine($"smartgrid: {e.Message}{(e.InnerException is { } inner ? $" ({inner.Message})" : "")}");
     return 1;
 }

@@ -54,13 +54,17 @@ public static class PipelineHosting
             var validator = new ReadingValidator();
             var consumer = ConsumerSettings.Create(kafkaBootstrap, TelemetryConsumer.GroupId, Deserializers.Utf8,
                     new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
-                .WithDeadLetterTopic(Topics.DeadLetters);
-            var (control, _) = TelemetryConsumer.Run(consumer, registry.Get<MeterActor>(),
+                .WithDeadLetterTopic(Topics.DeadLetters)
+                // A killed node's partitions move to the survivors after this, not after librdkafka's 45 s default.
+                .WithProperty("session.timeout.ms", "10000")
+                .WithProperty("heartbeat.interval.ms", "3000");
+            var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");
+            var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60)),
-                CommitterSettings.Default, materializer);
+                CommitterSettings.Default, materializer), log, materializer);
 
             var archive = sp.GetRequiredService<RawReadingStore>();
-            var (archiveControl, _) = KafkaConsumer.CommittableSource(consumer.WithGroupId(ArchiveGroupId), [Topics.RawReadings])
+            var archiver = RestartingConsumer.Start(ArchiveGroupId, () => KafkaConsumer.CommittableSource(consumer.WithGroupId(ArchiveGroupId), [Topics.RawReadings])
                 .GroupedWithin(5_000, TimeSpan.FromMilliseconds(500))
                 .SelectAsync(1, async group =>
                 {
@@ -68,13 +72,13 @@ public static class PipelineHosting
                     await archive.InsertAsync(list.Select(m => m.Value).ToList());
                     return list[^1].CommittableOffset;
                 })
-                .ToMaterialized(Committer.Sink(CommitterSettings.Default), Keep.Both)
-                .Run(materializer);
+                .Via(Committer.Flow(CommitterSettings.Default))
+                .Select(_ => Done.Instance), log, materializer);
 
             // Stop fetching before the node leaves, let in-flight readings finish and commit.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-kafka", async () =>
             {
-                await Task.WhenAll(control.Shutdown(), archiveControl.Shutdown());
+                await Task.WhenAll(telemetry.ShutdownAsync(), archiver.ShutdownAsync());
                 return Done.Instance;
             });
         });

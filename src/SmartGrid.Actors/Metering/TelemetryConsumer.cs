@@ -24,18 +24,14 @@ public static class TelemetryConsumer
 
     public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout);
 
-    public static (IControl Control, Task Completion) Run(ConsumerSettings<string, TelemetryReading> consumer, IActorRef meters,
-        Settings settings, CommitterSettings committer, IMaterializer materializer)
-    {
-        var (control, completion) = KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
+    /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
+    public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, IActorRef meters,
+        Settings settings, CommitterSettings committer, IMaterializer materializer) =>
+        KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
             .SelectAsyncUnordered(64, partition => partition.Item2
                 .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
                 .SelectAsync(settings.GroupsInFlight, group => RecordAsync(group.ToList(), meters, settings.AskTimeout))
-                .RunWith(Committer.Sink(committer), materializer))
-            .ToMaterialized(Sink.Ignore<Done>(), Keep.Both)
-            .Run(materializer);
-        return (control, completion);
-    }
+                .RunWith(Committer.Sink(committer), materializer));
 
     private static async Task<CommittableOffset> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, IActorRef meters, TimeSpan timeout)
     {

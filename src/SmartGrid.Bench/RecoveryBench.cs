@@ -1,0 +1,250 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Kafka;
+using SmartGrid.Node;
+
+namespace SmartGrid.Bench;
+
+/// <summary>
+/// `bench recovery`: how long a processor node needs after a restart until every meter is back. Feeds N meters × R
+/// readings through Kafka (an embedded broker in this process, which outlives the node) into a node on a fresh
+/// database, waits until every meter reports them all, stops the node, starts a new one on the same journal and
+/// times until every meter has answered <see cref="GetMeterStatus"/> — which a persistent actor does only once it
+/// has recovered — with the AcceptedTotal it was sent.
+/// </summary>
+internal static class RecoveryBench
+{
+    private static readonly string[] Regions = ["Mumbai-Central", "Mumbai-North", "Pune-West", "Nashik"];
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = new BenchArgs(args);
+        var meters = options.Int("meters", 5_000);
+        var readings = options.Int("readings", 20);
+        var parallelism = options.Int("parallelism", 256);
+
+        var server = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } cs
+            ? cs
+            : "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
+        var database = $"smartgrid_bench_{Guid.NewGuid():N}";
+        var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database, MaxPoolSize = 100 }.ConnectionString;
+
+        using var broker = EmbeddedKafkaBroker.Start(Topics.All);
+        await ExecuteAsync(server, $"CREATE DATABASE \"{database}\"");
+        Console.WriteLine($"recovery bench: {meters:N0} meters × {readings} readings, {Environment.ProcessorCount} cores, " +
+                          $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, database {database}, broker {broker.BootstrapServers}");
+        string[] nodeArgs =
+        [
+            $"--ConnectionStrings:Postgres={connectionString}",
+            "--SmartGrid:Roles=processor",
+            $"--SmartGrid:Cluster:Port={FreePort()}", // the same address in both lives, as a restarted node has
+            $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
+            "--SmartGrid:Simulator:Enabled=false",
+            "--Logging:LogLevel:Default=Warning",
+        ];
+        var meterIds = Enumerable.Range(1, meters).Select(m => $"MTR-{m:D8}").ToList();
+
+        try
+        {
+            // 1. First life: every reading in, durably.
+            var clock = Stopwatch.StartNew();
+            WebApplication? app = SmartGridNode.Build(nodeArgs);
+            await app.StartAsync();
+            Console.WriteLine($"node 1 up in {clock.Elapsed.TotalSeconds:0.00} s");
+            clock.Restart();
+            var sent = Produce(broker.BootstrapServers, meterIds, readings);
+            Console.WriteLine($"produced {sent:N0} readings in {clock.Elapsed.TotalSeconds:0.00} s");
+            var first = await AskAllAsync(MetersOf(app), meterIds, readings, parallelism, untilAllMatch: TimeSpan.FromMinutes(10));
+            if (first.Wrong + first.Unanswered > 0)
+            {
+                Console.Error.WriteLine($"recovery: {first.Wrong + first.Unanswered} meter(s) never reported {readings} accepted readings");
+                return 1;
+            }
+            var ingest = clock.Elapsed;
+            Console.WriteLine($"all meters report {readings} accepted {ingest.TotalSeconds:0.00} s after the first produce " +
+                              $"({sent / ingest.TotalSeconds:N0} readings/s end to end)");
+            clock.Restart();
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Console.WriteLine($"node 1 stopped (graceful) in {clock.Elapsed.TotalSeconds:0.00} s; journal: " +
+                              $"{await ScalarAsync(connectionString, "SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'"):N0} meter events, " +
+                              $"{await ScalarAsync(connectionString, "SELECT count(*) FROM journal WHERE persistence_id LIKE '/sharding/%'"):N0} sharding events " +
+                              $"(coordinators, remembered entities), {await ScalarAsync(connectionString, "SELECT count(*) FROM journal"):N0} in all; " +
+                              $"{await ScalarAsync(connectionString, "SELECT count(*) FROM snapshot"):N0} snapshots");
+            app = null;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            var before = Memory();
+
+            // 2. Second life: time until every meter has its state back.
+            clock.Restart();
+            app = SmartGridNode.Build(nodeArgs);
+            await app.StartAsync();
+            var started = clock.Elapsed;
+            var second = await AskAllAsync(MetersOf(app), meterIds, readings, parallelism, untilAllMatch: null);
+            var recovered = clock.Elapsed;
+            var after = Memory();
+            await app.StopAsync();
+            await app.DisposeAsync();
+
+            var afterStart = recovered - started;
+            Console.WriteLine();
+            Console.WriteLine($"meters                  {meters,10:N0}");
+            Console.WriteLine($"events (readings)       {sent,10:N0}");
+            Console.WriteLine($"node start              {started.TotalSeconds,10:0.00} s  (Build + StartAsync)");
+            Console.WriteLine($"all meters recovered    {recovered.TotalSeconds,10:0.00} s  after the restart began = {meters / recovered.TotalSeconds:N0} meters/s " +
+                              $"({afterStart.TotalSeconds:0.00} s after StartAsync = {meters / afterStart.TotalSeconds:N0} meters/s)");
+            Console.WriteLine($"status asks             {second.Asks,10:N0}  (parallelism {parallelism}); wrong AcceptedTotal {second.Wrong}, unanswered {second.Unanswered}");
+            // Remembered entities all start recovering at once; the asks (in meter order) only wait for them, so the
+            // last answer marks the end of the recovery, while the shape of the answer curve says little.
+            if (second.AnsweredAt.Count > 0)
+                Console.WriteLine($"first answer            {second.AnsweredAt[0].TotalSeconds,10:0.00} s  after StartAsync");
+            Console.WriteLine($"process memory          before restart: {before}");
+            Console.WriteLine($"                        all recovered:  {after}");
+            if (second.Wrong + second.Unanswered > 0)
+            {
+                Console.Error.WriteLine($"recovery: {second.Wrong} meter(s) recovered with an AcceptedTotal other than {readings}, {second.Unanswered} did not answer");
+                return 1;
+            }
+            return 0;
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await ExecuteAsync(server, $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static IActorRef MetersOf(WebApplication app) => app.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+
+    /// <summary>
+    /// Asks every meter for its status with bounded parallelism. With <paramref name="untilAllMatch"/> a meter that does
+    /// not yet report <paramref name="expected"/> is asked again until that deadline (ingestion still running); without,
+    /// each meter is asked once (a timed-out ask is repeated): after a restart the first answer comes from the recovered state.
+    /// </summary>
+    private static async Task<(int Asks, int Wrong, int Unanswered, List<TimeSpan> AnsweredAt)> AskAllAsync(IActorRef meters,
+        IReadOnlyList<string> meterIds, long expected, int parallelism, TimeSpan? untilAllMatch)
+    {
+        var clock = Stopwatch.StartNew();
+        var answeredAt = new ConcurrentBag<TimeSpan>();
+        var until = DateTime.UtcNow + (untilAllMatch ?? TimeSpan.FromMinutes(10));
+        var pending = meterIds;
+        var asks = 0;
+        var wrong = 0;
+        while (pending.Count > 0 && DateTime.UtcNow < until)
+        {
+            var again = new ConcurrentBag<string>();
+            var wrongNow = 0;
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (id, _) =>
+            {
+                Interlocked.Increment(ref asks);
+                try
+                {
+                    var status = await meters.Ask<MeterStatus>(new GetMeterStatus(id), AskTimeout);
+                    if (status.AcceptedTotal == expected) { answeredAt.Add(clock.Elapsed); return; }
+                    if (untilAllMatch is not null) again.Add(id);
+                    else Interlocked.Increment(ref wrongNow);
+                }
+                catch (AskTimeoutException)
+                {
+                    again.Add(id);
+                }
+            });
+            wrong = wrongNow;
+            pending = again.ToList();
+            if (pending.Count > 0 && untilAllMatch is not null) await Task.Delay(500);
+        }
+        return (asks, wrong, pending.Count, answeredAt.Order().ToList());
+    }
+
+    /// <summary>Tick by tick (every meter once per 10 s of event time, the last tick a minute ago), keyed by meter, zstd.</summary>
+    private static int Produce(string bootstrap, IReadOnlyList<string> meterIds, int readings)
+    {
+        var start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(10 * readings) - TimeSpan.FromMinutes(1);
+        var random = new Random(42);
+        var failed = 0;
+        var sent = 0;
+        KafkaNative.EnsureLoaded();
+        using var producer = new ProducerBuilder<string, string>(new ProducerConfig
+        {
+            BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, CompressionType = CompressionType.Zstd, LingerMs = 5,
+        }).Build();
+        for (var t = 0; t < readings; t++)
+            for (var m = 0; m < meterIds.Count; m++)
+            {
+                var power = Math.Round(0.5 + 4 * random.NextDouble(), 4);
+                var voltage = Math.Round(225 + 10 * random.NextDouble(), 3);
+                var reading = new TelemetryReading
+                {
+                    MeterId = meterIds[m],
+                    Timestamp = start + TimeSpan.FromSeconds(10 * t) + TimeSpan.FromMilliseconds(m % 9_000),
+                    Voltage = voltage,
+                    Current = Math.Round(power * 1000 / voltage, 4),
+                    PowerKw = power,
+                    EnergyKwh = Math.Round(power * 10 / 3600, 6),
+                    PowerFactor = 0.95,
+                    Frequency = 50,
+                    Region = Regions[m % Regions.Length],
+                };
+                var message = new Message<string, string> { Key = reading.MeterId, Value = JsonSerializer.Serialize(reading) };
+                while (true)
+                {
+                    try
+                    {
+                        producer.Produce(Topics.RawReadings, message, report => { if (report.Error.IsError) Interlocked.Increment(ref failed); });
+                        break;
+                    }
+                    catch (ProduceException<string, string> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                    {
+                        producer.Poll(TimeSpan.FromMilliseconds(50));
+                    }
+                }
+                sent++;
+            }
+        producer.Flush(TimeSpan.FromSeconds(60));
+        if (failed > 0) throw new InvalidOperationException($"{failed} reading(s) could not be produced");
+        return sent;
+    }
+
+    private static string Memory()
+    {
+        using var self = Process.GetCurrentProcess();
+        return $"working set {self.WorkingSet64 / 1048576.0:N0} MiB, GC heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:N0} MiB " +
+               $"(live objects {GC.GetTotalMemory(forceFullCollection: false) / 1048576.0:N0} MiB)";
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
