@@ -24,10 +24,11 @@ public sealed class MigrationSpecs(FreshDatabases databases) : IClassFixture<Fre
         Assert.Equal(DatabaseMigrator.ScriptNames, first);
         Assert.Empty(second);
         Assert.Equal(DatabaseMigrator.ScriptNames.Count, await ScalarAsync<long>(cs, "SELECT count(*) FROM schemaversions"));
-        Assert.Equal(
-            ["aggregates_15m", "aggregates_1m", "meters", "projection_offsets", "raw_readings",
-             "regional_aggregates_15m", "regional_aggregates_1m", "schemaversions", "storage_settings"],
-            await ListAsync(cs, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY relname"));
+        // Later features add their own tables; these are the ones the pipeline's migrations own.
+        Assert.Superset(
+            new HashSet<string>(["aggregates_15m", "aggregates_1m", "meters", "projection_offsets", "raw_readings",
+             "regional_aggregates_15m", "regional_aggregates_1m", "schemaversions", "storage_settings"]),
+            (await ListAsync(cs, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY relname")).ToHashSet());
     }
 
     [Fact]
