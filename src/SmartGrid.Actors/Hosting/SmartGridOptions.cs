@@ -50,9 +50,13 @@ public sealed class SmartGridOptions
         public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromMinutes(1);
         /// <summary>A meter silent this long (wall clock) closes its open windows.</summary>
         public TimeSpan IdleClose { get; set; } = TimeSpan.FromSeconds(30);
-        /// <summary>Readings grouped per partition before each meter persists its share in one write.</summary>
-        public int MaxBatch { get; set; } = 2_000;
-        public TimeSpan MaxBatchInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+        /// <summary>
+        /// Readings grouped per partition before each meter persists its share in one write. The
+        /// journal, not the actors, is the wall (one write per meter per group), so a group spans
+        /// long enough for a busy meter to bring several readings to each write.
+        /// </summary>
+        public int MaxBatch { get; set; } = 10_000;
+        public TimeSpan MaxBatchInterval { get; set; } = TimeSpan.FromSeconds(1);
         public int SnapshotEvery { get; set; } = 100;
     }
 
