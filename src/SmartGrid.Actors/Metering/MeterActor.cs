@@ -1,11 +1,12 @@
 using Akka.Actor;
 using Akka.Cluster.Hosting;
-using Akka.Cluster.Sharding;
 using Akka.Event;
+using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Actors.Persistence;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Telemetry;
 
@@ -19,48 +20,35 @@ namespace SmartGrid.Actors.Metering;
 /// for the window projection. A meter that falls silent closes its windows after the idle
 /// time; it passivates only when nothing it holds is unpublished.
 /// </summary>
-public sealed class MeterActor : ReceivePersistentActor, IWithTimers
+public sealed class MeterActor : WindowOwnerActor
 {
     public const string TypeName = "meter";
     public const string WindowsTag = "window-emitted";
-    private const string IdleTimer = "idle";
 
     private readonly MeterPolicy _policy;
-    private readonly TimeSpan _idleClose;
-    private readonly int _snapshotEvery;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private MeterState _state;
-    private int _eventsSinceSnapshot;
 
     public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery)
+        : base("meter-" + meterId, idleClose, snapshotEvery)
     {
-        PersistenceId = "meter-" + meterId;
         _policy = policy;
-        _idleClose = idleClose;
-        _snapshotEvery = snapshotEvery;
         _state = new MeterState(meterId);
 
         Recover<SnapshotOffer>(offer => _state = MeterState.FromSnapshot((MeterSnapshot)offer.Snapshot));
         Recover<ReadingsAccepted>(e => _state.Apply(e));
         Recover<WindowsEmitted>(e => _state.Apply(e, _policy));
-        Recover<RecoveryCompleted>(_ => ArmIdleTimer());
 
         Command<RecordReadings>(Record);
-        Command<IdleTick>(_ => Persist(_state.Decide([], idle: true, _policy), null));
         Command<GetMeterStatus>(_ => Sender.Tell(Status()));
         Command<ReceiveTimeout>(_ =>
         {
             if (!_state.HasUnemittedWindows) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning("meter {0}: snapshot failed: {1}", _state.MeterId, f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        WithWindowOwnerHandlers(() => Persist(_state.Decide([], idle: true, _policy), null));
     }
 
-    public override string PersistenceId { get; }
-
-    public ITimerScheduler Timers { get; set; } = null!;
+    protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
+    protected override object Snapshot() => _state.ToSnapshot();
 
     protected override void PreStart()
     {
@@ -81,7 +69,7 @@ public sealed class MeterActor : ReceivePersistentActor, IWithTimers
         Persist(events, () =>
         {
             if (accepted.TooLate > 0)
-                _log.Warning("meter {0}: {1} reading(s) too late for their window (watermark {2:O}), dropped", _state.MeterId, accepted.TooLate, _state.Watermark);
+                Log.Warning("meter {0}: {1} reading(s) too late for their window (watermark {2:O}), dropped", _state.MeterId, accepted.TooLate, _state.Watermark);
             sender.Tell(new ReadingsRecorded(_state.MeterId, accepted.Readings.Count, accepted.Duplicates, accepted.TooLate));
         });
     }
@@ -99,12 +87,7 @@ public sealed class MeterActor : ReceivePersistentActor, IWithTimers
                 case WindowsEmitted w: _state.Apply(w, _policy); break;
             }
             if (--remaining > 0) return;
-            _eventsSinceSnapshot += events.Count;
-            if (_eventsSinceSnapshot >= _snapshotEvery)
-            {
-                SaveSnapshot(_state.ToSnapshot());
-                _eventsSinceSnapshot = 0;
-            }
+            AfterWrite(events.Count);
             ArmIdleTimer();
             whenDone?.Invoke();
         });
@@ -112,22 +95,11 @@ public sealed class MeterActor : ReceivePersistentActor, IWithTimers
 
     private static object Tag(object e) => e is WindowsEmitted ? new Tagged(e, [WindowsTag]) : e;
 
-    private void ArmIdleTimer()
-    {
-        if (_state.HasUnemittedWindows) Timers.StartSingleTimer(IdleTimer, IdleTick.Instance, _idleClose);
-        else Timers.Cancel(IdleTimer);
-    }
-
     private MeterStatus Status() => new(
         _state.MeterId, _state.Region, _state.LastReadingAt, _state.AcceptedTotal, _state.DuplicatesTotal, _state.TooLateTotal,
         _state.Windows.Select(w => new MeterWindowStatus(w.Aggregate.Size.ToString(), w.Aggregate.WindowStart, w.Aggregate.ReadingCount,
             w.Aggregate.PowerKwAvg, w.Revision, w.Dirty)).ToList(),
         Enumerable.Range(0, 24).Select(h => _state.Baseline.Expected(new DateTimeOffset(2000, 1, 1, h, 0, 0, TimeSpan.Zero))).ToArray());
-
-    private sealed class IdleTick : IDeadLetterSuppression
-    {
-        public static readonly IdleTick Instance = new();
-    }
 }
 
 public static class MeterActorHosting

@@ -1,11 +1,11 @@
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
-using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Actors.Persistence;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Regional;
 
@@ -18,42 +18,32 @@ namespace SmartGrid.Actors.Regional;
 /// redelivered windows are recognised by revision and change nothing. Regional windows ready
 /// to publish are persisted, tagged for the regional projection.
 /// </summary>
-public sealed class RegionActor : ReceivePersistentActor, IWithTimers
+public sealed class RegionActor : WindowOwnerActor
 {
     public const string TypeName = "region";
     public const string RegionalTag = "regional-emitted";
-    private const string IdleTimer = "idle";
 
     private readonly double _capacityKw;
     private readonly RegionPolicy _policy;
-    private readonly TimeSpan _idleClose;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private RegionState _state;
-    private int _eventsSinceSnapshot;
 
-    public RegionActor(string region, double capacityKw, RegionPolicy policy, TimeSpan idleClose)
+    public RegionActor(string region, double capacityKw, RegionPolicy policy, TimeSpan idleClose, int snapshotEvery)
+        : base("region-" + region, idleClose, snapshotEvery)
     {
-        PersistenceId = "region-" + region;
         _capacityKw = capacityKw;
         _policy = policy;
-        _idleClose = idleClose;
         _state = new RegionState(region);
 
         Recover<SnapshotOffer>(o => _state = RegionState.FromSnapshot((RegionSnapshot)o.Snapshot));
         Recover<MeterWindowsReceived>(e => _state.Apply(e, _policy));
         Recover<RegionalWindowsEmitted>(e => _state.Apply(e, _policy));
-        Recover<RecoveryCompleted>(_ => ArmIdleTimer());
 
         Command<RecordMeterWindows>(Record);
-        Command<IdleTick>(_ => PersistEmission(idle: true, null));
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning("region {0}: snapshot failed: {1}", _state.Region, f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        WithWindowOwnerHandlers(() => PersistEmission(idle: true, null));
     }
 
-    public override string PersistenceId { get; }
-    public ITimerScheduler Timers { get; set; } = null!;
+    protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
+    protected override object Snapshot() => _state.ToSnapshot();
 
     private void Record(RecordMeterWindows command)
     {
@@ -89,24 +79,6 @@ public sealed class RegionActor : ReceivePersistentActor, IWithTimers
             whenDone?.Invoke();
         });
     }
-
-    private void AfterWrite()
-    {
-        if (++_eventsSinceSnapshot < 100) return;
-        _eventsSinceSnapshot = 0;
-        SaveSnapshot(_state.ToSnapshot());
-    }
-
-    private void ArmIdleTimer()
-    {
-        if (_state.HasUnemittedWindows) Timers.StartSingleTimer(IdleTimer, IdleTick.Instance, _idleClose);
-        else Timers.Cancel(IdleTimer);
-    }
-
-    private sealed class IdleTick : IDeadLetterSuppression
-    {
-        public static readonly IdleTick Instance = new();
-    }
 }
 
 public static class RegionActorHosting
@@ -119,7 +91,7 @@ public static class RegionActorHosting
         var policy = new RegionPolicy();
         return builder.WithShardRegion<RegionActor>(RegionActor.TypeName,
             region => Props.Create(() => new RegionActor(region,
-                capacities.GetValueOrDefault(region, UnknownRegionCapacityKw), policy, options.Pipeline.IdleClose)),
+                capacities.GetValueOrDefault(region, UnknownRegionCapacityKw), policy, options.Pipeline.IdleClose, options.Pipeline.SnapshotEvery)),
             new RegionMessageExtractor(),
             new ShardOptions
             {

@@ -1,0 +1,66 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+
+namespace SmartGrid.Actors.Persistence;
+
+/// <summary>
+/// What meters and regions share as persistent owners of event-time windows: a snapshot every
+/// N events with older snapshots deleted (events stay: the projections read them by tag), and an
+/// idle timer that closes unpublished windows when no news arrives. Subclasses decide, persist
+/// and apply; they call <see cref="AfterWrite"/> after each applied write and
+/// <see cref="ArmIdleTimer"/> whenever their unpublished state may have changed.
+/// </summary>
+public abstract class WindowOwnerActor : ReceivePersistentActor, IWithTimers
+{
+    private const string IdleTimer = "idle";
+
+    private readonly TimeSpan _idleClose;
+    private readonly int _snapshotEvery;
+    private int _eventsSinceSnapshot;
+
+    protected WindowOwnerActor(string persistenceId, TimeSpan idleClose, int snapshotEvery)
+    {
+        PersistenceId = persistenceId;
+        _idleClose = idleClose;
+        _snapshotEvery = snapshotEvery;
+    }
+
+    public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>True while some window holds data not yet published in its current form.</summary>
+    protected abstract bool HasUnpublishedWindows { get; }
+
+    protected abstract object Snapshot();
+
+    /// <summary>Registers the shared handlers; call once at the end of the subclass constructor.</summary>
+    protected void WithWindowOwnerHandlers(Action onIdle)
+    {
+        Recover<RecoveryCompleted>(_ => ArmIdleTimer());
+        Command<IdleTick>(_ => onIdle());
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => Log.Warning("{0}: snapshot failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => Log.Warning("{0}: deleting old snapshots failed: {1}", PersistenceId, f.Cause.Message));
+    }
+
+    protected void AfterWrite(int events = 1)
+    {
+        _eventsSinceSnapshot += events;
+        if (_eventsSinceSnapshot < _snapshotEvery) return;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(Snapshot());
+    }
+
+    protected void ArmIdleTimer()
+    {
+        if (HasUnpublishedWindows) Timers.StartSingleTimer(IdleTimer, IdleTick.Instance, _idleClose);
+        else Timers.Cancel(IdleTimer);
+    }
+
+    private sealed class IdleTick : IDeadLetterSuppression
+    {
+        public static readonly IdleTick Instance = new();
+    }
+}
