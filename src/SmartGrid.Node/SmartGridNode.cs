@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Gateway;
+using SmartGrid.Node.Health;
 using SmartGrid.Node.Ingestion;
 using SmartGrid.Node.Simulation;
 using SmartGrid.Services.Hosting;
@@ -45,7 +46,8 @@ public static class SmartGridNode
             if (roles.Contains(NodeRoles.Gateway)) k.Listen(bind, options.Http.GatewayPort);
             // Without an HTTP role Kestrel would claim its default port 5000; an ephemeral one keeps
             // several such nodes on one machine apart.
-            if (!roles.Contains(NodeRoles.Ingest) && !roles.Contains(NodeRoles.Gateway)) k.Listen(bind, 0);
+            if (!roles.Contains(NodeRoles.Ingest) && !roles.Contains(NodeRoles.Gateway) || options.Http.ManagementPort != 0)
+                k.Listen(bind, options.Http.ManagementPort);
         });
 
         // Schema first: every role reads or writes these tables, and two nodes starting together
@@ -56,6 +58,7 @@ public static class SmartGridNode
         builder.Services.AddGridServices(builder.Configuration.GetConnectionString("Redis")
             ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set (./build.sh services up exports it)"));
         builder.Services.AddHostedService<StatusReporter>();
+        builder.Services.AddNodeHealth();
         if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
         if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
@@ -66,6 +69,7 @@ public static class SmartGridNode
             .AddGridServices(roles, kafka.BootstrapServers));
 
         var app = builder.Build();
+        app.MapNodeHealth();
         if (roles.Contains(NodeRoles.Ingest)) app.MapIngestion(options.Http.IngestPort);
         if (roles.Contains(NodeRoles.Gateway)) app.MapGateway(options.Http.GatewayPort);
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);

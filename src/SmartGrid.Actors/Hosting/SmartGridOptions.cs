@@ -41,6 +41,8 @@ public sealed class SmartGridOptions
     {
         public int IngestPort { get; set; } = 3001;
         public int GatewayPort { get; set; } = 3000;
+        /// <summary>Health endpoints on a port of their own; 0 = none unless the node has no HTTP role (then an ephemeral one).</summary>
+        public int ManagementPort { get; set; }
         public string BindAddress { get; set; } = "127.0.0.1";
     }
 

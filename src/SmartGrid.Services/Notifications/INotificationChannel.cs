@@ -1,0 +1,30 @@
+namespace SmartGrid.Services.Notifications;
+
+/// <summary>One way of reaching a user (email, webhook…). Throws when the delivery failed; the manager retries.</summary>
+public interface INotificationChannel
+{
+    /// <summary>The channel's name in notification_preferences.channels and notification_log.channel.</summary>
+    string Name { get; }
+
+    /// <summary>The recipient's address on this channel, or null when they have none (then nothing is sent).</summary>
+    string? DestinationOf(NotificationRecipient recipient);
+
+    Task SendAsync(Notification notification, CancellationToken cancellationToken);
+}
+
+/// <summary>A user who asked for notifications, with their addresses.</summary>
+public sealed record NotificationRecipient(Guid UserId, string Role, string? Email, string? Phone, string? WebhookUrl,
+    IReadOnlyList<string> Channels);
+
+/// <summary>
+/// One rendered notification for one recipient on one channel. <see cref="IdempotencyKey"/> is
+/// event + user + channel: receivers can de-duplicate on it too.
+/// </summary>
+public sealed record Notification(
+    string IdempotencyKey,
+    string Template,
+    string Destination,
+    string Subject,
+    string Text,
+    string Html,
+    IReadOnlyDictionary<string, object?> Data);

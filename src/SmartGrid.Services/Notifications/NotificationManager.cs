@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using Npgsql;
+using SmartGrid.Services.Alerts;
+using SmartGrid.Services.Common;
+using SmartGrid.Services.Tariffs;
+
+namespace SmartGrid.Services.Notifications;
+
+/// <summary>
+/// Tells users about alerts and tariff changes (cluster singleton, role services). Consumes the
+/// alerts and tariff_updates topics (group notification-service-group); for each event it picks
+/// the recipients from users and notification_preferences — operators and admins of the alert's
+/// region whose minimum severity it reaches, the owner of the alert's meter, the users with a meter
+/// in the region of a tariff change — renders the event's template and sends it on each channel
+/// the recipient enabled.
+/// <para>
+/// Every (event, recipient, channel) is a notification_log row whose idempotency key is unique:
+/// a redelivered event finds its rows sent or failed and sends nothing again. Each delivery is
+/// tried up to <see cref="NotificationSettings.MaxAttempts"/> times with exponential back-off and
+/// jitter, deliveries run concurrently so a failing channel does not hold up the others, and the
+/// record is answered (its offset committed) only once every outcome is recorded.
+/// </para>
+/// </summary>
+public sealed class NotificationManager : ManagerActor
+{
+    public const string Name = "notification-manager";
+
+    private static readonly string[] SeverityOrder = ["low", "medium", "high", "critical"];
+
+    private readonly NotificationSettings _settings;
+    private readonly NpgsqlDataSource _db;
+    private readonly IReadOnlyList<INotificationChannel> _channels;
+    private readonly NotificationTemplates _templates;
+    private readonly TimeProvider _time;
+
+    public NotificationManager(NotificationSettings settings, NpgsqlDataSource db, IEnumerable<INotificationChannel> channels,
+        NotificationTemplates templates, TimeProvider time)
+        : base(settings.Consumer, settings.MaintenanceInterval)
+    {
+        _settings = settings;
+        _db = db;
+        _channels = channels.ToList();
+        _templates = templates;
+        _time = time;
+    }
+
+    public static Props Props(NotificationSettings settings, NpgsqlDataSource db, IEnumerable<INotificationChannel> channels,
+        NotificationTemplates? templates = null, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new NotificationManager(settings, db, channels, templates ?? new NotificationTemplates(),
+            time ?? TimeProvider.System));
+
+    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record)
+    {
+        NotificationEvent? notificationEvent;
+        try
+        {
+            notificationEvent = record.Topic == _settings.AlertsTopic ? FromAlert(record.Value)
+                : record.Topic == _settings.TariffUpdatesTopic ? FromTariff(record.Value)
+                : null;
+        }
+        catch (JsonException e)
+        {
+            Log.Error(e, "notification-manager: unreadable record on {0} skipped: {1}", record.Topic, record.Value);
+            return RecordHandled.Malformed;
+        }
+
+        return notificationEvent is null ? RecordHandled.Ignored : await NotifyAsync(notificationEvent);
+    }
+
+    protected override Task MaintainAsync() => Task.CompletedTask;
+
+    private static NotificationEvent? FromAlert(string json)
+    {
+        var message = WireJson.Deserialize<AlertEventMessage>(json);
+        var alert = message.Alert ?? throw new JsonException("alert event without alert");
+        var template = message.Event switch
+        {
+            "created" => NotificationTemplates.AlertCreated,
+            "acknowledged" => NotificationTemplates.AlertAcknowledged,
+            "resolved" => NotificationTemplates.AlertResolved,
+            _ => null,
+        };
+        if (template is null) return null;
+        var values = new Dictionary<string, object?>
+        {
+            ["event_id"] = message.EventId.ToString(CultureInfo.InvariantCulture),
+            ["event"] = message.Event,
+            ["actor"] = message.Actor,
+            ["occurred_at"] = message.OccurredAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
+            ["alert_id"] = alert.AlertId.ToString(),
+            ["type"] = alert.Type,
+            ["severity"] = alert.Severity,
+            ["region"] = alert.Region,
+            ["meter_id"] = alert.MeterId,
+            ["message"] = alert.Message,
+            ["status"] = alert.Status,
+        };
+        return new NotificationEvent($"alert:{message.EventId}", template, alert.Region, alert.Severity, alert.MeterId, values, json);
+    }
+
+    private static NotificationEvent? FromTariff(string json)
+    {
+        var message = WireJson.Deserialize<TariffUpdateMessage>(json);
+        if (message.OldPrice is not { } old || old == message.NewPrice) return null;
+        var template = message.NewPrice > old ? NotificationTemplates.TariffIncreased : NotificationTemplates.TariffDecreased;
+        var change = old == 0 ? 0 : Math.Abs(message.NewPrice - old) / old * 100;
+        var values = new Dictionary<string, object?>
+        {
+            ["tariff_id"] = message.TariffId.ToString(),
+            ["region"] = message.Region,
+            ["old_price"] = old.ToString("F2", CultureInfo.InvariantCulture),
+            ["new_price"] = message.NewPrice.ToString("F2", CultureInfo.InvariantCulture),
+            ["change_percent"] = change.ToString("0.#", CultureInfo.InvariantCulture),
+            ["effective_from"] = message.EffectiveFrom.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+            ["reason"] = message.Reason,
+            ["triggered_by"] = message.TriggeredBy,
+        };
+        return new NotificationEvent($"tariff:{message.TariffId}", template, message.Region, null, null, values, json);
+    }
+
+    private async Task<RecordHandled> NotifyAsync(NotificationEvent e)
+    {
+        var recipients = await RecipientsAsync(e);
+        var (subject, text, html) = _templates.Render(e.Template, e.Values);
+        var data = new Dictionary<string, object?>(e.Values) { ["event_payload"] = JsonDocument.Parse(e.RawJson).RootElement.Clone() };
+
+        var deliveries = new List<(long Id, INotificationChannel Channel, Notification Notification)>();
+        var already = 0;
+        await using (var connection = await _db.OpenConnectionAsync())
+        {
+            foreach (var recipient in recipients)
+            {
+                foreach (var channel in _channels.Where(c => recipient.Channels.Contains(c.Name)))
+                {
+                    if (channel.DestinationOf(recipient) is not { } destination) continue;
+                    var key = $"{e.Key}:{recipient.UserId}:{channel.Name}";
+                    await using var command = Db.Command(connection, null, """
+                        INSERT INTO notification_log (idempotency_key, event_key, user_id, channel, template, destination)
+                        VALUES ($1, $2, $3, $4, $5, $6)
+                        ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
+                        RETURNING id, status
+                        """, key, e.Key, recipient.UserId, channel.Name, e.Template, destination);
+                    await using var reader = await command.ExecuteReaderAsync();
+                    await reader.ReadAsync();
+                    var (id, status) = (reader.GetInt64(0), reader.GetString(1));
+                    // pending: new, or left by an owner that stopped before recording the outcome.
+                    if (status == "pending")
+                        deliveries.Add((id, channel, new Notification(key, e.Template, destination, subject, text, html, data)));
+                    else
+                        already++;
+                }
+            }
+        }
+
+        if (deliveries.Count == 0)
+            return already > 0 ? RecordHandled.Duplicate : new RecordHandled("no-recipients");
+
+        var outcomes = await Task.WhenAll(deliveries.Select(d => DeliverAsync(d.Id, d.Channel, d.Notification)));
+        return new RecordHandled($"sent:{outcomes.Count(o => o)},failed:{outcomes.Count(o => !o)}");
+    }
+
+    /// <summary>Up to MaxAttempts tries, each recorded; true when sent.</summary>
+    private async Task<bool> DeliverAsync(long logId, INotificationChannel channel, Notification notification)
+    {
+        var attempts = Math.Max(1, _settings.MaxAttempts);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await channel.SendAsync(notification, CancellationToken.None);
+                await RecordAsync("UPDATE notification_log SET status = 'sent', attempts = $2, sent_at = $3, updated_at = now() WHERE id = $1",
+                    logId, attempt, _time.GetUtcNow());
+                return true;
+            }
+            catch (Exception error)
+            {
+                var last = attempt >= attempts;
+                Log.Warning("notification-manager: {0} to {1} failed (attempt {2}/{3}): {4}", channel.Name, notification.Destination, attempt,
+                    attempts, error.Message);
+                await RecordAsync(
+                    "UPDATE notification_log SET status = $2, attempts = $3, last_error = $4, updated_at = now() WHERE id = $1",
+                    logId, last ? "failed" : "pending", attempt, $"{error.GetType().Name}: {error.Message}");
+                if (last) return false;
+                var delay = _settings.RetryBaseDelay * Math.Pow(2, attempt - 1);
+                await Task.Delay(delay + delay * (Random.Shared.NextDouble() * 0.25));
+            }
+        }
+    }
+
+    private async Task RecordAsync(string sql, params object?[] values)
+    {
+        await using var connection = await _db.OpenConnectionAsync();
+        await Db.ExecuteAsync(connection, null, sql, values);
+    }
+
+    private async Task<List<NotificationRecipient>> RecipientsAsync(NotificationEvent e)
+    {
+        var alert = e.Severity is not null;
+        var sql = alert
+            ? """
+              SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url, p.channels, p.min_severity
+              FROM users u JOIN notification_preferences p ON p.user_id = u.id
+              WHERE (u.role IN ('OPERATOR', 'ADMIN') AND $1 = ANY (u.operator_regions))
+                 OR (u.role = 'USER' AND $2::text IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM meters m WHERE m.meter_id = $2::text AND m.user_id = u.id::text))
+              ORDER BY u.id
+              """
+            : """
+              SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url, p.channels, p.min_severity
+              FROM users u JOIN notification_preferences p ON p.user_id = u.id
+              WHERE u.role = 'USER' AND EXISTS (SELECT 1 FROM meters m WHERE m.region = $1 AND m.user_id = u.id::text)
+              ORDER BY u.id
+              """;
+        var recipients = new List<NotificationRecipient>();
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var command = alert ? Db.Command(connection, null, sql, e.Region, e.MeterId) : Db.Command(connection, null, sql, e.Region);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            if (alert && Rank(e.Severity!) < Rank(reader.GetString(6))) continue;
+            recipients.Add(new NotificationRecipient(reader.GetGuid(0), reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<string[]>(5)));
+        }
+
+        return recipients;
+    }
+
+    private static int Rank(string severity) => Array.IndexOf(SeverityOrder, severity.ToLowerInvariant());
+
+    private sealed record NotificationEvent(string Key, string Template, string Region, string? Severity, string? MeterId,
+        IReadOnlyDictionary<string, object?> Values, string RawJson);
+}

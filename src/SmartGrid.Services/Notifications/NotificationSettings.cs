@@ -1,0 +1,48 @@
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Services.Notifications;
+
+/// <summary>Settings of the NotificationManager and its channels.</summary>
+public sealed record NotificationSettings
+{
+    public const string GroupId = "notification-service-group";
+
+    public SmtpSettings Smtp { get; init; } = new();
+    public WebhookSettings Webhook { get; init; } = new();
+
+    /// <summary>Attempts per delivery (first try included); waits BaseDelay·2^(n-1) plus up to 25 % jitter between them.</summary>
+    public int MaxAttempts { get; init; } = 3;
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Nothing periodic yet; the base class wants an interval.</summary>
+    public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromMinutes(10);
+
+    public ConsumerOptions Consumer { get; init; } = new()
+    {
+        GroupId = GroupId,
+        Topics = [Topics.Alerts, Topics.TariffUpdates],
+    };
+
+    public string AlertsTopic => Consumer.Topics[0];
+    public string TariffUpdatesTopic => Consumer.Topics[1];
+}
+
+/// <summary>The SMTP server (MailKit). No user name: no authentication.</summary>
+public sealed record SmtpSettings
+{
+    public string Host { get; init; } = "127.0.0.1";
+    public int Port { get; init; } = 25;
+    public string From { get; init; } = "SmartGrid <notifications@smartgrid.local>";
+    /// <summary>Use STARTTLS when the server offers it.</summary>
+    public bool StartTlsWhenAvailable { get; init; } = true;
+    public string? UserName { get; init; }
+    public string? Password { get; init; }
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Webhooks: the URL is the user's (notification_preferences.webhook_url), the signing secret is ours.</summary>
+public sealed record WebhookSettings
+{
+    public string Secret { get; init; } = "change-me";
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,48 @@
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using SmartGrid.Services.Hosting;
+
+namespace SmartGrid.Services.Notifications;
+
+/// <summary>
+/// Wiring of the NotificationManager: a cluster singleton on nodes with the services role, a
+/// proxy elsewhere. Its only wire message (<see cref="Common.RunMaintenance"/>) is already covered
+/// by <see cref="GridServicesSerializer"/>.
+/// </summary>
+public static class NotificationsHosting
+{
+    /// <summary>
+    /// Registers the settings, the templates and the email and webhook channels (further
+    /// <see cref="INotificationChannel"/> registrations are picked up too). The manager also needs an
+    /// <see cref="NpgsqlDataSource"/> from the container.
+    /// </summary>
+    public static IServiceCollection AddNotifications(this IServiceCollection services, NotificationSettings? settings = null)
+    {
+        settings ??= new NotificationSettings();
+        services.AddSingleton(settings);
+        services.TryAddSingleton<NotificationTemplates>();
+        services.AddSingleton<INotificationChannel>(new EmailChannel(settings.Smtp));
+        services.AddSingleton<INotificationChannel>(_ => new WebhookChannel(new HttpClient(), settings.Webhook));
+        return services;
+    }
+
+    /// <summary>The singleton (role <see cref="GridServicesHosting.Role"/>) when <paramref name="roles"/> has it, a proxy otherwise.</summary>
+    public static AkkaConfigurationBuilder AddNotifications(this AkkaConfigurationBuilder builder, IEnumerable<string> roles, string? kafkaBootstrap)
+    {
+        var singleton = new ClusterSingletonOptions { Role = GridServicesHosting.Role };
+        if (!roles.Contains(GridServicesHosting.Role))
+            return builder.WithSingletonProxy<NotificationManager>(NotificationManager.Name, singleton);
+
+        return builder.WithSingleton<NotificationManager>(NotificationManager.Name, (_, _, resolver) =>
+        {
+            var sp = resolver.GetService<IServiceProvider>();
+            var settings = sp.GetService<NotificationSettings>() ?? new NotificationSettings();
+            settings = settings with { Consumer = settings.Consumer with { BootstrapServers = kafkaBootstrap } };
+            return NotificationManager.Props(settings, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetServices<INotificationChannel>(),
+                sp.GetService<NotificationTemplates>(), sp.GetService<TimeProvider>());
+        }, singleton, createProxyToo: true);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Net;
+using System.Text.Json;
+using SmartGrid.Integration.Tests.Infrastructure;
+using SmartGrid.Integration.Tests.Pipeline;
+
+namespace SmartGrid.Integration.Tests.Health;
+
+/// <summary>A node answers its probes: live always, ready once PostgreSQL, Redis, Kafka and its cluster membership are fine.</summary>
+public sealed class NodeHealthSpecs
+{
+    [Fact]
+    public async Task Should_report_live_and_ready_with_every_dependency_checked()
+    {
+        var port = FreePort.Next();
+        await using var node = await PipelineNode.StartAsync("processor", $"--SmartGrid:Http:ManagementPort={port}");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+
+        JsonElement ready = default;
+        HttpStatusCode status = default;
+        for (var attempt = 0; attempt < 60 && status != HttpStatusCode.OK; attempt++)
+        {
+            var response = await http.GetAsync("/health/ready");
+            status = response.StatusCode;
+            ready = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            if (status != HttpStatusCode.OK) await Task.Delay(500);
+        }
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Healthy", ready.GetProperty("status").GetString());
+        var checks = ready.GetProperty("checks");
+        foreach (var name in new[] { "postgres", "redis", "kafka", "cluster" })
+            Assert.Equal("Healthy", checks.GetProperty(name).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Should_not_be_ready_when_the_database_is_gone()
+    {
+        var port = FreePort.Next();
+        await using var node = await PipelineNode.StartAsync("processor", $"--SmartGrid:Http:ManagementPort={port}");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await DropAsync(node.Database.Name);
+
+        var response = await http.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var checks = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+        Assert.Equal("Unhealthy", checks.GetProperty("postgres").GetProperty("status").GetString());
+        Assert.Contains("PostgreSQL", checks.GetProperty("postgres").GetProperty("description").GetString());
+        // The process itself is fine: liveness must not make an orchestrator kill it for a database outage.
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+    }
+
+    private static async Task DropAsync(string database)
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        await using var admin = new Npgsql.NpgsqlConnection(TestDatabase.ServerConnectionString);
+        await admin.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", admin);
+        await cmd.ExecuteNonQueryAsync();
+    }
+}
