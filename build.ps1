@@ -213,7 +213,8 @@ switch ($Target) {
         Invoke-Services 'up'
         # The development run: demo accounts, development signing key (production refuses it).
         if (-not $env:ASPNETCORE_ENVIRONMENT) { $env:ASPNETCORE_ENVIRONMENT = 'Development' }
-        Invoke-Node (@('--roles', 'all') + $Rest)
+        # dotnet run starts the node in its project folder: name the bootstrap file from the root.
+        Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')") + $Rest)
     }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }
     'bench' {

@@ -12,11 +12,13 @@ namespace SmartGrid.Node;
 public sealed class KafkaEndpoint : IDisposable
 {
     private readonly EmbeddedKafkaBroker? _broker;
+    private readonly string? _bootstrapFile;
 
-    private KafkaEndpoint(string bootstrapServers, EmbeddedKafkaBroker? broker)
+    private KafkaEndpoint(string bootstrapServers, EmbeddedKafkaBroker? broker, string? bootstrapFile = null)
     {
         BootstrapServers = bootstrapServers;
         _broker = broker;
+        _bootstrapFile = bootstrapFile;
     }
 
     public string BootstrapServers { get; }
@@ -30,8 +32,13 @@ public sealed class KafkaEndpoint : IDisposable
         var file = Path.GetFullPath(settings.BootstrapFile);
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         File.WriteAllText(file, broker.BootstrapServers);
-        return new KafkaEndpoint(broker.BootstrapServers, broker);
+        return new KafkaEndpoint(broker.BootstrapServers, broker, file);
     }
 
-    public void Dispose() => _broker?.Dispose();
+    /// <summary>Stops an embedded broker and removes its address file, so no tool finds a dead address.</summary>
+    public void Dispose()
+    {
+        _broker?.Dispose();
+        if (_bootstrapFile is not null) File.Delete(_bootstrapFile);
+    }
 }
