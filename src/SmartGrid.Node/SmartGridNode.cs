@@ -5,6 +5,7 @@ using SmartGrid.Node.Health;
 using SmartGrid.Node.Ingestion;
 using SmartGrid.Node.Simulation;
 using SmartGrid.Services.Hosting;
+using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Node;
@@ -57,6 +58,15 @@ public static class SmartGridNode
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
         builder.Services.AddGridServices(builder.Configuration.GetConnectionString("Redis")
             ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set (./build.sh services up exports it)"));
+        builder.Services.AddNotifications(new NotificationSettings
+        {
+            Smtp = new SmtpSettings
+            {
+                Host = builder.Configuration["SmartGrid:Notifications:Smtp:Host"] ?? "127.0.0.1",
+                Port = int.Parse(builder.Configuration["SmartGrid:Notifications:Smtp:Port"] ?? "25", System.Globalization.CultureInfo.InvariantCulture),
+            },
+            Webhook = new WebhookSettings { Secret = builder.Configuration["SmartGrid:Notifications:Webhook:Secret"] ?? "change-me" },
+        });
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
@@ -66,7 +76,8 @@ public static class SmartGridNode
         builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) => akka
             .AddSmartGridCluster(options, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
             .AddTelemetryPipeline(options, roles, kafka.BootstrapServers)
-            .AddGridServices(roles, kafka.BootstrapServers));
+            .AddGridServices(roles, kafka.BootstrapServers)
+            .AddNotifications(roles, kafka.BootstrapServers));
 
         var app = builder.Build();
         app.MapNodeHealth();

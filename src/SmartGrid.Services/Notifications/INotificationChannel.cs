@@ -14,7 +14,7 @@ public interface INotificationChannel
 
 /// <summary>A user who asked for notifications, with their addresses.</summary>
 public sealed record NotificationRecipient(Guid UserId, string Role, string? Email, string? Phone, string? WebhookUrl,
-    IReadOnlyList<string> Channels);
+    IReadOnlyList<string> Channels, string? PushToken = null);
 
 /// <summary>
 /// One rendered notification for one recipient on one channel. <see cref="IdempotencyKey"/> is

@@ -201,7 +201,7 @@ public sealed class NotificationManager : ManagerActor
         var alert = e.Severity is not null;
         var sql = alert
             ? """
-              SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url, p.channels, p.min_severity
+              SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url, p.channels, p.min_severity, to_jsonb(p) ->> 'push_token'
               FROM users u JOIN notification_preferences p ON p.user_id = u.id
               WHERE (u.role IN ('OPERATOR', 'ADMIN') AND $1 = ANY (u.operator_regions))
                  OR (u.role = 'USER' AND $2::text IS NOT NULL
@@ -209,7 +209,7 @@ public sealed class NotificationManager : ManagerActor
               ORDER BY u.id
               """
             : """
-              SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url, p.channels, p.min_severity
+              SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url, p.channels, p.min_severity, to_jsonb(p) ->> 'push_token'
               FROM users u JOIN notification_preferences p ON p.user_id = u.id
               WHERE u.role = 'USER' AND EXISTS (SELECT 1 FROM meters m WHERE m.region = $1 AND m.user_id = u.id::text)
               ORDER BY u.id
@@ -223,7 +223,8 @@ public sealed class NotificationManager : ManagerActor
             if (alert && Rank(e.Severity!) < Rank(reader.GetString(6))) continue;
             recipients.Add(new NotificationRecipient(reader.GetGuid(0), reader.GetString(1),
                 reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<string[]>(5)));
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<string[]>(5),
+                reader.IsDBNull(7) ? null : reader.GetString(7)));
         }
 
         return recipients;

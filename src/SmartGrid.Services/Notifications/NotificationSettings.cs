@@ -9,6 +9,8 @@ public sealed record NotificationSettings
 
     public SmtpSettings Smtp { get; init; } = new();
     public WebhookSettings Webhook { get; init; } = new();
+    public SmsSettings Sms { get; init; } = new();
+    public PushSettings Push { get; init; } = new();
 
     /// <summary>Attempts per delivery (first try included); waits BaseDelay·2^(n-1) plus up to 25 % jitter between them.</summary>
     public int MaxAttempts { get; init; } = 3;
@@ -44,5 +46,24 @@ public sealed record SmtpSettings
 public sealed record WebhookSettings
 {
     public string Secret { get; init; } = "change-me";
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>SMS provider (Twilio-style API). No base URL: no SMS channel.</summary>
+public sealed record SmsSettings
+{
+    public string? BaseUrl { get; init; }
+    public string AccountSid { get; init; } = "";
+    public string AuthToken { get; init; } = "";
+    public string From { get; init; } = "SmartGrid";
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Push provider (FCM HTTP v1-style API). No base URL: no push channel.</summary>
+public sealed record PushSettings
+{
+    public string? BaseUrl { get; init; }
+    public string ProjectId { get; init; } = "";
+    public string AccessToken { get; init; } = "";
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 }

@@ -15,7 +15,7 @@ namespace SmartGrid.Services.Notifications;
 public static class NotificationsHosting
 {
     /// <summary>
-    /// Registers the settings, the templates and the email and webhook channels (further
+    /// Registers the settings, the templates, the email and webhook channels and, when their base URL is set, the SMS and push channels (further
     /// <see cref="INotificationChannel"/> registrations are picked up too). The manager also needs an
     /// <see cref="NpgsqlDataSource"/> from the container.
     /// </summary>
@@ -25,7 +25,12 @@ public static class NotificationsHosting
         services.AddSingleton(settings);
         services.TryAddSingleton<NotificationTemplates>();
         services.AddSingleton<INotificationChannel>(new EmailChannel(settings.Smtp));
-        services.AddSingleton<INotificationChannel>(_ => new WebhookChannel(new HttpClient(), settings.Webhook));
+        var http = new HttpClient();
+        services.AddSingleton<INotificationChannel>(new WebhookChannel(http, settings.Webhook));
+        if (!string.IsNullOrWhiteSpace(settings.Sms.BaseUrl))
+            services.AddSingleton<INotificationChannel>(new SmsChannel(http, settings.Sms));
+        if (!string.IsNullOrWhiteSpace(settings.Push.BaseUrl))
+            services.AddSingleton<INotificationChannel>(new PushChannel(http, settings.Push));
         return services;
     }
 

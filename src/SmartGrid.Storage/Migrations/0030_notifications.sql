@@ -23,3 +23,8 @@ CREATE TABLE notification_log (
 );
 CREATE INDEX notification_log_user_idx ON notification_log (user_id, created_at DESC);
 CREATE INDEX notification_log_pending_idx ON notification_log (created_at) WHERE status = 'pending';
+
+-- The device token of the push channel (FCM-style registration token), set by the user's app.
+-- Added after this script first ran on some databases: the NotificationManager reads it as
+-- to_jsonb(p) ->> 'push_token', so where the column is missing push simply finds no token.
+ALTER TABLE notification_preferences ADD COLUMN IF NOT EXISTS push_token text;

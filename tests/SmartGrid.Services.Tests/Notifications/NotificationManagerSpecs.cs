@@ -246,6 +246,44 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
     }
 
     [Fact]
+    public async Task Should_send_sms_and_push_through_the_providers_http_apis()
+    {
+        using var provider = new WebhookReceiver();
+        var baseUrl = new Uri(provider.Url).GetLeftPart(UriPartial.Authority);
+        var settings = Settings() with
+        {
+            Sms = new SmsSettings { BaseUrl = baseUrl, AccountSid = "AC123", AuthToken = "tok", From = "+15550000" },
+            Push = new PushSettings { BaseUrl = baseUrl, ProjectId = "smartgrid", AccessToken = "push-token" },
+        };
+        var id = await AddUser("op@grid.test", "OPERATOR", ["Pune-West"], ["sms", "push"]);
+        await using (var command = Db.CreateCommand("UPDATE notification_preferences SET phone = '+15551234', push_token = 'device-1' WHERE user_id = $1"))
+        {
+            command.Parameters.AddWithValue(id);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var manager = Sys.ActorOf(NotificationManager.Props(settings, Db,
+            [new EmailChannel(settings.Smtp), new SmsChannel(_http, settings.Sms), new PushChannel(_http, settings.Push)]));
+        Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West"))).Outcome);
+
+        var sms = Assert.Single(provider.Requests, r => r.Path == "/2010-04-01/Accounts/AC123/Messages.json");
+        Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("AC123:tok")), sms.Headers["Authorization"]);
+        var form = Encoding.UTF8.GetString(sms.Body).Split('&').Select(p => p.Split('=')).ToDictionary(p => p[0], p => Uri.UnescapeDataString(p[1].Replace('+', ' ')));
+        Assert.Equal(("+15551234", "+15550000"), (form["To"], form["From"]));
+        Assert.StartsWith("[HIGH] THRESHOLD alert in Pune-West: A high THRESHOLD alert", form["Body"]);
+
+        var push = Assert.Single(provider.Requests, r => r.Path == "/v1/projects/smartgrid/messages:send");
+        Assert.Equal("Bearer push-token", push.Headers["Authorization"]);
+        using var body = JsonDocument.Parse(push.Body);
+        var message = body.RootElement.GetProperty("message");
+        Assert.Equal("device-1", message.GetProperty("token").GetString());
+        Assert.Equal("[HIGH] THRESHOLD alert in Pune-West", message.GetProperty("notification").GetProperty("title").GetString());
+        Assert.Equal("alert_created", message.GetProperty("data").GetProperty("template").GetString());
+        Assert.Empty(_smtp.Messages);
+        Assert.Equal(["push", "sms"], (await LogRows()).Select(r => r.Channel).Order());
+    }
+
+    [Fact]
     public async Task Should_notify_the_users_of_the_region_of_a_tariff_change_with_the_matching_template()
     {
         using var receiver = new WebhookReceiver();
