@@ -48,12 +48,17 @@ internal static class PipelineBench
 
         using var probe = new Probe();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        var sink = new TimedSink(new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch")));
+        // BENCH_MODE=kafka publishes straight to raw_readings (the simulator's Kafka mode): it
+        // measures the processor without the HTTP ingestion sharing its two cores.
+        var viaKafka = string.Equals(Environment.GetEnvironmentVariable("BENCH_MODE"), "kafka", StringComparison.OrdinalIgnoreCase);
+        var sink = new TimedSink(viaKafka
+            ? new KafkaTelemetrySink(app.Services.GetRequiredService<Confluent.Kafka.IProducer<string, string>>(), TimeSpan.FromSeconds(30))
+            : new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch")));
         var interval = TimeSpan.FromSeconds(10);
         var eventTime = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromDays(2), WindowSize.FifteenMinutes);
         var baseline = GC.GetTotalMemory(forceFullCollection: true);
 
-        Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, database {database}");
+        Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, via {(viaKafka ? "Kafka" : "HTTP ingestion")}, database {database}");
         Console.WriteLine($"{"offered/s",10} {"acked/s",9} {"processed/s",12} {"drain s",8} {"ack p50",8} {"p95",6} {"p99",6} {"win→row p50",12} {"p95",7} {"p99",7} {"heap MB",8} {"RSS MB",7}");
         try
         {
