@@ -4,7 +4,6 @@ using System.Diagnostics.Metrics;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
@@ -29,18 +28,15 @@ internal static class PipelineBench
         var rates = (Environment.GetEnvironmentVariable("BENCH_RATES") ?? "2000,5000,10000,20000,30000")
             .Split(',').Select(int.Parse).ToArray();
 
-        var server = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
-        var database = $"smartgrid_bench_{Guid.NewGuid():N}"[..32];
-        await Execute(server, $"CREATE DATABASE {database}");
-        var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database, MaxPoolSize = 100 }.ConnectionString;
-        var ingestPort = FreePort();
+        await using var database = await BenchDatabase.CreateAsync();
+        var ingestPort = BenchDatabase.FreePort();
         var app = SmartGridNode.Build(
         [
-            $"--ConnectionStrings:Postgres={connectionString}",
+            $"--ConnectionStrings:Postgres={database.ConnectionString}",
             "--SmartGrid:Roles=ingest,processor",
             "--SmartGrid:Cluster:Port=0",
             $"--SmartGrid:Http:IngestPort={ingestPort}",
-            $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database, "bootstrap")}",
+            $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database.Name, "bootstrap")}",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:SmartGrid.Node.StatusReporter=Information",
         ]);
@@ -58,7 +54,7 @@ internal static class PipelineBench
         var eventTime = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromDays(2), WindowSize.FifteenMinutes);
         var baseline = GC.GetTotalMemory(forceFullCollection: true);
 
-        Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, via {(viaKafka ? "Kafka" : "HTTP ingestion")}, database {database}");
+        Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, via {(viaKafka ? "Kafka" : "HTTP ingestion")}, database {database.Name}");
         Console.WriteLine($"{"offered/s",10} {"acked/s",9} {"processed/s",12} {"drain s",8} {"ack p50",8} {"p95",6} {"p99",6} {"win→row p50",12} {"p95",7} {"p99",7} {"heap MB",8} {"RSS MB",7}");
         try
         {
@@ -103,29 +99,12 @@ internal static class PipelineBench
         {
             await app.StopAsync();
             await app.DisposeAsync();
-            NpgsqlConnection.ClearAllPools();
-            await Execute(server, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
         }
         return 0;
     }
 
     private static double P(double[] sorted, int percentile) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1)];
-
-    private static async Task Execute(string connectionString, string sql)
-    {
-        await using var conn = new NpgsqlConnection(connectionString);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await cmd.ExecuteNonQueryAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     /// <summary>Times each batch from send to ingestion's answer (which comes after Kafka acknowledged it).</summary>
     private sealed class TimedSink(ITelemetrySink inner) : ITelemetrySink

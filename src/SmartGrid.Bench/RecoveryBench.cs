@@ -34,104 +34,83 @@ internal static class RecoveryBench
         var readings = options.Int("readings", 20);
         var parallelism = options.Int("parallelism", 256);
 
-        var server = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } cs
-            ? cs
-            : "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
-        var database = $"smartgrid_bench_{Guid.NewGuid():N}";
-        var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database, MaxPoolSize = 100 }.ConnectionString;
-
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
-        await ExecuteAsync(server, $"CREATE DATABASE \"{database}\"");
+        await using var database = await BenchDatabase.CreateAsync();
         Console.WriteLine($"recovery bench: {meters:N0} meters × {readings} readings, {Environment.ProcessorCount} cores, " +
-                          $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, database {database}, broker {broker.BootstrapServers}");
+                          $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, database {database.Name}, broker {broker.BootstrapServers}");
         string[] nodeArgs =
         [
-            $"--ConnectionStrings:Postgres={connectionString}",
+            $"--ConnectionStrings:Postgres={database.ConnectionString}",
             "--SmartGrid:Roles=processor",
-            $"--SmartGrid:Cluster:Port={FreePort()}", // the same address in both lives, as a restarted node has
+            $"--SmartGrid:Cluster:Port={BenchDatabase.FreePort()}", // the same address in both lives, as a restarted node has
             $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
             "--SmartGrid:Simulator:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
         ];
         var meterIds = Enumerable.Range(1, meters).Select(m => $"MTR-{m:D8}").ToList();
 
-        try
+        // 1. First life: every reading in, durably.
+        var clock = Stopwatch.StartNew();
+        WebApplication? app = SmartGridNode.Build(nodeArgs);
+        await app.StartAsync();
+        Console.WriteLine($"node 1 up in {clock.Elapsed.TotalSeconds:0.00} s");
+        clock.Restart();
+        var sent = Produce(broker.BootstrapServers, meterIds, readings);
+        Console.WriteLine($"produced {sent:N0} readings in {clock.Elapsed.TotalSeconds:0.00} s");
+        var first = await AskAllAsync(MetersOf(app), meterIds, readings, parallelism, untilAllMatch: TimeSpan.FromMinutes(10));
+        if (first.Wrong + first.Unanswered > 0)
         {
-            // 1. First life: every reading in, durably.
-            var clock = Stopwatch.StartNew();
-            WebApplication? app = SmartGridNode.Build(nodeArgs);
-            await app.StartAsync();
-            Console.WriteLine($"node 1 up in {clock.Elapsed.TotalSeconds:0.00} s");
-            clock.Restart();
-            var sent = Produce(broker.BootstrapServers, meterIds, readings);
-            Console.WriteLine($"produced {sent:N0} readings in {clock.Elapsed.TotalSeconds:0.00} s");
-            var first = await AskAllAsync(MetersOf(app), meterIds, readings, parallelism, untilAllMatch: TimeSpan.FromMinutes(10));
-            if (first.Wrong + first.Unanswered > 0)
-            {
-                Console.Error.WriteLine($"recovery: {first.Wrong + first.Unanswered} meter(s) never reported {readings} accepted readings");
-                return 1;
-            }
-            var ingest = clock.Elapsed;
-            Console.WriteLine($"all meters report {readings} accepted {ingest.TotalSeconds:0.00} s after the first produce " +
-                              $"({sent / ingest.TotalSeconds:N0} readings/s end to end)");
-            clock.Restart();
-            await app.StopAsync();
-            await app.DisposeAsync();
-            Console.WriteLine($"node 1 stopped (graceful) in {clock.Elapsed.TotalSeconds:0.00} s; journal: " +
-                              $"{await ScalarAsync(connectionString, "SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'"):N0} meter events, " +
-                              $"{await ScalarAsync(connectionString, "SELECT count(*) FROM journal WHERE persistence_id LIKE '/sharding/%'"):N0} sharding events " +
-                              $"(coordinators, remembered entities), {await ScalarAsync(connectionString, "SELECT count(*) FROM journal"):N0} in all; " +
-                              $"{await ScalarAsync(connectionString, "SELECT count(*) FROM snapshot"):N0} snapshots");
-            app = null;
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            var before = Memory();
-
-            // 2. Second life: time until every meter has its state back.
-            clock.Restart();
-            app = SmartGridNode.Build(nodeArgs);
-            await app.StartAsync();
-            var started = clock.Elapsed;
-            var second = await AskAllAsync(MetersOf(app), meterIds, readings, parallelism, untilAllMatch: null);
-            var recovered = clock.Elapsed;
-            var after = Memory();
-            await app.StopAsync();
-            await app.DisposeAsync();
-
-            var afterStart = recovered - started;
-            Console.WriteLine();
-            Console.WriteLine($"meters                  {meters,10:N0}");
-            Console.WriteLine($"events (readings)       {sent,10:N0}");
-            Console.WriteLine($"node start              {started.TotalSeconds,10:0.00} s  (Build + StartAsync)");
-            Console.WriteLine($"all meters recovered    {recovered.TotalSeconds,10:0.00} s  after the restart began = {meters / recovered.TotalSeconds:N0} meters/s " +
-                              $"({afterStart.TotalSeconds:0.00} s after StartAsync = {meters / afterStart.TotalSeconds:N0} meters/s)");
-            Console.WriteLine($"status asks             {second.Asks,10:N0}  (parallelism {parallelism}); wrong AcceptedTotal {second.Wrong}, unanswered {second.Unanswered}");
-            // Remembered entities all start recovering at once; the asks (in meter order) only wait for them, so the
-            // last answer marks the end of the recovery, while the shape of the answer curve says little.
-            if (second.AnsweredAt.Count > 0)
-                Console.WriteLine($"first answer            {second.AnsweredAt[0].TotalSeconds,10:0.00} s  after StartAsync");
-            Console.WriteLine($"process memory          before restart: {before}");
-            Console.WriteLine($"                        all recovered:  {after}");
-            if (second.Wrong + second.Unanswered > 0)
-            {
-                Console.Error.WriteLine($"recovery: {second.Wrong} meter(s) recovered with an AcceptedTotal other than {readings}, {second.Unanswered} did not answer");
-                return 1;
-            }
-            return 0;
+            Console.Error.WriteLine($"recovery: {first.Wrong + first.Unanswered} meter(s) never reported {readings} accepted readings");
+            return 1;
         }
-        finally
+        var ingest = clock.Elapsed;
+        Console.WriteLine($"all meters report {readings} accepted {ingest.TotalSeconds:0.00} s after the first produce " +
+                          $"({sent / ingest.TotalSeconds:N0} readings/s end to end)");
+        clock.Restart();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Console.WriteLine($"node 1 stopped (graceful) in {clock.Elapsed.TotalSeconds:0.00} s; journal: " +
+                          $"{await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'"):N0} meter events, " +
+                          $"{await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM journal WHERE persistence_id LIKE '/sharding/%'"):N0} sharding events " +
+                          $"(coordinators, remembered entities), {await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM journal"):N0} in all; " +
+                          $"{await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM snapshot"):N0} snapshots");
+        app = null;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        var before = Memory();
+
+        // 2. Second life: time until every meter has its state back.
+        clock.Restart();
+        app = SmartGridNode.Build(nodeArgs);
+        await app.StartAsync();
+        var started = clock.Elapsed;
+        var second = await AskAllAsync(MetersOf(app), meterIds, readings, parallelism, untilAllMatch: null);
+        var recovered = clock.Elapsed;
+        var after = Memory();
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        var afterStart = recovered - started;
+        Console.WriteLine();
+        Console.WriteLine($"meters                  {meters,10:N0}");
+        Console.WriteLine($"events (readings)       {sent,10:N0}");
+        Console.WriteLine($"node start              {started.TotalSeconds,10:0.00} s  (Build + StartAsync)");
+        Console.WriteLine($"all meters recovered    {recovered.TotalSeconds,10:0.00} s  after the restart began = {meters / recovered.TotalSeconds:N0} meters/s " +
+                          $"({afterStart.TotalSeconds:0.00} s after StartAsync = {meters / afterStart.TotalSeconds:N0} meters/s)");
+        Console.WriteLine($"status asks             {second.Asks,10:N0}  (parallelism {parallelism}); wrong AcceptedTotal {second.Wrong}, unanswered {second.Unanswered}");
+        // Remembered entities all start recovering at once; the asks (in meter order) only wait for them, so the
+        // last answer marks the end of the recovery, while the shape of the answer curve says little.
+        if (second.AnsweredAt.Count > 0)
+            Console.WriteLine($"first answer            {second.AnsweredAt[0].TotalSeconds,10:0.00} s  after StartAsync");
+        Console.WriteLine($"process memory          before restart: {before}");
+        Console.WriteLine($"                        all recovered:  {after}");
+        if (second.Wrong + second.Unanswered > 0)
         {
-            NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(server, $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+            Console.Error.WriteLine($"recovery: {second.Wrong} meter(s) recovered with an AcceptedTotal other than {readings}, {second.Unanswered} did not answer");
+            return 1;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        return 0;
     }
 
     private static IActorRef MetersOf(WebApplication app) => app.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
@@ -232,13 +211,6 @@ internal static class RecoveryBench
                $"(live objects {GC.GetTotalMemory(forceFullCollection: false) / 1048576.0:N0} MiB)";
     }
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 
     private static async Task<long> ScalarAsync(string connectionString, string sql)
     {
