@@ -22,11 +22,7 @@ public sealed class WindowProjection(IActorRef regions, KafkaJson kafka, Aggrega
     public async Task HandleAsync(IReadOnlyList<EventEnvelope> batch, ProjectionCheckpoint checkpoint, CancellationToken ct)
     {
         var emitted = batch.Select(e => e.Event).OfType<WindowsEmitted>().ToList();
-        // Newest revision per window: an older one in the same batch would only be overwritten.
-        var windows = emitted.SelectMany(e => e.Windows)
-            .GroupBy(w => (w.Aggregate.MeterId, w.Aggregate.Size, w.Aggregate.WindowStart))
-            .Select(g => g.MaxBy(w => w.Revision)!)
-            .ToList();
+        var windows = EmittedWindow.NewestRevisions(emitted.SelectMany(e => e.Windows)).ToList();
         var anomalies = emitted.SelectMany(e => e.Anomalies).ToList();
 
         await Task.WhenAll(windows.GroupBy(w => w.Aggregate.Region).Select(g =>

@@ -13,4 +13,9 @@ public sealed record ReadingsAccepted(string MeterId, string Region, IReadOnlyLi
 public sealed record WindowsEmitted(string MeterId, IReadOnlyList<EmittedWindow> Windows, IReadOnlyList<Anomaly> Anomalies);
 
 /// <summary>A window's aggregate as published; (MeterId, Size, WindowStart) is its identity, Revision orders versions.</summary>
-public sealed record EmittedWindow(WindowAggregate Aggregate, int Revision);
+public sealed record EmittedWindow(WindowAggregate Aggregate, int Revision)
+{
+    /// <summary>The newest revision of each window among <paramref name="windows"/>: an older one would only be overwritten.</summary>
+    public static IEnumerable<EmittedWindow> NewestRevisions(IEnumerable<EmittedWindow> windows) =>
+        windows.GroupBy(w => (w.Aggregate.MeterId, w.Aggregate.Size, w.Aggregate.WindowStart)).Select(g => g.MaxBy(w => w.Revision)!);
+}

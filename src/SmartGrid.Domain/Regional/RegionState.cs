@@ -39,9 +39,7 @@ public sealed class RegionState
     /// <summary>Keeps only meter windows newer than what the region already holds, so a redelivered batch changes nothing.</summary>
     public MeterWindowsReceived? Decide(IEnumerable<EmittedWindow> windows, DateTimeOffset now)
     {
-        var fresh = windows
-            .GroupBy(w => (w.Aggregate.MeterId, w.Aggregate.Size, w.Aggregate.WindowStart))
-            .Select(g => g.MaxBy(w => w.Revision)!)
+        var fresh = EmittedWindow.NewestRevisions(windows)
             .Where(w => !_windows.TryGetValue((w.Aggregate.Size, w.Aggregate.WindowStart), out var slot)
                         || !slot.Meters.TryGetValue(w.Aggregate.MeterId, out var known) || known.Revision < w.Revision)
             .ToList();
