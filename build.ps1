@@ -35,24 +35,29 @@ $script:AptUpdated = $false
 function Install-DebianPackages([string[]]$Packages, [string]$Why) {
     $missing = @($Packages | Where-Object { -not ((& dpkg-query -W '-f=${Status}' $_ 2>$null) -match 'install ok installed') })
     if ($missing.Count -eq 0) { return }
-    $sudo = @()
+    $sudo = $null
     if (-not (Test-Root)) {
         if (-not (Get-Command sudo -ErrorAction SilentlyContinue)) {
             Fail "$Why needs the Debian packages $($missing -join ', '): run 'sudo apt-get install -y $($missing -join ' ')' (not root and no sudo here)"
         }
-        $sudo = @('sudo')
+        $sudo = 'sudo'
     }
     Write-Host "build: installing $($missing -join ', ') ($Why)"
     $env:DEBIAN_FRONTEND = 'noninteractive'
+    # As root apt-get runs directly; otherwise through sudo. '& @()' is not a command, hence two calls.
+    function Invoke-Apt([string[]]$AptArgs) {
+        if ($sudo) { & $sudo apt-get @AptArgs } else { & apt-get @AptArgs }
+    }
+    New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
     if (-not $script:AptUpdated) {
-        & @sudo apt-get update -qq *> $null
+        Invoke-Apt @('update', '-qq') *> $null
         $script:AptUpdated = $true
     }
-    & @sudo apt-get install -y -qq --no-install-recommends @missing *> (Join-Path $DataDir 'apt.log')
+    Invoke-Apt (@('install', '-y', '-qq', '--no-install-recommends') + $missing) *> (Join-Path $DataDir 'apt.log')
     if ($LASTEXITCODE -ne 0) { Fail "apt-get install $($missing -join ' ') failed: see .data/apt.log" }
     # Debian's postgresql package creates and starts a 'main' cluster on 5432; ours replaces it.
     if ($missing -contains 'postgresql-15' -and (Get-Command pg_ctlcluster -ErrorAction SilentlyContinue)) {
-        & @sudo pg_ctlcluster 15 main stop *> $null
+        if ($sudo) { & $sudo pg_ctlcluster 15 main stop *> $null } else { & pg_ctlcluster 15 main stop *> $null }
     }
 }
 
