@@ -57,7 +57,9 @@ public static class PipelineHosting
                 .WithDeadLetterTopic(Topics.DeadLetters)
                 // A killed node's partitions move to the survivors after this, not after librdkafka's 45 s default.
                 .WithProperty("session.timeout.ms", "10000")
-                .WithProperty("heartbeat.interval.ms", "3000");
+                .WithProperty("heartbeat.interval.ms", "3000")
+                // Room for two full groups per partition, so the next group fills while one is recorded.
+                with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
             var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60)),

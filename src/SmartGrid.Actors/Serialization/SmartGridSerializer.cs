@@ -14,6 +14,8 @@ namespace SmartGrid.Actors.Serialization;
 /// JSON for everything that is persisted or crosses the wire, with stable manifests: persisted
 /// events live for years, so a type's manifest never changes once written (a new shape gets a
 /// new manifest, and the old one stays readable). Never the default reflection serializer.
+/// The exception is the per-reading event, <see cref="ReadingsAccepted"/>: it is written in the
+/// compact binary <see cref="ReadingsAcceptedFormat"/> (v2); journals written as JSON (v1) still read.
 /// </summary>
 public sealed class SmartGridSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -26,10 +28,13 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
         Converters = { new JsonStringEnumConverter() },
     };
 
-    /// <summary>Manifest per type. Append only.</summary>
+    private const string ReadingsAcceptedV1 = "meter.readings-accepted.v1";
+    private const string ReadingsAcceptedV2 = "meter.readings-accepted.v2";
+
+    /// <summary>Manifest each type is written with. Append only; a replaced manifest moves to <see cref="Types"/>'s legacy entries.</summary>
     public static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
     {
-        [typeof(ReadingsAccepted)] = "meter.readings-accepted.v1",
+        [typeof(ReadingsAccepted)] = ReadingsAcceptedV2,
         [typeof(WindowsEmitted)] = "meter.windows-emitted.v1",
         [typeof(MeterSnapshot)] = "meter.snapshot.v1",
         [typeof(RecordReadings)] = "meter.record-readings.v1",
@@ -43,17 +48,23 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
         [typeof(MeterWindowsRecorded)] = "region.meter-windows-recorded.v1",
     };
 
-    private static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);
+    /// <summary>Every manifest that can be read: the current ones and the legacy JSON ones.</summary>
+    private static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key)
+        .Append(new KeyValuePair<string, Type>(ReadingsAcceptedV1, typeof(ReadingsAccepted)))
+        .ToDictionary();
 
     public override int Identifier => SerializerId;
 
     public override string Manifest(object o) =>
         Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"no manifest for {o.GetType()}");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+    public override byte[] ToBinary(object obj) => obj is ReadingsAccepted readings
+        ? ReadingsAcceptedFormat.Write(readings)
+        : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
 
     public override object FromBinary(byte[] bytes, string manifest) =>
-        Types.TryGetValue(manifest, out var type)
+        manifest == ReadingsAcceptedV2 ? ReadingsAcceptedFormat.Read(bytes)
+        : Types.TryGetValue(manifest, out var type)
             ? JsonSerializer.Deserialize(bytes, type, Json) ?? throw new SerializationException($"null payload for {manifest}")
             : throw new SerializationException($"unknown manifest {manifest}");
 }
