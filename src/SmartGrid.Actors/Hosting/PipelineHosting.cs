@@ -62,7 +62,7 @@ public static class PipelineHosting
                 with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
             var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
-                new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60)),
+                new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
                 CommitterSettings.Default, materializer), log, materializer);
 
             var archive = sp.GetRequiredService<RawReadingStore>();

@@ -53,13 +53,18 @@ public sealed class SmartGridOptions
         /// <summary>A meter silent this long (wall clock) closes its open windows.</summary>
         public TimeSpan IdleClose { get; set; } = TimeSpan.FromSeconds(30);
         /// <summary>
-        /// Readings grouped per partition before each meter persists its share in one write. The
-        /// journal, not the actors, is the wall (one write per meter per group), so a group spans
-        /// long enough for a busy meter to bring several readings to each write. Two seconds add
-        /// at most that much to a reading's way into its window, which closes a minute later anyway.
+        /// Readings grouped per partition before each meter gets its share in one message. Two
+        /// seconds add at most that much to a reading's way into its window, which closes a minute
+        /// later anyway.
         /// </summary>
         public int MaxBatch { get; set; } = 20_000;
         public TimeSpan MaxBatchInterval { get; set; } = TimeSpan.FromSeconds(2);
+        /// <summary>
+        /// How often each partition's meters persist what they applied, and the offsets behind it
+        /// are committed. The journal, not the actors, is the wall: one write per meter per
+        /// checkpoint, however many readings it got. A crash replays at most this much.
+        /// </summary>
+        public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
         public int SnapshotEvery { get; set; } = 100;
     }
 

@@ -15,10 +15,14 @@ namespace SmartGrid.Actors.Metering;
 /// <summary>
 /// One smart meter (sharded, persistent): owns its 1-minute and 15-minute windows, its
 /// baseline and its de-duplication state (<see cref="MeterState"/>). A batch of readings is
-/// answered only after its events are in the journal, so the Kafka offset behind it may be
-/// committed. Published windows and anomalies are persisted in the same atomic write, tagged
-/// for the window projection. A meter that falls silent closes its windows after the idle
-/// time; it passivates only when nothing it holds is unpublished.
+/// decided and applied at once, and its events wait in memory for the next checkpoint, which
+/// persists them all in one atomic write: one journal write per meter per checkpoint instead of
+/// one per batch. The Kafka offsets behind the readings are committed only after the
+/// checkpoint is answered; if this instance dies first, its unpersisted readings are gone, the
+/// checkpoint of the next instance is refused (another <see cref="Incarnation"/>), and Kafka
+/// replays them. Published windows and anomalies are tagged for the window projection. A meter
+/// that falls silent closes its windows after the idle time; it passivates only when nothing it
+/// holds is unpublished or unpersisted.
 /// </summary>
 public sealed class MeterActor : WindowOwnerActor
 {
@@ -26,6 +30,8 @@ public sealed class MeterActor : WindowOwnerActor
     public const string WindowsTag = "window-emitted";
 
     private readonly MeterPolicy _policy;
+    private readonly Guid _incarnation = Guid.NewGuid();
+    private readonly List<object> _unpersisted = [];
     private MeterState _state;
 
     public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery)
@@ -39,12 +45,18 @@ public sealed class MeterActor : WindowOwnerActor
         Recover<WindowsEmitted>(e => _state.Apply(e, _policy));
 
         Command<RecordReadings>(Record);
+        Command<CheckpointMeter>(Checkpoint);
         Command<GetMeterStatus>(_ => Sender.Tell(Status()));
         Command<ReceiveTimeout>(_ =>
         {
-            if (!_state.HasUnemittedWindows) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+            if (!_state.HasUnemittedWindows && _unpersisted.Count == 0) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
-        WithWindowOwnerHandlers(() => Persist(_state.Decide([], idle: true, _policy), null));
+        WithWindowOwnerHandlers(() =>
+        {
+            // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
+            Decide([], idle: true);
+            PersistUnpersisted(null);
+        });
     }
 
     protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
@@ -56,39 +68,80 @@ public sealed class MeterActor : WindowOwnerActor
         base.PreStart();
     }
 
-    private void Record(RecordReadings command)
+    /// <summary>A write the journal refused (not failed) leaves memory ahead of the journal: start over from it.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
-        var events = _state.Decide(command.Readings, idle: false, _policy);
-        var sender = Sender;
-        if (events.Count == 0)
-        {
-            sender.Tell(new ReadingsRecorded(_state.MeterId, 0, 0, 0));
-            return;
-        }
-        var accepted = (ReadingsAccepted)events[0];
-        Persist(events, () =>
-        {
-            if (accepted.TooLate > 0)
-                Log.Warning("meter {0}: {1} reading(s) too late for their window (watermark {2:O}), dropped", _state.MeterId, accepted.TooLate, _state.Watermark);
-            sender.Tell(new ReadingsRecorded(_state.MeterId, accepted.Readings.Count, accepted.Duplicates, accepted.TooLate));
-        });
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        throw new InvalidOperationException($"{PersistenceId}: event {sequenceNr} rejected by the journal", cause);
     }
 
-    /// <summary>All events of one decision go to the journal as one atomic write.</summary>
-    private void Persist(IReadOnlyList<object> events, Action? whenDone)
+    private void Record(RecordReadings command)
     {
-        if (events.Count == 0) { whenDone?.Invoke(); return; }
-        var remaining = events.Count;
-        PersistAll(events.Select(Tag), e =>
+        var accepted = Decide(command.Readings, idle: false);
+        if (accepted is { TooLate: > 0 })
+            Log.Warning("meter {0}: {1} reading(s) too late for their window (watermark {2:O}), dropped", _state.MeterId, accepted.TooLate, _state.Watermark);
+        Sender.Tell(new ReadingsRecorded(_state.MeterId, accepted?.Readings.Count ?? 0, accepted?.Duplicates ?? 0, accepted?.TooLate ?? 0, _incarnation));
+    }
+
+    private void Checkpoint(CheckpointMeter command)
+    {
+        if (command.Incarnation != _incarnation)
         {
-            switch (e is Tagged t ? t.Payload : e)
+            Sender.Tell(new MeterCheckpointRefused(_state.MeterId, command.Incarnation, _incarnation));
+            return;
+        }
+        var sender = Sender;
+        var events = _unpersisted.Count;
+        PersistUnpersisted(() => sender.Tell(new MeterCheckpointed(_state.MeterId, events)));
+    }
+
+    /// <summary>Decides and applies at once; the events join the next checkpoint, in order.</summary>
+    private ReadingsAccepted? Decide(IReadOnlyList<TelemetryReading> readings, bool idle)
+    {
+        var events = _state.Decide(readings, idle, _policy);
+        foreach (var e in events)
+        {
+            switch (e)
             {
-                case ReadingsAccepted r: _state.Apply(r); break;
-                case WindowsEmitted w: _state.Apply(w, _policy); break;
+                case ReadingsAccepted r:
+                    _state.Apply(r);
+                    Append(r);
+                    break;
+                case WindowsEmitted w:
+                    _state.Apply(w, _policy);
+                    _unpersisted.Add(w);
+                    break;
             }
+        }
+        ArmIdleTimer();
+        return events.Count > 0 ? events[0] as ReadingsAccepted : null;
+    }
+
+    /// <summary>
+    /// Consecutive accepted batches of one region merge into one event: applying the merged one
+    /// rebuilds the same state, and a checkpoint writes one row for them instead of many.
+    /// </summary>
+    private void Append(ReadingsAccepted r)
+    {
+        if (_unpersisted.Count > 0 && _unpersisted[^1] is ReadingsAccepted last && last.Region == r.Region)
+            _unpersisted[^1] = last with { Readings = [.. last.Readings, .. r.Readings], Duplicates = last.Duplicates + r.Duplicates, TooLate = last.TooLate + r.TooLate };
+        else
+            _unpersisted.Add(r);
+    }
+
+    /// <summary>All unpersisted events go to the journal as one atomic write; memory already holds their effect.</summary>
+    private void PersistUnpersisted(Action? whenDone)
+    {
+        if (_unpersisted.Count == 0) { whenDone?.Invoke(); return; }
+        var events = _unpersisted.ToList();
+        _unpersisted.Clear();
+        var remaining = events.Count;
+        // A failed write stops this actor and with it the instance the checkpoint was for, so the
+        // effect never outlives the write by more than the replay that follows.
+        PersistAll(events.Select(Tag), _ =>
+        {
             if (--remaining > 0) return;
             AfterWrite(events.Count);
-            ArmIdleTimer();
             whenDone?.Invoke();
         });
     }

@@ -8,10 +8,29 @@ public interface IMeterMessage
     string MeterId { get; }
 }
 
-/// <summary>A batch of one meter's readings from one Kafka partition. Answered with <see cref="ReadingsRecorded"/> once durable.</summary>
+/// <summary>
+/// A batch of one meter's readings from one Kafka partition. The meter applies it at once and
+/// answers <see cref="ReadingsRecorded"/>; the readings are durable only after a
+/// <see cref="CheckpointMeter"/> that follows it has been answered.
+/// </summary>
 public sealed record RecordReadings(string MeterId, IReadOnlyList<TelemetryReading> Readings) : IMeterMessage;
 
-public sealed record ReadingsRecorded(string MeterId, int Accepted, int Duplicates, int TooLate);
+/// <summary>
+/// What the meter made of a batch. <paramref name="Incarnation"/> names the actor instance that
+/// holds the readings in memory: a checkpoint must reach that same instance, or they are gone.
+/// </summary>
+public sealed record ReadingsRecorded(string MeterId, int Accepted, int Duplicates, int TooLate, Guid Incarnation);
+
+/// <summary>
+/// Persist everything recorded so far. Answered with <see cref="MeterCheckpointed"/> once it is
+/// in the journal, or <see cref="MeterCheckpointRefused"/> when the instance that recorded the
+/// readings is no longer the one running (restarted, handed off): the caller must then replay.
+/// </summary>
+public sealed record CheckpointMeter(string MeterId, Guid Incarnation) : IMeterMessage;
+
+public sealed record MeterCheckpointed(string MeterId, int Events);
+
+public sealed record MeterCheckpointRefused(string MeterId, Guid Expected, Guid Actual);
 
 public sealed record GetMeterStatus(string MeterId) : IMeterMessage;
 

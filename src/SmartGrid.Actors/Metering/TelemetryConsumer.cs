@@ -13,16 +13,18 @@ namespace SmartGrid.Actors.Metering;
 
 /// <summary>
 /// Kafka raw_readings → meters, with back-pressure and exactly-once effect. One sub-stream per
-/// assigned partition groups readings for a short time, sends each meter its share in one
-/// message and waits until every meter of the group has persisted (bounded parallelism, order
-/// kept), and only then lets the group's last offset reach the committer. After a crash the
-/// uncommitted tail is read again and the meters drop what they already hold.
+/// assigned partition groups readings for a short time and sends each meter its share in one
+/// message (bounded parallelism, order kept); the meters apply them in memory. Every checkpoint
+/// interval the sub-stream asks each meter it touched to persist, and only when all have
+/// answered does the last offset before that barrier reach the committer. A crash (or a meter
+/// restarted in between, which refuses the checkpoint) replays the uncommitted tail, and the
+/// meters drop what they already hold.
 /// </summary>
 public static class TelemetryConsumer
 {
     public const string GroupId = "stream-processor-group";
 
-    public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout);
+    public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout, TimeSpan CheckpointInterval);
 
     /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
     public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, IActorRef meters,
@@ -31,17 +33,55 @@ public static class TelemetryConsumer
             .SelectAsyncUnordered(64, partition => partition.Item2
                 .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
                 .SelectAsync(settings.GroupsInFlight, group => RecordAsync(group.ToList(), meters, settings.AskTimeout))
+                .GroupedWithin(10_000, settings.CheckpointInterval)
+                .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), meters, settings.AskTimeout))
                 .RunWith(Committer.Sink(committer), materializer));
 
-    private static async Task<CommittableOffset> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, IActorRef meters, TimeSpan timeout)
+    /// <summary>Groups recorded since the last checkpoint: the meters (and their instances) that hold them, and the offset they reach.</summary>
+    private sealed record Recorded(CommittableOffset Offset, Dictionary<string, Guid> Meters, long Accepted, long Duplicates, long TooLate)
+    {
+        public static Recorded Merge(IEnumerable<Recorded> groups)
+        {
+            var list = groups.ToList();
+            var meters = new Dictionary<string, Guid>();
+            foreach (var group in list)
+            foreach (var (meter, incarnation) in group.Meters)
+            {
+                if (meters.TryGetValue(meter, out var earlier) && earlier != incarnation)
+                    throw new MeterRestartedException(meter);
+                meters[meter] = incarnation;
+            }
+            return new Recorded(list[^1].Offset, meters, list.Sum(g => g.Accepted), list.Sum(g => g.Duplicates), list.Sum(g => g.TooLate));
+        }
+    }
+
+    private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, IActorRef meters, TimeSpan timeout)
     {
         var replies = await Task.WhenAll(group.GroupBy(m => m.Value.MeterId).Select(byMeter =>
             meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.Select(m => m.Value).ToList()), timeout)));
-        PipelineMetrics.ReadingsAccepted.Add(replies.Sum(r => r.Accepted));
-        PipelineMetrics.ReadingsDuplicate.Add(replies.Sum(r => r.Duplicates));
-        PipelineMetrics.ReadingsTooLate.Add(replies.Sum(r => r.TooLate));
-        return group[^1].CommittableOffset;
+        return new Recorded(group[^1].CommittableOffset, replies.ToDictionary(r => r.MeterId, r => r.Incarnation),
+            replies.Sum(r => r.Accepted), replies.Sum(r => r.Duplicates), replies.Sum(r => r.TooLate));
     }
+
+    private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, IActorRef meters, TimeSpan timeout)
+    {
+        var replies = await Task.WhenAll(recorded.Meters.Select(m => meters.Ask<object>(new CheckpointMeter(m.Key, m.Value), timeout)));
+        foreach (var reply in replies)
+            if (reply is MeterCheckpointRefused refused) throw new MeterRestartedException(refused.MeterId);
+        // Counted once durable, so a replay after a refused checkpoint counts nothing twice.
+        PipelineMetrics.ReadingsAccepted.Add(recorded.Accepted);
+        PipelineMetrics.ReadingsDuplicate.Add(recorded.Duplicates);
+        PipelineMetrics.ReadingsTooLate.Add(recorded.TooLate);
+        return recorded.Offset;
+    }
+
+    /// <summary>
+    /// A meter lost readings it had applied but not persisted (it restarted or moved): the
+    /// stream fails, <see cref="Hosting.RestartingConsumer"/> rebuilds it, and Kafka replays from
+    /// the last commit.
+    /// </summary>
+    public sealed class MeterRestartedException(string meterId)
+        : Exception($"meter {meterId} restarted before its checkpoint; replaying from the last committed offsets");
 
     /// <summary>
     /// Reads a raw_readings value with the same rules as the HTTP ingestion, so a record put on

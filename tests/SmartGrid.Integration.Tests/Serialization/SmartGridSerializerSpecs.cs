@@ -156,7 +156,12 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var record = new RecordReadings("MTR-00000042", [Reading(0, 2.5), Reading(10, 2.6)]);
         Assert.Equal(record.Readings, RoundTrip(record).Readings);
-        Assert.Equal(new ReadingsRecorded("MTR-00000042", 2, 1, 0), RoundTrip(new ReadingsRecorded("MTR-00000042", 2, 1, 0)));
+        var incarnation = Guid.NewGuid();
+        Assert.Equal(new ReadingsRecorded("MTR-00000042", 2, 1, 0, incarnation), RoundTrip(new ReadingsRecorded("MTR-00000042", 2, 1, 0, incarnation)));
+        Assert.Equal(new CheckpointMeter("MTR-00000042", incarnation), RoundTrip(new CheckpointMeter("MTR-00000042", incarnation)));
+        Assert.Equal(new MeterCheckpointed("MTR-00000042", 3), RoundTrip(new MeterCheckpointed("MTR-00000042", 3)));
+        var refused = new MeterCheckpointRefused("MTR-00000042", incarnation, Guid.NewGuid());
+        Assert.Equal(refused, RoundTrip(refused));
         Assert.Equal(new GetMeterStatus("MTR-00000042"), RoundTrip(new GetMeterStatus("MTR-00000042")));
         var status = new MeterStatus("MTR-00000042", "Nashik", T0, 10, 1, 0,
             [new MeterWindowStatus("OneMinute", T0, 6, 2.5, 1, false)], Enumerable.Repeat<double?>(null, 24).ToArray());

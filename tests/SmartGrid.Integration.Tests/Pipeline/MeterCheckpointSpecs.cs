@@ -1,0 +1,94 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Integration.Tests.Pipeline;
+
+/// <summary>
+/// The meter's side of the checkpoint protocol, against the real shard region and journal: what
+/// it records waits in memory until a checkpoint persists it in one write, and a checkpoint that
+/// reaches another instance than the one that recorded is refused, so the caller replays.
+/// </summary>
+public sealed class MeterCheckpointSpecs : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private PipelineNode _node = null!;
+
+    public async Task InitializeAsync() => _node = await PipelineNode.StartAsync();
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    private IActorRef Meters => _node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+
+    private static TelemetryReading Reading(string meter, DateTimeOffset at) => new()
+    {
+        MeterId = meter, Timestamp = at, Voltage = 230, Current = 4.35, PowerKw = 1.0, EnergyKwh = 1.0 / 360, Region = "Nashik",
+    };
+
+    private async Task<long> JournalRowsAsync(string meter)
+    {
+        await using var connection = new NpgsqlConnection(_node.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT count(*) FROM journal WHERE persistence_id = @p", connection);
+        cmd.Parameters.AddWithValue("p", "meter-" + meter);
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    private async Task<object> AskUntilAnsweredAsync(object message)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            try { return await Meters.Ask<object>(message, TimeSpan.FromSeconds(3)); }
+            catch (AskTimeoutException) when (DateTime.UtcNow < deadline) { }
+        }
+    }
+
+    [Fact]
+    public async Task Should_persist_recorded_batches_only_at_the_checkpoint_in_one_write()
+    {
+        const string meter = "MTR-00000101";
+        var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
+        var first = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0), Reading(meter, t0.AddSeconds(10))]), Timeout);
+        var second = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0.AddSeconds(10)), Reading(meter, t0.AddSeconds(20))]), Timeout);
+        Assert.Equal((2, 0), (first.Accepted, first.Duplicates));
+        Assert.Equal((1, 1), (second.Accepted, second.Duplicates));
+        Assert.Equal(first.Incarnation, second.Incarnation);
+        Assert.Equal(0, await JournalRowsAsync(meter));
+
+        var done = await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, first.Incarnation), Timeout);
+        Assert.Equal(1, done.Events);
+        Assert.Equal(1, await JournalRowsAsync(meter));
+        // Nothing new: the next checkpoint writes nothing.
+        Assert.Equal(0, (await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, first.Incarnation), Timeout)).Events);
+        Assert.Equal(1, await JournalRowsAsync(meter));
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_checkpoint_for_readings_a_stopped_instance_held_and_keep_only_what_was_persisted()
+    {
+        const string meter = "MTR-00000102";
+        var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
+        var kept = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0)]), Timeout);
+        await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, kept.Incarnation), Timeout);
+        var lost = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0.AddSeconds(10))]), Timeout);
+
+        // The instance dies before its checkpoint (as on a crash or a hand-off).
+        var shard = new MeterMessageExtractor().ShardId(meter, new GetMeterStatus(meter));
+        var entity = await _node.App.Services.GetRequiredService<ActorSystem>()
+            .ActorSelection($"/system/sharding/{MeterActor.TypeName}/{shard}/{meter}").ResolveOne(Timeout);
+        await entity.GracefulStop(Timeout, PoisonPill.Instance);
+
+        // Until the shard has seen the stop, a message can still go to the dead instance (a timeout,
+        // which the consumer also treats as "replay"); then the next instance answers.
+        var refused = Assert.IsType<MeterCheckpointRefused>(await AskUntilAnsweredAsync(new CheckpointMeter(meter, lost.Incarnation)));
+        Assert.NotEqual(lost.Incarnation, refused.Actual);
+        var status = await Meters.Ask<MeterStatus>(new GetMeterStatus(meter), Timeout);
+        Assert.Equal(1, status.AcceptedTotal);
+        // The replay brings the lost reading back, and only it.
+        var replayed = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0), Reading(meter, t0.AddSeconds(10))]), Timeout);
+        Assert.Equal((1, 1), (replayed.Accepted, replayed.Duplicates));
+    }
+}
