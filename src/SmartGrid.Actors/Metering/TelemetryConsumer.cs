@@ -35,8 +35,10 @@ public static class TelemetryConsumer
 
     private static async Task<CommittableOffset> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, IActorRef meters, TimeSpan timeout)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var replies = await Task.WhenAll(group.GroupBy(m => m.Value.MeterId).Select(byMeter =>
             meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.Select(m => m.Value).ToList()), timeout)));
+        PipelineMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         PipelineMetrics.ReadingsAccepted.Add(replies.Sum(r => r.Accepted));
         PipelineMetrics.ReadingsDuplicate.Add(replies.Sum(r => r.Duplicates));
         PipelineMetrics.ReadingsTooLate.Add(replies.Sum(r => r.TooLate));
