@@ -99,6 +99,13 @@ public sealed class NodeMetricsSpecs(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(20, management.Sum(IngestedAccepted));
         Assert.True(management.Has("process_cpu_seconds_total"), "process metrics exported");
         Assert.True(management.Has("npgsql_db_client_operation_duration_count"), "Npgsql's meter exported");
+
+        // The platform's names the dashboards use are the ones this node really exports.
+        var platform = Dashboards.Expressions().Values.SelectMany(e => e).SelectMany(Dashboards.MetricNames)
+            .Where(n => n.StartsWith("microsoft_", StringComparison.Ordinal) || n.StartsWith("npgsql_", StringComparison.Ordinal) || n.StartsWith("process_", StringComparison.Ordinal))
+            .Distinct().ToList();
+        Assert.NotEmpty(platform);
+        Assert.All(platform, name => Assert.True(scrape.Has(name), $"dashboards query {name}, which the node does not export"));
     }
 
     private static async Task<PrometheusText> ScrapeAsync(HttpClient http)
