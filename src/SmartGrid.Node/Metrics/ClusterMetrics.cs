@@ -42,10 +42,17 @@ public sealed class ClusterMetrics : BackgroundService
         meter.CreateObservableGauge("smartgrid.cluster.sharding.entities", () => Sharding(s => s.Entities), "{entity}",
             "Active (started) entities hosted on this node, per shard type");
         var roles = string.Join(",", identity.Roles);
-        meter.CreateObservableGauge("smartgrid.node.info", () => new Measurement<int>(1,
-                new KeyValuePair<string, object?>("roles", roles),
-                new KeyValuePair<string, object?>("address", _system is { } s ? Cluster.Get(s).SelfAddress.ToString() : "")),
-            null, "Always 1; its labels say which roles and cluster address this node has");
+        meter.CreateObservableGauge("smartgrid.node.info", () => ObserveInfo(roles), null,
+            "Always 1; its labels say which roles and cluster address this node has");
+    }
+
+    // Nothing until the actor system runs: a series without the address would linger beside the real one.
+    private IEnumerable<Measurement<int>> ObserveInfo(string roles)
+    {
+        if (_system is not { } system) yield break;
+        yield return new Measurement<int>(1,
+            new KeyValuePair<string, object?>("roles", roles),
+            new KeyValuePair<string, object?>("address", Cluster.Get(system).SelfAddress.ToString()));
     }
 
     private IEnumerable<Measurement<int>> ObserveMembers()

@@ -84,6 +84,9 @@ public sealed class NodeMetricsSpecs(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(10, scrape.Sum(Duplicates));
         Assert.True(scrape.Sum(PersistDuration + "_count") >= 1, "persistence latency recorded");
         Assert.Equal(1, scrape.Sum(Members, ("status", "Up")));
+        var info = Assert.Single(scrape.Find("smartgrid_cluster_smartgrid_node_info"));
+        Assert.Equal("ingest,processor", info.Labels["roles"]);
+        Assert.StartsWith("akka.tcp://smartgrid@127.0.0.1:", info.Labels["address"]);
 
         // One histogram series per route and status, with buckets.
         (string, string)[] batch207 = [("http_route", "/telemetry/batch"), ("http_request_method", "POST"), ("http_response_status_code", "207")];
