@@ -5,6 +5,7 @@
 #   bench kafka|pipeline|recovery  benchmarks that print their figures
 #   services up|down|status  PostgreSQL 15 and Redis from Debian packages, data under .data/
 #   kafka                    a standalone embedded Kafka broker for multi-process runs
+#   cluster up|down|status   a local 3-node cluster (gateway+ingest, processor+services, processor+simulator) on one broker, under .data/cluster/
 param(
     [Parameter(Position = 0)][string]$Target = 'help',
     [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
@@ -210,6 +211,158 @@ function Invoke-Node([string[]]$Arguments) {
     exit $LASTEXITCODE
 }
 
+# ---- cluster: three node processes and one standalone broker on this machine -------------------
+# Ports: SMARTGRID_CLUSTER_PORT_OFFSET is added to every one, so a second checkout can run beside.
+$ClusterDir = Join-Path $DataDir 'cluster'
+$ClusterState = Join-Path $ClusterDir 'cluster.json'
+
+function Get-ClusterLayout {
+    $o = if ($env:SMARTGRID_CLUSTER_PORT_OFFSET) { [int]$env:SMARTGRID_CLUSTER_PORT_OFFSET } else { 0 }
+    $seeds = @("akka.tcp://smartgrid@127.0.0.1:$(4101 + $o)", "akka.tcp://smartgrid@127.0.0.1:$(4102 + $o)")
+    # The first seed (node1) forms the cluster; the others join it, and node2 can seed a restarted node1.
+    return @(
+        [ordered]@{ name = 'node1'; roles = 'gateway,ingest'; akka = 4101 + $o; gateway = 3000 + $o; ingest = 3001 + $o; http = 3000 + $o; management = 0; cmd = 9111 + $o; seeds = $seeds },
+        [ordered]@{ name = 'node2'; roles = 'processor,services'; akka = 4102 + $o; gateway = 0; ingest = 0; http = 3102 + $o; management = 3102 + $o; cmd = 9112 + $o; seeds = $seeds },
+        [ordered]@{ name = 'node3'; roles = 'processor,simulator'; akka = 4103 + $o; gateway = 0; ingest = 0; http = 3103 + $o; management = 3103 + $o; cmd = 9113 + $o; seeds = $seeds; ingestUrl = "http://127.0.0.1:$(3001 + $o)/telemetry/batch" }
+    )
+}
+
+function Test-Alive([int]$ProcessId) {
+    return $ProcessId -gt 0 -and (Invoke-Native 'kill' @('-0', "$ProcessId") -Quiet) -eq 0
+}
+
+function Test-PortFree([int]$Port) {
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $Port)
+    try { $listener.Start(); return $true } catch { return $false } finally { $listener.Stop() }
+}
+
+# Detached from this shell (own session: no SIGHUP when the terminal closes), output to $Log.
+# sh execs setsid which execs dotnet, so the pid returned is the node's own.
+function Start-Detached([string[]]$Command, [string]$Log) {
+    $info = [System.Diagnostics.ProcessStartInfo]::new('sh')
+    $info.UseShellExecute = $false
+    foreach ($a in @('-c', 'exec setsid "$0" "$@" >>"$SMARTGRID_LOG" 2>&1 </dev/null') + $Command) { $info.ArgumentList.Add($a) }
+    $info.Environment['SMARTGRID_LOG'] = $Log
+    return [System.Diagnostics.Process]::Start($info).Id
+}
+
+function Get-Readiness([int]$Port) {
+    try {
+        $r = Invoke-WebRequest -Uri "http://127.0.0.1:$Port/health/ready" -TimeoutSec 5 -SkipHttpErrorCheck
+        $body = $r.Content | ConvertFrom-Json
+        $down = @($body.checks.PSObject.Properties | Where-Object { $_.Value.status -ne 'Healthy' } | ForEach-Object { "$($_.Name): $($_.Value.description)" })
+        return [pscustomobject]@{ Code = [int]$r.StatusCode; Text = ($r.StatusCode -eq 200 ? 'ready' : "not ready ($($down -join '; '))") }
+    } catch {
+        return [pscustomobject]@{ Code = 0; Text = 'no answer' }
+    }
+}
+
+function Start-Cluster([string[]]$Extra) {
+    if (Test-Path $ClusterState) {
+        $state = Get-Content $ClusterState -Raw | ConvertFrom-Json
+        if (@($state.nodes | Where-Object { Test-Alive $_.pid }).Count -gt 0 -or (Test-Alive $state.kafka.pid)) {
+            Fail "a cluster is already running (./build.sh cluster status); stop it with ./build.sh cluster down"
+        }
+    }
+    $layout = Get-ClusterLayout
+    $taken = @($layout | ForEach-Object { $_.akka; $_.http; $_.cmd; if ($_.ingest) { $_.ingest } } | Where-Object { -not (Test-PortFree $_) })
+    if ($taken.Count -gt 0) { Fail "ports in use: $($taken -join ', ') (./build.sh run still up? or set SMARTGRID_CLUSTER_PORT_OFFSET)" }
+
+    # The shared PostgreSQL and Redis: the ones in the environment, else our own.
+    if (-not ($env:ConnectionStrings__Postgres -and $env:ConnectionStrings__Redis)) { Invoke-Services 'up' }
+    if (-not $env:ASPNETCORE_ENVIRONMENT) { $env:ASPNETCORE_ENVIRONMENT = 'Development' }
+
+    & dotnet build (Join-Path $Root 'src/SmartGrid.Node') -c Release -nologo -v q | Out-Host
+    if ($LASTEXITCODE -ne 0) { Fail 'build of src/SmartGrid.Node failed' }
+    $dll = Join-Path $Root 'src/SmartGrid.Node/bin/Release/net10.0/SmartGrid.Node.dll'
+
+    Remove-Item -Recurse -Force $ClusterDir -ErrorAction SilentlyContinue
+    New-Item -ItemType Directory -Force -Path $ClusterDir | Out-Null
+    $bootstrapFile = Join-Path $ClusterDir 'kafka/bootstrap'
+    $kafkaLog = Join-Path $ClusterDir 'kafka.log'
+    $kafkaPid = Start-Detached @('dotnet', $dll, 'kafka', '--bootstrap-file', $bootstrapFile) $kafkaLog
+    for ($i = 0; $i -lt 300 -and -not (Test-Path $bootstrapFile); $i++) {
+        if (-not (Test-Alive $kafkaPid)) { Fail "the broker exited: see $kafkaLog" }
+        Start-Sleep -Milliseconds 100
+    }
+    if (-not (Test-Path $bootstrapFile)) { Fail "the broker wrote no address within 30 s: see $kafkaLog" }
+    $bootstrap = (Get-Content $bootstrapFile -Raw).Trim()
+    Write-Host "build: Kafka (embedded, standalone) on $bootstrap, pid $kafkaPid"
+
+    $nodes = @()
+    foreach ($n in $layout) {
+        $log = Join-Path $ClusterDir "$($n.name).log"
+        $nodeArgs = @('dotnet', $dll, '--roles', $n.roles, '--kafka', $bootstrap,
+            "--SmartGrid:Cluster:Port=$($n.akka)",
+            "--SmartGrid:Cluster:SeedNodes:0=$($n.seeds[0])", "--SmartGrid:Cluster:SeedNodes:1=$($n.seeds[1])",
+            "--SmartGrid:Http:ManagementPort=$($n.management)",
+            "--SmartGrid:Management:Port=$($n.cmd)")
+        if ($n.gateway) { $nodeArgs += "--SmartGrid:Http:GatewayPort=$($n.gateway)" }
+        if ($n.ingest) { $nodeArgs += "--SmartGrid:Http:IngestPort=$($n.ingest)" }
+        if ($n.Contains('ingestUrl')) { $nodeArgs += "--SmartGrid:Simulator:IngestUrl=$($n.ingestUrl)" }
+        $nodeArgs += $Extra
+        $nodePid = Start-Detached $nodeArgs $log
+        $nodes += [ordered]@{ name = $n.name; roles = $n.roles; pid = $nodePid; akka = $n.akka; http = $n.http; gateway = $n.gateway; ingest = $n.ingest; cmd = $n.cmd; log = $log }
+        Write-Host "build: $($n.name) [$($n.roles)] pid $nodePid, Akka $($n.akka), HTTP $($n.http), log $log"
+    }
+    [ordered]@{ kafka = [ordered]@{ pid = $kafkaPid; bootstrap = $bootstrap; log = $kafkaLog }; nodes = $nodes } |
+        ConvertTo-Json -Depth 4 | Set-Content $ClusterState
+
+    $until = (Get-Date).AddSeconds(180)
+    foreach ($n in $nodes) {
+        while ((Get-Readiness $n.http).Code -ne 200) {
+            if (-not (Test-Alive $n.pid)) { Fail "$($n.name) exited: see $($n.log)" }
+            if ((Get-Date) -gt $until) { Fail "$($n.name) not ready within 180 s: see $($n.log) (./build.sh cluster down stops the rest)" }
+            Start-Sleep -Seconds 1
+        }
+    }
+    Show-Cluster
+}
+
+function Show-Cluster {
+    if (-not (Test-Path $ClusterState)) { Write-Host 'no cluster (./build.sh cluster up starts one)'; return }
+    $state = Get-Content $ClusterState -Raw | ConvertFrom-Json
+    Write-Host ("{0,-6} {1,-20} {2,-8} {3,-6} {4,-22} {5,-5} {6}" -f 'node', 'roles', 'pid', 'akka', 'http', 'cmd', '/health/ready')
+    foreach ($n in $state.nodes) {
+        $alive = Test-Alive $n.pid
+        $ports = if ($n.gateway) { "$($n.gateway) gw, $($n.ingest) ingest" } else { "$($n.http) mgmt" }
+        $ready = if ($alive) { (Get-Readiness $n.http).Text } else { 'process gone' }
+        Write-Host ("{0,-6} {1,-20} {2,-8} {3,-6} {4,-22} {5,-5} {6}" -f $n.name, $n.roles, ($alive ? $n.pid : "($($n.pid))"), $n.akka, $ports, $n.cmd, $ready)
+    }
+    $k = $state.kafka
+    Write-Host ("kafka  {0,-20} {1,-8} {2}" -f 'embedded broker', ((Test-Alive $k.pid) ? $k.pid : "($($k.pid))"), $k.bootstrap)
+    Write-Host "logs: $ClusterDir/*.log"
+}
+
+function Stop-Cluster {
+    if (-not (Test-Path $ClusterState)) { Write-Host 'build: no cluster running'; return }
+    $state = Get-Content $ClusterState -Raw | ConvertFrom-Json
+    # SIGTERM: each node drains its Kafka consumers, commits and leaves the cluster; SIGKILL only after 60 s.
+    function Stop-Pids([int[]]$Pids, [string]$What) {
+        $alive = @($Pids | Where-Object { Test-Alive $_ })
+        foreach ($p in $alive) { Invoke-Native 'kill' @('-TERM', "$p") -Quiet | Out-Null }
+        $until = (Get-Date).AddSeconds(60)
+        while (@($alive | Where-Object { Test-Alive $_ }).Count -gt 0 -and (Get-Date) -lt $until) { Start-Sleep -Milliseconds 250 }
+        foreach ($p in @($alive | Where-Object { Test-Alive $_ })) {
+            Write-Host "build: $What pid $p did not stop within 60 s; killing it"
+            Invoke-Native 'kill' @('-KILL', "$p") -Quiet | Out-Null
+        }
+        if ($alive.Count -gt 0) { Write-Host "build: stopped $What (pid $($alive -join ', '))" }
+    }
+    Stop-Pids @($state.nodes | ForEach-Object { [int]$_.pid }) 'nodes'
+    Stop-Pids @([int]$state.kafka.pid) 'Kafka broker'
+    Remove-Item $ClusterState -ErrorAction SilentlyContinue
+}
+
+function Invoke-Cluster([string]$Action, [string[]]$Extra) {
+    switch ($Action) {
+        'up' { Start-Cluster $Extra }
+        'down' { Stop-Cluster }
+        'status' { Show-Cluster }
+        default { Fail "cluster: expected up, down or status, got '$Action'" }
+    }
+}
+
 switch ($Target) {
     'services' { Invoke-Services ($Rest.Count -gt 0 ? $Rest[0] : 'status') }
     'test' { Invoke-Tests $Rest }
@@ -220,6 +373,7 @@ switch ($Target) {
         # dotnet run starts the node in its project folder: name the bootstrap file from the root.
         Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')") + $Rest)
     }
+    'cluster' { Invoke-Cluster ($Rest.Count -gt 0 ? $Rest[0] : 'status') ($Rest.Count -gt 1 ? $Rest[1..($Rest.Count - 1)] : @()) }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }
     'bench' {
         if ($Rest.Count -gt 0 -and $Rest[0] -ne 'kafka') { Invoke-Services 'up' }
@@ -227,7 +381,7 @@ switch ($Target) {
         exit $LASTEXITCODE
     }
     default {
-        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery | services up|down|status | kafka'
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery | services up|down|status | kafka | cluster up|down|status'
         if ($Target -ne 'help') { exit 2 }
     }
 }

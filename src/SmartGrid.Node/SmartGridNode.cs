@@ -3,6 +3,7 @@ using SmartGrid.Actors.Hosting;
 using SmartGrid.Gateway;
 using SmartGrid.Node.Health;
 using SmartGrid.Node.Ingestion;
+using SmartGrid.Node.Metrics;
 using SmartGrid.Node.Simulation;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
@@ -69,6 +70,7 @@ public static class SmartGridNode
         });
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
+        builder.AddNodeMetrics(roles);
         if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
         if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
@@ -81,6 +83,7 @@ public static class SmartGridNode
 
         var app = builder.Build();
         app.MapNodeHealth();
+        app.MapNodeMetrics();
         if (roles.Contains(NodeRoles.Ingest)) app.MapIngestion(options.Http.IngestPort);
         if (roles.Contains(NodeRoles.Gateway)) app.MapGateway(options.Http.GatewayPort);
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);

@@ -12,7 +12,7 @@ namespace SmartGrid.Node;
 /// Every few seconds, one log line an operator can read at a glance: readings/s ingested and
 /// processed, the processor group's consumer lag, windows and anomalies published. Reads the
 /// node's own instruments through a MeterListener, and the lag from the broker's watermarks
-/// against the group's committed offsets.
+/// against the group's committed offsets (also exported per partition as smartgrid.pipeline.consumer.lag).
 /// </summary>
 public sealed class StatusReporter(KafkaEndpoint kafka, ILogger<StatusReporter> log) : BackgroundService
 {
@@ -73,7 +73,9 @@ public sealed class StatusReporter(KafkaEndpoint kafka, ILogger<StatusReporter> 
             foreach (var c in committed)
             {
                 var high = probe.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(2)).High.Value;
-                lag += Math.Max(0, high - (c.Offset.IsSpecial ? 0 : c.Offset.Value));
+                var partitionLag = Math.Max(0, high - (c.Offset.IsSpecial ? 0 : c.Offset.Value));
+                PipelineMetrics.ReportLag(TelemetryConsumer.GroupId, c.Topic, c.Partition.Value, partitionLag);
+                lag += partitionLag;
             }
             return lag.ToString();
         }

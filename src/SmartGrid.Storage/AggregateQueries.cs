@@ -100,14 +100,16 @@ public sealed class AggregateQueries
     }
 
     private async Task<IReadOnlyList<T>> ReadAsync<T>(string sql, NpgsqlParameter[] parameters,
-        Func<NpgsqlDataReader, T> map, CancellationToken ct)
+        Func<NpgsqlDataReader, T> map, CancellationToken ct, [System.Runtime.CompilerServices.CallerMemberName] string query = "")
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var cmd = _dataSource.CreateCommand(sql);
         cmd.Parameters.AddRange(parameters);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var rows = new List<T>();
         while (await reader.ReadAsync(ct))
             rows.Add(map(reader));
+        StorageMetrics.Queried(query, started);
         return rows;
     }
 

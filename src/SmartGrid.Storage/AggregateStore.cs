@@ -26,7 +26,7 @@ public sealed class AggregateStore
     /// <paramref name="checkpoint"/> if given, atomically and in one round trip. Empty windows
     /// (no reading) are not rows of the seed's tables and are skipped.
     /// </summary>
-    public Task UpsertAsync(IReadOnlyList<WindowAggregate> rows, ProjectionCheckpoint? checkpoint, CancellationToken ct = default)
+    public async Task UpsertAsync(IReadOnlyList<WindowAggregate> rows, ProjectionCheckpoint? checkpoint, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var upserts = new List<(TimeSeriesTable, IReadOnlyList<DateTimeOffset>, Func<NpgsqlBatchCommand>)>();
@@ -36,7 +36,9 @@ public sealed class AggregateStore
             var windows = LastPerWindow(group);
             upserts.Add((table, windows.Select(w => w.WindowStart).ToArray(), () => UpsertCommand(table, windows)));
         }
-        return ProjectionBatch.ExecuteAsync(_dataSource, _partitions, upserts, checkpoint, ct);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await ProjectionBatch.ExecuteAsync(_dataSource, _partitions, upserts, checkpoint, ct);
+        StorageMetrics.Written("aggregates", rows.Count, started);
     }
 
     internal static TimeSeriesTable TableOf(WindowSize size) => size switch

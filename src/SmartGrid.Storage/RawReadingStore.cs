@@ -64,7 +64,8 @@ public sealed class RawReadingStore
             ingestedAt[i] = r.IngestedAt?.ToUniversalTime();
         }
 
-        return await WriteRetry.OnMissingPartitionAsync(
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var inserted = await WriteRetry.OnMissingPartitionAsync(
             _partitions, [(TimeSeriesTable.RawReadings, ts)],
             async () =>
             {
@@ -82,5 +83,7 @@ public sealed class RawReadingStore
                 return await cmd.ExecuteNonQueryAsync(ct);
             },
             ct);
+        StorageMetrics.Written("raw_readings", n, started);
+        return inserted;
     }
 }

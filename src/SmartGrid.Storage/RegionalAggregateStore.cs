@@ -22,7 +22,7 @@ public sealed class RegionalAggregateStore
     }
 
     /// <summary>UPSERTs the rows (the later of two versions of a window in the batch wins) and the checkpoint, atomically.</summary>
-    public Task UpsertAsync(IReadOnlyList<RegionalAggregate> rows, ProjectionCheckpoint? checkpoint, CancellationToken ct = default)
+    public async Task UpsertAsync(IReadOnlyList<RegionalAggregate> rows, ProjectionCheckpoint? checkpoint, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var upserts = new List<(TimeSeriesTable, IReadOnlyList<DateTimeOffset>, Func<NpgsqlBatchCommand>)>();
@@ -32,7 +32,9 @@ public sealed class RegionalAggregateStore
             var windows = LastPerWindow(group);
             upserts.Add((table, windows.Select(w => w.WindowStart).ToArray(), () => UpsertCommand(table, windows)));
         }
-        return ProjectionBatch.ExecuteAsync(_dataSource, _partitions, upserts, checkpoint, ct);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await ProjectionBatch.ExecuteAsync(_dataSource, _partitions, upserts, checkpoint, ct);
+        StorageMetrics.Written("regional_aggregates", rows.Count, started);
     }
 
     internal static TimeSeriesTable TableOf(WindowSize size) => size switch

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace SmartGrid.Actors.Hosting;
@@ -11,6 +12,9 @@ public static class PipelineMetrics
     public const string MeterName = "SmartGrid.Pipeline";
 
     private static readonly Meter Meter = new(MeterName);
+
+    // The newest lag seen per (group, topic, partition); whoever probes the broker writes it, a scrape reads it.
+    private static readonly ConcurrentDictionary<(string Group, string Topic, int Partition), long> Lags = new();
 
     public static readonly Counter<long> ReadingsAccepted = Meter.CreateCounter<long>("smartgrid.pipeline.readings.accepted", "{reading}",
         "Readings durably accepted by their meter");
@@ -26,4 +30,19 @@ public static class PipelineMetrics
         "Anomalies published on Kafka anomalies");
     public static readonly Histogram<double> WindowLatency = Meter.CreateHistogram<double>("smartgrid.pipeline.window.close_to_row", "ms",
         "From the meter persisting a published window to its row being committed");
+    public static readonly Histogram<double> PersistLatency = Meter.CreateHistogram<double>("smartgrid.pipeline.persist.duration", "ms",
+        "One checkpoint of a partition: from asking the meters it touched to persist until all of them have");
+
+    static PipelineMetrics() =>
+        Meter.CreateObservableGauge("smartgrid.pipeline.consumer.lag", ObserveLag, "{record}",
+            "Records on the partition not yet committed by the consumer group (high watermark - committed offset)");
+
+    /// <summary>Records the lag of one partition for a consumer group, as measured against the broker.</summary>
+    public static void ReportLag(string group, string topic, int partition, long lag) => Lags[(group, topic, partition)] = lag;
+
+    private static IEnumerable<Measurement<long>> ObserveLag() =>
+        Lags.Select(l => new Measurement<long>(l.Value,
+            new KeyValuePair<string, object?>("group", l.Key.Group),
+            new KeyValuePair<string, object?>("topic", l.Key.Topic),
+            new KeyValuePair<string, object?>("partition", l.Key.Partition)));
 }

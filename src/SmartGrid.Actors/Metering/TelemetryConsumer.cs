@@ -65,9 +65,11 @@ public static class TelemetryConsumer
 
     private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, IActorRef meters, TimeSpan timeout)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var replies = await Task.WhenAll(recorded.Meters.Select(m => meters.Ask<object>(new CheckpointMeter(m.Key, m.Value), timeout)));
         foreach (var reply in replies)
             if (reply is MeterCheckpointRefused refused) throw new MeterRestartedException(refused.MeterId);
+        PipelineMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         // Counted once durable, so a replay after a refused checkpoint counts nothing twice.
         PipelineMetrics.ReadingsAccepted.Add(recorded.Accepted);
         PipelineMetrics.ReadingsDuplicate.Add(recorded.Duplicates);
