@@ -42,6 +42,7 @@ public sealed class AlertManager : ManagerActor
     private readonly RedisKeyspace _keys;
     private readonly IProducer<string, string> _producer;
     private readonly TimeProvider _time;
+    private readonly List<(AlertView Alert, string Action, string Actor)> _uncommittedEvents = [];
 
     public AlertManager(AlertSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
         IProducer<string, string> producer, TimeProvider time)
@@ -63,27 +64,17 @@ public sealed class AlertManager : ManagerActor
         IProducer<string, string> producer, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new AlertManager(settings, db, redis, keys, producer, time ?? TimeProvider.System));
 
-    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record)
+    protected override object Parse(string topic, string json) =>
+        topic == _settings.RegionalTopic ? WireJson.Deserialize<RegionalAggregateMessage>(json).Validated()
+        : topic == _settings.AnomaliesTopic ? WireJson.Deserialize<Anomaly>(json).Validated()
+        : json;
+
+    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message) => message switch
     {
-        try
-        {
-            if (record.Topic == _settings.RegionalTopic)
-            {
-                var message = WireJson.Deserialize<RegionalAggregateMessage>(record.Value);
-                return message.WindowSize == "1m" ? await ApplyLoadAsync(message) : RecordHandled.Ignored;
-            }
-
-            if (record.Topic == _settings.AnomaliesTopic)
-                return await ApplyAnomalyAsync(WireJson.Deserialize<Anomaly>(record.Value));
-        }
-        catch (JsonException e)
-        {
-            Log.Error(e, "alert-manager: unreadable record on {0} skipped: {1}", record.Topic, record.Value);
-            return RecordHandled.Malformed;
-        }
-
-        return RecordHandled.Ignored;
-    }
+        RegionalAggregateMessage { WindowSize: "1m" } load => await ApplyLoadAsync(load),
+        Anomaly anomaly => await ApplyAnomalyAsync(anomaly),
+        _ => RecordHandled.Ignored,
+    };
 
     protected override async Task MaintainAsync()
     {
@@ -99,7 +90,7 @@ public sealed class AlertManager : ManagerActor
         var end = message.WindowEnd > message.WindowStart ? message.WindowEnd.ToUniversalTime() : start.AddMinutes(1);
         var key = start.ToString("O", CultureInfo.InvariantCulture);
         await using var connection = await _db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
+        await using var tx = await BeginAsync(connection);
         await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_region_state (region, state) VALUES ($1, '{}'::jsonb) ON CONFLICT DO NOTHING",
             message.Region);
         AlertRegionState state;
@@ -160,7 +151,7 @@ public sealed class AlertManager : ManagerActor
         };
         await Db.ExecuteAsync(connection, tx, "UPDATE alert_region_state SET state = $2::jsonb, updated_at = now() WHERE region = $1",
             message.Region, WireJson.Serialize(next));
-        await tx.CommitAsync();
+        await CommitAsync(tx);
 
         await MirrorOverloadAsync(message.Region, next.OverloadWindowStarts);
         await AfterCommitAsync(message.Region);
@@ -172,7 +163,7 @@ public sealed class AlertManager : ManagerActor
         var timestamp = anomaly.Timestamp.ToUniversalTime();
         var sourceKey = $"anomaly:{anomaly.MeterId}:{timestamp:O}:{anomaly.Kind}";
         await using var connection = await _db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
+        await using var tx = await BeginAsync(connection);
         if (await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_source_events (source_key) VALUES ($1) ON CONFLICT DO NOTHING", sourceKey) == 0)
             return RecordHandled.Duplicate;
 
@@ -189,7 +180,7 @@ public sealed class AlertManager : ManagerActor
         };
         var created = await UpsertAlertAsync(connection, tx, AlertTypes.Anomaly, anomaly.Severity, anomaly.Region, anomaly.MeterId, text,
             metadata, timestamp);
-        await tx.CommitAsync();
+        await CommitAsync(tx);
         await AfterCommitAsync(anomaly.Region);
         return new RecordHandled(created ? "alert-created" : "alert-updated");
     }
@@ -251,7 +242,7 @@ public sealed class AlertManager : ManagerActor
             return new AlertCommandRejected(alertId, AlertCommandError.InvalidTransition, "the operator (by) is required");
 
         await using var connection = await _db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
+        await using var tx = await BeginAsync(connection);
         AlertView? current = null;
         await using (var command = Db.Command(connection, tx, $"SELECT {AlertColumns} FROM alerts WHERE alert_id = $1 FOR UPDATE", alertId))
         await using (var reader = await command.ExecuteReaderAsync())
@@ -285,7 +276,7 @@ public sealed class AlertManager : ManagerActor
         }
 
         await AuditAsync(connection, tx, updated, target, by);
-        await tx.CommitAsync();
+        await CommitAsync(tx);
         await AfterCommitAsync(updated.Region);
         return new AlertCommandSucceeded(updated);
     }
@@ -303,9 +294,28 @@ public sealed class AlertManager : ManagerActor
         }
     }
 
-    private async Task AuditAsync(NpgsqlConnection connection, NpgsqlTransaction tx, AlertView alert, string action, string actor) =>
+    /// <summary>A transaction; lifecycle events of an earlier one that rolled back are forgotten.</summary>
+    private async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection)
+    {
+        _uncommittedEvents.Clear();
+        return await connection.BeginTransactionAsync();
+    }
+
+    /// <summary>Commits, then counts the lifecycle events of the transaction (never those of one rolled back).</summary>
+    private async Task CommitAsync(NpgsqlTransaction tx)
+    {
+        await tx.CommitAsync();
+        foreach (var (alert, action, actor) in _uncommittedEvents)
+            ServicesMetrics.AlertEvent(alert.Type, alert.Severity, action, actor);
+        _uncommittedEvents.Clear();
+    }
+
+    private async Task AuditAsync(NpgsqlConnection connection, NpgsqlTransaction tx, AlertView alert, string action, string actor)
+    {
+        _uncommittedEvents.Add((alert, action, actor));
         await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_acknowledgments (alert_id, action, actor, at, alert) VALUES ($1, $2, $3, $4, $5::jsonb)",
             alert.AlertId, action, actor, _time.GetUtcNow(), WireJson.Serialize(alert));
+    }
 
     private static AlertView ReadAlert(NpgsqlDataReader reader)
     {

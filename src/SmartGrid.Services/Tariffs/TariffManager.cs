@@ -48,28 +48,17 @@ public sealed class TariffManager : ManagerActor
         IProducer<string, string> producer, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new TariffManager(settings, db, redis, keys, producer, time ?? TimeProvider.System));
 
-    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record)
+    protected override object Parse(string topic, string json) =>
+        topic == _settings.RegionalTopic ? WireJson.Deserialize<RegionalAggregateMessage>(json).Validated()
+        : topic == _settings.OverridesTopic ? WireJson.Deserialize<TariffOverrideMessage>(json).Validated()
+        : json;
+
+    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message) => message switch
     {
-        try
-        {
-            if (record.Topic == _settings.RegionalTopic)
-            {
-                var message = WireJson.Deserialize<RegionalAggregateMessage>(record.Value);
-                return message.WindowSize == "15m" ? await ApplyLoadAsync(message) : RecordHandled.Ignored;
-            }
-
-            if (record.Topic == _settings.OverridesTopic)
-                return await ApplyOverrideAsync(WireJson.Deserialize<TariffOverrideMessage>(record.Value));
-        }
-        catch (JsonException e)
-        {
-            // A record that can never be read must not stop the service: logged and skipped.
-            Log.Error(e, "tariff-manager: unreadable record on {0} skipped: {1}", record.Topic, record.Value);
-            return RecordHandled.Malformed;
-        }
-
-        return RecordHandled.Ignored;
-    }
+        RegionalAggregateMessage { WindowSize: "15m" } load => await ApplyLoadAsync(load),
+        TariffOverrideMessage change => await ApplyOverrideAsync(change),
+        _ => RecordHandled.Ignored,
+    };
 
     protected override async Task MaintainAsync()
     {
@@ -113,15 +102,8 @@ public sealed class TariffManager : ManagerActor
 
     private async Task<RecordHandled> ApplyOverrideAsync(TariffOverrideMessage message)
     {
-        var lift = string.Equals(message.Action, "lift", StringComparison.OrdinalIgnoreCase);
+        var lift = message.IsLift;
         var price = message.PricePerKwh ?? message.Price;
-        if (string.IsNullOrWhiteSpace(message.Region)
-            || (lift && message.OverrideId is null)
-            || (!lift && ((price is null) == (message.Percentage is null) || message.ValidTo <= message.ValidFrom || price < 0)))
-        {
-            Log.Error("tariff-manager: invalid override skipped: {0}", message);
-            return RecordHandled.Malformed;
-        }
 
         var now = _time.GetUtcNow();
         var id = message.OverrideId ?? Db.ContentId(
@@ -156,7 +138,9 @@ public sealed class TariffManager : ManagerActor
         var state = await LockRegionAsync(connection, tx, region);
         var change = await DecideAsync(connection, tx, region, state.LoadPercent, now, now, null);
         await tx.CommitAsync();
-        if (change is not null) await _redis.StringSetAsync(_keys.Tariff(region), WireJson.Serialize(change), _settings.CacheTtl);
+        if (change is null) return;
+        ServicesMetrics.TariffUpdates.Add(1, new("region", change.Region), new("reason", change.Reason));
+        await _redis.StringSetAsync(_keys.Tariff(region), WireJson.Serialize(change), _settings.CacheTtl);
     }
 
     /// <summary>The region's progress row, locked for this transaction (created empty when missing).</summary>
@@ -266,7 +250,10 @@ public sealed class TariffManager : ManagerActor
     private async Task AfterCommitAsync(CachedTariff? change)
     {
         if (change is not null)
+        {
+            ServicesMetrics.TariffUpdates.Add(1, new("region", change.Region), new("reason", change.Reason));
             await _redis.StringSetAsync(_keys.Tariff(change.Region), WireJson.Serialize(change), _settings.CacheTtl);
+        }
         await PublishPendingAsync();
     }
 
