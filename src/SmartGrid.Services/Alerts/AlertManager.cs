@@ -26,7 +26,7 @@ namespace SmartGrid.Services.Alerts;
 /// a redelivered window or anomaly changes nothing and a handover loses nothing.
 /// </para>
 /// </summary>
-public sealed class AlertManager : ManagerActor
+public sealed partial class AlertManager : ManagerActor
 {
     public const string Name = "alert-manager";
 
@@ -58,6 +58,7 @@ public sealed class AlertManager : ManagerActor
 
         ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, AlertStatuses.Acknowledged)));
         ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, AlertStatuses.Resolved)));
+        ReceiveAsync<CheckOutages>(_ => ReplyAsync(Sender, async () => (object)await CheckOutagesAsync()));
     }
 
     public static Props Props(AlertSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
@@ -75,6 +76,12 @@ public sealed class AlertManager : ManagerActor
         Anomaly anomaly => await ApplyAnomalyAsync(anomaly),
         _ => RecordHandled.Ignored,
     };
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        Timers.StartPeriodicTimer("outages", CheckOutages.Instance, _settings.OutageCheckInterval);
+    }
 
     protected override async Task MaintainAsync()
     {
