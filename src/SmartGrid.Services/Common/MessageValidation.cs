@@ -12,6 +12,8 @@ namespace SmartGrid.Services.Common;
 /// </summary>
 internal static class MessageValidation
 {
+    private const decimal MaxPricePerKwh = 1_000_000m;
+
     public static RegionalAggregateMessage Validated(this RegionalAggregateMessage m)
     {
         Require(!string.IsNullOrWhiteSpace(m.Region), "region", "is required");
@@ -39,6 +41,7 @@ internal static class MessageValidation
         if (m.IsLift)
         {
             Require(m.OverrideId is not null, "override_id", "is required to lift an override");
+            Require(!string.IsNullOrWhiteSpace(m.CreatedBy), "created_by", "is required");
             return m;
         }
 
@@ -46,8 +49,11 @@ internal static class MessageValidation
             $"must be create or lift, not '{m.Action}'");
         var price = m.PricePerKwh ?? m.Price;
         Require((price is null) != (m.Percentage is null), "price_per_kwh/percentage", "exactly one of them is required");
-        Require(price is null or >= 0, "price_per_kwh", "must be >= 0");
-        Require(m.Percentage is null or > -100, "percentage", "must be > -100");
+        // The bounds of the tariffs columns (numeric(12,4), numeric(8,3)): beyond them the insert
+        // would fail on every redelivery.
+        Require(price is null or (>= 0 and <= MaxPricePerKwh), "price_per_kwh", $"must be between 0 and {MaxPricePerKwh}");
+        Require(m.Percentage is null or (> -100 and <= 10_000), "percentage", "must be in (-100, 10000]");
+        Require(!string.IsNullOrWhiteSpace(m.CreatedBy), "created_by", "is required");
         Require(m.ValidFrom != default && m.ValidTo > m.ValidFrom, "valid_to", "must be after valid_from");
         return m;
     }
