@@ -30,6 +30,9 @@ public sealed partial class AlertManager : ManagerActor
 {
     public const string Name = "alert-manager";
 
+    /// <summary>Outbox rows sent per round.</summary>
+    private const int PublishBatch = 500;
+
     private const string AlertColumns = """
         alert_id, type, severity, region, meter_id, message, metadata::text AS metadata, status, occurrence_count,
         first_seen_at, last_seen_at, created_at, acknowledged_by, acknowledged_at, resolved_by, resolved_at
@@ -379,9 +382,9 @@ public sealed partial class AlertManager : ManagerActor
         {
             var pending = new List<AlertEventMessage>();
             await using var connection = await _db.OpenConnectionAsync();
-            await using (var command = Db.Command(connection, null, """
+            await using (var command = Db.Command(connection, null, $"""
                              SELECT event_id, action, actor, at, alert::text FROM alert_acknowledgments
-                             WHERE published_at IS NULL ORDER BY event_id LIMIT 500
+                             WHERE published_at IS NULL ORDER BY event_id LIMIT {PublishBatch}
                              """))
             await using (var reader = await command.ExecuteReaderAsync())
             {
@@ -397,6 +400,8 @@ public sealed partial class AlertManager : ManagerActor
                 new Message<string, string> { Key = e.Alert.AlertId.ToString(), Value = WireJson.Serialize(e) })));
             await Db.ExecuteAsync(connection, null, "UPDATE alert_acknowledgments SET published_at = now() WHERE event_id = ANY($1)",
                 pending.Select(e => e.EventId).ToArray());
+            // A short batch was the last one: no second query per record on the hot path.
+            if (pending.Count < PublishBatch) return;
         }
     }
 }

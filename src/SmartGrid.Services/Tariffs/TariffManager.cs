@@ -25,6 +25,9 @@ public sealed class TariffManager : ManagerActor
 {
     public const string Name = "tariff-manager";
 
+    /// <summary>Outbox rows sent per round.</summary>
+    private const int PublishBatch = 500;
+
     private readonly TariffSettings _settings;
     private readonly NpgsqlDataSource _db;
     private readonly IDatabase _redis;
@@ -264,10 +267,10 @@ public sealed class TariffManager : ManagerActor
         {
             var pending = new List<TariffUpdateMessage>();
             await using var connection = await _db.OpenConnectionAsync();
-            await using (var command = Db.Command(connection, null, """
+            await using (var command = Db.Command(connection, null, $"""
                              SELECT tariff_id, region, old_price, price_per_kwh, effective_from, reason, triggered_by,
                                     override_id, load_percent, source_window_start, source_revision
-                             FROM tariffs WHERE published_at IS NULL AND reason <> 'base' ORDER BY seq LIMIT 500
+                             FROM tariffs WHERE published_at IS NULL AND reason <> 'base' ORDER BY seq LIMIT {PublishBatch}
                              """))
             await using (var reader = await command.ExecuteReaderAsync())
             {
@@ -296,6 +299,8 @@ public sealed class TariffManager : ManagerActor
                 new Message<string, string> { Key = u.Region, Value = WireJson.Serialize(u) })));
             await Db.ExecuteAsync(connection, null, "UPDATE tariffs SET published_at = now() WHERE tariff_id = ANY($1)",
                 pending.Select(u => u.TariffId).ToArray());
+            // A short batch was the last one: no second query per record on the hot path.
+            if (pending.Count < PublishBatch) return;
         }
     }
 }
