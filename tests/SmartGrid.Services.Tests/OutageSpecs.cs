@@ -18,14 +18,13 @@ public sealed class OutageSpecs(ServicesFixture fixture, ITestOutputHelper outpu
     private readonly string _alerts = $"alerts-{Guid.NewGuid():N}";
     private readonly ManualTime _clock = new(T0);
 
-    private IActorRef StartManager()
+    /// <summary>By default checks only when the test asks: the timer must not race the assertions.</summary>
+    private IActorRef StartManager(TimeSpan? checkInterval = null)
     {
         Fixture.Broker.CreateTopic(_alerts, 3);
         var settings = new AlertSettings
         {
-            AlertsTopic = _alerts, OutageSilence = TimeSpan.FromMinutes(15),
-            // Checks only when the test asks: the timer must not race the assertions.
-            OutageCheckInterval = TimeSpan.FromHours(1),
+            AlertsTopic = _alerts, OutageSilence = TimeSpan.FromMinutes(15), OutageCheckInterval = checkInterval ?? TimeSpan.FromHours(1),
         };
         return Sys.ActorOf(AlertManager.Props(settings, Db, Fixture.Redis, Keys, Fixture.Producer, _clock));
     }
@@ -160,5 +159,19 @@ public sealed class OutageSpecs(ServicesFixture fixture, ITestOutputHelper outpu
         await Report([93], m1, m2, m3, p1);
         Assert.Equal(new OutagesChecked(0, 1), await Check(second));
         Assert.Equal(["Nashik/MTR-00000003/high/resolved/system"], await Outages());
+    }
+
+    [Fact]
+    public async Task Should_check_for_outages_on_its_own_every_interval()
+    {
+        (string, string) m1 = ("MTR-00000001", "Nashik"), m2 = ("MTR-00000002", "Nashik");
+        await Register(m1, m2);
+        await Report(Enumerable.Range(0, 5), m1, m2);
+        _clock.Now = T0.AddMinutes(6);
+        StartManager(TimeSpan.FromMilliseconds(200));
+        await Report(Enumerable.Range(5, 15), m1);
+
+        await Eventually(async () => (await Outages()).Count == 1, 20, "the timer's outage check");
+        Assert.Equal(["Nashik/MTR-00000002/high/active/-"], await Outages());
     }
 }

@@ -61,7 +61,21 @@ public sealed partial class AlertManager : ManagerActor
 
         ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, AlertStatuses.Acknowledged)));
         ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, AlertStatuses.Resolved)));
-        ReceiveAsync<CheckOutages>(_ => ReplyAsync(Sender, async () => (object)await CheckOutagesAsync()));
+        ReceiveAsync<CheckOutages>(async _ =>
+        {
+            // The timer's checks answer nobody; a failed one is retried at the next interval.
+            var sender = Sender.IsNobody() || Sender.Equals(Self) ? null : Sender;
+            try
+            {
+                var checkedOutages = await CheckOutagesAsync();
+                sender?.Tell(checkedOutages);
+            }
+            catch (Exception e)
+            {
+                Log.Warning(e, "alert-manager: outage check failed");
+                sender?.Tell(new Status.Failure(e));
+            }
+        });
     }
 
     public static Props Props(AlertSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
