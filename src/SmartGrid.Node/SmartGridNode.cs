@@ -57,17 +57,8 @@ public static class SmartGridNode
         DatabaseMigrator.Migrate(postgres!);
         builder.Services.AddStorage(postgres!);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
-        builder.Services.AddGridServices(builder.Configuration.GetConnectionString("Redis")
-            ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set (./build.sh services up exports it)"));
-        builder.Services.AddNotifications(new NotificationSettings
-        {
-            Smtp = new SmtpSettings
-            {
-                Host = builder.Configuration["SmartGrid:Notifications:Smtp:Host"] ?? "127.0.0.1",
-                Port = int.Parse(builder.Configuration["SmartGrid:Notifications:Smtp:Port"] ?? "25", System.Globalization.CultureInfo.InvariantCulture),
-            },
-            Webhook = new WebhookSettings { Secret = builder.Configuration["SmartGrid:Notifications:Webhook:Secret"] ?? "change-me" },
-        });
+        builder.Services.AddGridServices(builder.Configuration);
+        builder.Services.AddNotifications(builder.Configuration);
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);

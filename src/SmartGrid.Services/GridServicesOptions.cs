@@ -27,6 +27,9 @@ public sealed record ConsumerOptions
     /// <summary>Pause before a failed consumer stream (database or broker down) is started again.</summary>
     public TimeSpan RestartBackoff { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>Where records that are not valid messages of their topic go (logged with their key); null: logged and skipped.</summary>
+    public string? DeadLetterTopic { get; init; } = SmartGrid.Domain.Telemetry.Topics.DeadLetters;
+
     /// <summary>Extra librdkafka consumer properties (tests shorten heartbeats).</summary>
     public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 }
@@ -73,6 +76,18 @@ public sealed record AlertSettings
 
     /// <summary>A load at or above this makes an overload alert critical instead of high.</summary>
     public double CriticalLoadPercent { get; init; } = 100;
+
+    /// <summary>
+    /// A meter (or region) is in OUTAGE once it has been silent while the rest of its region (or of
+    /// the grid) kept reporting for this long: measured in minutes of regional data, not wall clock.
+    /// </summary>
+    public TimeSpan OutageSilence { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often silent meters and regions are looked for (and outages of those reporting again resolved).</summary>
+    public TimeSpan OutageCheckInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Meters and regions last heard of longer ago than this (wall clock) are retired, not in outage.</summary>
+    public TimeSpan OutageLookback { get; init; } = TimeSpan.FromHours(24);
 
     public TimeSpan OverloadKeyTtl { get; init; } = TimeSpan.FromMinutes(30);
     public TimeSpan AlertCountTtl { get; init; } = TimeSpan.FromHours(1);

@@ -26,9 +26,12 @@ namespace SmartGrid.Services.Alerts;
 /// a redelivered window or anomaly changes nothing and a handover loses nothing.
 /// </para>
 /// </summary>
-public sealed class AlertManager : ManagerActor
+public sealed partial class AlertManager : ManagerActor
 {
     public const string Name = "alert-manager";
+
+    /// <summary>Outbox rows sent per round.</summary>
+    private const int PublishBatch = 500;
 
     private const string AlertColumns = """
         alert_id, type, severity, region, meter_id, message, metadata::text AS metadata, status, occurrence_count,
@@ -42,6 +45,7 @@ public sealed class AlertManager : ManagerActor
     private readonly RedisKeyspace _keys;
     private readonly IProducer<string, string> _producer;
     private readonly TimeProvider _time;
+    private readonly List<(AlertView Alert, string Action, string Actor)> _uncommittedEvents = [];
 
     public AlertManager(AlertSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
         IProducer<string, string> producer, TimeProvider time)
@@ -57,32 +61,43 @@ public sealed class AlertManager : ManagerActor
 
         ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, AlertStatuses.Acknowledged)));
         ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, AlertStatuses.Resolved)));
+        ReceiveAsync<CheckOutages>(async _ =>
+        {
+            // The timer's checks answer nobody; a failed one is retried at the next interval.
+            var sender = Sender.IsNobody() || Sender.Equals(Self) ? null : Sender;
+            try
+            {
+                var checkedOutages = await CheckOutagesAsync();
+                sender?.Tell(checkedOutages);
+            }
+            catch (Exception e)
+            {
+                Log.Warning(e, "alert-manager: outage check failed");
+                sender?.Tell(new Status.Failure(e));
+            }
+        });
     }
 
     public static Props Props(AlertSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
         IProducer<string, string> producer, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new AlertManager(settings, db, redis, keys, producer, time ?? TimeProvider.System));
 
-    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record)
+    protected override object Parse(string topic, string json) =>
+        topic == _settings.RegionalTopic ? WireJson.Deserialize<RegionalAggregateMessage>(json).Validated()
+        : topic == _settings.AnomaliesTopic ? WireJson.Deserialize<Anomaly>(json).Validated()
+        : json;
+
+    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message) => message switch
     {
-        try
-        {
-            if (record.Topic == _settings.RegionalTopic)
-            {
-                var message = WireJson.Deserialize<RegionalAggregateMessage>(record.Value);
-                return message.WindowSize == "1m" ? await ApplyLoadAsync(message) : RecordHandled.Ignored;
-            }
+        RegionalAggregateMessage { WindowSize: "1m" } load => await ApplyLoadAsync(load),
+        Anomaly anomaly => await ApplyAnomalyAsync(anomaly),
+        _ => RecordHandled.Ignored,
+    };
 
-            if (record.Topic == _settings.AnomaliesTopic)
-                return await ApplyAnomalyAsync(WireJson.Deserialize<Anomaly>(record.Value));
-        }
-        catch (JsonException e)
-        {
-            Log.Error(e, "alert-manager: unreadable record on {0} skipped: {1}", record.Topic, record.Value);
-            return RecordHandled.Malformed;
-        }
-
-        return RecordHandled.Ignored;
+    protected override void PreStart()
+    {
+        base.PreStart();
+        Timers.StartPeriodicTimer("outages", CheckOutages.Instance, _settings.OutageCheckInterval);
     }
 
     protected override async Task MaintainAsync()
@@ -99,7 +114,7 @@ public sealed class AlertManager : ManagerActor
         var end = message.WindowEnd > message.WindowStart ? message.WindowEnd.ToUniversalTime() : start.AddMinutes(1);
         var key = start.ToString("O", CultureInfo.InvariantCulture);
         await using var connection = await _db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
+        await using var tx = await BeginAsync(connection);
         await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_region_state (region, state) VALUES ($1, '{}'::jsonb) ON CONFLICT DO NOTHING",
             message.Region);
         AlertRegionState state;
@@ -160,7 +175,7 @@ public sealed class AlertManager : ManagerActor
         };
         await Db.ExecuteAsync(connection, tx, "UPDATE alert_region_state SET state = $2::jsonb, updated_at = now() WHERE region = $1",
             message.Region, WireJson.Serialize(next));
-        await tx.CommitAsync();
+        await CommitAsync(tx);
 
         await MirrorOverloadAsync(message.Region, next.OverloadWindowStarts);
         await AfterCommitAsync(message.Region);
@@ -172,7 +187,7 @@ public sealed class AlertManager : ManagerActor
         var timestamp = anomaly.Timestamp.ToUniversalTime();
         var sourceKey = $"anomaly:{anomaly.MeterId}:{timestamp:O}:{anomaly.Kind}";
         await using var connection = await _db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
+        await using var tx = await BeginAsync(connection);
         if (await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_source_events (source_key) VALUES ($1) ON CONFLICT DO NOTHING", sourceKey) == 0)
             return RecordHandled.Duplicate;
 
@@ -189,7 +204,7 @@ public sealed class AlertManager : ManagerActor
         };
         var created = await UpsertAlertAsync(connection, tx, AlertTypes.Anomaly, anomaly.Severity, anomaly.Region, anomaly.MeterId, text,
             metadata, timestamp);
-        await tx.CommitAsync();
+        await CommitAsync(tx);
         await AfterCommitAsync(anomaly.Region);
         return new RecordHandled(created ? "alert-created" : "alert-updated");
     }
@@ -251,7 +266,7 @@ public sealed class AlertManager : ManagerActor
             return new AlertCommandRejected(alertId, AlertCommandError.InvalidTransition, "the operator (by) is required");
 
         await using var connection = await _db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
+        await using var tx = await BeginAsync(connection);
         AlertView? current = null;
         await using (var command = Db.Command(connection, tx, $"SELECT {AlertColumns} FROM alerts WHERE alert_id = $1 FOR UPDATE", alertId))
         await using (var reader = await command.ExecuteReaderAsync())
@@ -285,7 +300,7 @@ public sealed class AlertManager : ManagerActor
         }
 
         await AuditAsync(connection, tx, updated, target, by);
-        await tx.CommitAsync();
+        await CommitAsync(tx);
         await AfterCommitAsync(updated.Region);
         return new AlertCommandSucceeded(updated);
     }
@@ -303,9 +318,28 @@ public sealed class AlertManager : ManagerActor
         }
     }
 
-    private async Task AuditAsync(NpgsqlConnection connection, NpgsqlTransaction tx, AlertView alert, string action, string actor) =>
+    /// <summary>A transaction; lifecycle events of an earlier one that rolled back are forgotten.</summary>
+    private async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection)
+    {
+        _uncommittedEvents.Clear();
+        return await connection.BeginTransactionAsync();
+    }
+
+    /// <summary>Commits, then counts the lifecycle events of the transaction (never those of one rolled back).</summary>
+    private async Task CommitAsync(NpgsqlTransaction tx)
+    {
+        await tx.CommitAsync();
+        foreach (var (alert, action, actor) in _uncommittedEvents)
+            ServicesMetrics.AlertEvent(alert.Type, alert.Severity, action, actor);
+        _uncommittedEvents.Clear();
+    }
+
+    private async Task AuditAsync(NpgsqlConnection connection, NpgsqlTransaction tx, AlertView alert, string action, string actor)
+    {
+        _uncommittedEvents.Add((alert, action, actor));
         await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_acknowledgments (alert_id, action, actor, at, alert) VALUES ($1, $2, $3, $4, $5::jsonb)",
             alert.AlertId, action, actor, _time.GetUtcNow(), WireJson.Serialize(alert));
+    }
 
     private static AlertView ReadAlert(NpgsqlDataReader reader)
     {
@@ -362,9 +396,9 @@ public sealed class AlertManager : ManagerActor
         {
             var pending = new List<AlertEventMessage>();
             await using var connection = await _db.OpenConnectionAsync();
-            await using (var command = Db.Command(connection, null, """
+            await using (var command = Db.Command(connection, null, $"""
                              SELECT event_id, action, actor, at, alert::text FROM alert_acknowledgments
-                             WHERE published_at IS NULL ORDER BY event_id LIMIT 500
+                             WHERE published_at IS NULL ORDER BY event_id LIMIT {PublishBatch}
                              """))
             await using (var reader = await command.ExecuteReaderAsync())
             {
@@ -380,6 +414,8 @@ public sealed class AlertManager : ManagerActor
                 new Message<string, string> { Key = e.Alert.AlertId.ToString(), Value = WireJson.Serialize(e) })));
             await Db.ExecuteAsync(connection, null, "UPDATE alert_acknowledgments SET published_at = now() WHERE event_id = ANY($1)",
                 pending.Select(e => e.EventId).ToArray());
+            // A short batch was the last one: no second query per record on the hot path.
+            if (pending.Count < PublishBatch) return;
         }
     }
 }

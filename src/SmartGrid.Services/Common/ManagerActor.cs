@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Akka;
 using Akka.Actor;
 using Akka.Event;
@@ -30,9 +31,22 @@ public abstract class ManagerActor : ReceiveActor, IWithTimers
         ReceiveAsync<ConsumedRecord>(async record =>
         {
             var sender = Sender;
+            object message;
             try
             {
-                sender.Tell(await HandleRecordAsync(record));
+                message = record.Message ?? Parse(record.Topic, record.Value);
+            }
+            catch (Exception e) when (e is JsonException or MalformedRecordException)
+            {
+                // Only records sent directly get here: the consumer dead-letters them before.
+                Log.Error("{0}: malformed record on {1} with key {2} skipped: {3}", Self.Path.Name, record.Topic, record.Key ?? "<null>", e.Message);
+                sender.Tell(RecordHandled.Malformed);
+                return;
+            }
+
+            try
+            {
+                sender.Tell(await HandleRecordAsync(record, message));
             }
             catch (Exception e)
             {
@@ -60,8 +74,15 @@ public abstract class ManagerActor : ReceiveActor, IWithTimers
 
     protected ILoggingAdapter Log { get; } = Context.GetLogger();
 
-    /// <summary>Applies one record durably; throw to have it redelivered.</summary>
-    protected abstract Task<RecordHandled> HandleRecordAsync(ConsumedRecord record);
+    /// <summary>
+    /// Reads and validates a record of one of the manager's topics; throws <see cref="JsonException"/> or
+    /// <see cref="MalformedRecordException"/> for one that can never be applied. Runs on the Kafka
+    /// consumer's thread: must only read the manager's immutable settings.
+    /// </summary>
+    protected abstract object Parse(string topic, string json);
+
+    /// <summary>Applies one record (<paramref name="message"/> is what <see cref="Parse"/> read) durably; throw to have it redelivered.</summary>
+    protected abstract Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message);
 
     /// <summary>Periodic work, also run once at start (e.g. publishing what a previous owner left unpublished).</summary>
     protected abstract Task MaintainAsync();
@@ -83,7 +104,7 @@ public abstract class ManagerActor : ReceiveActor, IWithTimers
     private void StartStream()
     {
         var generation = ++_generation;
-        var (control, completion) = ManagerConsumer.Run(_consumer, Self, Context.Materializer());
+        var (control, completion) = ManagerConsumer.Run(_consumer, Parse, Self, Context.Materializer());
         _control = control;
         completion.PipeTo(Self, success: _ => new ConsumerStopped(generation, null), failure: e => new ConsumerStopped(generation, e));
     }

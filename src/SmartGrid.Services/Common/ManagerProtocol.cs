@@ -8,8 +8,10 @@ namespace SmartGrid.Services.Common;
 /// manager answers <see cref="RecordHandled"/> once the record's effect is durable (database
 /// committed, Kafka messages acknowledged), or a <see cref="Status.Failure"/>; the stream commits
 /// the offset only after the answer. Local to the singleton's node: never crosses the wire.
+/// <paramref name="Message"/> is the value already read and validated by the consumer (null when
+/// the record is sent directly: the manager reads it then).
 /// </summary>
-public sealed record ConsumedRecord(string Topic, string? Key, string Value);
+public sealed record ConsumedRecord(string Topic, string? Key, string Value, object? Message = null);
 
 /// <summary>The record's effect is durable. <paramref name="Outcome"/> says what it did (for logs and tests).</summary>
 public sealed record RecordHandled(string Outcome)

@@ -3,6 +3,7 @@ using Akka.Cluster.Hosting;
 using Akka.DependencyInjection;
 using Akka.Hosting;
 using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
@@ -43,6 +44,18 @@ public static class GridServicesHosting
         services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redisConnectionString));
         services.AddSingleton(options ?? new GridServicesOptions());
         return services;
+    }
+
+    /// <summary>
+    /// <see cref="AddGridServices(IServiceCollection, string, GridServicesOptions?)"/> from configuration:
+    /// ConnectionStrings:Redis and the section SmartGrid:Services, validated (the error names the key).
+    /// </summary>
+    public static IServiceCollection AddGridServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        var redis = configuration.GetConnectionString("Redis");
+        if (string.IsNullOrWhiteSpace(redis))
+            throw new InvalidOperationException("Configuration ConnectionStrings:Redis is not set (./build.sh services up exports it)");
+        return services.AddGridServices(redis, ServicesConfiguration.ReadGridServices(configuration));
     }
 
     /// <summary>

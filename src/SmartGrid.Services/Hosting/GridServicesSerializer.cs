@@ -26,6 +26,8 @@ public sealed class GridServicesSerializer(ExtendedActorSystem system) : Seriali
         [typeof(AlertView)] = "alerts.alert.v1",
         [typeof(RunMaintenance)] = "services.run-maintenance.v1",
         [typeof(MaintenanceDone)] = "services.maintenance-done.v1",
+        [typeof(CheckOutages)] = "alerts.check-outages.v1",
+        [typeof(OutagesChecked)] = "alerts.outages-checked.v1",
     };
 
     private static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);

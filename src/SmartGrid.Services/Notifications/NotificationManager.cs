@@ -52,30 +52,27 @@ public sealed class NotificationManager : ManagerActor
         Akka.Actor.Props.Create(() => new NotificationManager(settings, db, channels, templates ?? new NotificationTemplates(),
             time ?? TimeProvider.System));
 
-    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record)
-    {
-        NotificationEvent? notificationEvent;
-        try
-        {
-            notificationEvent = record.Topic == _settings.AlertsTopic ? FromAlert(record.Value)
-                : record.Topic == _settings.TariffUpdatesTopic ? FromTariff(record.Value)
-                : null;
-        }
-        catch (JsonException e)
-        {
-            Log.Error(e, "notification-manager: unreadable record on {0} skipped: {1}", record.Topic, record.Value);
-            return RecordHandled.Malformed;
-        }
+    protected override object Parse(string topic, string json) =>
+        topic == _settings.AlertsTopic ? WireJson.Deserialize<AlertEventMessage>(json).Validated()
+        : topic == _settings.TariffUpdatesTopic ? WireJson.Deserialize<TariffUpdateMessage>(json).Validated()
+        : json;
 
+    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message)
+    {
+        var notificationEvent = message switch
+        {
+            AlertEventMessage alert => FromAlert(alert, record.Value),
+            TariffUpdateMessage tariff => FromTariff(tariff, record.Value),
+            _ => null,
+        };
         return notificationEvent is null ? RecordHandled.Ignored : await NotifyAsync(notificationEvent);
     }
 
     protected override Task MaintainAsync() => Task.CompletedTask;
 
-    private static NotificationEvent? FromAlert(string json)
+    private static NotificationEvent? FromAlert(AlertEventMessage message, string json)
     {
-        var message = WireJson.Deserialize<AlertEventMessage>(json);
-        var alert = message.Alert ?? throw new JsonException("alert event without alert");
+        var alert = message.Alert;
         var template = message.Event switch
         {
             "created" => NotificationTemplates.AlertCreated,
@@ -101,9 +98,8 @@ public sealed class NotificationManager : ManagerActor
         return new NotificationEvent($"alert:{message.EventId}", template, alert.Region, alert.Severity, alert.MeterId, values, json);
     }
 
-    private static NotificationEvent? FromTariff(string json)
+    private static NotificationEvent? FromTariff(TariffUpdateMessage message, string json)
     {
-        var message = WireJson.Deserialize<TariffUpdateMessage>(json);
         if (message.OldPrice is not { } old || old == message.NewPrice) return null;
         var template = message.NewPrice > old ? NotificationTemplates.TariffIncreased : NotificationTemplates.TariffDecreased;
         var change = old == 0 ? 0 : Math.Abs(message.NewPrice - old) / old * 100;
@@ -173,6 +169,7 @@ public sealed class NotificationManager : ManagerActor
                 await channel.SendAsync(notification, CancellationToken.None);
                 await RecordAsync("UPDATE notification_log SET status = 'sent', attempts = $2, sent_at = $3, updated_at = now() WHERE id = $1",
                     logId, attempt, _time.GetUtcNow());
+                ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", "sent"));
                 return true;
             }
             catch (Exception error)
@@ -183,7 +180,11 @@ public sealed class NotificationManager : ManagerActor
                 await RecordAsync(
                     "UPDATE notification_log SET status = $2, attempts = $3, last_error = $4, updated_at = now() WHERE id = $1",
                     logId, last ? "failed" : "pending", attempt, $"{error.GetType().Name}: {error.Message}");
-                if (last) return false;
+                if (last)
+                {
+                    ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", "failed"));
+                    return false;
+                }
                 var delay = _settings.RetryBaseDelay * Math.Pow(2, attempt - 1);
                 await Task.Delay(delay + delay * (Random.Shared.NextDouble() * 0.25));
             }

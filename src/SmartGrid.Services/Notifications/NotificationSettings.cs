@@ -16,6 +16,9 @@ public sealed record NotificationSettings
     public int MaxAttempts { get; init; } = 3;
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Replacement Liquid sources by template name (alert_created, tariff_increased…); see <see cref="NotificationTemplates"/>.</summary>
+    public Dictionary<string, NotificationTemplateSource> Templates { get; init; } = [];
+
     /// <summary>Nothing periodic yet; the base class wants an interval.</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromMinutes(10);
 

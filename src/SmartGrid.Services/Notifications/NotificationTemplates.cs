@@ -43,11 +43,24 @@ public sealed class NotificationTemplates
 
     private readonly FrozenDictionary<string, (IFluidTemplate Subject, IFluidTemplate Text, IFluidTemplate Html)> _templates;
 
-    public NotificationTemplates()
+    public NotificationTemplates() : this(null)
     {
+    }
+
+    /// <summary>The built-in templates, with any part replaced by <paramref name="overrides"/> (by template name).</summary>
+    public NotificationTemplates(IReadOnlyDictionary<string, NotificationTemplateSource>? overrides)
+    {
+        overrides ??= new Dictionary<string, NotificationTemplateSource>();
+        foreach (var name in overrides.Keys.Where(n => !Sources.ContainsKey(n)))
+            throw new ArgumentException($"unknown notification template '{name}' (known: {string.Join(", ", Sources.Keys)})", nameof(overrides));
         var parser = new FluidParser();
-        _templates = Sources.ToFrozenDictionary(kv => kv.Key, kv => (Parse(parser, kv.Key, kv.Value.Subject),
-            Parse(parser, kv.Key, kv.Value.Text), Parse(parser, kv.Key, kv.Value.Html)));
+        _templates = Sources.ToFrozenDictionary(kv => kv.Key, kv =>
+        {
+            var custom = overrides.GetValueOrDefault(kv.Key);
+            return (Parse(parser, kv.Key, "Subject", custom?.Subject ?? kv.Value.Subject),
+                Parse(parser, kv.Key, "Text", custom?.Text ?? kv.Value.Text),
+                Parse(parser, kv.Key, "Html", custom?.Html ?? kv.Value.Html));
+        });
     }
 
     public static IReadOnlyCollection<string> Names => Sources.Keys.ToList();
@@ -67,8 +80,16 @@ public sealed class NotificationTemplates
             t.Html.Render(context, HtmlEncoder.Default));
     }
 
-    private static IFluidTemplate Parse(FluidParser parser, string name, string source) =>
+    private static IFluidTemplate Parse(FluidParser parser, string name, string part, string source) =>
         parser.TryParse(source, out var template, out var error)
             ? template
-            : throw new InvalidOperationException($"notification template {name} does not parse: {error}");
+            : throw new ArgumentException($"notification template {name}:{part} does not parse: {error}");
+}
+
+/// <summary>Replacement Liquid sources of one template; a part left null keeps the built-in one.</summary>
+public sealed record NotificationTemplateSource
+{
+    public string? Subject { get; init; }
+    public string? Text { get; init; }
+    public string? Html { get; init; }
 }

@@ -1,5 +1,6 @@
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
@@ -23,7 +24,7 @@ public static class NotificationsHosting
     {
         settings ??= new NotificationSettings();
         services.AddSingleton(settings);
-        services.TryAddSingleton<NotificationTemplates>();
+        services.TryAddSingleton(new NotificationTemplates(settings.Templates));
         services.AddSingleton<INotificationChannel>(new EmailChannel(settings.Smtp));
         var http = new HttpClient();
         services.AddSingleton<INotificationChannel>(new WebhookChannel(http, settings.Webhook));
@@ -33,6 +34,10 @@ public static class NotificationsHosting
             services.AddSingleton<INotificationChannel>(new PushChannel(http, settings.Push));
         return services;
     }
+
+    /// <summary>The same from configuration: the section SmartGrid:Notifications, validated (the error names the key).</summary>
+    public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddNotifications(ServicesConfiguration.ReadNotifications(configuration));
 
     /// <summary>The singleton (role <see cref="GridServicesHosting.Role"/>) when <paramref name="roles"/> has it, a proxy otherwise.</summary>
     public static AkkaConfigurationBuilder AddNotifications(this AkkaConfigurationBuilder builder, IEnumerable<string> roles, string? kafkaBootstrap)

@@ -25,6 +25,9 @@ public sealed class TariffManager : ManagerActor
 {
     public const string Name = "tariff-manager";
 
+    /// <summary>Outbox rows sent per round.</summary>
+    private const int PublishBatch = 500;
+
     private readonly TariffSettings _settings;
     private readonly NpgsqlDataSource _db;
     private readonly IDatabase _redis;
@@ -48,28 +51,17 @@ public sealed class TariffManager : ManagerActor
         IProducer<string, string> producer, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new TariffManager(settings, db, redis, keys, producer, time ?? TimeProvider.System));
 
-    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record)
+    protected override object Parse(string topic, string json) =>
+        topic == _settings.RegionalTopic ? WireJson.Deserialize<RegionalAggregateMessage>(json).Validated()
+        : topic == _settings.OverridesTopic ? WireJson.Deserialize<TariffOverrideMessage>(json).Validated()
+        : json;
+
+    protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message) => message switch
     {
-        try
-        {
-            if (record.Topic == _settings.RegionalTopic)
-            {
-                var message = WireJson.Deserialize<RegionalAggregateMessage>(record.Value);
-                return message.WindowSize == "15m" ? await ApplyLoadAsync(message) : RecordHandled.Ignored;
-            }
-
-            if (record.Topic == _settings.OverridesTopic)
-                return await ApplyOverrideAsync(WireJson.Deserialize<TariffOverrideMessage>(record.Value));
-        }
-        catch (JsonException e)
-        {
-            // A record that can never be read must not stop the service: logged and skipped.
-            Log.Error(e, "tariff-manager: unreadable record on {0} skipped: {1}", record.Topic, record.Value);
-            return RecordHandled.Malformed;
-        }
-
-        return RecordHandled.Ignored;
-    }
+        RegionalAggregateMessage { WindowSize: "15m" } load => await ApplyLoadAsync(load),
+        TariffOverrideMessage change => await ApplyOverrideAsync(change),
+        _ => RecordHandled.Ignored,
+    };
 
     protected override async Task MaintainAsync()
     {
@@ -113,15 +105,8 @@ public sealed class TariffManager : ManagerActor
 
     private async Task<RecordHandled> ApplyOverrideAsync(TariffOverrideMessage message)
     {
-        var lift = string.Equals(message.Action, "lift", StringComparison.OrdinalIgnoreCase);
+        var lift = message.IsLift;
         var price = message.PricePerKwh ?? message.Price;
-        if (string.IsNullOrWhiteSpace(message.Region)
-            || (lift && message.OverrideId is null)
-            || (!lift && ((price is null) == (message.Percentage is null) || message.ValidTo <= message.ValidFrom || price < 0)))
-        {
-            Log.Error("tariff-manager: invalid override skipped: {0}", message);
-            return RecordHandled.Malformed;
-        }
 
         var now = _time.GetUtcNow();
         var id = message.OverrideId ?? Db.ContentId(
@@ -156,7 +141,9 @@ public sealed class TariffManager : ManagerActor
         var state = await LockRegionAsync(connection, tx, region);
         var change = await DecideAsync(connection, tx, region, state.LoadPercent, now, now, null);
         await tx.CommitAsync();
-        if (change is not null) await _redis.StringSetAsync(_keys.Tariff(region), WireJson.Serialize(change), _settings.CacheTtl);
+        if (change is null) return;
+        ServicesMetrics.TariffUpdates.Add(1, new("region", change.Region), new("reason", change.Reason));
+        await _redis.StringSetAsync(_keys.Tariff(region), WireJson.Serialize(change), _settings.CacheTtl);
     }
 
     /// <summary>The region's progress row, locked for this transaction (created empty when missing).</summary>
@@ -266,7 +253,10 @@ public sealed class TariffManager : ManagerActor
     private async Task AfterCommitAsync(CachedTariff? change)
     {
         if (change is not null)
+        {
+            ServicesMetrics.TariffUpdates.Add(1, new("region", change.Region), new("reason", change.Reason));
             await _redis.StringSetAsync(_keys.Tariff(change.Region), WireJson.Serialize(change), _settings.CacheTtl);
+        }
         await PublishPendingAsync();
     }
 
@@ -277,10 +267,10 @@ public sealed class TariffManager : ManagerActor
         {
             var pending = new List<TariffUpdateMessage>();
             await using var connection = await _db.OpenConnectionAsync();
-            await using (var command = Db.Command(connection, null, """
+            await using (var command = Db.Command(connection, null, $"""
                              SELECT tariff_id, region, old_price, price_per_kwh, effective_from, reason, triggered_by,
                                     override_id, load_percent, source_window_start, source_revision
-                             FROM tariffs WHERE published_at IS NULL AND reason <> 'base' ORDER BY seq LIMIT 500
+                             FROM tariffs WHERE published_at IS NULL AND reason <> 'base' ORDER BY seq LIMIT {PublishBatch}
                              """))
             await using (var reader = await command.ExecuteReaderAsync())
             {
@@ -309,6 +299,8 @@ public sealed class TariffManager : ManagerActor
                 new Message<string, string> { Key = u.Region, Value = WireJson.Serialize(u) })));
             await Db.ExecuteAsync(connection, null, "UPDATE tariffs SET published_at = now() WHERE tariff_id = ANY($1)",
                 pending.Select(u => u.TariffId).ToArray());
+            // A short batch was the last one: no second query per record on the hot path.
+            if (pending.Count < PublishBatch) return;
         }
     }
 }

@@ -40,6 +40,8 @@ public sealed record TariffOverrideMessage
     public string CreatedBy { get; init; } = "admin";
     /// <summary>"create" (default) or "lift".</summary>
     public string? Action { get; init; }
+
+    public bool IsLift => string.Equals(Action, "lift", StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>A tariff_updates message: one change of a region's price in force.</summary>

@@ -1,0 +1,196 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Hosting;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SmartGrid.Actors.Hosting;
+using SmartGrid.Domain;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Services.Alerts;
+using SmartGrid.Services.Common;
+using SmartGrid.Services.Hosting;
+using SmartGrid.Services.Notifications;
+using SmartGrid.Services.Tariffs;
+using SmartGrid.Services.Tests.Notifications;
+using Xunit.Abstractions;
+
+namespace SmartGrid.Services.Tests;
+
+/// <summary>
+/// Two cluster nodes with the services role, composed like the node composes them
+/// (AddSmartGridCluster with the PostgreSQL journal and the repository's akka.hocon, then the
+/// grid services and notifications): the node hosting the singletons leaves, the other takes over.
+/// </summary>
+public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper output) : ServiceSpec(fixture, output)
+{
+    private const string SystemName = "smartgrid-handover";
+    private static readonly DateTimeOffset T0 = new(2024, 1, 15, 14, 0, 0, TimeSpan.Zero);
+    private static readonly string[] Roles = [GridServicesHosting.Role];
+
+    private readonly Dictionary<string, string> _consumerProperties = new() { ["heartbeat.interval.ms"] = "500", ["session.timeout.ms"] = "6000" };
+    private readonly SmtpSink _smtp = new();
+    // The seed's group names, made unique: the broker is shared by every spec of the run.
+    private readonly string _tariffGroup = $"{TariffSettings.GroupId}-{Guid.NewGuid():N}";
+    private readonly string _alertGroup = $"{AlertSettings.GroupId}-{Guid.NewGuid():N}";
+    private readonly string _notificationGroup = $"{NotificationSettings.GroupId}-{Guid.NewGuid():N}";
+    private string _regional = "", _anomalies = "", _overrides = "", _alerts = "", _updates = "", _deadLetters = "";
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _smtp.Dispose();
+        base.Dispose(disposing);
+    }
+
+    private static string HoconFile()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "hocon", "akka.hocon")))
+            directory = directory.Parent;
+        return Path.Combine(directory?.FullName ?? throw new FileNotFoundException("hocon/akka.hocon"), "hocon", "akka.hocon");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private ConsumerOptions Consumer(string group, params string[] topics) => new()
+    {
+        GroupId = group, Topics = topics, DeadLetterTopic = _deadLetters, Properties = _consumerProperties,
+    };
+
+    private async Task<IHost> StartNode(int port, int? seedPort)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(Db);
+        builder.Services.AddSingleton(Fixture.Producer);
+        builder.Services.AddSingleton(Fixture.Redis);
+        builder.Services.AddGridServices("unused:6379", new GridServicesOptions
+        {
+            Redis = Keys,
+            Tariffs = new TariffSettings { TariffUpdatesTopic = _updates, Consumer = Consumer(_tariffGroup, _regional, _overrides) },
+            Alerts = new AlertSettings { AlertsTopic = _alerts, Consumer = Consumer(_alertGroup, _regional, _anomalies) },
+        });
+        builder.Services.AddNotifications(new NotificationSettings
+        {
+            Smtp = new SmtpSettings { Port = _smtp.Port }, Consumer = Consumer(_notificationGroup, _alerts, _updates),
+        });
+        var options = new SmartGridOptions
+        {
+            Roles = GridServicesHosting.Role,
+            Cluster = new SmartGridOptions.ClusterSettings
+            {
+                Port = port, SystemName = SystemName, SeedNodes = seedPort is { } seed ? [$"akka.tcp://{SystemName}@127.0.0.1:{seed}"] : [],
+            },
+        };
+        builder.Services.AddAkka(SystemName, (akka, _) => akka
+            .AddSmartGridCluster(options, ConnectionString, Roles, HoconFile())
+            .AddGridServices(Roles, Fixture.Broker.BootstrapServers)
+            .AddNotifications(Roles, Fixture.Broker.BootstrapServers));
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private Task Produce(string topic, string key, object value) =>
+        Fixture.Producer.ProduceAsync(topic, new Message<string, string> { Key = key, Value = WireJson.Serialize(value) });
+
+    private static RegionalAggregateMessage Window(int minute, double load, string size = "1m") => new()
+    {
+        Region = "Nashik", WindowSize = size, WindowStart = T0.AddMinutes(minute), WindowEnd = T0.AddMinutes(minute + (size == "1m" ? 1 : 15)),
+        MeterCount = 10, CapacityKw = 2500, LoadPercentage = load, Revision = 1,
+    };
+
+    private static Anomaly Spike(DateTimeOffset at) => new()
+    {
+        MeterId = "MTR-00000042", Region = "Nashik", Kind = AnomalyKind.Spike, Timestamp = at, BaselineKw = 1, ActualKw = 3.6,
+        DeviationPercent = 260, Severity = Severity.High,
+    };
+
+    private async Task<bool> AllCommitted() =>
+        await CommittedEverything(_tariffGroup, _regional) && await CommittedEverything(_tariffGroup, _overrides)
+        && await CommittedEverything(_alertGroup, _regional) && await CommittedEverything(_alertGroup, _anomalies)
+        && await CommittedEverything(_notificationGroup, _alerts) && await CommittedEverything(_notificationGroup, _updates);
+
+    [Fact]
+    public async Task Should_hand_the_managers_over_to_the_other_node_with_their_state_and_offsets()
+    {
+        (_regional, _anomalies, _overrides) = (NewTopic("regional", 3), NewTopic("anomalies", 3), NewTopic("overrides", 3));
+        (_alerts, _updates, _deadLetters) = (NewTopic("alerts", 3), NewTopic("tariff_updates", 3), NewTopic("dead_letters", 3));
+        await using (var command = Db.CreateCommand("""
+                         INSERT INTO users (id, email, password_hash, role, operator_regions)
+                         VALUES ('7f7f7f7f-0000-0000-0000-000000000001', 'op@grid.test', 'x', 'OPERATOR', '{Nashik}');
+                         INSERT INTO notification_preferences (user_id, channels) VALUES ('7f7f7f7f-0000-0000-0000-000000000001', '{email}');
+                         """))
+            await command.ExecuteNonQueryAsync();
+
+        var (portA, portB) = (FreePort(), FreePort());
+        var nodeA = await StartNode(portA, null);
+        var nodeB = await StartNode(portB, portA);
+        try
+        {
+            var clusterA = Cluster.Get(nodeA.Services.GetRequiredService<ActorSystem>());
+            var clusterB = Cluster.Get(nodeB.Services.GetRequiredService<ActorSystem>());
+            await Eventually(() => Task.FromResult(clusterB.State.Members.Count(m => m.Status == MemberStatus.Up) == 2), 20, "two members up");
+            // The oldest member with the role hosts the singletons: node A.
+            Assert.Equal(clusterA.SelfAddress, clusterB.State.Members.OrderBy(m => m, Member.AgeOrdering).First().Address);
+
+            // Before the handover: two overload windows (no alert yet), a tariff change, an anomaly alert and its email.
+            await Produce(_regional, "Nashik", Window(0, 90));
+            await Produce(_regional, "Nashik", Window(1, 91));
+            await Produce(_regional, "Nashik", Window(0, 82, "15m"));
+            await Produce(_anomalies, "MTR-00000042", Spike(T0));
+            await Eventually(() => Task.FromResult(_smtp.Messages.Count == 1), 30, "the anomaly alert's email");
+            await Eventually(async () => await ScalarAsync<long>("SELECT count(*) FROM tariffs WHERE reason = 'load-based'") == 1, 20, "the tariff change");
+            await Eventually(AllCommitted, 20, "offsets committed on node A");
+            Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM alerts WHERE type = 'THRESHOLD'"));
+
+            // Node A leaves the cluster gracefully; B takes the singletons over.
+            await nodeA.StopAsync();
+            await Eventually(() => Task.FromResult(clusterB.State.Members.All(m => m.Address == clusterB.SelfAddress)), 30, "node A gone");
+
+            // After it: the third overload window, a repeat of the anomaly, and a redelivered 15-minute window.
+            await Produce(_regional, "Nashik", Window(2, 92));
+            await Produce(_anomalies, "MTR-00000042", Spike(T0.AddMilliseconds(5)));
+            await Produce(_regional, "Nashik", Window(0, 82, "15m"));
+
+            await Eventually(() => Task.FromResult(_smtp.Messages.Count == 2), 40, "the overload alert's email from node B");
+            await Eventually(AllCommitted, 30, "offsets committed on node B");
+
+            // The windows counted on A made the overload on B; the open anomaly alert took the repeat.
+            Assert.Equal(["ANOMALY/2", "THRESHOLD/1"], await AlertCounts());
+            Assert.Equal(["[HIGH] ANOMALY alert in Nashik", "[HIGH] THRESHOLD alert in Nashik"], _smtp.Messages.Select(m => m.Message.Subject).Order());
+            Assert.Equal(2, await ScalarAsync<long>("SELECT count(*) FROM alert_acknowledgments WHERE action = 'created'"));
+            Assert.Equal(2, await ScalarAsync<long>("SELECT count(*) FROM notification_log WHERE status = 'sent' AND attempts = 1"));
+            // No second tariff change and one tariff_updates message.
+            Assert.Equal(1, await ScalarAsync<long>("SELECT count(*) FROM tariffs WHERE reason = 'load-based'"));
+            Assert.Single(ReadAll(_updates));
+            Assert.Equal(2, ReadAll(_alerts).Count);
+            Assert.Empty(ReadAll(_deadLetters));
+        }
+        finally
+        {
+            await nodeB.StopAsync();
+            await nodeA.StopAsync();
+            nodeB.Dispose();
+            nodeA.Dispose();
+        }
+    }
+
+    private async Task<List<string>> AlertCounts()
+    {
+        var rows = new List<string>();
+        await using var command = Db.CreateCommand("SELECT type, occurrence_count FROM alerts ORDER BY type");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            rows.Add($"{reader.GetString(0)}/{reader.GetInt32(1)}");
+        return rows;
+    }
+}
