@@ -43,12 +43,12 @@ public sealed class SingletonCommands(ActorSystem system)
         return CommandOutput.Of(table.Build());
     }
 
-    /// <summary>The singleton is the only child of its manager (/user/{name}): identify whatever child is there.</summary>
+    /// <summary>Akka.Hosting names the singleton after its manager: /user/{name}/{name} on the member that runs it.</summary>
     private async Task<bool> IdentifyAsync(Address address, string name)
     {
         try
         {
-            var identity = await system.ActorSelection($"{address}/user/{name}/*").Ask<ActorIdentity>(new Identify(name), IdentifyTimeout);
+            var identity = await system.ActorSelection($"{address}/user/{name}/{name}").Ask<ActorIdentity>(new Identify(name), IdentifyTimeout);
             return identity.Subject is not null;
         }
         catch (AskTimeoutException)
