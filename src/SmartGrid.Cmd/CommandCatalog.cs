@@ -46,7 +46,8 @@ internal static class CommandCatalog
     {
         if (words.Count == 0) return null;
         var typed = string.Join(' ', words.Take(2)).ToLowerInvariant();
-        var candidates = All.Select(c => c.FullName).Concat(Palettes).Concat(PromptWords);
+        // Two words name a command; one word may be a palette or a word of the prompt.
+        var candidates = words.Count > 1 ? All.Select(c => c.FullName) : All.Select(c => c.FullName).Concat(Palettes).Concat(PromptWords);
         var best = candidates.Select(c => (Name: c, Distance: Distance(typed, c))).OrderBy(c => c.Distance).ThenBy(c => c.Name.Length).First();
         // Half the typed length, at most a few edits: "xyz" must not suggest "log peek".
         var allowed = Math.Clamp(typed.Length / 2, 1, 6);
