@@ -5,6 +5,7 @@
 #   bench kafka|pipeline|recovery  benchmarks that print their figures
 #   services up|down|status  PostgreSQL 15 and Redis from Debian packages, data under .data/
 #   kafka                    a standalone embedded Kafka broker for multi-process runs
+#   cmd -- <command>         smartgrid-cmd against a node (--host 127.0.0.1:9110); no command: interactive prompt
 param(
     [Parameter(Position = 0)][string]$Target = 'help',
     [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
@@ -221,13 +222,19 @@ switch ($Target) {
         Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')") + $Rest)
     }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }
+    'cmd' {
+        # ./build.sh cmd -- cluster show: PowerShell keeps a literal '--' in $Rest; dotnet run takes its own.
+        $cmdArgs = @($Rest | Where-Object { $_ -ne '--' })
+        & dotnet run --project (Join-Path $Root 'src/SmartGrid.Cmd') -c Release -- @cmdArgs
+        exit $LASTEXITCODE
+    }
     'bench' {
         if ($Rest.Count -gt 0 -and $Rest[0] -ne 'kafka') { Invoke-Services 'up' }
         & dotnet run --project (Join-Path $Root 'src/SmartGrid.Bench') -c Release -- @Rest
         exit $LASTEXITCODE
     }
     default {
-        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery | services up|down|status | kafka'
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery | services up|down|status | kafka | cmd -- <command>'
         if ($Target -ne 'help') { exit 2 }
     }
 }

@@ -107,7 +107,7 @@ internal sealed class CommandParser
 
         var result = _root.Parse(args);
         if (result.Errors.Count > 0 || !_leaves.TryGetValue(result.CommandResult.Command, out var build))
-            return new ParsedLine.Usage($"{spec.FullName}: {string.Join("; ", result.Errors.Select(e => e.Message))}. Usage: {spec.Usage}");
+            return new ParsedLine.Usage($"{spec.FullName}: {string.Join("; ", result.Errors.Select(e => e.Message.TrimEnd('.')))}. Usage: {spec.Usage}");
         return new ParsedLine.Run(build(result));
     }
 

@@ -113,6 +113,9 @@ public sealed class ClusterCommandSpecs(ClusterFixture cluster, ITestOutputHelpe
         Assert.NotEqual(cluster.A.Address, oldest);
         Assert.All(singletons.Tables[0].Column("running at"), at => Assert.Equal(oldest, at));
         output.WriteLine((await CliAsync(cluster.C, "singleton", "show")).Text);
+        // A left the cluster on its own; its process ends with it rather than lingering as a node of nothing.
+        await WaitForAsync(() => cluster.A.Process.HasExited, "A's process exits after leaving");
+        output.WriteLine($"A exited with code {cluster.A.Process.ExitCode} after leaving");
     });
 
     [Fact, Step(6)]
@@ -141,6 +144,10 @@ public sealed class ClusterCommandSpecs(ClusterFixture cluster, ITestOutputHelpe
         // The dead node's shards come back on the survivor: remembered entities restart there.
         await EventuallyAsync(cluster.B, ["cluster-sharding", "region-stats", "-r", "meter"],
             o => Total(o, "entities") == ActiveMeters && o.Tables[0].Rows.Count == 2, $"{ActiveMeters} meters on B");
+        // Singletons that ran on the killed node start again on the survivor.
+        var singletons = await EventuallyAsync(cluster.B, ["singleton", "show"],
+            o => o.Tables[0].Column("running at").All(at => at == cluster.B.Address), "every singleton on B");
+        Assert.All(singletons.Tables[0].Column("proxy resolves"), v => Assert.Equal("yes", v));
 
         await WaitForAsync(() => { lock (changes) return changes.Any(c => c.Event == "MemberRemoved" && c.Address == cluster.C.Address); }, "tail shows C removed");
         await tail.CancelAsync();
