@@ -91,6 +91,53 @@ public sealed class ClusterCommandSpecs(ClusterFixture cluster, ITestOutputHelpe
         Assert.Contains("3 Up of 3 member(s)", (await CliAsync(cluster.A, "cluster", "show")).Text);
     });
 
+    [Fact, Step(4)]
+    public Task Should_show_the_node_itself_with_secrets_masked() => GuardedAsync(async () =>
+    {
+        var config = (await RunAsync(cluster.A, "node", "config")).Tables.Single();
+        var values = config.Rows.ToDictionary(r => r[0], r => r[1]);
+        Assert.Equal("****", values["SmartGrid:Management:Token"]);
+        Assert.Equal(cluster.Database.ConnectionString.Split(';')[0], values["ConnectionStrings:Postgres"].Split(';')[0]);
+        Assert.Equal("ingest,processor,services", values["SmartGrid:Roles"]);
+        Assert.DoesNotContain(config.Rows, r => r[1].Contains(ClusterFixture.Token, StringComparison.Ordinal));
+
+        var peek = await RunAsync(cluster.A, "log", "peek", "-n", "5");
+        Assert.Equal(5, peek.Messages.Count);
+        Assert.Contains(peek.Messages, l => l.Contains("SmartGrid.Management.Audit", StringComparison.Ordinal)); // the peek before it, audited
+
+        var user = (await RunAsync(cluster.A, "actor", "hierarchy", "-d", "2")).Messages;
+        Assert.Equal("/user", user[0]);
+        Assert.Contains("  cluster-listener", user);
+        Assert.Contains(user, l => l.StartsWith("  tariff-manager (", StringComparison.Ordinal)); // its manager, with the singleton under it
+        var system = (await RunAsync(cluster.A, "actor", "hierarchy", "-d", "2", "--system")).Messages;
+        Assert.Contains("/system", system);
+        Assert.Contains(system, l => l.StartsWith("  sharding (", StringComparison.Ordinal));
+
+        var regions = (await RunAsync(cluster.A, "cluster-sharding", "regions")).Tables.Single();
+        Assert.Equal(["meter", "region"], regions.Column("type"));
+        Assert.All(regions.Column("here"), h => Assert.Equal("region", h));
+        Assert.All(regions.Column("regions"), n => Assert.Equal("3", n));
+
+        // Akka's leader is the Up member with the lowest address, whichever is oldest; both commands agree on it.
+        var leaders = (await RunAsync(cluster.C, "cluster", "leader")).Tables.Single();
+        var members = (await RunAsync(cluster.C, "cluster", "show")).Tables.Single();
+        var lowest = cluster.Nodes.OrderBy(n => n.ClusterPort).First().Address;
+        Assert.Equal(lowest, leaders.Rows.Single(r => r[0] == "cluster")[1]);
+        Assert.Equal(lowest, members.Rows.Single(r => r[4] == "*")[0]);
+        Assert.Equal(lowest, leaders.Rows.Single(r => r[0] == "role processor")[1]);
+        Assert.Equal(cluster.A.Address, leaders.Rows.Single(r => r[0] == "role ingest")[1]);
+
+        // join: a member already in the cluster, and a node that is itself a member of another cluster.
+        var (code, text) = await CliAsync(cluster.A, "cluster", "join", cluster.B.Address);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains($"{cluster.B.Address} is already a member", text);
+        (code, text) = await CliAsync(cluster.A, "cluster", "join", "akka.tcp://smartgrid@127.0.0.1:1");
+        Assert.Equal(ExitCodes.CommandFailed, code);
+        Assert.Contains("a node joins one cluster only", text);
+        Assert.Contains("nothing to down", (await CliAsync(cluster.A, "cluster", "down-unreachable")).Text.Replace("no unreachable member to down", "nothing to down"));
+        Assert.Contains("0 unreachable member(s)", (await CliAsync(cluster.A, "cluster", "unreachable")).Text);
+    });
+
     [Fact, Step(5)]
     public Task Should_leave_gracefully_handing_off_shards_and_singletons() => GuardedAsync(async () =>
     {

@@ -111,6 +111,12 @@ public static class ManagementHosting
             audit.LogWarning("{Who} ran '{What}': timed out ({Error})", who, what, e.Message);
             return Results.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "Timed out", detail: e.Message);
         }
+        catch (Exception e)
+        {
+            // Audited like any other result: an operator's command that broke must show in the log, with its cause.
+            audit.LogError(e, "{Who} ran '{What}': failed", who, what);
+            return Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Command failed", detail: $"{e.GetType().Name}: {e.Message}");
+        }
     }
 
     private static IResult Unauthorized() => Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
