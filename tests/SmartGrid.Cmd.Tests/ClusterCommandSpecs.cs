@@ -144,6 +144,7 @@ public sealed class ClusterCommandSpecs(ClusterFixture cluster, ITestOutputHelpe
         var (code, text) = await CliAsync(cluster.B, "cluster", "leave", cluster.A.Address);
         Assert.Equal(ExitCodes.Ok, code);
         Assert.Contains($"{cluster.A.Address} is leaving gracefully", text);
+        await cluster.B.Process.WaitForLogAsync($"ran 'cluster leave address={cluster.A.Address}': ok in", TimeSpan.FromSeconds(10));
 
         await EventuallyAsync(cluster.B, ["cluster", "show"],
             o => o.Tables[0].Rows.Count == 2 && !o.Tables[0].Column("address").Contains(cluster.A.Address) && o.Tables[0].Column("status").All(s => s == "Up"),
@@ -182,6 +183,7 @@ public sealed class ClusterCommandSpecs(ClusterFixture cluster, ITestOutputHelpe
         var (code, text) = await CliAsync(cluster.B, "cluster", "down", cluster.C.Address);
         Assert.Equal(ExitCodes.Ok, code);
         Assert.Contains($"{cluster.C.Address} marked down", text);
+        await cluster.B.Process.WaitForLogAsync($"ran 'cluster down address={cluster.C.Address}': ok in", TimeSpan.FromSeconds(10));
 
         var show = await EventuallyAsync(cluster.B, ["cluster", "show"],
             o => o.Tables[0].Rows.Count == 1 && o.Messages[0].StartsWith("1 Up of 1 member(s), 0 unreachable", StringComparison.Ordinal), "B alone");

@@ -86,7 +86,7 @@ public static class ManagementHosting
         ManagementOptions options, ILogger audit)
     {
         var who = Who(context);
-        var what = $"{name}{context.Request.QueryString}";
+        var what = Printable(string.Join(' ', context.Request.Query.Select(q => $"{q.Key}={q.Value}").Prepend(name)), 300);
         if (!Authorized(context, options))
         {
             audit.LogWarning("{Who} ran '{What}': refused (wrong or missing token)", who, what);
@@ -136,12 +136,13 @@ public static class ManagementHosting
 
     private static string Who(HttpContext context)
     {
-        var claimed = context.Request.Headers[OperatorHeader].ToString();
+        var claimed = Printable(context.Request.Headers[OperatorHeader].ToString(), 64);
         var from = context.Connection.RemoteIpAddress is { } ip ? $"{(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip)}:{context.Connection.RemotePort}" : "unknown";
-        // Header values are the client's: keep them printable and short before they reach the log.
-        claimed = new string(claimed.Where(c => !char.IsControl(c)).Take(64).ToArray());
         return claimed.Length > 0 ? $"{claimed} from {from}" : $"anonymous from {from}";
     }
+
+    /// <summary>What the client sent, made safe for one log line: no control characters (no forged lines), bounded length.</summary>
+    private static string Printable(string text, int max) => new(text.Where(c => !char.IsControl(c)).Take(max).ToArray());
 
     private static int? QueryInt(HttpContext context, string name)
     {
@@ -164,7 +165,12 @@ public sealed class ManagementServer(IServiceProvider node, ManagementOptions op
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var address = options.Validate();
-        var builder = WebApplication.CreateSlimBuilder();
+        // No command line of its own, and no watch on appsettings.json: the node already has one.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders(); // requests are audited in the node's log; the server's own chatter is not needed
         builder.WebHost.ConfigureKestrel(k => k.Listen(address, options.Port));
         var server = builder.Build();
