@@ -71,6 +71,7 @@ public sealed class ClusterCommandSpecs(ClusterFixture cluster, ITestOutputHelpe
             o => Rows(o, "stream-processor-group").All(r => r[5] == "0") && Rows(o, "stream-processor-group").Sum(r => long.Parse(r[4])) >= ActiveMeters,
             "stream-processor-group without lag");
         Assert.Equal(Enumerable.Range(0, 6).Select(p => p.ToString()), Rows(lag, "stream-processor-group").Select(r => r[2]));
+        output.WriteLine((await CliAsync(cluster.A, "kafka", "lag")).Text);
 
         // The seed is the oldest member: every singleton runs there, and a proxy would find it.
         var singletons = await EventuallyAsync(cluster.C, ["singleton", "show"], o => o.Tables[0].Column("proxy resolves").All(v => v == "yes"), "singletons found");
