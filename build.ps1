@@ -6,6 +6,7 @@
 #   services up|down|status  PostgreSQL 15 and Redis from Debian packages, data under .data/
 #   kafka                    a standalone embedded Kafka broker for multi-process runs
 #   cluster up|down|status   a local 3-node cluster (gateway+ingest, processor+services, processor+simulator) on one broker, under .data/cluster/
+#   cmd -- <command>         smartgrid-cmd against a node (--host 127.0.0.1:9110); no command: interactive prompt
 param(
     [Parameter(Position = 0)][string]$Target = 'help',
     [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
@@ -375,13 +376,19 @@ switch ($Target) {
     }
     'cluster' { Invoke-Cluster ($Rest.Count -gt 0 ? $Rest[0] : 'status') ($Rest.Count -gt 1 ? $Rest[1..($Rest.Count - 1)] : @()) }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }
+    'cmd' {
+        # ./build.sh cmd -- cluster show: PowerShell keeps a literal '--' in $Rest; dotnet run takes its own.
+        $cmdArgs = @($Rest | Where-Object { $_ -ne '--' })
+        & dotnet run --project (Join-Path $Root 'src/SmartGrid.Cmd') -c Release -- @cmdArgs
+        exit $LASTEXITCODE
+    }
     'bench' {
         if ($Rest.Count -gt 0 -and $Rest[0] -ne 'kafka') { Invoke-Services 'up' }
         & dotnet run --project (Join-Path $Root 'src/SmartGrid.Bench') -c Release -- @Rest
         exit $LASTEXITCODE
     }
     default {
-        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts | services up|down|status | kafka | cluster up|down|status'
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
         if ($Target -ne 'help') { exit 2 }
     }
 }

@@ -3,6 +3,7 @@ using SmartGrid.Actors.Hosting;
 using SmartGrid.Gateway;
 using SmartGrid.Node.Health;
 using SmartGrid.Node.Ingestion;
+using SmartGrid.Node.Management;
 using SmartGrid.Node.Metrics;
 using SmartGrid.Node.Simulation;
 using SmartGrid.Services.Hosting;
@@ -71,6 +72,7 @@ public static class SmartGridNode
             .AddTelemetryPipeline(options, roles, kafka.BootstrapServers)
             .AddGridServices(roles, kafka.BootstrapServers)
             .AddNotifications(roles, kafka.BootstrapServers));
+        builder.AddManagement();
 
         var app = builder.Build();
         app.MapNodeHealth();

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using SmartGrid.Services.Hosting;
+using SmartGrid.Services.Notifications;
+
+namespace SmartGrid.Node.Management;
+
+/// <summary>
+/// The command endpoint smartgrid-cmd talks to (SmartGrid:Management): HTTP+JSON on a listener of its
+/// own, default 127.0.0.1:9110, serving the node's ActorSystem. It is a separate small server rather
+/// than routes on the node's ports so that none of the gateway's middleware applies to it, and so a
+/// taken port costs the node its command endpoint (logged), not its life. A non-loopback bind without
+/// a token is refused at start-up. Every command is audited in the node's log: who, what, result.
+/// </summary>
+public static class ManagementHosting
+{
+    public const string AuditCategory = "SmartGrid.Management.Audit";
+    /// <summary>Who the operator says they are (the CLI sends user@host); logged, not trusted: the token is the credential.</summary>
+    public const string OperatorHeader = "X-SmartGrid-Operator";
+
+    public static WebApplicationBuilder AddManagement(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(ManagementOptions.Section).Get<ManagementOptions>() ?? new ManagementOptions();
+        options.Validate();
+        var ring = new LogRingBuffer();
+        builder.Logging.AddProvider(ring);
+        builder.Services.AddSingleton(ring);
+        builder.Services.AddSingleton(options);
+        if (options.Enabled) builder.Services.AddHostedService<ManagementServer>();
+        return builder;
+    }
+
+    /// <summary>The routes, on any endpoint builder (the management server's own, or a test host).</summary>
+    public static void MapCommands(IEndpointRouteBuilder app, IServiceProvider node, ManagementOptions options)
+    {
+        var audit = node.GetRequiredService<ILoggerFactory>().CreateLogger(AuditCategory);
+        ActorSystem System() => node.GetService<ActorSystem>() ?? throw CommandException.Unavailable("the actor system has not started yet");
+
+        var cmd = app.MapGroup("/cmd");
+        void Map(string method, string pattern, string name, Func<HttpContext, Task<CommandOutput>> run) =>
+            cmd.MapMethods(pattern, [method], (Func<HttpContext, Task<IResult>>)(context => RunAsync(context, name, run, options, audit)));
+
+        Map("GET", "/cluster/show", "cluster show", _ => Task.FromResult(new ClusterCommands(System()).Show()));
+        Map("GET", "/cluster/leader", "cluster leader", _ => Task.FromResult(new ClusterCommands(System()).Leader()));
+        Map("GET", "/cluster/unreachable", "cluster unreachable", _ => Task.FromResult(new ClusterCommands(System()).Unreachable()));
+        Map("POST", "/cluster/join", "cluster join", c => new ClusterCommands(System()).JoinAsync(c.Request.Query["address"]));
+        Map("POST", "/cluster/leave", "cluster leave", c => new ClusterCommands(System()).LeaveAsync(c.Request.Query["address"]));
+        Map("POST", "/cluster/down", "cluster down", c => new ClusterCommands(System()).DownAsync(c.Request.Query["address"]));
+        Map("POST", "/cluster/down-unreachable", "cluster down-unreachable", _ => Task.FromResult(new ClusterCommands(System()).DownUnreachable()));
+        Map("GET", "/cluster-sharding/regions", "cluster-sharding regions", _ => new ShardingCommands(System()).RegionsAsync());
+        Map("GET", "/cluster-sharding/region-stats", "cluster-sharding region-stats", c => new ShardingCommands(System()).RegionStatsAsync(c.Request.Query["r"]));
+        Map("GET", "/cluster-sharding/shard-stats", "cluster-sharding shard-stats", c => new ShardingCommands(System()).ShardStatsAsync(c.Request.Query["r"]));
+        Map("GET", "/actor/hierarchy", "actor hierarchy", c => Task.FromResult(Node(c).Hierarchy(QueryInt(c, "d"), QueryFlag(c, "system"))));
+        Map("GET", "/log/peek", "log peek", c => Task.FromResult(Node(c).Peek(QueryInt(c, "n"))));
+        Map("GET", "/node/health", "node health", c => Node(c).HealthAsync(c.RequestAborted));
+        Map("GET", "/node/config", "node config", c => Task.FromResult(Node(c).Config()));
+        Map("GET", "/kafka/lag", "kafka lag", c => new KafkaLag(node.GetRequiredService<KafkaEndpoint>(), node.GetService<GridServicesOptions>(),
+            node.GetService<NotificationSettings>()).LagAsync(c.RequestAborted));
+        Map("GET", "/singleton/show", "singleton show", _ => new SingletonCommands(System()).ShowAsync());
+
+        // Streams until the client disconnects; audited when it starts and when it ends.
+        cmd.MapGet("/cluster/tail", async context =>
+        {
+            var who = Who(context);
+            if (!Authorized(context, options))
+            {
+                audit.LogWarning("{Who} ran 'cluster tail': refused (wrong or missing token)", who);
+                await Unauthorized().ExecuteAsync(context);
+                return;
+            }
+            audit.LogInformation("{Who} ran 'cluster tail': streaming", who);
+            var stopping = node.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+            await new MembershipTail(System()).StreamAsync(context.Response, both.Token);
+            audit.LogInformation("{Who} ended 'cluster tail'", who);
+        });
+
+        NodeCommands Node(HttpContext _) => new(System(), node.GetRequiredService<HealthCheckService>(),
+            node.GetRequiredService<IConfiguration>(), node.GetRequiredService<LogRingBuffer>());
+    }
+
+    private static async Task<IResult> RunAsync(HttpContext context, string name, Func<HttpContext, Task<CommandOutput>> run,
+        ManagementOptions options, ILogger audit)
+    {
+        var who = Who(context);
+        var what = Printable(string.Join(' ', context.Request.Query.Select(q => $"{q.Key}={q.Value}").Prepend(name)), 300);
+        if (!Authorized(context, options))
+        {
+            audit.LogWarning("{Who} ran '{What}': refused (wrong or missing token)", who, what);
+            return Unauthorized();
+        }
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var output = await run(context);
+            audit.LogInformation("{Who} ran '{What}': ok in {Ms} ms ({Result})", who, what, clock.ElapsedMilliseconds, output.Summary());
+            return Results.Json(output);
+        }
+        catch (CommandException e)
+        {
+            audit.LogWarning("{Who} ran '{What}': {Status} {Detail}", who, what, e.Status, e.Message);
+            return e.Field is { } field && e.Status == StatusCodes.Status400BadRequest
+                ? Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [e.Message] }, title: e.Title, detail: e.Message)
+                : Results.Problem(statusCode: e.Status, title: e.Title, detail: e.Message);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TimeoutException or OperationCanceledException)
+        {
+            audit.LogWarning("{Who} ran '{What}': timed out ({Error})", who, what, e.Message);
+            return Results.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "Timed out", detail: e.Message);
+        }
+        catch (Exception e)
+        {
+            // Audited like any other result: an operator's command that broke must show in the log, with its cause.
+            audit.LogError(e, "{Who} ran '{What}': failed", who, what);
+            return Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Command failed", detail: $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private static IResult Unauthorized() => Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
+        detail: "this node's command endpoint requires a token (smartgrid-cmd --token, or SMARTGRID_CMD_TOKEN)");
+
+    /// <summary>A token is checked whenever one is configured, on loopback too; compared in constant time.</summary>
+    public static bool Authorized(HttpContext context, ManagementOptions options)
+    {
+        if (!options.RequiresToken) return true;
+        var header = context.Request.Headers.Authorization.ToString();
+        const string bearer = "Bearer ";
+        if (!header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase)) return false;
+        return CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(header[bearer.Length..].Trim())),
+            SHA256.HashData(Encoding.UTF8.GetBytes(options.Token!.Trim())));
+    }
+
+    private static string Who(HttpContext context)
+    {
+        var claimed = Printable(context.Request.Headers[OperatorHeader].ToString(), 64);
+        var from = context.Connection.RemoteIpAddress is { } ip ? $"{(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip)}:{context.Connection.RemotePort}" : "unknown";
+        return claimed.Length > 0 ? $"{claimed} from {from}" : $"anonymous from {from}";
+    }
+
+    /// <summary>What the client sent, made safe for one log line: no control characters (no forged lines), bounded length.</summary>
+    private static string Printable(string text, int max) => new(text.Where(c => !char.IsControl(c)).Take(max).ToArray());
+
+    private static int? QueryInt(HttpContext context, string name)
+    {
+        var raw = context.Request.Query[name].ToString();
+        if (raw.Length == 0) return null;
+        return int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw CommandException.BadInput(name, $"{name} must be a whole number, got '{raw}'");
+    }
+
+    private static bool QueryFlag(HttpContext context, string name) =>
+        context.Request.Query[name].ToString() is "true" or "1";
+}
+
+/// <summary>The management listener: a small Kestrel server of its own, started with the node and stopped with it.</summary>
+public sealed class ManagementServer(IServiceProvider node, ManagementOptions options, ILogger<ManagementServer> log) : IHostedService
+{
+    private WebApplication? _server;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var address = options.Validate();
+        // No command line of its own, and no watch on appsettings.json: the node already has one.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
+        builder.Logging.ClearProviders(); // requests are audited in the node's log; the server's own chatter is not needed
+        builder.WebHost.ConfigureKestrel(k => k.Listen(address, options.Port));
+        var server = builder.Build();
+        ManagementHosting.MapCommands(server, node, options);
+        try
+        {
+            await server.StartAsync(cancellationToken);
+            _server = server;
+            log.LogInformation("Management endpoint (smartgrid-cmd) listening on {Address}:{Port}{Token}",
+                address, options.Port, options.RequiresToken ? ", token required" : ", loopback without token");
+        }
+        catch (IOException e)
+        {
+            // Another node on this host holds the port: the node still does its work, without the command endpoint.
+            log.LogError("Management endpoint NOT started on {Address}:{Port}: {Reason}; set SmartGrid:Management:Port to a free port",
+                address, options.Port, e.Message);
+            await server.DisposeAsync();
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server is null) return;
+        await _server.StopAsync(cancellationToken);
+        await _server.DisposeAsync();
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+
+namespace SmartGrid.Cmd.Tests.Infrastructure;
+
+/// <summary>
+/// A SmartGrid node in its own OS process (<c>dotnet SmartGrid.Node.dll</c>, built with the same configuration
+/// as this test assembly), so it can be killed with SIGKILL without taking the test, the embedded broker or
+/// the database with it. Its stdout and stderr go to a log file whose tail a failing test prints.
+/// </summary>
+public sealed class NodeProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly object _gate = new();
+    private readonly StringBuilder _recent = new();
+    private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _logClosed;
+
+    private NodeProcess(Process process, string logFile, StreamWriter log)
+    {
+        _process = process;
+        LogFile = logFile;
+        _log = log;
+    }
+
+    public string LogFile { get; }
+    public int Id => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The node's dll for this test run's configuration, or a failure that says how to build it.</summary>
+    public static string NodeDll()
+    {
+        var configuration = typeof(NodeProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SmartGrid.Actors.sln")))
+            dir = dir.Parent;
+        if (dir is null)
+            throw new InvalidOperationException($"SmartGrid.Actors.sln not found above {AppContext.BaseDirectory}: cannot locate SmartGrid.Node");
+        var dll = Path.Combine(dir.FullName, "src", "SmartGrid.Node", "bin", configuration, "net10.0", "SmartGrid.Node.dll");
+        if (!File.Exists(dll))
+            throw new InvalidOperationException(
+                $"{dll} is missing: build it first (dotnet build -c {configuration} tests/SmartGrid.Cmd.Tests builds it too)");
+        return dll;
+    }
+
+    /// <summary>Starts <c>dotnet SmartGrid.Node.dll args...</c> in the dll's folder (appsettings.json, hocon/).</summary>
+    public static NodeProcess Start(IEnumerable<string> args, string logFile)
+    {
+        var dll = NodeDll();
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        // The child reads its configuration from the command line only; plain console lines make the log greppable.
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        info.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+
+        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+        var log = new StreamWriter(logFile, append: true, Encoding.UTF8) { AutoFlush = true };
+        log.WriteLine($"### {DateTime.Now:HH:mm:ss.fff} dotnet {string.Join(' ', info.ArgumentList)}");
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var node = new NodeProcess(process, logFile, log);
+        process.OutputDataReceived += (_, e) => node.Append(e.Data, node._stdoutClosed);
+        process.ErrorDataReceived += (_, e) => node.Append(e.Data, node._stderrClosed);
+        if (!process.Start()) throw new InvalidOperationException("dotnet SmartGrid.Node.dll did not start");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return node;
+    }
+
+    private void Append(string? line, TaskCompletionSource closed)
+    {
+        if (line is null) { closed.TrySetResult(); return; }
+        lock (_gate)
+        {
+            _recent.AppendLine(line);
+            if (!_logClosed) _log.WriteLine(line);
+        }
+    }
+
+    /// <summary>Waits until the log shows <paramref name="text"/>; fails early if the process exits first.</summary>
+    public async Task WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            lock (_gate)
+                if (_recent.ToString().Contains(text, StringComparison.Ordinal)) return;
+            if (_process.HasExited)
+                throw new InvalidOperationException($"node process {Id} exited with code {_process.ExitCode} before its log showed '{text}'");
+            if (DateTime.UtcNow > until)
+                throw new TimeoutException($"node process {Id} did not log '{text}' within {timeout}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>SIGKILL (no shutdown hooks, no flush, no goodbye to the cluster or the consumer group), then waits until it is gone.</summary>
+    public async Task KillAsync(TimeSpan timeout)
+    {
+        _process.Kill(entireProcessTree: true);
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>The last lines the node wrote.</summary>
+    public string Tail(int lines = 60)
+    {
+        string text;
+        lock (_gate) text = _recent.ToString();
+        var all = text.Split('\n');
+        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started or already reaped.
+        }
+        // Let the readers drain what the process wrote before it died.
+        Task.WaitAll([_stdoutClosed.Task, _stderrClosed.Task], TimeSpan.FromSeconds(5));
+        lock (_gate)
+        {
+            _logClosed = true;
+            _log.Dispose();
+        }
+        _process.Dispose();
+    }
+}
