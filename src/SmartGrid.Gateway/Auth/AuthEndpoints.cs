@@ -219,14 +219,14 @@ internal static partial class AuthEndpoints
     };
 
     /// <summary>Emails are stored lower-cased; the address must be a bare address (no display name).</summary>
-    private static string? ReadEmail(JsonBody body)
+    internal static string? ReadEmail(JsonBody body, string field = "email", bool required = true)
     {
-        var email = body.String("email", required: true, maxLength: 254)?.Trim();
+        var email = body.String(field, required, maxLength: 254)?.Trim();
         if (email is null)
             return null;
         if (!MailAddress.TryCreate(email, out var parsed) || parsed.Address != email || !email.Contains('.', StringComparison.Ordinal))
         {
-            body.Error("email", "must be an email address such as name@example.com");
+            body.Error(field, "must be an email address such as name@example.com");
             return null;
         }
         return email.ToLowerInvariant();
@@ -246,7 +246,7 @@ internal static partial class AuthEndpoints
     }
 
     [GeneratedRegex(@"^\+[1-9][0-9]{6,14}$", RegexOptions.CultureInvariant)]
-    private static partial Regex PhonePattern();
+    internal static partial Regex PhonePattern();
 
     [GeneratedRegex(@"^[0-9]{6}$", RegexOptions.CultureInvariant)]
     private static partial Regex OtpPattern();

@@ -30,6 +30,13 @@ internal static class Problems
             extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds }));
     }
 
+    public static IResult ServiceUnavailable(TimeSpan retryAfter, string detail)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        return new RetryAfterResult(seconds, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Service unavailable", detail: detail));
+    }
+
     private sealed class RetryAfterResult(int seconds, IResult inner) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)

@@ -66,7 +66,7 @@ internal static class UserTelemetryEndpoints
     }
 
     /// <summary>The caller's meter: the one named by meter_id if it is theirs, else their first.</summary>
-    private static async Task<(string? MeterId, IResult? Problem)> ResolveMeterAsync(HttpContext context, MeterDirectory meters,
+    internal static async Task<(string? MeterId, IResult? Problem)> ResolveMeterAsync(HttpContext context, MeterDirectory meters,
         string? requested, CancellationToken ct)
     {
         var user = CurrentUser.From(context.User);
