@@ -21,6 +21,9 @@ internal static class TariffEndpoints
 
     private static readonly TimeSpan MaxOverrideSpan = TimeSpan.FromDays(366);
 
+    /// <summary>Prices change at most every 15 minutes per region, so even five years is a short read.</summary>
+    private static readonly TimeSpan MaxHistorySpan = TimeSpan.FromDays(5 * 366);
+
     public static void Map(RouteGroupBuilder api)
     {
         var user = api.MapGroup("/tariff/user").WithTags("tariff").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
@@ -67,7 +70,7 @@ internal static class TariffEndpoints
     {
         var query = new QueryReader(context.Request.Query);
         var requested = ReadMeterId(query);
-        var (from, to) = query.Range(time.GetUtcNow(), TimeSpan.FromDays(30), TimeSpan.FromDays(366));
+        var (from, to) = query.Range(time.GetUtcNow(), TimeSpan.FromDays(30), MaxHistorySpan);
         var (limit, offset) = query.Page(options);
         if (query.HasErrors)
             return query.Problem();
