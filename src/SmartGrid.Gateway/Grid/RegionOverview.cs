@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace SmartGrid.Gateway.Grid;
 
 /// <summary>A region's newest 1-minute load window.</summary>
-public sealed record RegionLoadNow(DateTimeOffset WindowStart, double LoadPercent, double TotalPowerKw, double CapacityKw, int MeterCount);
+public sealed record RegionLoadNow(DateTimeOffset WindowStart, double LoadPercentage, double TotalPowerKw, double CapacityKw, int MeterCount);
 
 /// <summary>What an operator's grid overview shows per region.</summary>
 public sealed record RegionSummary(
@@ -66,7 +66,7 @@ public sealed class RegionOverview(NpgsqlDataSource db, IConnectionMultiplexer r
                 .StringGetAsync(regions.Select(r => (RedisKey)services.Redis.AlertCount(r)).ToArray());
             for (var i = 0; i < regions.Count; i++)
             {
-                if (values[i].TryParse(out long count))
+                if (!values[i].IsNull && values[i].TryParse(out long count))
                     counts[regions[i]] = (count, "cache");
             }
         }
