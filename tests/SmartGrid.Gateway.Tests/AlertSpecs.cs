@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Actor;
+using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Alerts;
+using SmartGrid.Services.Alerts;
+using SmartGrid.Services.Common;
 
 namespace SmartGrid.Gateway.Tests;
 
@@ -69,6 +72,10 @@ public sealed class AlertSpecs(GatewayFixture gateway)
         Assert.Equal(["created", "acknowledged", "resolved"],
             detail.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("action").GetString()));
         Assert.Equal("resolved", detail.GetProperty("alert").GetProperty("status").GetString());
+        // ... and published them on the alerts topic (keyed by alert id).
+        var (key, published) = await gateway.ReadTopicAsync(Topics.Alerts, WireJson.Deserialize<AlertEventMessage>,
+            e => e.Alert.AlertId == id && e.Event == "acknowledged");
+        Assert.Equal((id.ToString(), opId.ToString()), (key, published.Actor));
 
         Assert.Equal(HttpStatusCode.Forbidden, (await op.PutAsync($"/api/v1/alerts/operator/{foreign}/acknowledge", null)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await op.GetAsync($"/api/v1/alerts/operator/{foreign}")).StatusCode);

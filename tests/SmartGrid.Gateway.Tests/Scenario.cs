@@ -68,6 +68,35 @@ internal static class Scenario
         }
     }
 
+    /// <summary>Reads <paramref name="topic"/> from its start with a fresh group until a record matches; its key and value.</summary>
+    public static async Task<(string Key, T Value)> ReadTopicAsync<T>(this GatewayFixture gateway, string topic, Func<string, T> parse, Func<T, bool> match)
+    {
+        SmartGrid.Kafka.KafkaNative.EnsureLoaded();
+        using var consumer = new Confluent.Kafka.ConsumerBuilder<string, string>(new Confluent.Kafka.ConsumerConfig
+        {
+            BootstrapServers = gateway.Broker.BootstrapServers,
+            GroupId = "spec-" + Guid.NewGuid().ToString("N"),
+            AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe(topic);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        try
+        {
+            while (DateTime.UtcNow < deadline)
+            {
+                var record = await Task.Run(() => consumer.Consume(TimeSpan.FromMilliseconds(500)));
+                if (record?.Message is { Value: { } value } && parse(value) is var parsed && match(parsed))
+                    return (record.Message.Key, parsed);
+            }
+        }
+        finally
+        {
+            consumer.Close();
+        }
+        throw new Xunit.Sdk.XunitException($"no matching record on {topic} within 30 s");
+    }
+
     public static WindowAggregate Window15m(string meterId, string region, DateTimeOffset start, double energyKwh) =>
         WindowAggregate.Of(new TelemetryReading
         {

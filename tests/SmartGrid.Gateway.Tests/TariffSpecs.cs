@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Confluent.Kafka;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Kafka;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Tariffs;
 
@@ -137,38 +135,10 @@ public sealed class TariffSpecs(GatewayFixture gateway)
         return (long)(await cmd.ExecuteScalarAsync())!;
     }
 
-    /// <summary>Reads tariff_overrides from the start with a fresh group until a message matches.</summary>
     private async Task<TariffOverrideMessage> ReadOverrideMessageAsync(Func<TariffOverrideMessage, bool> match)
     {
-        KafkaNative.EnsureLoaded();
-        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
-        {
-            BootstrapServers = gateway.Broker.BootstrapServers,
-            GroupId = "spec-" + Guid.NewGuid().ToString("N"),
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = false,
-        }).Build();
-        consumer.Subscribe(Topics.TariffOverrides);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        try
-        {
-            while (DateTime.UtcNow < deadline)
-            {
-                var record = await Task.Run(() => consumer.Consume(TimeSpan.FromMilliseconds(500)));
-                if (record?.Message is null)
-                    continue;
-                var message = WireJson.Deserialize<TariffOverrideMessage>(record.Message.Value);
-                if (match(message))
-                {
-                    Assert.Equal(message.Region, record.Message.Key);
-                    return message;
-                }
-            }
-        }
-        finally
-        {
-            consumer.Close();
-        }
-        throw new Xunit.Sdk.XunitException("no matching message on tariff_overrides");
+        var (key, message) = await gateway.ReadTopicAsync(Topics.TariffOverrides, WireJson.Deserialize<TariffOverrideMessage>, match);
+        Assert.Equal(message.Region, key);
+        return message;
     }
 }

@@ -90,7 +90,9 @@ internal static class TariffEndpoints
         if (failure is not null)
             return failure;
         using var _ = body;
-        var now = time.GetUtcNow();
+        // PostgreSQL keeps microseconds: answer with the times as they are stored.
+        var clock = time.GetUtcNow();
+        var now = new DateTimeOffset(clock.Ticks - (clock.Ticks % 10), TimeSpan.Zero);
         var region = body!.String("region", required: true, maxLength: 128);
         if (region is not null && !regions.IsKnown(region))
             body.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
