@@ -83,6 +83,21 @@ public sealed class StaleReadSpecs(GatewayFixture gateway)
         Assert.False(healthy.Headers.Contains(DatabaseOutageFilter.StaleHeader));
     }
 
+    [Fact]
+    public async Task Should_keep_only_the_newest_answers_per_user_and_endpoint()
+    {
+        var (user, id, _, _) = await gateway.UserWithMeterAsync("Nashik");
+        for (var limit = 1; limit <= DatabaseOutageFilter.EntriesPerUserAndEndpoint + 4; limit++)
+            Assert.Equal(HttpStatusCode.OK, (await user.GetAsync($"/api/v1/tariff/user/history?limit={limit}")).StatusCode);
+
+        var index = $"{gateway.RedisPrefix}stale:{{tariff.user.history:{id}}}";
+        var server = gateway.Redis.GetServer(gateway.Redis.GetEndPoints()[0]);
+        var entries = server.Keys(pattern: index + ":*").Select(k => k.ToString()).ToArray();
+        Assert.Equal(DatabaseOutageFilter.EntriesPerUserAndEndpoint, entries.Length);
+        var kept = (await gateway.Redis.GetDatabase().SortedSetRangeByRankAsync(index)).Select(v => v.ToString()).ToArray();
+        Assert.Equal(entries.Order(), kept.Order());
+    }
+
     private static int UnusedPort()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -12,8 +12,10 @@ namespace SmartGrid.Gateway.Http;
 
 /// <summary>
 /// How the gateway behaves while PostgreSQL is unavailable. Every successful read (GET, 200) is
-/// also kept in Redis (<c>stale:{endpoint}:{user}:{digest of path and query}</c>, for
-/// <see cref="GatewayOptions.StaleReadTtl"/>); when PostgreSQL cannot be reached the read is
+/// also kept in Redis (<c>stale:{endpoint:user}:{digest of path and query}</c>, for
+/// <see cref="GatewayOptions.StaleReadTtl"/>; the newest <see cref="EntriesPerUserAndEndpoint"/>
+/// per user and endpoint, each at most <see cref="MaxBodyBytes"/>, so clients paging through
+/// time cannot fill Redis); when PostgreSQL cannot be reached the read is
 /// answered from there, marked <c>X-SmartGrid-Stale: true</c> with <c>X-SmartGrid-Cached-At</c>,
 /// and writes answer 503 at once. A circuit breaker (Polly) stops trying PostgreSQL for
 /// <see cref="GatewayOptions.DatabaseBreakDuration"/> after failures, so requests do not each
@@ -23,6 +25,24 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
 {
     public const string StaleHeader = "X-SmartGrid-Stale";
     public const string CachedAtHeader = "X-SmartGrid-Cached-At";
+    public const int EntriesPerUserAndEndpoint = 16;
+    public const int MaxBodyBytes = 256 * 1024;
+
+    // Stores one answer and keeps only the newest ARGV[5] of its (endpoint, user) index.
+    private const string StoreScript =
+        """
+        redis.call('HSET', KEYS[2], 'body', ARGV[1], 'cached_at', ARGV[2])
+        redis.call('PEXPIRE', KEYS[2], ARGV[3])
+        redis.call('ZADD', KEYS[1], ARGV[4], KEYS[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[5])
+        if excess > 0 then
+          local old = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+          redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
+          for _, key in ipairs(old) do redis.call('DEL', key) end
+        end
+        return excess
+        """;
 
     private readonly DatabaseBreaker _breaker;
     private readonly RedisGuard _redis;
@@ -43,7 +63,7 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        var key = HttpMethods.IsGet(http.Request.Method) ? StaleKey(http) : null;
+        var key = HttpMethods.IsGet(http.Request.Method) ? KeyOf(http) : null;
         object? result;
         try
         {
@@ -70,25 +90,28 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
         return result;
     }
 
-    /// <summary>Per endpoint and caller: answers depend on who asks (their meter, their regions).</summary>
-    private string? StaleKey(HttpContext http)
+    /// <summary>Per endpoint and caller (answers depend on who asks: their meter, their regions); the braces keep both keys in one cluster slot.</summary>
+    private StaleKey? KeyOf(HttpContext http)
     {
         var endpoint = http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName;
         if (endpoint is null)
             return null;
         var user = http.User.FindFirst(GatewayClaims.Subject)?.Value ?? "anonymous";
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(http.Request.Path.Value + http.Request.QueryString.Value));
-        return _redis.Key($"stale:{endpoint}:{user}:{Convert.ToHexStringLower(digest, 0, 16)}");
+        var index = _redis.Key($"stale:{{{endpoint}:{user}}}");
+        return new StaleKey(index, $"{index}:{Convert.ToHexStringLower(digest, 0, 16)}");
     }
 
-    private async Task StoreAsync(string key, string json)
+    private async Task StoreAsync(StaleKey key, string json)
     {
+        if (Encoding.UTF8.GetByteCount(json) > MaxBodyBytes)
+            return;
         try
         {
-            var tx = _multiplexer.GetDatabase().CreateTransaction();
-            _ = tx.HashSetAsync(key, [new HashEntry("body", json), new HashEntry("cached_at", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture))]);
-            _ = tx.KeyExpireAsync(key, _options.StaleReadTtl);
-            await tx.ExecuteAsync();
+            var now = DateTimeOffset.UtcNow;
+            await _multiplexer.GetDatabase().ScriptEvaluateAsync(StoreScript, [key.Index, key.Entry],
+                [json, now.ToString("O", CultureInfo.InvariantCulture), (long)_options.StaleReadTtl.TotalMilliseconds, now.ToUnixTimeMilliseconds(),
+                 EntriesPerUserAndEndpoint]);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -96,11 +119,13 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
         }
     }
 
-    private async Task<IResult?> ReadStaleAsync(string key)
+    private sealed record StaleKey(string Index, string Entry);
+
+    private async Task<IResult?> ReadStaleAsync(StaleKey key)
     {
         try
         {
-            var fields = await _multiplexer.GetDatabase().HashGetAsync(key, ["body", "cached_at"]);
+            var fields = await _multiplexer.GetDatabase().HashGetAsync(key.Entry, ["body", "cached_at"]);
             if (fields[0].IsNull || fields[1].IsNull)
                 return null;
             return new StaleResult(fields[0].ToString(), fields[1].ToString());
