@@ -33,6 +33,16 @@ public sealed class OpenApiSpecs(GatewayFixture gateway)
         var current = paths.GetProperty("/api/v1/tariff/user/current").GetProperty("get");
         Assert.Contains(current.GetProperty("security").EnumerateArray(), r => r.TryGetProperty("Bearer", out _));
         Assert.False(paths.GetProperty("/api/v1/auth/login").GetProperty("post").TryGetProperty("security", out _));
+
+        // Query parameters and bodies the handlers read by hand are declared too.
+        var period = Assert.Single(paths.GetProperty("/api/v1/billing/admin/run").GetProperty("post").GetProperty("parameters").EnumerateArray());
+        Assert.Equal(("period", "query", true), (period.GetProperty("name").GetString(), period.GetProperty("in").GetString(), period.GetProperty("required").GetBoolean()));
+        var historyParameters = paths.GetProperty("/api/v1/tariff/user/history").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Select(p => p.GetProperty("name").GetString()!).ToArray();
+        Assert.Equal(["from", "to", "limit", "offset", "meter_id"], historyParameters);
+        var example = paths.GetProperty("/api/v1/tariff/admin/override").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json").GetProperty("example");
+        Assert.Equal("Nashik", example.GetProperty("region").GetString());
     }
 
     [Fact]

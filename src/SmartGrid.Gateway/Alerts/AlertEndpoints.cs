@@ -21,7 +21,9 @@ internal static class AlertEndpoints
     {
         var op = api.MapGroup("/alerts/operator").WithTags("alerts").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
         op.MapGet("/active", ActiveAsync).WithName("alerts.operator.active")
-            .WithSummary("Open alerts (active and acknowledged; status= narrows) of the caller's regions, most severe first (paged)");
+            .WithSummary("Open alerts (active and acknowledged; status= narrows) of the caller's regions, most severe first (paged)")
+            .Query("region", "One of the caller's regions (default: all of them)").Query("severity", "low, medium, high or critical")
+            .Query("type", "ANOMALY, THRESHOLD or OUTAGE").Query("status", "active, acknowledged, resolved or all").Paged();
         op.MapGet("/{alertId}", DetailAsync).WithName("alerts.operator.detail")
             .WithSummary("One alert with its lifecycle events");
         op.MapPut("/{alertId}/acknowledge", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
@@ -33,7 +35,9 @@ internal static class AlertEndpoints
 
         var user = api.MapGroup("/alerts/user").WithTags("alerts").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
         user.MapGet("", UserAlertsAsync).WithName("alerts.user")
-            .WithSummary("Alerts on the caller's meters (open ones unless status= says otherwise), most severe first (paged)");
+            .WithSummary("Alerts on the caller's meters (open ones unless status= says otherwise), most severe first (paged)")
+            .Query("severity", "low, medium, high or critical").Query("type", "ANOMALY, THRESHOLD or OUTAGE")
+            .Query("status", "active, acknowledged, resolved or all").Paged();
     }
 
     private static async Task<IResult> ActiveAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, AlertStore alerts)

@@ -14,11 +14,12 @@ internal static class BillingEndpoints
     {
         var admin = api.MapGroup("/billing/admin").WithTags("billing").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
         admin.MapPost("/run", RunAsync).WithName("billing.admin.run")
-            .WithSummary("Generate (or regenerate) every user's invoice of period=YYYY-MM; one invoice per user and period");
+            .WithSummary("Generate (or regenerate) every user's invoice of period=YYYY-MM; one invoice per user and period")
+            .Query("period", "Calendar month in UTC as YYYY-MM, e.g. 2026-01", required: true);
 
         var user = api.MapGroup("/billing/user").WithTags("billing").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
         user.MapGet("/invoices", ListAsync).WithName("billing.user.invoices")
-            .WithSummary("The caller's invoices, newest period first (paged)");
+            .WithSummary("The caller's invoices, newest period first (paged)").Paged();
         user.MapGet("/invoices/{invoiceId}", DetailAsync).WithName("billing.user.invoice")
             .WithSummary("One of the caller's invoices with its lines");
     }

@@ -43,6 +43,29 @@ internal static class GatewayOpenApi
         options.AddOperationTransformer((operation, context, _) =>
         {
             var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+            foreach (var query in metadata.OfType<QueryParameterDoc>())
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = query.Name,
+                    In = ParameterLocation.Query,
+                    Description = query.Description,
+                    Required = query.Required,
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                });
+            }
+            if (metadata.OfType<JsonBodyExample>().FirstOrDefault() is { } body)
+            {
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/json"] = new() { Example = System.Text.Json.Nodes.JsonNode.Parse(body.Json) },
+                    },
+                };
+            }
             if (metadata.OfType<IAuthorizeData>().Any() && !metadata.OfType<IAllowAnonymous>().Any())
             {
                 operation.Security ??= [];

@@ -21,7 +21,8 @@ internal static class NotificationEndpoints
         user.MapGet("/preferences", GetAsync).WithName("notifications.user.preferences.get")
             .WithSummary("The caller's notification preferences (the defaults until saved once)");
         user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put")
-            .WithSummary("Replace the caller's notification preferences");
+            .WithSummary("Replace the caller's notification preferences")
+            .Body("""{"channels":["email","webhook"],"min_severity":"high","webhook_url":"https://hooks.example.com/grid","quiet_hours_start":"22:30","quiet_hours_end":"06:30"}""");
     }
 
     private static async Task<IResult> GetAsync(HttpContext context, NotificationPreferenceStore store)

@@ -28,13 +28,16 @@ internal static class TariffEndpoints
     {
         var user = api.MapGroup("/tariff/user").WithTags("tariff").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
         user.MapGet("/current", CurrentAsync).WithName("tariff.user.current")
-            .WithSummary("Price in force in the region of the caller's meter (Redis first, PostgreSQL on a miss)");
+            .WithSummary("Price in force in the region of the caller's meter (Redis first, PostgreSQL on a miss)")
+            .Query("meter_id", "One of the caller's meters (default: the first)");
         user.MapGet("/history", HistoryAsync).WithName("tariff.user.history")
-            .WithSummary("Price changes in the region of the caller's meter, newest first (paged)");
+            .WithSummary("Price changes in the region of the caller's meter, newest first (paged)")
+            .TimeRange("30 days").Paged().Query("meter_id", "One of the caller's meters (default: the first)");
 
         var admin = api.MapGroup("/tariff/admin").WithTags("tariff").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
         admin.MapPost("/override", CreateOverrideAsync).WithName("tariff.admin.override.create")
-            .WithSummary("Override a region's price (fixed price or percentage on the base rate) for [valid_from, valid_to)");
+            .WithSummary("Override a region's price (fixed price or percentage on the base rate) for [valid_from, valid_to)")
+            .Body("""{"region":"Nashik","price_per_kwh":9.5,"valid_from":"2026-07-01T12:00:00Z","valid_to":"2026-07-01T18:00:00Z","reason":"heat wave"}""");
         admin.MapDelete("/override/{overrideId}", LiftOverrideAsync).WithName("tariff.admin.override.lift")
             .WithSummary("Lift an override before it ends");
     }
