@@ -71,8 +71,10 @@ public sealed class NotificationSpecs(GatewayFixture gateway)
         Assert.Contains("neither", await Error(new { channels = new[] { "email" }, quiet_hours_start = "22:00" }, "quiet_hours_end"));
         Assert.Contains("email address", await Error(new { channels = new[] { "email" }, email = "not-an-address" }, "email"));
 
+        // Operators are notified of their regions' alerts: they keep preferences too.
         var (op, _, _) = await gateway.OperatorOfAsync("Nashik");
-        Assert.Equal(HttpStatusCode.Forbidden, (await op.GetAsync(Route)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await op.PutAsJsonAsync(Route, new { channels = new[] { "email" }, min_severity = "critical" })).StatusCode);
+        Assert.Equal("critical", (await (await op.GetAsync(Route)).JsonAsync()).GetProperty("min_severity").GetString());
         Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Client().GetAsync(Route)).StatusCode);
     }
 }

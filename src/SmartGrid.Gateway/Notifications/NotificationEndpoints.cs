@@ -5,7 +5,7 @@ using SmartGrid.Gateway.Http;
 namespace SmartGrid.Gateway.Notifications;
 
 /// <summary>
-/// <c>/api/v1/notifications/user/preferences</c>: the channels a USER is notified on, from which
+/// <c>/api/v1/notifications/user/preferences</c>: the channels the caller (any role) is notified on, from which
 /// severity, and where. PUT replaces the whole document; a channel is accepted only with the
 /// address it needs (sms a phone, webhook a URL, push a device token).
 /// </summary>
@@ -16,7 +16,8 @@ internal static class NotificationEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        var user = api.MapGroup("/notifications/user").WithTags("notifications").RequireAuthorization(Roles.UserPolicy)
+        // Every role: operators and admins are notified of their regions' alerts and need their channels too.
+        var user = api.MapGroup("/notifications/user").WithTags("notifications").RequireAuthorization()
             .AddEndpointFilter<RateLimitFilter>();
         user.MapGet("/preferences", GetAsync).WithName("notifications.user.preferences.get")
             .WithSummary("The caller's notification preferences (the defaults until saved once)");
