@@ -45,7 +45,8 @@ public sealed class StaleReadSpecs(GatewayFixture gateway)
             Host = "127.0.0.1", Port = UnusedPort(), Database = "unreachable", Timeout = 3,
         };
         var down = StorageServices.Create(nowhere.ConnectionString);
-        var second = await gateway.StartSecondGatewayAsync(down);
+        // A break longer than this spec, so the breaker cannot half-open in between on a slow machine.
+        var second = await gateway.StartSecondGatewayAsync(down, settings: new Dictionary<string, string?> { ["SmartGrid:Gateway:DatabaseBreakDuration"] = "00:01:00" });
         using var staleUser = gateway.Client(userAccess, second);
         using var staleOperator = gateway.Client(operatorAccess, second);
 
@@ -65,10 +66,12 @@ public sealed class StaleReadSpecs(GatewayFixture gateway)
         Assert.Equal("application/problem+json", uncached.Content.Headers.ContentType?.MediaType);
         Assert.NotNull(uncached.Headers.RetryAfter);
 
-        // Writes fail at once with 503, nothing half-done.
+        // Writes fail at once with 503: after the failures above the breaker is open, so the
+        // database is not even tried (no connect attempt to wait for).
         var prefs = await staleUser.PutAsJsonAsync("/api/v1/notifications/user/preferences", new { channels = new[] { "email" } });
         Assert.Equal(HttpStatusCode.ServiceUnavailable, prefs.StatusCode);
         Assert.Equal("application/problem+json", prefs.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("circuit-open", (await prefs.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("database").GetString());
         using var staleAdmin = gateway.Client((await gateway.LoginDemoAsync(Seeding.DemoAccountSeeder.AdminEmail)).Access, second);
         var overrideWrite = await staleAdmin.PostAsJsonAsync("/api/v1/tariff/admin/override",
             new { region = "Nashik", price_per_kwh = 9m, valid_to = DateTimeOffset.UtcNow.AddHours(1), reason = "outage" });

@@ -76,9 +76,11 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
             if (key is not null && await ReadStaleAsync(key) is { } stale)
                 return stale;
             var retryAfter = e is BrokenCircuitException { RetryAfter: { } after } ? after : _options.DatabaseBreakDuration;
+            // circuit-open: the database was not even tried (it failed moments ago).
             return Problems.ServiceUnavailable(retryAfter, key is null
                 ? "The database is unavailable; nothing was changed. Retry later."
-                : "The database is unavailable and no earlier answer to this request is cached. Retry later.");
+                : "The database is unavailable and no earlier answer to this request is cached. Retry later.",
+                e is BrokenCircuitException ? "circuit-open" : "unreachable");
         }
 
         if (key is not null && result is IValueHttpResult { Value: { } value } and IStatusCodeHttpResult { StatusCode: null or StatusCodes.Status200OK })
