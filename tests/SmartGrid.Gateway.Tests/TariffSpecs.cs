@@ -93,6 +93,10 @@ public sealed class TariffSpecs(GatewayFixture gateway)
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM tariff_overrides WHERE override_id = $1", id));
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM tariffs WHERE override_id = $1", id));
 
+        var listed = await (await admin.GetAsync($"/api/v1/tariff/admin/overrides?region={region}")).JsonAsync();
+        Assert.Contains(id, listed.GetProperty("items").EnumerateArray().Select(o => o.GetProperty("override_id").GetGuid()));
+        Assert.Contains("current or all", await (await admin.GetAsync("/api/v1/tariff/admin/overrides?status=old")).FieldErrorAsync("status"));
+
         var lifted = await (await admin.DeleteAsync($"/api/v1/tariff/admin/override/{id}")).JsonAsync();
         Assert.NotEqual(JsonValueKind.Null, lifted.GetProperty("lifted_at").ValueKind);
         Assert.Equal("lift", (await ReadOverrideMessageAsync(m => m.OverrideId == id && m.Action == "lift")).Action);
@@ -100,6 +104,10 @@ public sealed class TariffSpecs(GatewayFixture gateway)
             (await (await user.GetAsync("/api/v1/tariff/user/current")).JsonAsync()).GetProperty("price_per_kwh").GetDecimal() == 8.00m,
             "the base price back in force after the lift");
         Assert.Equal(HttpStatusCode.Conflict, (await admin.DeleteAsync($"/api/v1/tariff/admin/override/{id}")).StatusCode);
+        var inForce = await (await admin.GetAsync($"/api/v1/tariff/admin/overrides?region={region}")).JsonAsync();
+        Assert.DoesNotContain(id, inForce.GetProperty("items").EnumerateArray().Select(o => o.GetProperty("override_id").GetGuid()));
+        var all = await (await admin.GetAsync($"/api/v1/tariff/admin/overrides?region={region}&status=all")).JsonAsync();
+        Assert.Contains(id, all.GetProperty("items").EnumerateArray().Select(o => o.GetProperty("override_id").GetGuid()));
         Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync($"/api/v1/tariff/admin/override/{Guid.NewGuid()}")).StatusCode);
         Assert.Contains("UUID", await (await admin.DeleteAsync("/api/v1/tariff/admin/override/not-a-uuid")).FieldErrorAsync("overrideId"));
     }

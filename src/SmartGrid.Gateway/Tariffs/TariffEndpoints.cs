@@ -38,6 +38,9 @@ internal static class TariffEndpoints
         admin.MapPost("/override", CreateOverrideAsync).WithName("tariff.admin.override.create")
             .WithSummary("Override a region's price (fixed price or percentage on the base rate) for [valid_from, valid_to)")
             .Body("""{"region":"Nashik","price_per_kwh":9.5,"valid_from":"2026-07-01T12:00:00Z","valid_to":"2026-07-01T18:00:00Z","reason":"heat wave"}""");
+        admin.MapGet("/overrides", ListOverridesAsync).WithName("tariff.admin.overrides")
+            .WithSummary("Overrides, newest first: those in force or ahead (default), or all")
+            .Query("region", "Only this region").Query("status", "current (in force or ahead, the default) or all").Paged();
         admin.MapDelete("/override/{overrideId}", LiftOverrideAsync).WithName("tariff.admin.override.lift")
             .WithSummary("Lift an override before it ends");
     }
@@ -147,6 +150,23 @@ internal static class TariffEndpoints
             Action = "create",
         });
         return GatewayJson.Created($"/api/v1/tariff/admin/override/{created.OverrideId}", OverrideView(created, published));
+    }
+
+    private static async Task<IResult> ListOverridesAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffStore tariffs,
+        TimeProvider time)
+    {
+        var query = new QueryReader(context.Request.Query);
+        var region = query.Raw("region");
+        if (region is not null && !regions.IsKnown(region))
+            query.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
+        var status = query.Raw("status") ?? "current";
+        if (status is not ("current" or "all"))
+            query.Error("status", "must be current or all");
+        var (limit, offset) = query.Page(options);
+        if (query.HasErrors)
+            return query.Problem();
+        var (items, total) = await tariffs.ListOverridesAsync(region, status == "current", time.GetUtcNow(), limit, offset, context.RequestAborted);
+        return GatewayJson.Ok(new { Items = items, Total = total, Limit = limit, Offset = offset });
     }
 
     private static async Task<IResult> LiftOverrideAsync(string overrideId, HttpContext context, TariffStore tariffs,

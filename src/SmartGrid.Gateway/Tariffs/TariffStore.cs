@@ -122,6 +122,32 @@ public sealed class TariffStore(NpgsqlDataSource db, IConnectionMultiplexer redi
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>Overrides, newest first; <paramref name="inForceOrAhead"/> keeps those neither lifted nor over at <paramref name="now"/>.</summary>
+    public async Task<(IReadOnlyList<TariffOverride> Items, long Total)> ListOverridesAsync(string? region, bool inForceOrAhead, DateTimeOffset now,
+        int limit, int offset, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            $"""
+            SELECT {OverrideColumns}, count(*) OVER () FROM tariff_overrides
+            WHERE ($1::text IS NULL OR region = $1) AND (NOT $2 OR (lifted_at IS NULL AND valid_to > $3))
+            ORDER BY created_at DESC, override_id LIMIT $4 OFFSET $5
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)region ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = inForceOrAhead });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
+        var items = new List<TariffOverride>();
+        long total = 0;
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            items.Add(ReadOverride(reader));
+            total = reader.GetInt64(11);
+        }
+        return (items, total);
+    }
+
     public async Task<TariffOverride?> FindOverrideAsync(Guid id, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand($"SELECT {OverrideColumns} FROM tariff_overrides WHERE override_id = $1");
