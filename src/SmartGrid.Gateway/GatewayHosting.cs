@@ -87,8 +87,10 @@ public static class GatewayHosting
     }
 
     /// <summary>
-    /// Maps the gateway's routes under <c>/api/v1</c>, answered only on <paramref name="gatewayPort"/>
-    /// (0 = on every port, for single-listener hosts such as tests).
+    /// Maps the gateway's routes under <c>/api/v1</c> (all behind <see cref="DatabaseOutageFilter"/>),
+    /// the OpenAPI document <c>/openapi/v1.json</c>, its browsable UI <c>/scalar</c> and the
+    /// <c>/swagger</c> redirect there, answered only on <paramref name="gatewayPort"/> (0 = on every
+    /// port, for single-listener hosts such as tests).
     /// </summary>
     public static WebApplication MapGateway(this WebApplication app, int gatewayPort)
     {
