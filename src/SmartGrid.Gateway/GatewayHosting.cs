@@ -1,12 +1,19 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SmartGrid.Gateway.Admin;
+using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Billing;
+using SmartGrid.Gateway.Grid;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
+using SmartGrid.Gateway.Notifications;
 using SmartGrid.Gateway.Seeding;
+using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
+using SmartGrid.Services.Hosting;
 using SmartGrid.Storage;
+using Scalar.AspNetCore;
 using StackExchange.Redis;
 
 namespace SmartGrid.Gateway;
@@ -21,8 +28,11 @@ public static class GatewayHosting
     /// development signing key is refused in Production), JWT bearer authentication, the role
     /// policies, the stores and, when not registered already, Redis (ConnectionStrings:Redis), an
     /// <see cref="IOtpSender"/> that logs and an <see cref="IMeterStatusSource"/> backed by the meter
-    /// shard region. Needs <see cref="StorageServices"/> and <see cref="MeterRegistry"/> in the
-    /// container (AddSmartGridStorage). Development hosts also seed the demo accounts.
+    /// shard region, an <see cref="IAlertManagerRef"/> on the AlertManager singleton proxy and
+    /// <see cref="GridServicesOptions"/> (the grid services' Redis keyspace). Needs
+    /// <see cref="StorageServices"/> and <see cref="MeterRegistry"/> in the container
+    /// (AddSmartGridStorage) and, for tariff overrides, a Kafka <c>IProducer&lt;string, string&gt;</c>.
+    /// Development hosts also seed the demo accounts.
     /// </summary>
     public static IServiceCollection AddGateway(this WebApplicationBuilder builder)
     {
@@ -36,13 +46,23 @@ public static class GatewayHosting
             ConfigurationOptions.Parse((builder.Configuration.GetConnectionString("Redis") ?? "127.0.0.1:6379") + ",abortConnect=false")));
         services.TryAddSingleton<IOtpSender, LoggingOtpSender>();
         services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
+        services.TryAddSingleton<IAlertManagerRef, SingletonAlertManagerRef>();
+        services.TryAddSingleton(new GridServicesOptions());
         services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new BillingStore(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<TariffStore>(sp, sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionOverview>(sp, sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton<TariffOverridePublisher>();
+        services.AddSingleton<DatabaseBreaker>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<RedisGuard>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<RateLimitFilter>();
         services.AddProblemDetails();
+        services.AddOpenApi(GatewayOpenApi.DocumentName, GatewayOpenApi.Configure);
 
         var validation = new TokenService(options, TimeProvider.System).ValidationParameters();
         services.AddAuthentication(Scheme).AddJwtBearer(Scheme, jwt =>
@@ -67,21 +87,36 @@ public static class GatewayHosting
     }
 
     /// <summary>
-    /// Maps the gateway's routes under <c>/api/v1</c>, answered only on <paramref name="gatewayPort"/>
-    /// (0 = on every port, for single-listener hosts such as tests).
+    /// Maps the gateway's routes under <c>/api/v1</c> (all behind <see cref="DatabaseOutageFilter"/>),
+    /// the OpenAPI document <c>/openapi/v1.json</c>, its browsable UI <c>/scalar</c> and the
+    /// <c>/swagger</c> redirect there, answered only on <paramref name="gatewayPort"/> (0 = on every
+    /// port, for single-listener hosts such as tests).
     /// </summary>
     public static WebApplication MapGateway(this WebApplication app, int gatewayPort)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(gatewayPort);
         app.UseAuthentication();
         app.UseAuthorization();
-        var api = app.MapGroup("/api/v1");
+        var api = app.MapGroup("/api/v1").AddEndpointFilter<DatabaseOutageFilter>();
+        var openApi = app.MapOpenApi(GatewayOpenApi.Route);
+        var scalar = app.MapScalarApiReference(GatewayOpenApi.UiRoute, ui => ui
+            .WithTitle("SmartGrid API")
+            .WithOpenApiRoutePattern(GatewayOpenApi.Route)
+            .AddPreferredSecuritySchemes(GatewayOpenApi.BearerScheme));
+        var swagger = app.MapGet("/swagger", () => Results.Redirect($"{GatewayOpenApi.UiRoute}/{GatewayOpenApi.DocumentName}")).ExcludeFromDescription();
         if (gatewayPort > 0)
-            api.RequireHost($"*:{gatewayPort}");
+        {
+            foreach (var builder in new IEndpointConventionBuilder[] { api, openApi, scalar, swagger })
+                builder.RequireHost($"*:{gatewayPort}");
+        }
         AuthEndpoints.Map(api);
         UserTelemetryEndpoints.Map(api);
         OperatorEndpoints.Map(api);
         AdminEndpoints.Map(api);
+        TariffEndpoints.Map(api);
+        BillingEndpoints.Map(api);
+        AlertEndpoints.Map(api);
+        NotificationEndpoints.Map(api);
         return app;
     }
 

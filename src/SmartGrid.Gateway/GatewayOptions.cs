@@ -49,6 +49,18 @@ public sealed record GatewayOptions
     /// <summary>How long <c>GET /meters/{id}/status</c> waits for the meter actor before answering 504.</summary>
     public TimeSpan MeterStatusTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long an acknowledge / resolve waits for the AlertManager singleton before answering 503.</summary>
+    public TimeSpan AlertCommandTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a read route's last answer is kept in Redis to be served, marked stale, while PostgreSQL is down.</summary>
+    public TimeSpan StaleReadTtl { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>After PostgreSQL failed, how long requests skip it (reads served stale, writes 503) before it is tried again.</summary>
+    public TimeSpan DatabaseBreakDuration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Currency of invoice amounts (ISO 4217); prices per kWh are in it.</summary>
+    public string Currency { get; init; } = "INR";
+
     public int DefaultPageSize { get; init; } = 100;
     public int MaxPageSize { get; init; } = 1000;
 
@@ -82,6 +94,12 @@ public sealed record GatewayOptions
         Positive(LoginFailureWindow, nameof(LoginFailureWindow));
         Positive(MeterStatusTimeout, nameof(MeterStatusTimeout));
         Positive(MaxQueryRange, nameof(MaxQueryRange));
+        Positive(AlertCommandTimeout, nameof(AlertCommandTimeout));
+        Positive(StaleReadTtl, nameof(StaleReadTtl));
+        if (DatabaseBreakDuration < TimeSpan.FromMilliseconds(500))
+            throw new InvalidOperationException($"{Section}:DatabaseBreakDuration must be at least 0.5 s (is {DatabaseBreakDuration})");
+        if (string.IsNullOrWhiteSpace(Currency) || Currency.Length != 3)
+            throw new InvalidOperationException($"{Section}:Currency must be a 3-letter ISO 4217 code (is '{Currency}')");
         AtLeastOne(OtpMaxAttempts, nameof(OtpMaxAttempts));
         AtLeastOne(RateLimitPerMinute, nameof(RateLimitPerMinute));
         AtLeastOne(AnonymousRateLimitPerMinute, nameof(AnonymousRateLimitPerMinute));

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Actor;
+using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -10,8 +11,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Meters;
+using SmartGrid.Kafka;
+using SmartGrid.Services;
+using SmartGrid.Services.Alerts;
+using SmartGrid.Services.Hosting;
+using SmartGrid.Services.Tariffs;
 using SmartGrid.Storage;
 using StackExchange.Redis;
 
@@ -20,7 +28,9 @@ namespace SmartGrid.Gateway.Tests;
 /// <summary>
 /// The gateway hosted in-process on 127.0.0.1 (random port) in Development mode (demo accounts
 /// seeded), against a fresh PostgreSQL database of its own (dropped at the end), real Redis under
-/// a key prefix of its own (deleted at the end) and a real in-process actor system answering
+/// a key prefix of its own (deleted at the end), an embedded Kafka broker with the seed's topics
+/// and a real in-process actor system running the real TariffManager (consuming
+/// tariff_overrides from the broker) and AlertManager, plus a stand-in meter shard answering
 /// <see cref="GetMeterStatus"/> (meter <see cref="SilentMeter"/> never answers).
 /// </summary>
 public sealed class GatewayFixture : IAsyncLifetime
@@ -36,6 +46,8 @@ public sealed class GatewayFixture : IAsyncLifetime
     private readonly string _database = "smartgrid_gateway_test_" + Guid.NewGuid().ToString("N");
     private ActorSystem? _actors;
     private WebApplication? _app;
+    private IActorRef _meters = ActorRefs.Nobody;
+    private readonly List<WebApplication> _extra = [];
 
     public string RedisPrefix { get; } = $"gwtest:{Guid.NewGuid():N}:";
     public string ConnectionString { get; private set; } = "";
@@ -43,6 +55,12 @@ public sealed class GatewayFixture : IAsyncLifetime
     public IConnectionMultiplexer Redis { get; private set; } = null!;
     public CapturingOtpSender Otp { get; } = new();
     public Uri BaseAddress { get; private set; } = null!;
+    public EmbeddedKafkaBroker Broker { get; private set; } = null!;
+    public IProducer<string, string> Producer { get; private set; } = null!;
+    public RedisKeyspace Keys => new(RedisPrefix);
+    public GridServicesOptions Services { get; private set; } = null!;
+    public IActorRef AlertManager { get; private set; } = ActorRefs.Nobody;
+    public ActorSystem Actors => _actors!;
 
     public static string ServerConnectionString =>
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } cs ? cs : DefaultPostgres;
@@ -56,9 +74,49 @@ public sealed class GatewayFixture : IAsyncLifetime
         DatabaseMigrator.Migrate(ConnectionString);
         Storage = StorageServices.Create(ConnectionString);
         Redis = await ConnectionMultiplexer.ConnectAsync(RedisConnectionString);
-        _actors = ActorSystem.Create("gateway-test", "akka.loglevel = WARNING");
-        var meters = _actors.ActorOf(Props.Create(() => new FakeMeterShard()), "meters");
+        Broker = EmbeddedKafkaBroker.Start(Topics.All);
+        Producer = ProducerSettings.ForStrings(Broker.BootstrapServers).CreateProducer();
+        var tariffs = new TariffSettings();
+        Services = new GridServicesOptions
+        {
+            Redis = Keys,
+            Tariffs = tariffs with
+            {
+                // Long enough that an override reaches the TariffManager through Kafka, not its periodic check.
+                OverrideCheckInterval = TimeSpan.FromHours(1),
+                Consumer = tariffs.Consumer with
+                {
+                    BootstrapServers = Broker.BootstrapServers,
+                    GroupId = "gateway-test-" + Guid.NewGuid().ToString("N"),
+                    Properties = new Dictionary<string, string> { ["heartbeat.interval.ms"] = "500", ["session.timeout.ms"] = "6000" },
+                },
+            },
+        };
 
+        _actors = ActorSystem.Create("gateway-test", "akka.loglevel = WARNING");
+        _meters = _actors.ActorOf(Props.Create(() => new FakeMeterShard()), "meters");
+        _actors.ActorOf(TariffManager.Props(Services.Tariffs, Storage.DataSource, Redis, Keys, Producer), "tariff-manager");
+        AlertManager = _actors.ActorOf(SmartGrid.Services.Alerts.AlertManager.Props(Services.Alerts, Storage.DataSource, Redis, Keys, Producer), "alert-manager");
+
+        _app = await StartGatewayAsync(Storage, new FixedAlertManagerRef(AlertManager), seed: true);
+        BaseAddress = new Uri(_app.Urls.First());
+    }
+
+    /// <summary>
+    /// Another gateway instance sharing this one's Redis keys, Kafka and actors (tokens of one are
+    /// valid on the other); <paramref name="storage"/> may point at another database, or at none.
+    /// </summary>
+    public async Task<Uri> StartSecondGatewayAsync(StorageServices storage, IAlertManagerRef? alerts = null,
+        IDictionary<string, string?>? settings = null)
+    {
+        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings);
+        _extra.Add(app);
+        return new Uri(app.Urls.First());
+    }
+
+    private async Task<WebApplication> StartGatewayAsync(StorageServices storage, IAlertManagerRef alerts, bool seed,
+        IDictionary<string, string?>? settings = null)
+    {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
@@ -71,27 +129,33 @@ public sealed class GatewayFixture : IAsyncLifetime
             ["SmartGrid:Gateway:LoginMaxFailuresPerIp"] = "10000",
             ["SmartGrid:Gateway:MeterStatusTimeout"] = "00:00:01",
             ["SmartGrid:Gateway:OtpMaxAttempts"] = "3",
+            ["SmartGrid:Gateway:SeedDemoAccounts"] = seed ? "true" : "false",
             [DemoAccountSeederSetting] = DemoPassword,
         });
-        builder.Services.AddSingleton(Storage);
-        builder.Services.AddSingleton(Storage.Meters);
-        builder.Services.AddSingleton(Storage.Queries);
+        if (settings is not null)
+            builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddSingleton(storage);
+        builder.Services.AddSingleton(storage.Meters);
+        builder.Services.AddSingleton(storage.Queries);
         builder.Services.AddSingleton(Redis);
+        builder.Services.AddSingleton(Producer);
+        builder.Services.AddSingleton(Services);
         builder.Services.AddSingleton<IOtpSender>(Otp);
-        builder.Services.AddSingleton<IMeterStatusSource>(new ActorMeterStatusSource(meters));
+        builder.Services.AddSingleton<IMeterStatusSource>(new ActorMeterStatusSource(_meters));
+        builder.Services.AddSingleton(alerts);
         builder.AddGateway();
 
-        _app = builder.Build();
-        _app.MapGateway(0);
-        await _app.StartAsync();
-        BaseAddress = new Uri(_app.Urls.First());
+        var app = builder.Build();
+        app.MapGateway(0);
+        await app.StartAsync();
+        return app;
     }
 
     private const string DemoAccountSeederSetting = Seeding.DemoAccountSeeder.PasswordSetting;
 
-    public HttpClient Client(string? accessToken = null)
+    public HttpClient Client(string? accessToken = null, Uri? baseAddress = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
+        var client = new HttpClient { BaseAddress = baseAddress ?? BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
         if (accessToken is not null)
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         return client;
@@ -132,13 +196,15 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
+        foreach (var app in _extra.Append(_app).OfType<WebApplication>())
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await app.StopAsync();
+            await app.DisposeAsync();
         }
         if (_actors is not null)
             await _actors.Terminate();
+        Producer?.Dispose();
+        Broker?.Dispose();
         if (Redis is not null)
         {
             foreach (var endpoint in Redis.GetEndPoints())

@@ -10,11 +10,15 @@ internal static class AdminEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var admin = api.MapGroup("/admin").WithTags("admin").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
-        admin.MapPost("/meters", CreateMeterAsync).WithName("admin.meters.create");
-        admin.MapPut("/meters/{meterId}/assignment", AssignAsync).WithName("admin.meters.assign");
-        admin.MapDelete("/meters/{meterId}/assignment", UnassignAsync).WithName("admin.meters.unassign");
-        admin.MapGet("/users", ListUsersAsync).WithName("admin.users.list");
-        admin.MapPut("/users/{userId}/role", SetRoleAsync).WithName("admin.users.role");
+        admin.MapPost("/meters", CreateMeterAsync).WithName("admin.meters.create")
+            .WithSummary("Register a meter").Body("""{"meter_id":"MTR-00000042","region":"Pune-West"}""");
+        admin.MapPut("/meters/{meterId}/assignment", AssignAsync).WithName("admin.meters.assign")
+            .WithSummary("Give the meter to a user").Body("""{"user_id":"01a22eb2-cf79-7317-9b44-cbb6fb3260da"}""");
+        admin.MapDelete("/meters/{meterId}/assignment", UnassignAsync).WithName("admin.meters.unassign")
+            .WithSummary("Take the meter from its user");
+        admin.MapGet("/users", ListUsersAsync).WithName("admin.users.list").WithSummary("Users, oldest first").Paged();
+        admin.MapPut("/users/{userId}/role", SetRoleAsync).WithName("admin.users.role")
+            .WithSummary("Set a user's role (and an operator's regions)").Body("""{"role":"OPERATOR","operator_regions":["Nashik"]}""");
     }
 
     private static async Task<IResult> CreateMeterAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, MeterDirectory meters)

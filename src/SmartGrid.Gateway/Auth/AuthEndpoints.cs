@@ -16,12 +16,19 @@ internal static partial class AuthEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var auth = api.MapGroup("/auth").WithTags("auth");
-        auth.MapPost("/register", RegisterAsync).WithName("auth.register").AllowAnonymous();
-        auth.MapPost("/verify-otp", VerifyOtpAsync).WithName("auth.verify-otp").AllowAnonymous();
-        auth.MapPost("/resend-otp", ResendOtpAsync).WithName("auth.resend-otp").AllowAnonymous();
-        auth.MapPost("/login", LoginAsync).WithName("auth.login").AllowAnonymous();
-        auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous();
-        auth.MapPost("/logout", LogoutAsync).WithName("auth.logout").RequireAuthorization().AddEndpointFilter<RateLimitFilter>();
+        auth.MapPost("/register", RegisterAsync).WithName("auth.register").AllowAnonymous()
+            .WithSummary("Create an account; a 6-digit code is sent to the email")
+            .Body("""{"email":"name@example.com","phone":"+919812345678","password":"Correct-Horse-42"}""");
+        auth.MapPost("/verify-otp", VerifyOtpAsync).WithName("auth.verify-otp").AllowAnonymous()
+            .WithSummary("Verify the email with the code").Body("""{"email":"name@example.com","code":"123456"}""");
+        auth.MapPost("/resend-otp", ResendOtpAsync).WithName("auth.resend-otp").AllowAnonymous()
+            .WithSummary("Send a new code to an unverified account").Body("""{"email":"name@example.com"}""");
+        auth.MapPost("/login", LoginAsync).WithName("auth.login").AllowAnonymous()
+            .WithSummary("Access token (short-lived JWT) and refresh token").Body("""{"email":"user@smartgrid.local","password":"SmartGrid-Demo-2025"}""");
+        auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous()
+            .WithSummary("Exchange a refresh token for new tokens (the old one stops working)").Body("""{"refresh_token":"…"}""");
+        auth.MapPost("/logout", LogoutAsync).WithName("auth.logout").RequireAuthorization().AddEndpointFilter<RateLimitFilter>()
+            .WithSummary("End the session: the refresh token and this access token stop working");
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
@@ -219,14 +226,14 @@ internal static partial class AuthEndpoints
     };
 
     /// <summary>Emails are stored lower-cased; the address must be a bare address (no display name).</summary>
-    private static string? ReadEmail(JsonBody body)
+    internal static string? ReadEmail(JsonBody body, string field = "email", bool required = true)
     {
-        var email = body.String("email", required: true, maxLength: 254)?.Trim();
+        var email = body.String(field, required, maxLength: 254)?.Trim();
         if (email is null)
             return null;
         if (!MailAddress.TryCreate(email, out var parsed) || parsed.Address != email || !email.Contains('.', StringComparison.Ordinal))
         {
-            body.Error("email", "must be an email address such as name@example.com");
+            body.Error(field, "must be an email address such as name@example.com");
             return null;
         }
         return email.ToLowerInvariant();
@@ -246,7 +253,7 @@ internal static partial class AuthEndpoints
     }
 
     [GeneratedRegex(@"^\+[1-9][0-9]{6,14}$", RegexOptions.CultureInvariant)]
-    private static partial Regex PhonePattern();
+    internal static partial Regex PhonePattern();
 
     [GeneratedRegex(@"^[0-9]{6}$", RegexOptions.CultureInvariant)]
     private static partial Regex OtpPattern();

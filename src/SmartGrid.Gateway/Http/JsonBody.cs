@@ -85,6 +85,62 @@ internal sealed class JsonBody : IDisposable
         return text;
     }
 
+    /// <summary>Whether the body carries the property with a non-null value.</summary>
+    public bool Has(string name) =>
+        _document.RootElement.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
+
+    /// <summary>A JSON number within [min, max]; null when absent and not required.</summary>
+    public decimal? Decimal(string name, bool required, decimal min, decimal max)
+    {
+        if (!_document.RootElement.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required) Error(name, "is required");
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var number))
+        {
+            Error(name, $"must be a number, got {value.ValueKind.ToString().ToLowerInvariant()}");
+            return null;
+        }
+        if (number < min || number > max)
+        {
+            Error(name, $"must be from {min.ToString(System.Globalization.CultureInfo.InvariantCulture)} to {max.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            return null;
+        }
+        return number;
+    }
+
+    /// <summary>true / false; null when absent and not required.</summary>
+    public bool? Boolean(string name, bool required)
+    {
+        if (!_document.RootElement.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required) Error(name, "is required");
+            return null;
+        }
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            Error(name, $"must be true or false, got {value.ValueKind.ToString().ToLowerInvariant()}");
+            return null;
+        }
+        return value.GetBoolean();
+    }
+
+    /// <summary>An ISO-8601 time with an explicit zone, returned in UTC; null when absent and not required.</summary>
+    public DateTimeOffset? Time(string name, bool required)
+    {
+        var text = String(name, required, maxLength: 64);
+        if (text is null)
+            return null;
+        if (!QueryReader.HasZone(text)
+            || !DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var time))
+        {
+            Error(name, $"'{text}' is not an ISO-8601 time with a zone (e.g. 2026-01-31T10:15:00Z)");
+            return null;
+        }
+        return time.ToUniversalTime();
+    }
+
     /// <summary>An array of strings; null when absent and not required.</summary>
     public string[]? StringArray(string name, bool required, int maxItems = 64, int maxLength = 128)
     {

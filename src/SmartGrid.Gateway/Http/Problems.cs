@@ -30,6 +30,15 @@ internal static class Problems
             extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds }));
     }
 
+    /// <param name="database">How the database failed: unreachable (tried now) or circuit-open (not tried: it failed moments ago).</param>
+    public static IResult ServiceUnavailable(TimeSpan retryAfter, string detail, string database)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        return new RetryAfterResult(seconds, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Database unavailable", detail: detail,
+            extensions: new Dictionary<string, object?> { ["database"] = database, ["retryAfterSeconds"] = seconds }));
+    }
+
     private sealed class RetryAfterResult(int seconds, IResult inner) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)

@@ -89,6 +89,12 @@ internal sealed partial class QueryReader(IQueryCollection query)
         return value;
     }
 
+    public static bool HasZone(string text) => ZoneSuffix().IsMatch(text);
+
+    /// <summary>limit and offset of a page; offset at most 100 000 so a page never makes the database skip millions of rows.</summary>
+    public (int Limit, int Offset) Page(GatewayOptions options) =>
+        (Int("limit", options.DefaultPageSize, 1, options.MaxPageSize), Int("offset", 0, 0, 100_000));
+
     private static string Truncate(string text) => text.Length <= 64 ? text : text[..64] + "…";
 
     [GeneratedRegex(@"(Z|z|[+-]\d{2}:?\d{2})$", RegexOptions.CultureInvariant)]

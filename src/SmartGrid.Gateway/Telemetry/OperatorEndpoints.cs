@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Grid;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
 using SmartGrid.Storage;
@@ -16,11 +17,18 @@ internal static class OperatorEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var meters = api.MapGroup("/meters/{meterId}").WithTags("meters").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
-        meters.MapGet("/aggregates", AggregatesAsync).WithName("meters.aggregates");
-        meters.MapGet("/status", StatusAsync).WithName("meters.status");
+        meters.MapGet("/aggregates", AggregatesAsync).WithName("meters.aggregates")
+            .WithSummary("A meter's 1-minute or 15-minute windows in [from, to) (paged by next_from)")
+            .TimeRange("1 day").Query("resolution", "1m or 15m (default 15m)").Query("limit", "Page size, 1 to 1000 (default 100)");
+        meters.MapGet("/status", StatusAsync).WithName("meters.status")
+            .WithSummary("Live state of the meter actor: open windows, baseline, last seen");
 
         var grid = api.MapGroup("/grid").WithTags("grid").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
-        grid.MapGet("/regions/{region}/load", RegionLoadAsync).WithName("grid.regions.load");
+        grid.MapGet("/regions", RegionsAsync).WithName("grid.regions")
+            .WithSummary("Per region the caller operates: newest load %, price in force and open alert count");
+        grid.MapGet("/regions/{region}/load", RegionLoadAsync).WithName("grid.regions.load")
+            .WithSummary("A region's load windows (regional_aggregates_1m or _15m) in [from, to)")
+            .TimeRange("1 day").Query("resolution", "1m (at most 1 day) or 15m (default)").Query("limit", "Page size, 1 to 1000 (default 100)");
     }
 
     private static async Task<IResult> AggregatesAsync(string meterId, HttpContext context, GatewayOptions options, MeterRegistry registry,
@@ -56,6 +64,14 @@ internal static class OperatorEndpoints
             return Results.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "Meter did not answer",
                 detail: $"The meter actor for '{meterId}' did not answer within {options.MeterStatusTimeout.TotalSeconds:0.#} s; retry later.");
         }
+    }
+
+    private static async Task<IResult> RegionsAsync(HttpContext context, GatewayRegions regions, RegionOverview overview, TimeProvider time)
+    {
+        var user = CurrentUser.From(context.User);
+        var operated = regions.Names.Where(user.MayOperate).ToArray();
+        var items = await overview.SummarizeAsync(operated, time.GetUtcNow(), context.RequestAborted);
+        return GatewayJson.Ok(new { Items = items });
     }
 
     private static async Task<IResult> RegionLoadAsync(string region, HttpContext context, GatewayOptions options, GatewayRegions regions,

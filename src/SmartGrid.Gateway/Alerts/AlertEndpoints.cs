@@ -1,0 +1,165 @@
+using Akka.Actor;
+using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Http;
+using SmartGrid.Gateway.Meters;
+using SmartGrid.Services.Alerts;
+
+namespace SmartGrid.Gateway.Alerts;
+
+/// <summary>
+/// <c>/api/v1/alerts</c>: operators list, read, acknowledge and resolve the alerts of the regions
+/// they operate (admins: all); the transitions go through the AlertManager singleton, which
+/// records and publishes them. A USER reads the alerts on their own meters.
+/// </summary>
+internal static class AlertEndpoints
+{
+    private static readonly string[] Severities = ["low", "medium", "high", "critical"];
+    private static readonly string[] Types = [AlertTypes.Anomaly, AlertTypes.Threshold, AlertTypes.Outage];
+    private static readonly string[] OpenStatuses = [AlertStatuses.Active, AlertStatuses.Acknowledged];
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        var op = api.MapGroup("/alerts/operator").WithTags("alerts").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
+        op.MapGet("/active", ActiveAsync).WithName("alerts.operator.active")
+            .WithSummary("Open alerts (active and acknowledged; status= narrows) of the caller's regions, most severe first (paged)")
+            .Query("region", "One of the caller's regions (default: all of them)").Query("severity", "low, medium, high or critical")
+            .Query("type", "ANOMALY, THRESHOLD or OUTAGE").Query("status", "active, acknowledged, resolved or all").Paged();
+        op.MapGet("/{alertId}", DetailAsync).WithName("alerts.operator.detail")
+            .WithSummary("One alert with its lifecycle events");
+        op.MapPut("/{alertId}/acknowledge", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
+                TransitionAsync(alertId, context, alerts, manager, options, acknowledge: true))
+            .WithName("alerts.operator.acknowledge").WithSummary("Acknowledge an active alert (through the AlertManager)");
+        op.MapPut("/{alertId}/resolve", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
+                TransitionAsync(alertId, context, alerts, manager, options, acknowledge: false))
+            .WithName("alerts.operator.resolve").WithSummary("Resolve an active or acknowledged alert (through the AlertManager)");
+
+        var user = api.MapGroup("/alerts/user").WithTags("alerts").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
+        user.MapGet("", UserAlertsAsync).WithName("alerts.user")
+            .WithSummary("Alerts on the caller's meters (open ones unless status= says otherwise), most severe first (paged)")
+            .Query("severity", "low, medium, high or critical").Query("type", "ANOMALY, THRESHOLD or OUTAGE")
+            .Query("status", "active, acknowledged, resolved or all").Paged();
+    }
+
+    private static async Task<IResult> ActiveAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, AlertStore alerts)
+    {
+        var query = new QueryReader(context.Request.Query);
+        var region = query.Raw("region");
+        if (region is not null && !regions.IsKnown(region))
+            query.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
+        var (severity, type, statuses) = ReadFilters(query, OpenStatuses);
+        var (limit, offset) = query.Page(options);
+        if (query.HasErrors)
+            return query.Problem();
+
+        var user = CurrentUser.From(context.User);
+        IReadOnlyList<string>? scope;
+        if (region is not null)
+        {
+            if (!user.MayOperate(region))
+                return Problems.Forbidden($"You do not operate region '{region}'.");
+            scope = [region];
+        }
+        else
+        {
+            scope = user.IsAdmin ? null : user.Regions;
+        }
+        var (items, total) = await alerts.ListAsync(new AlertFilter(scope, severity, type, statuses), limit, offset, context.RequestAborted);
+        return GatewayJson.Ok(new { Items = items, Total = total, Limit = limit, Offset = offset });
+    }
+
+    private static async Task<IResult> DetailAsync(string alertId, HttpContext context, AlertStore alerts)
+    {
+        if (!Guid.TryParse(alertId, out var id))
+            return Problems.Field("alertId", "must be a UUID");
+        var ct = context.RequestAborted;
+        var (alert, denied) = await FindOperatedAsync(id, context, alerts, ct);
+        if (denied is not null)
+            return denied;
+        return GatewayJson.Ok(new { Alert = alert, Events = await alerts.EventsAsync(id, ct) });
+    }
+
+    private static async Task<IResult> TransitionAsync(string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager,
+        GatewayOptions options, bool acknowledge)
+    {
+        if (!Guid.TryParse(alertId, out var id))
+            return Problems.Field("alertId", "must be a UUID");
+        var ct = context.RequestAborted;
+        // The region decides who may act on the alert; the AlertManager decides whether the transition is allowed.
+        var (_, denied) = await FindOperatedAsync(id, context, alerts, ct);
+        if (denied is not null)
+            return denied;
+
+        var by = CurrentUser.From(context.User).Id.ToString();
+        object reply;
+        try
+        {
+            var actor = await manager.GetAsync(ct);
+            reply = await actor.Ask<object>(acknowledge ? new AcknowledgeAlert(id, by) : new ResolveAlert(id, by), options.AlertCommandTimeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            return Unavailable($"The alert service did not answer within {options.AlertCommandTimeout.TotalSeconds:0.#} s; nothing was changed that we know of. Retry later.");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Status.Failure from the AlertManager: its database write failed and was rolled back.
+            return Unavailable("The alert service could not record the change; retry later.");
+        }
+        return reply switch
+        {
+            AlertCommandSucceeded ok => GatewayJson.Ok(ok.Alert),
+            AlertCommandRejected { Error: AlertCommandError.NotFound } => Problems.NotFound("Alert not found", $"No alert '{id}'."),
+            AlertCommandRejected rejected => Problems.Conflict("Invalid alert transition", rejected.Reason),
+            _ => Unavailable($"The alert service answered unexpectedly ({reply.GetType().Name})."),
+        };
+    }
+
+    private static async Task<IResult> UserAlertsAsync(HttpContext context, GatewayOptions options, MeterDirectory meters, AlertStore alerts)
+    {
+        var query = new QueryReader(context.Request.Query);
+        var (severity, type, statuses) = ReadFilters(query, OpenStatuses);
+        var (limit, offset) = query.Page(options);
+        if (query.HasErrors)
+            return query.Problem();
+        var ct = context.RequestAborted;
+        var owned = await meters.MetersOfAsync(CurrentUser.From(context.User).Id, ct);
+        if (owned.Count == 0)
+            return GatewayJson.Ok(new { Items = Array.Empty<AlertView>(), Total = 0L, Limit = limit, Offset = offset });
+        var (items, total) = await alerts.ListAsync(new AlertFilter(null, severity, type, statuses, owned), limit, offset, ct);
+        return GatewayJson.Ok(new { Items = items, Total = total, Limit = limit, Offset = offset });
+    }
+
+    /// <summary>severity, type and status query parameters (status: active | acknowledged | resolved | all).</summary>
+    private static (string? Severity, string? Type, IReadOnlyList<string> Statuses) ReadFilters(QueryReader query, IReadOnlyList<string> defaultStatuses)
+    {
+        var severity = query.Raw("severity")?.ToLowerInvariant();
+        if (severity is not null && !Severities.Contains(severity))
+            query.Error("severity", $"must be one of {string.Join(", ", Severities)}");
+        var type = query.Raw("type")?.ToUpperInvariant();
+        if (type is not null && !Types.Contains(type))
+            query.Error("type", $"must be one of {string.Join(", ", Types)}");
+        IReadOnlyList<string> statuses = defaultStatuses;
+        var status = query.Raw("status")?.ToLowerInvariant();
+        if (status == "all")
+            statuses = [.. OpenStatuses, AlertStatuses.Resolved];
+        else if (status is AlertStatuses.Active or AlertStatuses.Acknowledged or AlertStatuses.Resolved)
+            statuses = [status];
+        else if (status is not null)
+            query.Error("status", "must be active, acknowledged, resolved or all");
+        return (severity, type, statuses);
+    }
+
+    /// <summary>The alert, or 404 when it does not exist and 403 when it is outside the caller's regions.</summary>
+    private static async Task<(AlertView? Alert, IResult? Denied)> FindOperatedAsync(Guid id, HttpContext context, AlertStore alerts, CancellationToken ct)
+    {
+        var alert = await alerts.FindAsync(id, ct);
+        if (alert is null)
+            return (null, Problems.NotFound("Alert not found", $"No alert '{id}'."));
+        return CurrentUser.From(context.User).MayOperate(alert.Region)
+            ? (alert, null)
+            : (null, Problems.Forbidden($"Alert '{id}' is in region '{alert.Region}', which you do not operate."));
+    }
+
+    private static IResult Unavailable(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Alert service unavailable", detail: detail);
+}

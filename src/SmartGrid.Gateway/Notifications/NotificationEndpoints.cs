@@ -1,0 +1,123 @@
+using System.Globalization;
+using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Http;
+
+namespace SmartGrid.Gateway.Notifications;
+
+/// <summary>
+/// <c>/api/v1/notifications/user/preferences</c>: the channels the caller (any role) is notified on, from which
+/// severity, and where. PUT replaces the whole document; a channel is accepted only with the
+/// address it needs (sms a phone, webhook a URL, push a device token).
+/// </summary>
+internal static class NotificationEndpoints
+{
+    public static readonly string[] Channels = ["email", "sms", "push", "webhook"];
+    private static readonly string[] Severities = ["low", "medium", "high", "critical"];
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        // Every role: operators and admins are notified of their regions' alerts and need their channels too.
+        var user = api.MapGroup("/notifications/user").WithTags("notifications").RequireAuthorization()
+            .AddEndpointFilter<RateLimitFilter>();
+        user.MapGet("/preferences", GetAsync).WithName("notifications.user.preferences.get")
+            .WithSummary("The caller's notification preferences (the defaults until saved once)");
+        user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put")
+            .WithSummary("Replace the caller's notification preferences")
+            .Body("""{"channels":["email","webhook"],"min_severity":"high","webhook_url":"https://hooks.example.com/grid","quiet_hours_start":"22:30","quiet_hours_end":"06:30"}""");
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext context, NotificationPreferenceStore store)
+    {
+        var saved = await store.GetAsync(CurrentUser.From(context.User).Id, context.RequestAborted);
+        return GatewayJson.Ok(View(saved ?? NotificationPreferences.Defaults, saved is not null));
+    }
+
+    private static async Task<IResult> PutAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, AccountStore accounts)
+    {
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var channels = body!.StringArray("channels", required: true, maxItems: Channels.Length * 2, maxLength: 16) ?? [];
+        foreach (var unknown in channels.Where(c => !Channels.Contains(c)).Distinct())
+            body.Error("channels", $"'{unknown}' is not a channel; use {string.Join(", ", Channels)}");
+        if (channels.Distinct().Count() != channels.Length)
+            body.Error("channels", "must not repeat a channel");
+        var severity = body.String("min_severity", required: false, maxLength: 16) ?? NotificationPreferences.Defaults.MinSeverity;
+        if (!Severities.Contains(severity))
+            body.Error("min_severity", $"must be one of {string.Join(", ", Severities)}");
+        var email = AuthEndpoints.ReadEmail(body, "email", required: false);
+        var phone = body.String("phone", required: false, maxLength: 16);
+        if (phone is not null && !AuthEndpoints.PhonePattern().IsMatch(phone))
+            body.Error("phone", "must be E.164, e.g. +919812345678");
+        var webhook = body.String("webhook_url", required: false, maxLength: 2048);
+        if (webhook is not null && !IsWebhookUrl(webhook))
+            body.Error("webhook_url", "must be an absolute http or https URL without credentials");
+        var pushToken = body.String("push_token", required: false, maxLength: 4096);
+        if (pushToken is not null && (pushToken.Length == 0 || pushToken.Any(char.IsControl) || pushToken.Any(char.IsWhiteSpace)))
+            body.Error("push_token", "must be a non-empty token without spaces or control characters");
+        var quietStart = ReadTime(body, "quiet_hours_start");
+        var quietEnd = ReadTime(body, "quiet_hours_end");
+        if ((quietStart is null) != (quietEnd is null) && !body.HasErrors)
+            body.Error(quietStart is null ? "quiet_hours_start" : "quiet_hours_end", "give both quiet_hours_start and quiet_hours_end, or neither");
+        else if (quietStart is not null && quietStart == quietEnd)
+            body.Error("quiet_hours_end", "must differ from quiet_hours_start");
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ct = context.RequestAborted;
+        var user = CurrentUser.From(context.User);
+        var account = await accounts.FindByIdAsync(user.Id, ct);
+        if (account is null)
+            return Problems.NotFound("Account not found", "The account of this token no longer exists.");
+        // A channel without its address would be accepted and then never deliver anything.
+        if (channels.Contains("sms") && phone is null && account.Phone is null)
+            body.Error("phone", "is required for the sms channel (the account has no phone number)");
+        if (channels.Contains("webhook") && webhook is null)
+            body.Error("webhook_url", "is required for the webhook channel");
+        if (channels.Contains("push") && pushToken is null)
+            body.Error("push_token", "is required for the push channel");
+        if (body.HasErrors)
+            return body.Problem();
+
+        var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, email, phone, pushToken,
+            quietStart, quietEnd, null);
+        await store.SaveAsync(user.Id, preferences, ct);
+        var saved = await store.GetAsync(user.Id, ct);
+        return GatewayJson.Ok(View(saved!, true));
+    }
+
+    private static bool IsWebhookUrl(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+        && string.IsNullOrEmpty(uri.UserInfo)
+        && !string.IsNullOrEmpty(uri.Host);
+
+    /// <summary>HH:mm (24-hour clock).</summary>
+    private static TimeOnly? ReadTime(JsonBody body, string field)
+    {
+        var text = body.String(field, required: false, maxLength: 5);
+        if (text is null)
+            return null;
+        if (!TimeOnly.TryParseExact(text, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out var time))
+        {
+            body.Error(field, "must be a time of day as HH:mm, e.g. 22:30");
+            return null;
+        }
+        return time;
+    }
+
+    private static object View(NotificationPreferences p, bool saved) => new
+    {
+        p.Channels,
+        p.MinSeverity,
+        p.WebhookUrl,
+        p.Email,
+        p.Phone,
+        p.PushToken,
+        QuietHoursStart = p.QuietHoursStart?.ToString("HH:mm", CultureInfo.InvariantCulture),
+        QuietHoursEnd = p.QuietHoursEnd?.ToString("HH:mm", CultureInfo.InvariantCulture),
+        p.UpdatedAt,
+        Saved = saved,
+    };
+}

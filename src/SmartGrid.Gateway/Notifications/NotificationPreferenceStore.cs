@@ -1,0 +1,65 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace SmartGrid.Gateway.Notifications;
+
+/// <summary>
+/// A user's notification settings (notification_preferences). email and phone override the
+/// account's for notifications only; null means "use the account's".
+/// </summary>
+public sealed record NotificationPreferences(
+    string[] Channels, string MinSeverity, string? WebhookUrl, string? Email, string? Phone, string? PushToken,
+    TimeOnly? QuietHoursStart, TimeOnly? QuietHoursEnd, DateTimeOffset? UpdatedAt)
+{
+    /// <summary>The table's defaults, for a user who never saved any (the NotificationManager sends such users nothing).</summary>
+    public static NotificationPreferences Defaults { get; } = new(["email"], "medium", null, null, null, null, null, null, null);
+}
+
+public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
+{
+    /// <summary>The saved preferences, or null when the user has none yet.</summary>
+    public async Task<NotificationPreferences?> GetAsync(Guid userId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at
+            FROM notification_preferences WHERE user_id = $1
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct))
+            return null;
+        return new NotificationPreferences(
+            r.GetFieldValue<string[]>(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
+            r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
+            r.IsDBNull(6) ? null : r.GetFieldValue<TimeOnly>(6), r.IsDBNull(7) ? null : r.GetFieldValue<TimeOnly>(7),
+            r.GetFieldValue<DateTimeOffset>(8));
+    }
+
+    /// <summary>Replaces the user's preferences (creating them on first save).</summary>
+    public async Task SaveAsync(Guid userId, NotificationPreferences p, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            INSERT INTO notification_preferences
+                (user_id, channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+            ON CONFLICT (user_id) DO UPDATE SET
+                channels = EXCLUDED.channels, min_severity = EXCLUDED.min_severity, webhook_url = EXCLUDED.webhook_url,
+                email = EXCLUDED.email, phone = EXCLUDED.phone, push_token = EXCLUDED.push_token,
+                quiet_hours_start = EXCLUDED.quiet_hours_start, quiet_hours_end = EXCLUDED.quiet_hours_end, updated_at = now()
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = p.Channels });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.MinSeverity });
+        cmd.Parameters.Add(Text(p.WebhookUrl));
+        cmd.Parameters.Add(Text(p.Email));
+        cmd.Parameters.Add(Text(p.Phone));
+        cmd.Parameters.Add(Text(p.PushToken));
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)p.QuietHoursStart ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Time });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)p.QuietHoursEnd ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Time });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+}

@@ -1,0 +1,62 @@
+using System.Net;
+using System.Text.Json;
+
+namespace SmartGrid.Gateway.Tests;
+
+[Collection(GatewayCollection.Name)]
+public sealed class OpenApiSpecs(GatewayFixture gateway)
+{
+    [Fact]
+    public async Task Should_describe_every_route_with_the_bearer_scheme()
+    {
+        using var client = gateway.Client();
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+        var paths = document.GetProperty("paths");
+        foreach (var (path, method) in new[]
+                 {
+                     ("/api/v1/auth/login", "post"), ("/api/v1/telemetry/user/history", "get"), ("/api/v1/tariff/user/current", "get"),
+                     ("/api/v1/tariff/user/history", "get"), ("/api/v1/tariff/admin/override", "post"),
+                     ("/api/v1/tariff/admin/override/{overrideId}", "delete"), ("/api/v1/billing/admin/run", "post"),
+                     ("/api/v1/billing/user/invoices", "get"), ("/api/v1/billing/user/invoices/{invoiceId}", "get"),
+                     ("/api/v1/alerts/operator/active", "get"), ("/api/v1/alerts/operator/{alertId}", "get"),
+                     ("/api/v1/alerts/operator/{alertId}/acknowledge", "put"), ("/api/v1/alerts/operator/{alertId}/resolve", "put"),
+                     ("/api/v1/alerts/user", "get"), ("/api/v1/notifications/user/preferences", "put"), ("/api/v1/grid/regions", "get"),
+                     ("/api/v1/grid/regions/{region}/load", "get"), ("/api/v1/meters/{meterId}/status", "get"), ("/api/v1/admin/users", "get"),
+                 })
+        {
+            Assert.True(paths.TryGetProperty(path, out var item) && item.TryGetProperty(method, out _), $"{method} {path} is not documented");
+        }
+        Assert.DoesNotContain(paths.EnumerateObject(), p => !p.Name.StartsWith("/api/v1/", StringComparison.Ordinal));
+
+        var bearer = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal(("http", "bearer"), (bearer.GetProperty("type").GetString(), bearer.GetProperty("scheme").GetString()));
+        var current = paths.GetProperty("/api/v1/tariff/user/current").GetProperty("get");
+        Assert.Contains(current.GetProperty("security").EnumerateArray(), r => r.TryGetProperty("Bearer", out _));
+        Assert.False(paths.GetProperty("/api/v1/auth/login").GetProperty("post").TryGetProperty("security", out _));
+
+        // Query parameters and bodies the handlers read by hand are declared too.
+        var period = Assert.Single(paths.GetProperty("/api/v1/billing/admin/run").GetProperty("post").GetProperty("parameters").EnumerateArray());
+        Assert.Equal(("period", "query", true), (period.GetProperty("name").GetString(), period.GetProperty("in").GetString(), period.GetProperty("required").GetBoolean()));
+        var historyParameters = paths.GetProperty("/api/v1/tariff/user/history").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Select(p => p.GetProperty("name").GetString()!).ToArray();
+        Assert.Equal(["from", "to", "limit", "offset", "meter_id"], historyParameters);
+        var example = paths.GetProperty("/api/v1/tariff/admin/override").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json").GetProperty("example");
+        Assert.Equal("Nashik", example.GetProperty("region").GetString());
+    }
+
+    [Fact]
+    public async Task Should_serve_the_browsable_ui_and_redirect_swagger_to_it()
+    {
+        using var client = gateway.Client();
+        var ui = await client.GetAsync("/scalar/v1");
+        Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
+        Assert.Equal("text/html", ui.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("openapi/v1.json", await ui.Content.ReadAsStringAsync());
+
+        using var noRedirect = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = gateway.BaseAddress };
+        var swagger = await noRedirect.GetAsync("/swagger");
+        Assert.Equal(HttpStatusCode.Redirect, swagger.StatusCode);
+        Assert.Equal("/scalar/v1", swagger.Headers.Location?.OriginalString);
+    }
+}
