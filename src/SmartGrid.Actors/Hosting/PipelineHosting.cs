@@ -72,8 +72,10 @@ public static class PipelineHosting
                 {
                     var list = group.ToList();
                     await archive.InsertAsync(list.Select(m => m.Value).ToList());
-                    return list[^1].CommittableOffset;
+                    // The source merges partitions: a group's last offset speaks for its own partition only.
+                    return list.GroupBy(m => m.CommittableOffset.Partition).Select(p => p.Last().CommittableOffset).ToList();
                 })
+                .SelectMany(offsets => offsets)
                 .Via(Committer.Flow(CommitterSettings.Default))
                 .Select(_ => Done.Instance), log, materializer);
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Npgsql;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Infrastructure;
@@ -67,6 +68,10 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
             var restartedAt = Stopwatch.StartNew();
             await StartNodeAsync();
             await AssertTruthAfterReplayAsync(truth, restartedAt, "restart");
+
+            // The raw archive too: every partition committed to its end, every distinct reading stored once.
+            await WaitUntilGroupCommittedEverythingAsync(PipelineHosting.ArchiveGroupId, TruthDeadline);
+            Assert.Equal(stream.Select(r => (r.MeterId, r.Timestamp.UtcTicks)).Distinct().Count(), await CountAsync("raw_readings"));
         });
     }
 
@@ -114,7 +119,7 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
     {
         await PipelineAssertions.WaitForTruthAsync(_database.ConnectionString, truth, TruthDeadline, output);
         var truthAt = sinceRestart.Elapsed;
-        await WaitUntilProcessorCommittedEverythingAsync(TruthDeadline);
+        await WaitUntilGroupCommittedEverythingAsync(TelemetryConsumer.GroupId, TruthDeadline);
         var committedAt = sinceRestart.Elapsed;
         await Task.Delay(TimeSpan.FromSeconds(5)); // idle close (2 s) + projection polling, for windows the replay touched
         await PipelineAssertions.WaitForTruthAsync(_database.ConnectionString, truth, TimeSpan.FromSeconds(30), output);
@@ -122,13 +127,13 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
                          $"{committedAt.TotalSeconds:0.0} s; still the truth after the replay");
     }
 
-    /// <summary>Polls the processor group's committed offsets (OffsetFetch, without joining the group) until they reach the log ends.</summary>
-    private async Task WaitUntilProcessorCommittedEverythingAsync(TimeSpan timeout)
+    /// <summary>Polls a group's committed offsets (OffsetFetch, without joining the group) until they reach the log ends.</summary>
+    private async Task WaitUntilGroupCommittedEverythingAsync(string groupId, TimeSpan timeout)
     {
         KafkaNative.EnsureLoaded();
         using var probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
         {
-            BootstrapServers = _broker.BootstrapServers, GroupId = TelemetryConsumer.GroupId, EnableAutoCommit = false,
+            BootstrapServers = _broker.BootstrapServers, GroupId = groupId, EnableAutoCommit = false,
         }).Build();
         var partitions = Enumerable.Range(0, Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions)
             .Select(p => new TopicPartition(Topics.RawReadings, p)).ToList();
@@ -142,7 +147,7 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
             if (lag == 0) return;
             await Task.Delay(250);
         } while (DateTime.UtcNow < until);
-        Assert.Fail($"{TelemetryConsumer.GroupId} still had {lag} uncommitted raw_readings record(s) after {timeout}");
+        Assert.Fail($"{groupId} still had {lag} uncommitted raw_readings record(s) after {timeout}");
     }
 
     private (List<TelemetryReading> Stream, GroundTruth Truth) Scenario()
