@@ -70,8 +70,9 @@ public static class SmartGridNode
         builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) => akka
             .AddSmartGridCluster(options, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
             .AddTelemetryPipeline(options, roles, kafka.BootstrapServers)
-            .AddGridServices(roles, kafka.BootstrapServers)
-            .AddNotifications(roles, kafka.BootstrapServers));
+            // Only the gateway asks the managers (acknowledge, resolve); other nodes need no proxies.
+            .AddGridServices(roles, kafka.BootstrapServers, proxies: roles.Contains(NodeRoles.Gateway))
+            .AddNotifications(roles, kafka.BootstrapServers, proxy: false));
         builder.AddManagement();
 
         var app = builder.Build();

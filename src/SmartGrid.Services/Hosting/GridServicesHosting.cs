@@ -59,19 +59,23 @@ public static class GridServicesHosting
     }
 
     /// <summary>
-    /// The singletons (role <see cref="Role"/>) when <paramref name="roles"/> has it, proxies otherwise, and
-    /// the serializer of their messages. <paramref name="kafkaBootstrap"/> null runs them without consumers.
+    /// The singletons (role <see cref="Role"/>) when <paramref name="roles"/> has it, and the serializer of
+    /// their messages. Elsewhere, proxies only when <paramref name="proxies"/> (a node that asks them, such as
+    /// the gateway): a proxy looks for its singleton all the time and warns every 30 s while none is up.
+    /// <paramref name="kafkaBootstrap"/> null runs them without consumers.
     /// </summary>
     public static AkkaConfigurationBuilder AddGridServices(this AkkaConfigurationBuilder builder, IEnumerable<string> roles,
-        string? kafkaBootstrap)
+        string? kafkaBootstrap, bool proxies = true)
     {
         builder.WithCustomSerializer("grid-services", GridServicesSerializer.Manifests.Keys, system => new GridServicesSerializer(system));
         var singleton = new ClusterSingletonOptions { Role = Role };
         if (!roles.Contains(Role))
         {
-            return builder
-                .WithSingletonProxy<TariffManager>(TariffManager.Name, singleton)
-                .WithSingletonProxy<AlertManager>(AlertManager.Name, singleton);
+            return proxies
+                ? builder
+                    .WithSingletonProxy<TariffManager>(TariffManager.Name, singleton)
+                    .WithSingletonProxy<AlertManager>(AlertManager.Name, singleton)
+                : builder;
         }
 
         builder.WithSingleton<TariffManager>(TariffManager.Name, (_, _, resolver) =>

@@ -39,12 +39,16 @@ public static class NotificationsHosting
     public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration) =>
         services.AddNotifications(ServicesConfiguration.ReadNotifications(configuration));
 
-    /// <summary>The singleton (role <see cref="GridServicesHosting.Role"/>) when <paramref name="roles"/> has it, a proxy otherwise.</summary>
-    public static AkkaConfigurationBuilder AddNotifications(this AkkaConfigurationBuilder builder, IEnumerable<string> roles, string? kafkaBootstrap)
+    /// <summary>
+    /// The singleton (role <see cref="GridServicesHosting.Role"/>) when <paramref name="roles"/> has it; a proxy
+    /// otherwise only when <paramref name="proxy"/> (see <see cref="GridServicesHosting.AddGridServices(AkkaConfigurationBuilder, IEnumerable{string}, string?, bool)"/>).
+    /// </summary>
+    public static AkkaConfigurationBuilder AddNotifications(this AkkaConfigurationBuilder builder, IEnumerable<string> roles, string? kafkaBootstrap,
+        bool proxy = true)
     {
         var singleton = new ClusterSingletonOptions { Role = GridServicesHosting.Role };
         if (!roles.Contains(GridServicesHosting.Role))
-            return builder.WithSingletonProxy<NotificationManager>(NotificationManager.Name, singleton);
+            return proxy ? builder.WithSingletonProxy<NotificationManager>(NotificationManager.Name, singleton) : builder;
 
         return builder.WithSingleton<NotificationManager>(NotificationManager.Name, (_, _, resolver) =>
         {
