@@ -5,6 +5,7 @@ using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
+using SmartGrid.Node.Ingestion;
 
 namespace SmartGrid.Node;
 
@@ -12,14 +13,16 @@ namespace SmartGrid.Node;
 /// Every few seconds, one log line an operator can read at a glance: readings/s ingested and
 /// processed, the processor group's consumer lag, windows and anomalies published. Reads the
 /// node's own instruments through a MeterListener, and the lag from the broker's watermarks
-/// against the group's committed offsets (also exported per partition as smartgrid.pipeline.consumer.lag).
+/// against the group's committed offsets (also exported per partition as smartgrid_pipeline_consumer_lag).
 /// </summary>
 public sealed class StatusReporter(KafkaEndpoint kafka, ILogger<StatusReporter> log) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
-    private static readonly string[] Watched = ["SmartGrid.Ingestion", PipelineMetrics.MeterName];
+    private const string Ingestion = IngestionMetrics.MeterName, Pipeline = PipelineMetrics.MeterName;
+    private static readonly string[] Watched = [Ingestion, Pipeline];
 
-    private readonly ConcurrentDictionary<string, long> _totals = new();
+    // Keyed by meter and instrument: both meters have a "readings.accepted".
+    private readonly ConcurrentDictionary<(string Meter, string Instrument), long> _totals = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,7 +31,7 @@ public sealed class StatusReporter(KafkaEndpoint kafka, ILogger<StatusReporter> 
         {
             if (Watched.Contains(instrument.Meter.Name) && instrument is Counter<long>) l.EnableMeasurementEvents(instrument);
         };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _totals.AddOrUpdate(instrument.Name, value, (_, t) => t + value));
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _totals.AddOrUpdate((instrument.Meter.Name, instrument.Name), value, (_, t) => t + value));
         listener.Start();
 
         KafkaNative.EnsureLoaded();
@@ -39,27 +42,28 @@ public sealed class StatusReporter(KafkaEndpoint kafka, ILogger<StatusReporter> 
         var partitions = Enumerable.Range(0, Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions)
             .Select(p => new TopicPartition(Topics.RawReadings, p)).ToList();
 
-        var previous = new Dictionary<string, long>();
+        var previous = new Dictionary<(string, string), long>();
         using var timer = new PeriodicTimer(Interval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            double Rate(string name)
+            double Rate(string meter, string instrument)
             {
+                var name = (meter, instrument);
                 var now = _totals.GetValueOrDefault(name);
                 var rate = (now - previous.GetValueOrDefault(name)) / Interval.TotalSeconds;
                 previous[name] = now;
                 return rate;
             }
-            var ingested = Rate("smartgrid.ingestion.readings.accepted");
-            var processed = Rate("smartgrid.pipeline.readings.accepted");
-            var duplicates = Rate("smartgrid.pipeline.readings.duplicate");
+            var ingested = Rate(Ingestion, "readings.accepted");
+            var processed = Rate(Pipeline, "readings.accepted");
+            var duplicates = Rate(Pipeline, "readings.duplicate");
             log.LogInformation(
                 "readings/s ingested {Ingested:F0} processed {Processed:F0} (duplicates {Duplicates:F0}); consumer lag {Lag}; windows published {Windows}, regional {Regional}, anomalies {Anomalies}, too late {TooLate}",
                 ingested, processed, duplicates, await Task.Run(() => Lag(lagProbe, partitions), stoppingToken),
-                _totals.GetValueOrDefault("smartgrid.pipeline.windows.published"),
-                _totals.GetValueOrDefault("smartgrid.pipeline.regional_windows.published"),
-                _totals.GetValueOrDefault("smartgrid.pipeline.anomalies.published"),
-                _totals.GetValueOrDefault("smartgrid.pipeline.readings.too_late"));
+                _totals.GetValueOrDefault((Pipeline, "windows.published")),
+                _totals.GetValueOrDefault((Pipeline, "regional_windows.published")),
+                _totals.GetValueOrDefault((Pipeline, "anomalies.published")),
+                _totals.GetValueOrDefault((Pipeline, "readings.too_late")));
         }
     }
 

@@ -14,19 +14,19 @@ public static class ServicesMetrics
     private static readonly Meter Meter = new(MeterName);
 
     /// <summary>Tags: type (ANOMALY | THRESHOLD | OUTAGE), severity.</summary>
-    public static readonly Counter<long> AlertsCreated = Meter.CreateCounter<long>("smartgrid.services.alerts.created", "{alert}",
+    public static readonly Counter<long> AlertsCreated = Meter.CreateCounter<long>("alerts.created", "{alert}",
         "Alerts opened (a repeat of an open alert is not a new alert)");
 
     /// <summary>Tags: type, transition (acknowledged | resolved), actor (system | operator).</summary>
-    public static readonly Counter<long> AlertTransitions = Meter.CreateCounter<long>("smartgrid.services.alerts.transitions", "{transition}",
+    public static readonly Counter<long> AlertTransitions = Meter.CreateCounter<long>("alerts.transitions", "{transition}",
         "Alert lifecycle transitions after creation");
 
     /// <summary>Tags: region, reason (load-based | admin-override).</summary>
-    public static readonly Counter<long> TariffUpdates = Meter.CreateCounter<long>("smartgrid.services.tariffs.updates", "{update}",
+    public static readonly Counter<long> TariffUpdates = Meter.CreateCounter<long>("tariffs.updates", "{update}",
         "Changes of a region's price in force");
 
     /// <summary>Tags: channel (email | sms | push | webhook), status (sent | failed).</summary>
-    public static readonly Counter<long> Notifications = Meter.CreateCounter<long>("smartgrid.services.notifications", "{notification}",
+    public static readonly Counter<long> Notifications = Meter.CreateCounter<long>("notifications", "{notification}",
         "Notification deliveries by outcome (a failed one after its last attempt)");
 
     internal static void AlertEvent(string type, string severity, string action, string actor)

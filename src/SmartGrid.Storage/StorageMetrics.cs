@@ -14,11 +14,11 @@ public static class StorageMetrics
 
     private static readonly Meter Meter = new(MeterName);
 
-    public static readonly Histogram<double> WriteDuration = Meter.CreateHistogram<double>("smartgrid.storage.write.duration", "ms",
+    public static readonly Histogram<double> WriteDuration = Meter.CreateHistogram<double>("write.duration", "ms",
         "One batched write (rows and, for projections, their offset in the same transaction), by table");
-    public static readonly Counter<long> RowsWritten = Meter.CreateCounter<long>("smartgrid.storage.rows.written", "{row}",
+    public static readonly Counter<long> RowsWritten = Meter.CreateCounter<long>("rows.written", "{row}",
         "Rows sent in batched writes, by table (UPSERTed or inserted; duplicates skipped by the database included)");
-    public static readonly Histogram<double> QueryDuration = Meter.CreateHistogram<double>("smartgrid.storage.query.duration", "ms",
+    public static readonly Histogram<double> QueryDuration = Meter.CreateHistogram<double>("query.duration", "ms",
         "Read queries of the gateway and ground-truth checks, by query");
 
     internal static void Written(string table, int rows, long startedTimestamp)

@@ -63,12 +63,12 @@ public sealed class MetricsSpecs : ServiceSpec
 
         // The specs of the services collection run one at a time: what the listener saw is this spec's.
         // A repeat of the open alert is not a new alert.
-        Assert.Equal(new Dictionary<string, long> { ["severity=critical,type=ANOMALY"] = 1 }, Recorded("smartgrid.services.alerts.created"));
+        Assert.Equal(new Dictionary<string, long> { ["severity=critical,type=ANOMALY"] = 1 }, Recorded("alerts.created"));
         Assert.Equal(new Dictionary<string, long>
         {
             ["actor=operator,transition=acknowledged,type=ANOMALY"] = 1,
             ["actor=operator,transition=resolved,type=ANOMALY"] = 1,
-        }, Recorded("smartgrid.services.alerts.transitions"));
+        }, Recorded("alerts.transitions"));
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class MetricsSpecs : ServiceSpec
         Assert.Equal("changed", (await Deliver(manager, "regional_aggregates", window)).Outcome);
         Assert.Equal("duplicate", (await Deliver(manager, "regional_aggregates", window)).Outcome);
 
-        Assert.Equal(new Dictionary<string, long> { ["reason=load-based"] = 1 }, Recorded("smartgrid.services.tariffs.updates"));
+        Assert.Equal(new Dictionary<string, long> { ["reason=load-based"] = 1 }, Recorded("tariffs.updates"));
     }
 
     [Fact]
@@ -121,6 +121,6 @@ public sealed class MetricsSpecs : ServiceSpec
         Assert.Equal("sent:1,failed:1", (await Deliver(manager, "alerts", alert)).Outcome);
 
         Assert.Equal(new Dictionary<string, long> { ["channel=email,status=sent"] = 1, ["channel=webhook,status=failed"] = 1 },
-            Recorded("smartgrid.services.notifications"));
+            Recorded("notifications"));
     }
 }

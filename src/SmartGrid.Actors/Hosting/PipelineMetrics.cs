@@ -16,25 +16,25 @@ public static class PipelineMetrics
     // The newest lag seen per (group, topic, partition); whoever probes the broker writes it, a scrape reads it.
     private static readonly ConcurrentDictionary<(string Group, string Topic, int Partition), long> Lags = new();
 
-    public static readonly Counter<long> ReadingsAccepted = Meter.CreateCounter<long>("smartgrid.pipeline.readings.accepted", "{reading}",
+    public static readonly Counter<long> ReadingsAccepted = Meter.CreateCounter<long>("readings.accepted", "{reading}",
         "Readings durably accepted by their meter");
-    public static readonly Counter<long> ReadingsDuplicate = Meter.CreateCounter<long>("smartgrid.pipeline.readings.duplicate", "{reading}",
+    public static readonly Counter<long> ReadingsDuplicate = Meter.CreateCounter<long>("readings.duplicate", "{reading}",
         "Readings a meter already had (re-sent or redelivered)");
-    public static readonly Counter<long> ReadingsTooLate = Meter.CreateCounter<long>("smartgrid.pipeline.readings.too_late", "{reading}",
+    public static readonly Counter<long> ReadingsTooLate = Meter.CreateCounter<long>("readings.too_late", "{reading}",
         "Readings dropped because their window was already final");
-    public static readonly Counter<long> WindowsPublished = Meter.CreateCounter<long>("smartgrid.pipeline.windows.published", "{window}",
+    public static readonly Counter<long> WindowsPublished = Meter.CreateCounter<long>("windows.published", "{window}",
         "Meter windows written to the aggregate tables (each revision)");
-    public static readonly Counter<long> RegionalWindowsPublished = Meter.CreateCounter<long>("smartgrid.pipeline.regional_windows.published", "{window}",
+    public static readonly Counter<long> RegionalWindowsPublished = Meter.CreateCounter<long>("regional_windows.published", "{window}",
         "Regional windows written to the regional tables (each revision)");
-    public static readonly Counter<long> AnomaliesPublished = Meter.CreateCounter<long>("smartgrid.pipeline.anomalies.published", "{anomaly}",
+    public static readonly Counter<long> AnomaliesPublished = Meter.CreateCounter<long>("anomalies.published", "{anomaly}",
         "Anomalies published on Kafka anomalies");
-    public static readonly Histogram<double> WindowLatency = Meter.CreateHistogram<double>("smartgrid.pipeline.window.close_to_row", "ms",
+    public static readonly Histogram<double> WindowLatency = Meter.CreateHistogram<double>("window.close_to_row", "ms",
         "From the meter persisting a published window to its row being committed");
-    public static readonly Histogram<double> PersistLatency = Meter.CreateHistogram<double>("smartgrid.pipeline.persist.duration", "ms",
+    public static readonly Histogram<double> PersistLatency = Meter.CreateHistogram<double>("persist.duration", "ms",
         "One checkpoint of a partition: from asking the meters it touched to persist until all of them have");
 
     static PipelineMetrics() =>
-        Meter.CreateObservableGauge("smartgrid.pipeline.consumer.lag", ObserveLag, "{record}",
+        Meter.CreateObservableGauge("consumer.lag", ObserveLag, "{record}",
             "Records on the partition not yet committed by the consumer group (high watermark - committed offset)");
 
     /// <summary>Records the lag of one partition for a consumer group, as measured against the broker.</summary>

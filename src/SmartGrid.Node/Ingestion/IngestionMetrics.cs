@@ -16,15 +16,15 @@ public sealed class IngestionMetrics
     public IngestionMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _accepted = meter.CreateCounter<long>("smartgrid.ingestion.readings.accepted", "{reading}",
+        _accepted = meter.CreateCounter<long>("readings.accepted", "{reading}",
             "Readings validated and acknowledged by Kafka on raw_readings");
-        _rejected = meter.CreateCounter<long>("smartgrid.ingestion.readings.rejected", "{reading}",
+        _rejected = meter.CreateCounter<long>("readings.rejected", "{reading}",
             "Readings refused with a per-record error");
-        _provisioned = meter.CreateCounter<long>("smartgrid.ingestion.meters.provisioned", "{meter}",
+        _provisioned = meter.CreateCounter<long>("meters.provisioned", "{meter}",
             "Meters registered on first sight");
-        _publishFailures = meter.CreateCounter<long>("smartgrid.ingestion.publish.failures", "{batch}",
+        _publishFailures = meter.CreateCounter<long>("publish.failures", "{batch}",
             "Batches answered 503 because Kafka did not acknowledge them");
-        _ackLatency = meter.CreateHistogram<double>("smartgrid.ingestion.batch.ack_latency", "ms",
+        _ackLatency = meter.CreateHistogram<double>("batch.ack_latency", "ms",
             "From the first publish of a batch until Kafka acknowledged its last reading");
     }
 

@@ -33,16 +33,16 @@ public sealed class ClusterMetrics : BackgroundService
         _lifetime = lifetime;
         _log = log;
         var meter = meterFactory.Create(MeterName);
-        meter.CreateObservableGauge("smartgrid.cluster.members", ObserveMembers, "{member}",
+        meter.CreateObservableGauge("members", ObserveMembers, "{member}",
             "Cluster members by status, as this node sees them");
-        meter.CreateObservableGauge("smartgrid.cluster.members.unreachable", ObserveUnreachable, "{member}",
+        meter.CreateObservableGauge("members.unreachable", ObserveUnreachable, "{member}",
             "Members this node's failure detector considers unreachable");
-        meter.CreateObservableGauge("smartgrid.cluster.sharding.shards", () => Sharding(s => s.Shards), "{shard}",
+        meter.CreateObservableGauge("sharding.shards", () => Sharding(s => s.Shards), "{shard}",
             "Shards hosted on this node, per shard type");
-        meter.CreateObservableGauge("smartgrid.cluster.sharding.entities", () => Sharding(s => s.Entities), "{entity}",
+        meter.CreateObservableGauge("sharding.entities", () => Sharding(s => s.Entities), "{entity}",
             "Active (started) entities hosted on this node, per shard type");
         var roles = string.Join(",", identity.Roles);
-        meter.CreateObservableGauge("smartgrid.node.info", () => ObserveInfo(roles), null,
+        meter.CreateObservableGauge("node.info", () => ObserveInfo(roles), null,
             "Always 1; its labels say which roles and cluster address this node has");
     }
 

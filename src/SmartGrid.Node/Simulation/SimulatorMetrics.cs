@@ -11,11 +11,11 @@ public static class SimulatorMetrics
     public static Meter Observe(IMeterFactory meterFactory, SimulatorProgress progress, Func<double> rate)
     {
         var meter = meterFactory.Create(MeterName);
-        meter.CreateObservableCounter("smartgrid.simulator.readings.sent", () => progress.Sent, "{reading}", "Readings handed to the sink");
-        meter.CreateObservableCounter("smartgrid.simulator.readings.accepted", () => progress.Accepted, "{reading}", "Readings the sink accepted");
-        meter.CreateObservableCounter("smartgrid.simulator.readings.rejected", () => progress.Rejected, "{reading}", "Readings the sink rejected");
-        meter.CreateObservableCounter("smartgrid.simulator.readings.failed", () => progress.Failed, "{reading}", "Readings of batches that could not be delivered");
-        meter.CreateObservableGauge("smartgrid.simulator.rate", rate, "{reading}/s", "Readings sent per second over the last report period");
+        meter.CreateObservableCounter("readings.sent", () => progress.Sent, "{reading}", "Readings handed to the sink");
+        meter.CreateObservableCounter("readings.accepted", () => progress.Accepted, "{reading}", "Readings the sink accepted");
+        meter.CreateObservableCounter("readings.rejected", () => progress.Rejected, "{reading}", "Readings the sink rejected");
+        meter.CreateObservableCounter("readings.failed", () => progress.Failed, "{reading}", "Readings of batches that could not be delivered");
+        meter.CreateObservableGauge("rate", rate, "{reading}/s", "Readings sent per second over the last report period");
         return meter;
     }
 }

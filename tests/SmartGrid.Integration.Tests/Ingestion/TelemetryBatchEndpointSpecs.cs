@@ -197,8 +197,8 @@ public sealed class TelemetryBatchEndpointSpecs(IngestionFixture fixture)
         long provisioned = 0, accepted = 0;
         using var listener = Listen(host, (name, value) =>
         {
-            if (name == "smartgrid.ingestion.meters.provisioned") Interlocked.Add(ref provisioned, value);
-            if (name == "smartgrid.ingestion.readings.accepted") Interlocked.Add(ref accepted, value);
+            if (name == "meters.provisioned") Interlocked.Add(ref provisioned, value);
+            if (name == "readings.accepted") Interlocked.Add(ref accepted, value);
         });
 
         using var first = await host.Client.PostAsync(IngestionHosting.Route, Json(Array(meters.Select(m => Valid(m, 90, "Nashik")))));

@@ -46,12 +46,42 @@ public sealed partial class DashboardSpecs
         Assert.True(unknown.Count == 0, "dashboards query metrics no instrument exports:\n" + string.Join("\n", unknown));
     }
 
+    [Fact]
+    public void Should_name_each_series_after_its_meter_once()
+    {
+        // prometheus-net prefixes the meter's name; an instrument repeating it would export
+        // smartgrid_pipeline_smartgrid_pipeline_readings_accepted.
+        var repeating = SmartGridInstruments()
+            .Where(i => i.Name.StartsWith("smartgrid", StringComparison.OrdinalIgnoreCase))
+            .Select(i => $"{i.Meter.Name}: {i.Name}")
+            .ToList();
+        Assert.True(repeating.Count == 0, "instruments repeating their meter's prefix:\n" + string.Join("\n", repeating));
+        var names = SmartGridPrometheusNames();
+        Assert.Contains("smartgrid_pipeline_readings_accepted", names);
+        Assert.Contains("smartgrid_ingestion_batch_ack_latency_bucket", names);
+        Assert.Contains("smartgrid_services_alerts_created", names);
+    }
+
     /// <summary>
     /// Creates every SmartGrid instrument (static meter holders by running their type initialisers,
     /// container-made ones through a meter factory) and names each as prometheus-net's MeterAdapter
     /// does: lower-case "{meter}_{instrument}" with other characters as '_', histograms as _bucket/_sum/_count.
     /// </summary>
     private static HashSet<string> SmartGridPrometheusNames()
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var i in SmartGridInstruments())
+        {
+            var name = NotPrometheus().Replace($"{i.Meter.Name}_{i.Name}".ToLowerInvariant(), "_");
+            if (i.GetType().IsGenericType && i.GetType().GetGenericTypeDefinition() == typeof(Histogram<>))
+                names.UnionWith([name + "_bucket", name + "_sum", name + "_count"]);
+            else
+                names.Add(name);
+        }
+        return names;
+    }
+
+    private static List<Instrument> SmartGridInstruments()
     {
         var instruments = new ConcurrentDictionary<Instrument, bool>();
         using var listener = new MeterListener
@@ -70,17 +100,7 @@ public sealed partial class DashboardSpecs
         SimulatorMetrics.Observe(factory, new SimulatorProgress(), () => 0);
         using var cluster = new ClusterMetrics(services, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), factory,
             new NodeIdentity(["processor"]), NullLogger<ClusterMetrics>.Instance);
-
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var i in instruments.Keys)
-        {
-            var name = NotPrometheus().Replace($"{i.Meter.Name}_{i.Name}".ToLowerInvariant(), "_");
-            if (i.GetType().IsGenericType && i.GetType().GetGenericTypeDefinition() == typeof(Histogram<>))
-                names.UnionWith([name + "_bucket", name + "_sum", name + "_count"]);
-            else
-                names.Add(name);
-        }
-        return names;
+        return [.. instruments.Keys];
     }
 
     private static IEnumerable<Assembly> SmartGridAssemblies()

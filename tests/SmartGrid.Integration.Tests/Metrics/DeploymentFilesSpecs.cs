@@ -1,17 +1,23 @@
+using System.Net;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
 using SmartGrid.Node.Ingestion;
+using SmartGrid.Node.Management;
 using SmartGrid.Node.Simulation;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
 
 namespace SmartGrid.Integration.Tests.Metrics;
 
 /// <summary>
 /// docker/ stays in step with the code no Docker engine runs here: the topics kafka-init creates
-/// are the seed's (Topics.All), the nodes' configuration keys bind to real options, and
-/// Prometheus scrapes every node on the port the node serves /metrics on.
+/// are the seed's (Topics.All), the nodes' configuration keys bind to real options, Prometheus
+/// scrapes every node on the port the node serves /metrics on, and every node's command endpoint
+/// starts (off loopback only with a token long enough) and can be reached by smartgrid-cmd.
 /// </summary>
 public sealed partial class DeploymentFilesSpecs
 {
@@ -38,18 +44,19 @@ public sealed partial class DeploymentFilesSpecs
     {
         var keys = EnvKey().Matches(Compose).Select(m => m.Groups["key"].Value).Distinct().ToList();
         Assert.Contains("SmartGrid__Kafka__BootstrapServers", keys);
-        // Sections bound to an options type here; Notifications and Management are read by the services and the command endpoint.
+        // Sections bound to an options type here; Notifications are read by the services.
         var sections = new Dictionary<string, Type>
         {
             ["Gateway"] = typeof(GatewayOptions),
             ["Simulator"] = typeof(SimulatorOptions),
             ["Ingestion"] = typeof(IngestionOptions),
+            ["Management"] = typeof(ManagementOptions),
         };
         var checkedKeys = 0;
         foreach (var key in keys)
         {
             var path = key.Split("__");
-            if (path[1] is "Notifications" or "Management") continue;
+            if (path[1] is "Notifications") continue;
             var (type, rest) = sections.TryGetValue(path[1], out var t) ? (t, path[2..]) : (typeof(SmartGridOptions), path[1..]);
             foreach (var segment in rest)
             {
@@ -79,6 +86,79 @@ public sealed partial class DeploymentFilesSpecs
         Assert.Equal(3, nodes.Count);
         Assert.All(nodes, n => Assert.Contains($"\"{n}:{port}\"", prometheus));
     }
+
+    [Fact]
+    public void Should_open_every_node_s_command_endpoint_with_a_token_from_env()
+    {
+        var nodes = NodeEnvironments();
+        Assert.Equal(3, nodes.Count);
+        foreach (var (node, env) in nodes)
+        {
+            // Bound as the node binds it (ManagementHosting), from the values compose substitutes.
+            var options = Configuration(env).GetSection(ManagementOptions.Section).Get<ManagementOptions>();
+            Assert.NotNull(options);
+            Assert.True(options!.Enabled, $"{node}: command endpoint disabled");
+            var address = options.Validate();   // what the node runs at start-up: throws rather than start open
+            if (!IPAddress.IsLoopback(address))
+            {
+                Assert.False(string.IsNullOrWhiteSpace(options.Token), $"{node}: binds {address} without a token");
+                Assert.True(options.Token!.Trim().Length >= ManagementOptions.MinTokenLength,
+                    $"{node}: token shorter than {ManagementOptions.MinTokenLength} characters");
+            }
+            // smartgrid-cmd inside the container finds the endpoint and the token in its environment
+            // (SmartGrid.Cmd's CommandParser.HostVariable / TokenVariable).
+            Assert.Equal($"127.0.0.1:{options.Port}", env.GetValueOrDefault("SMARTGRID_CMD_HOST"));
+            Assert.Equal(options.Token, env.GetValueOrDefault("SMARTGRID_CMD_TOKEN"));
+            // And from the host: published on loopback only.
+            Assert.Contains(Ports(node), p => Regex.IsMatch(p, $@"^127\.0\.0\.1:\d+:{options.Port}$"));
+        }
+
+        // The check bites: the same node without its token or with a short one would not start.
+        var (_, first) = nodes.First();
+        Assert.Throws<InvalidOperationException>(() =>
+            Configuration(first.Where(kv => kv.Key != "SmartGrid__Management__Token"))
+                .GetSection(ManagementOptions.Section).Get<ManagementOptions>()!.Validate());
+        Assert.Throws<InvalidOperationException>(() =>
+            Configuration(first.Select(kv => kv.Key == "SmartGrid__Management__Token" ? new(kv.Key, "too-short") : kv))
+                .GetSection(ManagementOptions.Section).Get<ManagementOptions>()!.Validate());
+    }
+
+    /// <summary>docker-compose.yml as compose reads it: anchors and merge keys resolved.</summary>
+    private static Dictionary<object, object> ComposeFile() =>
+        new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(new MergingParser(new Parser(new StringReader(Compose))));
+
+    private static Dictionary<object, object> Service(string name) =>
+        (Dictionary<object, object>)((Dictionary<object, object>)ComposeFile()["services"])[name];
+
+    private static List<string> Ports(string service) =>
+        Service(service).TryGetValue("ports", out var ports) ? ((List<object>)ports).Select(p => (string)p).ToList() : [];
+
+    /// <summary>Each node service's environment with ${VAR}, ${VAR:?message} and ${VAR:-default} taken from docker/.env.</summary>
+    private static Dictionary<string, Dictionary<string, string>> NodeEnvironments()
+    {
+        var dotEnv = File.ReadAllLines(Path.Combine(Docker, ".env"))
+            .Select(l => l.Trim())
+            .Where(l => l.Length > 0 && !l.StartsWith('#'))
+            .Select(l => l.Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv[1]);
+        var services = (Dictionary<object, object>)ComposeFile()["services"];
+        return services.Keys.Cast<string>().Where(n => n.StartsWith("node-", StringComparison.Ordinal)).ToDictionary(
+            n => n,
+            n => ((Dictionary<object, object>)((Dictionary<object, object>)services[n])["environment"]).ToDictionary(
+                kv => (string)kv.Key,
+                kv => Interpolation().Replace((string)kv.Value, m =>
+                    dotEnv.TryGetValue(m.Groups["var"].Value, out var v) && v.Length > 0 ? v
+                    : m.Groups["op"].Value == ":-" ? m.Groups["rest"].Value
+                    : throw new Xunit.Sdk.XunitException($"{n}: {m.Value} has no value in docker/.env"))));
+    }
+
+    private static IConfiguration Configuration(IEnumerable<KeyValuePair<string, string>> env) =>
+        new ConfigurationBuilder()
+            .AddInMemoryCollection(env.Select(kv => new KeyValuePair<string, string?>(kv.Key.Replace("__", ":"), kv.Value)))
+            .Build();
+
+    [GeneratedRegex(@"\$\{(?<var>[A-Za-z_][A-Za-z0-9_]*)(?:(?<op>:?[-?])(?<rest>[^}]*))?\}")]
+    private static partial Regex Interpolation();
 
     [GeneratedRegex(@"--topic (?<topic>[a-z_0-9]+) --partitions (?<partitions>\d+)")]
     private static partial Regex SingleTopic();

@@ -14,15 +14,15 @@ namespace SmartGrid.Integration.Tests.Metrics;
 /// </summary>
 public sealed class NodeMetricsSpecs(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string IngestedAccepted = "smartgrid_ingestion_smartgrid_ingestion_readings_accepted";
-    private const string IngestedRejected = "smartgrid_ingestion_smartgrid_ingestion_readings_rejected";
-    private const string Processed = "smartgrid_pipeline_smartgrid_pipeline_readings_accepted";
-    private const string Duplicates = "smartgrid_pipeline_smartgrid_pipeline_readings_duplicate";
-    private const string PersistDuration = "smartgrid_pipeline_smartgrid_pipeline_persist_duration";
-    private const string ConsumerLag = "smartgrid_pipeline_smartgrid_pipeline_consumer_lag";
-    private const string RowsWritten = "smartgrid_storage_smartgrid_storage_rows_written";
-    private const string Members = "smartgrid_cluster_smartgrid_cluster_members";
-    private const string Entities = "smartgrid_cluster_smartgrid_cluster_sharding_entities";
+    private const string IngestedAccepted = "smartgrid_ingestion_readings_accepted";
+    private const string IngestedRejected = "smartgrid_ingestion_readings_rejected";
+    private const string Processed = "smartgrid_pipeline_readings_accepted";
+    private const string Duplicates = "smartgrid_pipeline_readings_duplicate";
+    private const string PersistDuration = "smartgrid_pipeline_persist_duration";
+    private const string ConsumerLag = "smartgrid_pipeline_consumer_lag";
+    private const string RowsWritten = "smartgrid_storage_rows_written";
+    private const string Members = "smartgrid_cluster_members";
+    private const string Entities = "smartgrid_cluster_sharding_entities";
     private const string RequestDuration = "microsoft_aspnetcore_hosting_http_server_request_duration";
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
@@ -84,7 +84,8 @@ public sealed class NodeMetricsSpecs(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(10, scrape.Sum(Duplicates));
         Assert.True(scrape.Sum(PersistDuration + "_count") >= 1, "persistence latency recorded");
         Assert.Equal(1, scrape.Sum(Members, ("status", "Up")));
-        var info = Assert.Single(scrape.Find("smartgrid_cluster_smartgrid_node_info"));
+        Assert.DoesNotContain(scrape.Samples, s => s.Name.Contains("_smartgrid_", StringComparison.Ordinal));
+        var info = Assert.Single(scrape.Find("smartgrid_cluster_node_info"));
         Assert.Equal("ingest,processor", info.Labels["roles"]);
         Assert.StartsWith("akka.tcp://smartgrid@127.0.0.1:", info.Labels["address"]);
 

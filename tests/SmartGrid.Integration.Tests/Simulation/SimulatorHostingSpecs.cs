@@ -86,7 +86,7 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == SimulatorMetrics.MeterName && instrument.Name == "smartgrid.simulator.readings.sent")
+                if (instrument.Meter.Name == SimulatorMetrics.MeterName && instrument.Name == "readings.sent")
                     l.EnableMeasurementEvents(instrument);
             },
         };
