@@ -80,6 +80,7 @@ public sealed class ConfigurationSpecs
             ("SmartGrid:Notifications:Push:BaseUrl", "https://push.grid.test"), ("SmartGrid:Notifications:Push:ProjectId", "grid-app"),
             ("SmartGrid:Notifications:Push:AccessToken", "push-token"),
             ("SmartGrid:Notifications:MaxAttempts", "5"), ("SmartGrid:Notifications:RetryBaseDelay", "00:00:02"),
+            ("SmartGrid:Notifications:MaxConcurrentDeliveries", "8"),
             ("SmartGrid:Notifications:Templates:tariff_increased:Subject", "Price up in {{ region }}")));
 
         Assert.Equal(new SmtpSettings
@@ -91,7 +92,7 @@ public sealed class ConfigurationSpecs
         Assert.Equal(new SmsSettings { BaseUrl = "http://127.0.0.1:8081", AccountSid = "AC123", AuthToken = "sms-token", From = "+15550100" },
             settings.Sms);
         Assert.Equal(new PushSettings { BaseUrl = "https://push.grid.test", ProjectId = "grid-app", AccessToken = "push-token" }, settings.Push);
-        Assert.Equal((5, TimeSpan.FromSeconds(2)), (settings.MaxAttempts, settings.RetryBaseDelay));
+        Assert.Equal((5, TimeSpan.FromSeconds(2), 8), (settings.MaxAttempts, settings.RetryBaseDelay, settings.MaxConcurrentDeliveries));
 
         // Registered from configuration: all four channels, and the replaced template part.
         var services = new ServiceCollection().AddNotifications(Config(
@@ -121,6 +122,7 @@ public sealed class ConfigurationSpecs
     [InlineData("SmartGrid:Notifications:Sms:BaseUrl", "ftp://sms", "SmartGrid:Notifications:Sms:BaseUrl")]
     [InlineData("SmartGrid:Notifications:Push:BaseUrl", "http://push.test", "SmartGrid:Notifications:Push:ProjectId")]
     [InlineData("SmartGrid:Notifications:MaxAttempts", "0", "SmartGrid:Notifications:MaxAttempts")]
+    [InlineData("SmartGrid:Notifications:MaxConcurrentDeliveries", "0", "SmartGrid:Notifications:MaxConcurrentDeliveries")]
     [InlineData("SmartGrid:Notifications:Templates:alert_exploded:Subject", "x", "alert_exploded")]
     [InlineData("SmartGrid:Notifications:Templates:alert_created:Text", "{% if %}", "alert_created:Text")]
     public void Should_refuse_an_invalid_value_naming_its_key(string key, string value, string named)

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using SmartGrid.Services.Notifications;
 
 namespace SmartGrid.Gateway.Notifications;
 
@@ -11,8 +12,9 @@ public sealed record NotificationPreferences(
     string[] Channels, string MinSeverity, string? WebhookUrl, string? Email, string? Phone, string? PushToken,
     TimeOnly? QuietHoursStart, TimeOnly? QuietHoursEnd, DateTimeOffset? UpdatedAt)
 {
-    /// <summary>The table's defaults, for a user who never saved any (the NotificationManager sends such users nothing).</summary>
-    public static NotificationPreferences Defaults { get; } = new(["email"], "medium", null, null, null, null, null, null, null);
+    /// <summary>What a user who never saved any is notified with (the NotificationManager uses the same <see cref="NotificationDefaults"/>).</summary>
+    public static NotificationPreferences Defaults { get; } =
+        new([.. NotificationDefaults.Channels], NotificationDefaults.MinSeverity, null, null, null, null, null, null, null);
 }
 
 public sealed class NotificationPreferenceStore(NpgsqlDataSource db)

@@ -109,6 +109,7 @@ public static class ServicesConfiguration
 
         Require(s.MaxAttempts is >= 1 and <= 10, $"{path}:MaxAttempts", "must be between 1 and 10");
         Require(s.RetryBaseDelay >= TimeSpan.Zero, $"{path}:RetryBaseDelay", "must not be negative");
+        Require(s.MaxConcurrentDeliveries is >= 1 and <= 256, $"{path}:MaxConcurrentDeliveries", "must be between 1 and 256");
         try
         {
             _ = new NotificationTemplates(s.Templates);

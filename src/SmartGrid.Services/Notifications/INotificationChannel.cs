@@ -12,9 +12,9 @@ public interface INotificationChannel
     Task SendAsync(Notification notification, CancellationToken cancellationToken);
 }
 
-/// <summary>A user who asked for notifications, with their addresses.</summary>
+/// <summary>A user to notify, with their addresses, their channels and their quiet hours (none when null).</summary>
 public sealed record NotificationRecipient(Guid UserId, string Role, string? Email, string? Phone, string? WebhookUrl,
-    IReadOnlyList<string> Channels, string? PushToken = null);
+    IReadOnlyList<string> Channels, string? PushToken = null, QuietHours? QuietHours = null);
 
 /// <summary>
 /// One rendered notification for one recipient on one channel. <see cref="IdempotencyKey"/> is

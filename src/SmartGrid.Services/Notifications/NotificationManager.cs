@@ -14,13 +14,16 @@ namespace SmartGrid.Services.Notifications;
 /// alerts and tariff_updates topics (group notification-service-group); for each event it picks
 /// the recipients from users and notification_preferences — operators and admins of the alert's
 /// region whose minimum severity it reaches, the owner of the alert's meter, the users with a meter
-/// in the region of a tariff change — renders the event's template and sends it on each channel
-/// the recipient enabled.
+/// in the region of a tariff change; users without preferences count with
+/// <see cref="NotificationDefaults"/> — renders the event's template and sends it on each channel
+/// the recipient enabled. During a recipient's quiet hours SMS and push are held back below
+/// critical (logged as <see cref="SuppressedQuietHours"/>, never sent later).
 /// <para>
 /// Every (event, recipient, channel) is a notification_log row whose idempotency key is unique:
 /// a redelivered event finds its rows sent or failed and sends nothing again. Each delivery is
 /// tried up to <see cref="NotificationSettings.MaxAttempts"/> times with exponential back-off and
-/// jitter, deliveries run concurrently so a failing channel does not hold up the others, and the
+/// jitter, deliveries run concurrently (at most <see cref="NotificationSettings.MaxConcurrentDeliveries"/>)
+/// so a failing channel does not hold up the others, and the
 /// record is answered (its offset committed) only once every outcome is recorded.
 /// </para>
 /// </summary>
@@ -28,6 +31,10 @@ public sealed class NotificationManager : ManagerActor
 {
     public const string Name = "notification-manager";
 
+    /// <summary>notification_log.status of a delivery held back by the recipient's quiet hours (see <see cref="QuietHours.HoldsBack"/>).</summary>
+    public const string SuppressedQuietHours = "suppressed_quiet_hours";
+
+    private const string Pending = "pending";
     private static readonly string[] SeverityOrder = ["low", "medium", "high", "critical"];
 
     private readonly NotificationSettings _settings;
@@ -122,9 +129,11 @@ public sealed class NotificationManager : ManagerActor
         var recipients = await RecipientsAsync(e);
         var (subject, text, html) = _templates.Render(e.Template, e.Values);
         var data = new Dictionary<string, object?>(e.Values) { ["event_payload"] = JsonDocument.Parse(e.RawJson).RootElement.Clone() };
+        // One instant for the whole event: its recipients are judged against the same clock.
+        var now = _time.GetUtcNow();
 
         var deliveries = new List<(long Id, INotificationChannel Channel, Notification Notification)>();
-        var already = 0;
+        var (already, suppressed) = (0, 0);
         await using (var connection = await _db.OpenConnectionAsync())
         {
             foreach (var recipient in recipients)
@@ -133,29 +142,51 @@ public sealed class NotificationManager : ManagerActor
                 {
                     if (channel.DestinationOf(recipient) is not { } destination) continue;
                     var key = $"{e.Key}:{recipient.UserId}:{channel.Name}";
-                    await using var command = Db.Command(connection, null, """
+                    long id;
+                    string status;
+                    await using (var command = Db.Command(connection, null, """
                         INSERT INTO notification_log (idempotency_key, event_key, user_id, channel, template, destination)
                         VALUES ($1, $2, $3, $4, $5, $6)
                         ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
                         RETURNING id, status
-                        """, key, e.Key, recipient.UserId, channel.Name, e.Template, destination);
-                    await using var reader = await command.ExecuteReaderAsync();
-                    await reader.ReadAsync();
-                    var (id, status) = (reader.GetInt64(0), reader.GetString(1));
+                        """, key, e.Key, recipient.UserId, channel.Name, e.Template, destination))
+                    await using (var reader = await command.ExecuteReaderAsync())
+                    {
+                        await reader.ReadAsync();
+                        (id, status) = (reader.GetInt64(0), reader.GetString(1));
+                    }
+
                     // pending: new, or left by an owner that stopped before recording the outcome.
-                    if (status == "pending")
-                        deliveries.Add((id, channel, new Notification(key, e.Template, destination, subject, text, html, data)));
-                    else
+                    if (status != Pending)
                         already++;
+                    else if (QuietHours.HoldsBack(recipient.QuietHours, channel.Name, e.Severity, now))
+                    {
+                        // Final like sent or failed: a redelivered event does not wake the user later either.
+                        await Db.ExecuteAsync(connection, null,
+                            "UPDATE notification_log SET status = $2, updated_at = now() WHERE id = $1 AND status = 'pending'",
+                            id, SuppressedQuietHours);
+                        ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", SuppressedQuietHours));
+                        suppressed++;
+                    }
+                    else
+                        deliveries.Add((id, channel, new Notification(key, e.Template, destination, subject, text, html, data)));
                 }
             }
         }
 
-        if (deliveries.Count == 0)
+        if (deliveries.Count == 0 && suppressed == 0)
             return already > 0 ? RecordHandled.Duplicate : new RecordHandled("no-recipients");
 
-        var outcomes = await Task.WhenAll(deliveries.Select(d => DeliverAsync(d.Id, d.Channel, d.Notification)));
-        return new RecordHandled($"sent:{outcomes.Count(o => o)},failed:{outcomes.Count(o => !o)}");
+        // Bounded: the defaults make every user of a region a recipient of its tariff changes, and
+        // each delivery holds a database connection while it records its outcome.
+        var (sent, failed) = (0, 0);
+        await Parallel.ForEachAsync(deliveries, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxConcurrentDeliveries) },
+            async (d, _) =>
+            {
+                if (await DeliverAsync(d.Id, d.Channel, d.Notification)) Interlocked.Increment(ref sent);
+                else Interlocked.Increment(ref failed);
+            });
+        return new RecordHandled(suppressed == 0 ? $"sent:{sent},failed:{failed}" : $"sent:{sent},failed:{failed},suppressed:{suppressed}");
     }
 
     /// <summary>Up to MaxAttempts tries, each recorded; true when sent.</summary>
@@ -199,25 +230,33 @@ public sealed class NotificationManager : ManagerActor
 
     private async Task<List<NotificationRecipient>> RecipientsAsync(NotificationEvent e)
     {
+        // LEFT JOIN: a user who never saved preferences is notified with the defaults the gateway shows them.
+        const string columns = """
+            SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url,
+                   COALESCE(p.channels, $1::text[]), COALESCE(p.min_severity, $2::text), to_jsonb(p) ->> 'push_token',
+                   p.quiet_hours_start, p.quiet_hours_end
+            FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
+            """;
         var alert = e.Severity is not null;
         var sql = alert
-            ? """
-              SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url, p.channels, p.min_severity, to_jsonb(p) ->> 'push_token'
-              FROM users u JOIN notification_preferences p ON p.user_id = u.id
-              WHERE (u.role IN ('OPERATOR', 'ADMIN') AND $1 = ANY (u.operator_regions))
-                 OR (u.role = 'USER' AND $2::text IS NOT NULL
-                     AND EXISTS (SELECT 1 FROM meters m WHERE m.meter_id = $2::text AND m.user_id = u.id::text))
+            ? columns + """
+
+              WHERE (u.role IN ('OPERATOR', 'ADMIN') AND $3 = ANY (u.operator_regions))
+                 OR (u.role = 'USER' AND $4::text IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM meters m WHERE m.meter_id = $4::text AND m.user_id = u.id::text))
               ORDER BY u.id
               """
-            : """
-              SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url, p.channels, p.min_severity, to_jsonb(p) ->> 'push_token'
-              FROM users u JOIN notification_preferences p ON p.user_id = u.id
-              WHERE u.role = 'USER' AND EXISTS (SELECT 1 FROM meters m WHERE m.region = $1 AND m.user_id = u.id::text)
+            : columns + """
+
+              WHERE u.role = 'USER' AND EXISTS (SELECT 1 FROM meters m WHERE m.region = $3 AND m.user_id = u.id::text)
               ORDER BY u.id
               """;
+        var defaultChannels = NotificationDefaults.Channels.ToArray();
         var recipients = new List<NotificationRecipient>();
         await using var connection = await _db.OpenConnectionAsync();
-        await using var command = alert ? Db.Command(connection, null, sql, e.Region, e.MeterId) : Db.Command(connection, null, sql, e.Region);
+        await using var command = alert
+            ? Db.Command(connection, null, sql, defaultChannels, NotificationDefaults.MinSeverity, e.Region, e.MeterId)
+            : Db.Command(connection, null, sql, defaultChannels, NotificationDefaults.MinSeverity, e.Region);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -225,7 +264,9 @@ public sealed class NotificationManager : ManagerActor
             recipients.Add(new NotificationRecipient(reader.GetGuid(0), reader.GetString(1),
                 reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<string[]>(5),
-                reader.IsDBNull(7) ? null : reader.GetString(7)));
+                reader.IsDBNull(7) ? null : reader.GetString(7),
+                QuietHours.From(reader.IsDBNull(8) ? null : reader.GetFieldValue<TimeOnly>(8),
+                    reader.IsDBNull(9) ? null : reader.GetFieldValue<TimeOnly>(9))));
         }
 
         return recipients;

@@ -16,6 +16,9 @@ public sealed record NotificationSettings
     public int MaxAttempts { get; init; } = 3;
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Deliveries of one event in flight at once (each holds a database connection while it records its outcome).</summary>
+    public int MaxConcurrentDeliveries { get; init; } = 16;
+
     /// <summary>Replacement Liquid sources by template name (alert_created, tariff_increased…); see <see cref="NotificationTemplates"/>.</summary>
     public Dictionary<string, NotificationTemplateSource> Templates { get; init; } = [];
 

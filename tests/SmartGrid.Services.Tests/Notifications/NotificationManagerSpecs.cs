@@ -46,6 +46,32 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         Sys.ActorOf(NotificationManager.Props(settings, Db,
             [new EmailChannel(settings.Smtp), new WebhookChannel(_http, settings.Webhook)]));
 
+    /// <summary>All four channels, SMS and push through the provider APIs served by <paramref name="provider"/>.</summary>
+    private IActorRef StartWithAllChannels(WebhookReceiver provider, TimeProvider time)
+    {
+        var baseUrl = new Uri(provider.Url).GetLeftPart(UriPartial.Authority);
+        var settings = Settings() with
+        {
+            Sms = new SmsSettings { BaseUrl = baseUrl, AccountSid = "AC123", AuthToken = "tok", From = "+15550000" },
+            Push = new PushSettings { BaseUrl = baseUrl, ProjectId = "smartgrid", AccessToken = "push-token" },
+        };
+        return Sys.ActorOf(NotificationManager.Props(settings, Db,
+            [new EmailChannel(settings.Smtp), new WebhookChannel(_http, settings.Webhook), new SmsChannel(_http, settings.Sms),
+                new PushChannel(_http, settings.Push)], time: time));
+    }
+
+    private async Task SetQuietHours(Guid user, string phone, string pushToken, string start, string end)
+    {
+        await using var command = Db.CreateCommand(
+            "UPDATE notification_preferences SET phone = $2, push_token = $3, quiet_hours_start = $4::time, quiet_hours_end = $5::time WHERE user_id = $1");
+        command.Parameters.AddWithValue(user);
+        command.Parameters.AddWithValue(phone);
+        command.Parameters.AddWithValue(pushToken);
+        command.Parameters.AddWithValue(start);
+        command.Parameters.AddWithValue(end);
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
+    }
+
     private async Task<Guid> AddUser(string email, string role, string[] regions, string[]? channels, string minSeverity = "medium",
         string? webhookUrl = null)
     {
@@ -181,7 +207,6 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         using var receiver = new WebhookReceiver();
         var emailOnly = await AddUser("email-only@grid.test", "OPERATOR", ["Pune-West"], ["email"], webhookUrl: receiver.Url);
         await AddUser("critical-only@grid.test", "OPERATOR", ["Pune-West"], ["email", "webhook"], "critical", receiver.Url);
-        await AddUser("no-prefs@grid.test", "OPERATOR", ["Pune-West"], null);
         await AddUser("elsewhere@grid.test", "OPERATOR", ["Nashik"], ["email"]);
         var resident = await AddUser("resident@grid.test", "USER", [], ["email", "webhook"], webhookUrl: receiver.Url);
         await AddMeter("MTR-00000001", "Pune-West", resident);
@@ -290,11 +315,13 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         var alice = await AddUser("alice@grid.test", "USER", [], ["email"]);
         var bob = await AddUser("bob@grid.test", "USER", [], ["webhook"], webhookUrl: receiver.Url);
         var carol = await AddUser("carol@grid.test", "USER", [], ["email"]);
+        var dave = await AddUser("dave@grid.test", "USER", [], channels: null);
         await AddUser("op@grid.test", "OPERATOR", ["Pune-West"], ["email"]);
         await AddMeter("MTR-00000001", "Pune-West", alice);
         await AddMeter("MTR-00000002", "Pune-West", bob);
         await AddMeter("MTR-00000003", "Pune-West", alice);
         await AddMeter("MTR-00000004", "Nashik", carol);
+        await AddMeter("MTR-00000005", "Pune-West", dave);
         var manager = Start(Settings());
 
         var increase = new TariffUpdateMessage
@@ -302,24 +329,142 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
             TariffId = Guid.NewGuid(), Region = "Pune-West", OldPrice = 8.00m, NewPrice = 9.60m, EffectiveFrom = T0.AddMinutes(15),
             Reason = TariffReasons.LoadBased, TriggeredBy = TariffReasons.System, LoadPercent = 82,
         };
-        Assert.Equal("sent:2,failed:0", (await Deliver(manager, TariffTopic, increase)).Outcome);
+        Assert.Equal("sent:3,failed:0", (await Deliver(manager, TariffTopic, increase)).Outcome);
 
-        var mail = Assert.Single(_smtp.Messages);
-        Assert.Equal(["alice@grid.test"], mail.To);
+        // dave never saved preferences: the default (email to the account's address) applies.
+        Assert.Equal(["alice@grid.test", "dave@grid.test"], _smtp.Messages.SelectMany(m => m.To).Order());
+        var mail = Assert.Single(_smtp.Messages, m => m.To.Contains("alice@grid.test"));
         Assert.Equal("Electricity price up in Pune-West: 9.60 per kWh", mail.Message.Subject);
         Assert.Contains("rises from 8.00 to 9.60 per kWh (+20%) from 2024-01-15 14:15 UTC (load-based)", mail.Message.TextBody);
         var hook = Assert.Single(receiver.Requests);
         AssertSigned(hook);
         using (var body = JsonDocument.Parse(hook.Body))
             Assert.Equal("tariff_increased", body.RootElement.GetProperty("template").GetString());
-        Assert.Equal([(alice, "tariff_increased"), (bob, "tariff_increased")],
-            (await LogRows()).Select(r => (r.User, r.Template)).OrderBy(r => r.User == bob));
+        Assert.Equal([(alice, "email"), (dave, "email"), (bob, "webhook")],
+            (await LogRows()).Where(r => r.Template == "tariff_increased").Select(r => (r.User, r.Channel)).OrderBy(r => r.Channel).ThenBy(r => r.User == dave));
 
         var decrease = increase with { TariffId = Guid.NewGuid(), OldPrice = 9.60m, NewPrice = 8.00m, EffectiveFrom = T0.AddMinutes(30) };
-        Assert.Equal("sent:2,failed:0", (await Deliver(manager, TariffTopic, decrease)).Outcome);
-        Assert.Equal("Electricity price down in Pune-West: 8.00 per kWh", _smtp.Messages[1].Message.Subject);
-        Assert.Contains("(-16.7%)", _smtp.Messages[1].Message.TextBody);
+        Assert.Equal("sent:3,failed:0", (await Deliver(manager, TariffTopic, decrease)).Outcome);
+        var down = Assert.Single(_smtp.Messages.Skip(2), m => m.To.Contains("alice@grid.test"));
+        Assert.Equal("Electricity price down in Pune-West: 8.00 per kWh", down.Message.Subject);
+        Assert.Contains("(-16.7%)", down.Message.TextBody);
         Assert.Equal(RecordHandled.Duplicate, await Deliver(manager, TariffTopic, increase));
-        Assert.Equal(2, _smtp.Messages.Count);
+        Assert.Equal(4, _smtp.Messages.Count);
+    }
+
+    [Fact]
+    public async Task Should_email_a_user_without_preferences_at_their_account_address_for_an_alert_on_their_meter()
+    {
+        using var receiver = new WebhookReceiver();
+        var resident = await AddUser("resident@grid.test", "USER", [], channels: null);
+        var neighbour = await AddUser("neighbour@grid.test", "USER", [], channels: null);
+        await AddMeter("MTR-00000001", "Pune-West", resident);
+        await AddMeter("MTR-00000002", "Pune-West", neighbour);
+        var manager = Start(Settings());
+
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West", "medium", meterId: "MTR-00000001"))).Outcome);
+
+        var mail = Assert.Single(_smtp.Messages);
+        Assert.Equal(["resident@grid.test"], mail.To);
+        Assert.Equal("[MEDIUM] THRESHOLD alert in Pune-West", mail.Message.Subject);
+        var row = Assert.Single(await LogRows());
+        Assert.Equal((resident, "email", "sent", "alert_created"), (row.User, row.Channel, row.Status, row.Template));
+
+        // The default threshold is medium: a low alert on the same meter tells no one.
+        Assert.Equal("no-recipients", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West", "low", meterId: "MTR-00000001"))).Outcome);
+        Assert.Single(_smtp.Messages);
+        Assert.Empty(receiver.Requests);
+    }
+
+    [Fact]
+    public async Task Should_notify_an_operator_without_preferences_of_the_alerts_of_their_regions_from_the_default_severity()
+    {
+        var operatorId = await AddUser("op@grid.test", "OPERATOR", ["Nashik", "Pune-West"], channels: null);
+        var adminId = await AddUser("admin@grid.test", "ADMIN", ["Pune-West"], channels: null);
+        await AddUser("elsewhere@grid.test", "OPERATOR", ["Nashik"], channels: null);
+        await AddUser("resident@grid.test", "USER", [], channels: null);
+        var manager = Start(Settings());
+
+        Assert.Equal("medium", NotificationDefaults.MinSeverity); // the alerts below straddle it
+        Assert.Equal("no-recipients", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West", "low"))).Outcome);
+        Assert.Empty(_smtp.Messages);
+
+        Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West", "medium"))).Outcome);
+        Assert.Equal(["admin@grid.test", "op@grid.test"], _smtp.Messages.SelectMany(m => m.To).Order());
+        Assert.Equal([(adminId, "email"), (operatorId, "email")],
+            (await LogRows()).Select(r => (r.User, r.Channel)).OrderBy(r => r.User == operatorId));
+    }
+
+    [Fact]
+    public async Task Should_share_its_defaults_with_the_columns_of_notification_preferences()
+    {
+        // A row saved with nothing but the user gets the column defaults; they must be the ones a user without a row is notified with.
+        var id = await AddUser("op@grid.test", "OPERATOR", ["Pune-West"], channels: null);
+        await using (var insert = Db.CreateCommand("INSERT INTO notification_preferences (user_id) VALUES ($1)"))
+        {
+            insert.Parameters.AddWithValue(id);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var command = Db.CreateCommand("SELECT channels, min_severity FROM notification_preferences WHERE user_id = $1");
+        command.Parameters.AddWithValue(id);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(NotificationDefaults.Channels, reader.GetFieldValue<string[]>(0));
+        Assert.Equal(NotificationDefaults.MinSeverity, reader.GetString(1));
+    }
+
+    [Fact]
+    public async Task Should_hold_back_sms_and_push_during_wrapped_quiet_hours_but_send_email_webhook_and_critical_alerts()
+    {
+        using var receiver = new WebhookReceiver();
+        using var provider = new WebhookReceiver();
+        var operatorId = await AddUser("op@grid.test", "OPERATOR", ["Pune-West"], ["email", "sms", "push", "webhook"], "low", receiver.Url);
+        await SetQuietHours(operatorId, "+15551234", "device-1", "22:00", "06:00");
+        var resident = await AddUser("resident@grid.test", "USER", [], ["email", "sms"]);
+        await SetQuietHours(resident, "+15559876", "device-2", "22:00", "06:00");
+        await AddMeter("MTR-00000001", "Pune-West", resident);
+        // 23:30 UTC, before midnight inside the 22:00–06:00 window; 05:59 below is after it.
+        var clock = new ManualTime(new DateTimeOffset(2024, 1, 15, 23, 30, 0, TimeSpan.Zero));
+        var manager = StartWithAllChannels(provider, clock);
+
+        var high = AlertEvent("Pune-West", "high");
+        Assert.Equal("sent:2,failed:0,suppressed:2", (await Deliver(manager, AlertsTopic, high)).Outcome);
+        Assert.Single(_smtp.Messages);
+        Assert.Single(receiver.Requests);
+        Assert.Empty(provider.Requests);
+        var log = await LogRows();
+        Assert.Equal([("email", "sent", 1), ("push", "suppressed_quiet_hours", 0), ("sms", "suppressed_quiet_hours", 0), ("webhook", "sent", 1)],
+            log.Select(r => (r.Channel, r.Status, r.Attempts)).OrderBy(r => r.Channel));
+        Assert.All(log, r => Assert.Null(r.Error));
+
+        // Held back is final: the redelivered event neither sends it now nor counts it as a failure.
+        Assert.Equal(RecordHandled.Duplicate, await Deliver(manager, AlertsTopic, high));
+        Assert.Empty(provider.Requests);
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM notification_log WHERE status IN ('pending', 'failed')"));
+
+        // Critical passes quiet hours on every channel.
+        Assert.Equal("sent:4,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West", "critical"))).Outcome);
+        Assert.Equal(2, provider.Requests.Count);
+        Assert.Single(provider.Requests, r => r.Path == "/2010-04-01/Accounts/AC123/Messages.json");
+        Assert.Single(provider.Requests, r => r.Path == "/v1/projects/smartgrid/messages:send");
+
+        // After midnight, still quiet: a tariff change is never critical, so the resident's SMS waits but the email goes.
+        clock.Now = new DateTimeOffset(2024, 1, 16, 5, 59, 0, TimeSpan.Zero);
+        var tariff = new TariffUpdateMessage
+        {
+            TariffId = Guid.NewGuid(), Region = "Pune-West", OldPrice = 8.00m, NewPrice = 9.60m, EffectiveFrom = clock.Now,
+            Reason = TariffReasons.LoadBased, TriggeredBy = TariffReasons.System, LoadPercent = 82,
+        };
+        Assert.Equal("sent:1,failed:0,suppressed:1", (await Deliver(manager, TariffTopic, tariff)).Outcome);
+        Assert.Equal(2, provider.Requests.Count);
+        Assert.Equal(["resident@grid.test"], _smtp.Messages[^1].To);
+        Assert.Equal([("email", "sent"), ("sms", "suppressed_quiet_hours")],
+            (await LogRows()).Where(r => r.User == resident).Select(r => (r.Channel, r.Status)).Order());
+
+        // 06:00, the end of the window, is no longer quiet.
+        clock.Now = new DateTimeOffset(2024, 1, 16, 6, 0, 0, TimeSpan.Zero);
+        Assert.Equal("sent:4,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West", "medium"))).Outcome);
+        Assert.Equal(4, provider.Requests.Count);
     }
 }
