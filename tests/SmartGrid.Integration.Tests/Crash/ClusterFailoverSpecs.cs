@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Integration.Tests.Infrastructure;
 using SmartGrid.Integration.Tests.Pipeline;
 using SmartGrid.Kafka;
 using SmartGrid.Node.Simulation;

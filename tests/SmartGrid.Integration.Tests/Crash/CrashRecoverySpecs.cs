@@ -4,7 +4,6 @@ using Npgsql;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Integration.Tests.Infrastructure;
 using SmartGrid.Integration.Tests.Pipeline;
 using SmartGrid.Kafka;
 using Xunit.Abstractions;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using SmartGrid.Integration.Tests.Infrastructure;
 using SmartGrid.Integration.Tests.Pipeline;
 
 namespace SmartGrid.Integration.Tests.Health;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using SmartGrid.Integration.Tests.Crash;
-using SmartGrid.Integration.Tests.Infrastructure;
 using SmartGrid.Integration.Tests.Ingestion;
 using Xunit.Abstractions;
 

@@ -2,7 +2,6 @@ using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Integration.Tests.Infrastructure;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace SmartGrid.Integration.Tests.Infrastructure;
+namespace SmartGrid.Testing;
 
 public static class FreePort
 {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Text;
 
-namespace SmartGrid.Integration.Tests.Crash;
+namespace SmartGrid.Testing;
 
 /// <summary>
 /// A SmartGrid node in its own OS process (<c>dotnet SmartGrid.Node.dll</c>, built with the same configuration
@@ -42,7 +42,7 @@ public sealed class NodeProcess : IDisposable
         var dll = Path.Combine(dir.FullName, "src", "SmartGrid.Node", "bin", configuration, "net10.0", "SmartGrid.Node.dll");
         if (!File.Exists(dll))
             throw new InvalidOperationException(
-                $"{dll} is missing: build it first (dotnet build -c {configuration} tests/SmartGrid.Integration.Tests builds it too)");
+                $"{dll} is missing: build it first (building the solution, or a test project that references the node, builds it too)");
         return dll;
     }
 

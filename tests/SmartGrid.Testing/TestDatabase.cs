@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace SmartGrid.Integration.Tests.Infrastructure;
+namespace SmartGrid.Testing;
 
 /// <summary>A fresh PostgreSQL database per fixture, dropped afterwards, so test classes never see each other's rows.</summary>
 public sealed class TestDatabase : IAsyncDisposable
