@@ -98,7 +98,13 @@ public sealed class NodeProcess : IDisposable
             lock (_gate)
                 if (_recent.ToString().Contains(text, StringComparison.Ordinal)) return;
             if (_process.HasExited)
+            {
+                // Its last lines may still be in the pipes: read them to the end before deciding.
+                await Task.WhenAny(Task.WhenAll(_stdoutClosed.Task, _stderrClosed.Task), Task.Delay(TimeSpan.FromSeconds(5)));
+                lock (_gate)
+                    if (_recent.ToString().Contains(text, StringComparison.Ordinal)) return;
                 throw new InvalidOperationException($"node process {Id} exited with code {_process.ExitCode} before its log showed '{text}'");
+            }
             if (DateTime.UtcNow > until)
                 throw new TimeoutException($"node process {Id} did not log '{text}' within {timeout}");
             await Task.Delay(100);
