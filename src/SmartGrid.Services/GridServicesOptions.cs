@@ -11,6 +11,7 @@ public sealed record RedisKeyspace(string Prefix = "", int Database = -1)
     public string Tariff(string region) => $"{Prefix}tariff:{region}";
     public string Overload(string region) => $"{Prefix}region:overload:{region}";
     public string AlertCount(string region) => $"{Prefix}alerts:count:{region}";
+    public string NotificationRate(Guid user, string channel) => $"{Prefix}notify:rate:{user}:{channel}";
 }
 
 /// <summary>How a manager reads Kafka: topics default to the seed's names; tests use their own.</summary>

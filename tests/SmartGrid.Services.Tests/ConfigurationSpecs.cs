@@ -80,7 +80,7 @@ public sealed class ConfigurationSpecs
             ("SmartGrid:Notifications:Push:BaseUrl", "https://push.grid.test"), ("SmartGrid:Notifications:Push:ProjectId", "grid-app"),
             ("SmartGrid:Notifications:Push:AccessToken", "push-token"),
             ("SmartGrid:Notifications:MaxAttempts", "5"), ("SmartGrid:Notifications:RetryBaseDelay", "00:00:02"),
-            ("SmartGrid:Notifications:MaxConcurrentDeliveries", "8"),
+            ("SmartGrid:Notifications:MaxConcurrentDeliveries", "8"), ("SmartGrid:Notifications:MaxPerRecipientPerHour", "5"),
             ("SmartGrid:Notifications:Templates:tariff_increased:Subject", "Price up in {{ region }}")));
 
         Assert.Equal(new SmtpSettings
@@ -92,7 +92,8 @@ public sealed class ConfigurationSpecs
         Assert.Equal(new SmsSettings { BaseUrl = "http://127.0.0.1:8081", AccountSid = "AC123", AuthToken = "sms-token", From = "+15550100" },
             settings.Sms);
         Assert.Equal(new PushSettings { BaseUrl = "https://push.grid.test", ProjectId = "grid-app", AccessToken = "push-token" }, settings.Push);
-        Assert.Equal((5, TimeSpan.FromSeconds(2), 8), (settings.MaxAttempts, settings.RetryBaseDelay, settings.MaxConcurrentDeliveries));
+        Assert.Equal((5, TimeSpan.FromSeconds(2), 8, 5),
+            (settings.MaxAttempts, settings.RetryBaseDelay, settings.MaxConcurrentDeliveries, settings.MaxPerRecipientPerHour));
 
         // Registered from configuration: all four channels, and the replaced template part.
         var services = new ServiceCollection().AddNotifications(Config(
@@ -123,6 +124,7 @@ public sealed class ConfigurationSpecs
     [InlineData("SmartGrid:Notifications:Push:BaseUrl", "http://push.test", "SmartGrid:Notifications:Push:ProjectId")]
     [InlineData("SmartGrid:Notifications:MaxAttempts", "0", "SmartGrid:Notifications:MaxAttempts")]
     [InlineData("SmartGrid:Notifications:MaxConcurrentDeliveries", "0", "SmartGrid:Notifications:MaxConcurrentDeliveries")]
+    [InlineData("SmartGrid:Notifications:MaxPerRecipientPerHour", "-1", "SmartGrid:Notifications:MaxPerRecipientPerHour")]
     [InlineData("SmartGrid:Notifications:Templates:alert_exploded:Subject", "x", "alert_exploded")]
     [InlineData("SmartGrid:Notifications:Templates:alert_created:Text", "{% if %}", "alert_created:Text")]
     public void Should_refuse_an_invalid_value_naming_its_key(string key, string value, string named)

@@ -123,4 +123,35 @@ public sealed class MetricsSpecs : ServiceSpec
         Assert.Equal(new Dictionary<string, long> { ["channel=email,status=sent"] = 1, ["channel=webhook,status=failed"] = 1 },
             Recorded("notifications"));
     }
+
+    [Fact]
+    public async Task Should_count_notifications_over_the_recipients_limit_as_rate_limited()
+    {
+        using var smtp = new SmtpSink();
+        await using (var command = Db.CreateCommand("""
+                         INSERT INTO users (id, email, password_hash, role, operator_regions)
+                         VALUES ('7f7f7f7f-0000-0000-0000-000000000002', 'op@grid.test', 'x', 'OPERATOR', ARRAY[$1])
+                         """))
+        {
+            command.Parameters.AddWithValue(_region);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var settings = new NotificationSettings { Smtp = new SmtpSettings { Port = smtp.Port }, MaxPerRecipientPerHour = 1 };
+        var manager = Sys.ActorOf(NotificationManager.Props(settings, Db, [new EmailChannel(settings.Smtp)],
+            rateLimit: new RecipientRateLimit(Fixture.Redis, Keys, settings.MaxPerRecipientPerHour)));
+        for (var i = 0; i < 3; i++)
+        {
+            var alert = new AlertEventMessage(Random.Shared.NextInt64(1, long.MaxValue), "created", "system", DateTimeOffset.UtcNow, new AlertView
+            {
+                AlertId = Guid.NewGuid(), Type = AlertTypes.Threshold, Severity = "high", Region = _region, Message = "Overloaded",
+                Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatuses.Active,
+            });
+            await Deliver(manager, "alerts", alert);
+        }
+
+        Assert.Equal(new Dictionary<string, long> { ["channel=email,status=sent"] = 1, ["channel=email,status=rate_limited"] = 2 },
+            Recorded("notifications"));
+        Assert.Single(smtp.Messages);
+    }
 }

@@ -110,6 +110,7 @@ public static class ServicesConfiguration
         Require(s.MaxAttempts is >= 1 and <= 10, $"{path}:MaxAttempts", "must be between 1 and 10");
         Require(s.RetryBaseDelay >= TimeSpan.Zero, $"{path}:RetryBaseDelay", "must not be negative");
         Require(s.MaxConcurrentDeliveries is >= 1 and <= 256, $"{path}:MaxConcurrentDeliveries", "must be between 1 and 256");
+        Require(s.MaxPerRecipientPerHour is >= 0 and <= 10000, $"{path}:MaxPerRecipientPerHour", "must be between 0 (no limit) and 10000");
         try
         {
             _ = new NotificationTemplates(s.Templates);

@@ -17,7 +17,10 @@ namespace SmartGrid.Services.Notifications;
 /// in the region of a tariff change; users without preferences count with
 /// <see cref="NotificationDefaults"/> — renders the event's template and sends it on each channel
 /// the recipient enabled. During a recipient's quiet hours SMS and push are held back below
-/// critical (logged as <see cref="SuppressedQuietHours"/>, never sent later).
+/// critical (logged as <see cref="SuppressedQuietHours"/>, never sent later). Beyond the
+/// <see cref="RecipientRateLimit"/> of a recipient's channel a delivery is logged as
+/// <see cref="RateLimited"/> and never sent later either; critical alerts are exempt (and do not use
+/// up the limit): a user must hear of those even when a lesser alert flaps.
 /// <para>
 /// Every (event, recipient, channel) is a notification_log row whose idempotency key is unique:
 /// a redelivered event finds its rows sent or failed and sends nothing again. Each delivery is
@@ -34,6 +37,9 @@ public sealed class NotificationManager : ManagerActor
     /// <summary>notification_log.status of a delivery held back by the recipient's quiet hours (see <see cref="QuietHours.HoldsBack"/>).</summary>
     public const string SuppressedQuietHours = "suppressed_quiet_hours";
 
+    /// <summary>notification_log.status of a delivery over the recipient's <see cref="RecipientRateLimit"/>.</summary>
+    public const string RateLimited = "rate_limited";
+
     private const string Pending = "pending";
     private static readonly string[] SeverityOrder = ["low", "medium", "high", "critical"];
 
@@ -42,9 +48,10 @@ public sealed class NotificationManager : ManagerActor
     private readonly IReadOnlyList<INotificationChannel> _channels;
     private readonly NotificationTemplates _templates;
     private readonly TimeProvider _time;
+    private readonly RecipientRateLimit? _rateLimit;
 
     public NotificationManager(NotificationSettings settings, NpgsqlDataSource db, IEnumerable<INotificationChannel> channels,
-        NotificationTemplates templates, TimeProvider time)
+        NotificationTemplates templates, TimeProvider time, RecipientRateLimit? rateLimit)
         : base(settings.Consumer, settings.MaintenanceInterval)
     {
         _settings = settings;
@@ -52,12 +59,14 @@ public sealed class NotificationManager : ManagerActor
         _channels = channels.ToList();
         _templates = templates;
         _time = time;
+        _rateLimit = rateLimit;
     }
 
+    /// <param name="rateLimit">null: no per-recipient limit.</param>
     public static Props Props(NotificationSettings settings, NpgsqlDataSource db, IEnumerable<INotificationChannel> channels,
-        NotificationTemplates? templates = null, TimeProvider? time = null) =>
+        NotificationTemplates? templates = null, TimeProvider? time = null, RecipientRateLimit? rateLimit = null) =>
         Akka.Actor.Props.Create(() => new NotificationManager(settings, db, channels, templates ?? new NotificationTemplates(),
-            time ?? TimeProvider.System));
+            time ?? TimeProvider.System, rateLimit));
 
     protected override object Parse(string topic, string json) =>
         topic == _settings.AlertsTopic ? WireJson.Deserialize<AlertEventMessage>(json).Validated()
@@ -133,7 +142,8 @@ public sealed class NotificationManager : ManagerActor
         var now = _time.GetUtcNow();
 
         var deliveries = new List<(long Id, INotificationChannel Channel, Notification Notification)>();
-        var (already, suppressed) = (0, 0);
+        var (already, suppressed, limited) = (0, 0, 0);
+        var critical = string.Equals(e.Severity, "critical", StringComparison.OrdinalIgnoreCase);
         await using (var connection = await _db.OpenConnectionAsync())
         {
             foreach (var recipient in recipients)
@@ -168,13 +178,22 @@ public sealed class NotificationManager : ManagerActor
                         ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", SuppressedQuietHours));
                         suppressed++;
                     }
+                    else if (!critical && _rateLimit is not null && !await _rateLimit.TryTakeAsync(recipient.UserId, channel.Name, key, now))
+                    {
+                        // Final too: sending it once the window has room would flood the user all the same, only later.
+                        await Db.ExecuteAsync(connection, null,
+                            "UPDATE notification_log SET status = $2, last_error = $3, updated_at = now() WHERE id = $1 AND status = 'pending'",
+                            id, RateLimited, $"over {_rateLimit.MaxPerHour} per hour on {channel.Name}");
+                        ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", RateLimited));
+                        limited++;
+                    }
                     else
                         deliveries.Add((id, channel, new Notification(key, e.Template, destination, subject, text, html, data)));
                 }
             }
         }
 
-        if (deliveries.Count == 0 && suppressed == 0)
+        if (deliveries.Count == 0 && suppressed == 0 && limited == 0)
             return already > 0 ? RecordHandled.Duplicate : new RecordHandled("no-recipients");
 
         // Bounded: the defaults make every user of a region a recipient of its tariff changes, and
@@ -186,7 +205,10 @@ public sealed class NotificationManager : ManagerActor
                 if (await DeliverAsync(d.Id, d.Channel, d.Notification)) Interlocked.Increment(ref sent);
                 else Interlocked.Increment(ref failed);
             });
-        return new RecordHandled(suppressed == 0 ? $"sent:{sent},failed:{failed}" : $"sent:{sent},failed:{failed},suppressed:{suppressed}");
+        var outcome = $"sent:{sent},failed:{failed}";
+        if (suppressed > 0) outcome += $",suppressed:{suppressed}";
+        if (limited > 0) outcome += $",rate_limited:{limited}";
+        return new RecordHandled(outcome);
     }
 
     /// <summary>Up to MaxAttempts tries, each recorded; true when sent.</summary>

@@ -19,6 +19,12 @@ public sealed record NotificationSettings
     /// <summary>Deliveries of one event in flight at once (each holds a database connection while it records its outcome).</summary>
     public int MaxConcurrentDeliveries { get; init; } = 16;
 
+    /// <summary>
+    /// Notifications per recipient and channel in any hour (sliding, counted in Redis); further ones
+    /// are logged rate_limited and never sent. Critical alerts are exempt. 0 turns the limit off.
+    /// </summary>
+    public int MaxPerRecipientPerHour { get; init; } = 20;
+
     /// <summary>Replacement Liquid sources by template name (alert_created, tariff_increased…); see <see cref="NotificationTemplates"/>.</summary>
     public Dictionary<string, NotificationTemplateSource> Templates { get; init; } = [];
 

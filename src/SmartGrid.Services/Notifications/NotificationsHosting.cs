@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using SmartGrid.Services.Hosting;
+using StackExchange.Redis;
 
 namespace SmartGrid.Services.Notifications;
 
@@ -18,7 +19,8 @@ public static class NotificationsHosting
     /// <summary>
     /// Registers the settings, the templates, the email and webhook channels and, when their base URL is set, the SMS and push channels (further
     /// <see cref="INotificationChannel"/> registrations are picked up too). The manager also needs an
-    /// <see cref="NpgsqlDataSource"/> from the container.
+    /// <see cref="NpgsqlDataSource"/> from the container and, unless <see cref="NotificationSettings.MaxPerRecipientPerHour"/>
+    /// is 0, an <see cref="IConnectionMultiplexer"/> (registered by <c>AddGridServices</c>) for the rate limit.
     /// </summary>
     public static IServiceCollection AddNotifications(this IServiceCollection services, NotificationSettings? settings = null)
     {
@@ -55,8 +57,12 @@ public static class NotificationsHosting
             var sp = resolver.GetService<IServiceProvider>();
             var settings = sp.GetService<NotificationSettings>() ?? new NotificationSettings();
             settings = settings with { Consumer = settings.Consumer with { BootstrapServers = kafkaBootstrap } };
+            var rateLimit = settings.MaxPerRecipientPerHour > 0
+                ? new RecipientRateLimit(sp.GetRequiredService<IConnectionMultiplexer>(),
+                    (sp.GetService<GridServicesOptions>() ?? new GridServicesOptions()).Redis, settings.MaxPerRecipientPerHour)
+                : null;
             return NotificationManager.Props(settings, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetServices<INotificationChannel>(),
-                sp.GetService<NotificationTemplates>(), sp.GetService<TimeProvider>());
+                sp.GetService<NotificationTemplates>(), sp.GetService<TimeProvider>(), rateLimit);
         }, singleton, createProxyToo: true);
     }
 }

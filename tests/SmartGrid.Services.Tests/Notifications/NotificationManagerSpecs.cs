@@ -467,4 +467,67 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         Assert.Equal("sent:4,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West", "medium"))).Outcome);
         Assert.Equal(4, provider.Requests.Count);
     }
+
+    [Fact]
+    public async Task Should_send_a_flapping_alert_at_most_the_limit_per_recipient_and_channel_and_log_the_rest_rate_limited()
+    {
+        using var receiver = new WebhookReceiver();
+        var flooded = await AddUser("flooded@grid.test", "OPERATOR", ["Pune-West"], ["email", "webhook"], webhookUrl: receiver.Url);
+        var other = await AddUser("other@grid.test", "OPERATOR", ["Nashik"], ["email"]);
+        var clock = new ManualTime(T0);
+        var settings = Settings() with { MaxPerRecipientPerHour = 3 };
+        // Each manager is what another node would start on handover: the count is in Redis, not in the actor.
+        IActorRef StartManager() => Sys.ActorOf(NotificationManager.Props(settings, Db,
+            [new EmailChannel(settings.Smtp), new WebhookChannel(_http, settings.Webhook)], time: clock,
+            rateLimit: new RecipientRateLimit(Fixture.Redis, Keys, settings.MaxPerRecipientPerHour)));
+        var manager = StartManager();
+
+        // One alert flapping for ten minutes: raised, resolved, raised again…
+        var first = AlertEvent("Pune-West");
+        var flapping = new List<AlertEventMessage>();
+        var outcomes = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            clock.Now = T0.AddMinutes(i);
+            var e = AlertEvent("Pune-West", "high", i % 2 == 0 ? "created" : "resolved") with { Alert = first.Alert };
+            flapping.Add(e);
+            outcomes.Add((await Deliver(manager, AlertsTopic, e)).Outcome);
+        }
+
+        Assert.Equal([.. Enumerable.Repeat("sent:2,failed:0", 3), .. Enumerable.Repeat("sent:0,failed:0,rate_limited:2", 7)], outcomes);
+        Assert.Equal(3, _smtp.Messages.Count);
+        Assert.Equal(3, receiver.Requests.Count);
+        var log = await LogRows();
+        foreach (var channel in new[] { "email", "webhook" })
+        {
+            Assert.Equal(3, log.Count(r => (r.User, r.Channel, r.Status) == (flooded, channel, "sent")));
+            Assert.Equal(7, log.Count(r => (r.User, r.Channel, r.Status) == (flooded, channel, NotificationManager.RateLimited)));
+        }
+
+        Assert.All(log.Where(r => r.Status == NotificationManager.RateLimited), r => Assert.Equal("over 3 per hour on " + r.Channel, r.Error));
+
+        // Final: a redelivered event that was held back is not sent now either.
+        Assert.Equal(RecordHandled.Duplicate, await Deliver(manager, AlertsTopic, flapping[^1]));
+
+        // Another user's limit is their own.
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Nashik"))).Outcome);
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Nashik"))).Outcome);
+        Assert.Equal(2, _smtp.Messages.Count(m => m.To.SequenceEqual(["other@grid.test"])));
+        Assert.DoesNotContain(await LogRows(), r => r.User == other && r.Status != "sent");
+
+        // A critical alert still reaches the flooded user.
+        Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West", "critical"))).Outcome);
+
+        // The manager moves to another node: the limit holds.
+        Sys.Stop(manager);
+        manager = StartManager();
+        clock.Now = T0.AddMinutes(30);
+        Assert.Equal("sent:0,failed:0,rate_limited:2", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West"))).Outcome);
+
+        // The hour slides: an hour after the first notification one slot is free again, not three.
+        clock.Now = T0.AddMinutes(60).AddSeconds(30);
+        Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West"))).Outcome);
+        Assert.Equal("sent:0,failed:0,rate_limited:2", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West"))).Outcome);
+        Assert.Equal(3 + 2 + 1 + 1, _smtp.Messages.Count);
+    }
 }

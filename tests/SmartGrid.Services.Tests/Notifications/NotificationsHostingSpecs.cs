@@ -28,6 +28,8 @@ public sealed class NotificationsHostingSpecs(ServicesFixture fixture, ITestOutp
 
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSingleton(Db);
+        builder.Services.AddSingleton(Fixture.Redis);
+        builder.Services.AddSingleton(new GridServicesOptions { Redis = Keys });
         builder.Services.AddNotifications(new NotificationSettings { Smtp = new SmtpSettings { Port = smtp.Port } });
         builder.Services.AddAkka("notifications-hosting", akka => akka
             .WithRemoting("127.0.0.1", 0)
