@@ -65,8 +65,23 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
         GroupId = group, Topics = topics, DeadLetterTopic = _deadLetters, Properties = _consumerProperties,
     };
 
-    private async Task<IHost> StartNode(int port, int? seedPort)
+    /// <summary>
+    /// How the abrupt-death spec kills a node in-process: terminating its ActorSystem runs no
+    /// coordinated shutdown, so it neither leaves the cluster nor hands its singletons over; the
+    /// survivors must find it unreachable and down it (split-brain resolver, stable-after shortened
+    /// from 20 s for the test, like the failure detector).
+    /// </summary>
+    private const string AbruptDeath = """
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        akka.cluster.run-coordinated-shutdown-when-down = off
+        akka.cluster.split-brain-resolver.stable-after = 2s
+        akka.cluster.failure-detector.heartbeat-interval = 500ms
+        akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
+        """;
+
+    private async Task<IHost> StartNode(int port, int? seedPort, string[]? roles = null, string? hocon = null, int maxNotificationsPerHour = 20)
     {
+        roles ??= Roles;
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(Db);
@@ -81,19 +96,24 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
         builder.Services.AddNotifications(new NotificationSettings
         {
             Smtp = new SmtpSettings { Port = _smtp.Port }, Consumer = Consumer(_notificationGroup, _alerts, _updates),
+            MaxPerRecipientPerHour = maxNotificationsPerHour,
         });
         var options = new SmartGridOptions
         {
-            Roles = GridServicesHosting.Role,
+            Roles = string.Join(",", roles),
             Cluster = new SmartGridOptions.ClusterSettings
             {
                 Port = port, SystemName = SystemName, SeedNodes = seedPort is { } seed ? [$"akka.tcp://{SystemName}@127.0.0.1:{seed}"] : [],
             },
         };
-        builder.Services.AddAkka(SystemName, (akka, _) => akka
-            .AddSmartGridCluster(options, ConnectionString, Roles, HoconFile())
-            .AddGridServices(Roles, Fixture.Broker.BootstrapServers)
-            .AddNotifications(Roles, Fixture.Broker.BootstrapServers));
+        builder.Services.AddAkka(SystemName, (akka, _) =>
+        {
+            akka.AddSmartGridCluster(options, ConnectionString, roles, HoconFile())
+                .AddGridServices(roles, Fixture.Broker.BootstrapServers, proxies: false)
+                .AddNotifications(roles, Fixture.Broker.BootstrapServers, proxy: false);
+            // Prepended after the repository's file: these keys win.
+            if (hocon is not null) akka.AddHocon(hocon, HoconAddMode.Prepend);
+        });
         var host = builder.Build();
         await host.StartAsync();
         return host;
@@ -108,9 +128,9 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
         MeterCount = 10, CapacityKw = 2500, LoadPercentage = load, Revision = 1,
     };
 
-    private static Anomaly Spike(DateTimeOffset at) => new()
+    private static Anomaly Spike(DateTimeOffset at, string meterId = "MTR-00000042") => new()
     {
-        MeterId = "MTR-00000042", Region = "Nashik", Kind = AnomalyKind.Spike, Timestamp = at, BaselineKw = 1, ActualKw = 3.6,
+        MeterId = meterId, Region = "Nashik", Kind = AnomalyKind.Spike, Timestamp = at, BaselineKw = 1, ActualKw = 3.6,
         DeviationPercent = 260, Severity = Severity.High,
     };
 
@@ -182,6 +202,128 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
             nodeB.Dispose();
             nodeA.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task Should_take_over_from_a_node_that_dies_mid_scenario_without_duplicating_or_losing_an_alert_or_a_notification()
+    {
+        (_regional, _anomalies, _overrides) = (NewTopic("regional", 3), NewTopic("anomalies", 3), NewTopic("overrides", 3));
+        (_alerts, _updates, _deadLetters) = (NewTopic("alerts", 3), NewTopic("tariff_updates", 3), NewTopic("dead_letters", 3));
+        await using (var command = Db.CreateCommand("""
+                         INSERT INTO users (id, email, password_hash, role, operator_regions)
+                         VALUES ('7f7f7f7f-0000-0000-0000-000000000001', 'op@grid.test', 'x', 'OPERATOR', '{Nashik}');
+                         INSERT INTO notification_preferences (user_id, channels) VALUES ('7f7f7f7f-0000-0000-0000-000000000001', '{email}');
+                         """))
+            await command.ExecuteNonQueryAsync();
+
+        // Node A hosts the singletons (oldest with the role), B is the other services node. C has no
+        // services role: with keep-majority two nodes alone would be a tie, and the survivor would
+        // down itself whenever the dead node had the lower address; a real cluster has other nodes too.
+        var (portA, portB, portC) = (FreePort(), FreePort(), FreePort());
+        // Every operator's email counts here: the per-recipient limit is not what this spec is about.
+        var nodeA = await StartNode(portA, null, hocon: AbruptDeath, maxNotificationsPerHour: 1000);
+        var nodeB = await StartNode(portB, portA, hocon: AbruptDeath, maxNotificationsPerHour: 1000);
+        var nodeC = await StartNode(portC, portA, roles: ["witness"], hocon: AbruptDeath);
+        try
+        {
+            var systemA = nodeA.Services.GetRequiredService<ActorSystem>();
+            var clusterA = Cluster.Get(systemA);
+            var clusterB = Cluster.Get(nodeB.Services.GetRequiredService<ActorSystem>());
+            await Eventually(() => Task.FromResult(clusterB.State.Members.Count(m => m.Status == MemberStatus.Up) == 3), 30, "three members up");
+            Assert.Equal(clusterA.SelfAddress,
+                clusterB.State.Members.Where(m => m.HasRole(GridServicesHosting.Role)).OrderBy(m => m, Member.AgeOrdering).First().Address);
+
+            // Two overload windows and a tariff window before the death, the third overload window after it.
+            await Produce(_regional, "Nashik", Window(0, 90));
+            await Produce(_regional, "Nashik", Window(1, 91));
+            await Produce(_regional, "Nashik", Window(0, 82, "15m"));
+
+            // Anomalies keep flowing while A dies: 30 meters, every third one spiking twice (one alert, counted
+            // twice). The second half waits for the death, so both nodes have work whatever the machine's pace.
+            const int meters = 30;
+            var expectedCounts = new Dictionary<string, int>();
+            var dead = new TaskCompletionSource();
+            var flow = Task.Run(async () =>
+            {
+                for (var i = 0; i < meters; i++)
+                {
+                    if (i == meters / 2) await dead.Task;
+                    var meter = $"MTR-{100 + i:D8}";
+                    await Produce(_anomalies, meter, Spike(T0.AddSeconds(i), meter));
+                    expectedCounts[meter] = 1;
+                    if (i % 3 == 0)
+                    {
+                        await Produce(_anomalies, meter, Spike(T0.AddSeconds(i).AddMilliseconds(5), meter));
+                        expectedCounts[meter] = 2;
+                    }
+
+                    await Task.Delay(100);
+                }
+            });
+
+            // Mid-flow, with emails on their way: A dies without leaving.
+            await Eventually(() => Task.FromResult(_smtp.Messages.Count >= 5), 30, "the first alert emails from node A");
+            await systemA.Terminate();
+            dead.SetResult();
+            await flow;
+            await Produce(_regional, "Nashik", Window(2, 92));
+
+            // Unreachable first (a graceful leave never is), then downed and removed by the survivors.
+            // It stays unreachable for at least stable-after (2 s): long enough for a 50 ms poll to see it.
+            await Eventually(() => Task.FromResult(clusterB.State.Unreachable.Any(m => m.Address == clusterA.SelfAddress)), 30,
+                "node A unreachable");
+            await Eventually(() => Task.FromResult(clusterB.State.Members.All(m => m.Address != clusterA.SelfAddress)), 30, "node A downed");
+
+            await Eventually(() => Task.FromResult(_smtp.Messages.Count >= meters + 1), 45, "every alert's email, the rest from node B");
+            await Eventually(AllCommitted, 30, "offsets committed on node B");
+
+            // One alert per (type, region, meter), every anomaly counted once.
+            var alerts = await AlertRows();
+            Assert.Equal(meters + 1, alerts.Count);
+            Assert.Equal(meters + 1, alerts.Select(a => (a.Type, a.Region, a.MeterId)).Distinct().Count());
+            Assert.Equal(expectedCounts.OrderBy(c => c.Key).Select(c => $"{c.Key}/{c.Value}"),
+                alerts.Where(a => a.Type == "ANOMALY").OrderBy(a => a.MeterId).Select(a => $"{a.MeterId}/{a.Count}"));
+            Assert.Equal("THRESHOLD/Nashik/", string.Join(",", alerts.Where(a => a.Type == "THRESHOLD").Select(a => $"{a.Type}/{a.Region}/{a.MeterId}")));
+            Assert.Equal(meters + 1, await ScalarAsync<long>("SELECT count(*) FROM alert_acknowledgments WHERE action = 'created'"));
+
+            // Every email exactly once: one per alert, none lost, none doubled.
+            var mails = _smtp.Messages;
+            Assert.Equal(meters + 1, mails.Count);
+            Assert.Equal(meters + 1, mails.Select(m => m.Message.Headers["X-SmartGrid-Notification"]).Distinct().Count());
+            Assert.Equal(alerts.Select(a => a.AlertId.ToString()).Order(),
+                mails.Select(m => System.Text.RegularExpressions.Regex.Match(m.Message.TextBody ?? "", "Alert: ([0-9a-f-]{36})").Groups[1].Value).Order());
+            Assert.Equal(expectedCounts.Keys.Order(),
+                mails.Select(m => System.Text.RegularExpressions.Regex.Match(m.Message.TextBody ?? "", "on meter (MTR-[0-9]{8})").Groups[1].Value)
+                    .Where(m => m.Length > 0).Order());
+
+            // The log agrees: one sent row per alert created event, nothing pending or failed.
+            Assert.Equal(meters + 1, await ScalarAsync<long>("SELECT count(*) FROM notification_log"));
+            Assert.Equal(meters + 1, await ScalarAsync<long>("SELECT count(DISTINCT event_key) FROM notification_log WHERE status = 'sent'"));
+            // A created event published twice (A died between sending and marking it) is the same event: same id.
+            var published = ReadAll(_alerts).Select(r => WireJson.Deserialize<AlertEventMessage>(r.Message.Value)).ToList();
+            Assert.Equal(meters + 1, published.Where(e => e.Event == "created").Select(e => e.EventId).Distinct().Count());
+            Assert.Equal(1, await ScalarAsync<long>("SELECT count(*) FROM tariffs WHERE reason = 'load-based'"));
+            Assert.Empty(ReadAll(_deadLetters));
+        }
+        finally
+        {
+            await nodeC.StopAsync();
+            await nodeB.StopAsync();
+            await nodeA.StopAsync();
+            nodeC.Dispose();
+            nodeB.Dispose();
+            nodeA.Dispose();
+        }
+    }
+
+    private async Task<List<(Guid AlertId, string Type, string Region, string? MeterId, int Count)>> AlertRows()
+    {
+        var rows = new List<(Guid, string, string, string?, int)>();
+        await using var command = Db.CreateCommand("SELECT alert_id, type, region, meter_id, occurrence_count FROM alerts");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            rows.Add((reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetInt32(4)));
+        return rows;
     }
 
     private async Task<List<string>> AlertCounts()
