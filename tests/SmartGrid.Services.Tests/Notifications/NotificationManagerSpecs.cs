@@ -529,5 +529,9 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West"))).Outcome);
         Assert.Equal("sent:0,failed:0,rate_limited:2", (await Deliver(manager, AlertsTopic, AlertEvent("Pune-West"))).Outcome);
         Assert.Equal(3 + 2 + 1 + 1, _smtp.Messages.Count);
+
+        // The count expires with its window: a user who stops flapping leaves nothing behind in Redis.
+        var ttl = await Redis.KeyTimeToLiveAsync(Keys.NotificationRate(flooded, "email"));
+        Assert.InRange(ttl ?? TimeSpan.MaxValue, TimeSpan.FromMinutes(50), RecipientRateLimit.Window);
     }
 }
