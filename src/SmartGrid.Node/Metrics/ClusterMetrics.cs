@@ -93,7 +93,9 @@ public sealed class ClusterMetrics : BackgroundService
             {
                 try
                 {
-                    var state = await sharding.ShardRegion(type).Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(3), stoppingToken);
+                    // Longer than the region's own shard query timeout (3 s): the region always answers, with slow
+                    // shards counted as failed, and a reply that outlived our ask would only become a dead letter.
+                    var state = await sharding.ShardRegion(type).Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10), stoppingToken);
                     _sharding[type] = (state.Shards.Count, state.Shards.Sum(s => s.EntityIds.Count));
                 }
                 catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
