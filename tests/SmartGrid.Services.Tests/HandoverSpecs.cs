@@ -119,6 +119,19 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
         return host;
     }
 
+    /// <summary>Fresh topics for this scenario, and an operator of Nashik who gets alerts by email.</summary>
+    private async Task ArrangeTopicsAndOperatorAsync()
+    {
+        (_regional, _anomalies, _overrides) = (NewTopic("regional", 3), NewTopic("anomalies", 3), NewTopic("overrides", 3));
+        (_alerts, _updates, _deadLetters) = (NewTopic("alerts", 3), NewTopic("tariff_updates", 3), NewTopic("dead_letters", 3));
+        await using (var command = Db.CreateCommand("""
+                         INSERT INTO users (id, email, password_hash, role, operator_regions)
+                         VALUES ('7f7f7f7f-0000-0000-0000-000000000001', 'op@grid.test', 'x', 'OPERATOR', '{Nashik}');
+                         INSERT INTO notification_preferences (user_id, channels) VALUES ('7f7f7f7f-0000-0000-0000-000000000001', '{email}');
+                         """))
+            await command.ExecuteNonQueryAsync();
+    }
+
     private Task Produce(string topic, string key, object value) =>
         Fixture.Producer.ProduceAsync(topic, new Message<string, string> { Key = key, Value = WireJson.Serialize(value) });
 
@@ -142,14 +155,7 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task Should_hand_the_managers_over_to_the_other_node_with_their_state_and_offsets()
     {
-        (_regional, _anomalies, _overrides) = (NewTopic("regional", 3), NewTopic("anomalies", 3), NewTopic("overrides", 3));
-        (_alerts, _updates, _deadLetters) = (NewTopic("alerts", 3), NewTopic("tariff_updates", 3), NewTopic("dead_letters", 3));
-        await using (var command = Db.CreateCommand("""
-                         INSERT INTO users (id, email, password_hash, role, operator_regions)
-                         VALUES ('7f7f7f7f-0000-0000-0000-000000000001', 'op@grid.test', 'x', 'OPERATOR', '{Nashik}');
-                         INSERT INTO notification_preferences (user_id, channels) VALUES ('7f7f7f7f-0000-0000-0000-000000000001', '{email}');
-                         """))
-            await command.ExecuteNonQueryAsync();
+        await ArrangeTopicsAndOperatorAsync();
 
         var (portA, portB) = (FreePort(), FreePort());
         var nodeA = await StartNode(portA, null);
@@ -207,14 +213,7 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task Should_take_over_from_a_node_that_dies_mid_scenario_without_duplicating_or_losing_an_alert_or_a_notification()
     {
-        (_regional, _anomalies, _overrides) = (NewTopic("regional", 3), NewTopic("anomalies", 3), NewTopic("overrides", 3));
-        (_alerts, _updates, _deadLetters) = (NewTopic("alerts", 3), NewTopic("tariff_updates", 3), NewTopic("dead_letters", 3));
-        await using (var command = Db.CreateCommand("""
-                         INSERT INTO users (id, email, password_hash, role, operator_regions)
-                         VALUES ('7f7f7f7f-0000-0000-0000-000000000001', 'op@grid.test', 'x', 'OPERATOR', '{Nashik}');
-                         INSERT INTO notification_preferences (user_id, channels) VALUES ('7f7f7f7f-0000-0000-0000-000000000001', '{email}');
-                         """))
-            await command.ExecuteNonQueryAsync();
+        await ArrangeTopicsAndOperatorAsync();
 
         // Node A hosts the singletons (oldest with the role), B is the other services node. C has no
         // services role: with keep-majority two nodes alone would be a tie, and the survivor would
