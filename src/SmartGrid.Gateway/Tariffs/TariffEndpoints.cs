@@ -45,6 +45,16 @@ internal static class TariffEndpoints
             .WithSummary("Lift an override before it ends");
     }
 
+    /// <summary>The caller's meter (or the one asked for, if theirs) and the region it is in; a problem when it is not theirs.</summary>
+    private static async Task<(string? MeterId, string? Region, IResult? Problem)> ResolveRegionAsync(HttpContext context,
+        MeterDirectory meters, MeterRegistry registry, string? requested, CancellationToken ct)
+    {
+        var (meterId, problem) = await UserTelemetryEndpoints.ResolveMeterAsync(context, meters, requested, ct);
+        if (problem is not null)
+            return (null, null, problem);
+        return (meterId, await registry.GetRegionAsync(meterId!, ct), null);
+    }
+
     private static async Task<IResult> CurrentAsync(HttpContext context, MeterDirectory meters, MeterRegistry registry, TariffStore tariffs)
     {
         var query = new QueryReader(context.Request.Query);
@@ -52,10 +62,9 @@ internal static class TariffEndpoints
         if (query.HasErrors)
             return query.Problem();
         var ct = context.RequestAborted;
-        var (meterId, problem) = await UserTelemetryEndpoints.ResolveMeterAsync(context, meters, requested, ct);
+        var (meterId, region, problem) = await ResolveRegionAsync(context, meters, registry, requested, ct);
         if (problem is not null)
             return problem;
-        var region = await registry.GetRegionAsync(meterId!, ct);
         if (region is null || await tariffs.CurrentAsync(region, ct) is not { } current)
             return Problems.NotFound("No tariff", $"No price is in force yet in the region of meter '{meterId}'.");
         var t = current.Tariff;
@@ -81,10 +90,9 @@ internal static class TariffEndpoints
         if (query.HasErrors)
             return query.Problem();
         var ct = context.RequestAborted;
-        var (meterId, problem) = await UserTelemetryEndpoints.ResolveMeterAsync(context, meters, requested, ct);
+        var (meterId, region, problem) = await ResolveRegionAsync(context, meters, registry, requested, ct);
         if (problem is not null)
             return problem;
-        var region = await registry.GetRegionAsync(meterId!, ct);
         var (items, total) = region is null ? ([], 0) : await tariffs.HistoryAsync(region, from, to, limit, offset, ct);
         return GatewayJson.Ok(new { MeterId = meterId, Region = region, From = from, To = to, Items = items, Total = total, Limit = limit, Offset = offset });
     }
