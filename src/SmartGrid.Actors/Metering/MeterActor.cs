@@ -19,7 +19,7 @@ namespace SmartGrid.Actors.Metering;
 /// persists them all in one atomic write: one journal write per meter per checkpoint instead of
 /// one per batch. The Kafka offsets behind the readings are committed only after the
 /// checkpoint is answered; if this instance dies first, its unpersisted readings are gone, the
-/// checkpoint of the next instance is refused (another <see cref="Incarnation"/>), and Kafka
+/// checkpoint of the next instance is refused (another <see cref="ReadingsRecorded.Incarnation"/>), and Kafka
 /// replays them. Published windows and anomalies are tagged for the window projection. A meter
 /// that falls silent closes its windows after the idle time; it passivates only when nothing it
 /// holds is unpublished or unpersisted.
