@@ -30,6 +30,7 @@ public sealed class RegionActor : WindowOwnerActor
     public RegionActor(string region, double capacityKw, RegionPolicy policy, TimeSpan idleClose, int snapshotEvery)
         : base("region-" + region, idleClose, snapshotEvery)
     {
+        JournalPluginId = AkkaConfiguration.RegionJournalPluginId;
         _capacityKw = capacityKw;
         _policy = policy;
         _state = new RegionState(region);
