@@ -22,6 +22,17 @@ public static class AkkaConfiguration
     /// after a few minutes at 20K readings/s), and every tagged write was a round trip of its own.
     /// Our tags are single and few, so reading by ordering and matching the column is cheap.
     /// </summary>
+    /// <summary>
+    /// The journal writes a batch of rows with linq2db's bulk copy, which on PostgreSQL defaults to
+    /// one INSERT whose text spells every payload out in hex: megabytes of string per batch, built
+    /// and parsed again by the server, and large-object-heap garbage that forced a full GC every
+    /// few seconds at 20K readings/s. Binary COPY streams the rows instead. (Process-wide: the
+    /// journal is this process's only linq2db user.)
+    /// </summary>
+    private static void UseBinaryCopyForJournalBatches() =>
+        LinqToDB.DataProvider.PostgreSQL.PostgreSQLOptions.Default =
+            LinqToDB.DataProvider.PostgreSQL.PostgreSQLOptions.Default with { BulkCopyType = LinqToDB.Data.BulkCopyType.ProviderSpecific };
+
     private const Akka.Persistence.Sql.Config.TagMode WindowTagMode = Akka.Persistence.Sql.Config.TagMode.Csv;
 
     /// <summary>
@@ -31,6 +42,7 @@ public static class AkkaConfiguration
     public static AkkaConfigurationBuilder AddSmartGridCluster(this AkkaConfigurationBuilder builder,
         SmartGridOptions options, string postgres, IReadOnlyList<string> roles, string? hoconFile = null)
     {
+        UseBinaryCopyForJournalBatches();
         if (hoconFile is not null && File.Exists(hoconFile))
             builder.AddHoconFile(hoconFile, HoconAddMode.Prepend);
 

@@ -66,6 +66,12 @@ public sealed class SmartGridOptions
         /// </summary>
         public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
         public int SnapshotEvery { get; set; } = 100;
+        /// <summary>
+        /// A region's snapshot holds every meter's window for the whole retention (tens of MB at
+        /// thousands of meters), while its events are one projection batch each: snapshotting as
+        /// often as a meter made serializing snapshots a good part of the node's work.
+        /// </summary>
+        public int RegionSnapshotEvery { get; set; } = 1_000;
     }
 
     public void Validate(string? postgres)

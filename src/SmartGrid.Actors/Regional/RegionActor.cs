@@ -92,7 +92,7 @@ public static class RegionActorHosting
         var policy = new RegionPolicy();
         return builder.WithShardRegion<RegionActor>(RegionActor.TypeName,
             region => Props.Create(() => new RegionActor(region,
-                capacities.GetValueOrDefault(region, UnknownRegionCapacityKw), policy, options.Pipeline.IdleClose, options.Pipeline.SnapshotEvery)),
+                capacities.GetValueOrDefault(region, UnknownRegionCapacityKw), policy, options.Pipeline.IdleClose, options.Pipeline.RegionSnapshotEvery)),
             new RegionMessageExtractor(),
             new ShardOptions
             {

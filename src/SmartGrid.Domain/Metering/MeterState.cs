@@ -77,7 +77,7 @@ public sealed class MeterState
         if (accepted.Count == 0 && !idle)
             return events;
 
-        var scratch = Clone();
+        var scratch = ScratchCopy();
         if (accepted.Count > 0) scratch.Apply((ReadingsAccepted)events[0]);
         var emitted = scratch.EmittableWindows(idle, policy);
         if (emitted.Count == 0) return events;
@@ -164,10 +164,15 @@ public sealed class MeterState
         watermark != DateTimeOffset.MinValue &&
         watermark >= Window.Floor(timestamp, WindowSize.OneMinute) + WindowSize.OneMinute.Duration() + policy.AllowedLateness;
 
-    private MeterState Clone() =>
+    /// <summary>
+    /// A copy to work out emissions on. It starts with no seen timestamps: the readings applied to
+    /// it were just classified as unseen, so the full set (hundreds per meter, copied per batch,
+    /// was the pipeline's largest allocation) would change nothing.
+    /// </summary>
+    private MeterState ScratchCopy() =>
         new(MeterId, Region, Watermark,
             _windows.ToDictionary(kv => kv.Key, kv => kv.Value.Copy()),
-            [.. _seen], Baseline)
+            [], Baseline)
         {
             AcceptedTotal = AcceptedTotal, DuplicatesTotal = DuplicatesTotal, TooLateTotal = TooLateTotal,
         };

@@ -131,7 +131,9 @@ public sealed class ReadingValidator
 
         // The pattern comes from configuration; the non-backtracking engine bounds its cost on a
         // hostile meter id. A wall-clock match timeout would instead reject good ids under load.
-        _meterId = new Regex(_options.MeterIdPattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+        // Anchored here so the whole id must match, whatever anchors the configured pattern has,
+        // and IsMatch needs no Match object per reading.
+        _meterId = new Regex($@"\A(?:{_options.MeterIdPattern})\z", RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
     }
 
     public ReadingValidationOptions Options => _options;
@@ -217,10 +219,7 @@ public sealed class ReadingValidator
             return null;
         }
 
-        Match match = _meterId.Match(text);
-        bool matches = match.Success && match.Index == 0 && match.Length == text.Length;
-
-        if (!matches)
+        if (!_meterId.IsMatch(text))
         {
             errors.Add(new(MeterIdField, $"must match {_options.MeterIdPattern}"));
             return null;
