@@ -71,6 +71,35 @@ public sealed class MigrationSpecs(FreshDatabases databases) : IClassFixture<Fre
         Assert.Equal(DatabaseMigrator.ScriptNames.Count, await ScalarAsync<long>(cs, "SELECT count(*) FROM schemaversions"));
     }
 
+    [Fact]
+    public async Task Should_move_a_tag_table_journals_tags_into_its_rows()
+    {
+        var cs = databases.NewDatabaseConnectionString();
+        var name = new NpgsqlConnectionStringBuilder(cs).Database!;
+        await using (var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cs) { Database = "postgres" }.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin).ExecuteNonQueryAsync();
+        }
+        // A journal as the plugin laid it out in tag-table mode, with one tagged and one untagged event.
+        await using (var connection = new NpgsqlConnection(cs))
+        {
+            await connection.OpenAsync();
+            await new NpgsqlCommand("""
+                CREATE TABLE journal (ordering bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, created bigint NOT NULL, deleted boolean NOT NULL,
+                    persistence_id text NOT NULL, sequence_number bigint NOT NULL, message bytea NOT NULL, manifest text, identifier integer, writer_uuid text);
+                CREATE TABLE tags (ordering_id bigint NOT NULL, tag text NOT NULL, sequence_nr bigint NOT NULL, persistence_id text NOT NULL, PRIMARY KEY (ordering_id, tag));
+                INSERT INTO journal (created, deleted, persistence_id, sequence_number, message) VALUES (1, false, 'meter-MTR-00000001', 1, '\x01'), (2, false, 'meter-MTR-00000001', 2, '\x02');
+                INSERT INTO tags VALUES (2, 'window-emitted', 2, 'meter-MTR-00000001');
+                """, connection).ExecuteNonQueryAsync();
+        }
+
+        DatabaseMigrator.Migrate(cs);
+
+        Assert.Equal(["1:", "2:;window-emitted;"],
+            await ListAsync(cs, "SELECT sequence_number || ':' || coalesce(tags, '') FROM journal ORDER BY ordering"));
+    }
+
     private static async Task<T> ScalarAsync<T>(string cs, string sql)
     {
         await using var conn = new NpgsqlConnection(cs);

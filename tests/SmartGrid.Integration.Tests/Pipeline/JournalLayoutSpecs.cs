@@ -1,0 +1,67 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using SmartGrid.Actors.Hosting;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Integration.Tests.Pipeline;
+
+/// <summary>
+/// How the node lays out its journal, which the pipeline's throughput depends on: window events
+/// carry their tag in the journal row (this plugin's tag-table query scans the whole tag table
+/// once per event read), and regions write through a journal plugin of their own, configured
+/// like the meters' one.
+/// </summary>
+public sealed class JournalLayoutSpecs : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private PipelineNode _node = null!;
+
+    public async Task InitializeAsync() => _node = await PipelineNode.StartAsync();
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    private static TelemetryReading Reading(string meter, DateTimeOffset at) => new()
+    {
+        MeterId = meter, Timestamp = at, Voltage = 230, Current = 4.35, PowerKw = 1.0, EnergyKwh = 1.0 / 360, Region = "Nashik",
+    };
+
+    private async Task<long> ScalarAsync(string sql, string meter)
+    {
+        await using var connection = new NpgsqlConnection(_node.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, connection);
+        cmd.Parameters.AddWithValue("p", "meter-" + meter);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Should_tag_published_windows_in_the_journal_row_and_write_nothing_to_the_tag_table()
+    {
+        const string meter = "MTR-00000201";
+        var meters = _node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+        var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
+        // The third reading moves the watermark past the first minute plus its lateness: that window is published.
+        var recorded = await meters.Ask<ReadingsRecorded>(
+            new RecordReadings(meter, [Reading(meter, t0), Reading(meter, t0.AddSeconds(10)), Reading(meter, t0.AddMinutes(3))]), Timeout);
+        await meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
+
+        Assert.True(await ScalarAsync($"SELECT count(*) FROM journal WHERE persistence_id = @p AND tags LIKE '%{MeterActor.WindowsTag}%'", meter) >= 1);
+        if (await ScalarAsync("SELECT count(*) FROM pg_class WHERE relname = 'tags' AND @p IS NOT NULL", meter) > 0)
+            Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM tags WHERE persistence_id = @p", meter));
+    }
+
+    [Fact]
+    public void Should_give_regions_a_journal_plugin_of_their_own_with_the_same_tag_mode_and_patience()
+    {
+        var config = _node.App.Services.GetRequiredService<ActorSystem>().Settings.Config;
+        foreach (var plugin in new[] { "akka.persistence.journal.sql", AkkaConfiguration.RegionJournalPluginId })
+        {
+            Assert.Equal("csv", config.GetString($"{plugin}.tag-write-mode").ToLowerInvariant());
+            Assert.Equal(TimeSpan.FromSeconds(60), config.GetTimeSpan($"{plugin}.circuit-breaker.call-timeout"));
+        }
+        Assert.Equal(1, config.GetInt("akka.persistence.journal.sql.max-row-by-row-size"));
+        Assert.Equal(LinqToDB.Data.BulkCopyType.ProviderSpecific, LinqToDB.DataProvider.PostgreSQL.PostgreSQLOptions.Default.BulkCopyType);
+    }
+}
