@@ -95,9 +95,20 @@ public static class TelemetryConsumer
         public TelemetryReading Deserialize(ReadOnlySpan<byte> data, bool isNull, SerializationContext context)
         {
             if (isNull) throw new InvalidDataException("null value");
-            using var doc = JsonDocument.Parse(data.ToArray());
-            var result = validator.Validate(doc.RootElement, time.GetUtcNow());
-            return result.Reading ?? throw new InvalidDataException(string.Join("; ", result.Errors.Select(e => $"{e.Field}: {e.Reason}")));
+            // The document only lives while the record is validated: a pooled copy of the bytes
+            // (the span is librdkafka's) saves an array per record.
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(data.Length);
+            try
+            {
+                data.CopyTo(buffer);
+                using var doc = JsonDocument.Parse(buffer.AsMemory(0, data.Length));
+                var result = validator.Validate(doc.RootElement, time.GetUtcNow());
+                return result.Reading ?? throw new InvalidDataException(string.Join("; ", result.Errors.Select(e => $"{e.Field}: {e.Reason}")));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 }
