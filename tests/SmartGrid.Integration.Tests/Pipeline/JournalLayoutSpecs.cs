@@ -22,11 +22,6 @@ public sealed class JournalLayoutSpecs : IAsyncLifetime
     public async Task InitializeAsync() => _node = await PipelineNode.StartAsync();
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
-    private static TelemetryReading Reading(string meter, DateTimeOffset at) => new()
-    {
-        MeterId = meter, Timestamp = at, Voltage = 230, Current = 4.35, PowerKw = 1.0, EnergyKwh = 1.0 / 360, Region = "Nashik",
-    };
-
     private async Task<long> ScalarAsync(string sql, string meter)
     {
         await using var connection = new NpgsqlConnection(_node.Database.ConnectionString);
@@ -44,7 +39,7 @@ public sealed class JournalLayoutSpecs : IAsyncLifetime
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
         // The third reading moves the watermark past the first minute plus its lateness: that window is published.
         var recorded = await meters.Ask<ReadingsRecorded>(
-            new RecordReadings(meter, [Reading(meter, t0), Reading(meter, t0.AddSeconds(10)), Reading(meter, t0.AddMinutes(3))]), Timeout);
+            new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(3))]), Timeout);
         await meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
 
         Assert.True(await ScalarAsync($"SELECT count(*) FROM journal WHERE persistence_id = @p AND tags LIKE '%{MeterActor.WindowsTag}%'", meter) >= 1);

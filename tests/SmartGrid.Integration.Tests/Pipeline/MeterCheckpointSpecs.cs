@@ -22,11 +22,6 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
 
     private IActorRef Meters => _node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
 
-    private static TelemetryReading Reading(string meter, DateTimeOffset at) => new()
-    {
-        MeterId = meter, Timestamp = at, Voltage = 230, Current = 4.35, PowerKw = 1.0, EnergyKwh = 1.0 / 360, Region = "Nashik",
-    };
-
     private async Task<long> JournalRowsAsync(string meter)
     {
         await using var connection = new NpgsqlConnection(_node.Database.ConnectionString);
@@ -51,8 +46,8 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
     {
         const string meter = "MTR-00000101";
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
-        var first = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0), Reading(meter, t0.AddSeconds(10))]), Timeout);
-        var second = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0.AddSeconds(10)), Reading(meter, t0.AddSeconds(20))]), Timeout);
+        var first = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))]), Timeout);
+        var second = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddSeconds(20))]), Timeout);
         Assert.Equal((2, 0), (first.Accepted, first.Duplicates));
         Assert.Equal((1, 1), (second.Accepted, second.Duplicates));
         Assert.Equal(first.Incarnation, second.Incarnation);
@@ -71,9 +66,9 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
     {
         const string meter = "MTR-00000102";
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
-        var kept = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0)]), Timeout);
+        var kept = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0)]), Timeout);
         await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, kept.Incarnation), Timeout);
-        var lost = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0.AddSeconds(10))]), Timeout);
+        var lost = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0.AddSeconds(10))]), Timeout);
 
         // The instance dies before its checkpoint (as on a crash or a hand-off).
         var shard = new MeterMessageExtractor().ShardId(meter, new GetMeterStatus(meter));
@@ -88,7 +83,7 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
         var status = await Meters.Ask<MeterStatus>(new GetMeterStatus(meter), Timeout);
         Assert.Equal(1, status.AcceptedTotal);
         // The replay brings the lost reading back, and only it.
-        var replayed = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [Reading(meter, t0), Reading(meter, t0.AddSeconds(10))]), Timeout);
+        var replayed = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))]), Timeout);
         Assert.Equal((1, 1), (replayed.Accepted, replayed.Duplicates));
     }
 }

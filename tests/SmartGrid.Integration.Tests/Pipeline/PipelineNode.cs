@@ -12,6 +12,12 @@ public sealed class PipelineNode : IAsyncDisposable
 {
     public static readonly TimeSpan Lateness = TimeSpan.FromMinutes(1);
 
+    /// <summary>A plain Nashik reading of 1 kW, for specs that talk to the meters directly.</summary>
+    public static TelemetryReading Reading(string meter, DateTimeOffset at) => new()
+    {
+        MeterId = meter, Timestamp = at, Voltage = 230, Current = 4.35, PowerKw = 1.0, EnergyKwh = 1.0 / 360, Region = "Nashik",
+    };
+
     private PipelineNode(TestDatabase database, WebApplication app)
     {
         Database = database;
