@@ -16,13 +16,6 @@ public static class AkkaConfiguration
     public const string RegionJournalPluginId = "akka.persistence.journal." + RegionJournalId;
 
     /// <summary>
-    /// Tags live in the journal row itself. With the separate tag table, this plugin version's
-    /// tag query gathers each event's tags with a subquery that scans the whole tag table, once
-    /// per event read: the window projection slowed down as the journal grew (4 s per 500 events
-    /// after a few minutes at 20K readings/s), and every tagged write was a round trip of its own.
-    /// Our tags are single and few, so reading by ordering and matching the column is cheap.
-    /// </summary>
-    /// <summary>
     /// The journal writes a batch of rows with linq2db's bulk copy, which on PostgreSQL defaults to
     /// one INSERT whose text spells every payload out in hex: megabytes of string per batch, built
     /// and parsed again by the server, and large-object-heap garbage that forced a full GC every
@@ -33,7 +26,25 @@ public static class AkkaConfiguration
         LinqToDB.DataProvider.PostgreSQL.PostgreSQLOptions.Default =
             LinqToDB.DataProvider.PostgreSQL.PostgreSQLOptions.Default with { BulkCopyType = LinqToDB.Data.BulkCopyType.ProviderSpecific };
 
-    private const Akka.Persistence.Sql.Config.TagMode WindowTagMode = Akka.Persistence.Sql.Config.TagMode.Csv;
+    /// <summary>
+    /// The journal both meters and regions write through, each with a plugin of its own.
+    /// </summary>
+    /// <remarks>
+    /// Tags live in the journal row itself. With the separate tag table, this plugin version's
+    /// tag query gathers each event's tags with a subquery that scans the whole tag table, once
+    /// per event read: the window projection slowed down as the journal grew (4 s per 500 events
+    /// after a few minutes at 20K readings/s), and every tagged write was a round trip of its own.
+    /// Our tags are single and few, so reading by ordering and matching the column is cheap.
+    /// </remarks>
+    private static SqlJournalOptions Journal(string postgres, bool isDefault, string identifier) => new(isDefault, identifier)
+    {
+        ConnectionString = postgres,
+        ProviderName = ProviderName.PostgreSQL15,
+        AutoInitialize = true,
+        // The projections poll by tag; a short interval keeps window-close → row latency low.
+        QueryRefreshInterval = TimeSpan.FromMilliseconds(100),
+        TagStorageMode = Akka.Persistence.Sql.Config.TagMode.Csv,
+    };
 
     /// <summary>
     /// Remoting, clustering and the PostgreSQL journal for one node. A node without seed nodes
@@ -56,15 +67,7 @@ public static class AkkaConfiguration
                 SeedNodes = options.Cluster.SeedNodes.ToArray(),
             })
             .WithSqlPersistence(
-                journalOptions: new SqlJournalOptions(true)
-                {
-                    ConnectionString = postgres,
-                    ProviderName = ProviderName.PostgreSQL15,
-                    AutoInitialize = true,
-                    // The window projection polls by tag; a short interval keeps window-close → row latency low.
-                    QueryRefreshInterval = TimeSpan.FromMilliseconds(100),
-                    TagStorageMode = WindowTagMode,
-                },
+                journalOptions: Journal(postgres, isDefault: true, "sql"),
                 snapshotOptions: new SqlSnapshotOptions(true)
                 {
                     ConnectionString = postgres,
@@ -75,14 +78,7 @@ public static class AkkaConfiguration
             // checkpoints (thousands of writes every few seconds) a region's write waited its
             // turn for seconds, and with it the whole window projection.
             .WithSqlPersistence(
-                journalOptions: new SqlJournalOptions(false, RegionJournalId)
-                {
-                    ConnectionString = postgres,
-                    ProviderName = ProviderName.PostgreSQL15,
-                    AutoInitialize = true,
-                    QueryRefreshInterval = TimeSpan.FromMilliseconds(100),
-                    TagStorageMode = WindowTagMode,
-                })
+                journalOptions: Journal(postgres, isDefault: false, RegionJournalId))
             .WithActors((system, registry) =>
             {
                 system.ActorOf(Props.Create<ClusterListener>(), "cluster-listener");

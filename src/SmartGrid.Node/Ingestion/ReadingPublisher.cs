@@ -28,18 +28,15 @@ public sealed class ReadingPublisher(IProducer<string, string> producer)
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            batch.Abandon();
             throw new PublishFailedException($"Kafka did not acknowledge the batch within {timeout.TotalSeconds:0.#} s");
         }
         catch (KafkaException e)
         {
-            batch.Abandon();
             throw new PublishFailedException($"Kafka refused the batch: {e.Error.Reason} ({e.Error.Code})", e);
         }
-        catch
+        finally
         {
-            batch.Abandon();
-            throw;
+            if (!batch.Completion.IsCompletedSuccessfully) batch.Abandon();
         }
     }
 
