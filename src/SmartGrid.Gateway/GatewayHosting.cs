@@ -12,6 +12,7 @@ using SmartGrid.Gateway.Seeding;
 using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
 using SmartGrid.Services.Hosting;
+using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
 using Scalar.AspNetCore;
 using StackExchange.Redis;
@@ -48,6 +49,8 @@ public static class GatewayHosting
         services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
         services.TryAddSingleton<IAlertManagerRef, SingletonAlertManagerRef>();
         services.TryAddSingleton(new GridServicesOptions());
+        // The same allow-list the NotificationManager delivers with: a URL saved here is one it will connect to.
+        services.TryAddSingleton(WebhookTargets.From(ServicesConfiguration.ReadNotifications(builder.Configuration).Webhook));
         services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));
@@ -62,6 +65,7 @@ public static class GatewayHosting
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<RateLimitFilter>();
         services.AddProblemDetails();
+        services.AddGatewayCors(options);
         services.AddOpenApi(GatewayOpenApi.DocumentName, GatewayOpenApi.Configure);
 
         var validation = new TokenService(options, TimeProvider.System).ValidationParameters();
@@ -95,6 +99,7 @@ public static class GatewayHosting
     public static WebApplication MapGateway(this WebApplication app, int gatewayPort)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(gatewayPort);
+        app.UseGatewaySecurity();
         app.UseAuthentication();
         app.UseAuthorization();
         var api = app.MapGroup("/api/v1").AddEndpointFilter<DatabaseOutageFilter>();

@@ -76,6 +76,9 @@ public sealed record GatewayOptions
     /// <summary>Development only: whether to create the demo accounts at start-up.</summary>
     public bool SeedDemoAccounts { get; init; } = true;
 
+    /// <summary>Browser origins (scheme://host[:port]) allowed cross-origin calls; none by default, so every preflight is denied.</summary>
+    public string[] CorsOrigins { get; init; } = [];
+
     public byte[] SigningKeyBytes => Encoding.UTF8.GetBytes(SigningKey);
 
     /// <exception cref="InvalidOperationException">A value is out of range, or Production runs with the development key.</exception>
@@ -111,6 +114,12 @@ public sealed record GatewayOptions
             throw new InvalidOperationException($"{Section}:MaxPageSize must be at least DefaultPageSize ({DefaultPageSize}), is {MaxPageSize}");
         if (ClockSkew < TimeSpan.Zero)
             throw new InvalidOperationException($"{Section}:ClockSkew must not be negative (is {ClockSkew})");
+        for (var i = 0; i < CorsOrigins.Length; i++)
+        {
+            if (!Uri.TryCreate(CorsOrigins[i], UriKind.Absolute, out var origin) || origin.Scheme is not ("http" or "https")
+                || origin.PathAndQuery != "/" || CorsOrigins[i].EndsWith('/'))
+                throw new InvalidOperationException($"{Section}:CorsOrigins:{i} '{CorsOrigins[i]}' is not an origin such as https://grid.example.com");
+        }
         return this;
     }
 

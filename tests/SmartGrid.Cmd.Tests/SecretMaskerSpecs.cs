@@ -7,7 +7,7 @@ public sealed class SecretMaskerSpecs
     [Theory]
     [InlineData("SmartGrid:Management:Token", "abcdefghijklmnopqrstu")]
     [InlineData("SmartGrid:Gateway:SigningKey", "development-signing-key")]
-    [InlineData("SmartGrid:Notifications:Webhook:Secret", "change-me")]
+    [InlineData("SmartGrid:Metrics:ScrapeToken", "scrape-token-0123456789")]
     [InlineData("SmartGrid:Notifications:Sms:ApiKey", "k-123")]
     [InlineData("SmartGrid:Notifications:Smtp:Password", "hunter2")]
     [InlineData("Some:Credentials", "x")]

@@ -22,7 +22,7 @@ public sealed class NotificationSpecs(GatewayFixture gateway)
         {
             channels = new[] { "webhook", "email", "push", "sms" },
             min_severity = "high",
-            webhook_url = "https://hooks.example.com/grid",
+            webhook_url = "https://93.184.215.14/grid",
             phone = "+919812345678",
             push_token = "fcm-token-123",
             quiet_hours_start = "22:30",
@@ -31,7 +31,7 @@ public sealed class NotificationSpecs(GatewayFixture gateway)
         Assert.True(saved.GetProperty("saved").GetBoolean());
         Assert.Equal(["email", "sms", "push", "webhook"], saved.GetProperty("channels").EnumerateArray().Select(c => c.GetString()));
         var again = await (await user.GetAsync(Route)).JsonAsync();
-        Assert.Equal(("high", "https://hooks.example.com/grid", "22:30", "06:00", "fcm-token-123"),
+        Assert.Equal(("high", "https://93.184.215.14/grid", "22:30", "06:00", "fcm-token-123"),
             (again.GetProperty("min_severity").GetString(), again.GetProperty("webhook_url").GetString(),
              again.GetProperty("quiet_hours_start").GetString(), again.GetProperty("quiet_hours_end").GetString(),
              again.GetProperty("push_token").GetString()));

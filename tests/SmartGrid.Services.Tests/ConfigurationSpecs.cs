@@ -74,7 +74,8 @@ public sealed class ConfigurationSpecs
             ("SmartGrid:Notifications:Smtp:From", "Grid <grid@grid.test>"), ("SmartGrid:Notifications:Smtp:StartTlsWhenAvailable", "false"),
             ("SmartGrid:Notifications:Smtp:UserName", "relay"), ("SmartGrid:Notifications:Smtp:Password", "relay-secret"),
             ("SmartGrid:Notifications:Smtp:Timeout", "00:00:20"),
-            ("SmartGrid:Notifications:Webhook:Secret", "hmac-key"), ("SmartGrid:Notifications:Webhook:Timeout", "00:00:03"),
+            ("SmartGrid:Notifications:Webhook:AllowedTargets:0", "10.20.0.7:8443"), ("SmartGrid:Notifications:Webhook:AllowedTargets:1", "[fd00::7]:443"),
+            ("SmartGrid:Notifications:Webhook:Timeout", "00:00:03"),
             ("SmartGrid:Notifications:Sms:BaseUrl", "http://127.0.0.1:8081"), ("SmartGrid:Notifications:Sms:AccountSid", "AC123"),
             ("SmartGrid:Notifications:Sms:AuthToken", "sms-token"), ("SmartGrid:Notifications:Sms:From", "+15550100"),
             ("SmartGrid:Notifications:Push:BaseUrl", "https://push.grid.test"), ("SmartGrid:Notifications:Push:ProjectId", "grid-app"),
@@ -88,7 +89,8 @@ public sealed class ConfigurationSpecs
             Host = "mail.grid.test", Port = 2525, From = "Grid <grid@grid.test>", StartTlsWhenAvailable = false, UserName = "relay",
             Password = "relay-secret", Timeout = TimeSpan.FromSeconds(20),
         }, settings.Smtp);
-        Assert.Equal(new WebhookSettings { Secret = "hmac-key", Timeout = TimeSpan.FromSeconds(3) }, settings.Webhook);
+        Assert.Equal(["10.20.0.7:8443", "[fd00::7]:443"], settings.Webhook.AllowedTargets);
+        Assert.Equal(TimeSpan.FromSeconds(3), settings.Webhook.Timeout);
         Assert.Equal(new SmsSettings { BaseUrl = "http://127.0.0.1:8081", AccountSid = "AC123", AuthToken = "sms-token", From = "+15550100" },
             settings.Sms);
         Assert.Equal(new PushSettings { BaseUrl = "https://push.grid.test", ProjectId = "grid-app", AccessToken = "push-token" }, settings.Push);
@@ -119,7 +121,10 @@ public sealed class ConfigurationSpecs
     [InlineData("SmartGrid:Services:Tariffs:Tiers:0:FromLoadPercent", "10", "SmartGrid:Services:Tariffs:Tiers:0:FromLoadPercent")]
     [InlineData("SmartGrid:Notifications:Smtp:Port", "70000", "SmartGrid:Notifications:Smtp:Port")]
     [InlineData("SmartGrid:Notifications:Smtp:From", "not an address", "SmartGrid:Notifications:Smtp:From")]
-    [InlineData("SmartGrid:Notifications:Webhook:Secret", " ", "SmartGrid:Notifications:Webhook:Secret")]
+    [InlineData("SmartGrid:Notifications:Webhook:AllowedTargets:0", "intranet.local:80", "SmartGrid:Notifications:Webhook:AllowedTargets:0")]
+    [InlineData("SmartGrid:Notifications:Webhook:AllowedTargets:0", "10.0.0.0/33", "SmartGrid:Notifications:Webhook:AllowedTargets:0")]
+    // One key for all webhooks is gone: each subscription has its own secret, and an old setting must not pass silently.
+    [InlineData("SmartGrid:Notifications:Webhook:Secret", "change-me", "Secret")]
     [InlineData("SmartGrid:Notifications:Sms:BaseUrl", "ftp://sms", "SmartGrid:Notifications:Sms:BaseUrl")]
     [InlineData("SmartGrid:Notifications:Push:BaseUrl", "http://push.test", "SmartGrid:Notifications:Push:ProjectId")]
     [InlineData("SmartGrid:Notifications:MaxAttempts", "0", "SmartGrid:Notifications:MaxAttempts")]

@@ -91,7 +91,6 @@ public sealed class MetricsSpecs : ServiceSpec
     public async Task Should_count_notifications_by_channel_and_status()
     {
         using var smtp = new SmtpSink();
-        using var http = new HttpClient();
         await using (var command = Db.CreateCommand("""
                          INSERT INTO users (id, email, password_hash, role, operator_regions)
                          VALUES ('7f7f7f7f-0000-0000-0000-000000000001', 'op@grid.test', 'x', 'OPERATOR', ARRAY[$1])
@@ -102,8 +101,8 @@ public sealed class MetricsSpecs : ServiceSpec
         }
 
         await using (var command = Db.CreateCommand("""
-                         INSERT INTO notification_preferences (user_id, channels, webhook_url)
-                         VALUES ('7f7f7f7f-0000-0000-0000-000000000001', '{email,webhook}', 'http://127.0.0.1:9/closed')
+                         INSERT INTO notification_preferences (user_id, channels, webhook_url, webhook_secret)
+                         VALUES ('7f7f7f7f-0000-0000-0000-000000000001', '{email,webhook}', 'http://127.0.0.1:9/closed', 'whsec_metrics')
                          """))
             await command.ExecuteNonQueryAsync();
 
@@ -112,7 +111,7 @@ public sealed class MetricsSpecs : ServiceSpec
             Smtp = new SmtpSettings { Port = smtp.Port }, MaxAttempts = 1, Webhook = new WebhookSettings { Timeout = TimeSpan.FromSeconds(2) },
         };
         var manager = Sys.ActorOf(NotificationManager.Props(settings, Db,
-            [new EmailChannel(settings.Smtp), new WebhookChannel(http, settings.Webhook)]));
+            [new EmailChannel(settings.Smtp), new WebhookChannel(settings.Webhook)]));
         var alert = new AlertEventMessage(Random.Shared.NextInt64(1, long.MaxValue), "created", "system", T0, new AlertView
         {
             AlertId = Guid.NewGuid(), Type = AlertTypes.Threshold, Severity = "high", Region = _region, Message = "Overloaded",

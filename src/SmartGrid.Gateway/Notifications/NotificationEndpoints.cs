@@ -1,6 +1,7 @@
 using System.Globalization;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
+using SmartGrid.Services.Notifications;
 
 namespace SmartGrid.Gateway.Notifications;
 
@@ -24,6 +25,16 @@ internal static class NotificationEndpoints
         user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put")
             .WithSummary("Replace the caller's notification preferences")
             .Body("""{"channels":["email","webhook"],"min_severity":"high","webhook_url":"https://hooks.example.com/grid","quiet_hours_start":"22:30","quiet_hours_end":"06:30"}""");
+        user.MapPost("/webhook-secret", RotateSecretAsync).WithName("notifications.user.webhook-secret.rotate")
+            .WithSummary("Replace the caller's webhook signing secret (answered once; the old one stops at once)");
+    }
+
+    private static async Task<IResult> RotateSecretAsync(HttpContext context, NotificationPreferenceStore store)
+    {
+        var secret = await store.RotateWebhookSecretAsync(CurrentUser.From(context.User).Id, context.RequestAborted);
+        return secret is null
+            ? Problems.Conflict("No webhook", "Save a webhook_url in your notification preferences first.")
+            : GatewayJson.Ok(new { WebhookSecret = secret });
     }
 
     private static async Task<IResult> GetAsync(HttpContext context, NotificationPreferenceStore store)
@@ -32,7 +43,8 @@ internal static class NotificationEndpoints
         return GatewayJson.Ok(View(saved ?? NotificationPreferences.Defaults, saved is not null));
     }
 
-    private static async Task<IResult> PutAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, AccountStore accounts)
+    private static async Task<IResult> PutAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, AccountStore accounts,
+        WebhookTargets webhookTargets)
     {
         var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
         if (failure is not null)
@@ -51,8 +63,8 @@ internal static class NotificationEndpoints
         if (phone is not null && !AuthEndpoints.PhonePattern().IsMatch(phone))
             body.Error("phone", "must be E.164, e.g. +919812345678");
         var webhook = body.String("webhook_url", required: false, maxLength: 2048);
-        if (webhook is not null && !IsWebhookUrl(webhook))
-            body.Error("webhook_url", "must be an absolute http or https URL without credentials");
+        if (webhook is not null && await webhookTargets.CheckAsync(webhook, context.RequestAborted) is { } refused)
+            body.Error("webhook_url", refused);
         var pushToken = body.String("push_token", required: false, maxLength: 4096);
         if (pushToken is not null && (pushToken.Length == 0 || pushToken.Any(char.IsControl) || pushToken.Any(char.IsWhiteSpace)))
             body.Error("push_token", "must be a non-empty token without spaces or control characters");
@@ -82,16 +94,10 @@ internal static class NotificationEndpoints
 
         var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, email, phone, pushToken,
             quietStart, quietEnd, null);
-        await store.SaveAsync(user.Id, preferences, ct);
+        var newSecret = await store.SaveAsync(user.Id, preferences, ct);
         var saved = await store.GetAsync(user.Id, ct);
-        return GatewayJson.Ok(View(saved!, true));
+        return GatewayJson.Ok(View(saved!, true, newSecret));
     }
-
-    private static bool IsWebhookUrl(string text) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri)
-        && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
-        && string.IsNullOrEmpty(uri.UserInfo)
-        && !string.IsNullOrEmpty(uri.Host);
 
     /// <summary>HH:mm (24-hour clock).</summary>
     private static TimeOnly? ReadTime(JsonBody body, string field)
@@ -107,7 +113,8 @@ internal static class NotificationEndpoints
         return time;
     }
 
-    private static object View(NotificationPreferences p, bool saved) => new
+    /// <summary><paramref name="newSecret"/>: a webhook secret just made, shown this once.</summary>
+    private static object View(NotificationPreferences p, bool saved, string? newSecret = null) => new
     {
         p.Channels,
         p.MinSeverity,
@@ -119,5 +126,7 @@ internal static class NotificationEndpoints
         QuietHoursEnd = p.QuietHoursEnd?.ToString("HH:mm", CultureInfo.InvariantCulture),
         p.UpdatedAt,
         Saved = saved,
+        WebhookSecretSet = p.HasWebhookSecret,
+        WebhookSecret = newSecret,
     };
 }

@@ -10,7 +10,7 @@ namespace SmartGrid.Gateway.Notifications;
 /// </summary>
 public sealed record NotificationPreferences(
     string[] Channels, string MinSeverity, string? WebhookUrl, string? Email, string? Phone, string? PushToken,
-    TimeOnly? QuietHoursStart, TimeOnly? QuietHoursEnd, DateTimeOffset? UpdatedAt)
+    TimeOnly? QuietHoursStart, TimeOnly? QuietHoursEnd, DateTimeOffset? UpdatedAt, bool HasWebhookSecret = false)
 {
     /// <summary>What a user who never saved any is notified with (the NotificationManager uses the same <see cref="NotificationDefaults"/>).</summary>
     public static NotificationPreferences Defaults { get; } =
@@ -24,7 +24,8 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand(
             """
-            SELECT channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at
+            SELECT channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at,
+                   webhook_secret IS NOT NULL
             FROM notification_preferences WHERE user_id = $1
             """);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
@@ -35,21 +36,29 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
             r.GetFieldValue<string[]>(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
             r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
             r.IsDBNull(6) ? null : r.GetFieldValue<TimeOnly>(6), r.IsDBNull(7) ? null : r.GetFieldValue<TimeOnly>(7),
-            r.GetFieldValue<DateTimeOffset>(8));
+            r.GetFieldValue<DateTimeOffset>(8), r.GetBoolean(9));
     }
 
-    /// <summary>Replaces the user's preferences (creating them on first save).</summary>
-    public async Task SaveAsync(Guid userId, NotificationPreferences p, CancellationToken ct)
+    /// <summary>
+    /// Replaces the user's preferences (creating them on first save). A webhook URL saved where none had a secret gets a
+    /// new one, returned here only (shown once); removing the URL removes its secret.
+    /// </summary>
+    public async Task<string?> SaveAsync(Guid userId, NotificationPreferences p, CancellationToken ct)
     {
+        var candidate = p.WebhookUrl is null ? null : WebhookChannel.NewSecret();
         await using var cmd = db.CreateCommand(
             """
             INSERT INTO notification_preferences
-                (user_id, channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+                (user_id, channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at,
+                 webhook_secret)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10)
             ON CONFLICT (user_id) DO UPDATE SET
                 channels = EXCLUDED.channels, min_severity = EXCLUDED.min_severity, webhook_url = EXCLUDED.webhook_url,
                 email = EXCLUDED.email, phone = EXCLUDED.phone, push_token = EXCLUDED.push_token,
-                quiet_hours_start = EXCLUDED.quiet_hours_start, quiet_hours_end = EXCLUDED.quiet_hours_end, updated_at = now()
+                quiet_hours_start = EXCLUDED.quiet_hours_start, quiet_hours_end = EXCLUDED.quiet_hours_end, updated_at = now(),
+                webhook_secret = CASE WHEN EXCLUDED.webhook_url IS NULL THEN NULL
+                                      ELSE COALESCE(notification_preferences.webhook_secret, EXCLUDED.webhook_secret) END
+            RETURNING webhook_secret
             """);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
         cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = p.Channels });
@@ -60,7 +69,19 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
         cmd.Parameters.Add(Text(p.PushToken));
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)p.QuietHoursStart ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Time });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)p.QuietHoursEnd ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Time });
-        await cmd.ExecuteNonQueryAsync(ct);
+        cmd.Parameters.Add(Text(candidate));
+        var stored = await cmd.ExecuteScalarAsync(ct) as string;
+        return stored is not null && stored == candidate ? stored : null;
+    }
+
+    /// <summary>A new webhook secret replacing the old one at once, or null when the user has no webhook URL.</summary>
+    public async Task<string?> RotateWebhookSecretAsync(Guid userId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            "UPDATE notification_preferences SET webhook_secret = $2, updated_at = now() WHERE user_id = $1 AND webhook_url IS NOT NULL RETURNING webhook_secret");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = WebhookChannel.NewSecret() });
+        return await cmd.ExecuteScalarAsync(ct) as string;
     }
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };

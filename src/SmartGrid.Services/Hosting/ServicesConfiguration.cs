@@ -87,7 +87,17 @@ public static class ServicesConfiguration
         Require(s.Smtp.Password is null || !string.IsNullOrEmpty(s.Smtp.UserName), $"{path}:Smtp:UserName", "is required with a password");
         Positive(s.Smtp.Timeout, $"{path}:Smtp:Timeout");
 
-        Require(!string.IsNullOrWhiteSpace(s.Webhook.Secret), $"{path}:Webhook:Secret", "is required (the HMAC-SHA256 key of webhook signatures)");
+        for (var i = 0; i < s.Webhook.AllowedTargets.Length; i++)
+        {
+            try
+            {
+                _ = new WebhookTargets([s.Webhook.AllowedTargets[i]]);
+            }
+            catch (FormatException e)
+            {
+                Require(false, $"{path}:Webhook:AllowedTargets:{i}", e.Message);
+            }
+        }
         Positive(s.Webhook.Timeout, $"{path}:Webhook:Timeout");
 
         if (!string.IsNullOrWhiteSpace(s.Sms.BaseUrl))

@@ -188,7 +188,8 @@ public sealed class NotificationManager : ManagerActor
                         limited++;
                     }
                     else
-                        deliveries.Add((id, channel, new Notification(key, e.Template, destination, subject, text, html, data)));
+                        deliveries.Add((id, channel, new Notification(key, e.Template, destination, subject, text, html, data,
+                            channel.SecretOf(recipient))));
                 }
             }
         }
@@ -256,7 +257,7 @@ public sealed class NotificationManager : ManagerActor
         const string columns = """
             SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url,
                    COALESCE(p.channels, $1::text[]), COALESCE(p.min_severity, $2::text), to_jsonb(p) ->> 'push_token',
-                   p.quiet_hours_start, p.quiet_hours_end
+                   p.quiet_hours_start, p.quiet_hours_end, p.webhook_secret
             FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
             """;
         var alert = e.Severity is not null;
@@ -288,7 +289,8 @@ public sealed class NotificationManager : ManagerActor
                 reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<string[]>(5),
                 reader.IsDBNull(7) ? null : reader.GetString(7),
                 QuietHours.From(reader.IsDBNull(8) ? null : reader.GetFieldValue<TimeOnly>(8),
-                    reader.IsDBNull(9) ? null : reader.GetFieldValue<TimeOnly>(9))));
+                    reader.IsDBNull(9) ? null : reader.GetFieldValue<TimeOnly>(9)),
+                reader.IsDBNull(10) ? null : reader.GetString(10)));
         }
 
         return recipients;

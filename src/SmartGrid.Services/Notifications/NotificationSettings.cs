@@ -54,10 +54,18 @@ public sealed record SmtpSettings
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 }
 
-/// <summary>Webhooks: the URL is the user's (notification_preferences.webhook_url), the signing secret is ours.</summary>
+/// <summary>
+/// Webhooks: the URL and its signing secret are the user's (notification_preferences.webhook_url, webhook_secret);
+/// these settings are the node's.
+/// </summary>
 public sealed record WebhookSettings
 {
-    public string Secret { get; init; } = "change-me";
+    /// <summary>
+    /// Exceptions to the public-addresses-only rule of <see cref="WebhookTargets"/>: addresses or networks with an optional
+    /// port ("10.20.0.7:8443", "10.20.0.0/16", "[fd00::7]:443"). A setting, not an API: opening the node's own networks to
+    /// requests users aim is an infrastructure decision, reviewed with the deployment, and a stolen ADMIN token cannot make it.
+    /// </summary>
+    public string[] AllowedTargets { get; init; } = [];
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 }
 

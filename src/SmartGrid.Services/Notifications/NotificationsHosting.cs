@@ -29,7 +29,7 @@ public static class NotificationsHosting
         services.TryAddSingleton(new NotificationTemplates(settings.Templates));
         services.AddSingleton<INotificationChannel>(new EmailChannel(settings.Smtp));
         var http = new HttpClient();
-        services.AddSingleton<INotificationChannel>(new WebhookChannel(http, settings.Webhook));
+        services.AddSingleton<INotificationChannel>(new WebhookChannel(settings.Webhook));
         if (!string.IsNullOrWhiteSpace(settings.Sms.BaseUrl))
             services.AddSingleton<INotificationChannel>(new SmsChannel(http, settings.Sms));
         if (!string.IsNullOrWhiteSpace(settings.Push.BaseUrl))

@@ -37,14 +37,15 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
     private NotificationSettings Settings(ConsumerOptions? consumer = null) => new()
     {
         Smtp = new SmtpSettings { Host = "127.0.0.1", Port = _smtp.Port, From = "grid@smartgrid.test" },
-        Webhook = new WebhookSettings { Secret = Secret, Timeout = TimeSpan.FromSeconds(3) },
+        // The receivers listen on loopback, which webhooks may reach only through the allow-list.
+        Webhook = new WebhookSettings { AllowedTargets = ["127.0.0.1"], Timeout = TimeSpan.FromSeconds(3) },
         RetryBaseDelay = TimeSpan.FromMilliseconds(50),
         Consumer = consumer ?? new ConsumerOptions { GroupId = NotificationSettings.GroupId, Topics = [AlertsTopic, TariffTopic] },
     };
 
     private IActorRef Start(NotificationSettings settings) =>
         Sys.ActorOf(NotificationManager.Props(settings, Db,
-            [new EmailChannel(settings.Smtp), new WebhookChannel(_http, settings.Webhook)]));
+            [new EmailChannel(settings.Smtp), new WebhookChannel(settings.Webhook)]));
 
     /// <summary>All four channels, SMS and push through the provider APIs served by <paramref name="provider"/>.</summary>
     private IActorRef StartWithAllChannels(WebhookReceiver provider, TimeProvider time)
@@ -56,7 +57,7 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
             Push = new PushSettings { BaseUrl = baseUrl, ProjectId = "smartgrid", AccessToken = "push-token" },
         };
         return Sys.ActorOf(NotificationManager.Props(settings, Db,
-            [new EmailChannel(settings.Smtp), new WebhookChannel(_http, settings.Webhook), new SmsChannel(_http, settings.Sms),
+            [new EmailChannel(settings.Smtp), new WebhookChannel(settings.Webhook), new SmsChannel(_http, settings.Sms),
                 new PushChannel(_http, settings.Push)], time: time));
     }
 
@@ -89,11 +90,12 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         if (channels is not null)
         {
             await using var command = Db.CreateCommand(
-                "INSERT INTO notification_preferences (user_id, channels, min_severity, webhook_url) VALUES ($1, $2, $3, $4)");
+                "INSERT INTO notification_preferences (user_id, channels, min_severity, webhook_url, webhook_secret) VALUES ($1, $2, $3, $4, $5)");
             command.Parameters.AddWithValue(id);
             command.Parameters.AddWithValue(channels);
             command.Parameters.AddWithValue(minSeverity);
             command.Parameters.AddWithValue((object?)webhookUrl ?? DBNull.Value);
+            command.Parameters.AddWithValue(webhookUrl is null ? DBNull.Value : Secret);
             await command.ExecuteNonQueryAsync();
         }
 
@@ -129,10 +131,15 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         return rows;
     }
 
-    private static void AssertSigned(ReceivedWebhook request)
+    /// <summary>Verified the way the README tells a receiver to: HMAC-SHA256 of "timestamp.body" with the subscription's secret.</summary>
+    private static void AssertSigned(ReceivedWebhook request, string secret = Secret)
     {
-        var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), request.Body));
+        var timestamp = request.Headers["X-SmartGrid-Timestamp"];
+        var signed = Encoding.UTF8.GetBytes(timestamp + ".").Concat(request.Body).ToArray();
+        var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), signed));
         Assert.Equal(expected, request.Headers["X-SmartGrid-Signature"]);
+        Assert.InRange(long.Parse(timestamp, System.Globalization.CultureInfo.InvariantCulture),
+            DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds());
         Assert.Equal("POST", request.Method);
         Assert.StartsWith("application/json", request.Headers["Content-Type"]);
     }
@@ -175,6 +182,42 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         Assert.Equal(body.RootElement.GetProperty("idempotency_key").GetString(), hook.Headers["X-SmartGrid-Delivery"]);
 
         Assert.All(await LogRows(), r => Assert.Equal((operatorId, "sent", 1, "alert_created"), (r.User, r.Status, r.Attempts, r.Template)));
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_webhook_to_loopback_unless_the_allow_list_opens_that_address_and_port()
+    {
+        using var receiver = new WebhookReceiver();
+        var port = new Uri(receiver.Url).Port;
+        var operatorId = await AddUser("op@grid.test", "OPERATOR", ["Pune-West"], ["webhook"], webhookUrl: receiver.Url);
+
+        // The same URL, as a user would have saved it before the gateway checked: the delivery itself refuses it.
+        var closed = Start(Settings() with { Webhook = new WebhookSettings { AllowedTargets = [$"127.0.0.1:{port + 1}", "10.0.0.0/8"] } });
+        Assert.Equal("sent:0,failed:1", (await Deliver(closed, AlertsTopic, AlertEvent("Pune-West"))).Outcome);
+        Assert.Empty(receiver.Requests);
+        var refused = Assert.Single(await LogRows());
+        Assert.Equal((operatorId, "failed"), (refused.User, refused.Status));
+        Assert.Contains("127.0.0.1 is a loopback address", refused.Error);
+
+        var open = Start(Settings() with { Webhook = new WebhookSettings { AllowedTargets = [$"127.0.0.1:{port}"] } });
+        Assert.Equal("sent:1,failed:0", (await Deliver(open, AlertsTopic, AlertEvent("Pune-West"))).Outcome);
+        AssertSigned(Assert.Single(receiver.Requests));
+    }
+
+    [Fact]
+    public async Task Should_send_no_webhook_without_a_subscription_secret()
+    {
+        using var receiver = new WebhookReceiver();
+        var operatorId = await AddUser("op@grid.test", "OPERATOR", ["Pune-West"], ["email", "webhook"], webhookUrl: receiver.Url);
+        await using (var command = Db.CreateCommand("UPDATE notification_preferences SET webhook_secret = NULL WHERE user_id = $1"))
+        {
+            command.Parameters.AddWithValue(operatorId);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal("sent:1,failed:0", (await Deliver(Start(Settings()), AlertsTopic, AlertEvent("Pune-West"))).Outcome);
+        Assert.Empty(receiver.Requests);
+        Assert.Equal(["email"], (await LogRows()).Select(r => r.Channel));
     }
 
     [Fact]
@@ -237,7 +280,7 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         watch.Stop();
 
         Assert.Equal(3, receiver.Requests.Count);
-        Assert.All(receiver.Requests, AssertSigned);
+        Assert.All(receiver.Requests, r => AssertSigned(r));
         Assert.Single(_smtp.Messages);
         // Back-off 50 ms then 100 ms (plus jitter) between the three attempts.
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(150), $"took {watch.Elapsed}");
@@ -478,7 +521,7 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         var settings = Settings() with { MaxPerRecipientPerHour = 3 };
         // Each manager is what another node would start on handover: the count is in Redis, not in the actor.
         IActorRef StartManager() => Sys.ActorOf(NotificationManager.Props(settings, Db,
-            [new EmailChannel(settings.Smtp), new WebhookChannel(_http, settings.Webhook)], time: clock,
+            [new EmailChannel(settings.Smtp), new WebhookChannel(settings.Webhook)], time: clock,
             rateLimit: new RecipientRateLimit(Fixture.Redis, Keys, settings.MaxPerRecipientPerHour)));
         var manager = StartManager();
 
