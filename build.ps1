@@ -247,9 +247,15 @@ function Start-Detached([string[]]$Command, [string]$Log) {
     return [System.Diagnostics.Process]::Start($info).Id
 }
 
+# The development run's management token (made by the first node that starts): smartgrid-cmd finds it
+# there by itself, and /health/ready shows its checks only to a request that carries it.
+$ManagementTokenFile = Join-Path $DataDir 'management-token'
+
 function Get-Readiness([int]$Port) {
     try {
-        $r = Invoke-WebRequest -Uri "http://127.0.0.1:$Port/health/ready" -TimeoutSec 5 -SkipHttpErrorCheck
+        $headers = @{}
+        if (Test-Path $ManagementTokenFile) { $headers['Authorization'] = "Bearer $((Get-Content $ManagementTokenFile -Raw).Trim())" }
+        $r = Invoke-WebRequest -Uri "http://127.0.0.1:$Port/health/ready" -TimeoutSec 5 -SkipHttpErrorCheck -Headers $headers
         $body = $r.Content | ConvertFrom-Json
         $down = @($body.checks.PSObject.Properties | Where-Object { $_.Value.status -ne 'Healthy' } | ForEach-Object { "$($_.Name): $($_.Value.description)" })
         return [pscustomobject]@{ Code = [int]$r.StatusCode; Text = ($r.StatusCode -eq 200 ? 'ready' : "not ready ($($down -join '; '))") }
@@ -297,7 +303,7 @@ function Start-Cluster([string[]]$Extra) {
             "--SmartGrid:Cluster:Port=$($n.akka)",
             "--SmartGrid:Cluster:SeedNodes:0=$($n.seeds[0])", "--SmartGrid:Cluster:SeedNodes:1=$($n.seeds[1])",
             "--SmartGrid:Http:ManagementPort=$($n.management)",
-            "--SmartGrid:Management:Port=$($n.cmd)")
+            "--SmartGrid:Management:Port=$($n.cmd)", "--SmartGrid:Management:TokenFile=$ManagementTokenFile")
         if ($n.gateway) { $nodeArgs += "--SmartGrid:Http:GatewayPort=$($n.gateway)" }
         if ($n.ingest) { $nodeArgs += "--SmartGrid:Http:IngestPort=$($n.ingest)" }
         if ($n.Contains('ingestUrl')) { $nodeArgs += "--SmartGrid:Simulator:IngestUrl=$($n.ingestUrl)" }
@@ -372,7 +378,8 @@ switch ($Target) {
         # The development run: demo accounts, development signing key (production refuses it).
         if (-not $env:ASPNETCORE_ENVIRONMENT) { $env:ASPNETCORE_ENVIRONMENT = 'Development' }
         # dotnet run starts the node in its project folder: name the bootstrap file from the root.
-        Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')") + $Rest)
+        Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')",
+            "--SmartGrid:Management:TokenFile=$ManagementTokenFile") + $Rest)
     }
     'cluster' { Invoke-Cluster ($Rest.Count -gt 0 ? $Rest[0] : 'status') ($Rest.Count -gt 1 ? $Rest[1..($Rest.Count - 1)] : @()) }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }

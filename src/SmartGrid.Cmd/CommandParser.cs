@@ -39,10 +39,25 @@ internal sealed class CommandParser
 
     public Option<string?> Token { get; } = new("--token")
     {
-        Description = $"the node's SmartGrid:Management:Token (or ${TokenVariable})",
+        Description = $"the node's SmartGrid:Management:Token (or ${TokenVariable}, else the development run's {DevelopmentTokenFile})",
         Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TokenVariable),
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } t ? t : DevelopmentToken(Environment.CurrentDirectory),
     };
+
+    /// <summary>The development run's generated token (SmartGrid.Node's ManagementOptions.DevelopmentTokenFile), relative to a checkout.</summary>
+    public const string DevelopmentTokenFile = ".data/management-token";
+
+    /// <summary>The token in <see cref="DevelopmentTokenFile"/> of <paramref name="directory"/> or the nearest parent that has one.</summary>
+    public static string? DevelopmentToken(string directory)
+    {
+        for (var dir = new DirectoryInfo(directory); dir is not null; dir = dir.Parent)
+        {
+            var file = Path.Combine(dir.FullName, DevelopmentTokenFile);
+            if (File.Exists(file))
+                return File.ReadAllText(file).Trim();
+        }
+        return null;
+    }
 
     public CommandParser()
     {

@@ -33,6 +33,8 @@ internal sealed class NodeClient : IDisposable
         RequestTimeout = timeout ?? TimeSpan.FromSeconds(60);
         if (!string.IsNullOrWhiteSpace(token)) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Trim());
         _http.DefaultRequestHeaders.Add("X-SmartGrid-Operator", $"{Environment.UserName}@{Environment.MachineName}");
+        // The node runs commands that change the cluster only with this header: no form or webhook can send it.
+        _http.DefaultRequestHeaders.Add("X-SmartGrid-Cmd", "1");
     }
 
     public string Host { get; }

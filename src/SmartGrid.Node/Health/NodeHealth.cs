@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using SmartGrid.Kafka;
+using SmartGrid.Node.Management;
 using StackExchange.Redis;
 
 namespace SmartGrid.Node.Health;
@@ -38,10 +39,16 @@ public static class NodeHealth
         return app;
     }
 
-    /// <summary>Each check's status and, when unhealthy, why: an operator should not need the logs to know what is down.</summary>
+    /// <summary>
+    /// Ready or not to anyone (a load balancer needs no more); each check's status and why only with the management
+    /// token: reasons name hosts, ports and the node's Akka address, which are a map for an attacker.
+    /// </summary>
     private static Task WriteJson(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
+        var management = context.RequestServices.GetService<ManagementOptions>();
+        if (management is null || !ManagementHosting.Authorized(context, management))
+            return context.Response.WriteAsJsonAsync(new { status = report.Status.ToString() });
         return context.Response.WriteAsJsonAsync(new
         {
             status = report.Status.ToString(),

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using Akka.Actor;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SmartGrid.Services.Hosting;
@@ -12,19 +10,24 @@ namespace SmartGrid.Node.Management;
 /// The command endpoint smartgrid-cmd talks to (SmartGrid:Management): HTTP+JSON on a listener of its
 /// own, default 127.0.0.1:9110, serving the node's ActorSystem. It is a separate small server rather
 /// than routes on the node's ports so that none of the gateway's middleware applies to it, and so a
-/// taken port costs the node its command endpoint (logged), not its life. A non-loopback bind without
-/// a token is refused at start-up. Every command is audited in the node's log: who, what, result.
+/// taken port costs the node its command endpoint (logged), not its life. Every command needs the token
+/// (loopback too); commands that change the cluster (POST) also need the <see cref="CommandHeader"/>
+/// header, which no HTML form and no webhook sends, so a request forged from elsewhere cannot run them
+/// even if it carried a token. Every command is audited in the node's log: who, what, result.
 /// </summary>
 public static class ManagementHosting
 {
     public const string AuditCategory = "SmartGrid.Management.Audit";
     /// <summary>Who the operator says they are (the CLI sends user@host); logged, not trusted: the token is the credential.</summary>
     public const string OperatorHeader = "X-SmartGrid-Operator";
+    /// <summary>Sent by smartgrid-cmd with every request; required on mutating ones (a custom header makes the request non-simple).</summary>
+    public const string CommandHeader = "X-SmartGrid-Cmd";
 
     public static WebApplicationBuilder AddManagement(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(ManagementOptions.Section).Get<ManagementOptions>() ?? new ManagementOptions();
         options.Validate();
+        options.Token = options.ResolveToken();
         var ring = new LogRingBuffer();
         builder.Logging.AddProvider(ring);
         builder.Services.AddSingleton(ring);
@@ -92,6 +95,12 @@ public static class ManagementHosting
             audit.LogWarning("{Who} ran '{What}': refused (wrong or missing token)", who, what);
             return Unauthorized();
         }
+        if (HttpMethods.IsPost(context.Request.Method) && context.Request.Headers[CommandHeader] != "1")
+        {
+            audit.LogWarning("{Who} ran '{What}': refused (no {Header} header)", who, what, CommandHeader);
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: $"commands that change the cluster need the header {CommandHeader}: 1 (smartgrid-cmd sends it)");
+        }
         var clock = Stopwatch.StartNew();
         try
         {
@@ -122,17 +131,8 @@ public static class ManagementHosting
     private static IResult Unauthorized() => Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
         detail: "this node's command endpoint requires a token (smartgrid-cmd --token, or SMARTGRID_CMD_TOKEN)");
 
-    /// <summary>A token is checked whenever one is configured, on loopback too; compared in constant time.</summary>
-    public static bool Authorized(HttpContext context, ManagementOptions options)
-    {
-        if (!options.RequiresToken) return true;
-        var header = context.Request.Headers.Authorization.ToString();
-        const string bearer = "Bearer ";
-        if (!header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase)) return false;
-        return CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(header[bearer.Length..].Trim())),
-            SHA256.HashData(Encoding.UTF8.GetBytes(options.Token!.Trim())));
-    }
+    /// <summary>The request carries the management token (compared in constant time); never true without one configured.</summary>
+    public static bool Authorized(HttpContext context, ManagementOptions options) => BearerToken.Matches(context, options.Token);
 
     private static string Who(HttpContext context)
     {
@@ -165,6 +165,11 @@ public sealed class ManagementServer(IServiceProvider node, ManagementOptions op
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var address = options.Validate();
+        if (string.IsNullOrEmpty(options.Token))
+        {
+            log.LogWarning("Management endpoint (smartgrid-cmd) NOT started: it needs a token; set SmartGrid:Management:Token or SmartGrid:Management:TokenFile");
+            return;
+        }
         // No command line of its own, and no watch on appsettings.json: the node already has one.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -179,8 +184,8 @@ public sealed class ManagementServer(IServiceProvider node, ManagementOptions op
         {
             await server.StartAsync(cancellationToken);
             _server = server;
-            log.LogInformation("Management endpoint (smartgrid-cmd) listening on {Address}:{Port}{Token}",
-                address, options.Port, options.RequiresToken ? ", token required" : ", loopback without token");
+            log.LogInformation("Management endpoint (smartgrid-cmd) listening on {Address}:{Port}, token required{From}",
+                address, options.Port, string.IsNullOrWhiteSpace(options.TokenFile) ? "" : $" (from {Path.GetFullPath(options.TokenFile)})");
         }
         catch (IOException e)
         {

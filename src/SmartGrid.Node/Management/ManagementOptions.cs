@@ -1,10 +1,13 @@
 using System.Net;
+using System.Security.Cryptography;
 
 namespace SmartGrid.Node.Management;
 
 /// <summary>
-/// Where the SRE command endpoint (smartgrid-cmd) listens and the token it requires. Loopback
-/// needs no token (whoever can reach it already has a shell on the host); anything else does.
+/// Where the SRE command endpoint (smartgrid-cmd) listens and the token it requires. Every command needs
+/// the token, loopback included: a process that can only make requests on the host (a webhook, a forged
+/// form in a browser) must not drive the cluster. The token is <see cref="Token"/>, or the one in
+/// <see cref="TokenFile"/>, generated there on first start (the development run's <c>.data/management-token</c>).
 /// </summary>
 public sealed class ManagementOptions
 {
@@ -12,14 +15,16 @@ public sealed class ManagementOptions
     public const int DefaultPort = 9110;
     /// <summary>Shorter tokens are guessable by anyone who can reach the port.</summary>
     public const int MinTokenLength = 16;
+    /// <summary>Where the development run keeps its generated token, under the checkout (smartgrid-cmd looks there).</summary>
+    public const string DevelopmentTokenFile = ".data/management-token";
 
     public bool Enabled { get; set; } = true;
     public string BindAddress { get; set; } = "127.0.0.1";
     public int Port { get; set; } = DefaultPort;
-    /// <summary>Bearer token every request must carry when set; required when <see cref="BindAddress"/> is not loopback.</summary>
+    /// <summary>Bearer token every request must carry; required when <see cref="BindAddress"/> is not loopback.</summary>
     public string? Token { get; set; }
-
-    public bool RequiresToken => !string.IsNullOrEmpty(Token);
+    /// <summary>Without <see cref="Token"/>: a file holding it, created (mode 0600) with a random token when absent.</summary>
+    public string? TokenFile { get; set; }
 
     /// <summary>Fails start-up with one line when the endpoint would be open to the network without a token.</summary>
     public IPAddress Validate()
@@ -34,5 +39,43 @@ public sealed class ManagementOptions
         if (!string.IsNullOrEmpty(Token) && Token.Trim().Length < MinTokenLength)
             throw new InvalidOperationException($"SmartGrid:Management:Token must be at least {MinTokenLength} characters");
         return address;
+    }
+
+    /// <summary>
+    /// The configured token, else the one in <see cref="TokenFile"/> (made on first use), trimmed; null when there is
+    /// neither, and then the endpoint does not start.
+    /// </summary>
+    public string? ResolveToken()
+    {
+        if (!string.IsNullOrWhiteSpace(Token))
+            return Token.Trim();
+        return string.IsNullOrWhiteSpace(TokenFile) ? null : ReadOrCreate(Path.GetFullPath(TokenFile));
+    }
+
+    private static string ReadOrCreate(string path)
+    {
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var file = new StreamWriter(temp, System.Text.Encoding.ASCII, options))
+                file.Write(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));
+            try
+            {
+                // Without overwrite: nodes of one cluster starting together end up with the first one's token.
+                File.Move(temp, path, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                File.Delete(temp);
+            }
+        }
+        var token = File.ReadAllText(path).Trim();
+        if (token.Length < MinTokenLength)
+            throw new InvalidOperationException($"SmartGrid:Management:TokenFile {path} holds fewer than {MinTokenLength} characters");
+        return token;
     }
 }

@@ -31,6 +31,8 @@ public static class NodeMetrics
 
     public static WebApplicationBuilder AddNodeMetrics(this WebApplicationBuilder builder, IReadOnlyList<string> roles)
     {
+        var options = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
+        builder.Services.AddSingleton(options.Validate());
         builder.Services.AddMetrics();
         builder.Services.AddSingleton(sp => new NodeMetricsRegistry(sp.GetRequiredService<IMeterFactory>()));
         builder.Services.AddSingleton(new NodeIdentity(roles));
@@ -38,9 +40,25 @@ public static class NodeMetrics
         return builder;
     }
 
-    /// <summary>Maps <see cref="Route"/> on every port the node listens on (ingest, gateway, management).</summary>
-    public static IEndpointConventionBuilder MapNodeMetrics(this WebApplication app) =>
-        app.MapMetrics(Route, app.Services.GetRequiredService<NodeMetricsRegistry>().Registry);
+    /// <summary>
+    /// Maps <see cref="Route"/> on every port the node listens on (ingest, gateway, management), answered to loopback
+    /// clients and to whoever sends the scrape token (<see cref="MetricsOptions.ScrapeToken"/>): route names, consumer
+    /// groups, the node's address and load are a map of the system for whoever else asks.
+    /// </summary>
+    public static IEndpointConventionBuilder MapNodeMetrics(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<MetricsOptions>();
+        var endpoint = app.MapMetrics(Route, app.Services.GetRequiredService<NodeMetricsRegistry>().Registry);
+        endpoint.Add(builder =>
+        {
+            var export = builder.RequestDelegate!;
+            builder.RequestDelegate = context => options.Admits(context)
+                ? export(context)
+                : Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
+                    detail: $"/metrics answers loopback clients, or a bearer token equal to {MetricsOptions.Section}:ScrapeToken").ExecuteAsync(context);
+        });
+        return endpoint;
+    }
 
     /// <summary>Whether an instrument is exported: ours and the platform's, and only this node's when made by a container's meter factory.</summary>
     public static bool Exports(Instrument instrument, IMeterFactory nodeFactory)

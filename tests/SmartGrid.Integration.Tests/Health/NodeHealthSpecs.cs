@@ -7,12 +7,27 @@ namespace SmartGrid.Integration.Tests.Health;
 /// <summary>A node answers its probes: live always, ready once PostgreSQL, Redis, Kafka and its cluster membership are fine.</summary>
 public sealed class NodeHealthSpecs
 {
+    /// <summary>Readiness details (each check and why) are for the operator: they need the management token.</summary>
+    public const string ManagementToken = "health-spec-token-0123456789";
+
+    public static string[] WithManagementToken(int healthPort) =>
+    [
+        $"--SmartGrid:Http:ManagementPort={healthPort}", $"--SmartGrid:Management:Port={FreePort.Next()}",
+        $"--SmartGrid:Management:Token={ManagementToken}",
+    ];
+
+    public static HttpClient Operator(int port) => new()
+    {
+        BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+        DefaultRequestHeaders = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ManagementToken) },
+    };
+
     [Fact]
     public async Task Should_report_live_and_ready_with_every_dependency_checked()
     {
         var port = FreePort.Next();
-        await using var node = await PipelineNode.StartAsync("processor", $"--SmartGrid:Http:ManagementPort={port}");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await using var node = await PipelineNode.StartAsync("processor", WithManagementToken(port));
+        using var http = Operator(port);
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
 
@@ -36,8 +51,8 @@ public sealed class NodeHealthSpecs
     public async Task Should_not_be_ready_when_the_database_is_gone()
     {
         var port = FreePort.Next();
-        await using var node = await PipelineNode.StartAsync("processor", $"--SmartGrid:Http:ManagementPort={port}");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await using var node = await PipelineNode.StartAsync("processor", WithManagementToken(port));
+        using var http = Operator(port);
         await DropAsync(node.Database.Name);
 
         var response = await http.GetAsync("/health/ready");

@@ -7,6 +7,7 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
 using SmartGrid.Node.Ingestion;
 using SmartGrid.Node.Management;
+using SmartGrid.Node.Metrics;
 using SmartGrid.Node.Simulation;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -51,6 +52,7 @@ public sealed partial class DeploymentFilesSpecs
             ["Simulator"] = typeof(SimulatorOptions),
             ["Ingestion"] = typeof(IngestionOptions),
             ["Management"] = typeof(ManagementOptions),
+            ["Metrics"] = typeof(MetricsOptions),
         };
         var checkedKeys = 0;
         foreach (var key in keys)
@@ -85,6 +87,20 @@ public sealed partial class DeploymentFilesSpecs
         var nodes = NodeService().Matches(Compose).Select(m => m.Groups["name"].Value).ToList();
         Assert.Equal(3, nodes.Count);
         Assert.All(nodes, n => Assert.Contains($"\"{n}:{port}\"", prometheus));
+
+        // Over the compose network /metrics needs the scrape token: Prometheus sends the nodes' own.
+        var file = Regex.Match(prometheus, @"authorization:\s*type:\s*Bearer\s*credentials_file:\s*(\S+)").Groups[1].Value;
+        Assert.NotEmpty(file);
+        var prometheusService = Service("prometheus");
+        var entrypoint = string.Join(" ", ((List<object>)prometheusService["entrypoint"]).Cast<string>());
+        Assert.Contains($"\"$$SMARTGRID_SCRAPE_TOKEN\" > {file}", entrypoint);
+        var scrapeEnv = (string)((Dictionary<object, object>)prometheusService["environment"])["SMARTGRID_SCRAPE_TOKEN"];
+        foreach (var (node, env) in NodeEnvironments())
+        {
+            var options = Configuration(env).GetSection(MetricsOptions.Section).Get<MetricsOptions>()!.Validate();
+            Assert.False(string.IsNullOrWhiteSpace(options.ScrapeToken), $"{node}: no scrape token");
+            Assert.Equal(((Dictionary<object, object>)Service(node)["environment"])["SmartGrid__Metrics__ScrapeToken"], scrapeEnv);
+        }
     }
 
     [Fact]
