@@ -395,7 +395,7 @@ switch ($Target) {
         exit $LASTEXITCODE
     }
     default {
-        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts|redis-outage | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
         if ($Target -ne 'help') { exit 2 }
     }
 }

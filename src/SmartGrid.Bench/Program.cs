@@ -8,6 +8,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["pipeline"] = ("pipeline [--meters N] [--step-seconds N] (BENCH_RATES=2000,5000,...): sustained readings/s end to end, ack and window→row latency, memory",
         PipelineBench.RunAsync),
     ["recovery"] = ("recovery [--meters N] [--readings N] [--parallelism N]: restart a processor node and time until every meter has recovered its state", RecoveryBench.RunAsync),
+    ["redis-outage"] = ("redis-outage [--requests N]: gateway latency per route with Redis up, then with its server killed (the fallbacks' added cost)",
+        RedisOutageBench.RunAsync),
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
 };
 

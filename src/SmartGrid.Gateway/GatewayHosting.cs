@@ -43,8 +43,7 @@ public static class GatewayHosting
         services.AddSingleton(options);
         services.AddSingleton(GatewayRegions.From(builder.Configuration));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(
-            ConfigurationOptions.Parse((builder.Configuration.GetConnectionString("Redis") ?? "127.0.0.1:6379") + ",abortConnect=false")));
+        services.TryAddSingleton(_ => RedisConnection.Connect(builder.Configuration.GetConnectionString("Redis") ?? "127.0.0.1:6379"));
         services.TryAddSingleton<IOtpSender, LoggingOtpSender>();
         services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
         services.TryAddSingleton<IAlertManagerRef, SingletonAlertManagerRef>();

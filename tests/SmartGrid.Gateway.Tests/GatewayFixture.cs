@@ -107,15 +107,15 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// valid on the other); <paramref name="storage"/> may point at another database, or at none.
     /// </summary>
     public async Task<Uri> StartSecondGatewayAsync(StorageServices storage, IAlertManagerRef? alerts = null,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null)
     {
-        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings);
+        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings, redis);
         _extra.Add(app);
         return new Uri(app.Urls.First());
     }
 
     private async Task<WebApplication> StartGatewayAsync(StorageServices storage, IAlertManagerRef alerts, bool seed,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -137,7 +137,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         builder.Services.AddSingleton(storage);
         builder.Services.AddSingleton(storage.Meters);
         builder.Services.AddSingleton(storage.Queries);
-        builder.Services.AddSingleton(Redis);
+        builder.Services.AddSingleton(redis ?? Redis);
         builder.Services.AddSingleton(Producer);
         builder.Services.AddSingleton(Services);
         builder.Services.AddSingleton<IOtpSender>(Otp);

@@ -7,8 +7,8 @@ namespace SmartGrid.Gateway.Http;
 /// <summary>
 /// Per user and endpoint: at most <see cref="GatewayOptions.RateLimitPerMinute"/> requests in a
 /// fixed one-minute window counted in Redis <c>ratelimit:{user_id}:{endpoint}</c>; beyond it 429
-/// with Retry-After. When Redis is unreachable requests pass (logged): the limit protects the
-/// back end, it must not become the outage.
+/// with Retry-After. When Redis is unreachable <see cref="RedisGuard"/> counts in this process instead,
+/// at once: the limit protects the back end, it must neither vanish nor become the outage.
 /// </summary>
 internal sealed class RateLimitFilter(RedisGuard redis, GatewayOptions options, ILogger<RateLimitFilter> log) : IEndpointFilter
 {

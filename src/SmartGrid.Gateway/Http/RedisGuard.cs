@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Caching.Memory;
 using StackExchange.Redis;
 
 namespace SmartGrid.Gateway.Http;
@@ -6,9 +7,15 @@ namespace SmartGrid.Gateway.Http;
 /// The gateway's Redis keys (all under <see cref="GatewayOptions.RedisKeyPrefix"/>):
 /// <c>ratelimit:{user_id}:{endpoint}</c> fixed one-minute windows, <c>login:fail:*</c> failed
 /// login counters, <c>blacklist:{jti}</c> revoked access tokens and <c>session:{id}</c>.
+/// Counters (<see cref="HitAsync"/>, <see cref="PeekAsync"/>) fall back to this process's own
+/// windows while Redis cannot answer: limits then hold per gateway instance instead of across all of
+/// them, which is weaker but is not "no limit", and costs no wait (see <c>RedisConnection</c>).
 /// </summary>
-public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions options)
+public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions options, ILogger<RedisGuard> log)
 {
+    private readonly LocalWindows _local = new();
+    private long _warnedAt;
+
     // INCR, and start the window's clock on the first hit; returns the count and the ms left.
     private const string CountScript =
         """
@@ -26,18 +33,43 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
     /// <summary>Counts one hit in the window of <paramref name="key"/>; returns the count so far and the time until the window resets.</summary>
     public async Task<(long Count, TimeSpan ResetIn)> HitAsync(string key, TimeSpan window)
     {
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(CountScript, [Key(key)], [(long)window.TotalMilliseconds]))!;
-        return ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
+        try
+        {
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(CountScript, [Key(key)], [(long)window.TotalMilliseconds]))!;
+            return ((long)result[0], TimeSpan.FromMilliseconds((long)result[1]));
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            WarnLocal(e);
+            return _local.Hit(key, window);
+        }
     }
 
     /// <summary>The count in the window of <paramref name="key"/> and the time until it resets (0 when absent).</summary>
     public async Task<(long Count, TimeSpan ResetIn)> PeekAsync(string key)
     {
-        var value = await Db.StringGetAsync(Key(key));
-        if (value.IsNull)
-            return (0, TimeSpan.Zero);
-        var ttl = await Db.KeyTimeToLiveAsync(Key(key));
-        return ((long)value, ttl ?? TimeSpan.Zero);
+        try
+        {
+            var value = await Db.StringGetAsync(Key(key));
+            if (value.IsNull)
+                return (0, TimeSpan.Zero);
+            var ttl = await Db.KeyTimeToLiveAsync(Key(key));
+            return ((long)value, ttl ?? TimeSpan.Zero);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            WarnLocal(e);
+            return _local.Peek(key);
+        }
+    }
+
+    /// <summary>Once a minute at most: an outage would otherwise log a line per request.</summary>
+    private void WarnLocal(Exception e)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _warnedAt);
+        if ((last == 0 || now - last > 60_000) && Interlocked.CompareExchange(ref _warnedAt, now, last) == last)
+            log.LogWarning("Redis unavailable ({Error}): rate limits and login counters are counted in this process until it answers", e.Message);
     }
 
     public Task DeleteAsync(string key) => Db.KeyDeleteAsync(Key(key));
@@ -58,4 +90,47 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
     }
 
     public Task DeleteSessionAsync(Guid sessionId) => Db.KeyDeleteAsync(Key($"session:{sessionId}"));
+}
+
+/// <summary>
+/// Fixed windows in this process's memory, the stand-in for the Redis counters: at most <see cref="MaxKeys"/> keys (a new key
+/// beyond that counts 1, failing open rather than growing without bound), each dropped when its window ends.
+/// </summary>
+internal sealed class LocalWindows
+{
+    public const int MaxKeys = 100_000;
+
+    private readonly MemoryCache _windows = new(new MemoryCacheOptions { SizeLimit = MaxKeys });
+
+    private sealed class Window(DateTimeOffset end)
+    {
+        public long Count;
+        public DateTimeOffset End { get; } = end;
+    }
+
+    public (long Count, TimeSpan ResetIn) Hit(string key, TimeSpan window)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var current = _windows.Get<Window>(key);
+        if (current is null || current.End <= now)
+        {
+            lock (_windows)
+            {
+                // Two first hits at once must share one window, not each start their own.
+                current = _windows.Get<Window>(key);
+                if (current is null || current.End <= now)
+                {
+                    current = new Window(now + window);
+                    _windows.Set(key, current, new MemoryCacheEntryOptions { AbsoluteExpiration = current.End, Size = 1 });
+                }
+            }
+        }
+        return (Interlocked.Increment(ref current.Count), current.End - now);
+    }
+
+    public (long Count, TimeSpan ResetIn) Peek(string key)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return _windows.Get<Window>(key) is { } w && w.End > now ? (Interlocked.Read(ref w.Count), w.End - now) : (0, TimeSpan.Zero);
+    }
 }

@@ -41,7 +41,7 @@ public static class GridServicesHosting
     {
         if (string.IsNullOrWhiteSpace(redisConnectionString))
             throw new ArgumentException("The Redis connection string (ConnectionStrings:Redis) is missing.", nameof(redisConnectionString));
-        services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redisConnectionString));
+        services.TryAddSingleton(_ => RedisConnection.Connect(redisConnectionString));
         services.AddSingleton(options ?? new GridServicesOptions());
         return services;
     }

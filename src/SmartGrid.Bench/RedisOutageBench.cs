@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using SmartGrid.Gateway.Seeding;
+using SmartGrid.Node;
+using SmartGrid.Testing;
+
+namespace SmartGrid.Bench;
+
+/// <summary>
+/// `bench redis-outage`: what a gateway request costs when Redis is down. A gateway node (fresh database, demo
+/// accounts) on a redis-server of its own; each route is called --requests times one after another with Redis up,
+/// then the server is killed and the same again. Prints per route p50/p95/max up and down and the added p50/p95.
+/// </summary>
+internal static class RedisOutageBench
+{
+    private const string Password = "Bench-Demo-Password-2025";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var requests = new BenchArgs(args).Int("requests", 200);
+        using var redis = await RedisServer.StartAsync();
+        await using var database = await BenchDatabase.CreateAsync();
+        var port = BenchDatabase.FreePort();
+        var app = SmartGridNode.Build(
+        [
+            "--environment=Development",
+            $"--ConnectionStrings:Postgres={database.ConnectionString}",
+            $"--ConnectionStrings:Redis={redis.ConnectionString}",
+            "--SmartGrid:Roles=gateway",
+            $"--SmartGrid:Cluster:Port={BenchDatabase.FreePort()}",
+            $"--SmartGrid:Http:GatewayPort={port}",
+            "--SmartGrid:Management:Enabled=false",
+            "--SmartGrid:Gateway:RateLimitPerMinute=1000000",
+            "--SmartGrid:Gateway:AnonymousRateLimitPerMinute=1000000",
+            $"--{DemoAccountSeeder.PasswordSetting}={Password}",
+            "--Logging:LogLevel:Default=Error",
+        ]);
+        await app.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
+            var user = await LoginAsync(http, DemoAccountSeeder.UserEmail);
+            var op = await LoginAsync(http, DemoAccountSeeder.OperatorEmail);
+            var routes = new (string Name, Func<Task<HttpResponseMessage>> Call)[]
+            {
+                ("POST /auth/login", () => http.PostAsJsonAsync("/api/v1/auth/login", new { email = DemoAccountSeeder.UserEmail, password = Password })),
+                ("GET /grid/regions", () => Send(http, HttpMethod.Get, "/api/v1/grid/regions", op)),
+                ("GET /tariff/user/current", () => Send(http, HttpMethod.Get, "/api/v1/tariff/user/current", user)),
+                ("GET /notifications/user/preferences", () => Send(http, HttpMethod.Get, "/api/v1/notifications/user/preferences", user)),
+            };
+
+            Console.WriteLine($"redis-outage bench: gateway node on 127.0.0.1:{port}, redis-server {redis.ConnectionString}, database {database.Name}; " +
+                              $"{requests} sequential requests per route and phase");
+            var up = await MeasureAsync(routes, requests);
+            await redis.StopAsync();
+            var down = await MeasureAsync(routes, requests);
+
+            Console.WriteLine($"{"route",-36} {"up p50",8} {"up p95",8} {"down p50",9} {"down p95",9} {"down max",9} {"added p50",10} {"added p95",10}  (ms)");
+            foreach (var (name, _) in routes)
+            {
+                var (u, d) = (up[name], down[name]);
+                Console.WriteLine($"{name,-36} {Pct(u, 50),8:0.0} {Pct(u, 95),8:0.0} {Pct(d, 50),9:0.0} {Pct(d, 95),9:0.0} {d.Max(),9:0.0} " +
+                                  $"{Pct(d, 50) - Pct(u, 50),10:0.0} {Pct(d, 95) - Pct(u, 95),10:0.0}");
+            }
+            Console.WriteLine("goal: at most 100 ms added per request with Redis down");
+            return 0;
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>Each route's latencies in ms; every answer must be a success (the fallbacks answer, they do not fail).</summary>
+    private static async Task<Dictionary<string, List<double>>> MeasureAsync((string Name, Func<Task<HttpResponseMessage>> Call)[] routes, int requests)
+    {
+        var result = routes.ToDictionary(r => r.Name, _ => new List<double>());
+        for (var i = 0; i < requests; i++)
+        {
+            foreach (var (name, call) in routes)
+            {
+                var clock = Stopwatch.StartNew();
+                using var response = await call();
+                await response.Content.ReadAsByteArrayAsync();
+                result[name].Add(clock.Elapsed.TotalMilliseconds);
+                if (!response.IsSuccessStatusCode)
+                    throw new InvalidOperationException($"{name} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+        return result;
+    }
+
+    private static double Pct(List<double> values, int percentile)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
+    }
+
+    private static async Task<string> LoginAsync(HttpClient http, string email)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var response = await http.PostAsJsonAsync("/api/v1/auth/login", new { email, password = Password });
+            if (response.IsSuccessStatusCode)
+                return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString()!;
+            if (attempt > 100)
+                throw new InvalidOperationException($"login of {email} answered {(int)response.StatusCode}");
+            await Task.Delay(200); // the demo accounts are seeded while the node starts
+        }
+    }
+
+    private static Task<HttpResponseMessage> Send(HttpClient http, HttpMethod method, string path, string token)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new("Bearer", token);
+        return http.SendAsync(request);
+    }
+}
