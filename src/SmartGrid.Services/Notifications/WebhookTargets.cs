@@ -41,6 +41,9 @@ public sealed class WebhookTargets
         IPNetwork.Parse("ff00::/8"),         // multicast
     ];
 
+    /// <summary>A save waits at most this long for DNS; a name that slow would fail deliveries too.</summary>
+    public static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(3);
+
     private readonly IReadOnlyList<AllowedTarget> _allowed;
 
     public WebhookTargets(IEnumerable<string> allowedTargets) =>
@@ -111,13 +114,19 @@ public sealed class WebhookTargets
             || !string.IsNullOrEmpty(uri.UserInfo))
             return "must be an absolute http or https URL without credentials";
         IPAddress[] addresses;
+        using var resolving = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        resolving.CancelAfter(ResolveTimeout);
         try
         {
-            addresses = await ResolveAsync(uri.IdnHost, ct);
+            addresses = await ResolveAsync(uri.IdnHost, resolving.Token);
         }
         catch (SocketException e)
         {
             return $"host '{uri.Host}' cannot be resolved ({e.SocketErrorCode})";
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return $"host '{uri.Host}' could not be resolved within {ResolveTimeout.TotalSeconds:0} s";
         }
         var refusals = addresses.Select(a => Refusal(a, uri.Port)).OfType<string>().ToList();
         return refusals.Count > 0

@@ -205,6 +205,20 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
     }
 
     [Fact]
+    public async Task Should_follow_no_redirect_from_a_webhook_receiver()
+    {
+        using var inside = new WebhookReceiver();
+        using var receiver = new WebhookReceiver(_ => 307, location: inside.Url);
+        await AddUser("op@grid.test", "OPERATOR", ["Pune-West"], ["webhook"], webhookUrl: receiver.Url);
+
+        // Both are on the allow-list (any loopback port): only the redirect itself is refused.
+        Assert.Equal("sent:0,failed:1", (await Deliver(Start(Settings()), AlertsTopic, AlertEvent("Pune-West"))).Outcome);
+        Assert.Equal(3, receiver.Requests.Count);
+        Assert.Empty(inside.Requests);
+        Assert.Contains("307", Assert.Single(await LogRows()).Error);
+    }
+
+    [Fact]
     public async Task Should_send_no_webhook_without_a_subscription_secret()
     {
         using var receiver = new WebhookReceiver();

@@ -15,9 +15,13 @@ public sealed class WebhookReceiver : IDisposable
     private readonly ConcurrentQueue<ReceivedWebhook> _requests = new();
     private int _count;
 
-    public WebhookReceiver(Func<int, int>? respond = null)
+    private readonly string? _location;
+
+    /// <param name="location">The Location header of every answer (for a redirect).</param>
+    public WebhookReceiver(Func<int, int>? respond = null, string? location = null)
     {
         _respond = respond ?? (_ => 200);
+        _location = location;
         for (var tries = 0; ; tries++)
         {
             var probe = new TcpListener(IPAddress.Loopback, 0);
@@ -68,6 +72,8 @@ public sealed class WebhookReceiver : IDisposable
                 .ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
             _requests.Enqueue(new ReceivedWebhook(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, headers, body.ToArray()));
             context.Response.StatusCode = _respond(Interlocked.Increment(ref _count));
+            if (_location is not null)
+                context.Response.RedirectLocation = _location;
             context.Response.Close();
         }
     }
