@@ -129,7 +129,7 @@ internal sealed class NodeClient : IDisposable
         throw response.StatusCode switch
         {
             HttpStatusCode.Unauthorized => new CommandFailedException(
-                $"node {Host} refused the token for '{request.Command}' (401): pass the node's SmartGrid:Management:Token with --token or ${CommandParser.TokenVariable}",
+                $"node {Host} refused the token for '{request.Command}' (401): pass the node's SmartGrid:Management:Token with --token or ${CommandParser.TokenVariable} (the development run's is in {CommandParser.DevelopmentTokenFile})",
                 ExitCodes.Unauthorized),
             HttpStatusCode.BadRequest => new CommandFailedException($"{request.Command}: {detail}", ExitCodes.Usage),
             HttpStatusCode.NotFound when problem is null => new CommandFailedException(
