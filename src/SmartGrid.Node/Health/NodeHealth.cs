@@ -11,8 +11,9 @@ using StackExchange.Redis;
 namespace SmartGrid.Node.Health;
 
 /// <summary>
-/// /health/live (the process answers) and /health/ready (PostgreSQL, Redis, Kafka and this node
-/// being an Up cluster member), on every node, for Kubernetes probes and load balancers.
+/// /health/live (the process answers) and /health/ready (PostgreSQL, Kafka and this node being an
+/// Up cluster member; Redis down makes it Degraded, still 200), on every node, for Kubernetes probes
+/// and load balancers.
 /// </summary>
 public static class NodeHealth
 {
@@ -84,7 +85,9 @@ public static class NodeHealth
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                return HealthCheckResult.Unhealthy($"Redis: {e.Message}");
+                // Degraded, still ready (200): every Redis use has a fallback, and a load balancer that dropped every
+                // node for a cache outage would turn it into a full one.
+                return HealthCheckResult.Degraded($"Redis: {e.Message}; caches and counters use their fallbacks");
             }
         }
     }

@@ -64,6 +64,35 @@ public sealed class NodeHealthSpecs
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
     }
 
+    [Fact]
+    public async Task Should_stay_ready_but_degraded_when_redis_is_gone()
+    {
+        using var redis = await RedisServer.StartAsync();
+        var port = FreePort.Next();
+        await using var node = await PipelineNode.StartAsync("processor",
+            [.. WithManagementToken(port), $"--ConnectionStrings:Redis={redis.ConnectionString}"]);
+        using var http = Operator(port);
+        await EventuallyReadyAsync(http);
+        await redis.StopAsync();
+
+        var response = await http.GetAsync("/health/ready");
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Degraded", body.GetProperty("status").GetString());
+        Assert.Equal("Degraded", body.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
+        Assert.Equal("Healthy", body.GetProperty("checks").GetProperty("postgres").GetProperty("status").GetString());
+    }
+
+    private static async Task EventuallyReadyAsync(HttpClient http)
+    {
+        for (var attempt = 0; attempt < 60; attempt++)
+        {
+            if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK) return;
+            await Task.Delay(500);
+        }
+        Assert.Fail("the node did not become ready within 30 s");
+    }
+
     private static async Task DropAsync(string database)
     {
         Npgsql.NpgsqlConnection.ClearAllPools();
