@@ -1,3 +1,4 @@
+using SmartGrid.Gateway.Http;
 using Npgsql;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Tariffs;
@@ -20,7 +21,7 @@ public sealed record RegionSummary(
 /// (<see cref="TariffStore"/>), open alert counts from Redis alerts:count:{region} (the
 /// AlertManager keeps it) or, on a miss, counted in alerts.
 /// </summary>
-public sealed class RegionOverview(NpgsqlDataSource db, IConnectionMultiplexer redis, GridServicesOptions services, TariffStore tariffs,
+public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridServicesOptions services, TariffStore tariffs,
     AlertStore alerts, ILogger<RegionOverview> log)
 {
     /// <summary>Older windows are not "current": a region that reported nothing for a day shows no load.</summary>
@@ -62,7 +63,7 @@ public sealed class RegionOverview(NpgsqlDataSource db, IConnectionMultiplexer r
         var counts = new Dictionary<string, (long, string)>(StringComparer.Ordinal);
         try
         {
-            var values = await redis.GetDatabase(services.Redis.Database)
+            var values = await redis.Database(services.Redis.Database)
                 .StringGetAsync(regions.Select(r => (RedisKey)services.Redis.AlertCount(r)).ToArray());
             for (var i = 0; i < regions.Count; i++)
             {
@@ -72,6 +73,7 @@ public sealed class RegionOverview(NpgsqlDataSource db, IConnectionMultiplexer r
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
+            redis.Failed(e);
             log.LogWarning(e, "Alert counts not read from Redis; counting in PostgreSQL");
         }
         var missing = regions.Where(r => !counts.ContainsKey(r)).ToArray();

@@ -46,16 +46,14 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
 
     private readonly DatabaseBreaker _breaker;
     private readonly RedisGuard _redis;
-    private readonly IConnectionMultiplexer _multiplexer;
     private readonly GatewayOptions _options;
     private readonly ILogger<DatabaseOutageFilter> _log;
 
-    public DatabaseOutageFilter(DatabaseBreaker breaker, RedisGuard redis, IConnectionMultiplexer multiplexer, GatewayOptions options,
+    public DatabaseOutageFilter(DatabaseBreaker breaker, RedisGuard redis, GatewayOptions options,
         ILogger<DatabaseOutageFilter> log)
     {
         _breaker = breaker;
         _redis = redis;
-        _multiplexer = multiplexer;
         _options = options;
         _log = log;
     }
@@ -111,12 +109,13 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
         try
         {
             var now = DateTimeOffset.UtcNow;
-            await _multiplexer.GetDatabase().ScriptEvaluateAsync(StoreScript, [key.Index, key.Entry],
+            await _redis.Database().ScriptEvaluateAsync(StoreScript, [key.Index, key.Entry],
                 [json, now.ToString("O", CultureInfo.InvariantCulture), (long)_options.StaleReadTtl.TotalMilliseconds, now.ToUnixTimeMilliseconds(),
                  EntriesPerUserAndEndpoint]);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
+            _redis.Failed(e);
             _log.LogDebug(e, "Answer not kept for stale reads: Redis unavailable");
         }
     }
@@ -127,13 +126,14 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
     {
         try
         {
-            var fields = await _multiplexer.GetDatabase().HashGetAsync(key.Entry, ["body", "cached_at"]);
+            var fields = await _redis.Database().HashGetAsync(key.Entry, ["body", "cached_at"]);
             if (fields[0].IsNull || fields[1].IsNull)
                 return null;
             return new StaleResult(fields[0].ToString(), fields[1].ToString());
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
+            _redis.Failed(e);
             _log.LogWarning(e, "No stale answer: Redis unavailable too");
             return null;
         }

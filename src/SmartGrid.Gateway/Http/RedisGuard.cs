@@ -10,11 +10,17 @@ namespace SmartGrid.Gateway.Http;
 /// Counters (<see cref="HitAsync"/>, <see cref="PeekAsync"/>) fall back to this process's own
 /// windows while Redis cannot answer: limits then hold per gateway instance instead of across all of
 /// them, which is weaker but is not "no limit", and costs no wait (see <c>RedisConnection</c>).
+/// A Redis that accepts connections but does not answer (paused, overloaded, a network black hole)
+/// would cost every call its full timeout: after a timed-out command the gateway skips Redis for
+/// <see cref="SkipAfterTimeout"/> (<see cref="Database"/> fails at once), then tries it again.
 /// </summary>
 public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions options, ILogger<RedisGuard> log)
 {
+    public static readonly TimeSpan SkipAfterTimeout = TimeSpan.FromSeconds(5);
+
     private readonly LocalWindows _local = new();
     private long _warnedAt;
+    private long _skipUntil;
 
     // INCR, and start the window's clock on the first hit; returns the count and the ms left.
     private const string CountScript =
@@ -26,7 +32,20 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
         return {n, ttl}
         """;
 
-    private IDatabase Db => redis.GetDatabase();
+    private IDatabase Db => Database();
+
+    /// <summary>Database <paramref name="db"/>, or a <see cref="RedisSkippedException"/> at once while Redis is being skipped.</summary>
+    public IDatabase Database(int db = -1) =>
+        Environment.TickCount64 < Interlocked.Read(ref _skipUntil)
+            ? throw new RedisSkippedException($"Redis skipped for {SkipAfterTimeout.TotalSeconds:0} s after a timed-out command")
+            : redis.GetDatabase(db);
+
+    /// <summary>Reported by every caller that caught a Redis failure: a timeout starts the skip.</summary>
+    public void Failed(Exception e)
+    {
+        if (e is TimeoutException)
+            Interlocked.Exchange(ref _skipUntil, Environment.TickCount64 + (long)SkipAfterTimeout.TotalMilliseconds);
+    }
 
     public string Key(string suffix) => options.RedisKeyPrefix + suffix;
 
@@ -40,6 +59,7 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
+            Failed(e);
             WarnLocal(e);
             return _local.Hit(key, window);
         }
@@ -58,6 +78,7 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
+            Failed(e);
             WarnLocal(e);
             return _local.Peek(key);
         }
@@ -134,3 +155,6 @@ internal sealed class LocalWindows
         return _windows.Get<Window>(key) is { } w && w.End > now ? (Interlocked.Read(ref w.Count), w.End - now) : (0, TimeSpan.Zero);
     }
 }
+
+/// <summary>Redis was not asked: it timed out moments ago. A <see cref="RedisException"/>, so every fallback applies.</summary>
+public sealed class RedisSkippedException(string message) : RedisException(message);

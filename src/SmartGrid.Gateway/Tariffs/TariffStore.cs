@@ -1,3 +1,4 @@
+using SmartGrid.Gateway.Http;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -30,12 +31,12 @@ public enum LiftOutcome { Lifted, NotFound, AlreadyLifted, Ended }
 /// newest tariffs row, then cached), and writes admin overrides. It never decides a price: the
 /// TariffManager does, from the overrides table and the tariff_overrides topic.
 /// </summary>
-public sealed class TariffStore(NpgsqlDataSource db, IConnectionMultiplexer redis, GridServicesOptions services, ILogger<TariffStore> log)
+public sealed class TariffStore(NpgsqlDataSource db, RedisGuard redis, GridServicesOptions services, ILogger<TariffStore> log)
 {
     private const string OverrideColumns =
         "override_id, region, price_per_kwh, percentage, valid_from, valid_to, reason, created_by, created_at, lifted_at, lifted_by";
 
-    private IDatabase Cache => redis.GetDatabase(services.Redis.Database);
+    private IDatabase Cache => redis.Database(services.Redis.Database);
 
     /// <summary>Redis first; on a miss (or Redis down) the newest tariffs row, which is then cached for the TariffManager's TTL.</summary>
     public async Task<TariffInForce?> CurrentAsync(string region, CancellationToken ct)
@@ -49,6 +50,7 @@ public sealed class TariffStore(NpgsqlDataSource db, IConnectionMultiplexer redi
         }
         catch (Exception e) when (e is RedisException or TimeoutException or JsonException)
         {
+            redis.Failed(e);
             log.LogWarning(e, "Tariff of {Region} not read from Redis; reading PostgreSQL", region);
         }
 
@@ -70,6 +72,7 @@ public sealed class TariffStore(NpgsqlDataSource db, IConnectionMultiplexer redi
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
+            redis.Failed(e);
             log.LogWarning(e, "Tariff of {Region} not cached: Redis unavailable", region);
         }
         return new TariffInForce(tariff, "database");
