@@ -126,28 +126,6 @@ public sealed class AuthSpecs(GatewayFixture gateway)
     }
 
     [Fact]
-    public async Task Should_blacklist_the_access_token_on_logout()
-    {
-        var (email, password, _) = await gateway.NewVerifiedUserAsync();
-        var tokens = await gateway.LoginAsync(email, password);
-        using var client = gateway.Client(tokens.Access);
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/telemetry/user/latest")).StatusCode);
-
-        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/api/v1/auth/logout", null)).StatusCode);
-
-        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/telemetry/user/latest")).StatusCode);
-        using var anonymous = gateway.Client();
-        Assert.Equal(HttpStatusCode.Unauthorized,
-            (await anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = tokens.Refresh })).StatusCode);
-
-        await using var cmd = gateway.Storage.DataSource.CreateCommand("SELECT count(*) FROM token_blacklist");
-        Assert.True((long)(await cmd.ExecuteScalarAsync())! >= 1);
-        var keys = gateway.Redis.GetServer(gateway.Redis.GetEndPoints()[0]).Keys(pattern: gateway.RedisPrefix + "blacklist:*").ToArray();
-        Assert.NotEmpty(keys);
-        Assert.True(await gateway.Redis.GetDatabase().KeyTimeToLiveAsync(keys[0]) is { } ttl && ttl > TimeSpan.Zero && ttl <= TimeSpan.FromMinutes(16));
-    }
-
-    [Fact]
     public async Task Should_name_each_invalid_field_when_registering()
     {
         using var client = gateway.Client();

@@ -50,6 +50,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     private readonly List<WebApplication> _extra = [];
 
     public string RedisPrefix { get; } = $"gwtest:{Guid.NewGuid():N}:";
+
+    /// <summary>This fixture's own key, as an installation configures it (specs forge tokens with it or with others).</summary>
+    public string SigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     public string ConnectionString { get; private set; } = "";
     public StorageServices Storage { get; private set; } = null!;
     public IConnectionMultiplexer Redis { get; private set; } = null!;
@@ -107,15 +110,15 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// valid on the other); <paramref name="storage"/> may point at another database, or at none.
     /// </summary>
     public async Task<Uri> StartSecondGatewayAsync(StorageServices storage, IAlertManagerRef? alerts = null,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null)
     {
-        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings);
+        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings, redis);
         _extra.Add(app);
         return new Uri(app.Urls.First());
     }
 
     private async Task<WebApplication> StartGatewayAsync(StorageServices storage, IAlertManagerRef alerts, bool seed,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -123,6 +126,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["SmartGrid:Gateway:RedisKeyPrefix"] = RedisPrefix,
+            ["SmartGrid:Gateway:SigningKey"] = SigningKey,
             ["SmartGrid:Gateway:RateLimitPerMinute"] = RateLimit.ToString(),
             ["SmartGrid:Gateway:AnonymousRateLimitPerMinute"] = "10000",
             ["SmartGrid:Gateway:LoginMaxFailuresPerAccount"] = AccountLoginFailures.ToString(),
@@ -137,7 +141,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         builder.Services.AddSingleton(storage);
         builder.Services.AddSingleton(storage.Meters);
         builder.Services.AddSingleton(storage.Queries);
-        builder.Services.AddSingleton(Redis);
+        builder.Services.AddSingleton(redis ?? Redis);
         builder.Services.AddSingleton(Producer);
         builder.Services.AddSingleton(Services);
         builder.Services.AddSingleton<IOtpSender>(Otp);

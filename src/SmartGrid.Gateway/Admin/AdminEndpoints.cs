@@ -89,7 +89,7 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> SetRoleAsync(string userId, HttpContext context, GatewayOptions options, GatewayRegions regions,
-        AccountStore accounts)
+        AccountStore accounts, SessionRevocations revocations, TimeProvider time)
     {
         if (!Guid.TryParse(userId, out var id))
             return Problems.Field("userId", "must be a UUID");
@@ -112,9 +112,13 @@ internal static class AdminEndpoints
             return body.Problem();
 
         var ct = context.RequestAborted;
-        if (!await accounts.SetRoleAsync(id, role!, operated.Distinct(StringComparer.Ordinal).ToArray(), ct))
+        var before = await accounts.FindByIdAsync(id, ct);
+        var regionsAfter = operated.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (before is null || !await accounts.SetRoleAsync(id, role!, regionsAfter, ct))
             return Problems.NotFound("User not found", $"No user '{id}'.");
-        // Access tokens already issued keep their old role until they expire (AccessTokenLifetime); a refresh picks up the new one.
+        // Tokens carry the role and regions: the old ones must not outlive the change, so every session ends.
+        if (before.Role != role || !before.OperatorRegions.Order(StringComparer.Ordinal).SequenceEqual(regionsAfter))
+            await revocations.RevokeUserAsync(id, RevokeReasons.RoleChanged, time.GetUtcNow(), ct);
         return GatewayJson.Ok(UserView((await accounts.FindByIdAsync(id, ct))!));
     }
 

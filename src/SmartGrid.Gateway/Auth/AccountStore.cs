@@ -14,8 +14,8 @@ public enum RefreshOutcome { Rotated, Unknown, Expired, Revoked, ReuseDetected }
 public sealed record RefreshResult(RefreshOutcome Outcome, Guid UserId = default, Guid FamilyId = default);
 
 /// <summary>
-/// The gateway's tables in PostgreSQL: users, one-time codes, refresh-token sessions and the
-/// durable token blacklist. Every statement is parameterised; state changes that must not race
+/// The gateway's tables in PostgreSQL: users, one-time codes and refresh-token sessions (whose
+/// revocation also ends their access tokens). Every statement is parameterised; state changes that must not race
 /// (OTP attempts, refresh rotation) run in a transaction with the row locked.
 /// </summary>
 public sealed class AccountStore(NpgsqlDataSource dataSource)
@@ -247,29 +247,31 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await RevokeFamilyAsync(conn, null, familyId, reason, now, ct);
     }
 
-    /// <summary>Whether the family still has a live refresh token (false after logout or reuse).</summary>
-    public async Task<bool> IsFamilyActiveAsync(Guid familyId, CancellationToken ct)
+    /// <summary>Revokes every live session of the user (role change, password change, disabled); returns their ids.</summary>
+    public async Task<IReadOnlyList<Guid>> RevokeUserSessionsAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(
-            "SELECT EXISTS (SELECT 1 FROM sessions WHERE family_id = $1 AND revoked_at IS NULL)");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
-        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
-    }
-
-    public async Task BlacklistAsync(string jti, Guid userId, DateTimeOffset expiresAt, CancellationToken ct)
-    {
-        await using var cmd = dataSource.CreateCommand(
-            "INSERT INTO token_blacklist (jti, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jti });
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = expiresAt });
-        await cmd.ExecuteNonQueryAsync(ct);
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var families = new List<Guid>();
+        while (await reader.ReadAsync(ct))
+            families.Add(reader.GetGuid(0));
+        return families.Distinct().ToArray();
     }
 
-    public async Task<bool> IsBlacklistedAsync(string jti, CancellationToken ct)
+    /// <summary>
+    /// Whether the session was ended (any row of the family revoked for another reason than its
+    /// own rotation): the durable answer behind <see cref="SessionRevocations"/>.
+    /// </summary>
+    public async Task<bool> IsSessionRevokedAsync(Guid familyId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM token_blacklist WHERE jti = $1)");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jti });
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE family_id = $1 AND revoked_at IS NOT NULL AND revoked_reason <> $2)");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = RevokeReasons.Rotated });
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
@@ -321,4 +323,6 @@ public static class RevokeReasons
     public const string Rotated = "rotated";
     public const string Logout = "logout";
     public const string ReuseDetected = "reuse_detected";
+    public const string RoleChanged = "role_changed";
+    public const string PasswordChanged = "password_changed";
 }

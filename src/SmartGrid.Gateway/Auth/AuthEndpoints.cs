@@ -28,7 +28,7 @@ internal static partial class AuthEndpoints
         auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous()
             .WithSummary("Exchange a refresh token for new tokens (the old one stops working)").Body("""{"refresh_token":"…"}""");
         auth.MapPost("/logout", LogoutAsync).WithName("auth.logout").RequireAuthorization().AddEndpointFilter<RateLimitFilter>()
-            .WithSummary("End the session: the refresh token and this access token stop working");
+            .WithSummary("End the session: its refresh token and every access token issued in it stop working");
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
@@ -151,7 +151,7 @@ internal static partial class AuthEndpoints
     }
 
     private static async Task<IResult> RefreshAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, TimeProvider time, RedisGuard redis, LoginThrottle throttle, ILoggerFactory logs)
+        TokenService tokens, TimeProvider time, RedisGuard redis, LoginThrottle throttle, SessionRevocations revocations, ILoggerFactory logs)
     {
         if (await throttle.AnonymousHitAsync(context, "auth.refresh") is { } limited)
             return limited;
@@ -179,6 +179,7 @@ internal static partial class AuthEndpoints
             case RefreshOutcome.ReuseDetected:
                 logs.CreateLogger("SmartGrid.Gateway.Auth").LogWarning(
                     "Refresh token reused after rotation: session {Session} of user {User} revoked", result.FamilyId, result.UserId);
+                await revocations.RevokedAsync(result.FamilyId, RevokeReasons.ReuseDetected);
                 await TryAsync(() => redis.DeleteSessionAsync(result.FamilyId));
                 return Problems.Unauthorized("This refresh token was already used; the session has been revoked. Log in again.");
             case RefreshOutcome.Expired:
@@ -191,16 +192,12 @@ internal static partial class AuthEndpoints
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext context, AccountStore accounts, TimeProvider time, RedisGuard redis,
-        ILoggerFactory logs)
+        SessionRevocations revocations, ILoggerFactory logs)
     {
         var user = CurrentUser.From(context.User);
-        var ct = context.RequestAborted;
-        var now = time.GetUtcNow();
-        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, now, ct);
-        await accounts.BlacklistAsync(user.TokenId, user.Id, user.ExpiresAt, ct);
-        var log = logs.CreateLogger("SmartGrid.Gateway.Auth");
-        await TryAsync(() => redis.BlacklistAsync(user.TokenId, user.ExpiresAt - now + TimeSpan.FromSeconds(1)), log);
-        await TryAsync(() => redis.DeleteSessionAsync(user.SessionId), log);
+        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, time.GetUtcNow(), context.RequestAborted);
+        await revocations.RevokedAsync(user.SessionId, RevokeReasons.Logout);
+        await TryAsync(() => redis.DeleteSessionAsync(user.SessionId), logs.CreateLogger("SmartGrid.Gateway.Auth"));
         return Results.NoContent();
     }
 
