@@ -27,7 +27,8 @@ public static class GatewayHosting
     /// Registers the gateway: options from <see cref="GatewayOptions.Section"/> (validated; outside
     /// Development a signing key must be configured, see <see cref="SigningKeys"/>), JWT bearer authentication, the role
     /// policies, the stores and, when not registered already, Redis (ConnectionStrings:Redis), an
-    /// <see cref="IOtpSender"/> that logs and an <see cref="IMeterStatusSource"/> backed by the meter
+    /// <see cref="IAccountMessenger"/> (SMTP and SMS of SmartGrid:Notifications; Development: files in
+    /// <see cref="GatewayOptions.DevelopmentMailDrop"/>) and an <see cref="IMeterStatusSource"/> backed by the meter
     /// shard region, an <see cref="IAlertManagerRef"/> on the AlertManager singleton proxy and
     /// <see cref="GridServicesOptions"/> (the grid services' Redis keyspace). Needs
     /// <see cref="StorageServices"/> and <see cref="MeterRegistry"/> in the container
@@ -46,7 +47,11 @@ public static class GatewayHosting
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(
             ConfigurationOptions.Parse((builder.Configuration.GetConnectionString("Redis") ?? "127.0.0.1:6379") + ",abortConnect=false")));
-        services.TryAddSingleton<IOtpSender, LoggingOtpSender>();
+        var mailDrop = builder.Environment.IsDevelopment() && options.DevelopmentMailDrop is { Length: > 0 } drop ? Path.GetFullPath(drop) : null;
+        services.TryAddSingleton<IAccountMessenger>(sp => mailDrop is not null
+            ? new MailDropMessenger(mailDrop, sp.GetRequiredService<TimeProvider>())
+            : ChannelAccountMessenger.From(builder.Configuration));
+        services.AddSingleton<OneTimeCodes>();
         services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
         services.TryAddSingleton<IAlertManagerRef, SingletonAlertManagerRef>();
         services.TryAddSingleton(new GridServicesOptions());

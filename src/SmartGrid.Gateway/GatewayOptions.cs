@@ -37,6 +37,12 @@ public sealed record GatewayOptions
 
     public TimeSpan OtpLifetime { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Development only: account messages (codes, notices) are written as files here instead of
+    /// being sent; empty = send them through SmartGrid:Notifications (SMTP, SMS) as everywhere else.
+    /// </summary>
+    public string DevelopmentMailDrop { get; init; } = ".data/mail";
+
     /// <summary>Wrong codes tolerated per OTP; the next attempt (even with the right code) is refused.</summary>
     public int OtpMaxAttempts { get; init; } = 5;
 

@@ -56,7 +56,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     public string ConnectionString { get; private set; } = "";
     public StorageServices Storage { get; private set; } = null!;
     public IConnectionMultiplexer Redis { get; private set; } = null!;
-    public CapturingOtpSender Otp { get; } = new();
+    public CapturingMessenger Otp { get; } = new();
     public Uri BaseAddress { get; private set; } = null!;
     public EmbeddedKafkaBroker Broker { get; private set; } = null!;
     public IProducer<string, string> Producer { get; private set; } = null!;
@@ -109,20 +109,32 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// Another gateway instance sharing this one's Redis keys, Kafka and actors (tokens of one are
     /// valid on the other); <paramref name="storage"/> may point at another database, or at none.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="ownMessenger"/>: the gateway's own account messenger (configured by <paramref name="settings"/>)
+    /// instead of <see cref="Otp"/>; <paramref name="log"/> receives everything it logs.
+    /// </remarks>
     public async Task<Uri> StartSecondGatewayAsync(StorageServices storage, IAlertManagerRef? alerts = null,
-        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null)
+        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null, bool ownMessenger = false,
+        ILoggerProvider? log = null)
     {
-        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings, redis);
+        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings, redis,
+            ownMessenger, log);
         _extra.Add(app);
         return new Uri(app.Urls.First());
     }
 
     private async Task<WebApplication> StartGatewayAsync(StorageServices storage, IAlertManagerRef alerts, bool seed,
-        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null)
+        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null, bool ownMessenger = false,
+        ILoggerProvider? log = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (log is not null)
+        {
+            builder.Logging.AddProvider(log);
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        }
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["SmartGrid:Gateway:RedisKeyPrefix"] = RedisPrefix,
@@ -144,7 +156,8 @@ public sealed class GatewayFixture : IAsyncLifetime
         builder.Services.AddSingleton(redis ?? Redis);
         builder.Services.AddSingleton(Producer);
         builder.Services.AddSingleton(Services);
-        builder.Services.AddSingleton<IOtpSender>(Otp);
+        if (!ownMessenger)
+            builder.Services.AddSingleton<IAccountMessenger>(Otp);
         builder.Services.AddSingleton<IMeterStatusSource>(new ActorMeterStatusSource(_meters));
         builder.Services.AddSingleton(alerts);
         builder.AddGateway();
@@ -172,10 +185,10 @@ public sealed class GatewayFixture : IAsyncLifetime
         const string password = "Correct-Horse-42";
         using var client = Client();
         var register = await client.PostAsJsonAsync("/api/v1/auth/register", new { email, password });
-        Assert.Equal(System.Net.HttpStatusCode.Created, register.StatusCode);
-        var id = (await register.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user_id").GetGuid();
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, register.StatusCode);
         var verify = await client.PostAsJsonAsync("/api/v1/auth/verify-otp", new { email, code = Otp.LastCodeFor(email) });
         Assert.Equal(System.Net.HttpStatusCode.OK, verify.StatusCode);
+        var id = (await verify.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user_id").GetGuid();
         return (email, password, id);
     }
 
@@ -243,18 +256,21 @@ public sealed class GatewayFixture : IAsyncLifetime
 
 public sealed record Tokens(string Access, string Refresh);
 
-/// <summary>Keeps the codes the gateway would have sent.</summary>
-public sealed class CapturingOtpSender : IOtpSender
+/// <summary>Keeps the messages the gateway would have sent.</summary>
+public sealed class CapturingMessenger : IAccountMessenger
 {
-    private readonly ConcurrentDictionary<string, string> _codes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentQueue<AccountMessage> _sent = new();
 
-    public Task SendAsync(Guid userId, string email, string purpose, string code, DateTimeOffset expiresAt, CancellationToken ct)
+    public Task SendAsync(AccountMessage message, CancellationToken ct)
     {
-        _codes[email] = code;
+        _sent.Enqueue(message);
         return Task.CompletedTask;
     }
 
-    public string LastCodeFor(string email) => _codes[email];
+    public IReadOnlyList<AccountMessage> SentTo(string address) =>
+        _sent.Where(m => string.Equals(m.Address, address, StringComparison.OrdinalIgnoreCase)).ToArray();
+
+    public string LastCodeFor(string address) => SentTo(address).Last(m => m.Code is not null).Code!;
 }
 
 [CollectionDefinition(Name)]

@@ -11,6 +11,16 @@ public enum OtpOutcome { Verified, NoCode, Expired, TooManyAttempts, Wrong }
 
 public enum RefreshOutcome { Rotated, Unknown, Expired, Revoked, ReuseDetected }
 
+/// <summary>What a verified code does ($1 = the user's id), run in the transaction that consumes it.</summary>
+public static class OtpEffects
+{
+    public const string VerifyEmail = "UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1";
+    public const string ConfirmEmail =
+        "UPDATE notification_preferences SET email = pending_email, pending_email = NULL, updated_at = now() WHERE user_id = $1 AND pending_email IS NOT NULL";
+    public const string ConfirmPhone =
+        "UPDATE notification_preferences SET phone = pending_phone, pending_phone = NULL, updated_at = now() WHERE user_id = $1 AND pending_phone IS NOT NULL";
+}
+
 public sealed record RefreshResult(RefreshOutcome Outcome, Guid UserId = default, Guid FamilyId = default);
 
 /// <summary>
@@ -105,12 +115,28 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Checks a code against the user's newest unconsumed one. A wrong code costs an attempt;
-    /// once <paramref name="maxAttempts"/> are spent the code is dead. Success consumes the
-    /// code and marks the email verified.
+    /// A registration for an address whose account was never verified: the newest registrant's
+    /// password replaces the old one (an unverified account belongs to nobody yet, so whoever
+    /// pre-registered someone else's address gains nothing). False when the account is verified.
+    /// </summary>
+    public async Task<bool> ReplaceUnverifiedPasswordAsync(Guid id, string passwordHash, string? phone, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "UPDATE users SET password_hash = $2, phone = $3, updated_at = now() WHERE id = $1 AND NOT email_verified");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
+        cmd.Parameters.Add(Text(phone));
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    /// <summary>
+    /// Checks a code against the user's newest unconsumed one of the purpose. A wrong code costs
+    /// an attempt; once <paramref name="maxAttempts"/> are spent the code is dead. Success
+    /// consumes the code and, in the same transaction, runs <paramref name="onVerified"/> ($1 = the
+    /// user's id): marks the email verified, or makes a pending address the confirmed one.
     /// </summary>
     public async Task<(OtpOutcome Outcome, int AttemptsLeft)> VerifyOtpAsync(Guid userId, string purpose, byte[] codeHash,
-        int maxAttempts, DateTimeOffset now, CancellationToken ct)
+        int maxAttempts, DateTimeOffset now, string onVerified, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -153,8 +179,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await ExecuteAsync(conn, tx, ct,
             ("UPDATE otp_verifications SET consumed_at = $2 WHERE id = $1",
                 [new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now }]),
-            ("UPDATE users SET email_verified = true, updated_at = $2 WHERE id = $1",
-                [new NpgsqlParameter<Guid> { TypedValue = userId }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now }]));
+            (onVerified, [new NpgsqlParameter<Guid> { TypedValue = userId }]));
         await tx.CommitAsync(ct);
         return (OtpOutcome.Verified, maxAttempts - attempts);
     }

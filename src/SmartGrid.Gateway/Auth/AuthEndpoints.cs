@@ -11,13 +11,11 @@ namespace SmartGrid.Gateway.Auth;
 /// </summary>
 internal static partial class AuthEndpoints
 {
-    public const string EmailVerification = "EMAIL_VERIFICATION";
-
     public static void Map(RouteGroupBuilder api)
     {
         var auth = api.MapGroup("/auth").WithTags("auth");
         auth.MapPost("/register", RegisterAsync).WithName("auth.register").AllowAnonymous()
-            .WithSummary("Create an account; a 6-digit code is sent to the email")
+            .WithSummary("Create an account; a 6-digit code is sent to the email (the same answer for a taken address)")
             .Body("""{"email":"name@example.com","phone":"+919812345678","password":"Correct-Horse-42"}""");
         auth.MapPost("/verify-otp", VerifyOtpAsync).WithName("auth.verify-otp").AllowAnonymous()
             .WithSummary("Verify the email with the code").Body("""{"email":"name@example.com","code":"123456"}""");
@@ -31,8 +29,13 @@ internal static partial class AuthEndpoints
             .WithSummary("End the session: its refresh token and every access token issued in it stop working");
     }
 
+    /// <summary>
+    /// Answers 202 with the same body whether the address is new, pending or taken (nothing tells
+    /// an address's owner apart): a new or unverified account gets a code, an existing one a
+    /// notice ("someone tried to register with your address").
+    /// </summary>
     private static async Task<IResult> RegisterAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, IOtpSender otp, TimeProvider time, LoginThrottle throttle)
+        OneTimeCodes codes, TimeProvider time, LoginThrottle throttle)
     {
         if (await throttle.AnonymousHitAsync(context, "auth.register") is { } limited)
             return limited;
@@ -54,16 +57,24 @@ internal static partial class AuthEndpoints
             return body.Problem();
 
         var ct = context.RequestAborted;
-        var id = await accounts.CreateUserAsync(email!, phone, PasswordPolicy.Hash(password!), Roles.User, [], emailVerified: false, ct);
-        if (id is null)
-            return Problems.Conflict("Email already registered", $"An account for '{email}' exists; log in or verify it.");
-
-        var expiresAt = await IssueOtpAsync(id.Value, email!, options, accounts, tokens, otp, time, ct);
-        return GatewayJson.Created($"/api/v1/users/{id}", new { UserId = id, Email = email, EmailVerified = false, OtpExpiresAt = expiresAt });
+        // Hashed for every request, so a taken address does not answer faster.
+        var hash = PasswordPolicy.Hash(password!);
+        var id = await accounts.CreateUserAsync(email!, phone, hash, Roles.User, [], emailVerified: false, ct);
+        if (id is null && await accounts.FindByEmailAsync(email!, ct) is { } existing)
+        {
+            if (await accounts.ReplaceUnverifiedPasswordAsync(existing.Id, hash, phone, ct))
+                id = existing.Id;
+            else
+                await codes.SendAsync(new AccountMessage(existing.Id, "email", existing.Email, MessagePurposes.RegistrationAttempt), ct);
+        }
+        if (id is not null)
+            await codes.IssueAsync(id.Value, "email", email!, MessagePurposes.EmailVerification, ct);
+        return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
     }
 
+    /// <summary>One 400 for a wrong, expired, used-up or never-sent code, and for an unknown or verified account: it tells nothing about the account.</summary>
     private static async Task<IResult> VerifyOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, TimeProvider time, LoginThrottle throttle)
+        OneTimeCodes codes, LoginThrottle throttle)
     {
         if (await throttle.AnonymousHitAsync(context, "auth.verify-otp") is { } limited)
             return limited;
@@ -72,30 +83,22 @@ internal static partial class AuthEndpoints
             return failure;
         using var _ = body;
         var email = ReadEmail(body!);
-        var code = body!.String("code", required: true, maxLength: 6);
-        if (code is not null && !OtpPattern().IsMatch(code))
-            body.Error("code", "must be 6 digits");
-        if (body.HasErrors)
+        var code = ReadCode(body!);
+        if (body!.HasErrors)
             return body.Problem();
 
         var ct = context.RequestAborted;
-        // An unknown email gets the same answer as a missing code: the route does not reveal accounts.
         var user = await accounts.FindByEmailAsync(email!, ct);
-        var (outcome, left) = user is null
-            ? (OtpOutcome.NoCode, 0)
-            : await accounts.VerifyOtpAsync(user.Id, EmailVerification, tokens.HashOtp(user.Id, code!), options.OtpMaxAttempts, time.GetUtcNow(), ct);
-        return outcome switch
-        {
-            OtpOutcome.Verified => GatewayJson.Ok(new { UserId = user!.Id, Email = user.Email, EmailVerified = true }),
-            OtpOutcome.Wrong => Problems.Field("code", $"is wrong; {left} attempt(s) left", "Invalid code"),
-            OtpOutcome.Expired => Problems.Field("code", "has expired; ask for a new one at /api/v1/auth/resend-otp", "Code expired"),
-            OtpOutcome.TooManyAttempts => Problems.Field("code", "too many wrong attempts; ask for a new one at /api/v1/auth/resend-otp", "Code locked"),
-            _ => Problems.Field("code", "no code is pending for this email", "Invalid code"),
-        };
+        var outcome = user is null
+            ? OtpOutcome.NoCode
+            : (await codes.VerifyAsync(user.Id, user.Email, MessagePurposes.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
+        return outcome == OtpOutcome.Verified
+            ? GatewayJson.Ok(new { UserId = user!.Id, Email = user.Email, EmailVerified = true })
+            : InvalidCode("/api/v1/auth/resend-otp");
     }
 
     private static async Task<IResult> ResendOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, IOtpSender otp, TimeProvider time, LoginThrottle throttle)
+        OneTimeCodes codes, TimeProvider time, LoginThrottle throttle)
     {
         if (await throttle.AnonymousHitAsync(context, "auth.resend-otp") is { } limited)
             return limited;
@@ -108,10 +111,29 @@ internal static partial class AuthEndpoints
             return body.Problem();
         var user = await accounts.FindByEmailAsync(email!, context.RequestAborted);
         if (user is { EmailVerified: false })
-            await IssueOtpAsync(user.Id, user.Email, options, accounts, tokens, otp, time, context.RequestAborted);
-        // Same answer whether or not the account exists.
-        return Results.Accepted();
+            await codes.IssueAsync(user.Id, "email", user.Email, MessagePurposes.EmailVerification, context.RequestAborted);
+        return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
     }
+
+    /// <summary>The one answer of register and resend-otp.</summary>
+    private static IResult CodeSent(string email, DateTimeOffset expiresAt) => Results.Json(new
+    {
+        Email = email,
+        Status = "verification_pending",
+        Detail = "If this address can be verified, a 6-digit code was sent to it; send it to POST /api/v1/auth/verify-otp.",
+        OtpExpiresAt = expiresAt,
+    }, GatewayJson.Options, statusCode: StatusCodes.Status202Accepted);
+
+    internal static string? ReadCode(JsonBody body)
+    {
+        var code = body.String("code", required: true, maxLength: 6);
+        if (code is not null && !OtpPattern().IsMatch(code))
+            body.Error("code", "must be 6 digits");
+        return code;
+    }
+
+    internal static IResult InvalidCode(string resendAt) =>
+        Problems.Field("code", $"is wrong, expired or used up; ask for a new one ({resendAt})", "Invalid code");
 
     private static async Task<IResult> LoginAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
         TokenService tokens, TimeProvider time, LoginThrottle throttle, RedisGuard redis)
@@ -199,16 +221,6 @@ internal static partial class AuthEndpoints
         await revocations.RevokedAsync(user.SessionId, RevokeReasons.Logout);
         await TryAsync(() => redis.DeleteSessionAsync(user.SessionId), logs.CreateLogger("SmartGrid.Gateway.Auth"));
         return Results.NoContent();
-    }
-
-    private static async Task<DateTimeOffset> IssueOtpAsync(Guid userId, string email, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, IOtpSender otp, TimeProvider time, CancellationToken ct)
-    {
-        var code = TokenService.NewOtpCode();
-        var expiresAt = time.GetUtcNow() + options.OtpLifetime;
-        await accounts.CreateOtpAsync(userId, EmailVerification, tokens.HashOtp(userId, code), expiresAt, ct);
-        await otp.SendAsync(userId, email, EmailVerification, code, expiresAt, ct);
-        return expiresAt;
     }
 
     private static object TokenResponse(AccessToken access, string refresh, DateTimeOffset refreshExpires, UserRecord user, TimeProvider time) => new

@@ -85,11 +85,8 @@ public sealed class SigningKeys
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         try
         {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             var key = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(MinBytes));
-            using (var file = new StreamWriter(full, Encoding.ASCII, options))
+            using (var file = OwnerOnlyFile.CreateNew(full))
                 file.Write(key);
             return key;
         }

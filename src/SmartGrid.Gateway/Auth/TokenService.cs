@@ -81,6 +81,6 @@ public sealed class TokenService(GatewayOptions options, SigningKeys keys, TimeP
     public static string NewOtpCode() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Keyed and bound to the user, so a leaked table does not reveal codes by a 10^6 dictionary alone.</summary>
-    public byte[] HashOtp(Guid userId, string code) =>
-        HMACSHA256.HashData(keys.OtpKey, Encoding.UTF8.GetBytes($"{userId:N}:{code}"));
+    public byte[] HashOtp(Guid userId, string boundCode) =>
+        HMACSHA256.HashData(keys.OtpKey, Encoding.UTF8.GetBytes($"{userId:N}:{boundCode}"));
 }
