@@ -68,6 +68,7 @@ public static class GatewayHosting
         services.AddSingleton<SessionRevocations>();
         services.AddSingleton<RedisGuard>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<LoginLockout>();
         services.AddSingleton<RateLimitFilter>();
         services.AddProblemDetails();
         services.AddOpenApi(GatewayOpenApi.DocumentName, GatewayOpenApi.Configure);

@@ -52,10 +52,21 @@ public sealed record GatewayOptions
     /// <summary>Requests per IP address, per anonymous endpoint (register, verify-otp, resend-otp, refresh) and per minute.</summary>
     public int AnonymousRateLimitPerMinute { get; init; } = 30;
 
-    /// <summary>Failed logins of one account within <see cref="LoginFailureWindow"/> before further attempts are refused.</summary>
-    public int LoginMaxFailuresPerAccount { get; init; } = 5;
+    /// <summary>Failed logins of one account from one address within <see cref="LoginFailureWindow"/> before that address has to wait.</summary>
+    public int LoginFreeFailures { get; init; } = 5;
 
-    /// <summary>Failed logins from one IP address within <see cref="LoginFailureWindow"/> before further attempts are refused.</summary>
+    /// <summary>The wait after the first failure beyond the free ones; it doubles with each further failure.</summary>
+    public TimeSpan LoginBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan LoginMaxDelay { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// Failed logins of one account from all addresses within <see cref="LoginFailureWindow"/> before
+    /// every attempt at it is refused. High, so that a stranger needs many addresses to lock anyone out.
+    /// </summary>
+    public int LoginMaxFailuresPerAccount { get; init; } = 1000;
+
+    /// <summary>Failed logins from one IP address (any account) within <see cref="LoginFailureWindow"/> before further attempts are refused.</summary>
     public int LoginMaxFailuresPerIp { get; init; } = 50;
 
     public TimeSpan LoginFailureWindow { get; init; } = TimeSpan.FromMinutes(15);
@@ -104,6 +115,11 @@ public sealed record GatewayOptions
         Positive(RevocationCacheTtl, nameof(RevocationCacheTtl));
         Positive(RevocationRedisTimeout, nameof(RevocationRedisTimeout));
         Positive(LoginFailureWindow, nameof(LoginFailureWindow));
+        Positive(LoginBaseDelay, nameof(LoginBaseDelay));
+        if (LoginMaxDelay < LoginBaseDelay)
+            throw new InvalidOperationException($"{Section}:LoginMaxDelay must be at least LoginBaseDelay ({LoginBaseDelay}), is {LoginMaxDelay}");
+        if (LoginFreeFailures < 0)
+            throw new InvalidOperationException($"{Section}:LoginFreeFailures must not be negative (is {LoginFreeFailures})");
         Positive(MeterStatusTimeout, nameof(MeterStatusTimeout));
         Positive(MaxQueryRange, nameof(MaxQueryRange));
         Positive(AlertCommandTimeout, nameof(AlertCommandTimeout));

@@ -54,20 +54,6 @@ public sealed class AuthSpecs(GatewayFixture gateway)
     }
 
     [Fact]
-    public async Task Should_lock_an_account_out_after_repeated_failed_logins()
-    {
-        var (email, password, _) = await gateway.NewVerifiedUserAsync();
-        using var client = gateway.Client();
-        for (var i = 0; i < GatewayFixture.AccountLoginFailures; i++)
-            Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password = "Wrong-Password-99" })).StatusCode);
-
-        // Even the right password is refused while the account is locked out.
-        var locked = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
-        Assert.Equal(HttpStatusCode.TooManyRequests, locked.StatusCode);
-        Assert.True(locked.Headers.RetryAfter?.Delta > TimeSpan.Zero);
-    }
-
-    [Fact]
     public async Task Should_refuse_an_expired_otp()
     {
         var email = $"exp{Guid.NewGuid():N}@example.com";

@@ -38,7 +38,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     public const string DemoPassword = "Demo-Password-2025";
     public const string SilentMeter = "MTR-99999999";
     public const int RateLimit = 30;
-    public const int AccountLoginFailures = 3;
+    /// <summary>Failed logins of one account from one address before that address waits (<see cref="LoginBaseDelay"/>, doubling).</summary>
+    public const int FreeLoginFailures = 3;
+    public static readonly TimeSpan LoginBaseDelay = TimeSpan.FromSeconds(30);
 
     private const string DefaultPostgres = "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
     private const string DefaultRedis = "127.0.0.1:6379";
@@ -141,7 +143,8 @@ public sealed class GatewayFixture : IAsyncLifetime
             ["SmartGrid:Gateway:SigningKey"] = SigningKey,
             ["SmartGrid:Gateway:RateLimitPerMinute"] = RateLimit.ToString(),
             ["SmartGrid:Gateway:AnonymousRateLimitPerMinute"] = "10000",
-            ["SmartGrid:Gateway:LoginMaxFailuresPerAccount"] = AccountLoginFailures.ToString(),
+            ["SmartGrid:Gateway:LoginFreeFailures"] = FreeLoginFailures.ToString(),
+            ["SmartGrid:Gateway:LoginBaseDelay"] = LoginBaseDelay.ToString(),
             ["SmartGrid:Gateway:LoginMaxFailuresPerIp"] = "10000",
             ["SmartGrid:Gateway:MeterStatusTimeout"] = "00:00:01",
             ["SmartGrid:Gateway:OtpMaxAttempts"] = "3",

@@ -5,9 +5,9 @@ using SmartGrid.Gateway.Http;
 namespace SmartGrid.Gateway.Auth;
 
 /// <summary>
-/// <c>/api/v1/auth</c>: register, verify-otp, resend-otp, login, refresh, logout. Registration
-/// and login are throttled per IP (and login per account) in Redis; every other route is
-/// rate-limited per user by <see cref="RateLimitFilter"/>.
+/// <c>/api/v1/auth</c>: register, verify-otp, resend-otp, login, refresh, logout. The anonymous
+/// routes are limited per IP in Redis, failed logins by <see cref="LoginLockout"/>; every other
+/// route is rate-limited per user by <see cref="RateLimitFilter"/>.
 /// </summary>
 internal static partial class AuthEndpoints
 {
@@ -136,7 +136,7 @@ internal static partial class AuthEndpoints
         Problems.Field("code", $"is wrong, expired or used up; ask for a new one ({resendAt})", "Invalid code");
 
     private static async Task<IResult> LoginAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, TimeProvider time, LoginThrottle throttle, RedisGuard redis)
+        TokenService tokens, TimeProvider time, LoginLockout lockout, RedisGuard redis)
     {
         var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
         if (failure is not null)
@@ -148,8 +148,8 @@ internal static partial class AuthEndpoints
             return body.Problem();
 
         var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (await throttle.LockedOutAsync(email!, ip) is { } retryAfter)
-            return Problems.TooManyRequests(retryAfter, "Too many failed logins for this account or address; try again later.");
+        if (await lockout.RetryAfterAsync(email!, ip) is { } retryAfter)
+            return Problems.TooManyRequests(retryAfter, "Too many failed logins for this account from this address; try again later.");
 
         var ct = context.RequestAborted;
         var user = await accounts.FindByEmailAsync(email!, ct);
@@ -157,13 +157,13 @@ internal static partial class AuthEndpoints
             PasswordPolicy.VerifyAgainstDummy(password!);
         if (user is null || !PasswordPolicy.Verify(password!, user.PasswordHash))
         {
-            await throttle.RecordFailureAsync(email!, ip);
+            await lockout.RecordFailureAsync(email!, ip);
             return Problems.Unauthorized("Invalid email or password.");
         }
         if (!user.EmailVerified)
             return Problems.Forbidden("The email address is not verified; verify it with the code sent at registration (/api/v1/auth/verify-otp).");
 
-        await throttle.ResetAccountAsync(email!);
+        await lockout.RecordSuccessAsync(email!, ip);
         var refresh = TokenService.NewRefreshToken();
         var refreshExpires = time.GetUtcNow() + options.RefreshTokenLifetime;
         var session = await accounts.CreateSessionAsync(user.Id, TokenService.HashRefreshToken(refresh), refreshExpires,

@@ -42,6 +42,11 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
 
     public Task DeleteAsync(string key) => Db.KeyDeleteAsync(Key(key));
 
+    public Task SetAsync(string key, TimeSpan ttl) => Db.StringSetAsync(Key(key), "1", ttl);
+
+    /// <summary>Time left of <paramref name="key"/>, or null when it does not exist.</summary>
+    public Task<TimeSpan?> TimeToLiveAsync(string key) => Db.KeyTimeToLiveAsync(Key(key));
+
     /// <summary>Marks the sessions ended for <paramref name="ttl"/> (as long as their access tokens can live), in one round trip.</summary>
     public Task MarkSessionsRevokedAsync(IReadOnlyCollection<Guid> sessionIds, TimeSpan ttl)
     {
