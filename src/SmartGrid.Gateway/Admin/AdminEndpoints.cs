@@ -1,6 +1,7 @@
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Gateway.Admin;
 
@@ -12,6 +13,8 @@ internal static class AdminEndpoints
         var admin = api.MapGroup("/admin").WithTags("admin").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
         admin.MapPost("/meters", CreateMeterAsync).WithName("admin.meters.create")
             .WithSummary("Register a meter").Body("""{"meter_id":"MTR-00000042","region":"Pune-West"}""");
+        admin.MapGet("/meters/{meterId}", GetMeterAsync).WithName("admin.meters.get")
+            .WithSummary("A registered meter: its region and current owner");
         admin.MapPut("/meters/{meterId}/assignment", AssignAsync).WithName("admin.meters.assign")
             .WithSummary("Give the meter to a user").Body("""{"user_id":"01a22eb2-cf79-7317-9b44-cbb6fb3260da"}""");
         admin.MapDelete("/meters/{meterId}/assignment", UnassignAsync).WithName("admin.meters.unassign")
@@ -38,7 +41,17 @@ internal static class AdminEndpoints
 
         if (!await meters.CreateAsync(meterId!, region!, context.RequestAborted))
             return Problems.Conflict("Meter exists", $"Meter '{meterId}' is already registered.");
-        return GatewayJson.Created($"/api/v1/meters/{meterId}", new { MeterId = meterId, Region = region });
+        return GatewayJson.Created($"/api/v1/admin/meters/{meterId}", new { MeterId = meterId, Region = region, Assignment = (MeterAssignment?)null });
+    }
+
+    private static async Task<IResult> GetMeterAsync(string meterId, HttpContext context, MeterRegistry registry, MeterDirectory meters)
+    {
+        if (!Identifiers.IsMeterId(meterId))
+            return Problems.Field("meterId", Identifiers.MeterIdRule);
+        var ct = context.RequestAborted;
+        if (await registry.GetRegionAsync(meterId, ct) is not { } region)
+            return Problems.NotFound("Meter not found", $"No meter '{meterId}' is registered.");
+        return GatewayJson.Ok(new { MeterId = meterId, Region = region, Assignment = await meters.CurrentAssignmentAsync(meterId, ct) });
     }
 
     private static async Task<IResult> AssignAsync(string meterId, HttpContext context, GatewayOptions options, MeterDirectory meters)

@@ -7,7 +7,9 @@ namespace SmartGrid.Gateway.Notifications;
 /// <summary>
 /// <c>/api/v1/notifications/user/preferences</c>: the channels the caller (any role) is notified on, from which
 /// severity, and where. PUT replaces the whole document; a channel is accepted only with the
-/// address it needs (sms a phone, webhook a URL, push a device token).
+/// address it needs (sms a phone, webhook a URL, push a device token). A new email or phone is
+/// pending until confirmed with the code sent to it (POST .../preferences/confirm); until then the
+/// confirmed one (or none) is used.
 /// </summary>
 internal static class NotificationEndpoints
 {
@@ -24,6 +26,9 @@ internal static class NotificationEndpoints
         user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put")
             .WithSummary("Replace the caller's notification preferences")
             .Body("""{"channels":["email","webhook"],"min_severity":"high","webhook_url":"https://hooks.example.com/grid","quiet_hours_start":"22:30","quiet_hours_end":"06:30"}""");
+        user.MapPost("/preferences/confirm", ConfirmAsync).WithName("notifications.user.preferences.confirm")
+            .WithSummary("Confirm a pending email or phone with the code sent to it")
+            .Body("""{"address":"email","code":"123456"}""");
     }
 
     private static async Task<IResult> GetAsync(HttpContext context, NotificationPreferenceStore store)
@@ -32,7 +37,8 @@ internal static class NotificationEndpoints
         return GatewayJson.Ok(View(saved ?? NotificationPreferences.Defaults, saved is not null));
     }
 
-    private static async Task<IResult> PutAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, AccountStore accounts)
+    private static async Task<IResult> PutAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, AccountStore accounts,
+        OneTimeCodes codes)
     {
         var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
         if (failure is not null)
@@ -71,7 +77,8 @@ internal static class NotificationEndpoints
         if (account is null)
             return Problems.NotFound("Account not found", "The account of this token no longer exists.");
         // A channel without its address would be accepted and then never deliver anything.
-        if (channels.Contains("sms") && phone is null && account.Phone is null)
+        phone ??= channels.Contains("sms") ? account.Phone : null;
+        if (channels.Contains("sms") && phone is null)
             body.Error("phone", "is required for the sms channel (the account has no phone number)");
         if (channels.Contains("webhook") && webhook is null)
             body.Error("webhook_url", "is required for the webhook channel");
@@ -80,11 +87,50 @@ internal static class NotificationEndpoints
         if (body.HasErrors)
             return body.Problem();
 
-        var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, email, phone, pushToken,
-            quietStart, quietEnd, null);
+        var before = await store.GetAsync(user.Id, ct);
+        var (confirmedEmail, pendingEmail) = Confirmation(email, before?.Email, before?.PendingEmail, account.Email);
+        var (confirmedPhone, pendingPhone) = Confirmation(phone, before?.Phone, before?.PendingPhone, trusted: null);
+        var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, confirmedEmail, confirmedPhone,
+            pushToken, quietStart, quietEnd, null, pendingEmail, pendingPhone);
         await store.SaveAsync(user.Id, preferences, ct);
+        if (pendingEmail is not null && pendingEmail != before?.PendingEmail)
+            await codes.IssueAsync(user.Id, "email", pendingEmail, MessagePurposes.EmailConfirmation, ct);
+        if (pendingPhone is not null && pendingPhone != before?.PendingPhone)
+            await codes.IssueAsync(user.Id, "sms", pendingPhone, MessagePurposes.PhoneConfirmation, ct);
         var saved = await store.GetAsync(user.Id, ct);
         return GatewayJson.Ok(View(saved!, true));
+    }
+
+    /// <summary>
+    /// The (confirmed, pending) pair after asking for <paramref name="requested"/>: an address
+    /// already confirmed (or the account's verified email) is used at once; a new one waits, and
+    /// the confirmed one stays in use meanwhile.
+    /// </summary>
+    private static (string? Confirmed, string? Pending) Confirmation(string? requested, string? confirmed, string? pending, string? trusted) =>
+        requested is null || requested == confirmed || requested == trusted ? (requested, null) : (confirmed, requested);
+
+    private static async Task<IResult> ConfirmAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, OneTimeCodes codes)
+    {
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var address = body!.String("address", required: true, maxLength: 8);
+        if (address is not null and not ("email" or "phone"))
+            body.Error("address", "must be email or phone");
+        var code = AuthEndpoints.ReadCode(body);
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ct = context.RequestAborted;
+        var user = CurrentUser.From(context.User);
+        var saved = await store.GetAsync(user.Id, ct);
+        var (pending, purpose, effect) = address == "email"
+            ? (saved?.PendingEmail, MessagePurposes.EmailConfirmation, OtpEffects.ConfirmEmail)
+            : (saved?.PendingPhone, MessagePurposes.PhoneConfirmation, OtpEffects.ConfirmPhone);
+        if (pending is null || (await codes.VerifyAsync(user.Id, pending, purpose, code!, effect, ct)).Outcome != OtpOutcome.Verified)
+            return AuthEndpoints.InvalidCode("save the address again in PUT /api/v1/notifications/user/preferences");
+        return GatewayJson.Ok(View((await store.GetAsync(user.Id, ct))!, true));
     }
 
     private static bool IsWebhookUrl(string text) =>
@@ -114,6 +160,8 @@ internal static class NotificationEndpoints
         p.WebhookUrl,
         p.Email,
         p.Phone,
+        p.PendingEmail,
+        p.PendingPhone,
         p.PushToken,
         QuietHoursStart = p.QuietHoursStart?.ToString("HH:mm", CultureInfo.InvariantCulture),
         QuietHoursEnd = p.QuietHoursEnd?.ToString("HH:mm", CultureInfo.InvariantCulture),

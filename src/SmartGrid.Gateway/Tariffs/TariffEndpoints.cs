@@ -41,6 +41,8 @@ internal static class TariffEndpoints
         admin.MapGet("/overrides", ListOverridesAsync).WithName("tariff.admin.overrides")
             .WithSummary("Overrides, newest first: those in force or ahead (default), or all")
             .Query("region", "Only this region").Query("status", "current (in force or ahead, the default) or all").Paged();
+        admin.MapGet("/override/{overrideId}", GetOverrideAsync).WithName("tariff.admin.override.get")
+            .WithSummary("One override, lifted or not");
         admin.MapDelete("/override/{overrideId}", LiftOverrideAsync).WithName("tariff.admin.override.lift")
             .WithSummary("Lift an override before it ends");
     }
@@ -177,6 +179,15 @@ internal static class TariffEndpoints
         return GatewayJson.Ok(new { Items = items, Total = total, Limit = limit, Offset = offset });
     }
 
+    private static async Task<IResult> GetOverrideAsync(string overrideId, HttpContext context, TariffStore tariffs)
+    {
+        if (!Guid.TryParse(overrideId, out var id))
+            return Problems.Field("overrideId", "must be a UUID");
+        return await tariffs.FindOverrideAsync(id, context.RequestAborted) is { } found
+            ? GatewayJson.Ok(OverrideView(found, published: null))
+            : Problems.NotFound("Override not found", $"No tariff override '{id}'.");
+    }
+
     private static async Task<IResult> LiftOverrideAsync(string overrideId, HttpContext context, TariffStore tariffs,
         TariffOverridePublisher publisher, TimeProvider time)
     {
@@ -203,7 +214,8 @@ internal static class TariffEndpoints
         return GatewayJson.Ok(OverrideView(lifted, published));
     }
 
-    private static object OverrideView(TariffOverride o, bool published) => new
+    /// <summary><paramref name="published"/>: whether Kafka took this request's message (null when nothing was published).</summary>
+    private static object OverrideView(TariffOverride o, bool? published) => new
     {
         o.OverrideId,
         o.Region,
