@@ -12,15 +12,20 @@ internal static class AdminEndpoints
     {
         var admin = api.MapGroup("/admin").WithTags("admin").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
         admin.MapPost("/meters", CreateMeterAsync).WithName("admin.meters.create")
+            .Produces<MeterView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Register a meter").Body("""{"meter_id":"MTR-00000042","region":"Pune-West"}""");
         admin.MapGet("/meters/{meterId}", GetMeterAsync).WithName("admin.meters.get")
+            .Produces<MeterView>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("A registered meter: its region and current owner");
         admin.MapPut("/meters/{meterId}/assignment", AssignAsync).WithName("admin.meters.assign")
+            .Produces<MeterAssignment>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Give the meter to a user").Body("""{"user_id":"01a22eb2-cf79-7317-9b44-cbb6fb3260da"}""");
         admin.MapDelete("/meters/{meterId}/assignment", UnassignAsync).WithName("admin.meters.unassign")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Take the meter from its user");
-        admin.MapGet("/users", ListUsersAsync).WithName("admin.users.list").WithSummary("Users, oldest first").Paged();
+        admin.MapGet("/users", ListUsersAsync).WithName("admin.users.list").WithSummary("Users, oldest first").Paged().Produces<Page<UserView>>();
         admin.MapPut("/users/{userId}/role", SetRoleAsync).WithName("admin.users.role")
+            .Produces<UserView>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Set a user's role (and an operator's regions)").Body("""{"role":"OPERATOR","operator_regions":["Nashik"]}""");
     }
 
@@ -41,7 +46,7 @@ internal static class AdminEndpoints
 
         if (!await meters.CreateAsync(meterId!, region!, context.RequestAborted))
             return Problems.Conflict("Meter exists", $"Meter '{meterId}' is already registered.");
-        return GatewayJson.Created($"/api/v1/admin/meters/{meterId}", new { MeterId = meterId, Region = region, Assignment = (MeterAssignment?)null });
+        return GatewayJson.Created($"/api/v1/admin/meters/{meterId}", new MeterView(meterId!, region!, null));
     }
 
     private static async Task<IResult> GetMeterAsync(string meterId, HttpContext context, MeterRegistry registry, MeterDirectory meters)
@@ -51,7 +56,7 @@ internal static class AdminEndpoints
         var ct = context.RequestAborted;
         if (await registry.GetRegionAsync(meterId, ct) is not { } region)
             return Problems.NotFound("Meter not found", $"No meter '{meterId}' is registered.");
-        return GatewayJson.Ok(new { MeterId = meterId, Region = region, Assignment = await meters.CurrentAssignmentAsync(meterId, ct) });
+        return GatewayJson.Ok(new MeterView(meterId, region, await meters.CurrentAssignmentAsync(meterId, ct)));
     }
 
     private static async Task<IResult> AssignAsync(string meterId, HttpContext context, GatewayOptions options, MeterDirectory meters)
@@ -98,7 +103,7 @@ internal static class AdminEndpoints
         if (query.HasErrors)
             return query.Problem();
         var (users, total) = await accounts.ListUsersAsync(limit, offset, context.RequestAborted);
-        return GatewayJson.Ok(new { Items = users.Select(UserView), Total = total, Limit = limit, Offset = offset });
+        return GatewayJson.Ok(new Page<UserView>(users.Select(UserView.Of).ToArray(), total, limit, offset));
     }
 
     private static async Task<IResult> SetRoleAsync(string userId, HttpContext context, GatewayOptions options, GatewayRegions regions,
@@ -132,17 +137,16 @@ internal static class AdminEndpoints
         // Tokens carry the role and regions: the old ones must not outlive the change, so every session ends.
         if (before.Role != role || !before.OperatorRegions.Order(StringComparer.Ordinal).SequenceEqual(regionsAfter))
             await revocations.RevokeUserAsync(id, RevokeReasons.RoleChanged, time.GetUtcNow(), ct);
-        return GatewayJson.Ok(UserView((await accounts.FindByIdAsync(id, ct))!));
+        return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
     }
 
-    private static object UserView(UserRecord u) => new
-    {
-        u.Id,
-        u.Email,
-        u.Phone,
-        u.Role,
-        u.OperatorRegions,
-        u.EmailVerified,
-        u.CreatedAt,
-    };
+}
+
+/// <summary>A registered meter, its region and current owner (none: null).</summary>
+public sealed record MeterView(string MeterId, string Region, MeterAssignment? Assignment);
+
+/// <summary>A user as an admin sees them (never the password hash).</summary>
+public sealed record UserView(Guid Id, string Email, string? Phone, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt)
+{
+    public static UserView Of(UserRecord u) => new(u.Id, u.Email, u.Phone, u.Role, u.OperatorRegions, u.EmailVerified, u.CreatedAt);
 }

@@ -14,18 +14,21 @@ internal static partial class AuthEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var auth = api.MapGroup("/auth").WithTags("auth");
-        auth.MapPost("/register", RegisterAsync).WithName("auth.register").AllowAnonymous()
+        auth.MapPost("/register", RegisterAsync).WithName("auth.register").AllowAnonymous().Produces<VerificationPending>(StatusCodes.Status202Accepted)
             .WithSummary("Create an account; a 6-digit code is sent to the email (the same answer for a taken address)")
             .Body("""{"email":"name@example.com","phone":"+919812345678","password":"Correct-Horse-42"}""");
-        auth.MapPost("/verify-otp", VerifyOtpAsync).WithName("auth.verify-otp").AllowAnonymous()
+        auth.MapPost("/verify-otp", VerifyOtpAsync).WithName("auth.verify-otp").AllowAnonymous().Produces<VerifiedAccount>()
             .WithSummary("Verify the email with the code").Body("""{"email":"name@example.com","code":"123456"}""");
-        auth.MapPost("/resend-otp", ResendOtpAsync).WithName("auth.resend-otp").AllowAnonymous()
+        auth.MapPost("/resend-otp", ResendOtpAsync).WithName("auth.resend-otp").AllowAnonymous().Produces<VerificationPending>(StatusCodes.Status202Accepted)
             .WithSummary("Send a new code to an unverified account").Body("""{"email":"name@example.com"}""");
-        auth.MapPost("/login", LoginAsync).WithName("auth.login").AllowAnonymous()
+        auth.MapPost("/login", LoginAsync).WithName("auth.login").AllowAnonymous().Produces<TokenPair>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("Access token (short-lived JWT) and refresh token").Body("""{"email":"user@smartgrid.local","password":"SmartGrid-Demo-2025"}""");
-        auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous()
+        auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous().Produces<TokenPair>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Exchange a refresh token for new tokens (the old one stops working)").Body("""{"refresh_token":"…"}""");
         auth.MapPost("/logout", LogoutAsync).WithName("auth.logout").RequireAuthorization().AddEndpointFilter<RateLimitFilter>()
+            .Produces(StatusCodes.Status204NoContent)
             .WithSummary("End the session: its refresh token and every access token issued in it stop working");
     }
 
@@ -93,7 +96,7 @@ internal static partial class AuthEndpoints
             ? OtpOutcome.NoCode
             : (await codes.VerifyAsync(user.Id, user.Email, MessagePurposes.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
         return outcome == OtpOutcome.Verified
-            ? GatewayJson.Ok(new { UserId = user!.Id, Email = user.Email, EmailVerified = true })
+            ? GatewayJson.Ok(new VerifiedAccount(user!.Id, user.Email, EmailVerified: true))
             : InvalidCode("/api/v1/auth/resend-otp");
     }
 
@@ -116,13 +119,9 @@ internal static partial class AuthEndpoints
     }
 
     /// <summary>The one answer of register and resend-otp.</summary>
-    private static IResult CodeSent(string email, DateTimeOffset expiresAt) => Results.Json(new
-    {
-        Email = email,
-        Status = "verification_pending",
-        Detail = "If this address can be verified, a 6-digit code was sent to it; send it to POST /api/v1/auth/verify-otp.",
-        OtpExpiresAt = expiresAt,
-    }, GatewayJson.Options, statusCode: StatusCodes.Status202Accepted);
+    private static IResult CodeSent(string email, DateTimeOffset expiresAt) => Results.Json(new VerificationPending(email, "verification_pending",
+        "If this address can be verified, a 6-digit code was sent to it; send it to POST /api/v1/auth/verify-otp.", expiresAt),
+        GatewayJson.Options, statusCode: StatusCodes.Status202Accepted);
 
     internal static string? ReadCode(JsonBody body)
     {
@@ -223,16 +222,9 @@ internal static partial class AuthEndpoints
         return Results.NoContent();
     }
 
-    private static object TokenResponse(AccessToken access, string refresh, DateTimeOffset refreshExpires, UserRecord user, TimeProvider time) => new
-    {
-        AccessToken = access.Token,
-        TokenType = "Bearer",
-        ExpiresIn = (int)Math.Max(0, (access.ExpiresAt - time.GetUtcNow()).TotalSeconds),
-        ExpiresAt = access.ExpiresAt,
-        RefreshToken = refresh,
-        RefreshExpiresAt = refreshExpires,
-        User = new { user.Id, user.Email, user.Role, OperatorRegions = user.OperatorRegions },
-    };
+    private static TokenPair TokenResponse(AccessToken access, string refresh, DateTimeOffset refreshExpires, UserRecord user, TimeProvider time) =>
+        new(access.Token, "Bearer", (int)Math.Max(0, (access.ExpiresAt - time.GetUtcNow()).TotalSeconds), access.ExpiresAt, refresh,
+            refreshExpires, new TokenUser(user.Id, user.Email, user.Role, user.OperatorRegions));
 
     /// <summary>Emails are stored lower-cased; the address must be a bare address (no display name).</summary>
     internal static string? ReadEmail(JsonBody body, string field = "email", bool required = true)
@@ -267,3 +259,14 @@ internal static partial class AuthEndpoints
     [GeneratedRegex(@"^[0-9]{6}$", RegexOptions.CultureInvariant)]
     private static partial Regex OtpPattern();
 }
+
+/// <summary>The answer of login and refresh.</summary>
+public sealed record TokenPair(string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, string RefreshToken,
+    DateTimeOffset RefreshExpiresAt, TokenUser User);
+
+public sealed record TokenUser(Guid Id, string Email, string Role, string[] OperatorRegions);
+
+/// <summary>The one answer of register and resend-otp, whatever the address.</summary>
+public sealed record VerificationPending(string Email, string Status, string Detail, DateTimeOffset OtpExpiresAt);
+
+public sealed record VerifiedAccount(Guid UserId, string Email, bool EmailVerified);

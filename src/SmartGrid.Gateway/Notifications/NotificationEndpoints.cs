@@ -21,12 +21,12 @@ internal static class NotificationEndpoints
         // Every role: operators and admins are notified of their regions' alerts and need their channels too.
         var user = api.MapGroup("/notifications/user").WithTags("notifications").RequireAuthorization()
             .AddEndpointFilter<RateLimitFilter>();
-        user.MapGet("/preferences", GetAsync).WithName("notifications.user.preferences.get")
+        user.MapGet("/preferences", GetAsync).WithName("notifications.user.preferences.get").Produces<PreferencesView>()
             .WithSummary("The caller's notification preferences (the defaults until saved once)");
-        user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put")
+        user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put").Produces<PreferencesView>()
             .WithSummary("Replace the caller's notification preferences")
             .Body("""{"channels":["email","webhook"],"min_severity":"high","webhook_url":"https://hooks.example.com/grid","quiet_hours_start":"22:30","quiet_hours_end":"06:30"}""");
-        user.MapPost("/preferences/confirm", ConfirmAsync).WithName("notifications.user.preferences.confirm")
+        user.MapPost("/preferences/confirm", ConfirmAsync).WithName("notifications.user.preferences.confirm").Produces<PreferencesView>()
             .WithSummary("Confirm a pending email or phone with the code sent to it")
             .Body("""{"address":"email","code":"123456"}""");
     }
@@ -153,19 +153,16 @@ internal static class NotificationEndpoints
         return time;
     }
 
-    private static object View(NotificationPreferences p, bool saved) => new
-    {
-        p.Channels,
-        p.MinSeverity,
-        p.WebhookUrl,
-        p.Email,
-        p.Phone,
-        p.PendingEmail,
-        p.PendingPhone,
-        p.PushToken,
-        QuietHoursStart = p.QuietHoursStart?.ToString("HH:mm", CultureInfo.InvariantCulture),
-        QuietHoursEnd = p.QuietHoursEnd?.ToString("HH:mm", CultureInfo.InvariantCulture),
-        p.UpdatedAt,
-        Saved = saved,
-    };
+    private static PreferencesView View(NotificationPreferences p, bool saved) => new(
+        p.Channels, p.MinSeverity, p.WebhookUrl, p.Email, p.Phone, p.PendingEmail, p.PendingPhone, p.PushToken,
+        p.QuietHoursStart?.ToString("HH:mm", CultureInfo.InvariantCulture), p.QuietHoursEnd?.ToString("HH:mm", CultureInfo.InvariantCulture),
+        p.UpdatedAt, saved);
 }
+
+/// <summary>
+/// A user's notification preferences as the API shows them: <see cref="Email"/> and <see cref="Phone"/>
+/// are the confirmed addresses in use, <see cref="PendingEmail"/> / <see cref="PendingPhone"/> wait for their code.
+/// </summary>
+public sealed record PreferencesView(string[] Channels, string MinSeverity, string? WebhookUrl, string? Email, string? Phone,
+    string? PendingEmail, string? PendingPhone, string? PushToken, string? QuietHoursStart, string? QuietHoursEnd, DateTimeOffset? UpdatedAt,
+    bool Saved);
