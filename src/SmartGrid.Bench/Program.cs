@@ -9,6 +9,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
         PipelineBench.RunAsync),
     ["recovery"] = ("recovery [--meters N] [--readings N] [--parallelism N]: restart a processor node and time until every meter has recovered its state", RecoveryBench.RunAsync),
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
+    ["revocation"] = ("revocation [--cached N] [--uncached N] [--fallback N]: cost of the per-request session revocation check: process cache, Redis, PostgreSQL fallback",
+        RevocationBench.RunAsync),
 };
 
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))
