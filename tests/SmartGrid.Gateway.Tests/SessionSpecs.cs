@@ -65,6 +65,29 @@ public sealed class SessionSpecs(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Should_end_every_session_of_the_account_when_its_password_changes()
+    {
+        var (email, password, _) = await gateway.NewVerifiedUserAsync();
+        var stolen = await gateway.LoginAsync(email, password);
+        var own = await gateway.LoginAsync(email, password);
+        using var client = gateway.Client(own.Access);
+
+        Assert.Contains("is wrong", await (await client.PostAsJsonAsync("/api/v1/auth/password",
+            new { current_password = "Not-The-Password-1", new_password = "violet tractor under lemons" })).FieldErrorAsync("current_password"));
+        Assert.Contains("common", await (await client.PostAsJsonAsync("/api/v1/auth/password",
+            new { current_password = password, new_password = "Password1234" })).FieldErrorAsync("new_password"));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsJsonAsync("/api/v1/auth/password",
+            new { current_password = password, new_password = "violet tractor under lemons" })).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(stolen.Access));
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(own.Access));
+        using var anonymous = gateway.Client();
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            (await anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = stolen.Refresh })).StatusCode);
+        await gateway.LoginAsync(email, "violet tractor under lemons");
+    }
+
+    [Fact]
     public async Task Should_check_revocations_in_postgresql_while_redis_is_unreachable()
     {
         var (email, password, _) = await gateway.NewVerifiedUserAsync();

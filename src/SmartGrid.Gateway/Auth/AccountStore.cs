@@ -114,6 +114,14 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await batch.ExecuteNonQueryAsync(ct); // a batch runs in one implicit transaction
     }
 
+    public async Task SetPasswordAsync(Guid id, string passwordHash, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>
     /// A registration for an address whose account was never verified: the newest registrant's
     /// password replaces the old one (an unverified account belongs to nobody yet, so whoever

@@ -27,6 +27,10 @@ internal static partial class AuthEndpoints
         auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous().Produces<TokenPair>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Exchange a refresh token for new tokens (the old one stops working)").Body("""{"refresh_token":"…"}""");
+        auth.MapPost("/password", ChangePasswordAsync).WithName("auth.password").RequireAuthorization().AddEndpointFilter<RateLimitFilter>()
+            .Produces(StatusCodes.Status204NoContent)
+            .WithSummary("Change the password: every session of the account ends (log in again)")
+            .Body("""{"current_password":"Correct-Horse-42","new_password":"violet tractor under lemons"}""");
         auth.MapPost("/logout", LogoutAsync).WithName("auth.logout").RequireAuthorization().AddEndpointFilter<RateLimitFilter>()
             .Produces(StatusCodes.Status204NoContent)
             .WithSummary("End the session: its refresh token and every access token issued in it stop working");
@@ -210,6 +214,35 @@ internal static partial class AuthEndpoints
             default:
                 return Problems.Unauthorized("Unknown refresh token.");
         }
+    }
+
+    private static async Task<IResult> ChangePasswordAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        SessionRevocations revocations, TimeProvider time)
+    {
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var current = body!.String("current_password", required: true, maxLength: 256);
+        var next = body.String("new_password", required: true, maxLength: 256);
+        var ct = context.RequestAborted;
+        var user = await accounts.FindByIdAsync(CurrentUser.From(context.User).Id, ct);
+        if (user is null)
+            return Problems.Unauthorized("The account no longer exists.");
+        if (current is not null && !PasswordPolicy.Verify(current, user.PasswordHash))
+            body.Error("current_password", "is wrong");
+        if (next is not null)
+        {
+            foreach (var problem in PasswordPolicy.Check(next, user.Email))
+                body.Error("new_password", problem);
+        }
+        if (body.HasErrors)
+            return body.Problem();
+
+        await accounts.SetPasswordAsync(user.Id, PasswordPolicy.Hash(next!), ct);
+        // Whoever knew the old password may hold a session: none survives.
+        await revocations.RevokeUserAsync(user.Id, RevokeReasons.PasswordChanged, time.GetUtcNow(), ct);
+        return Results.NoContent();
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext context, AccountStore accounts, TimeProvider time, RedisGuard redis,
