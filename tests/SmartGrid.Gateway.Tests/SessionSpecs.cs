@@ -88,6 +88,25 @@ public sealed class SessionSpecs(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Should_end_every_session_of_a_disabled_user_and_refuse_their_logins_until_enabled()
+    {
+        var (email, password, id) = await gateway.NewVerifiedUserAsync();
+        var tokens = await gateway.LoginAsync(email, password);
+        using var admin = await gateway.AdminAsync();
+
+        var disabled = await (await admin.PutAsJsonAsync($"/api/v1/admin/users/{id}/disabled", new { disabled = true })).JsonAsync();
+        Assert.NotEqual(JsonValueKind.Null, disabled.GetProperty("disabled_at").ValueKind);
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(tokens.Access));
+        using var anonymous = gateway.Client();
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            (await anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = tokens.Refresh })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { email, password })).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/v1/admin/users/{id}/disabled", new { disabled = false })).StatusCode);
+        await gateway.LoginAsync(email, password);
+    }
+
+    [Fact]
     public async Task Should_check_revocations_in_postgresql_while_redis_is_unreachable()
     {
         var (email, password, _) = await gateway.NewVerifiedUserAsync();

@@ -24,6 +24,9 @@ internal static class AdminEndpoints
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Take the meter from its user");
         admin.MapGet("/users", ListUsersAsync).WithName("admin.users.list").WithSummary("Users, oldest first").Paged().Produces<Page<UserView>>();
+        admin.MapPut("/users/{userId}/disabled", SetDisabledAsync).WithName("admin.users.disabled")
+            .Produces<UserView>().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Disable (every session ends at once) or enable an account").Body("""{"disabled":true}""");
         admin.MapPut("/users/{userId}/role", SetRoleAsync).WithName("admin.users.role")
             .Produces<UserView>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Set a user's role (and an operator's regions)").Body("""{"role":"OPERATOR","operator_regions":["Nashik"]}""");
@@ -106,6 +109,26 @@ internal static class AdminEndpoints
         return GatewayJson.Ok(new Page<UserView>(users.Select(UserView.Of).ToArray(), total, limit, offset));
     }
 
+    private static async Task<IResult> SetDisabledAsync(string userId, HttpContext context, GatewayOptions options, AccountStore accounts,
+        SessionRevocations revocations, TimeProvider time)
+    {
+        if (!Guid.TryParse(userId, out var id))
+            return Problems.Field("userId", "must be a UUID");
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var disabled = body!.Boolean("disabled", required: true);
+        if (body.HasErrors)
+            return body.Problem();
+        var ct = context.RequestAborted;
+        if (!await accounts.SetDisabledAsync(id, disabled!.Value, time.GetUtcNow(), ct))
+            return Problems.NotFound("User not found", $"No user '{id}'.");
+        if (disabled.Value)
+            await revocations.RevokeUserAsync(id, RevokeReasons.Disabled, time.GetUtcNow(), ct);
+        return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
+    }
+
     private static async Task<IResult> SetRoleAsync(string userId, HttpContext context, GatewayOptions options, GatewayRegions regions,
         AccountStore accounts, SessionRevocations revocations, TimeProvider time)
     {
@@ -146,7 +169,8 @@ internal static class AdminEndpoints
 public sealed record MeterView(string MeterId, string Region, MeterAssignment? Assignment);
 
 /// <summary>A user as an admin sees them (never the password hash).</summary>
-public sealed record UserView(Guid Id, string Email, string? Phone, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt)
+public sealed record UserView(Guid Id, string Email, string? Phone, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt,
+    DateTimeOffset? DisabledAt)
 {
-    public static UserView Of(UserRecord u) => new(u.Id, u.Email, u.Phone, u.Role, u.OperatorRegions, u.EmailVerified, u.CreatedAt);
+    public static UserView Of(UserRecord u) => new(u.Id, u.Email, u.Phone, u.Role, u.OperatorRegions, u.EmailVerified, u.CreatedAt, u.DisabledAt);
 }

@@ -5,7 +5,8 @@ using NpgsqlTypes;
 namespace SmartGrid.Gateway.Auth;
 
 public sealed record UserRecord(
-    Guid Id, string Email, string? Phone, string PasswordHash, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt);
+    Guid Id, string Email, string? Phone, string PasswordHash, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt,
+    DateTimeOffset? DisabledAt = null);
 
 public enum OtpOutcome { Verified, NoCode, Expired, TooManyAttempts, Wrong }
 
@@ -30,7 +31,7 @@ public sealed record RefreshResult(RefreshOutcome Outcome, Guid UserId = default
 /// </summary>
 public sealed class AccountStore(NpgsqlDataSource dataSource)
 {
-    private const string UserColumns = "id, email, phone, password_hash, role, operator_regions, email_verified, created_at";
+    private const string UserColumns = "id, email, phone, password_hash, role, operator_regions, email_verified, created_at, disabled_at";
 
     /// <summary>Creates the user; null when the email is taken.</summary>
     public async Task<Guid?> CreateUserAsync(string email, string? phone, string passwordHash, string role, string[] regions,
@@ -72,7 +73,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(ct))
         {
             users.Add(ReadUser(reader));
-            total = reader.GetInt64(8);
+            total = reader.GetInt64(9);
         }
         if (users.Count == 0 && offset > 0)
         {
@@ -112,6 +113,17 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         batch.BatchCommands.Add(retire);
         batch.BatchCommands.Add(insert);
         await batch.ExecuteNonQueryAsync(ct); // a batch runs in one implicit transaction
+    }
+
+    /// <summary>Disables (at <paramref name="now"/>) or enables the account; false when it does not exist.</summary>
+    public async Task<bool> SetDisabledAsync(Guid id, bool disabled, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) END, updated_at = now() WHERE id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = disabled });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
     public async Task SetPasswordAsync(Guid id, string passwordHash, CancellationToken ct)
@@ -329,7 +341,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
 
     private static UserRecord ReadUser(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetString(4),
-        r.GetFieldValue<string[]>(5), r.GetBoolean(6), r.GetFieldValue<DateTimeOffset>(7));
+        r.GetFieldValue<string[]>(5), r.GetBoolean(6), r.GetFieldValue<DateTimeOffset>(7), r.IsDBNull(8) ? null : r.GetFieldValue<DateTimeOffset>(8));
 
     /// <summary>Several statements in one round trip (positional parameters allow one statement per command).</summary>
     private static async Task ExecuteAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct,
@@ -358,4 +370,5 @@ public static class RevokeReasons
     public const string ReuseDetected = "reuse_detected";
     public const string RoleChanged = "role_changed";
     public const string PasswordChanged = "password_changed";
+    public const string Disabled = "disabled";
 }

@@ -163,6 +163,8 @@ internal static partial class AuthEndpoints
             await lockout.RecordFailureAsync(email!, ip);
             return Problems.Unauthorized("Invalid email or password.");
         }
+        if (user.DisabledAt is not null)
+            return Problems.Forbidden("This account is disabled; ask an administrator.");
         if (!user.EmailVerified)
             return Problems.Forbidden("The email address is not verified; verify it with the code sent at registration (/api/v1/auth/verify-otp).");
 
@@ -197,8 +199,8 @@ internal static partial class AuthEndpoints
         {
             case RefreshOutcome.Rotated:
                 var user = await accounts.FindByIdAsync(result.UserId, ct);
-                if (user is null)
-                    return Problems.Unauthorized("The account no longer exists.");
+                if (user is null || user.DisabledAt is not null)
+                    return Problems.Unauthorized("The account no longer exists or is disabled.");
                 await TryAsync(() => redis.PutSessionAsync(result.FamilyId, user.Id, user.Role, options.RefreshTokenLifetime));
                 return GatewayJson.Ok(TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
             case RefreshOutcome.ReuseDetected:

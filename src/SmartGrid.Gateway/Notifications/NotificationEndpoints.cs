@@ -76,8 +76,10 @@ internal static class NotificationEndpoints
         var account = await accounts.FindByIdAsync(user.Id, ct);
         if (account is null)
             return Problems.NotFound("Account not found", "The account of this token no longer exists.");
-        // A channel without its address would be accepted and then never deliver anything.
-        phone ??= channels.Contains("sms") ? account.Phone : null;
+        var before = await store.GetAsync(user.Id, ct);
+        // A channel without its address would be accepted and then never deliver anything; sms
+        // keeps the confirmed phone, else offers the account's (which then needs confirming).
+        phone ??= channels.Contains("sms") ? before?.Phone ?? account.Phone : null;
         if (channels.Contains("sms") && phone is null)
             body.Error("phone", "is required for the sms channel (the account has no phone number)");
         if (channels.Contains("webhook") && webhook is null)
@@ -87,7 +89,6 @@ internal static class NotificationEndpoints
         if (body.HasErrors)
             return body.Problem();
 
-        var before = await store.GetAsync(user.Id, ct);
         var (confirmedEmail, pendingEmail) = Confirmation(email, before?.Email, before?.PendingEmail, account.Email);
         var (confirmedPhone, pendingPhone) = Confirmation(phone, before?.Phone, before?.PendingPhone, trusted: null);
         var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, confirmedEmail, confirmedPhone,
