@@ -22,12 +22,12 @@ public sealed class LoginLockout(RedisGuard redis, GatewayOptions options, ILogg
         try
         {
             if (await redis.TimeToLiveAsync(WaitKey(email, address)) is { } wait)
-                return Refused("account_address", email, address, wait);
+                return Refused("account_address", wait);
             var (account, accountReset) = await redis.PeekAsync(AccountKey(email));
             if (account >= options.LoginMaxFailuresPerAccount)
-                return Refused("account", email, address, accountReset);
+                return Refused("account", accountReset);
             var (fromAddress, addressReset) = await redis.PeekAsync(AddressKey(address));
-            return fromAddress >= options.LoginMaxFailuresPerIp ? Refused("address", email, address, addressReset) : null;
+            return fromAddress >= options.LoginMaxFailuresPerIp ? Refused("address", addressReset) : null;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -41,10 +41,18 @@ public sealed class LoginLockout(RedisGuard redis, GatewayOptions options, ILogg
         try
         {
             var (pair, _) = await redis.HitAsync(PairKey(email, address), options.LoginFailureWindow);
-            await redis.HitAsync(AccountKey(email), options.LoginFailureWindow);
-            await redis.HitAsync(AddressKey(address), options.LoginFailureWindow);
+            var (account, _) = await redis.HitAsync(AccountKey(email), options.LoginFailureWindow);
+            var (fromAddress, _) = await redis.HitAsync(AddressKey(address), options.LoginFailureWindow);
             if (DelayAfter(pair) is { } delay)
+            {
                 await redis.SetAsync(WaitKey(email, address), delay);
+                log.LogWarning("Login to {Email} from {Address}: {Failures} failures, that address now waits {Delay}", email, address, pair, delay);
+            }
+            // Logged once, when a ceiling is reached; each refusal after it is counted, not logged (an attacker must not flood the log).
+            if (account == options.LoginMaxFailuresPerAccount)
+                log.LogWarning("Login to {Email} closed for the rest of the failure window: {Failures} failures from all addresses", email, account);
+            if (fromAddress == options.LoginMaxFailuresPerIp)
+                log.LogWarning("Logins from {Address} closed for the rest of the failure window: {Failures} failures over all accounts", address, fromAddress);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -76,11 +84,9 @@ public sealed class LoginLockout(RedisGuard redis, GatewayOptions options, ILogg
         return TimeSpan.FromMilliseconds(Math.Min(doubled, options.LoginMaxDelay.TotalMilliseconds));
     }
 
-    private TimeSpan Refused(string scope, string email, string address, TimeSpan retryAfter)
+    private static TimeSpan Refused(string scope, TimeSpan retryAfter)
     {
         GatewayMetrics.LoginLockouts.Add(1, new KeyValuePair<string, object?>("scope", scope));
-        log.LogWarning("Login to {Email} from {Address} refused by the failed-login throttle ({Scope}) for {RetryAfter}",
-            email, address, scope, retryAfter);
         return retryAfter;
     }
 
