@@ -2,7 +2,7 @@
 # SmartGrid.Actors build entry point. ./build.sh forwards here; see README.md.
 #   run                      services up, then the whole system on one node (all roles, simulator on)
 #   test                     services up, then the full test suite; ends with "tests: N passed, N failed"
-#   bench kafka|pipeline|recovery|alerts|redis-outage  benchmarks that print their figures
+#   bench kafka|pipeline|recovery|alerts|redis-outage|revocation  benchmarks that print their figures
 #   services up|down|status  PostgreSQL 15 and Redis from Debian packages, data under .data/
 #   kafka                    a standalone embedded Kafka broker for multi-process runs
 #   cluster up|down|status   a local 3-node cluster (gateway+ingest, processor+services, processor+simulator) on one broker, under .data/cluster/
@@ -375,7 +375,7 @@ switch ($Target) {
     'test' { Invoke-Tests $Rest }
     'run' {
         Invoke-Services 'up'
-        # The development run: demo accounts, development signing key (production refuses it).
+        # The development run: demo accounts, a signing key generated for this installation under .data/ (only Development makes one).
         if (-not $env:ASPNETCORE_ENVIRONMENT) { $env:ASPNETCORE_ENVIRONMENT = 'Development' }
         # dotnet run starts the node in its project folder: name the bootstrap file from the root.
         Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')",
@@ -395,7 +395,7 @@ switch ($Target) {
         exit $LASTEXITCODE
     }
     default {
-        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts|redis-outage | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts|redis-outage|revocation | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
         if ($Target -ne 'help') { exit 2 }
     }
 }

@@ -25,10 +25,11 @@ public static class GatewayHosting
     public const string Scheme = JwtBearerDefaults.AuthenticationScheme;
 
     /// <summary>
-    /// Registers the gateway: options from <see cref="GatewayOptions.Section"/> (validated; the
-    /// development signing key is refused in Production), JWT bearer authentication, the role
+    /// Registers the gateway: options from <see cref="GatewayOptions.Section"/> (validated; outside
+    /// Development a signing key must be configured, see <see cref="SigningKeys"/>), JWT bearer authentication, the role
     /// policies, the stores and, when not registered already, Redis (ConnectionStrings:Redis), an
-    /// <see cref="IOtpSender"/> that logs and an <see cref="IMeterStatusSource"/> backed by the meter
+    /// <see cref="IAccountMessenger"/> (SMTP and SMS of SmartGrid:Notifications; Development: files in
+    /// <see cref="GatewayOptions.DevelopmentMailDrop"/>) and an <see cref="IMeterStatusSource"/> backed by the meter
     /// shard region, an <see cref="IAlertManagerRef"/> on the AlertManager singleton proxy and
     /// <see cref="GridServicesOptions"/> (the grid services' Redis keyspace). Needs
     /// <see cref="StorageServices"/> and <see cref="MeterRegistry"/> in the container
@@ -38,13 +39,19 @@ public static class GatewayHosting
     public static IServiceCollection AddGateway(this WebApplicationBuilder builder)
     {
         var options = (builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions())
-            .Validate(builder.Environment.IsProduction());
+            .Validate(builder.Environment.IsDevelopment());
+        var keys = SigningKeys.Load(options, builder.Environment.IsDevelopment(), TimeProvider.System);
         var services = builder.Services;
         services.AddSingleton(options);
+        services.AddSingleton(keys);
         services.AddSingleton(GatewayRegions.From(builder.Configuration));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => RedisConnection.Connect(builder.Configuration.GetConnectionString("Redis") ?? "127.0.0.1:6379"));
-        services.TryAddSingleton<IOtpSender, LoggingOtpSender>();
+        var mailDrop = builder.Environment.IsDevelopment() && options.DevelopmentMailDrop is { Length: > 0 } drop ? Path.GetFullPath(drop) : null;
+        services.TryAddSingleton<IAccountMessenger>(sp => mailDrop is not null
+            ? new MailDropMessenger(mailDrop, sp.GetRequiredService<TimeProvider>())
+            : ChannelAccountMessenger.From(builder.Configuration));
+        services.AddSingleton<OneTimeCodes>();
         services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
         services.TryAddSingleton<IAlertManagerRef, SingletonAlertManagerRef>();
         services.TryAddSingleton(new GridServicesOptions());
@@ -60,14 +67,16 @@ public static class GatewayHosting
         services.AddSingleton<TariffOverridePublisher>();
         services.AddSingleton<DatabaseBreaker>();
         services.AddSingleton<TokenService>();
+        services.AddSingleton<SessionRevocations>();
         services.AddSingleton<RedisGuard>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<LoginLockout>();
         services.AddSingleton<RateLimitFilter>();
         services.AddProblemDetails();
         services.AddGatewayCors(options);
         services.AddOpenApi(GatewayOpenApi.DocumentName, GatewayOpenApi.Configure);
 
-        var validation = new TokenService(options, TimeProvider.System).ValidationParameters();
+        var validation = new TokenService(options, keys, TimeProvider.System).ValidationParameters();
         services.AddAuthentication(Scheme).AddJwtBearer(Scheme, jwt =>
         {
             jwt.MapInboundClaims = false;
@@ -98,6 +107,8 @@ public static class GatewayHosting
     public static WebApplication MapGateway(this WebApplication app, int gatewayPort)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(gatewayPort);
+        if (app.Services.GetRequiredService<SigningKeys>().GeneratedFile is { } keyFile)
+            app.Logger.LogWarning("Tokens are signed with this installation's generated key ({File}); configure SmartGrid:Gateway:SigningKey outside Development", keyFile);
         app.UseGatewaySecurity();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -124,27 +135,23 @@ public static class GatewayHosting
         return app;
     }
 
-    /// <summary>A logged-out token (jti blacklisted) is refused; Redis first, PostgreSQL when Redis cannot answer.</summary>
+    /// <summary>
+    /// Refuses a token whose session was ended (<see cref="SessionRevocations"/>), or that a
+    /// rotation's previous key signed after the rotation.
+    /// </summary>
     private static async Task RejectRevokedAsync(TokenValidatedContext context)
     {
-        var jti = context.Principal?.FindFirst(GatewayClaims.TokenId)?.Value;
-        if (string.IsNullOrEmpty(jti) || context.Principal!.FindFirst(GatewayClaims.Session) is null)
+        if (!Guid.TryParse(context.Principal?.FindFirst(GatewayClaims.Session)?.Value, out var session)
+            || context.Principal!.FindFirst(GatewayClaims.TokenId) is null)
         {
             context.Fail("token lacks jti or sid");
             return;
         }
         var services = context.HttpContext.RequestServices;
-        bool revoked;
-        try
-        {
-            revoked = await services.GetRequiredService<RedisGuard>().IsBlacklistedAsync(jti);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            revoked = await services.GetRequiredService<AccountStore>().IsBlacklistedAsync(jti, context.HttpContext.RequestAborted);
-        }
-        if (revoked)
-            context.Fail("token revoked");
+        if (!services.GetRequiredService<TokenService>().IsAcceptedSigningKey(context.SecurityToken))
+            context.Fail("signed with the previous key after the rotation");
+        else if (await services.GetRequiredService<SessionRevocations>().IsRevokedAsync(session, context.HttpContext.RequestAborted))
+            context.Fail("session revoked");
     }
 
     private static async Task ChallengeAsync(JwtBearerChallengeContext context)

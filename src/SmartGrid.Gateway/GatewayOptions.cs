@@ -1,30 +1,47 @@
-using System.Text;
-
 namespace SmartGrid.Gateway;
 
 /// <summary>
 /// Settings of the REST gateway, bound from <see cref="Section"/>. Defaults suit development;
-/// production must set <see cref="SigningKey"/> (start-up refuses the built-in one).
+/// outside Development <see cref="SigningKey"/> must be set (see <see cref="Auth.SigningKeys"/>).
 /// </summary>
 public sealed record GatewayOptions
 {
     public const string Section = "SmartGrid:Gateway";
 
-    /// <summary>Known to everyone who reads this file: accepted only outside Production.</summary>
-    public const string DevelopmentSigningKey = "smartgrid-development-signing-key-not-for-production-use";
+    /// <summary>
+    /// HMAC-SHA256 key of the access tokens; at least 32 bytes of UTF-8. Unset in Development: a
+    /// key generated once per installation in <see cref="SigningKeyFile"/>; unset elsewhere: the
+    /// node refuses to start.
+    /// </summary>
+    public string? SigningKey { get; init; }
 
-    /// <summary>HMAC-SHA256 key of the access tokens; at least 32 bytes of UTF-8.</summary>
-    public string SigningKey { get; init; } = DevelopmentSigningKey;
+    /// <summary>The key before a rotation: still accepted, for tokens issued before this node started, until they expire.</summary>
+    public string? PreviousSigningKey { get; init; }
+
+    /// <summary>Development only: where the generated per-installation key is kept (created 0600 on first start).</summary>
+    public string SigningKeyFile { get; init; } = ".data/gateway/signing-key";
 
     public string Issuer { get; init; } = "smartgrid-gateway";
     public string Audience { get; init; } = "smartgrid-api";
     public TimeSpan AccessTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
     public TimeSpan RefreshTokenLifetime { get; init; } = TimeSpan.FromDays(7);
 
+    /// <summary>How long a node trusts its last "session not revoked" answer (how late it may learn of another node's revocation).</summary>
+    public TimeSpan RevocationCacheTtl { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the per-request revocation check waits for Redis before asking PostgreSQL.</summary>
+    public TimeSpan RevocationRedisTimeout { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Tolerated clock difference when checking exp / nbf.</summary>
     public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan OtpLifetime { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Development only: account messages (codes, notices) are written as files here instead of
+    /// being sent; empty = send them through SmartGrid:Notifications (SMTP, SMS) as everywhere else.
+    /// </summary>
+    public string DevelopmentMailDrop { get; init; } = ".data/mail";
 
     /// <summary>Wrong codes tolerated per OTP; the next attempt (even with the right code) is refused.</summary>
     public int OtpMaxAttempts { get; init; } = 5;
@@ -35,10 +52,21 @@ public sealed record GatewayOptions
     /// <summary>Requests per IP address, per anonymous endpoint (register, verify-otp, resend-otp, refresh) and per minute.</summary>
     public int AnonymousRateLimitPerMinute { get; init; } = 30;
 
-    /// <summary>Failed logins of one account within <see cref="LoginFailureWindow"/> before further attempts are refused.</summary>
-    public int LoginMaxFailuresPerAccount { get; init; } = 5;
+    /// <summary>Failed logins of one account from one address within <see cref="LoginFailureWindow"/> before that address has to wait.</summary>
+    public int LoginFreeFailures { get; init; } = 5;
 
-    /// <summary>Failed logins from one IP address within <see cref="LoginFailureWindow"/> before further attempts are refused.</summary>
+    /// <summary>The wait after the first failure beyond the free ones; it doubles with each further failure.</summary>
+    public TimeSpan LoginBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan LoginMaxDelay { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// Failed logins of one account from all addresses within <see cref="LoginFailureWindow"/> before
+    /// every attempt at it is refused. High, so that a stranger needs many addresses to lock anyone out.
+    /// </summary>
+    public int LoginMaxFailuresPerAccount { get; init; } = 1000;
+
+    /// <summary>Failed logins from one IP address (any account) within <see cref="LoginFailureWindow"/> before further attempts are refused.</summary>
     public int LoginMaxFailuresPerIp { get; init; } = 50;
 
     public TimeSpan LoginFailureWindow { get; init; } = TimeSpan.FromMinutes(15);
@@ -79,22 +107,22 @@ public sealed record GatewayOptions
     /// <summary>Browser origins (scheme://host[:port]) allowed cross-origin calls; none by default, so every preflight is denied.</summary>
     public string[] CorsOrigins { get; init; } = [];
 
-    public byte[] SigningKeyBytes => Encoding.UTF8.GetBytes(SigningKey);
-
-    /// <exception cref="InvalidOperationException">A value is out of range, or Production runs with the development key.</exception>
-    public GatewayOptions Validate(bool isProduction)
+    /// <exception cref="InvalidOperationException">A value is out of range, or a signing key is missing, short or published.</exception>
+    public GatewayOptions Validate(bool isDevelopment)
     {
-        if (string.IsNullOrWhiteSpace(SigningKey) || SigningKeyBytes.Length < 32)
-            throw new InvalidOperationException($"{Section}:SigningKey must be at least 32 bytes (HMAC-SHA256)");
-        if (isProduction && SigningKey == DevelopmentSigningKey)
-        {
-            throw new InvalidOperationException(
-                $"{Section}:SigningKey is the built-in development key; set a secret key of at least 32 bytes before running in Production");
-        }
+        Auth.SigningKeys.Check(SigningKey, nameof(SigningKey), required: !isDevelopment);
+        Auth.SigningKeys.Check(PreviousSigningKey, nameof(PreviousSigningKey), required: false);
         Positive(AccessTokenLifetime, nameof(AccessTokenLifetime));
         Positive(RefreshTokenLifetime, nameof(RefreshTokenLifetime));
         Positive(OtpLifetime, nameof(OtpLifetime));
+        Positive(RevocationCacheTtl, nameof(RevocationCacheTtl));
+        Positive(RevocationRedisTimeout, nameof(RevocationRedisTimeout));
         Positive(LoginFailureWindow, nameof(LoginFailureWindow));
+        Positive(LoginBaseDelay, nameof(LoginBaseDelay));
+        if (LoginMaxDelay < LoginBaseDelay)
+            throw new InvalidOperationException($"{Section}:LoginMaxDelay must be at least LoginBaseDelay ({LoginBaseDelay}), is {LoginMaxDelay}");
+        if (LoginFreeFailures < 0)
+            throw new InvalidOperationException($"{Section}:LoginFreeFailures must not be negative (is {LoginFreeFailures})");
         Positive(MeterStatusTimeout, nameof(MeterStatusTimeout));
         Positive(MaxQueryRange, nameof(MaxQueryRange));
         Positive(AlertCommandTimeout, nameof(AlertCommandTimeout));

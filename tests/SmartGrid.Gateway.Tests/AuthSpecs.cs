@@ -13,7 +13,7 @@ public sealed class AuthSpecs(GatewayFixture gateway)
         var email = $"flow{Guid.NewGuid():N}@example.com";
         using var anonymous = gateway.Client();
         var register = await anonymous.PostAsJsonAsync("/api/v1/auth/register", new { email, phone = "+919812345678", password = "Correct-Horse-42" });
-        Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, register.StatusCode);
 
         // Not verified yet: the password is right but login is refused.
         var early = await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { email, password = "Correct-Horse-42" });
@@ -54,32 +54,18 @@ public sealed class AuthSpecs(GatewayFixture gateway)
     }
 
     [Fact]
-    public async Task Should_lock_an_account_out_after_repeated_failed_logins()
-    {
-        var (email, password, _) = await gateway.NewVerifiedUserAsync();
-        using var client = gateway.Client();
-        for (var i = 0; i < GatewayFixture.AccountLoginFailures; i++)
-            Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password = "Wrong-Password-99" })).StatusCode);
-
-        // Even the right password is refused while the account is locked out.
-        var locked = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
-        Assert.Equal(HttpStatusCode.TooManyRequests, locked.StatusCode);
-        Assert.True(locked.Headers.RetryAfter?.Delta > TimeSpan.Zero);
-    }
-
-    [Fact]
     public async Task Should_refuse_an_expired_otp()
     {
         var email = $"exp{Guid.NewGuid():N}@example.com";
         using var client = gateway.Client();
-        Assert.Equal(HttpStatusCode.Created,
+        Assert.Equal(HttpStatusCode.Accepted,
             (await client.PostAsJsonAsync("/api/v1/auth/register", new { email, password = "Correct-Horse-42" })).StatusCode);
         await gateway.ExecuteAsync(
             "UPDATE otp_verifications SET expires_at = now() - interval '1 second' WHERE user_id = (SELECT id FROM users WHERE email = $1)", email);
 
         var verify = await client.PostAsJsonAsync("/api/v1/auth/verify-otp", new { email, code = gateway.Otp.LastCodeFor(email) });
         Assert.Equal(HttpStatusCode.BadRequest, verify.StatusCode);
-        Assert.Contains("expired", await ErrorOf(verify, "code"));
+        Assert.Contains("ask for a new one", await ErrorOf(verify, "code"));
 
         // A new code works.
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsJsonAsync("/api/v1/auth/resend-otp", new { email })).StatusCode);
@@ -101,9 +87,10 @@ public sealed class AuthSpecs(GatewayFixture gateway)
             Assert.Equal(HttpStatusCode.BadRequest, attempt.StatusCode);
             Assert.Contains("wrong", await ErrorOf(attempt, "code"));
         }
+        // The right code, once the attempts are spent, is refused like any other.
         var right = await client.PostAsJsonAsync("/api/v1/auth/verify-otp", new { email, code });
         Assert.Equal(HttpStatusCode.BadRequest, right.StatusCode);
-        Assert.Contains("too many", await ErrorOf(right, "code"));
+        Assert.Contains("ask for a new one", await ErrorOf(right, "code"));
     }
 
     [Fact]
@@ -123,28 +110,6 @@ public sealed class AuthSpecs(GatewayFixture gateway)
         Assert.Equal(HttpStatusCode.Unauthorized, reuse.StatusCode);
         var afterReuse = await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = second });
         Assert.Equal(HttpStatusCode.Unauthorized, afterReuse.StatusCode);
-    }
-
-    [Fact]
-    public async Task Should_blacklist_the_access_token_on_logout()
-    {
-        var (email, password, _) = await gateway.NewVerifiedUserAsync();
-        var tokens = await gateway.LoginAsync(email, password);
-        using var client = gateway.Client(tokens.Access);
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/telemetry/user/latest")).StatusCode);
-
-        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/api/v1/auth/logout", null)).StatusCode);
-
-        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/telemetry/user/latest")).StatusCode);
-        using var anonymous = gateway.Client();
-        Assert.Equal(HttpStatusCode.Unauthorized,
-            (await anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = tokens.Refresh })).StatusCode);
-
-        await using var cmd = gateway.Storage.DataSource.CreateCommand("SELECT count(*) FROM token_blacklist");
-        Assert.True((long)(await cmd.ExecuteScalarAsync())! >= 1);
-        var keys = gateway.Redis.GetServer(gateway.Redis.GetEndPoints()[0]).Keys(pattern: gateway.RedisPrefix + "blacklist:*").ToArray();
-        Assert.NotEmpty(keys);
-        Assert.True(await gateway.Redis.GetDatabase().KeyTimeToLiveAsync(keys[0]) is { } ttl && ttl > TimeSpan.Zero && ttl <= TimeSpan.FromMinutes(16));
     }
 
     [Fact]
@@ -171,15 +136,6 @@ public sealed class AuthSpecs(GatewayFixture gateway)
         var wrongType = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = 5, password = true });
         Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
         Assert.Contains("must be a string", await ErrorOf(wrongType, "email"));
-    }
-
-    [Fact]
-    public async Task Should_refuse_a_duplicate_registration_with_409()
-    {
-        var (email, _, _) = await gateway.NewVerifiedUserAsync();
-        using var client = gateway.Client();
-        var again = await client.PostAsJsonAsync("/api/v1/auth/register", new { email = email.ToUpperInvariant(), password = "Correct-Horse-42" });
-        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
     }
 
     internal static async Task<string> ErrorOf(HttpResponseMessage response, string field)

@@ -38,7 +38,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     public const string DemoPassword = "Demo-Password-2025";
     public const string SilentMeter = "MTR-99999999";
     public const int RateLimit = 30;
-    public const int AccountLoginFailures = 3;
+    /// <summary>Failed logins of one account from one address before that address waits (<see cref="LoginBaseDelay"/>, doubling).</summary>
+    public const int FreeLoginFailures = 3;
+    public static readonly TimeSpan LoginBaseDelay = TimeSpan.FromSeconds(30);
 
     private const string DefaultPostgres = "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
     private const string DefaultRedis = "127.0.0.1:6379";
@@ -50,10 +52,13 @@ public sealed class GatewayFixture : IAsyncLifetime
     private readonly List<WebApplication> _extra = [];
 
     public string RedisPrefix { get; } = $"gwtest:{Guid.NewGuid():N}:";
+
+    /// <summary>This fixture's own key, as an installation configures it (specs forge tokens with it or with others).</summary>
+    public string SigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     public string ConnectionString { get; private set; } = "";
     public StorageServices Storage { get; private set; } = null!;
     public IConnectionMultiplexer Redis { get; private set; } = null!;
-    public CapturingOtpSender Otp { get; } = new();
+    public CapturingMessenger Otp { get; } = new();
     public Uri BaseAddress { get; private set; } = null!;
     public EmbeddedKafkaBroker Broker { get; private set; } = null!;
     public IProducer<string, string> Producer { get; private set; } = null!;
@@ -106,26 +111,40 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// Another gateway instance sharing this one's Redis keys, Kafka and actors (tokens of one are
     /// valid on the other); <paramref name="storage"/> may point at another database, or at none.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="ownMessenger"/>: the gateway's own account messenger (configured by <paramref name="settings"/>)
+    /// instead of <see cref="Otp"/>; <paramref name="log"/> receives everything it logs.
+    /// </remarks>
     public async Task<Uri> StartSecondGatewayAsync(StorageServices storage, IAlertManagerRef? alerts = null,
-        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null)
+        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null, bool ownMessenger = false,
+        ILoggerProvider? log = null)
     {
-        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings, redis);
+        var app = await StartGatewayAsync(storage, alerts ?? new FixedAlertManagerRef(AlertManager), seed: false, settings, redis,
+            ownMessenger, log);
         _extra.Add(app);
         return new Uri(app.Urls.First());
     }
 
     private async Task<WebApplication> StartGatewayAsync(StorageServices storage, IAlertManagerRef alerts, bool seed,
-        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null)
+        IDictionary<string, string?>? settings = null, IConnectionMultiplexer? redis = null, bool ownMessenger = false,
+        ILoggerProvider? log = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (log is not null)
+        {
+            builder.Logging.AddProvider(log);
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        }
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["SmartGrid:Gateway:RedisKeyPrefix"] = RedisPrefix,
+            ["SmartGrid:Gateway:SigningKey"] = SigningKey,
             ["SmartGrid:Gateway:RateLimitPerMinute"] = RateLimit.ToString(),
             ["SmartGrid:Gateway:AnonymousRateLimitPerMinute"] = "10000",
-            ["SmartGrid:Gateway:LoginMaxFailuresPerAccount"] = AccountLoginFailures.ToString(),
+            ["SmartGrid:Gateway:LoginFreeFailures"] = FreeLoginFailures.ToString(),
+            ["SmartGrid:Gateway:LoginBaseDelay"] = LoginBaseDelay.ToString(),
             ["SmartGrid:Gateway:LoginMaxFailuresPerIp"] = "10000",
             ["SmartGrid:Gateway:MeterStatusTimeout"] = "00:00:01",
             ["SmartGrid:Gateway:OtpMaxAttempts"] = "3",
@@ -140,7 +159,8 @@ public sealed class GatewayFixture : IAsyncLifetime
         builder.Services.AddSingleton(redis ?? Redis);
         builder.Services.AddSingleton(Producer);
         builder.Services.AddSingleton(Services);
-        builder.Services.AddSingleton<IOtpSender>(Otp);
+        if (!ownMessenger)
+            builder.Services.AddSingleton<IAccountMessenger>(Otp);
         builder.Services.AddSingleton<IMeterStatusSource>(new ActorMeterStatusSource(_meters));
         builder.Services.AddSingleton(alerts);
         builder.AddGateway();
@@ -168,10 +188,10 @@ public sealed class GatewayFixture : IAsyncLifetime
         const string password = "Correct-Horse-42";
         using var client = Client();
         var register = await client.PostAsJsonAsync("/api/v1/auth/register", new { email, password });
-        Assert.Equal(System.Net.HttpStatusCode.Created, register.StatusCode);
-        var id = (await register.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user_id").GetGuid();
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, register.StatusCode);
         var verify = await client.PostAsJsonAsync("/api/v1/auth/verify-otp", new { email, code = Otp.LastCodeFor(email) });
         Assert.Equal(System.Net.HttpStatusCode.OK, verify.StatusCode);
+        var id = (await verify.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user_id").GetGuid();
         return (email, password, id);
     }
 
@@ -239,18 +259,21 @@ public sealed class GatewayFixture : IAsyncLifetime
 
 public sealed record Tokens(string Access, string Refresh);
 
-/// <summary>Keeps the codes the gateway would have sent.</summary>
-public sealed class CapturingOtpSender : IOtpSender
+/// <summary>Keeps the messages the gateway would have sent.</summary>
+public sealed class CapturingMessenger : IAccountMessenger
 {
-    private readonly ConcurrentDictionary<string, string> _codes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentQueue<AccountMessage> _sent = new();
 
-    public Task SendAsync(Guid userId, string email, string purpose, string code, DateTimeOffset expiresAt, CancellationToken ct)
+    public Task SendAsync(AccountMessage message, CancellationToken ct)
     {
-        _codes[email] = code;
+        _sent.Enqueue(message);
         return Task.CompletedTask;
     }
 
-    public string LastCodeFor(string email) => _codes[email];
+    public IReadOnlyList<AccountMessage> SentTo(string address) =>
+        _sent.Where(m => string.Equals(m.Address, address, StringComparison.OrdinalIgnoreCase)).ToArray();
+
+    public string LastCodeFor(string address) => SentTo(address).Last(m => m.Code is not null).Code!;
 }
 
 [CollectionDefinition(Name)]

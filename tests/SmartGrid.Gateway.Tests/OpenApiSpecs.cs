@@ -46,6 +46,39 @@ public sealed class OpenApiSpecs(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Should_list_the_real_status_codes_and_snake_case_response_schemas()
+    {
+        using var client = gateway.Client();
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+        var paths = document.GetProperty("paths");
+        string[] Statuses(string path, string method) =>
+            paths.GetProperty(path).GetProperty(method).GetProperty("responses").EnumerateObject().Select(r => r.Name).Order().ToArray();
+
+        Assert.Equal(["201", "400", "401", "403", "409", "429", "503"], Statuses("/api/v1/admin/meters", "post"));
+        Assert.Equal(["200", "400", "401", "403", "404", "429", "503"], Statuses("/api/v1/admin/meters/{meterId}", "get"));
+        Assert.Equal(["204", "400", "401", "403", "404", "429", "503"], Statuses("/api/v1/admin/meters/{meterId}/assignment", "delete"));
+        Assert.Equal(["200", "400", "401", "403", "404", "409", "429", "503"], Statuses("/api/v1/tariff/admin/override/{overrideId}", "delete"));
+        Assert.Equal(["202", "400", "429", "503"], Statuses("/api/v1/auth/register", "post"));
+        Assert.Equal(["200", "400", "401", "403", "429", "503"], Statuses("/api/v1/auth/login", "post"));
+        Assert.Equal(["204", "401", "403", "429", "503"], Statuses("/api/v1/auth/logout", "post"));
+
+        Assert.Equal(["access_token", "expires_at", "expires_in", "refresh_expires_at", "refresh_token", "token_type", "user"],
+            PropertiesOf(document, paths.GetProperty("/api/v1/auth/login").GetProperty("post"), "200"));
+        Assert.Equal(["assignment", "meter_id", "region"], PropertiesOf(document, paths.GetProperty("/api/v1/admin/meters").GetProperty("post"), "201"));
+        Assert.Contains("pending_email", PropertiesOf(document, paths.GetProperty("/api/v1/notifications/user/preferences").GetProperty("put"), "200"));
+        Assert.Contains("errors", PropertiesOf(document, paths.GetProperty("/api/v1/admin/meters").GetProperty("post"), "400", "application/problem+json"));
+    }
+
+    /// <summary>The property names of a response's schema, following a $ref into components.</summary>
+    private static string[] PropertiesOf(JsonElement document, JsonElement operation, string status, string mediaType = "application/json")
+    {
+        var schema = operation.GetProperty("responses").GetProperty(status).GetProperty("content").GetProperty(mediaType).GetProperty("schema");
+        if (schema.TryGetProperty("$ref", out var reference))
+            schema = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1]);
+        return schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order().ToArray();
+    }
+
+    [Fact]
     public async Task Should_serve_the_browsable_ui_and_redirect_swagger_to_it()
     {
         using var client = gateway.Client();

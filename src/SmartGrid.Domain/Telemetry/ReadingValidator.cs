@@ -138,6 +138,12 @@ public sealed class ReadingValidator
 
     public ReadingValidationOptions Options => _options;
 
+    /// <summary>Whether <paramref name="text"/> is a meter id ingestion accepts: the one rule for every API that names a meter.</summary>
+    public bool IsMeterId([NotNullWhen(true)] string? text) => text is not null && _meterId.IsMatch(text);
+
+    /// <summary>The rule, as a 400 states it.</summary>
+    public string MeterIdRule => $"must match {_options.MeterIdPattern}";
+
     /// <summary>Validates against the validator's clock.</summary>
     public ReadingValidationResult Validate(JsonElement record) => Validate(record, _clock.GetUtcNow());
 
@@ -221,7 +227,7 @@ public sealed class ReadingValidator
 
         if (!_meterId.IsMatch(text))
         {
-            errors.Add(new(MeterIdField, $"must match {_options.MeterIdPattern}"));
+            errors.Add(new(MeterIdField, MeterIdRule));
             return null;
         }
 

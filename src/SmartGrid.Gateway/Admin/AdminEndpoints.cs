@@ -1,6 +1,7 @@
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Gateway.Admin;
 
@@ -11,13 +12,23 @@ internal static class AdminEndpoints
     {
         var admin = api.MapGroup("/admin").WithTags("admin").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
         admin.MapPost("/meters", CreateMeterAsync).WithName("admin.meters.create")
+            .Produces<MeterView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Register a meter").Body("""{"meter_id":"MTR-00000042","region":"Pune-West"}""");
+        admin.MapGet("/meters/{meterId}", GetMeterAsync).WithName("admin.meters.get")
+            .Produces<MeterView>().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("A registered meter: its region and current owner");
         admin.MapPut("/meters/{meterId}/assignment", AssignAsync).WithName("admin.meters.assign")
+            .Produces<MeterAssignment>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Give the meter to a user").Body("""{"user_id":"01a22eb2-cf79-7317-9b44-cbb6fb3260da"}""");
         admin.MapDelete("/meters/{meterId}/assignment", UnassignAsync).WithName("admin.meters.unassign")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Take the meter from its user");
-        admin.MapGet("/users", ListUsersAsync).WithName("admin.users.list").WithSummary("Users, oldest first").Paged();
+        admin.MapGet("/users", ListUsersAsync).WithName("admin.users.list").WithSummary("Users, oldest first").Paged().Produces<Page<UserView>>();
+        admin.MapPut("/users/{userId}/disabled", SetDisabledAsync).WithName("admin.users.disabled")
+            .Produces<UserView>().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Disable (every session ends at once) or enable an account").Body("""{"disabled":true}""");
         admin.MapPut("/users/{userId}/role", SetRoleAsync).WithName("admin.users.role")
+            .Produces<UserView>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Set a user's role (and an operator's regions)").Body("""{"role":"OPERATOR","operator_regions":["Nashik"]}""");
     }
 
@@ -38,7 +49,17 @@ internal static class AdminEndpoints
 
         if (!await meters.CreateAsync(meterId!, region!, context.RequestAborted))
             return Problems.Conflict("Meter exists", $"Meter '{meterId}' is already registered.");
-        return GatewayJson.Created($"/api/v1/meters/{meterId}", new { MeterId = meterId, Region = region });
+        return GatewayJson.Created($"/api/v1/admin/meters/{meterId}", new MeterView(meterId!, region!, null));
+    }
+
+    private static async Task<IResult> GetMeterAsync(string meterId, HttpContext context, MeterRegistry registry, MeterDirectory meters)
+    {
+        if (!Identifiers.IsMeterId(meterId))
+            return Problems.Field("meterId", Identifiers.MeterIdRule);
+        var ct = context.RequestAborted;
+        if (await registry.GetRegionAsync(meterId, ct) is not { } region)
+            return Problems.NotFound("Meter not found", $"No meter '{meterId}' is registered.");
+        return GatewayJson.Ok(new MeterView(meterId, region, await meters.CurrentAssignmentAsync(meterId, ct)));
     }
 
     private static async Task<IResult> AssignAsync(string meterId, HttpContext context, GatewayOptions options, MeterDirectory meters)
@@ -85,11 +106,31 @@ internal static class AdminEndpoints
         if (query.HasErrors)
             return query.Problem();
         var (users, total) = await accounts.ListUsersAsync(limit, offset, context.RequestAborted);
-        return GatewayJson.Ok(new { Items = users.Select(UserView), Total = total, Limit = limit, Offset = offset });
+        return GatewayJson.Ok(new Page<UserView>(users.Select(UserView.Of).ToArray(), total, limit, offset));
+    }
+
+    private static async Task<IResult> SetDisabledAsync(string userId, HttpContext context, GatewayOptions options, AccountStore accounts,
+        SessionRevocations revocations, TimeProvider time)
+    {
+        if (!Guid.TryParse(userId, out var id))
+            return Problems.Field("userId", "must be a UUID");
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var disabled = body!.Boolean("disabled", required: true);
+        if (body.HasErrors)
+            return body.Problem();
+        var ct = context.RequestAborted;
+        if (!await accounts.SetDisabledAsync(id, disabled!.Value, time.GetUtcNow(), ct))
+            return Problems.NotFound("User not found", $"No user '{id}'.");
+        if (disabled.Value)
+            await revocations.RevokeUserAsync(id, RevokeReasons.Disabled, time.GetUtcNow(), ct);
+        return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
     }
 
     private static async Task<IResult> SetRoleAsync(string userId, HttpContext context, GatewayOptions options, GatewayRegions regions,
-        AccountStore accounts)
+        AccountStore accounts, SessionRevocations revocations, TimeProvider time)
     {
         if (!Guid.TryParse(userId, out var id))
             return Problems.Field("userId", "must be a UUID");
@@ -112,20 +153,24 @@ internal static class AdminEndpoints
             return body.Problem();
 
         var ct = context.RequestAborted;
-        if (!await accounts.SetRoleAsync(id, role!, operated.Distinct(StringComparer.Ordinal).ToArray(), ct))
+        var before = await accounts.FindByIdAsync(id, ct);
+        var regionsAfter = operated.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (before is null || !await accounts.SetRoleAsync(id, role!, regionsAfter, ct))
             return Problems.NotFound("User not found", $"No user '{id}'.");
-        // Access tokens already issued keep their old role until they expire (AccessTokenLifetime); a refresh picks up the new one.
-        return GatewayJson.Ok(UserView((await accounts.FindByIdAsync(id, ct))!));
+        // Tokens carry the role and regions: the old ones must not outlive the change, so every session ends.
+        if (before.Role != role || !before.OperatorRegions.Order(StringComparer.Ordinal).SequenceEqual(regionsAfter))
+            await revocations.RevokeUserAsync(id, RevokeReasons.RoleChanged, time.GetUtcNow(), ct);
+        return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
     }
 
-    private static object UserView(UserRecord u) => new
-    {
-        u.Id,
-        u.Email,
-        u.Phone,
-        u.Role,
-        u.OperatorRegions,
-        u.EmailVerified,
-        u.CreatedAt,
-    };
+}
+
+/// <summary>A registered meter, its region and current owner (none: null).</summary>
+public sealed record MeterView(string MeterId, string Region, MeterAssignment? Assignment);
+
+/// <summary>A user as an admin sees them (never the password hash).</summary>
+public sealed record UserView(Guid Id, string Email, string? Phone, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt,
+    DateTimeOffset? DisabledAt)
+{
+    public static UserView Of(UserRecord u) => new(u.Id, u.Email, u.Phone, u.Role, u.OperatorRegions, u.EmailVerified, u.CreatedAt, u.DisabledAt);
 }

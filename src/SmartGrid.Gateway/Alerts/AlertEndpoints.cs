@@ -24,14 +24,14 @@ internal static class AlertEndpoints
             .WithSummary("Open alerts (active and acknowledged; status= narrows) of the caller's regions, most severe first (paged)")
             .Query("region", "One of the caller's regions (default: all of them)").Query("severity", "low, medium, high or critical")
             .Query("type", "ANOMALY, THRESHOLD or OUTAGE").Query("status", "active, acknowledged, resolved or all").Paged();
-        op.MapGet("/{alertId}", DetailAsync).WithName("alerts.operator.detail")
+        op.MapGet("/{alertId}", DetailAsync).WithName("alerts.operator.detail").ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One alert with its lifecycle events");
         op.MapPut("/{alertId}/acknowledge", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
                 TransitionAsync(alertId, context, alerts, manager, options, acknowledge: true))
-            .WithName("alerts.operator.acknowledge").WithSummary("Acknowledge an active alert (through the AlertManager)");
+            .WithName("alerts.operator.acknowledge").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Acknowledge an active alert (through the AlertManager)");
         op.MapPut("/{alertId}/resolve", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
                 TransitionAsync(alertId, context, alerts, manager, options, acknowledge: false))
-            .WithName("alerts.operator.resolve").WithSummary("Resolve an active or acknowledged alert (through the AlertManager)");
+            .WithName("alerts.operator.resolve").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Resolve an active or acknowledged alert (through the AlertManager)");
 
         var user = api.MapGroup("/alerts/user").WithTags("alerts").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
         user.MapGet("", UserAlertsAsync).WithName("alerts.user")

@@ -5,22 +5,33 @@ using NpgsqlTypes;
 namespace SmartGrid.Gateway.Auth;
 
 public sealed record UserRecord(
-    Guid Id, string Email, string? Phone, string PasswordHash, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt);
+    Guid Id, string Email, string? Phone, string PasswordHash, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt,
+    DateTimeOffset? DisabledAt = null);
 
 public enum OtpOutcome { Verified, NoCode, Expired, TooManyAttempts, Wrong }
 
 public enum RefreshOutcome { Rotated, Unknown, Expired, Revoked, ReuseDetected }
 
+/// <summary>What a verified code does ($1 = the user's id), run in the transaction that consumes it.</summary>
+public static class OtpEffects
+{
+    public const string VerifyEmail = "UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1";
+    public const string ConfirmEmail =
+        "UPDATE notification_preferences SET email = pending_email, pending_email = NULL, updated_at = now() WHERE user_id = $1 AND pending_email IS NOT NULL";
+    public const string ConfirmPhone =
+        "UPDATE notification_preferences SET phone = pending_phone, pending_phone = NULL, updated_at = now() WHERE user_id = $1 AND pending_phone IS NOT NULL";
+}
+
 public sealed record RefreshResult(RefreshOutcome Outcome, Guid UserId = default, Guid FamilyId = default);
 
 /// <summary>
-/// The gateway's tables in PostgreSQL: users, one-time codes, refresh-token sessions and the
-/// durable token blacklist. Every statement is parameterised; state changes that must not race
+/// The gateway's tables in PostgreSQL: users, one-time codes and refresh-token sessions (whose
+/// revocation also ends their access tokens). Every statement is parameterised; state changes that must not race
 /// (OTP attempts, refresh rotation) run in a transaction with the row locked.
 /// </summary>
 public sealed class AccountStore(NpgsqlDataSource dataSource)
 {
-    private const string UserColumns = "id, email, phone, password_hash, role, operator_regions, email_verified, created_at";
+    private const string UserColumns = "id, email, phone, password_hash, role, operator_regions, email_verified, created_at, disabled_at";
 
     /// <summary>Creates the user; null when the email is taken.</summary>
     public async Task<Guid?> CreateUserAsync(string email, string? phone, string passwordHash, string role, string[] regions,
@@ -62,7 +73,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(ct))
         {
             users.Add(ReadUser(reader));
-            total = reader.GetInt64(8);
+            total = reader.GetInt64(9);
         }
         if (users.Count == 0 && offset > 0)
         {
@@ -104,13 +115,48 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await batch.ExecuteNonQueryAsync(ct); // a batch runs in one implicit transaction
     }
 
+    /// <summary>Disables (at <paramref name="now"/>) or enables the account; false when it does not exist.</summary>
+    public async Task<bool> SetDisabledAsync(Guid id, bool disabled, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) END, updated_at = now() WHERE id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = disabled });
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    public async Task SetPasswordAsync(Guid id, string passwordHash, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>
-    /// Checks a code against the user's newest unconsumed one. A wrong code costs an attempt;
-    /// once <paramref name="maxAttempts"/> are spent the code is dead. Success consumes the
-    /// code and marks the email verified.
+    /// A registration for an address whose account was never verified: the newest registrant's
+    /// password replaces the old one (an unverified account belongs to nobody yet, so whoever
+    /// pre-registered someone else's address gains nothing). False when the account is verified.
+    /// </summary>
+    public async Task<bool> ReplaceUnverifiedPasswordAsync(Guid id, string passwordHash, string? phone, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "UPDATE users SET password_hash = $2, phone = $3, updated_at = now() WHERE id = $1 AND NOT email_verified");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
+        cmd.Parameters.Add(Text(phone));
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    /// <summary>
+    /// Checks a code against the user's newest unconsumed one of the purpose. A wrong code costs
+    /// an attempt; once <paramref name="maxAttempts"/> are spent the code is dead. Success
+    /// consumes the code and, in the same transaction, runs <paramref name="onVerified"/> ($1 = the
+    /// user's id): marks the email verified, or makes a pending address the confirmed one.
     /// </summary>
     public async Task<(OtpOutcome Outcome, int AttemptsLeft)> VerifyOtpAsync(Guid userId, string purpose, byte[] codeHash,
-        int maxAttempts, DateTimeOffset now, CancellationToken ct)
+        int maxAttempts, DateTimeOffset now, string onVerified, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -153,8 +199,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await ExecuteAsync(conn, tx, ct,
             ("UPDATE otp_verifications SET consumed_at = $2 WHERE id = $1",
                 [new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now }]),
-            ("UPDATE users SET email_verified = true, updated_at = $2 WHERE id = $1",
-                [new NpgsqlParameter<Guid> { TypedValue = userId }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now }]));
+            (onVerified, [new NpgsqlParameter<Guid> { TypedValue = userId }]));
         await tx.CommitAsync(ct);
         return (OtpOutcome.Verified, maxAttempts - attempts);
     }
@@ -247,29 +292,31 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await RevokeFamilyAsync(conn, null, familyId, reason, now, ct);
     }
 
-    /// <summary>Whether the family still has a live refresh token (false after logout or reuse).</summary>
-    public async Task<bool> IsFamilyActiveAsync(Guid familyId, CancellationToken ct)
+    /// <summary>Revokes every live session of the user (role change, password change, disabled); returns their ids.</summary>
+    public async Task<IReadOnlyList<Guid>> RevokeUserSessionsAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(
-            "SELECT EXISTS (SELECT 1 FROM sessions WHERE family_id = $1 AND revoked_at IS NULL)");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
-        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
-    }
-
-    public async Task BlacklistAsync(string jti, Guid userId, DateTimeOffset expiresAt, CancellationToken ct)
-    {
-        await using var cmd = dataSource.CreateCommand(
-            "INSERT INTO token_blacklist (jti, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jti });
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = expiresAt });
-        await cmd.ExecuteNonQueryAsync(ct);
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var families = new List<Guid>();
+        while (await reader.ReadAsync(ct))
+            families.Add(reader.GetGuid(0));
+        return families.Distinct().ToArray();
     }
 
-    public async Task<bool> IsBlacklistedAsync(string jti, CancellationToken ct)
+    /// <summary>
+    /// Whether the session was ended (any row of the family revoked for another reason than its
+    /// own rotation): the durable answer behind <see cref="SessionRevocations"/>.
+    /// </summary>
+    public async Task<bool> IsSessionRevokedAsync(Guid familyId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM token_blacklist WHERE jti = $1)");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jti });
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE family_id = $1 AND revoked_at IS NOT NULL AND revoked_reason <> $2)");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = RevokeReasons.Rotated });
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
@@ -294,7 +341,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
 
     private static UserRecord ReadUser(NpgsqlDataReader r) => new(
         r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetString(4),
-        r.GetFieldValue<string[]>(5), r.GetBoolean(6), r.GetFieldValue<DateTimeOffset>(7));
+        r.GetFieldValue<string[]>(5), r.GetBoolean(6), r.GetFieldValue<DateTimeOffset>(7), r.IsDBNull(8) ? null : r.GetFieldValue<DateTimeOffset>(8));
 
     /// <summary>Several statements in one round trip (positional parameters allow one statement per command).</summary>
     private static async Task ExecuteAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct,
@@ -321,4 +368,7 @@ public static class RevokeReasons
     public const string Rotated = "rotated";
     public const string Logout = "logout";
     public const string ReuseDetected = "reuse_detected";
+    public const string RoleChanged = "role_changed";
+    public const string PasswordChanged = "password_changed";
+    public const string Disabled = "disabled";
 }

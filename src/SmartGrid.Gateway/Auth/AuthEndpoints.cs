@@ -5,34 +5,44 @@ using SmartGrid.Gateway.Http;
 namespace SmartGrid.Gateway.Auth;
 
 /// <summary>
-/// <c>/api/v1/auth</c>: register, verify-otp, resend-otp, login, refresh, logout. Registration
-/// and login are throttled per IP (and login per account) in Redis; every other route is
-/// rate-limited per user by <see cref="RateLimitFilter"/>.
+/// <c>/api/v1/auth</c>: register, verify-otp, resend-otp, login, refresh, logout. The anonymous
+/// routes are limited per IP in Redis, failed logins by <see cref="LoginLockout"/>; every other
+/// route is rate-limited per user by <see cref="RateLimitFilter"/>.
 /// </summary>
 internal static partial class AuthEndpoints
 {
-    public const string EmailVerification = "EMAIL_VERIFICATION";
-
     public static void Map(RouteGroupBuilder api)
     {
         var auth = api.MapGroup("/auth").WithTags("auth");
-        auth.MapPost("/register", RegisterAsync).WithName("auth.register").AllowAnonymous()
-            .WithSummary("Create an account; a 6-digit code is sent to the email")
+        auth.MapPost("/register", RegisterAsync).WithName("auth.register").AllowAnonymous().Produces<VerificationPending>(StatusCodes.Status202Accepted)
+            .WithSummary("Create an account; a 6-digit code is sent to the email (the same answer for a taken address)")
             .Body("""{"email":"name@example.com","phone":"+919812345678","password":"Correct-Horse-42"}""");
-        auth.MapPost("/verify-otp", VerifyOtpAsync).WithName("auth.verify-otp").AllowAnonymous()
+        auth.MapPost("/verify-otp", VerifyOtpAsync).WithName("auth.verify-otp").AllowAnonymous().Produces<VerifiedAccount>()
             .WithSummary("Verify the email with the code").Body("""{"email":"name@example.com","code":"123456"}""");
-        auth.MapPost("/resend-otp", ResendOtpAsync).WithName("auth.resend-otp").AllowAnonymous()
+        auth.MapPost("/resend-otp", ResendOtpAsync).WithName("auth.resend-otp").AllowAnonymous().Produces<VerificationPending>(StatusCodes.Status202Accepted)
             .WithSummary("Send a new code to an unverified account").Body("""{"email":"name@example.com"}""");
-        auth.MapPost("/login", LoginAsync).WithName("auth.login").AllowAnonymous()
+        auth.MapPost("/login", LoginAsync).WithName("auth.login").AllowAnonymous().Produces<TokenPair>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("Access token (short-lived JWT) and refresh token").Body("""{"email":"user@smartgrid.local","password":"SmartGrid-Demo-2025"}""");
-        auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous()
+        auth.MapPost("/refresh", RefreshAsync).WithName("auth.refresh").AllowAnonymous().Produces<TokenPair>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithSummary("Exchange a refresh token for new tokens (the old one stops working)").Body("""{"refresh_token":"…"}""");
+        auth.MapPost("/password", ChangePasswordAsync).WithName("auth.password").RequireAuthorization().AddEndpointFilter<RateLimitFilter>()
+            .Produces(StatusCodes.Status204NoContent)
+            .WithSummary("Change the password: every session of the account ends (log in again)")
+            .Body("""{"current_password":"Correct-Horse-42","new_password":"violet tractor under lemons"}""");
         auth.MapPost("/logout", LogoutAsync).WithName("auth.logout").RequireAuthorization().AddEndpointFilter<RateLimitFilter>()
-            .WithSummary("End the session: the refresh token and this access token stop working");
+            .Produces(StatusCodes.Status204NoContent)
+            .WithSummary("End the session: its refresh token and every access token issued in it stop working");
     }
 
+    /// <summary>
+    /// Answers 202 with the same body whether the address is new, pending or taken (nothing tells
+    /// an address's owner apart): a new or unverified account gets a code, an existing one a
+    /// notice ("someone tried to register with your address").
+    /// </summary>
     private static async Task<IResult> RegisterAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, IOtpSender otp, TimeProvider time, LoginThrottle throttle)
+        OneTimeCodes codes, TimeProvider time, LoginThrottle throttle)
     {
         if (await throttle.AnonymousHitAsync(context, "auth.register") is { } limited)
             return limited;
@@ -54,16 +64,24 @@ internal static partial class AuthEndpoints
             return body.Problem();
 
         var ct = context.RequestAborted;
-        var id = await accounts.CreateUserAsync(email!, phone, PasswordPolicy.Hash(password!), Roles.User, [], emailVerified: false, ct);
-        if (id is null)
-            return Problems.Conflict("Email already registered", $"An account for '{email}' exists; log in or verify it.");
-
-        var expiresAt = await IssueOtpAsync(id.Value, email!, options, accounts, tokens, otp, time, ct);
-        return GatewayJson.Created($"/api/v1/users/{id}", new { UserId = id, Email = email, EmailVerified = false, OtpExpiresAt = expiresAt });
+        // Hashed for every request, so a taken address does not answer faster.
+        var hash = PasswordPolicy.Hash(password!);
+        var id = await accounts.CreateUserAsync(email!, phone, hash, Roles.User, [], emailVerified: false, ct);
+        if (id is null && await accounts.FindByEmailAsync(email!, ct) is { } existing)
+        {
+            if (await accounts.ReplaceUnverifiedPasswordAsync(existing.Id, hash, phone, ct))
+                id = existing.Id;
+            else
+                await codes.SendAsync(new AccountMessage(existing.Id, "email", existing.Email, MessagePurposes.RegistrationAttempt), ct);
+        }
+        if (id is not null)
+            await codes.IssueAsync(id.Value, "email", email!, MessagePurposes.EmailVerification, ct);
+        return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
     }
 
+    /// <summary>One 400 for a wrong, expired, used-up or never-sent code, and for an unknown or verified account: it tells nothing about the account.</summary>
     private static async Task<IResult> VerifyOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, TimeProvider time, LoginThrottle throttle)
+        OneTimeCodes codes, LoginThrottle throttle)
     {
         if (await throttle.AnonymousHitAsync(context, "auth.verify-otp") is { } limited)
             return limited;
@@ -72,30 +90,22 @@ internal static partial class AuthEndpoints
             return failure;
         using var _ = body;
         var email = ReadEmail(body!);
-        var code = body!.String("code", required: true, maxLength: 6);
-        if (code is not null && !OtpPattern().IsMatch(code))
-            body.Error("code", "must be 6 digits");
-        if (body.HasErrors)
+        var code = ReadCode(body!);
+        if (body!.HasErrors)
             return body.Problem();
 
         var ct = context.RequestAborted;
-        // An unknown email gets the same answer as a missing code: the route does not reveal accounts.
         var user = await accounts.FindByEmailAsync(email!, ct);
-        var (outcome, left) = user is null
-            ? (OtpOutcome.NoCode, 0)
-            : await accounts.VerifyOtpAsync(user.Id, EmailVerification, tokens.HashOtp(user.Id, code!), options.OtpMaxAttempts, time.GetUtcNow(), ct);
-        return outcome switch
-        {
-            OtpOutcome.Verified => GatewayJson.Ok(new { UserId = user!.Id, Email = user.Email, EmailVerified = true }),
-            OtpOutcome.Wrong => Problems.Field("code", $"is wrong; {left} attempt(s) left", "Invalid code"),
-            OtpOutcome.Expired => Problems.Field("code", "has expired; ask for a new one at /api/v1/auth/resend-otp", "Code expired"),
-            OtpOutcome.TooManyAttempts => Problems.Field("code", "too many wrong attempts; ask for a new one at /api/v1/auth/resend-otp", "Code locked"),
-            _ => Problems.Field("code", "no code is pending for this email", "Invalid code"),
-        };
+        var outcome = user is null
+            ? OtpOutcome.NoCode
+            : (await codes.VerifyAsync(user.Id, user.Email, MessagePurposes.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
+        return outcome == OtpOutcome.Verified
+            ? GatewayJson.Ok(new VerifiedAccount(user!.Id, user.Email, EmailVerified: true))
+            : InvalidCode("/api/v1/auth/resend-otp");
     }
 
     private static async Task<IResult> ResendOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, IOtpSender otp, TimeProvider time, LoginThrottle throttle)
+        OneTimeCodes codes, TimeProvider time, LoginThrottle throttle)
     {
         if (await throttle.AnonymousHitAsync(context, "auth.resend-otp") is { } limited)
             return limited;
@@ -108,13 +118,28 @@ internal static partial class AuthEndpoints
             return body.Problem();
         var user = await accounts.FindByEmailAsync(email!, context.RequestAborted);
         if (user is { EmailVerified: false })
-            await IssueOtpAsync(user.Id, user.Email, options, accounts, tokens, otp, time, context.RequestAborted);
-        // Same answer whether or not the account exists.
-        return Results.Accepted();
+            await codes.IssueAsync(user.Id, "email", user.Email, MessagePurposes.EmailVerification, context.RequestAborted);
+        return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
     }
 
+    /// <summary>The one answer of register and resend-otp.</summary>
+    private static IResult CodeSent(string email, DateTimeOffset expiresAt) => Results.Json(new VerificationPending(email, "verification_pending",
+        "If this address can be verified, a 6-digit code was sent to it; send it to POST /api/v1/auth/verify-otp.", expiresAt),
+        GatewayJson.Options, statusCode: StatusCodes.Status202Accepted);
+
+    internal static string? ReadCode(JsonBody body)
+    {
+        var code = body.String("code", required: true, maxLength: 6);
+        if (code is not null && !OtpPattern().IsMatch(code))
+            body.Error("code", "must be 6 digits");
+        return code;
+    }
+
+    internal static IResult InvalidCode(string resendAt) =>
+        Problems.Field("code", $"is wrong, expired or used up; ask for a new one ({resendAt})", "Invalid code");
+
     private static async Task<IResult> LoginAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, TimeProvider time, LoginThrottle throttle, RedisGuard redis)
+        TokenService tokens, TimeProvider time, LoginLockout lockout, RedisGuard redis)
     {
         var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
         if (failure is not null)
@@ -126,8 +151,8 @@ internal static partial class AuthEndpoints
             return body.Problem();
 
         var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (await throttle.LockedOutAsync(email!, ip) is { } retryAfter)
-            return Problems.TooManyRequests(retryAfter, "Too many failed logins for this account or address; try again later.");
+        if (await lockout.RetryAfterAsync(email!, ip) is { } retryAfter)
+            return Problems.TooManyRequests(retryAfter, "Too many failed logins for this account from this address; try again later.");
 
         var ct = context.RequestAborted;
         var user = await accounts.FindByEmailAsync(email!, ct);
@@ -135,13 +160,15 @@ internal static partial class AuthEndpoints
             PasswordPolicy.VerifyAgainstDummy(password!);
         if (user is null || !PasswordPolicy.Verify(password!, user.PasswordHash))
         {
-            await throttle.RecordFailureAsync(email!, ip);
+            await lockout.RecordFailureAsync(email!, ip);
             return Problems.Unauthorized("Invalid email or password.");
         }
+        if (user.DisabledAt is not null)
+            return Problems.Forbidden("This account is disabled; ask an administrator.");
         if (!user.EmailVerified)
             return Problems.Forbidden("The email address is not verified; verify it with the code sent at registration (/api/v1/auth/verify-otp).");
 
-        await throttle.ResetAccountAsync(email!);
+        await lockout.RecordSuccessAsync(email!, ip);
         var refresh = TokenService.NewRefreshToken();
         var refreshExpires = time.GetUtcNow() + options.RefreshTokenLifetime;
         var session = await accounts.CreateSessionAsync(user.Id, TokenService.HashRefreshToken(refresh), refreshExpires,
@@ -151,7 +178,7 @@ internal static partial class AuthEndpoints
     }
 
     private static async Task<IResult> RefreshAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, TimeProvider time, RedisGuard redis, LoginThrottle throttle, ILoggerFactory logs)
+        TokenService tokens, TimeProvider time, RedisGuard redis, LoginThrottle throttle, SessionRevocations revocations, ILoggerFactory logs)
     {
         if (await throttle.AnonymousHitAsync(context, "auth.refresh") is { } limited)
             return limited;
@@ -172,13 +199,14 @@ internal static partial class AuthEndpoints
         {
             case RefreshOutcome.Rotated:
                 var user = await accounts.FindByIdAsync(result.UserId, ct);
-                if (user is null)
-                    return Problems.Unauthorized("The account no longer exists.");
+                if (user is null || user.DisabledAt is not null)
+                    return Problems.Unauthorized("The account no longer exists or is disabled.");
                 await TryAsync(() => redis.PutSessionAsync(result.FamilyId, user.Id, user.Role, options.RefreshTokenLifetime));
                 return GatewayJson.Ok(TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
             case RefreshOutcome.ReuseDetected:
                 logs.CreateLogger("SmartGrid.Gateway.Auth").LogWarning(
                     "Refresh token reused after rotation: session {Session} of user {User} revoked", result.FamilyId, result.UserId);
+                await revocations.RevokedAsync(result.FamilyId, RevokeReasons.ReuseDetected);
                 await TryAsync(() => redis.DeleteSessionAsync(result.FamilyId));
                 return Problems.Unauthorized("This refresh token was already used; the session has been revoked. Log in again.");
             case RefreshOutcome.Expired:
@@ -190,40 +218,48 @@ internal static partial class AuthEndpoints
         }
     }
 
-    private static async Task<IResult> LogoutAsync(HttpContext context, AccountStore accounts, TimeProvider time, RedisGuard redis,
-        ILoggerFactory logs)
+    private static async Task<IResult> ChangePasswordAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        SessionRevocations revocations, TimeProvider time)
     {
-        var user = CurrentUser.From(context.User);
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var current = body!.String("current_password", required: true, maxLength: 256);
+        var next = body.String("new_password", required: true, maxLength: 256);
         var ct = context.RequestAborted;
-        var now = time.GetUtcNow();
-        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, now, ct);
-        await accounts.BlacklistAsync(user.TokenId, user.Id, user.ExpiresAt, ct);
-        var log = logs.CreateLogger("SmartGrid.Gateway.Auth");
-        await TryAsync(() => redis.BlacklistAsync(user.TokenId, user.ExpiresAt - now + TimeSpan.FromSeconds(1)), log);
-        await TryAsync(() => redis.DeleteSessionAsync(user.SessionId), log);
+        var user = await accounts.FindByIdAsync(CurrentUser.From(context.User).Id, ct);
+        if (user is null)
+            return Problems.Unauthorized("The account no longer exists.");
+        if (current is not null && !PasswordPolicy.Verify(current, user.PasswordHash))
+            body.Error("current_password", "is wrong");
+        if (next is not null)
+        {
+            foreach (var problem in PasswordPolicy.Check(next, user.Email))
+                body.Error("new_password", problem);
+        }
+        if (body.HasErrors)
+            return body.Problem();
+
+        await accounts.SetPasswordAsync(user.Id, PasswordPolicy.Hash(next!), ct);
+        // Whoever knew the old password may hold a session: none survives.
+        await revocations.RevokeUserAsync(user.Id, RevokeReasons.PasswordChanged, time.GetUtcNow(), ct);
         return Results.NoContent();
     }
 
-    private static async Task<DateTimeOffset> IssueOtpAsync(Guid userId, string email, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, IOtpSender otp, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> LogoutAsync(HttpContext context, AccountStore accounts, TimeProvider time, RedisGuard redis,
+        SessionRevocations revocations, ILoggerFactory logs)
     {
-        var code = TokenService.NewOtpCode();
-        var expiresAt = time.GetUtcNow() + options.OtpLifetime;
-        await accounts.CreateOtpAsync(userId, EmailVerification, tokens.HashOtp(userId, code), expiresAt, ct);
-        await otp.SendAsync(userId, email, EmailVerification, code, expiresAt, ct);
-        return expiresAt;
+        var user = CurrentUser.From(context.User);
+        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, time.GetUtcNow(), context.RequestAborted);
+        await revocations.RevokedAsync(user.SessionId, RevokeReasons.Logout);
+        await TryAsync(() => redis.DeleteSessionAsync(user.SessionId), logs.CreateLogger("SmartGrid.Gateway.Auth"));
+        return Results.NoContent();
     }
 
-    private static object TokenResponse(AccessToken access, string refresh, DateTimeOffset refreshExpires, UserRecord user, TimeProvider time) => new
-    {
-        AccessToken = access.Token,
-        TokenType = "Bearer",
-        ExpiresIn = (int)Math.Max(0, (access.ExpiresAt - time.GetUtcNow()).TotalSeconds),
-        ExpiresAt = access.ExpiresAt,
-        RefreshToken = refresh,
-        RefreshExpiresAt = refreshExpires,
-        User = new { user.Id, user.Email, user.Role, OperatorRegions = user.OperatorRegions },
-    };
+    private static TokenPair TokenResponse(AccessToken access, string refresh, DateTimeOffset refreshExpires, UserRecord user, TimeProvider time) =>
+        new(access.Token, "Bearer", (int)Math.Max(0, (access.ExpiresAt - time.GetUtcNow()).TotalSeconds), access.ExpiresAt, refresh,
+            refreshExpires, new TokenUser(user.Id, user.Email, user.Role, user.OperatorRegions));
 
     /// <summary>Emails are stored lower-cased; the address must be a bare address (no display name).</summary>
     internal static string? ReadEmail(JsonBody body, string field = "email", bool required = true)
@@ -258,3 +294,14 @@ internal static partial class AuthEndpoints
     [GeneratedRegex(@"^[0-9]{6}$", RegexOptions.CultureInvariant)]
     private static partial Regex OtpPattern();
 }
+
+/// <summary>The answer of login and refresh.</summary>
+public sealed record TokenPair(string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, string RefreshToken,
+    DateTimeOffset RefreshExpiresAt, TokenUser User);
+
+public sealed record TokenUser(Guid Id, string Email, string Role, string[] OperatorRegions);
+
+/// <summary>The one answer of register and resend-otp, whatever the address.</summary>
+public sealed record VerificationPending(string Email, string Status, string Detail, DateTimeOffset OtpExpiresAt);
+
+public sealed record VerifiedAccount(Guid UserId, string Email, bool EmailVerified);

@@ -13,16 +13,18 @@ public sealed record AccessToken(string Token, string TokenId, DateTimeOffset Ex
 /// opaque refresh tokens, and derives the digests under which refresh tokens and OTP codes are
 /// stored.
 /// </summary>
-public sealed class TokenService(GatewayOptions options, TimeProvider time)
+public sealed class TokenService(GatewayOptions options, SigningKeys keys, TimeProvider time)
 {
-    private readonly SigningCredentials _credentials = new(new SymmetricSecurityKey(options.SigningKeyBytes), SecurityAlgorithms.HmacSha256);
+    private readonly SigningCredentials _credentials = new(keys.Current, SecurityAlgorithms.HmacSha256);
     private readonly JsonWebTokenHandler _handler = new();
 
     public TokenValidationParameters ValidationParameters() => new()
     {
         ValidIssuer = options.Issuer,
         ValidAudience = options.Audience,
-        IssuerSigningKey = new SymmetricSecurityKey(options.SigningKeyBytes),
+        IssuerSigningKeys = keys.ValidationKeys,
+        // Tokens from before kid was set carry none: try every key.
+        TryAllIssuerSigningKeys = true,
         ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
         ValidateIssuer = true,
         ValidateAudience = true,
@@ -63,6 +65,14 @@ public sealed class TokenService(GatewayOptions options, TimeProvider time)
         return new AccessToken(token, jti, DateTimeOffset.FromUnixTimeSeconds(expires.ToUnixTimeSeconds()));
     }
 
+    /// <summary>
+    /// Refuses a token signed with the rotation's previous key unless it expires within one
+    /// token lifetime of this node's start (only tokens issued before the rotation qualify).
+    /// </summary>
+    public bool IsAcceptedSigningKey(SecurityToken token) =>
+        keys.Previous is null || token.SigningKey is not SymmetricSecurityKey used || used.KeyId != keys.Previous.KeyId
+        || token.ValidTo <= keys.PreviousAcceptedUntil.UtcDateTime;
+
     /// <summary>256 random bits, base64url; only its digest is stored.</summary>
     public static string NewRefreshToken() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
 
@@ -71,6 +81,6 @@ public sealed class TokenService(GatewayOptions options, TimeProvider time)
     public static string NewOtpCode() => RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Keyed and bound to the user, so a leaked table does not reveal codes by a 10^6 dictionary alone.</summary>
-    public byte[] HashOtp(Guid userId, string code) =>
-        HMACSHA256.HashData(options.SigningKeyBytes, Encoding.UTF8.GetBytes($"{userId:N}:{code}"));
+    public byte[] HashOtp(Guid userId, string boundCode) =>
+        HMACSHA256.HashData(keys.OtpKey, Encoding.UTF8.GetBytes($"{userId:N}:{boundCode}"));
 }

@@ -13,14 +13,14 @@ internal static class BillingEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var admin = api.MapGroup("/billing/admin").WithTags("billing").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
-        admin.MapPost("/run", RunAsync).WithName("billing.admin.run")
+        admin.MapPost("/run", RunAsync).WithName("billing.admin.run").ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Generate (or regenerate) every user's invoice of period=YYYY-MM; one invoice per user and period")
             .Query("period", "Calendar month in UTC as YYYY-MM, e.g. 2026-01", required: true);
 
         var user = api.MapGroup("/billing/user").WithTags("billing").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
         user.MapGet("/invoices", ListAsync).WithName("billing.user.invoices")
             .WithSummary("The caller's invoices, newest period first (paged)").Paged();
-        user.MapGet("/invoices/{invoiceId}", DetailAsync).WithName("billing.user.invoice")
+        user.MapGet("/invoices/{invoiceId}", DetailAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("billing.user.invoice")
             .WithSummary("One of the caller's invoices with its lines");
     }
 

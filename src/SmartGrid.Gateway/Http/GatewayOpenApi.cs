@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -7,7 +9,9 @@ namespace SmartGrid.Gateway.Http;
 /// <summary>
 /// The OpenAPI document of the REST API (<c>/openapi/v1.json</c>, browsable at <c>/scalar</c>):
 /// only the /api/v1 routes, with the bearer scheme declared once and required by every route
-/// that needs a token.
+/// that needs a token. Each route lists what it can answer: its own success and problems (declared
+/// where it is mapped), 400 when it reads input, 401/403 when it needs a token, 429 (every route is
+/// rate-limited) and 503 (PostgreSQL down); schemas use the wire's snake_case names.
 /// </summary>
 internal static class GatewayOpenApi
 {
@@ -40,7 +44,22 @@ internal static class GatewayOpenApi
             };
             return Task.CompletedTask;
         });
-        options.AddOperationTransformer((operation, context, _) =>
+        options.AddSchemaTransformer((schema, context, _) =>
+        {
+            // The generator names properties with the HTTP defaults (camelCase); the gateway writes GatewayJson's snake_case.
+            if (schema.Properties is { Count: > 0 } properties && context.JsonTypeInfo.Type.Namespace?.StartsWith("SmartGrid", StringComparison.Ordinal) == true)
+            {
+                foreach (var (name, property) in properties.ToArray())
+                {
+                    properties.Remove(name);
+                    properties[JsonNamingPolicy.SnakeCaseLower.ConvertName(name)] = property;
+                }
+                if (schema.Required is { Count: > 0 } required)
+                    schema.Required = required.Select(JsonNamingPolicy.SnakeCaseLower.ConvertName).ToHashSet();
+            }
+            return Task.CompletedTask;
+        });
+        options.AddOperationTransformer(async (operation, context, ct) =>
         {
             var metadata = context.Description.ActionDescriptor.EndpointMetadata;
             foreach (var query in metadata.OfType<QueryParameterDoc>())
@@ -66,15 +85,26 @@ internal static class GatewayOpenApi
                     },
                 };
             }
+            operation.Responses ??= new OpenApiResponses();
+            if (!operation.Responses.Keys.Any(status => status.StartsWith('2')))
+                operation.Responses["200"] = new OpenApiResponse { Description = "OK" };
+            var problem = await context.GetOrCreateSchemaAsync(typeof(ProblemDetails), null, ct);
+            void Problem(string status, string description, IOpenApiSchema schema) => operation.Responses.TryAdd(status, new OpenApiResponse
+            {
+                Description = description,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/problem+json"] = new() { Schema = schema } },
+            });
+            if (operation.Parameters is { Count: > 0 } || operation.RequestBody is not null)
+                Problem("400", "Invalid input: errors names each field at fault", await context.GetOrCreateSchemaAsync(typeof(HttpValidationProblemDetails), null, ct));
             if (metadata.OfType<IAuthorizeData>().Any() && !metadata.OfType<IAllowAnonymous>().Any())
             {
                 operation.Security ??= [];
                 operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] });
-                operation.Responses ??= new OpenApiResponses();
-                operation.Responses.TryAdd("401", new OpenApiResponse { Description = "No valid access token" });
-                operation.Responses.TryAdd("403", new OpenApiResponse { Description = "The caller's role may not use this route" });
+                Problem("401", "No valid access token (missing, expired, or its session ended)", problem);
+                Problem("403", "The caller's role may not use this route", problem);
             }
-            return Task.CompletedTask;
+            Problem("429", "Rate limit reached; Retry-After says when to try again", problem);
+            Problem("503", "PostgreSQL is unavailable (reads may be answered stale instead); Retry-After", problem);
         });
     }
 }

@@ -39,10 +39,7 @@ internal sealed class RateLimitFilter(RedisGuard redis, GatewayOptions options, 
     }
 }
 
-/// <summary>
-/// Anonymous routes: per-IP limits on registration and codes, and failed-login counters per
-/// account and per IP (<see cref="GatewayOptions.LoginFailureWindow"/>).
-/// </summary>
+/// <summary>Anonymous routes: per-IP limits on registration and codes (failed logins: <see cref="LoginLockout"/>).</summary>
 public sealed class LoginThrottle(RedisGuard redis, GatewayOptions options, ILogger<LoginThrottle> log)
 {
     /// <summary>429 when this IP exceeded the per-minute limit of the endpoint, else null.</summary>
@@ -62,51 +59,4 @@ public sealed class LoginThrottle(RedisGuard redis, GatewayOptions options, ILog
             return null;
         }
     }
-
-    /// <summary>How long until a login may be tried again, or null when neither the account nor the IP is locked out.</summary>
-    public async Task<TimeSpan?> LockedOutAsync(string email, string ip)
-    {
-        try
-        {
-            var (account, accountReset) = await redis.PeekAsync(AccountKey(email));
-            if (account >= options.LoginMaxFailuresPerAccount)
-                return accountReset;
-            var (address, addressReset) = await redis.PeekAsync(IpKey(ip));
-            return address >= options.LoginMaxFailuresPerIp ? addressReset : null;
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            log.LogWarning(e, "Login throttle not checked: Redis unavailable");
-            return null;
-        }
-    }
-
-    public async Task RecordFailureAsync(string email, string ip)
-    {
-        try
-        {
-            await redis.HitAsync(AccountKey(email), options.LoginFailureWindow);
-            await redis.HitAsync(IpKey(ip), options.LoginFailureWindow);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            log.LogWarning(e, "Failed login not counted: Redis unavailable");
-        }
-    }
-
-    public async Task ResetAccountAsync(string email)
-    {
-        try
-        {
-            await redis.DeleteAsync(AccountKey(email));
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            log.LogWarning(e, "Failed-login counter not reset: Redis unavailable");
-        }
-    }
-
-    private static string AccountKey(string email) => $"login:fail:account:{email}";
-
-    private static string IpKey(string ip) => $"login:fail:ip:{ip}";
 }

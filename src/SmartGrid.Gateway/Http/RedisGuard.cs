@@ -6,7 +6,7 @@ namespace SmartGrid.Gateway.Http;
 /// <summary>
 /// The gateway's Redis keys (all under <see cref="GatewayOptions.RedisKeyPrefix"/>):
 /// <c>ratelimit:{user_id}:{endpoint}</c> fixed one-minute windows, <c>login:fail:*</c> failed
-/// login counters, <c>blacklist:{jti}</c> revoked access tokens and <c>session:{id}</c>.
+/// login counters, <c>revoked:session:{sid}</c> ended sessions and <c>session:{id}</c>.
 /// Counters (<see cref="HitAsync"/>, <see cref="PeekAsync"/>) fall back to this process's own
 /// windows while Redis cannot answer: limits then hold per gateway instance instead of across all of
 /// them, which is weaker but is not "no limit", and costs no wait (see <c>RedisConnection</c>).
@@ -95,13 +95,21 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
 
     public Task DeleteAsync(string key) => Db.KeyDeleteAsync(Key(key));
 
-    public async Task BlacklistAsync(string jti, TimeSpan ttl)
+    public Task SetAsync(string key, TimeSpan ttl) => Db.StringSetAsync(Key(key), "1", ttl);
+
+    /// <summary>Time left of <paramref name="key"/>, or null when it does not exist.</summary>
+    public Task<TimeSpan?> TimeToLiveAsync(string key) => Db.KeyTimeToLiveAsync(Key(key));
+
+    /// <summary>Marks the sessions ended for <paramref name="ttl"/> (as long as their access tokens can live), in one round trip.</summary>
+    public Task MarkSessionsRevokedAsync(IReadOnlyCollection<Guid> sessionIds, TimeSpan ttl)
     {
-        if (ttl > TimeSpan.Zero)
-            await Db.StringSetAsync(Key($"blacklist:{jti}"), "1", ttl);
+        var batch = Db.CreateBatch();
+        var writes = sessionIds.Select(id => batch.StringSetAsync(Key($"revoked:session:{id}"), "1", ttl)).ToArray();
+        batch.Execute();
+        return Task.WhenAll(writes);
     }
 
-    public Task<bool> IsBlacklistedAsync(string jti) => Db.KeyExistsAsync(Key($"blacklist:{jti}"));
+    public Task<bool> IsSessionRevokedAsync(Guid sessionId) => Db.KeyExistsAsync(Key($"revoked:session:{sessionId}"));
 
     public async Task PutSessionAsync(Guid sessionId, Guid userId, string role, TimeSpan ttl)
     {

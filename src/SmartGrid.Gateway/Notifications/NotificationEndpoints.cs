@@ -8,7 +8,9 @@ namespace SmartGrid.Gateway.Notifications;
 /// <summary>
 /// <c>/api/v1/notifications/user/preferences</c>: the channels the caller (any role) is notified on, from which
 /// severity, and where. PUT replaces the whole document; a channel is accepted only with the
-/// address it needs (sms a phone, webhook a URL, push a device token).
+/// address it needs (sms a phone, webhook a URL, push a device token). A new email or phone is
+/// pending until confirmed with the code sent to it (POST .../preferences/confirm); until then the
+/// confirmed one (or none) is used.
 /// </summary>
 internal static class NotificationEndpoints
 {
@@ -20,12 +22,16 @@ internal static class NotificationEndpoints
         // Every role: operators and admins are notified of their regions' alerts and need their channels too.
         var user = api.MapGroup("/notifications/user").WithTags("notifications").RequireAuthorization()
             .AddEndpointFilter<RateLimitFilter>();
-        user.MapGet("/preferences", GetAsync).WithName("notifications.user.preferences.get")
+        user.MapGet("/preferences", GetAsync).WithName("notifications.user.preferences.get").Produces<PreferencesView>()
             .WithSummary("The caller's notification preferences (the defaults until saved once)");
-        user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put")
+        user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put").Produces<PreferencesView>()
             .WithSummary("Replace the caller's notification preferences")
             .Body("""{"channels":["email","webhook"],"min_severity":"high","webhook_url":"https://hooks.example.com/grid","quiet_hours_start":"22:30","quiet_hours_end":"06:30"}""");
+        user.MapPost("/preferences/confirm", ConfirmAsync).WithName("notifications.user.preferences.confirm").Produces<PreferencesView>()
+            .WithSummary("Confirm a pending email or phone with the code sent to it")
+            .Body("""{"address":"email","code":"123456"}""");
         user.MapPost("/webhook-secret", RotateSecretAsync).WithName("notifications.user.webhook-secret.rotate")
+            .Produces<WebhookSecretView>().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Replace the caller's webhook signing secret (answered once; the old one stops at once)");
     }
 
@@ -34,7 +40,7 @@ internal static class NotificationEndpoints
         var secret = await store.RotateWebhookSecretAsync(CurrentUser.From(context.User).Id, context.RequestAborted);
         return secret is null
             ? Problems.Conflict("No webhook", "Save a webhook_url in your notification preferences first.")
-            : GatewayJson.Ok(new { WebhookSecret = secret });
+            : GatewayJson.Ok(new WebhookSecretView(secret));
     }
 
     private static async Task<IResult> GetAsync(HttpContext context, NotificationPreferenceStore store)
@@ -44,7 +50,7 @@ internal static class NotificationEndpoints
     }
 
     private static async Task<IResult> PutAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, AccountStore accounts,
-        WebhookTargets webhookTargets)
+        WebhookTargets webhookTargets, OneTimeCodes codes)
     {
         var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
         if (failure is not null)
@@ -82,8 +88,11 @@ internal static class NotificationEndpoints
         var account = await accounts.FindByIdAsync(user.Id, ct);
         if (account is null)
             return Problems.NotFound("Account not found", "The account of this token no longer exists.");
-        // A channel without its address would be accepted and then never deliver anything.
-        if (channels.Contains("sms") && phone is null && account.Phone is null)
+        var before = await store.GetAsync(user.Id, ct);
+        // A channel without its address would be accepted and then never deliver anything; sms
+        // keeps the confirmed phone, else offers the account's (which then needs confirming).
+        phone ??= channels.Contains("sms") ? before?.Phone ?? account.Phone : null;
+        if (channels.Contains("sms") && phone is null)
             body.Error("phone", "is required for the sms channel (the account has no phone number)");
         if (channels.Contains("webhook") && webhook is null)
             body.Error("webhook_url", "is required for the webhook channel");
@@ -92,11 +101,49 @@ internal static class NotificationEndpoints
         if (body.HasErrors)
             return body.Problem();
 
-        var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, email, phone, pushToken,
-            quietStart, quietEnd, null);
+        var (confirmedEmail, pendingEmail) = Confirmation(email, before?.Email, before?.PendingEmail, account.Email);
+        var (confirmedPhone, pendingPhone) = Confirmation(phone, before?.Phone, before?.PendingPhone, trusted: null);
+        var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, confirmedEmail, confirmedPhone,
+            pushToken, quietStart, quietEnd, null, PendingEmail: pendingEmail, PendingPhone: pendingPhone);
         var newSecret = await store.SaveAsync(user.Id, preferences, ct);
+        if (pendingEmail is not null && pendingEmail != before?.PendingEmail)
+            await codes.IssueAsync(user.Id, "email", pendingEmail, MessagePurposes.EmailConfirmation, ct);
+        if (pendingPhone is not null && pendingPhone != before?.PendingPhone)
+            await codes.IssueAsync(user.Id, "sms", pendingPhone, MessagePurposes.PhoneConfirmation, ct);
         var saved = await store.GetAsync(user.Id, ct);
         return GatewayJson.Ok(View(saved!, true, newSecret));
+    }
+
+    /// <summary>
+    /// The (confirmed, pending) pair after asking for <paramref name="requested"/>: an address
+    /// already confirmed (or the account's verified email) is used at once; a new one waits, and
+    /// the confirmed one stays in use meanwhile.
+    /// </summary>
+    private static (string? Confirmed, string? Pending) Confirmation(string? requested, string? confirmed, string? pending, string? trusted) =>
+        requested is null || requested == confirmed || requested == trusted ? (requested, null) : (confirmed, requested);
+
+    private static async Task<IResult> ConfirmAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, OneTimeCodes codes)
+    {
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return failure;
+        using var _ = body;
+        var address = body!.String("address", required: true, maxLength: 8);
+        if (address is not null and not ("email" or "phone"))
+            body.Error("address", "must be email or phone");
+        var code = AuthEndpoints.ReadCode(body);
+        if (body.HasErrors)
+            return body.Problem();
+
+        var ct = context.RequestAborted;
+        var user = CurrentUser.From(context.User);
+        var saved = await store.GetAsync(user.Id, ct);
+        var (pending, purpose, effect) = address == "email"
+            ? (saved?.PendingEmail, MessagePurposes.EmailConfirmation, OtpEffects.ConfirmEmail)
+            : (saved?.PendingPhone, MessagePurposes.PhoneConfirmation, OtpEffects.ConfirmPhone);
+        if (pending is null || (await codes.VerifyAsync(user.Id, pending, purpose, code!, effect, ct)).Outcome != OtpOutcome.Verified)
+            return AuthEndpoints.InvalidCode("save the address again in PUT /api/v1/notifications/user/preferences");
+        return GatewayJson.Ok(View((await store.GetAsync(user.Id, ct))!, true));
     }
 
     /// <summary>HH:mm (24-hour clock).</summary>
@@ -114,19 +161,20 @@ internal static class NotificationEndpoints
     }
 
     /// <summary><paramref name="newSecret"/>: a webhook secret just made, shown this once.</summary>
-    private static object View(NotificationPreferences p, bool saved, string? newSecret = null) => new
-    {
-        p.Channels,
-        p.MinSeverity,
-        p.WebhookUrl,
-        p.Email,
-        p.Phone,
-        p.PushToken,
-        QuietHoursStart = p.QuietHoursStart?.ToString("HH:mm", CultureInfo.InvariantCulture),
-        QuietHoursEnd = p.QuietHoursEnd?.ToString("HH:mm", CultureInfo.InvariantCulture),
-        p.UpdatedAt,
-        Saved = saved,
-        WebhookSecretSet = p.HasWebhookSecret,
-        WebhookSecret = newSecret,
-    };
+    private static PreferencesView View(NotificationPreferences p, bool saved, string? newSecret = null) => new(
+        p.Channels, p.MinSeverity, p.WebhookUrl, p.Email, p.Phone, p.PendingEmail, p.PendingPhone, p.PushToken,
+        p.QuietHoursStart?.ToString("HH:mm", CultureInfo.InvariantCulture), p.QuietHoursEnd?.ToString("HH:mm", CultureInfo.InvariantCulture),
+        p.UpdatedAt, saved, p.HasWebhookSecret, newSecret);
 }
+
+/// <summary>
+/// A user's notification preferences as the API shows them: <see cref="Email"/> and <see cref="Phone"/>
+/// are the confirmed addresses in use, <see cref="PendingEmail"/> / <see cref="PendingPhone"/> wait for their code;
+/// <see cref="WebhookSecret"/> is set only in the answer that made it (shown once), <see cref="WebhookSecretSet"/> always.
+/// </summary>
+public sealed record PreferencesView(string[] Channels, string MinSeverity, string? WebhookUrl, string? Email, string? Phone,
+    string? PendingEmail, string? PendingPhone, string? PushToken, string? QuietHoursStart, string? QuietHoursEnd, DateTimeOffset? UpdatedAt,
+    bool Saved, bool WebhookSecretSet, string? WebhookSecret);
+
+/// <summary>A webhook signing secret, answered once when it is made.</summary>
+public sealed record WebhookSecretView(string WebhookSecret);

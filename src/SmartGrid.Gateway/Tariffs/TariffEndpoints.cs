@@ -27,21 +27,25 @@ internal static class TariffEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var user = api.MapGroup("/tariff/user").WithTags("tariff").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
-        user.MapGet("/current", CurrentAsync).WithName("tariff.user.current")
+        user.MapGet("/current", CurrentAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.user.current")
             .WithSummary("Price in force in the region of the caller's meter (Redis first, PostgreSQL on a miss)")
             .Query("meter_id", "One of the caller's meters (default: the first)");
-        user.MapGet("/history", HistoryAsync).WithName("tariff.user.history")
+        user.MapGet("/history", HistoryAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.user.history")
             .WithSummary("Price changes in the region of the caller's meter, newest first (paged)")
             .TimeRange("30 days").Paged().Query("meter_id", "One of the caller's meters (default: the first)");
 
         var admin = api.MapGroup("/tariff/admin").WithTags("tariff").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
-        admin.MapPost("/override", CreateOverrideAsync).WithName("tariff.admin.override.create")
+        admin.MapPost("/override", CreateOverrideAsync).WithName("tariff.admin.override.create").Produces<OverrideView>(StatusCodes.Status201Created)
             .WithSummary("Override a region's price (fixed price or percentage on the base rate) for [valid_from, valid_to)")
             .Body("""{"region":"Nashik","price_per_kwh":9.5,"valid_from":"2026-07-01T12:00:00Z","valid_to":"2026-07-01T18:00:00Z","reason":"heat wave"}""");
-        admin.MapGet("/overrides", ListOverridesAsync).WithName("tariff.admin.overrides")
+        admin.MapGet("/overrides", ListOverridesAsync).WithName("tariff.admin.overrides").Produces<Page<TariffOverride>>()
             .WithSummary("Overrides, newest first: those in force or ahead (default), or all")
             .Query("region", "Only this region").Query("status", "current (in force or ahead, the default) or all").Paged();
+        admin.MapGet("/override/{overrideId}", GetOverrideAsync).WithName("tariff.admin.override.get")
+            .Produces<OverrideView>().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("One override, lifted or not");
         admin.MapDelete("/override/{overrideId}", LiftOverrideAsync).WithName("tariff.admin.override.lift")
+            .Produces<OverrideView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Lift an override before it ends");
     }
 
@@ -157,7 +161,7 @@ internal static class TariffEndpoints
             CreatedBy = created.CreatedBy,
             Action = "create",
         });
-        return GatewayJson.Created($"/api/v1/tariff/admin/override/{created.OverrideId}", OverrideView(created, published));
+        return GatewayJson.Created($"/api/v1/tariff/admin/override/{created.OverrideId}", OverrideView.Of(created, published));
     }
 
     private static async Task<IResult> ListOverridesAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffStore tariffs,
@@ -174,7 +178,16 @@ internal static class TariffEndpoints
         if (query.HasErrors)
             return query.Problem();
         var (items, total) = await tariffs.ListOverridesAsync(region, status == "current", time.GetUtcNow(), limit, offset, context.RequestAborted);
-        return GatewayJson.Ok(new { Items = items, Total = total, Limit = limit, Offset = offset });
+        return GatewayJson.Ok(new Page<TariffOverride>(items, total, limit, offset));
+    }
+
+    private static async Task<IResult> GetOverrideAsync(string overrideId, HttpContext context, TariffStore tariffs)
+    {
+        if (!Guid.TryParse(overrideId, out var id))
+            return Problems.Field("overrideId", "must be a UUID");
+        return await tariffs.FindOverrideAsync(id, context.RequestAborted) is { } found
+            ? GatewayJson.Ok(OverrideView.Of(found, published: null))
+            : Problems.NotFound("Override not found", $"No tariff override '{id}'.");
     }
 
     private static async Task<IResult> LiftOverrideAsync(string overrideId, HttpContext context, TariffStore tariffs,
@@ -200,25 +213,8 @@ internal static class TariffEndpoints
             CreatedBy = user.Id.ToString(),
             Action = "lift",
         });
-        return GatewayJson.Ok(OverrideView(lifted, published));
+        return GatewayJson.Ok(OverrideView.Of(lifted, published));
     }
-
-    private static object OverrideView(TariffOverride o, bool published) => new
-    {
-        o.OverrideId,
-        o.Region,
-        o.PricePerKwh,
-        o.Percentage,
-        o.ValidFrom,
-        o.ValidTo,
-        o.Reason,
-        o.CreatedBy,
-        o.CreatedAt,
-        o.LiftedAt,
-        o.LiftedBy,
-        // false: Kafka did not take the message; the TariffManager still applies the row at its next override check.
-        Published = published,
-    };
 
     private static string? ReadMeterId(QueryReader query)
     {
@@ -227,6 +223,14 @@ internal static class TariffEndpoints
             query.Error("meter_id", Identifiers.MeterIdRule);
         return requested;
     }
+}
+
+/// <summary>An override; <see cref="Published"/>: whether Kafka took this request's message (false: the TariffManager still applies the row at its next override check; null: nothing was published).</summary>
+public sealed record OverrideView(Guid OverrideId, string Region, decimal? PricePerKwh, decimal? Percentage, DateTimeOffset ValidFrom,
+    DateTimeOffset ValidTo, string? Reason, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset? LiftedAt, string? LiftedBy, bool? Published)
+{
+    public static OverrideView Of(TariffOverride o, bool? published) => new(o.OverrideId, o.Region, o.PricePerKwh, o.Percentage, o.ValidFrom,
+        o.ValidTo, o.Reason, o.CreatedBy, o.CreatedAt, o.LiftedAt, o.LiftedBy, published);
 }
 
 /// <summary>Sends override messages to the TariffManager's overrides topic (key: region, so a region's messages stay in order).</summary>

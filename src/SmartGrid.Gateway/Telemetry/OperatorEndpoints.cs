@@ -17,16 +17,16 @@ internal static class OperatorEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var meters = api.MapGroup("/meters/{meterId}").WithTags("meters").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
-        meters.MapGet("/aggregates", AggregatesAsync).WithName("meters.aggregates")
+        meters.MapGet("/aggregates", AggregatesAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("meters.aggregates")
             .WithSummary("A meter's 1-minute or 15-minute windows in [from, to) (paged by next_from)")
             .TimeRange("1 day").Query("resolution", "1m or 15m (default 15m)").Query("limit", "Page size, 1 to 1000 (default 100)");
-        meters.MapGet("/status", StatusAsync).WithName("meters.status")
+        meters.MapGet("/status", StatusAsync).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status504GatewayTimeout).WithName("meters.status")
             .WithSummary("Live state of the meter actor: open windows, baseline, last seen");
 
         var grid = api.MapGroup("/grid").WithTags("grid").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
         grid.MapGet("/regions", RegionsAsync).WithName("grid.regions")
             .WithSummary("Per region the caller operates: newest load %, price in force and open alert count");
-        grid.MapGet("/regions/{region}/load", RegionLoadAsync).WithName("grid.regions.load")
+        grid.MapGet("/regions/{region}/load", RegionLoadAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("grid.regions.load")
             .WithSummary("A region's load windows (regional_aggregates_1m or _15m) in [from, to)")
             .TimeRange("1 day").Query("resolution", "1m (at most 1 day) or 15m (default)").Query("limit", "Page size, 1 to 1000 (default 100)");
     }

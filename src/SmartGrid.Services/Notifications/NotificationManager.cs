@@ -254,8 +254,10 @@ public sealed class NotificationManager : ManagerActor
     private async Task<List<NotificationRecipient>> RecipientsAsync(NotificationEvent e)
     {
         // LEFT JOIN: a user who never saved preferences is notified with the defaults the gateway shows them.
+        // Only confirmed addresses: the verified account email, the preferences' confirmed email and
+        // phone (never the phone typed at registration, nor a pending address).
         const string columns = """
-            SELECT u.id, u.role, COALESCE(p.email, u.email), COALESCE(p.phone, u.phone), p.webhook_url,
+            SELECT u.id, u.role, COALESCE(p.email, u.email), p.phone, p.webhook_url,
                    COALESCE(p.channels, $1::text[]), COALESCE(p.min_severity, $2::text), to_jsonb(p) ->> 'push_token',
                    p.quiet_hours_start, p.quiet_hours_end, p.webhook_secret
             FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
