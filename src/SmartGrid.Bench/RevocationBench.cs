@@ -4,7 +4,7 @@ using SmartGrid.Gateway;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage;
-using StackExchange.Redis;
+using SmartGrid.Services.Hosting;
 
 namespace SmartGrid.Bench;
 
@@ -29,10 +29,13 @@ internal static class RevocationBench
         var accounts = new AccountStore(storage.DataSource);
         var gateway = new GatewayOptions { RedisKeyPrefix = $"bench:{Guid.NewGuid():N}:" };
         var redisAddress = Environment.GetEnvironmentVariable("ConnectionStrings__Redis") is { Length: > 0 } r ? r : "127.0.0.1:6379";
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(redisAddress);
-        await using var deadRedis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{BenchDatabase.FreePort()},abortConnect=false,connectTimeout=200");
-        using var live = new SessionRevocations(new RedisGuard(redis, gateway), accounts, gateway, NullLogger<SessionRevocations>.Instance);
-        using var degraded = new SessionRevocations(new RedisGuard(deadRedis, gateway), accounts, gateway, NullLogger<SessionRevocations>.Instance);
+        // Connected as the node connects: the unreachable one fails each command at once, as a killed Redis does.
+        using var redis = RedisConnection.Connect(redisAddress);
+        using var deadRedis = RedisConnection.Connect($"127.0.0.1:{BenchDatabase.FreePort()}");
+        using var live = new SessionRevocations(new RedisGuard(redis, gateway, NullLogger<RedisGuard>.Instance), accounts, gateway,
+            NullLogger<SessionRevocations>.Instance);
+        using var degraded = new SessionRevocations(new RedisGuard(deadRedis, gateway, NullLogger<RedisGuard>.Instance), accounts, gateway,
+            NullLogger<SessionRevocations>.Instance);
         Console.WriteLine($"revocation bench: database {database.Name}, Redis {redisAddress}; sequential checks of one session id each");
 
         var session = Guid.NewGuid();

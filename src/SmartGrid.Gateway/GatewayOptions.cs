@@ -29,9 +29,6 @@ public sealed record GatewayOptions
     /// <summary>How long a node trusts its last "session not revoked" answer (how late it may learn of another node's revocation).</summary>
     public TimeSpan RevocationCacheTtl { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long the per-request revocation check waits for Redis before asking PostgreSQL.</summary>
-    public TimeSpan RevocationRedisTimeout { get; init; } = TimeSpan.FromMilliseconds(50);
-
     /// <summary>Tolerated clock difference when checking exp / nbf.</summary>
     public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -116,7 +113,6 @@ public sealed record GatewayOptions
         Positive(RefreshTokenLifetime, nameof(RefreshTokenLifetime));
         Positive(OtpLifetime, nameof(OtpLifetime));
         Positive(RevocationCacheTtl, nameof(RevocationCacheTtl));
-        Positive(RevocationRedisTimeout, nameof(RevocationRedisTimeout));
         Positive(LoginFailureWindow, nameof(LoginFailureWindow));
         Positive(LoginBaseDelay, nameof(LoginBaseDelay));
         if (LoginMaxDelay < LoginBaseDelay)

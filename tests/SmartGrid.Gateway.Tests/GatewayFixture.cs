@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text.Json;
 using Akka.Actor;
 using Confluent.Kafka;
@@ -180,6 +182,27 @@ public sealed class GatewayFixture : IAsyncLifetime
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         return client;
     }
+
+    /// <summary>A client whose connections come from <paramref name="source"/> (any 127/8 address is loopback on Linux).</summary>
+    public HttpClient ClientFrom(string source, Uri? baseAddress = null) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, ct) =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    })
+    { BaseAddress = baseAddress ?? BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
 
     /// <summary>Registers a fresh account, verifies it with the captured code; returns its email and id.</summary>
     public async Task<(string Email, string Password, Guid Id)> NewVerifiedUserAsync()

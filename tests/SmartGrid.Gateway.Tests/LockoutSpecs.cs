@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using SmartGrid.Gateway.Auth;
 
 namespace SmartGrid.Gateway.Tests;
@@ -14,7 +13,7 @@ public sealed class LockoutSpecs(GatewayFixture gateway)
     public async Task Should_let_the_owner_log_in_from_another_address_while_an_attacker_hammers()
     {
         var (email, password, _) = await gateway.NewVerifiedUserAsync();
-        using var attacker = ClientFrom("127.0.0.2");
+        using var attacker = gateway.ClientFrom("127.0.0.2");
         var answers = new List<HttpStatusCode>();
         for (var i = 0; i < 20; i++)
             answers.Add((await attacker.PostAsJsonAsync("/api/v1/auth/login", new { email, password = $"Guess-Number-{i:D4}" })).StatusCode);
@@ -28,7 +27,7 @@ public sealed class LockoutSpecs(GatewayFixture gateway)
         Assert.True(locked.Headers.RetryAfter?.Delta > TimeSpan.Zero);
 
         // ... while the owner, elsewhere, is not slowed at all.
-        using var owner = ClientFrom("127.0.0.3");
+        using var owner = gateway.ClientFrom("127.0.0.3");
         Assert.Equal(HttpStatusCode.OK, (await owner.PostAsJsonAsync("/api/v1/auth/login", new { email, password })).StatusCode);
     }
 
@@ -52,30 +51,9 @@ public sealed class LockoutSpecs(GatewayFixture gateway)
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref refusals, value));
         listener.Start();
         var (email, _, _) = await gateway.NewVerifiedUserAsync();
-        using var client = ClientFrom("127.0.0.4");
+        using var client = gateway.ClientFrom("127.0.0.4");
         for (var i = 0; i <= GatewayFixture.FreeLoginFailures + 2; i++)
             await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password = "Not-The-Password-1" });
         Assert.True(Interlocked.Read(ref refusals) >= 2);
     }
-
-    /// <summary>A client whose connections come from <paramref name="source"/> (any 127/8 address is loopback on Linux).</summary>
-    private HttpClient ClientFrom(string source) => new(new SocketsHttpHandler
-    {
-        ConnectCallback = async (context, ct) =>
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
-                await socket.ConnectAsync(context.DnsEndPoint, ct);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    })
-    { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
 }

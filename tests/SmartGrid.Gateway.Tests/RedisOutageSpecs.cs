@@ -9,7 +9,7 @@ namespace SmartGrid.Gateway.Tests;
 /// <summary>
 /// A gateway on a Redis of its own (a redis-server process this spec starts), connected the way the node connects
 /// (<see cref="RedisConnection"/>); the server is then killed, or frozen with its connections open. Logins, cached reads and revocation keep answering
-/// correctly from PostgreSQL, and rate limits keep limiting, counted in the gateway's process.
+/// correctly from PostgreSQL, and rate limits and the failed-login throttle keep limiting, counted in the gateway's process.
 /// </summary>
 [Collection(GatewayCollection.Name)]
 public sealed class RedisOutageSpecs(GatewayFixture gateway)
@@ -43,8 +43,22 @@ public sealed class RedisOutageSpecs(GatewayFixture gateway)
             (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { email, password = "wrong-password-123" })).StatusCode);
         var regionsAfter = await (await adminClient.GetAsync("/api/v1/grid/regions")).JsonAsync();
         Assert.Equal(Names(regionsBefore), Names(regionsAfter));
-        // A revoked token stays revoked: the blacklist check falls back to PostgreSQL.
+        // A token of an ended session stays refused: the revocation check falls back to PostgreSQL.
         Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Client(loggedOut, address).GetAsync("/api/v1/notifications/user/preferences")).StatusCode);
+
+        // Failed logins still make the failing address wait (the throttle does not fail open), and only that address.
+        var victim = await gateway.NewVerifiedUserAsync();
+        using var attacker = gateway.ClientFrom("127.0.0.5", address);
+        for (var i = 0; i < GatewayFixture.FreeLoginFailures + 1; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized,
+                (await attacker.PostAsJsonAsync("/api/v1/auth/login", new { email = victim.Email, password = $"Guess-Number-{i:D4}" })).StatusCode);
+        }
+        var waiting = await attacker.PostAsJsonAsync("/api/v1/auth/login", new { email = victim.Email, password = victim.Password });
+        Assert.Equal(HttpStatusCode.TooManyRequests, waiting.StatusCode);
+        Assert.True(waiting.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        using var owner = gateway.ClientFrom("127.0.0.6", address);
+        Assert.Equal(HttpStatusCode.OK, (await owner.PostAsJsonAsync("/api/v1/auth/login", new { email = victim.Email, password = victim.Password })).StatusCode);
 
         // The per-user limit still holds, counted in this gateway.
         using var client = gateway.Client(user, address);

@@ -116,8 +116,7 @@ public sealed class SessionSpecs(GatewayFixture gateway)
             Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/api/v1/auth/logout", null)).StatusCode);
 
         // A second node whose Redis is a closed port: nothing answers there, PostgreSQL must.
-        await using var deadRedis = await ConnectionMultiplexer.ConnectAsync(
-            $"127.0.0.1:{SmartGrid.Testing.FreePort.Next()},abortConnect=false,connectTimeout=200");
+        using var deadRedis = SmartGrid.Services.Hosting.RedisConnection.Connect($"127.0.0.1:{SmartGrid.Testing.FreePort.Next()}");
         var node = await gateway.StartSecondGatewayAsync(gateway.Storage, redis: deadRedis);
 
         Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(ended.Access, node));

@@ -173,7 +173,7 @@ internal static partial class AuthEndpoints
         var refreshExpires = time.GetUtcNow() + options.RefreshTokenLifetime;
         var session = await accounts.CreateSessionAsync(user.Id, TokenService.HashRefreshToken(refresh), refreshExpires,
             context.Request.Headers.UserAgent.ToString(), ip, ct);
-        await TryAsync(() => redis.PutSessionAsync(session, user.Id, user.Role, options.RefreshTokenLifetime));
+        await TryAsync(redis, () => redis.PutSessionAsync(session, user.Id, user.Role, options.RefreshTokenLifetime));
         return GatewayJson.Ok(TokenResponse(tokens.CreateAccessToken(user, session), refresh, refreshExpires, user, time));
     }
 
@@ -201,13 +201,13 @@ internal static partial class AuthEndpoints
                 var user = await accounts.FindByIdAsync(result.UserId, ct);
                 if (user is null || user.DisabledAt is not null)
                     return Problems.Unauthorized("The account no longer exists or is disabled.");
-                await TryAsync(() => redis.PutSessionAsync(result.FamilyId, user.Id, user.Role, options.RefreshTokenLifetime));
+                await TryAsync(redis, () => redis.PutSessionAsync(result.FamilyId, user.Id, user.Role, options.RefreshTokenLifetime));
                 return GatewayJson.Ok(TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
             case RefreshOutcome.ReuseDetected:
                 logs.CreateLogger("SmartGrid.Gateway.Auth").LogWarning(
                     "Refresh token reused after rotation: session {Session} of user {User} revoked", result.FamilyId, result.UserId);
                 await revocations.RevokedAsync(result.FamilyId, RevokeReasons.ReuseDetected);
-                await TryAsync(() => redis.DeleteSessionAsync(result.FamilyId));
+                await TryAsync(redis, () => redis.DeleteSessionAsync(result.FamilyId));
                 return Problems.Unauthorized("This refresh token was already used; the session has been revoked. Log in again.");
             case RefreshOutcome.Expired:
                 return Problems.Unauthorized("The refresh token has expired. Log in again.");
@@ -253,7 +253,7 @@ internal static partial class AuthEndpoints
         var user = CurrentUser.From(context.User);
         await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, time.GetUtcNow(), context.RequestAborted);
         await revocations.RevokedAsync(user.SessionId, RevokeReasons.Logout);
-        await TryAsync(() => redis.DeleteSessionAsync(user.SessionId), logs.CreateLogger("SmartGrid.Gateway.Auth"));
+        await TryAsync(redis, () => redis.DeleteSessionAsync(user.SessionId), logs.CreateLogger("SmartGrid.Gateway.Auth"));
         return Results.NoContent();
     }
 
@@ -275,8 +275,8 @@ internal static partial class AuthEndpoints
         return email.ToLowerInvariant();
     }
 
-    /// <summary>Redis is a cache here: its failure is logged, the PostgreSQL state stands.</summary>
-    private static async Task TryAsync(Func<Task> action, ILogger? log = null)
+    /// <summary>Redis is a cache here: its failure is logged (and a timeout starts the guard's skip), the PostgreSQL state stands.</summary>
+    private static async Task TryAsync(RedisGuard redis, Func<Task> action, ILogger? log = null)
     {
         try
         {
@@ -284,6 +284,7 @@ internal static partial class AuthEndpoints
         }
         catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
         {
+            redis.Failed(e);
             log?.LogWarning(e, "Redis unavailable; continuing with PostgreSQL state only");
         }
     }

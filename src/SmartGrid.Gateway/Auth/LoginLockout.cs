@@ -1,5 +1,4 @@
 using SmartGrid.Gateway.Http;
-using StackExchange.Redis;
 
 namespace SmartGrid.Gateway.Auth;
 
@@ -12,66 +11,45 @@ namespace SmartGrid.Gateway.Auth;
 /// of one account from all addresses (<see cref="GatewayOptions.LoginMaxFailuresPerAccount"/>, high:
 /// reaching it takes many addresses each waiting out their delays) and failures of one address
 /// over all accounts (<see cref="GatewayOptions.LoginMaxFailuresPerIp"/>). Redis keys
-/// <c>login:fail:{pair|account|ip}:…</c> and <c>login:wait:…</c>.
+/// <c>login:fail:{pair|account|ip}:…</c> and <c>login:wait:…</c>; while Redis cannot answer
+/// <see cref="RedisGuard"/> keeps them in this process, so the throttle never fails open.
 /// </summary>
 public sealed class LoginLockout(RedisGuard redis, GatewayOptions options, ILogger<LoginLockout> log)
 {
     /// <summary>How long until this address may try this account again, or null.</summary>
     public async Task<TimeSpan?> RetryAfterAsync(string email, string address)
     {
-        try
-        {
-            if (await redis.TimeToLiveAsync(WaitKey(email, address)) is { } wait)
-                return Refused("account_address", wait);
-            var (account, accountReset) = await redis.PeekAsync(AccountKey(email));
-            if (account >= options.LoginMaxFailuresPerAccount)
-                return Refused("account", accountReset);
-            var (fromAddress, addressReset) = await redis.PeekAsync(AddressKey(address));
-            return fromAddress >= options.LoginMaxFailuresPerIp ? Refused("address", addressReset) : null;
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            log.LogWarning(e, "Login throttle not checked: Redis unavailable");
-            return null;
-        }
+        if (await redis.TimeToLiveAsync(WaitKey(email, address)) is { } wait)
+            return Refused("account_address", wait);
+        var (account, accountReset) = await redis.PeekAsync(AccountKey(email));
+        if (account >= options.LoginMaxFailuresPerAccount)
+            return Refused("account", accountReset);
+        var (fromAddress, addressReset) = await redis.PeekAsync(AddressKey(address));
+        return fromAddress >= options.LoginMaxFailuresPerIp ? Refused("address", addressReset) : null;
     }
 
     public async Task RecordFailureAsync(string email, string address)
     {
-        try
+        var (pair, _) = await redis.HitAsync(PairKey(email, address), options.LoginFailureWindow);
+        var (account, _) = await redis.HitAsync(AccountKey(email), options.LoginFailureWindow);
+        var (fromAddress, _) = await redis.HitAsync(AddressKey(address), options.LoginFailureWindow);
+        if (DelayAfter(pair) is { } delay)
         {
-            var (pair, _) = await redis.HitAsync(PairKey(email, address), options.LoginFailureWindow);
-            var (account, _) = await redis.HitAsync(AccountKey(email), options.LoginFailureWindow);
-            var (fromAddress, _) = await redis.HitAsync(AddressKey(address), options.LoginFailureWindow);
-            if (DelayAfter(pair) is { } delay)
-            {
-                await redis.SetAsync(WaitKey(email, address), delay);
-                log.LogWarning("Login to {Email} from {Address}: {Failures} failures, that address now waits {Delay}", email, address, pair, delay);
-            }
-            // Logged once, when a ceiling is reached; each refusal after it is counted, not logged (an attacker must not flood the log).
-            if (account == options.LoginMaxFailuresPerAccount)
-                log.LogWarning("Login to {Email} closed for the rest of the failure window: {Failures} failures from all addresses", email, account);
-            if (fromAddress == options.LoginMaxFailuresPerIp)
-                log.LogWarning("Logins from {Address} closed for the rest of the failure window: {Failures} failures over all accounts", address, fromAddress);
+            await redis.SetAsync(WaitKey(email, address), delay);
+            log.LogWarning("Login to {Email} from {Address}: {Failures} failures, that address now waits {Delay}", email, address, pair, delay);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            log.LogWarning(e, "Failed login not counted: Redis unavailable");
-        }
+        // Logged once, when a ceiling is reached; each refusal after it is counted, not logged (an attacker must not flood the log).
+        if (account == options.LoginMaxFailuresPerAccount)
+            log.LogWarning("Login to {Email} closed for the rest of the failure window: {Failures} failures from all addresses", email, account);
+        if (fromAddress == options.LoginMaxFailuresPerIp)
+            log.LogWarning("Logins from {Address} closed for the rest of the failure window: {Failures} failures over all accounts", address, fromAddress);
     }
 
     /// <summary>The owner got in from this address: its own failures are forgiven (not the account's, nor the address's).</summary>
     public async Task RecordSuccessAsync(string email, string address)
     {
-        try
-        {
-            await redis.DeleteAsync(PairKey(email, address));
-            await redis.DeleteAsync(WaitKey(email, address));
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            log.LogWarning(e, "Failed-login counter not reset: Redis unavailable");
-        }
+        await redis.DeleteAsync(PairKey(email, address));
+        await redis.DeleteAsync(WaitKey(email, address));
     }
 
     /// <summary>The wait after the <paramref name="failures"/>-th failure of one address at one account, or null while still free.</summary>

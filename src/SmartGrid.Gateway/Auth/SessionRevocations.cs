@@ -10,17 +10,14 @@ namespace SmartGrid.Gateway.Auth;
 /// <c>revoked:session:{sid}</c> (kept as long as an access token can live) answers the per-request
 /// check, and this process remembers answers briefly: a revoked session for good, a live one for
 /// <see cref="GatewayOptions.RevocationCacheTtl"/> (how late another node may learn of a revocation;
-/// the revoking node knows at once). When Redis fails or takes longer than
-/// <see cref="GatewayOptions.RevocationRedisTimeout"/> the check asks PostgreSQL, and keeps asking
-/// it for <see cref="RedisPause"/> so an outage costs each request one indexed query, not a timeout.
+/// the revoking node knows at once). When Redis fails the check asks PostgreSQL; a timed-out Redis
+/// is reported to <see cref="RedisGuard"/>, which then skips it for everyone, so an outage costs each
+/// request one indexed query, not a timeout.
 /// </summary>
 public sealed class SessionRevocations(
     RedisGuard redis, AccountStore accounts, GatewayOptions options, ILogger<SessionRevocations> log) : IDisposable
 {
-    public static readonly TimeSpan RedisPause = TimeSpan.FromSeconds(5);
-
     private readonly MemoryCache _known = new(new MemoryCacheOptions { SizeLimit = 100_000 });
-    private long _redisPausedUntil;
 
     /// <summary>The longest an access token of a session can still be presented.</summary>
     private TimeSpan TokenLife => options.AccessTokenLifetime + options.ClockSkew;
@@ -30,24 +27,15 @@ public sealed class SessionRevocations(
         if (_known.TryGetValue(sessionId, out bool cached))
             return cached;
         bool revoked;
-        if (Environment.TickCount64 < Interlocked.Read(ref _redisPausedUntil))
+        try
         {
+            revoked = await redis.IsSessionRevokedAsync(sessionId);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            redis.Unavailable(e);
             GatewayMetrics.RevocationFallbacks.Add(1);
             revoked = await accounts.IsSessionRevokedAsync(sessionId, ct);
-        }
-        else
-        {
-            try
-            {
-                revoked = await redis.IsSessionRevokedAsync(sessionId).WaitAsync(options.RevocationRedisTimeout, ct);
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                Interlocked.Exchange(ref _redisPausedUntil, Environment.TickCount64 + (long)RedisPause.TotalMilliseconds);
-                GatewayMetrics.RevocationFallbacks.Add(1);
-                log.LogWarning(e, "Session revocations checked in PostgreSQL for {Pause}: Redis failed or was slow", RedisPause);
-                revoked = await accounts.IsSessionRevokedAsync(sessionId, ct);
-            }
         }
         Remember(sessionId, revoked);
         return revoked;
@@ -69,10 +57,11 @@ public sealed class SessionRevocations(
             Remember(session, revoked: true);
         try
         {
-            await redis.MarkSessionsRevokedAsync(sessions, TokenLife).WaitAsync(options.RevocationRedisTimeout * 10);
+            await redis.MarkSessionsRevokedAsync(sessions, TokenLife);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
+            redis.Failed(e);
             // Other nodes that find no key in Redis still accept the tokens until they expire; PostgreSQL holds the revocation.
             log.LogWarning(e, "Revocation of {Count} session(s) ({Reason}) not written to Redis", sessions.Count, reason);
         }

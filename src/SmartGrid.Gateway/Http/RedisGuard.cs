@@ -7,8 +7,8 @@ namespace SmartGrid.Gateway.Http;
 /// The gateway's Redis keys (all under <see cref="GatewayOptions.RedisKeyPrefix"/>):
 /// <c>ratelimit:{user_id}:{endpoint}</c> fixed one-minute windows, <c>login:fail:*</c> failed
 /// login counters, <c>revoked:session:{sid}</c> ended sessions and <c>session:{id}</c>.
-/// Counters (<see cref="HitAsync"/>, <see cref="PeekAsync"/>) fall back to this process's own
-/// windows while Redis cannot answer: limits then hold per gateway instance instead of across all of
+/// Counters (<see cref="HitAsync"/>, <see cref="PeekAsync"/>) and marks (<see cref="SetAsync"/>,
+/// <see cref="TimeToLiveAsync"/>, <see cref="DeleteAsync"/>) fall back to this process's own windows while Redis cannot answer: limits then hold per gateway instance instead of across all of
 /// them, which is weaker but is not "no limit", and costs no wait (see <c>RedisConnection</c>).
 /// A Redis that accepts connections but does not answer (paused, overloaded, a network black hole)
 /// would cost every call its full timeout: after a timed-out command the gateway skips Redis for
@@ -59,8 +59,7 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            Failed(e);
-            WarnLocal(e);
+            Unavailable(e);
             return _local.Hit(key, window);
         }
     }
@@ -78,27 +77,66 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            Failed(e);
-            WarnLocal(e);
+            Unavailable(e);
             return _local.Peek(key);
         }
     }
 
-    /// <summary>Once a minute at most: an outage would otherwise log a line per request.</summary>
-    private void WarnLocal(Exception e)
+    /// <summary>
+    /// <see cref="Failed"/>, and a warning once a minute at most (an outage would otherwise log a line per request): for
+    /// callers on every request whose fallback needs no line of its own.
+    /// </summary>
+    public void Unavailable(Exception e)
     {
+        Failed(e);
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _warnedAt);
         if ((last == 0 || now - last > 60_000) && Interlocked.CompareExchange(ref _warnedAt, now, last) == last)
-            log.LogWarning("Redis unavailable ({Error}): rate limits and login counters are counted in this process until it answers", e.Message);
+            log.LogWarning("Redis unavailable ({Error}): rate limits and failed-login counters are kept in this process, session revocations read from PostgreSQL, until it answers", e.Message);
     }
 
-    public Task DeleteAsync(string key) => Db.KeyDeleteAsync(Key(key));
+    /// <summary>Removes <paramref name="key"/> here and in Redis (a Redis failure leaves its copy to expire).</summary>
+    public async Task DeleteAsync(string key)
+    {
+        _local.Remove(key);
+        try
+        {
+            await Db.KeyDeleteAsync(Key(key));
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Unavailable(e);
+        }
+    }
 
-    public Task SetAsync(string key, TimeSpan ttl) => Db.StringSetAsync(Key(key), "1", ttl);
+    /// <summary>Sets <paramref name="key"/> for <paramref name="ttl"/>; in this process while Redis cannot answer.</summary>
+    public async Task SetAsync(string key, TimeSpan ttl)
+    {
+        try
+        {
+            await Db.StringSetAsync(Key(key), "1", ttl);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Unavailable(e);
+            _local.Set(key, ttl);
+        }
+    }
 
-    /// <summary>Time left of <paramref name="key"/>, or null when it does not exist.</summary>
-    public Task<TimeSpan?> TimeToLiveAsync(string key) => Db.KeyTimeToLiveAsync(Key(key));
+    /// <summary>Time left of <paramref name="key"/>, or null when it does not exist; this process's copy while Redis cannot answer.</summary>
+    public async Task<TimeSpan?> TimeToLiveAsync(string key)
+    {
+        try
+        {
+            return await Db.KeyTimeToLiveAsync(Key(key));
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Unavailable(e);
+            var (count, left) = _local.Peek(key);
+            return count > 0 ? left : null;
+        }
+    }
 
     /// <summary>Marks the sessions ended for <paramref name="ttl"/> (as long as their access tokens can live), in one round trip.</summary>
     public Task MarkSessionsRevokedAsync(IReadOnlyCollection<Guid> sessionIds, TimeSpan ttl)
@@ -156,6 +194,15 @@ internal sealed class LocalWindows
         }
         return (Interlocked.Increment(ref current.Count), current.End - now);
     }
+
+    /// <summary>Starts <paramref name="key"/> afresh: a count of 1 that ends after <paramref name="ttl"/>.</summary>
+    public void Set(string key, TimeSpan ttl)
+    {
+        var window = new Window(DateTimeOffset.UtcNow + ttl) { Count = 1 };
+        _windows.Set(key, window, new MemoryCacheEntryOptions { AbsoluteExpiration = window.End, Size = 1 });
+    }
+
+    public void Remove(string key) => _windows.Remove(key);
 
     public (long Count, TimeSpan ResetIn) Peek(string key)
     {
