@@ -6,10 +6,11 @@ namespace SmartGrid.Gateway.Http;
 /// <summary>
 /// The gateway's Redis keys (all under <see cref="GatewayOptions.RedisKeyPrefix"/>):
 /// <c>ratelimit:{user_id}:{endpoint}</c> fixed one-minute windows, <c>login:fail:*</c> failed
-/// login counters, <c>revoked:session:{sid}</c> ended sessions and <c>session:{id}</c>.
-/// Counters (<see cref="HitAsync"/>, <see cref="PeekAsync"/>) and marks (<see cref="SetAsync"/>,
-/// <see cref="TimeToLiveAsync"/>, <see cref="DeleteAsync"/>) fall back to this process's own windows while Redis cannot answer: limits then hold per gateway instance instead of across all of
-/// them, which is weaker but is not "no limit", and costs no wait (see <c>RedisConnection</c>).
+/// login counters and <c>login:wait:*</c> waits, <c>revoked:session:{sid}</c> ended sessions and
+/// <c>session:{id}</c>. Counters (<see cref="HitAsync"/>, <see cref="PeekAsync"/>) and marks
+/// (<see cref="SetAsync"/>, <see cref="TimeToLiveAsync"/>, <see cref="DeleteAsync"/>) fall back to
+/// this process's own windows while Redis cannot answer: limits then hold per gateway instance instead
+/// of across all of them, which is weaker but is not "no limit", and costs no wait (see <c>RedisConnection</c>).
 /// A Redis that accepts connections but does not answer (paused, overloaded, a network black hole)
 /// would cost every call its full timeout: after a timed-out command the gateway skips Redis for
 /// <see cref="SkipAfterTimeout"/> (<see cref="Database"/> fails at once), then tries it again.
