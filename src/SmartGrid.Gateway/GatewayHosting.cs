@@ -68,6 +68,7 @@ public static class GatewayHosting
         services.AddSingleton<DatabaseBreaker>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<SessionRevocations>();
+        services.AddHostedService<RevocationMirror>();
         services.AddSingleton<RedisGuard>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<LoginLockout>();

@@ -29,6 +29,12 @@ public sealed record GatewayOptions
     /// <summary>How long a node trusts its last "session not revoked" answer (how late it may learn of another node's revocation).</summary>
     public TimeSpan RevocationCacheTtl { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How often each node copies PostgreSQL's ended sessions into Redis: how late, at most, a node learns of a
+    /// revocation that was made while Redis was down.
+    /// </summary>
+    public TimeSpan RevocationMirrorInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Tolerated clock difference when checking exp / nbf.</summary>
     public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -113,6 +119,7 @@ public sealed record GatewayOptions
         Positive(RefreshTokenLifetime, nameof(RefreshTokenLifetime));
         Positive(OtpLifetime, nameof(OtpLifetime));
         Positive(RevocationCacheTtl, nameof(RevocationCacheTtl));
+        Positive(RevocationMirrorInterval, nameof(RevocationMirrorInterval));
         Positive(LoginFailureWindow, nameof(LoginFailureWindow));
         Positive(LoginBaseDelay, nameof(LoginBaseDelay));
         if (LoginMaxDelay < LoginBaseDelay)

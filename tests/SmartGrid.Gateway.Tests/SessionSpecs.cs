@@ -123,6 +123,30 @@ public sealed class SessionSpecs(GatewayFixture gateway)
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(live.Access, node));
     }
 
+    [Fact]
+    public async Task Should_tell_a_node_reading_redis_of_a_session_ended_while_redis_was_out_of_reach()
+    {
+        var (email, password, _) = await gateway.NewVerifiedUserAsync();
+        var tokens = await gateway.LoginAsync(email, password);
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(tokens.Access));
+
+        // The session ends on a node that cannot reach Redis: only PostgreSQL learns of it there.
+        using var deadRedis = SmartGrid.Services.Hosting.RedisConnection.Connect($"127.0.0.1:{SmartGrid.Testing.FreePort.Next()}");
+        var cutOff = await gateway.StartSecondGatewayAsync(gateway.Storage, redis: deadRedis);
+        using (var client = gateway.Client(tokens.Access, cutOff))
+            Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/api/v1/auth/logout", null)).StatusCode);
+
+        // The first node reads a healthy Redis, where the logout wrote nothing: the revocation mirror must bring it there.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var status = await StatusAsync(tokens.Access);
+        while (status == HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            status = await StatusAsync(tokens.Access);
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+    }
+
     private async Task<HttpStatusCode> StatusAsync(string access, Uri? node = null)
     {
         using var client = gateway.Client(access, node);

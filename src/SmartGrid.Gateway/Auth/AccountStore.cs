@@ -292,6 +292,23 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await RevokeFamilyAsync(conn, null, familyId, reason, now, ct);
     }
 
+    /// <summary>
+    /// Sessions ended (for another reason than rotation) after <paramref name="since"/>, oldest first, with when:
+    /// what <see cref="RevocationMirror"/> copies into Redis.
+    /// </summary>
+    public async Task<IReadOnlyList<(Guid Session, DateTimeOffset RevokedAt)>> SessionsRevokedSinceAsync(DateTimeOffset since, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(
+            "SELECT family_id, max(revoked_at) FROM sessions WHERE revoked_at > $1 AND revoked_reason <> $2 GROUP BY family_id ORDER BY 2");
+        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = since });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = RevokeReasons.Rotated });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var sessions = new List<(Guid, DateTimeOffset)>();
+        while (await reader.ReadAsync(ct))
+            sessions.Add((reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
+        return sessions;
+    }
+
     /// <summary>Revokes every live session of the user (role change, password change, disabled); returns their ids.</summary>
     public async Task<IReadOnlyList<Guid>> RevokeUserSessionsAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken ct)
     {

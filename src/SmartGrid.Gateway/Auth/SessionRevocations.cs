@@ -62,7 +62,7 @@ public sealed class SessionRevocations(
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             redis.Failed(e);
-            // Other nodes that find no key in Redis still accept the tokens until they expire; PostgreSQL holds the revocation.
+            // PostgreSQL holds the revocation; RevocationMirror copies it into Redis once Redis answers again.
             log.LogWarning(e, "Revocation of {Count} session(s) ({Reason}) not written to Redis", sessions.Count, reason);
         }
     }
