@@ -69,14 +69,74 @@ public sealed class OpenApiSpecs(GatewayFixture gateway)
         Assert.Contains("errors", PropertiesOf(document, paths.GetProperty("/api/v1/admin/meters").GetProperty("post"), "400", "application/problem+json"));
     }
 
-    /// <summary>The property names of a response's schema, following a $ref into components.</summary>
-    private static string[] PropertiesOf(JsonElement document, JsonElement operation, string status, string mediaType = "application/json")
+    [Fact]
+    public async Task Should_give_the_read_routes_their_snake_case_response_schemas()
     {
-        var schema = operation.GetProperty("responses").GetProperty(status).GetProperty("content").GetProperty(mediaType).GetProperty("schema");
-        if (schema.TryGetProperty("$ref", out var reference))
-            schema = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1]);
-        return schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order().ToArray();
+        using var client = gateway.Client();
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+        var paths = document.GetProperty("paths");
+        JsonElement Get(string path) => paths.GetProperty(path).GetProperty("get");
+
+        Assert.Equal(["from", "items", "limit", "meter_id", "next_from", "resolution", "to"],
+            PropertiesOf(document, Get("/api/v1/telemetry/user/history"), "200"));
+        Assert.Contains("window_start", ItemPropertiesOf(document, Get("/api/v1/telemetry/user/history"), "200"));
+        Assert.Equal(["latest_15m", "latest_1m", "meter_id"], PropertiesOf(document, Get("/api/v1/telemetry/user/latest"), "200"));
+
+        Assert.Equal(["items"], PropertiesOf(document, Get("/api/v1/grid/regions"), "200"));
+        Assert.Equal(["alert_count_source", "load", "open_alerts", "price_effective_from", "price_per_kwh", "price_reason", "region"],
+            ItemPropertiesOf(document, Get("/api/v1/grid/regions"), "200"));
+        Assert.Equal(["from", "items", "limit", "next_from", "region", "resolution", "to"],
+            PropertiesOf(document, Get("/api/v1/grid/regions/{region}/load"), "200"));
+        Assert.Contains("load_percentage", ItemPropertiesOf(document, Get("/api/v1/grid/regions/{region}/load"), "200"));
+
+        string[] page = ["items", "limit", "offset", "total"];
+        Assert.Equal(page, PropertiesOf(document, Get("/api/v1/alerts/operator/active"), "200"));
+        Assert.Contains("alert_id", ItemPropertiesOf(document, Get("/api/v1/alerts/operator/active"), "200"));
+        Assert.Equal(page, PropertiesOf(document, Get("/api/v1/alerts/user"), "200"));
+        Assert.Equal(["alert", "events"], PropertiesOf(document, Get("/api/v1/alerts/operator/{alertId}"), "200"));
+        Assert.Contains("status", PropertiesOf(document, paths.GetProperty("/api/v1/alerts/operator/{alertId}/acknowledge").GetProperty("put"), "200"));
+
+        Assert.Equal(page, PropertiesOf(document, Get("/api/v1/billing/user/invoices"), "200"));
+        Assert.Contains("invoice_id", ItemPropertiesOf(document, Get("/api/v1/billing/user/invoices"), "200"));
+        Assert.Contains("invoice_id", PropertiesOf(document, Get("/api/v1/billing/user/invoices/{invoiceId}"), "200"));
+
+        Assert.Equal(["effective_from", "meter_id", "price_per_kwh", "reason", "region", "source", "tariff_id"],
+            PropertiesOf(document, Get("/api/v1/tariff/user/current"), "200"));
+        Assert.Equal(["from", "items", "limit", "meter_id", "offset", "region", "to", "total"],
+            PropertiesOf(document, Get("/api/v1/tariff/user/history"), "200"));
+        Assert.Contains("meter_id", PropertiesOf(document, Get("/api/v1/meters/{meterId}/status"), "200"));
+
+        // No route answers JSON the document leaves undescribed: every success other than 202 and 204 has a schema.
+        var bare = paths.EnumerateObject()
+            .SelectMany(p => p.Value.EnumerateObject().Select(o => (Route: $"{o.Name} {p.Name}", Operation: o.Value)))
+            .SelectMany(o => o.Operation.GetProperty("responses").EnumerateObject()
+                .Where(r => r.Name.StartsWith('2') && r.Name is not ("202" or "204") && !r.Value.TryGetProperty("content", out _))
+                .Select(r => $"{o.Route} {r.Name}"))
+            .ToArray();
+        Assert.Empty(bare);
     }
+
+    /// <summary>The property names of the items of a response's list (its items array's element schema).</summary>
+    private static string[] ItemPropertiesOf(JsonElement document, JsonElement operation, string status)
+    {
+        var items = Resolve(document, ResponseSchema(operation, status, "application/json")).GetProperty("properties").GetProperty("items");
+        return Names(Resolve(document, Resolve(document, items).GetProperty("items")));
+    }
+
+    /// <summary>The property names of a response's schema, following a $ref into components.</summary>
+    private static string[] PropertiesOf(JsonElement document, JsonElement operation, string status, string mediaType = "application/json") =>
+        Names(Resolve(document, ResponseSchema(operation, status, mediaType)));
+
+    private static JsonElement ResponseSchema(JsonElement operation, string status, string mediaType) =>
+        operation.GetProperty("responses").GetProperty(status).GetProperty("content").GetProperty(mediaType).GetProperty("schema");
+
+    /// <summary>A schema, following a $ref into components.</summary>
+    private static JsonElement Resolve(JsonElement document, JsonElement schema) =>
+        schema.TryGetProperty("$ref", out var reference)
+            ? document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1])
+            : schema;
+
+    private static string[] Names(JsonElement schema) => schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order().ToArray();
 
     [Fact]
     public async Task Should_serve_the_browsable_ui_and_redirect_swagger_to_it()

@@ -20,21 +20,21 @@ internal static class AlertEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var op = api.MapGroup("/alerts/operator").WithTags("alerts").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
-        op.MapGet("/active", ActiveAsync).WithName("alerts.operator.active")
+        op.MapGet("/active", ActiveAsync).WithName("alerts.operator.active").Produces<Page<AlertView>>()
             .WithSummary("Open alerts (active and acknowledged; status= narrows) of the caller's regions, most severe first (paged)")
             .Query("region", "One of the caller's regions (default: all of them)").Query("severity", "low, medium, high or critical")
             .Query("type", "ANOMALY, THRESHOLD or OUTAGE").Query("status", "active, acknowledged, resolved or all").Paged();
-        op.MapGet("/{alertId}", DetailAsync).WithName("alerts.operator.detail").ProducesProblem(StatusCodes.Status404NotFound)
+        op.MapGet("/{alertId}", DetailAsync).WithName("alerts.operator.detail").Produces<AlertDetail>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One alert with its lifecycle events");
         op.MapPut("/{alertId}/acknowledge", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
                 TransitionAsync(alertId, context, alerts, manager, options, acknowledge: true))
-            .WithName("alerts.operator.acknowledge").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Acknowledge an active alert (through the AlertManager)");
+            .WithName("alerts.operator.acknowledge").Produces<AlertView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Acknowledge an active alert (through the AlertManager)");
         op.MapPut("/{alertId}/resolve", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
                 TransitionAsync(alertId, context, alerts, manager, options, acknowledge: false))
-            .WithName("alerts.operator.resolve").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Resolve an active or acknowledged alert (through the AlertManager)");
+            .WithName("alerts.operator.resolve").Produces<AlertView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Resolve an active or acknowledged alert (through the AlertManager)");
 
         var user = api.MapGroup("/alerts/user").WithTags("alerts").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
-        user.MapGet("", UserAlertsAsync).WithName("alerts.user")
+        user.MapGet("", UserAlertsAsync).WithName("alerts.user").Produces<Page<AlertView>>()
             .WithSummary("Alerts on the caller's meters (open ones unless status= says otherwise), most severe first (paged)")
             .Query("severity", "low, medium, high or critical").Query("type", "ANOMALY, THRESHOLD or OUTAGE")
             .Query("status", "active, acknowledged, resolved or all").Paged();
@@ -64,7 +64,7 @@ internal static class AlertEndpoints
             scope = user.IsAdmin ? null : user.Regions;
         }
         var (items, total) = await alerts.ListAsync(new AlertFilter(scope, severity, type, statuses), limit, offset, context.RequestAborted);
-        return GatewayJson.Ok(new { Items = items, Total = total, Limit = limit, Offset = offset });
+        return GatewayJson.Ok(new Page<AlertView>(items, total, limit, offset));
     }
 
     private static async Task<IResult> DetailAsync(string alertId, HttpContext context, AlertStore alerts)
@@ -75,7 +75,7 @@ internal static class AlertEndpoints
         var (alert, denied) = await FindOperatedAsync(id, context, alerts, ct);
         if (denied is not null)
             return denied;
-        return GatewayJson.Ok(new { Alert = alert, Events = await alerts.EventsAsync(id, ct) });
+        return GatewayJson.Ok(new AlertDetail(alert!, await alerts.EventsAsync(id, ct)));
     }
 
     private static async Task<IResult> TransitionAsync(string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager,
@@ -124,9 +124,9 @@ internal static class AlertEndpoints
         var ct = context.RequestAborted;
         var owned = await meters.MetersOfAsync(CurrentUser.From(context.User).Id, ct);
         if (owned.Count == 0)
-            return GatewayJson.Ok(new { Items = Array.Empty<AlertView>(), Total = 0L, Limit = limit, Offset = offset });
+            return GatewayJson.Ok(new Page<AlertView>([], 0, limit, offset));
         var (items, total) = await alerts.ListAsync(new AlertFilter(null, severity, type, statuses, owned), limit, offset, ct);
-        return GatewayJson.Ok(new { Items = items, Total = total, Limit = limit, Offset = offset });
+        return GatewayJson.Ok(new Page<AlertView>(items, total, limit, offset));
     }
 
     /// <summary>severity, type and status query parameters (status: active | acknowledged | resolved | all).</summary>

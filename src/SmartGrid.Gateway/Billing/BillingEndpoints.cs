@@ -13,14 +13,14 @@ internal static class BillingEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var admin = api.MapGroup("/billing/admin").WithTags("billing").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
-        admin.MapPost("/run", RunAsync).WithName("billing.admin.run").ProducesProblem(StatusCodes.Status409Conflict)
+        admin.MapPost("/run", RunAsync).WithName("billing.admin.run").Produces<BillingRun>().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Generate (or regenerate) every user's invoice of period=YYYY-MM; one invoice per user and period")
             .Query("period", "Calendar month in UTC as YYYY-MM, e.g. 2026-01", required: true);
 
         var user = api.MapGroup("/billing/user").WithTags("billing").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
-        user.MapGet("/invoices", ListAsync).WithName("billing.user.invoices")
+        user.MapGet("/invoices", ListAsync).WithName("billing.user.invoices").Produces<Page<Invoice>>()
             .WithSummary("The caller's invoices, newest period first (paged)").Paged();
-        user.MapGet("/invoices/{invoiceId}", DetailAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("billing.user.invoice")
+        user.MapGet("/invoices/{invoiceId}", DetailAsync).Produces<Invoice>().ProducesProblem(StatusCodes.Status404NotFound).WithName("billing.user.invoice")
             .WithSummary("One of the caller's invoices with its lines");
     }
 
@@ -58,7 +58,7 @@ internal static class BillingEndpoints
         if (query.HasErrors)
             return query.Problem();
         var (items, total) = await billing.ListAsync(CurrentUser.From(context.User).Id, limit, offset, context.RequestAborted);
-        return GatewayJson.Ok(new { Items = items, Total = total, Limit = limit, Offset = offset });
+        return GatewayJson.Ok(new Page<Invoice>(items, total, limit, offset));
     }
 
     private static async Task<IResult> DetailAsync(string invoiceId, HttpContext context, BillingStore billing)

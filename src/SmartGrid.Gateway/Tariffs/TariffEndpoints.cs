@@ -27,10 +27,10 @@ internal static class TariffEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var user = api.MapGroup("/tariff/user").WithTags("tariff").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
-        user.MapGet("/current", CurrentAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.user.current")
+        user.MapGet("/current", CurrentAsync).Produces<CurrentTariffView>().ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.user.current")
             .WithSummary("Price in force in the region of the caller's meter (Redis first, PostgreSQL on a miss)")
             .Query("meter_id", "One of the caller's meters (default: the first)");
-        user.MapGet("/history", HistoryAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.user.history")
+        user.MapGet("/history", HistoryAsync).Produces<TariffHistoryPage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.user.history")
             .WithSummary("Price changes in the region of the caller's meter, newest first (paged)")
             .TimeRange("30 days").Paged().Query("meter_id", "One of the caller's meters (default: the first)");
 
@@ -72,16 +72,7 @@ internal static class TariffEndpoints
         if (region is null || await tariffs.CurrentAsync(region, ct) is not { } current)
             return Problems.NotFound("No tariff", $"No price is in force yet in the region of meter '{meterId}'.");
         var t = current.Tariff;
-        return GatewayJson.Ok(new
-        {
-            MeterId = meterId,
-            t.Region,
-            t.PricePerKwh,
-            t.EffectiveFrom,
-            t.Reason,
-            t.TariffId,
-            current.Source,
-        });
+        return GatewayJson.Ok(new CurrentTariffView(meterId!, t.Region, t.PricePerKwh, t.EffectiveFrom, t.Reason, t.TariffId, current.Source));
     }
 
     private static async Task<IResult> HistoryAsync(HttpContext context, GatewayOptions options, MeterDirectory meters, MeterRegistry registry,
@@ -98,7 +89,7 @@ internal static class TariffEndpoints
         if (problem is not null)
             return problem;
         var (items, total) = region is null ? ([], 0) : await tariffs.HistoryAsync(region, from, to, limit, offset, ct);
-        return GatewayJson.Ok(new { MeterId = meterId, Region = region, From = from, To = to, Items = items, Total = total, Limit = limit, Offset = offset });
+        return GatewayJson.Ok(new TariffHistoryPage(meterId!, region, from, to, items, total, limit, offset));
     }
 
     private static async Task<IResult> CreateOverrideAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffStore tariffs,

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Grid;
@@ -17,16 +18,16 @@ internal static class OperatorEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var meters = api.MapGroup("/meters/{meterId}").WithTags("meters").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
-        meters.MapGet("/aggregates", AggregatesAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("meters.aggregates")
+        meters.MapGet("/aggregates", AggregatesAsync).Produces<AggregatePage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("meters.aggregates")
             .WithSummary("A meter's 1-minute or 15-minute windows in [from, to) (paged by next_from)")
             .TimeRange("1 day").Query("resolution", "1m or 15m (default 15m)").Query("limit", "Page size, 1 to 1000 (default 100)");
-        meters.MapGet("/status", StatusAsync).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status504GatewayTimeout).WithName("meters.status")
+        meters.MapGet("/status", StatusAsync).Produces<MeterStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status504GatewayTimeout).WithName("meters.status")
             .WithSummary("Live state of the meter actor: open windows, baseline, last seen");
 
         var grid = api.MapGroup("/grid").WithTags("grid").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
-        grid.MapGet("/regions", RegionsAsync).WithName("grid.regions")
+        grid.MapGet("/regions", RegionsAsync).WithName("grid.regions").Produces<RegionOverviewList>()
             .WithSummary("Per region the caller operates: newest load %, price in force and open alert count");
-        grid.MapGet("/regions/{region}/load", RegionLoadAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("grid.regions.load")
+        grid.MapGet("/regions/{region}/load", RegionLoadAsync).Produces<RegionLoadPage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("grid.regions.load")
             .WithSummary("A region's load windows (regional_aggregates_1m or _15m) in [from, to)")
             .TimeRange("1 day").Query("resolution", "1m (at most 1 day) or 15m (default)").Query("limit", "Page size, 1 to 1000 (default 100)");
     }
@@ -71,7 +72,7 @@ internal static class OperatorEndpoints
         var user = CurrentUser.From(context.User);
         var operated = regions.Names.Where(user.MayOperate).ToArray();
         var items = await overview.SummarizeAsync(operated, time.GetUtcNow(), context.RequestAborted);
-        return GatewayJson.Ok(new { Items = items });
+        return GatewayJson.Ok(new RegionOverviewList(items));
     }
 
     private static async Task<IResult> RegionLoadAsync(string region, HttpContext context, GatewayOptions options, GatewayRegions regions,
@@ -93,16 +94,7 @@ internal static class OperatorEndpoints
 
         var rows = await queries.GetRegionalLoadAsync(region, size, from, to, context.RequestAborted);
         var next = rows.Count > limit ? rows[limit].WindowStart : (DateTimeOffset?)null;
-        return GatewayJson.Ok(new
-        {
-            Region = region,
-            Resolution = size.ToWireName(),
-            From = from,
-            To = to,
-            Limit = limit,
-            Items = rows.Take(limit).ToArray(),
-            NextFrom = next,
-        });
+        return GatewayJson.Ok(new RegionLoadPage(region, size.ToWireName(), from, to, limit, rows.Take(limit).ToArray(), next));
     }
 
     /// <summary>404 for an unknown meter, 403 for a meter outside the operator's regions, else null.</summary>

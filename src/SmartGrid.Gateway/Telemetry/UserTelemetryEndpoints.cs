@@ -15,11 +15,11 @@ internal static class UserTelemetryEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var user = api.MapGroup("/telemetry/user").WithTags("telemetry").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
-        user.MapGet("/history", HistoryAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("telemetry.user.history")
+        user.MapGet("/history", HistoryAsync).Produces<AggregatePage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("telemetry.user.history")
             .WithSummary("Windows of the caller's meter in [from, to) (paged by next_from)")
             .TimeRange("1 day").Query("resolution", "1m or 15m (default 15m)").Query("limit", "Page size, 1 to 1000 (default 100)")
             .Query("meter_id", "One of the caller's meters (default: the first)");
-        user.MapGet("/latest", LatestAsync).ProducesProblem(StatusCodes.Status404NotFound).WithName("telemetry.user.latest")
+        user.MapGet("/latest", LatestAsync).Produces<LatestWindows>().ProducesProblem(StatusCodes.Status404NotFound).WithName("telemetry.user.latest")
             .WithSummary("Newest 1-minute and 15-minute window of the caller's meter").Query("meter_id", "One of the caller's meters (default: the first)");
     }
 

@@ -1,0 +1,6 @@
+using SmartGrid.Services.Alerts;
+
+namespace SmartGrid.Gateway.Alerts;
+
+/// <summary>One alert with its lifecycle (raised, acknowledged, resolved), oldest event first.</summary>
+public sealed record AlertDetail(AlertView Alert, IReadOnlyList<AlertEvent> Events);
