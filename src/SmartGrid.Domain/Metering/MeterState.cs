@@ -5,6 +5,18 @@ namespace SmartGrid.Domain.Metering;
 /// <summary>
 /// Everything one meter owns: its open and amendable 1-minute and 15-minute windows, the
 /// timestamps it has seen (de-duplication), its event-time watermark and its baseline.
+/// <para>
+/// The watermark, which decides when a window is final and when a reading is too late, is the
+/// second-newest timestamp the meter has accepted, not the newest: a single reading can never
+/// move it on its own. A meter whose clock jumps (one reading stamped minutes ahead) would
+/// otherwise close its open windows early and drop the genuine readings that follow as too late.
+/// It takes a second reading at or beyond a time to vouch for it, which a healthy meter provides
+/// one interval later, so windows close at most one reading later than with the newest. The
+/// rule is event time only, never the wall clock nor the readings' ingestion time, so a replay of
+/// old days at any speed decides exactly as the live day did; the processing clock bounds readings
+/// at the edges instead (ingestion and the Kafka consumer refuse readings stamped more than
+/// SmartGrid:Ingestion:MaxClockSkew ahead of the node's clock).
+/// </para>
 /// <see cref="Decide"/> turns a batch of readings into the events to persist, without touching
 /// this instance; <see cref="Apply(ReadingsAccepted)"/> and <see cref="Apply(WindowsEmitted)"/>
 /// are the only mutators, so recovery from the journal rebuilds exactly the same state.
@@ -17,15 +29,16 @@ public sealed class MeterState
     private readonly HashSet<long> _seen;
 
     public MeterState(string meterId)
-        : this(meterId, Domain.Grid.Regions.Unassigned, DateTimeOffset.MinValue, [], [], MeterBaseline.Create())
+        : this(meterId, Domain.Grid.Regions.Unassigned, DateTimeOffset.MinValue, DateTimeOffset.MinValue, [], [], MeterBaseline.Create())
     {
     }
 
-    private MeterState(string meterId, string region, DateTimeOffset watermark,
+    private MeterState(string meterId, string region, DateTimeOffset newest, DateTimeOffset watermark,
         Dictionary<(WindowSize, DateTimeOffset), WindowSlot> windows, HashSet<long> seen, MeterBaseline baseline)
     {
         MeterId = meterId;
         Region = region;
+        Newest = newest;
         Watermark = watermark;
         _windows = windows;
         _seen = seen;
@@ -34,12 +47,15 @@ public sealed class MeterState
 
     public string MeterId { get; }
     public string Region { get; private set; }
+    /// <summary>The newest accepted timestamp.</summary>
+    public DateTimeOffset Newest { get; private set; }
+    /// <summary>The second-newest accepted timestamp (see the type's remarks); MinValue until two readings.</summary>
     public DateTimeOffset Watermark { get; private set; }
     public MeterBaseline Baseline { get; private set; }
     public long AcceptedTotal { get; private set; }
     public long DuplicatesTotal { get; private set; }
     public long TooLateTotal { get; private set; }
-    public DateTimeOffset? LastReadingAt => Watermark == DateTimeOffset.MinValue ? null : Watermark;
+    public DateTimeOffset? LastReadingAt => Newest == DateTimeOffset.MinValue ? null : Newest;
 
     /// <summary>Windows holding data that has not been published in its current form.</summary>
     public bool HasUnemittedWindows => _windows.Values.Any(w => w.Dirty);
@@ -56,10 +72,10 @@ public sealed class MeterState
     {
         var accepted = new List<TelemetryReading>();
         var batchSeen = new HashSet<long>();
-        var watermark = Watermark;
+        var (newest, watermark) = (Newest, Watermark);
         int duplicates = 0, tooLate = 0;
         var region = Region;
-        // Arrival order, not timestamp order: the watermark is the newest time seen so far, so a
+        // Arrival order, not timestamp order: the watermark moves reading by reading, so a
         // reading's fate does not depend on how the stream happened to be cut into batches.
         foreach (var reading in readings)
         {
@@ -67,7 +83,7 @@ public sealed class MeterState
             if (_seen.Contains(ticks) || !batchSeen.Add(ticks)) { duplicates++; continue; }
             if (IsTooLate(reading.Timestamp, watermark, policy)) { tooLate++; continue; }
             accepted.Add(reading);
-            if (reading.Timestamp > watermark) watermark = reading.Timestamp;
+            (newest, watermark) = Advance(newest, watermark, reading.Timestamp);
             if (!string.IsNullOrEmpty(reading.Region)) region = reading.Region;
         }
 
@@ -112,9 +128,15 @@ public sealed class MeterState
                 slot.Aggregate = slot.Aggregate.Add(reading) with { Region = Region };
                 slot.Dirty = true;
             }
-            if (reading.Timestamp > Watermark) Watermark = reading.Timestamp;
+            (Newest, Watermark) = Advance(Newest, Watermark, reading.Timestamp);
         }
     }
+
+    /// <summary>The two newest accepted timestamps after one more; the second is the watermark.</summary>
+    private static (DateTimeOffset Newest, DateTimeOffset Watermark) Advance(DateTimeOffset newest, DateTimeOffset watermark, DateTimeOffset timestamp) =>
+        timestamp > newest ? (timestamp, newest)
+        : timestamp > watermark ? (newest, timestamp)
+        : (newest, watermark);
 
     public void Apply(WindowsEmitted e, MeterPolicy policy)
     {
@@ -170,7 +192,7 @@ public sealed class MeterState
     /// was the pipeline's largest allocation) would change nothing.
     /// </summary>
     private MeterState ScratchCopy() =>
-        new(MeterId, Region, Watermark,
+        new(MeterId, Region, Newest, Watermark,
             _windows.ToDictionary(kv => kv.Key, kv => kv.Value.Copy()),
             [], Baseline)
         {
@@ -180,10 +202,11 @@ public sealed class MeterState
     public MeterSnapshot ToSnapshot() => new(
         MeterId, Region, Watermark, AcceptedTotal, DuplicatesTotal, TooLateTotal, Baseline,
         _seen.Order().ToArray(),
-        _windows.Values.Select(w => new MeterSnapshot.Slot(w.Aggregate, w.Revision, w.Dirty)).ToArray());
+        _windows.Values.Select(w => new MeterSnapshot.Slot(w.Aggregate, w.Revision, w.Dirty)).ToArray(), Newest);
 
     public static MeterState FromSnapshot(MeterSnapshot s) =>
-        new(s.MeterId, s.Region, s.Watermark,
+        // Snapshots from before the two-timestamp watermark held the newest only.
+        new(s.MeterId, s.Region, s.Newest ?? s.Watermark, s.Watermark,
             s.Windows.ToDictionary(w => (w.Aggregate.Size, w.Aggregate.WindowStart), w => new WindowSlot(w.Aggregate) { Revision = w.Revision, Dirty = w.Dirty }),
             [.. s.Seen], s.Baseline)
         {
@@ -204,7 +227,7 @@ public sealed class MeterState
 /// <summary>A meter's whole state, as saved in a snapshot.</summary>
 public sealed record MeterSnapshot(
     string MeterId, string Region, DateTimeOffset Watermark, long AcceptedTotal, long DuplicatesTotal, long TooLateTotal,
-    MeterBaseline Baseline, long[] Seen, MeterSnapshot.Slot[] Windows)
+    MeterBaseline Baseline, long[] Seen, MeterSnapshot.Slot[] Windows, DateTimeOffset? Newest = null)
 {
     public sealed record Slot(WindowAggregate Aggregate, int Revision, bool Dirty);
 }
