@@ -37,9 +37,10 @@ public sealed class JournalLayoutSpecs : IAsyncLifetime
         const string meter = "MTR-00000201";
         var meters = _node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
-        // The third reading moves the watermark past the first minute plus its lateness: that window is published.
+        // The last two readings move the watermark (the second-newest reading) past the first minute plus its lateness: that window is published.
         var recorded = await meters.Ask<ReadingsRecorded>(
-            new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(3))]), Timeout);
+            new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(3)),
+                PipelineNode.Reading(meter, t0.AddMinutes(3).AddSeconds(10))]), Timeout);
         await meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
 
         Assert.True(await ScalarAsync($"SELECT count(*) FROM journal WHERE persistence_id = @p AND tags LIKE '%{MeterActor.WindowsTag}%'", meter) >= 1);
