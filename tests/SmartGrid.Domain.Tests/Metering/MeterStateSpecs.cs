@@ -115,4 +115,51 @@ public class MeterStateSpecs
         Assert.Equal((oneByOne.AcceptedTotal, oneByOne.TooLateTotal, oneByOne.Watermark, oneByOne.Newest),
             (together.AcceptedTotal, together.TooLateTotal, together.Watermark, together.Newest));
     }
+
+    [Fact]
+    public void Should_recognise_a_re_sent_reading_for_the_whole_de_duplication_horizon()
+    {
+        var state = new MeterState(Meter);
+        var stream = Every10Seconds(Noon.AddMilliseconds(70), 6 * 40);
+        foreach (var reading in stream) Feed(state, [reading]);
+
+        Feed(state, [stream[^175], stream[^1], stream[^2]]);
+        Assert.Equal((240L, 3L, 0L), (state.AcceptedTotal, state.DuplicatesTotal, state.TooLateTotal));
+
+        // Beyond the horizon a reading is forgotten, and far too late to count.
+        Feed(state, [stream[^190]]);
+        Assert.Equal((240L, 3L, 1L), (state.AcceptedTotal, state.DuplicatesTotal, state.TooLateTotal));
+    }
+
+    [Fact]
+    public void Should_tell_apart_readings_off_the_meters_cadence_to_the_tick()
+    {
+        var state = new MeterState(Meter);
+        TelemetryReading[] offCadence = [Reading(Noon), Reading(Noon.AddMilliseconds(500)), Reading(Noon.AddTicks(1)), Reading(Noon.AddSeconds(10))];
+
+        Feed(state, offCadence);
+        Feed(state, offCadence.Reverse().ToArray());
+
+        Assert.Equal((4L, 4L), (state.AcceptedTotal, state.DuplicatesTotal));
+    }
+
+    [Fact]
+    public void Should_decide_the_same_after_a_snapshot_round_trip()
+    {
+        var live = new MeterState(Meter);
+        var stream = Every10Seconds(Noon.AddMilliseconds(70), 6 * 20);
+        foreach (var reading in stream.Take(100)) Feed(live, [reading]);
+        var restored = MeterState.FromSnapshot(live.ToSnapshot());
+        Assert.Equal(live.Windows, restored.Windows);
+
+        // The rest, with re-sends and a straggler, then silence: both publish the same windows and count the same.
+        TelemetryReading[] rest = [.. stream.Skip(100), stream[95], stream[99], Reading(Noon.AddMinutes(2).AddMilliseconds(1))];
+        var fromLive = rest.SelectMany(r => Feed(live, [r])).Concat(Feed(live, [], idle: true)).ToList();
+        var fromRestored = rest.SelectMany(r => Feed(restored, [r])).Concat(Feed(restored, [], idle: true)).ToList();
+
+        Assert.Equal(fromLive, fromRestored);
+        Assert.Equal((live.AcceptedTotal, live.DuplicatesTotal, live.TooLateTotal, live.Watermark, live.Newest, live.Baseline),
+            (restored.AcceptedTotal, restored.DuplicatesTotal, restored.TooLateTotal, restored.Watermark, restored.Newest, restored.Baseline));
+        Assert.Equal((2L, 1L), (live.DuplicatesTotal, live.TooLateTotal));
+    }
 }
