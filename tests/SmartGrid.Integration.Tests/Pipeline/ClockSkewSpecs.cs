@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Akka.Actor;
-using Akka.Hosting;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -57,7 +56,7 @@ public sealed class ClockSkewSpecs
             await Task.Delay(500);
         Assert.Equal(expected.OrderBy(kv => kv.Key), stored.OrderBy(kv => kv.Key));
 
-        var meters = node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+        var meters = node.Meters;
         var status = await meters.Ask<MeterStatus>(new GetMeterStatus(meter), TimeSpan.FromSeconds(10));
         Assert.Equal((19L, 0L), (status.AcceptedTotal, status.TooLateTotal));
     }
@@ -76,7 +75,7 @@ public sealed class ClockSkewSpecs
         Assert.Contains(now.AddMinutes(4).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture), letter.Message.Value);
         Assert.EndsWith("timestamp: must not be more than 30 seconds in the future",
             System.Text.Encoding.UTF8.GetString(letter.Message.Headers.GetLastBytes("reason")));
-        var meters = node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+        var meters = node.Meters;
         var until = DateTime.UtcNow + Deadline;
         MeterStatus status;
         while ((status = await meters.Ask<MeterStatus>(new GetMeterStatus(meter), TimeSpan.FromSeconds(10))).AcceptedTotal == 0 && DateTime.UtcNow < until)

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
@@ -22,14 +21,7 @@ public sealed class JournalLayoutSpecs : IAsyncLifetime
     public async Task InitializeAsync() => _node = await PipelineNode.StartAsync();
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
-    private async Task<long> ScalarAsync(string sql, string meter)
-    {
-        await using var connection = new NpgsqlConnection(_node.Database.ConnectionString);
-        await connection.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        cmd.Parameters.AddWithValue("p", "meter-" + meter);
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
-    }
+    private Task<long> ScalarAsync(string sql, string meter) => _node.MeterScalarAsync(sql, meter);
 
     [Fact]
     public async Task Should_tag_published_windows_in_the_journal_row_and_write_nothing_to_the_tag_table()
