@@ -7,8 +7,9 @@ namespace SmartGrid.Actors.Persistence;
 
 /// <summary>
 /// What meters and regions share as persistent owners of event-time windows: a snapshot every
-/// N events with older snapshots deleted (events stay: the projections read them by tag), and an
-/// idle timer that closes unpublished windows when no news arrives. Subclasses decide, persist
+/// N events with older snapshots deleted (events stay: the projections read them by tag), an
+/// idle timer that closes unpublished windows when no news arrives, and passivation behind a
+/// snapshot (<see cref="PassivateAfterSnapshot"/>). Subclasses decide, persist
 /// and apply; they call <see cref="AfterWrite"/> after each applied write and
 /// <see cref="ArmIdleTimer"/> whenever their unpublished state may have changed.
 /// </summary>
