@@ -35,6 +35,25 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await ExecuteAsync(_server, $"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
     }
 
+    public async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>
+    /// Journal and snapshot tables (rows, indexes, TOAST, and the dead space autovacuum hands back
+    /// to new rows) per meter, in the words scripts read: <c>postgres bytes per meter: N</c>.
+    /// </summary>
+    public async Task<string> StorageLineAsync(int meters)
+    {
+        var bytes = await ScalarAsync("SELECT coalesce(pg_total_relation_size(to_regclass('journal')), 0) + coalesce(pg_total_relation_size(to_regclass('snapshot')), 0)");
+        var rows = await ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'");
+        return $"journal rows per meter: {rows / (double)meters:F1}\npostgres bytes per meter: {bytes / meters}";
+    }
+
     /// <summary>A loopback port free at the time of asking.</summary>
     public static int FreePort()
     {

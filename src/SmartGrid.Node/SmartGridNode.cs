@@ -63,6 +63,7 @@ public static class SmartGridNode
         // are serialised by the migrator's advisory lock.
         DatabaseMigrator.Migrate(postgres!);
         builder.Services.AddStorage(postgres!);
+        if (roles.Contains(NodeRoles.Processor)) builder.Services.AddJournalCleanup(options.Pipeline.JournalCleanupInterval);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
         builder.Services.AddGridServices(builder.Configuration);
         builder.Services.AddNotifications(builder.Configuration);

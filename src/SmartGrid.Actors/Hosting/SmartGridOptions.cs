@@ -77,6 +77,11 @@ public sealed class SmartGridOptions
         /// often as a meter made serializing snapshots a good part of the node's work.
         /// </summary>
         public int RegionSnapshotEvery { get; set; } = 1_000;
+        /// <summary>
+        /// How often a processor node deletes journal events behind both the snapshots and every
+        /// projection's stored offset, and snapshots a newer one supersedes (SmartGrid.Storage JournalCleanup).
+        /// </summary>
+        public TimeSpan JournalCleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
     }
 
     public void Validate(string? postgres)
@@ -88,6 +93,8 @@ public sealed class SmartGridOptions
         if (string.IsNullOrWhiteSpace(Kafka.BootstrapServers)) throw new InvalidOperationException("SmartGrid:Kafka:BootstrapServers is empty (use 'embedded' for development)");
         if (Pipeline.PassivateAfter <= TimeSpan.Zero)
             throw new InvalidOperationException($"SmartGrid:Pipeline:PassivateAfter must be positive (is {Pipeline.PassivateAfter})");
+        if (Pipeline.JournalCleanupInterval <= TimeSpan.Zero)
+            throw new InvalidOperationException($"SmartGrid:Pipeline:JournalCleanupInterval must be positive (is {Pipeline.JournalCleanupInterval})");
         foreach (var r in EffectiveRegions)
             if (r.CapacityKw <= 0) throw new InvalidOperationException($"region {r.Name}: CapacityKw must be > 0");
     }

@@ -32,6 +32,7 @@ public sealed class MeterActor : WindowOwnerActor
 {
     public const string TypeName = "meter";
     public const string WindowsTag = "window-emitted";
+    public const string PersistenceIdPrefix = "meter-";
 
     private readonly MeterPolicy _policy;
     private readonly Guid _incarnation = Guid.NewGuid();
@@ -47,7 +48,7 @@ public sealed class MeterActor : WindowOwnerActor
     private bool _awaitingCheckpoint;
 
     public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
-        : base("meter-" + meterId, idleClose, snapshotEvery)
+        : base(PersistenceIdPrefix + meterId, idleClose, snapshotEvery)
     {
         _policy = policy;
         _passivateAfter = passivateAfter;

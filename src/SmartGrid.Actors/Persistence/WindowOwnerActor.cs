@@ -7,7 +7,9 @@ namespace SmartGrid.Actors.Persistence;
 
 /// <summary>
 /// What meters and regions share as persistent owners of event-time windows: a snapshot every
-/// N events with older snapshots deleted (events stay: the projections read them by tag), an
+/// N events with older snapshots deleted (Akka's criteria on save keep the newest only; the events
+/// behind it go later, in SmartGrid.Storage's JournalCleanup, once the projections that read them by
+/// tag have passed them), an
 /// idle timer that closes unpublished windows when no news arrives, and passivation behind a
 /// snapshot (<see cref="PassivateAfterSnapshot"/>). Subclasses decide, persist
 /// and apply; they call <see cref="AfterWrite"/> after each applied write and

@@ -103,6 +103,8 @@ public sealed class ClusterFailoverSpecs(ITestOutputHelper output) : IAsyncLifet
             "--SmartGrid:Pipeline:IdleClose=00:00:02",
             // Meters passivate as soon as they are idle, so the survivor meets meters that come back from their snapshots.
             "--SmartGrid:Pipeline:PassivateAfter=00:00:01",
+            // The journal behind snapshots and projection offsets is cleaned every second, so recoveries meet cleaned journals.
+            "--SmartGrid:Pipeline:JournalCleanupInterval=00:00:01",
             $"--SmartGrid:Pipeline:AllowedLateness={PipelineNode.Lateness}",
             "--SmartGrid:Simulator:Enabled=false",
             $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",

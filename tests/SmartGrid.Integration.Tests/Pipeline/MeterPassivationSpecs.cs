@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Cluster.Sharding;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 
@@ -20,6 +19,7 @@ public sealed class MeterPassivationSpecs : IAsyncLifetime
     private IActorRef Meters => _node.Meters;
 
     private Task<long> ScalarAsync(string sql, string meter) => _node.MeterScalarAsync(sql, meter);
+    private Task<bool> LiveAsync(string meter) => _node.IsLiveAsync(meter);
 
     [Fact]
     public async Task Should_passivate_an_idle_meter_after_a_snapshot_and_bring_it_back_from_that_row_alone()
@@ -31,9 +31,7 @@ public sealed class MeterPassivationSpecs : IAsyncLifetime
 
         // Idle: its open windows close (2 s), then it snapshots and passivates (1 s without messages).
         Assert.True(await LiveAsync(meter));
-        var until = DateTime.UtcNow + Timeout;
-        while (await LiveAsync(meter) && DateTime.UtcNow < until) await Task.Delay(250);
-        Assert.False(await LiveAsync(meter), "the idle meter did not passivate");
+        Assert.True(await _node.WaitUntilPassivatedAsync(meter, Timeout), "the idle meter did not passivate");
         var events = await ScalarAsync("SELECT coalesce(max(sequence_number), 0) FROM journal WHERE persistence_id = @p", meter);
         Assert.True(events >= 2, $"the idle meter published nothing ({events} events)");
         Assert.Equal(events, await ScalarAsync("SELECT coalesce(max(sequence_number), 0) FROM snapshot WHERE persistence_id = @p", meter));
@@ -63,16 +61,7 @@ public sealed class MeterPassivationSpecs : IAsyncLifetime
         Assert.Equal(1, (await Meters.Ask<MeterStatus>(new GetMeterStatus(meter), Timeout)).AcceptedTotal);
 
         // Checkpointed and idle, it goes.
-        var until = DateTime.UtcNow + Timeout;
-        while (await LiveAsync(meter) && DateTime.UtcNow < until) await Task.Delay(250);
-        Assert.False(await LiveAsync(meter), "the checkpointed idle meter did not passivate");
-    }
-
-    /// <summary>Whether the meter has a live instance in its shard (asking the region does not start one).</summary>
-    private async Task<bool> LiveAsync(string meter)
-    {
-        var state = await Meters.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, Timeout);
-        return state.Shards.Any(shard => shard.EntityIds.Contains(meter));
+        Assert.True(await _node.WaitUntilPassivatedAsync(meter, Timeout), "the checkpointed idle meter did not passivate");
     }
 
     /// <summary>Re-sends the last reading plus a new one until a new instance answers (the old one may still be stopping).</summary>
