@@ -100,10 +100,13 @@ internal static class PipelineBench
             Console.WriteLine($"memory per active meter: {(heap - baseline) / (double)meters / 1024:F1} KiB (managed heap after full GC, {meters} meter actors live)");
             Console.WriteLine("latencies in ms; processed/s = readings durably accepted by meters over send + drain time;");
             Console.WriteLine("steady/s = slope of durably accepted readings over the last two thirds of the send (checkpoints make it a staircase; the drain always includes one checkpoint interval)");
+            Console.WriteLine($"before a final cleanup pass: {await database.StoragePerMeterAsync(meters)}");
             // One cleanup pass now rather than waiting for the node's next: what the journal holds in the steady state.
             var pass = await app.Services.GetRequiredService<JournalCleanup>().RunOnceAsync();
             Console.WriteLine($"journal cleanup: {pass.EventsDeleted:N0} events and {pass.SnapshotsDeleted:N0} snapshots deleted behind snapshots and projection offset {pass.Cutoff}");
-            Console.WriteLine(await database.StorageLineAsync(meters));
+            var storage = await database.StoragePerMeterAsync(meters);
+            Console.WriteLine($"after it: {storage}");
+            Console.WriteLine(storage.Figure);
         }
         finally
         {

@@ -73,7 +73,9 @@ internal static class RecoveryBench
                           $"{await database.ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id LIKE '/sharding/%'"):N0} sharding events " +
                           $"(coordinators, remembered entities), {await database.ScalarAsync("SELECT count(*) FROM journal"):N0} in all; " +
                           $"{await database.ScalarAsync("SELECT count(*) FROM snapshot"):N0} snapshots");
-        Console.WriteLine(await database.StorageLineAsync(meters));
+        var storage = await database.StoragePerMeterAsync(meters);
+        Console.WriteLine(storage);
+        Console.WriteLine(storage.Figure);
         app = null;
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -163,3 +163,25 @@ public sealed class JournalCleanupSpecs : IAsyncLifetime
     private async Task<string> StatusJsonAsync(string meter) =>
         JsonSerializer.Serialize(await Meters.Ask<MeterStatus>(new GetMeterStatus(meter), Timeout));
 }
+
+/// <summary>The cleanup's settings fail start-up loudly rather than deleting the wrong rows or never running.</summary>
+public sealed class JournalCleanupSettingsSpecs
+{
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("-00:00:01")]
+    public void Should_refuse_a_cleanup_interval_that_is_not_positive_naming_the_key(string interval)
+    {
+        var options = new SmartGrid.Actors.Hosting.SmartGridOptions { Pipeline = { JournalCleanupInterval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture) } };
+        var error = Assert.Throws<InvalidOperationException>(() => options.Validate("Host=127.0.0.1"));
+        Assert.Contains("SmartGrid:Pipeline:JournalCleanupInterval", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_persistence_id_prefix_that_would_match_more_than_it_says()
+    {
+        await using var dataSource = NpgsqlDataSource.Create("Host=127.0.0.1");
+        Assert.Throws<ArgumentException>(() => new JournalCleanup(dataSource, [WindowProjection.ProjectionId], ["meter_"]));
+        Assert.Throws<ArgumentException>(() => new JournalCleanup(dataSource, [], [MeterActor.PersistenceIdPrefix]));
+    }
+}
