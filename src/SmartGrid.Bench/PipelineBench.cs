@@ -90,6 +90,8 @@ internal static class PipelineBench
                     $"{rate,10} {totals.Accepted / sendSeconds,9:F0} {processed / (sendSeconds + drain.Elapsed.TotalSeconds),12:F0} {steady,9:F0} {drain.Elapsed.TotalSeconds,8:F1} " +
                     $"{P(acks, 50),8:F1} {P(acks, 95),6:F1} {P(acks, 99),6:F1} {P(windows, 50),12:F0} {P(windows, 95),7:F0} {P(windows, 99),7:F0} " +
                     $"{GC.GetTotalMemory(false) / 1e6,8:F0} {self.WorkingSet64 / 1e6,7:F0}");
+                // Per step, so a long run shows whether the journal grows with time or stays flat.
+                Console.WriteLine($"  storage: {await database.StoragePerMeterAsync(meters)}");
                 if (processed < totals.Accepted)
                 {
                     Console.WriteLine($"  not sustained: {totals.Accepted - processed} readings still unprocessed after 120 s; stopping");
