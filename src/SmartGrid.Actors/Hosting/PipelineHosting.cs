@@ -56,15 +56,11 @@ public static class PipelineHosting
                     new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
                 .WithDeadLetterTopic(Topics.DeadLetters)
                 // Room for two full groups per partition, so the next group fills while one is recorded.
-                // A failed pass is abandoned work (its replies are lost): waiting for its commits only delays the replay.
-                with { MaxBufferPerPartition = 2 * pipeline.MaxBatch, StopTimeout = TimeSpan.FromSeconds(1) };
+                with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
             var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
                 CommitterSettings.Default, materializer), log, materializer);
-
-            system.ActorOf(Props.Create(() => new ProcessorLossWatcher(member => telemetry.Restart($"processor {member.Address} died"))),
-                "processor-loss-watcher");
 
             var archive = sp.GetRequiredService<RawReadingStore>();
             var archiver = RestartingConsumer.Start(ArchiveGroupId, () => KafkaConsumer.CommittableSource(consumer.WithGroupId(ArchiveGroupId), [Topics.RawReadings])

@@ -16,7 +16,6 @@ public sealed class RestartingConsumer
 {
     private readonly UniqueKillSwitch _killSwitch;
     private volatile IControl? _current;
-    private volatile SharedKillSwitch? _pass;
 
     private RestartingConsumer(Func<Source<Done, IControl>> create, string name, ILoggingAdapter log, IMaterializer materializer)
     {
@@ -24,9 +23,7 @@ public sealed class RestartingConsumer
         _killSwitch = RestartSource.OnFailuresWithBackoff(() =>
                 {
                     if (restarts++ > 0) log.Warning("Kafka consumer {0}: restarting after a failure (restart {1})", name, restarts - 1);
-                    var pass = KillSwitches.Shared($"{name}-pass-{restarts}");
-                    _pass = pass;
-                    return create().Via(pass.Flow<Done>()).MapMaterializedValue(control =>
+                    return create().MapMaterializedValue(control =>
                     {
                         _current = control;
                         return NotUsed.Instance;
@@ -40,15 +37,6 @@ public sealed class RestartingConsumer
 
     public static RestartingConsumer Start(string name, Func<Source<Done, IControl>> create, ILoggingAdapter log, IMaterializer materializer) =>
         new(create, name, log, materializer);
-
-    /// <summary>
-    /// Fails the running pass at once, so it is rebuilt and reads again from the committed offsets. For work
-    /// that is known to be lost (a node holding meters died): waiting for its asks to time out would hold
-    /// back every partition, the node's own included.
-    /// </summary>
-    public void Restart(string reason) => _pass?.Abort(new RestartRequestedException(reason));
-
-    private sealed class RestartRequestedException(string reason) : Exception(reason);
 
     /// <summary>Stops fetching, lets the consumer commit what it emitted and leave its group.</summary>
     public async Task ShutdownAsync()
