@@ -221,10 +221,11 @@ function Get-ClusterLayout {
     $o = if ($env:SMARTGRID_CLUSTER_PORT_OFFSET) { [int]$env:SMARTGRID_CLUSTER_PORT_OFFSET } else { 0 }
     $seeds = @("akka.tcp://smartgrid@127.0.0.1:$(4101 + $o)", "akka.tcp://smartgrid@127.0.0.1:$(4102 + $o)")
     # The first seed (node1) forms the cluster; the others join it, and node2 can seed a restarted node1.
+    # Every role runs on two nodes, so a killed node's singletons, shards and partitions have a second home.
     return @(
-        [ordered]@{ name = 'node1'; roles = 'gateway,ingest'; akka = 4101 + $o; gateway = 3000 + $o; ingest = 3001 + $o; http = 3000 + $o; management = 0; cmd = 9111 + $o; seeds = $seeds },
+        [ordered]@{ name = 'node1'; roles = 'gateway,ingest,services'; akka = 4101 + $o; gateway = 3000 + $o; ingest = 3001 + $o; http = 3000 + $o; management = 0; cmd = 9111 + $o; seeds = $seeds },
         [ordered]@{ name = 'node2'; roles = 'processor,services'; akka = 4102 + $o; gateway = 0; ingest = 0; http = 3102 + $o; management = 3102 + $o; cmd = 9112 + $o; seeds = $seeds },
-        [ordered]@{ name = 'node3'; roles = 'processor,simulator'; akka = 4103 + $o; gateway = 0; ingest = 0; http = 3103 + $o; management = 3103 + $o; cmd = 9113 + $o; seeds = $seeds; ingestUrl = "http://127.0.0.1:$(3001 + $o)/telemetry/batch" }
+        [ordered]@{ name = 'node3'; roles = 'processor,simulator,gateway,ingest'; akka = 4103 + $o; gateway = 3010 + $o; ingest = 3011 + $o; http = 3103 + $o; management = 3103 + $o; cmd = 9113 + $o; seeds = $seeds; ingestUrl = "http://127.0.0.1:$(3001 + $o)/telemetry/batch" }
     )
 }
 
