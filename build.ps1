@@ -2,7 +2,7 @@
 # SmartGrid.Actors build entry point. ./build.sh forwards here; see README.md.
 #   run                      services up, then the whole system on one node (all roles, simulator on)
 #   test                     services up, then the full test suite; ends with "tests: N passed, N failed"
-#   bench kafka|pipeline|recovery|alerts|redis-outage|revocation  benchmarks that print their figures
+#   bench kafka|pipeline|recovery|alerts|redis-outage|revocation|meters  benchmarks that print their figures
 #   services up|down|status  PostgreSQL 15 and Redis from Debian packages, data under .data/
 #   kafka                    a standalone embedded Kafka broker for multi-process runs
 #   cluster up|down|status   a local 3-node cluster (gateway+ingest, processor+services, processor+simulator) on one broker, under .data/cluster/
@@ -221,10 +221,11 @@ function Get-ClusterLayout {
     $o = if ($env:SMARTGRID_CLUSTER_PORT_OFFSET) { [int]$env:SMARTGRID_CLUSTER_PORT_OFFSET } else { 0 }
     $seeds = @("akka.tcp://smartgrid@127.0.0.1:$(4101 + $o)", "akka.tcp://smartgrid@127.0.0.1:$(4102 + $o)")
     # The first seed (node1) forms the cluster; the others join it, and node2 can seed a restarted node1.
+    # Every role runs on two nodes, so a killed node's singletons, shards and partitions have a second home.
     return @(
-        [ordered]@{ name = 'node1'; roles = 'gateway,ingest'; akka = 4101 + $o; gateway = 3000 + $o; ingest = 3001 + $o; http = 3000 + $o; management = 0; cmd = 9111 + $o; seeds = $seeds },
+        [ordered]@{ name = 'node1'; roles = 'gateway,ingest,services'; akka = 4101 + $o; gateway = 3000 + $o; ingest = 3001 + $o; http = 3000 + $o; management = 0; cmd = 9111 + $o; seeds = $seeds },
         [ordered]@{ name = 'node2'; roles = 'processor,services'; akka = 4102 + $o; gateway = 0; ingest = 0; http = 3102 + $o; management = 3102 + $o; cmd = 9112 + $o; seeds = $seeds },
-        [ordered]@{ name = 'node3'; roles = 'processor,simulator'; akka = 4103 + $o; gateway = 0; ingest = 0; http = 3103 + $o; management = 3103 + $o; cmd = 9113 + $o; seeds = $seeds; ingestUrl = "http://127.0.0.1:$(3001 + $o)/telemetry/batch" }
+        [ordered]@{ name = 'node3'; roles = 'processor,simulator,gateway,ingest'; akka = 4103 + $o; gateway = 3010 + $o; ingest = 3011 + $o; http = 3103 + $o; management = 3103 + $o; cmd = 9113 + $o; seeds = $seeds; ingestUrl = "http://127.0.0.1:$(3001 + $o)/telemetry/batch" }
     )
 }
 
@@ -390,12 +391,12 @@ switch ($Target) {
         exit $LASTEXITCODE
     }
     'bench' {
-        if ($Rest.Count -gt 0 -and $Rest[0] -ne 'kafka') { Invoke-Services 'up' }
+        if ($Rest.Count -gt 0 -and $Rest[0] -notin 'kafka', 'meters') { Invoke-Services 'up' }
         & dotnet run --project (Join-Path $Root 'src/SmartGrid.Bench') -c Release -- @Rest
         exit $LASTEXITCODE
     }
     default {
-        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts|redis-outage|revocation | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts|redis-outage|revocation|meters | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
         if ($Target -ne 'help') { exit 2 }
     }
 }

@@ -35,6 +35,26 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await ExecuteAsync(_server, $"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
     }
 
+    public async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>
+    /// Journal and snapshot tables per meter: meter events in the journal, live row bytes, and the
+    /// tables' whole size (pg_total_relation_size: rows, indexes, TOAST and dead space).
+    /// </summary>
+    public async Task<StoragePerMeter> StoragePerMeterAsync(int meters)
+    {
+        var bytes = await ScalarAsync("SELECT coalesce(pg_total_relation_size(to_regclass('journal')), 0) + coalesce(pg_total_relation_size(to_regclass('snapshot')), 0)");
+        var rows = await ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'");
+        var live = await ScalarAsync("SELECT (SELECT coalesce(sum(pg_column_size(j.*)), 0) FROM journal j) + (SELECT coalesce(sum(pg_column_size(s.*)), 0) FROM snapshot s)");
+        return new StoragePerMeter(rows / (double)meters, live / meters, bytes / meters);
+    }
+
     /// <summary>A loopback port free at the time of asking.</summary>
     public static int FreePort()
     {
@@ -50,4 +70,17 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
     }
+}
+
+/// <remarks>
+/// Deleted rows leave dead space that autovacuum hands to later rows rather than to the file system:
+/// right after a cleanup the relation size has not shrunk, the live bytes have; over a long run the
+/// relation size stops growing.
+/// </remarks>
+internal readonly record struct StoragePerMeter(double JournalRows, long LiveBytes, long Bytes)
+{
+    public override string ToString() => $"journal rows per meter {JournalRows:F1}, live journal + snapshot row bytes per meter {LiveBytes}, relation bytes per meter {Bytes}";
+
+    /// <summary>The line scripts read.</summary>
+    public string Figure => $"postgres bytes per meter: {Bytes}";
 }

@@ -9,6 +9,7 @@ using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Node;
 using SmartGrid.Node.Simulation;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Bench;
 
@@ -89,6 +90,8 @@ internal static class PipelineBench
                     $"{rate,10} {totals.Accepted / sendSeconds,9:F0} {processed / (sendSeconds + drain.Elapsed.TotalSeconds),12:F0} {steady,9:F0} {drain.Elapsed.TotalSeconds,8:F1} " +
                     $"{P(acks, 50),8:F1} {P(acks, 95),6:F1} {P(acks, 99),6:F1} {P(windows, 50),12:F0} {P(windows, 95),7:F0} {P(windows, 99),7:F0} " +
                     $"{GC.GetTotalMemory(false) / 1e6,8:F0} {self.WorkingSet64 / 1e6,7:F0}");
+                // Per step, so a long run shows whether the journal grows with time or stays flat.
+                Console.WriteLine($"  storage: {await database.StoragePerMeterAsync(meters)}");
                 if (processed < totals.Accepted)
                 {
                     Console.WriteLine($"  not sustained: {totals.Accepted - processed} readings still unprocessed after 120 s; stopping");
@@ -99,6 +102,13 @@ internal static class PipelineBench
             Console.WriteLine($"memory per active meter: {(heap - baseline) / (double)meters / 1024:F1} KiB (managed heap after full GC, {meters} meter actors live)");
             Console.WriteLine("latencies in ms; processed/s = readings durably accepted by meters over send + drain time;");
             Console.WriteLine("steady/s = slope of durably accepted readings over the last two thirds of the send (checkpoints make it a staircase; the drain always includes one checkpoint interval)");
+            Console.WriteLine($"before a final cleanup pass: {await database.StoragePerMeterAsync(meters)}");
+            // One cleanup pass now rather than waiting for the node's next: what the journal holds in the steady state.
+            var pass = await app.Services.GetRequiredService<JournalCleanup>().RunOnceAsync();
+            Console.WriteLine($"journal cleanup: {pass.EventsDeleted:N0} events and {pass.SnapshotsDeleted:N0} snapshots deleted behind snapshots and projection offset {pass.Cutoff}");
+            var storage = await database.StoragePerMeterAsync(meters);
+            Console.WriteLine($"after it: {storage}");
+            Console.WriteLine(storage.Figure);
         }
         finally
         {

@@ -10,6 +10,7 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["recovery"] = ("recovery [--meters N] [--readings N] [--parallelism N]: restart a processor node and time until every meter has recovered its state", RecoveryBench.RunAsync),
     ["redis-outage"] = ("redis-outage [--requests N]: gateway latency per route with Redis up, then with its server killed (the fallbacks' added cost)",
         RedisOutageBench.RunAsync),
+    ["meters"] = ("meters [--meters N] [--minutes N]: managed heap bytes per meter with warm state (de-duplication horizon, windows, baseline)", MeterBench.RunAsync),
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
     ["revocation"] = ("revocation [--cached N] [--uncached N] [--fallback N]: cost of the per-request session revocation check: process cache, Redis, PostgreSQL fallback",
         RevocationBench.RunAsync),

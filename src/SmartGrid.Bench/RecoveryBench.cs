@@ -7,7 +7,6 @@ using Akka.Hosting;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
@@ -70,10 +69,13 @@ internal static class RecoveryBench
         await app.StopAsync();
         await app.DisposeAsync();
         Console.WriteLine($"node 1 stopped (graceful) in {clock.Elapsed.TotalSeconds:0.00} s; journal: " +
-                          $"{await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'"):N0} meter events, " +
-                          $"{await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM journal WHERE persistence_id LIKE '/sharding/%'"):N0} sharding events " +
-                          $"(coordinators, remembered entities), {await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM journal"):N0} in all; " +
-                          $"{await ScalarAsync(database.ConnectionString, "SELECT count(*) FROM snapshot"):N0} snapshots");
+                          $"{await database.ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'"):N0} meter events, " +
+                          $"{await database.ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id LIKE '/sharding/%'"):N0} sharding events " +
+                          $"(coordinators, remembered entities), {await database.ScalarAsync("SELECT count(*) FROM journal"):N0} in all; " +
+                          $"{await database.ScalarAsync("SELECT count(*) FROM snapshot"):N0} snapshots");
+        var storage = await database.StoragePerMeterAsync(meters);
+        Console.WriteLine(storage);
+        Console.WriteLine(storage.Figure);
         app = null;
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -211,12 +213,4 @@ internal static class RecoveryBench
                $"(live objects {GC.GetTotalMemory(forceFullCollection: false) / 1048576.0:N0} MiB)";
     }
 
-
-    private static async Task<long> ScalarAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
 }

@@ -7,8 +7,11 @@ namespace SmartGrid.Kafka;
 /// Immutable consumer settings for <see cref="KafkaConsumer"/>. librdkafka defaults that matter here:
 /// <c>enable.auto.commit=false</c> (offsets are committed by <see cref="Committer"/>) and
 /// <c>auto.offset.reset=earliest</c>, and <c>fetch.wait.max.ms=100</c> (librdkafka keeps one fetch in flight per
-/// broker; a partition resumed after a pause waits for it, up to 500 ms with the default); anything in
-/// <see cref="Properties"/> overrides them.
+/// broker; a partition resumed after a pause waits for it, up to 500 ms with the default).
+/// For failover: <c>partition.assignment.strategy=cooperative-sticky</c> (a rebalance moves only the partitions
+/// that change owner; the others keep flowing), <c>session.timeout.ms=6000</c> (a killed member's partitions move
+/// after 6 s, the lowest a stock broker accepts, not after librdkafka's 45 s) and <c>heartbeat.interval.ms=1000</c>.
+/// Anything in <see cref="Properties"/> overrides them.
 /// </summary>
 public sealed record ConsumerSettings<TKey, TValue>
 {
@@ -81,6 +84,9 @@ public sealed record ConsumerSettings<TKey, TValue>
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 100,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            SessionTimeoutMs = 6_000,
+            HeartbeatIntervalMs = 1_000,
         };
         foreach (var (key, value) in Properties)
             config.Set(key, value);

@@ -1,5 +1,7 @@
 using Confluent.Kafka;
+using SmartGrid.Actors.Metering;
 using SmartGrid.Actors.Projections;
+using SmartGrid.Actors.Regional;
 using SmartGrid.Kafka;
 using SmartGrid.Storage;
 
@@ -13,6 +15,20 @@ public static class ServiceRegistration
         services.AddSmartGridStorage(postgres);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().DataSource);
         services.AddHostedService<PartitionMaintenanceService>();
+        return services;
+    }
+
+    /// <summary>
+    /// The journal cleanup of a processor node: the meters' and regions' events behind their snapshots
+    /// and behind both projections that read them by tag, every <paramref name="interval"/>.
+    /// </summary>
+    public static IServiceCollection AddJournalCleanup(this IServiceCollection services, TimeSpan interval)
+    {
+        services.AddSingleton(sp => new JournalCleanup(sp.GetRequiredService<StorageServices>().DataSource,
+            [WindowProjection.ProjectionId, RegionalProjection.ProjectionId],
+            [MeterActor.PersistenceIdPrefix, RegionActor.PersistenceIdPrefix],
+            sp.GetService<ILogger<JournalCleanup>>(), sp.GetService<TimeProvider>()));
+        services.AddHostedService(sp => new JournalCleanupService(sp.GetRequiredService<JournalCleanup>(), interval, sp.GetRequiredService<ILogger<JournalCleanupService>>()));
         return services;
     }
 
@@ -50,6 +66,22 @@ public sealed class PartitionMaintenanceService(PartitionMaintenance partitions,
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             log.LogDebug("partition maintenance stopped");
+        }
+    }
+}
+
+/// <summary>Runs <see cref="JournalCleanup"/> on its interval for the node's lifetime.</summary>
+public sealed class JournalCleanupService(JournalCleanup cleanup, TimeSpan interval, ILogger<JournalCleanupService> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await cleanup.RunAsync(interval, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            log.LogDebug("journal cleanup stopped");
         }
     }
 }

@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
 using SmartGrid.Node.Health;
 using SmartGrid.Node.Ingestion;
@@ -39,6 +40,11 @@ public static class SmartGridNode
         var roles = NodeRoles.Parse(options.Roles);
         builder.Services.AddSingleton(options);
 
+        // Bound for every role: the processor holds readings that reach Kafka by any way to the same
+        // rules as ingestion, the clock skew included.
+        var ingestion = (builder.Configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>() ?? new IngestionOptions()).Validate();
+        builder.Services.AddSingleton(sp => new ReadingValidator(ingestion.ReadingRules(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+
         var kafka = KafkaEndpoint.Resolve(options.Kafka);
         builder.Services.AddSingleton(kafka);
 
@@ -57,13 +63,14 @@ public static class SmartGridNode
         // are serialised by the migrator's advisory lock.
         DatabaseMigrator.Migrate(postgres!);
         builder.Services.AddStorage(postgres!);
+        if (roles.Contains(NodeRoles.Processor)) builder.Services.AddJournalCleanup(options.Pipeline.JournalCleanupInterval);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
         builder.Services.AddGridServices(builder.Configuration);
         builder.Services.AddNotifications(builder.Configuration);
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);
-        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
+        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(ingestion);
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
         if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
 

@@ -11,4 +11,7 @@ internal static class AdvisoryLocks
 
     /// <summary>Held (per table, transaction-scoped) while partitions are created or dropped.</summary>
     public const int Partitions = 0x5347_0002;
+
+    /// <summary>Held (session-scoped) by the one process running a journal cleanup pass.</summary>
+    public const int JournalCleanup = 0x5347_0003;
 }

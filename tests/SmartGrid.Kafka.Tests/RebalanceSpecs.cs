@@ -11,6 +11,8 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
     private sealed class Member
     {
         public readonly ConcurrentDictionary<int, byte> Active = new();
+        /// <summary>How often each partition's sub-stream was started: once, if no rebalance took it away meanwhile.</summary>
+        public readonly ConcurrentDictionary<int, int> Starts = new();
         public readonly ConcurrentQueue<(int Partition, long Offset)> Seen = new();
         public IControl Control = null!;
         public Task<Done> Done = null!;
@@ -25,6 +27,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
             {
                 var partition = tp.Partition.Value;
                 member.Active[partition] = 0;
+                member.Starts.AddOrUpdate(partition, 1, (_, n) => n + 1);
                 return messages
                     .Select(m =>
                     {
@@ -45,7 +48,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Should_split_partitions_between_two_members_and_hand_them_over_when_one_leaves()
+    public async Task Should_split_partitions_between_two_members_and_hand_over_only_those_that_move()
     {
         const int partitions = 4, perPartition = 50;
         var topic = Kafka.CreateTopic("rebalance", partitions);
@@ -62,6 +65,9 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
         await Eventually(() => a.Active.Count == partitions / 2 && b.Active.Count == partitions / 2, 60,
             "the two members splitting the partitions");
         Assert.Empty(a.Active.Keys.Intersect(b.Active.Keys));
+        // Cooperative-sticky: A gave up only what B took; the partitions it kept never stopped.
+        var kept = a.Active.Keys.ToList();
+        Assert.All(kept, p => Assert.Equal(1, a.Starts[p]));
 
         // Records produced now go to whoever owns their partition.
         Kafka.Produce(topic, Enumerable.Range(0, perPartition)
@@ -73,6 +79,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
         // B leaves: A takes its partitions over and carries on from B's commits.
         await Within(b.Control.DrainAndShutdown(b.Done), 15, "second member leaving");
         await Eventually(() => a.Active.Count == partitions, 60, $"first member taking over (has {a.Assigned})");
+        Assert.All(kept, p => Assert.Equal(1, a.Starts[p]));
 
         Kafka.Produce(topic, Enumerable.Range(0, perPartition)
             .SelectMany(i => Enumerable.Range(0, partitions).Select(p => ($"k{p}", $"c{i}", (int?)p))));

@@ -51,13 +51,11 @@ public static class PipelineHosting
         {
             var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
             var materializer = system.Materializer(namePrefix: "pipeline");
-            var validator = new ReadingValidator();
+            // The node's validator: the same rules and clock skew as its ingestion.
+            var validator = sp.GetRequiredService<ReadingValidator>();
             var consumer = ConsumerSettings.Create(kafkaBootstrap, TelemetryConsumer.GroupId, Deserializers.Utf8,
                     new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
                 .WithDeadLetterTopic(Topics.DeadLetters)
-                // A killed node's partitions move to the survivors after this, not after librdkafka's 45 s default.
-                .WithProperty("session.timeout.ms", "10000")
-                .WithProperty("heartbeat.interval.ms", "3000")
                 // Room for two full groups per partition, so the next group fills while one is recorded.
                 with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
             var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");

@@ -22,13 +22,14 @@ public sealed class RegionActor : WindowOwnerActor
 {
     public const string TypeName = "region";
     public const string RegionalTag = "regional-emitted";
+    public const string PersistenceIdPrefix = "region-";
 
     private readonly double _capacityKw;
     private readonly RegionPolicy _policy;
     private RegionState _state;
 
     public RegionActor(string region, double capacityKw, RegionPolicy policy, TimeSpan idleClose, int snapshotEvery)
-        : base("region-" + region, idleClose, snapshotEvery)
+        : base(PersistenceIdPrefix + region, idleClose, snapshotEvery)
     {
         JournalPluginId = AkkaConfiguration.RegionJournalPluginId;
         _capacityKw = capacityKw;

@@ -466,8 +466,13 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         return new DeadLetterEntry(result.Offset.Value, delivered.Task);
     }
 
+    // Under cooperative-sticky assignment both handlers receive only the partitions that change owner (the
+    // client then assigns or unassigns them incrementally); every rebalance also calls the assign handler, often
+    // with nothing new. Partitions not named stay assigned, with their buffers and offsets untouched.
     private void OnAssigned(List<TopicPartition> partitions)
     {
+        if (partitions.Count == 0)
+            return;
         var fresh = new List<PartitionBuffer>(partitions.Count);
         lock (_commitLock)
         {
@@ -506,10 +511,11 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             buffer.DropPending();
             buffer.Complete();
         }
+        if (gone.Count == 0)
+            return;
         _dirty.RemoveAll(b => gone.Contains(b));
         _log.Info("Kafka consumer {0}: {1} {2}", _settings.GroupId, how, string.Join(", ", gone.Select(b => b.TopicPartition)));
-        if (gone.Count > 0)
-            _listener?.OnRevoked(gone);
+        _listener?.OnRevoked(gone);
     }
 
     private void CloseDown(Exception? failure)

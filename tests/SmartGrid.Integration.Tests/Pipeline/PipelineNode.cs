@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,6 +28,41 @@ public sealed class PipelineNode : IAsyncDisposable
     public TestDatabase Database { get; }
     public WebApplication App { get; }
     public string KafkaBootstrap => App.Services.GetRequiredService<KafkaEndpoint>().BootstrapServers;
+
+    /// <summary>The meter shard region (or proxy) of this node.</summary>
+    public IActorRef Meters => App.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<SmartGrid.Actors.Metering.MeterActor>();
+
+    /// <summary>One number from this node's database about a meter's journal: <c>@p</c> in <paramref name="sql"/> is its persistence id.</summary>
+    public Task<long> MeterScalarAsync(string sql, string meter) => ScalarAsync(sql, SmartGrid.Actors.Metering.MeterActor.PersistenceIdPrefix + meter);
+
+    /// <summary>One number from this node's database; <c>@p</c> in <paramref name="sql"/> is <paramref name="p"/>.</summary>
+    public async Task<long> ScalarAsync(string sql, string p)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, connection);
+        cmd.Parameters.AddWithValue("p", p);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+    }
+
+    /// <summary>Whether the meter has a live instance in its shard (asking the region does not start one).</summary>
+    public async Task<bool> IsLiveAsync(string meter)
+    {
+        var state = await Meters.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(30));
+        return state.Shards.Any(shard => shard.EntityIds.Contains(meter));
+    }
+
+    /// <summary>Waits (up to <paramref name="timeout"/>) until the idle meter has left memory.</summary>
+    public async Task<bool> WaitUntilPassivatedAsync(string meter, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (await IsLiveAsync(meter))
+        {
+            if (DateTime.UtcNow > until) return false;
+            await Task.Delay(250);
+        }
+        return true;
+    }
 
     public static async Task<PipelineNode> StartAsync(string roles = "processor", params string[] extra)
     {
