@@ -8,6 +8,7 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["pipeline"] = ("pipeline [--meters N] [--step-seconds N] (BENCH_RATES=2000,5000,...): sustained readings/s end to end, ack and window→row latency, memory",
         PipelineBench.RunAsync),
     ["recovery"] = ("recovery [--meters N] [--readings N] [--parallelism N]: restart a processor node and time until every meter has recovered its state", RecoveryBench.RunAsync),
+    ["meters"] = ("meters [--meters N] [--minutes N]: managed heap bytes per meter with warm state (de-duplication horizon, windows, baseline)", MeterBench.RunAsync),
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
 };
 

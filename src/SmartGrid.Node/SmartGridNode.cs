@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
 using SmartGrid.Node.Health;
 using SmartGrid.Node.Ingestion;
@@ -39,6 +40,11 @@ public static class SmartGridNode
         var roles = NodeRoles.Parse(options.Roles);
         builder.Services.AddSingleton(options);
 
+        // Bound for every role: the processor holds readings that reach Kafka by any way to the same
+        // rules as ingestion, the clock skew included.
+        var ingestion = (builder.Configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>() ?? new IngestionOptions()).Validate();
+        builder.Services.AddSingleton(sp => new ReadingValidator(ingestion.ReadingRules(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+
         var kafka = KafkaEndpoint.Resolve(options.Kafka);
         builder.Services.AddSingleton(kafka);
 
@@ -63,7 +69,7 @@ public static class SmartGridNode
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);
-        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
+        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(ingestion);
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
         if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
 

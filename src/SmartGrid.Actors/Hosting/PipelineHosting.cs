@@ -51,7 +51,8 @@ public static class PipelineHosting
         {
             var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
             var materializer = system.Materializer(namePrefix: "pipeline");
-            var validator = new ReadingValidator();
+            // The node's validator: the same rules and clock skew as its ingestion.
+            var validator = sp.GetRequiredService<ReadingValidator>();
             var consumer = ConsumerSettings.Create(kafkaBootstrap, TelemetryConsumer.GroupId, Deserializers.Utf8,
                     new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
                 .WithDeadLetterTopic(Topics.DeadLetters)

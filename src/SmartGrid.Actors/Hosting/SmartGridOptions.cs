@@ -67,6 +67,11 @@ public sealed class SmartGridOptions
         public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
         public int SnapshotEvery { get; set; } = 100;
         /// <summary>
+        /// A meter without messages this long (wall clock) leaves memory once nothing it holds is
+        /// unpublished, after a snapshot of its last state; its next reading brings it back from that row.
+        /// </summary>
+        public TimeSpan PassivateAfter { get; set; } = TimeSpan.FromMinutes(5);
+        /// <summary>
         /// A region's snapshot holds every meter's window for the whole retention (tens of MB at
         /// thousands of meters), while its events are one projection batch each: snapshotting as
         /// often as a meter made serializing snapshots a good part of the node's work.
@@ -81,6 +86,8 @@ public sealed class SmartGridOptions
         NodeRoles.Parse(Roles);
         if (Cluster.Port is < 0 or > 65535) throw new InvalidOperationException($"SmartGrid:Cluster:Port {Cluster.Port} is not a port");
         if (string.IsNullOrWhiteSpace(Kafka.BootstrapServers)) throw new InvalidOperationException("SmartGrid:Kafka:BootstrapServers is empty (use 'embedded' for development)");
+        if (Pipeline.PassivateAfter <= TimeSpan.Zero)
+            throw new InvalidOperationException($"SmartGrid:Pipeline:PassivateAfter must be positive (is {Pipeline.PassivateAfter})");
         foreach (var r in EffectiveRegions)
             if (r.CapacityKw <= 0) throw new InvalidOperationException($"region {r.Name}: CapacityKw must be > 0");
     }

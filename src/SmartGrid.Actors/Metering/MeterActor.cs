@@ -21,8 +21,12 @@ namespace SmartGrid.Actors.Metering;
 /// checkpoint is answered; if this instance dies first, its unpersisted readings are gone, the
 /// checkpoint of the next instance is refused (another <see cref="ReadingsRecorded.Incarnation"/>), and Kafka
 /// replays them. Published windows and anomalies are tagged for the window projection. A meter
-/// that falls silent closes its windows after the idle time; it passivates only when nothing it
-/// holds is unpublished or unpersisted.
+/// that falls silent closes its windows after the idle time, and after
+/// <c>SmartGrid:Pipeline:PassivateAfter</c> without messages it passivates, costing no memory,
+/// but only when nothing it holds is unpublished or unpersisted, and only once a snapshot covers
+/// its last event: the next reading brings it back with one snapshot row and no events to replay.
+/// A reading that reaches the old instance after it asked to passivate dies with it unpersisted;
+/// its checkpoint then reaches the new instance, is refused, and Kafka replays it.
 /// </summary>
 public sealed class MeterActor : WindowOwnerActor
 {
@@ -34,23 +38,33 @@ public sealed class MeterActor : WindowOwnerActor
     private readonly List<object> _unpersisted = [];
     private MeterState _state;
 
-    public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery)
+    private readonly TimeSpan _passivateAfter;
+    /// <summary>
+    /// A consumer recorded readings here and will ask this instance for their checkpoint: even when
+    /// an idle close has persisted them already, passivating first would refuse that checkpoint and
+    /// make the consumer replay for nothing.
+    /// </summary>
+    private bool _awaitingCheckpoint;
+
+    public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
         : base("meter-" + meterId, idleClose, snapshotEvery)
     {
         _policy = policy;
+        _passivateAfter = passivateAfter;
         _state = new MeterState(meterId);
 
-        Recover<SnapshotOffer>(offer => _state = MeterState.FromSnapshot((MeterSnapshot)offer.Snapshot));
+        Recover<SnapshotOffer>(offer =>
+        {
+            _state = MeterState.FromSnapshot((MeterSnapshot)offer.Snapshot);
+            SnapshotRecovered(offer.Metadata);
+        });
         Recover<ReadingsAccepted>(e => _state.Apply(e));
         Recover<WindowsEmitted>(e => _state.Apply(e, _policy));
 
         Command<RecordReadings>(Record);
         Command<CheckpointMeter>(Checkpoint);
         Command<GetMeterStatus>(_ => Sender.Tell(Status()));
-        Command<ReceiveTimeout>(_ =>
-        {
-            if (!_state.HasUnemittedWindows && _unpersisted.Count == 0) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
-        });
+        Command<ReceiveTimeout>(_ => PassivateAfterSnapshot());
         WithWindowOwnerHandlers(() =>
         {
             // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
@@ -60,11 +74,12 @@ public sealed class MeterActor : WindowOwnerActor
     }
 
     protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
+    protected override bool CanPassivate => base.CanPassivate && _unpersisted.Count == 0 && !_awaitingCheckpoint;
     protected override object Snapshot() => _state.ToSnapshot();
 
     protected override void PreStart()
     {
-        Context.SetReceiveTimeout(TimeSpan.FromMinutes(5));
+        Context.SetReceiveTimeout(_passivateAfter);
         base.PreStart();
     }
 
@@ -78,6 +93,7 @@ public sealed class MeterActor : WindowOwnerActor
     private void Record(RecordReadings command)
     {
         var accepted = Decide(command.Readings, idle: false);
+        _awaitingCheckpoint = true;
         if (accepted is { TooLate: > 0 })
             Log.Warning("meter {0}: {1} reading(s) too late for their window (watermark {2:O}), dropped", _state.MeterId, accepted.TooLate, _state.Watermark);
         Sender.Tell(new ReadingsRecorded(_state.MeterId, accepted?.Readings.Count ?? 0, accepted?.Duplicates ?? 0, accepted?.TooLate ?? 0, _incarnation));
@@ -90,6 +106,7 @@ public sealed class MeterActor : WindowOwnerActor
             Sender.Tell(new MeterCheckpointRefused(_state.MeterId, command.Incarnation, _incarnation));
             return;
         }
+        _awaitingCheckpoint = false;
         var sender = Sender;
         var events = _unpersisted.Count;
         PersistUnpersisted(() => sender.Tell(new MeterCheckpointed(_state.MeterId, events)));
@@ -164,7 +181,7 @@ public static class MeterActorHosting
             return builder.WithShardRegionProxy<MeterActor>(MeterActor.TypeName, NodeRoles.Processor, new MeterMessageExtractor());
         var policy = new MeterPolicy { AllowedLateness = options.Pipeline.AllowedLateness };
         return builder.WithShardRegion<MeterActor>(MeterActor.TypeName,
-            id => Props.Create(() => new MeterActor(id, policy, options.Pipeline.IdleClose, options.Pipeline.SnapshotEvery)),
+            id => Props.Create(() => new MeterActor(id, policy, options.Pipeline.IdleClose, options.Pipeline.SnapshotEvery, options.Pipeline.PassivateAfter)),
             new MeterMessageExtractor(),
             new ShardOptions
             {

@@ -1,13 +1,15 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Cluster.Sharding;
 using Akka.Persistence;
 
 namespace SmartGrid.Actors.Persistence;
 
 /// <summary>
 /// What meters and regions share as persistent owners of event-time windows: a snapshot every
-/// N events with older snapshots deleted (events stay: the projections read them by tag), and an
-/// idle timer that closes unpublished windows when no news arrives. Subclasses decide, persist
+/// N events with older snapshots deleted (events stay: the projections read them by tag), an
+/// idle timer that closes unpublished windows when no news arrives, and passivation behind a
+/// snapshot (<see cref="PassivateAfterSnapshot"/>). Subclasses decide, persist
 /// and apply; they call <see cref="AfterWrite"/> after each applied write and
 /// <see cref="ArmIdleTimer"/> whenever their unpublished state may have changed.
 /// </summary>
@@ -18,6 +20,9 @@ public abstract class WindowOwnerActor : ReceivePersistentActor, IWithTimers
     private readonly TimeSpan _idleClose;
     private readonly int _snapshotEvery;
     private int _eventsSinceSnapshot;
+    /// <summary>Sequence number the newest snapshot covers: recovered, or written by this instance.</summary>
+    private long _snapshotSequenceNr;
+    private bool _passivateOnSnapshot;
 
     protected WindowOwnerActor(string persistenceId, TimeSpan idleClose, int snapshotEvery)
     {
@@ -34,13 +39,49 @@ public abstract class WindowOwnerActor : ReceivePersistentActor, IWithTimers
 
     protected abstract object Snapshot();
 
+    /// <summary>Nothing held only in memory: no unpublished window, nothing waiting for a write.</summary>
+    protected virtual bool CanPassivate => !HasUnpublishedWindows;
+
+    /// <summary>Call from the snapshot's recovery handler, so a snapshot already covering everything is not written again.</summary>
+    protected void SnapshotRecovered(SnapshotMetadata metadata) => _snapshotSequenceNr = metadata.SequenceNr;
+
+    /// <summary>
+    /// Stops this entity through its shard once its whole state is in a snapshot, so the next
+    /// message brings it back with one snapshot read and no events to replay. Writes that snapshot
+    /// first if events came after the last one; if something arrived meanwhile that only memory
+    /// holds, it stays active and a later idle period tries again.
+    /// </summary>
+    protected void PassivateAfterSnapshot()
+    {
+        if (!CanPassivate || _passivateOnSnapshot) return;
+        if (LastSequenceNr <= _snapshotSequenceNr)
+        {
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+            return;
+        }
+        _passivateOnSnapshot = true;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(Snapshot());
+    }
+
     /// <summary>Registers the shared handlers; call once at the end of the subclass constructor.</summary>
     protected void WithWindowOwnerHandlers(Action onIdle)
     {
         Recover<RecoveryCompleted>(_ => ArmIdleTimer());
         Command<IdleTick>(_ => onIdle());
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => Log.Warning("{0}: snapshot failed: {1}", PersistenceId, f.Cause.Message));
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            _snapshotSequenceNr = Math.Max(_snapshotSequenceNr, s.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+            if (!_passivateOnSnapshot) return;
+            _passivateOnSnapshot = false;
+            if (CanPassivate && LastSequenceNr <= _snapshotSequenceNr) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
+        Command<SaveSnapshotFailure>(f =>
+        {
+            _passivateOnSnapshot = false;
+            Log.Warning("{0}: snapshot failed: {1}", PersistenceId, f.Cause.Message);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => Log.Warning("{0}: deleting old snapshots failed: {1}", PersistenceId, f.Cause.Message));
     }

@@ -14,8 +14,9 @@ namespace SmartGrid.Actors.Serialization;
 /// JSON for everything that is persisted or crosses the wire, with stable manifests: persisted
 /// events live for years, so a type's manifest never changes once written (a new shape gets a
 /// new manifest, and the old one stays readable). Never the default reflection serializer.
-/// The exception is the per-reading event, <see cref="ReadingsAccepted"/>: it is written in the
-/// compact binary <see cref="ReadingsAcceptedFormat"/> (v2); journals written as JSON (v1) still read.
+/// The exceptions are the two that hold a meter's bulk, written in compact binary forms: the
+/// per-reading event, <see cref="ReadingsAccepted"/> (<see cref="ReadingsAcceptedFormat"/>, v2),
+/// and the meter's snapshot (<see cref="MeterSnapshotFormat"/>, v2); both still read their JSON v1.
 /// </summary>
 public sealed class SmartGridSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -30,13 +31,15 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
 
     private const string ReadingsAcceptedV1 = "meter.readings-accepted.v1";
     private const string ReadingsAcceptedV2 = "meter.readings-accepted.v2";
+    private const string MeterSnapshotV1 = "meter.snapshot.v1";
+    private const string MeterSnapshotV2 = "meter.snapshot.v2";
 
     /// <summary>Manifest each type is written with. Append only; a replaced manifest moves to <see cref="Types"/>'s legacy entries.</summary>
     public static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
     {
         [typeof(ReadingsAccepted)] = ReadingsAcceptedV2,
         [typeof(WindowsEmitted)] = "meter.windows-emitted.v1",
-        [typeof(MeterSnapshot)] = "meter.snapshot.v1",
+        [typeof(MeterSnapshot)] = MeterSnapshotV2,
         [typeof(RecordReadings)] = "meter.record-readings.v1",
         [typeof(ReadingsRecorded)] = "meter.readings-recorded.v2",
         [typeof(CheckpointMeter)] = "meter.checkpoint.v1",
@@ -54,6 +57,7 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
     /// <summary>Every manifest that can be read: the current ones and the legacy JSON ones.</summary>
     private static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key)
         .Append(new KeyValuePair<string, Type>(ReadingsAcceptedV1, typeof(ReadingsAccepted)))
+        .Append(new KeyValuePair<string, Type>(MeterSnapshotV1, typeof(MeterSnapshot)))
         .ToDictionary();
 
     public override int Identifier => SerializerId;
@@ -61,13 +65,19 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
     public override string Manifest(object o) =>
         Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"no manifest for {o.GetType()}");
 
-    public override byte[] ToBinary(object obj) => obj is ReadingsAccepted readings
-        ? ReadingsAcceptedFormat.Write(readings)
-        : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        ReadingsAccepted readings => ReadingsAcceptedFormat.Write(readings),
+        MeterSnapshot snapshot => MeterSnapshotFormat.Write(snapshot),
+        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json),
+    };
 
-    public override object FromBinary(byte[] bytes, string manifest) =>
-        manifest == ReadingsAcceptedV2 ? ReadingsAcceptedFormat.Read(bytes)
-        : Types.TryGetValue(manifest, out var type)
+    public override object FromBinary(byte[] bytes, string manifest) => manifest switch
+    {
+        ReadingsAcceptedV2 => ReadingsAcceptedFormat.Read(bytes),
+        MeterSnapshotV2 => MeterSnapshotFormat.Read(bytes),
+        _ => Types.TryGetValue(manifest, out var type)
             ? JsonSerializer.Deserialize(bytes, type, Json) ?? throw new SerializationException($"null payload for {manifest}")
-            : throw new SerializationException($"unknown manifest {manifest}");
+            : throw new SerializationException($"unknown manifest {manifest}"),
+    };
 }

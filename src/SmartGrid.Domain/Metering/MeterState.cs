@@ -5,6 +5,25 @@ namespace SmartGrid.Domain.Metering;
 /// <summary>
 /// Everything one meter owns: its open and amendable 1-minute and 15-minute windows, the
 /// timestamps it has seen (de-duplication), its event-time watermark and its baseline.
+/// <para>
+/// A node holds hundreds of thousands of these, so the state is kept compact (about 1.3 KiB with a
+/// full de-duplication horizon, against 5.5 KiB as records in dictionaries): the windows as a small
+/// sorted array of structs with their sums (<see cref="WindowSums"/>), published as
+/// <see cref="WindowAggregate"/>s only when asked; the seen timestamps as a ring of bits
+/// (<see cref="SeenTimestamps"/>); times as ticks; region names shared between meters.
+/// </para>
+/// <para>
+/// The watermark, which decides when a window is final and when a reading is too late, is the
+/// second-newest timestamp the meter has accepted, not the newest: a single reading can never
+/// move it on its own. A meter whose clock jumps (one reading stamped minutes ahead) would
+/// otherwise close its open windows early and drop the genuine readings that follow as too late.
+/// It takes a second reading at or beyond a time to vouch for it, which a healthy meter provides
+/// one interval later, so windows close at most one reading later than with the newest. The
+/// rule is event time only, never the wall clock nor the readings' ingestion time, so a replay of
+/// old days at any speed decides exactly as the live day did; the processing clock bounds readings
+/// at the edges instead (ingestion and the Kafka consumer refuse readings stamped more than
+/// SmartGrid:Ingestion:MaxClockSkew ahead of the node's clock).
+/// </para>
 /// <see cref="Decide"/> turns a batch of readings into the events to persist, without touching
 /// this instance; <see cref="Apply(ReadingsAccepted)"/> and <see cref="Apply(WindowsEmitted)"/>
 /// are the only mutators, so recovery from the journal rebuilds exactly the same state.
@@ -13,39 +32,62 @@ public sealed class MeterState
 {
     private static readonly WindowSize[] Sizes = [WindowSize.OneMinute, WindowSize.FifteenMinutes];
 
-    private readonly Dictionary<(WindowSize Size, DateTimeOffset Start), WindowSlot> _windows;
-    private readonly HashSet<long> _seen;
+    /// <summary>Region names as readings bring them, one instance each, so a million meters do not hold a million copies.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> RegionNames = new(StringComparer.Ordinal);
+    private const int MaxSharedRegionNames = 4_096;
+    private const int MinWindowRoom = 4;
+
+    /// <summary>Open windows ordered by size then start; the first <see cref="_windowCount"/> are in use.</summary>
+    private OpenWindow[] _windows;
+    private int _windowCount;
+    /// <summary>Null on a scratch copy, whose readings were just found unseen.</summary>
+    private readonly SeenTimestamps? _seen;
+    private long _newestTicks;
+    private long _watermarkTicks;
 
     public MeterState(string meterId)
-        : this(meterId, Domain.Grid.Regions.Unassigned, DateTimeOffset.MinValue, [], [], MeterBaseline.Create())
+        : this(meterId, Domain.Grid.Regions.Unassigned, DateTimeOffset.MinValue.UtcTicks, DateTimeOffset.MinValue.UtcTicks, [], new SeenTimestamps(), MeterBaseline.Create())
     {
     }
 
-    private MeterState(string meterId, string region, DateTimeOffset watermark,
-        Dictionary<(WindowSize, DateTimeOffset), WindowSlot> windows, HashSet<long> seen, MeterBaseline baseline)
+    private MeterState(string meterId, string region, long newestTicks, long watermarkTicks,
+        OpenWindow[] windows, SeenTimestamps? seen, MeterBaseline baseline)
     {
         MeterId = meterId;
         Region = region;
-        Watermark = watermark;
+        _newestTicks = newestTicks;
+        _watermarkTicks = watermarkTicks;
         _windows = windows;
+        _windowCount = windows.Length;
         _seen = seen;
         Baseline = baseline;
     }
 
     public string MeterId { get; }
     public string Region { get; private set; }
-    public DateTimeOffset Watermark { get; private set; }
+    /// <summary>The newest accepted timestamp.</summary>
+    public DateTimeOffset Newest => new(_newestTicks, TimeSpan.Zero);
+    /// <summary>The second-newest accepted timestamp (see the type's remarks); MinValue until two readings.</summary>
+    public DateTimeOffset Watermark => new(_watermarkTicks, TimeSpan.Zero);
     public MeterBaseline Baseline { get; private set; }
     public long AcceptedTotal { get; private set; }
     public long DuplicatesTotal { get; private set; }
     public long TooLateTotal { get; private set; }
-    public DateTimeOffset? LastReadingAt => Watermark == DateTimeOffset.MinValue ? null : Watermark;
+    public DateTimeOffset? LastReadingAt => _newestTicks == DateTimeOffset.MinValue.UtcTicks ? null : Newest;
 
     /// <summary>Windows holding data that has not been published in its current form.</summary>
-    public bool HasUnemittedWindows => _windows.Values.Any(w => w.Dirty);
+    public bool HasUnemittedWindows
+    {
+        get
+        {
+            for (var i = 0; i < _windowCount; i++)
+                if (_windows[i].Dirty) return true;
+            return false;
+        }
+    }
 
     public IEnumerable<(WindowAggregate Aggregate, int Revision, bool Dirty)> Windows =>
-        _windows.Values.OrderBy(w => w.Aggregate.Size).ThenBy(w => w.Aggregate.WindowStart).Select(w => (w.Aggregate, w.Revision, w.Dirty));
+        _windows.Take(_windowCount).Select(w => (w.ToAggregate(MeterId), w.Revision, w.Dirty)).ToList();
 
     /// <summary>
     /// Classifies a batch (duplicates, too late, accepted), then works out on a copy which
@@ -56,18 +98,18 @@ public sealed class MeterState
     {
         var accepted = new List<TelemetryReading>();
         var batchSeen = new HashSet<long>();
-        var watermark = Watermark;
+        var (newest, watermark) = (_newestTicks, _watermarkTicks);
         int duplicates = 0, tooLate = 0;
         var region = Region;
-        // Arrival order, not timestamp order: the watermark is the newest time seen so far, so a
+        // Arrival order, not timestamp order: the watermark moves reading by reading, so a
         // reading's fate does not depend on how the stream happened to be cut into batches.
         foreach (var reading in readings)
         {
             var ticks = reading.Timestamp.UtcTicks;
-            if (_seen.Contains(ticks) || !batchSeen.Add(ticks)) { duplicates++; continue; }
-            if (IsTooLate(reading.Timestamp, watermark, policy)) { tooLate++; continue; }
+            if (_seen!.Contains(ticks) || !batchSeen.Add(ticks)) { duplicates++; continue; }
+            if (IsTooLate(ticks, watermark, policy)) { tooLate++; continue; }
             accepted.Add(reading);
-            if (reading.Timestamp > watermark) watermark = reading.Timestamp;
+            (newest, watermark) = Advance(newest, watermark, ticks);
             if (!string.IsNullOrEmpty(reading.Region)) region = reading.Region;
         }
 
@@ -95,24 +137,22 @@ public sealed class MeterState
 
     public void Apply(ReadingsAccepted e)
     {
-        Region = e.Region;
+        Region = Shared(e.Region);
         DuplicatesTotal += e.Duplicates;
         TooLateTotal += e.TooLate;
         foreach (var reading in e.Readings)
         {
-            if (!_seen.Add(reading.Timestamp.UtcTicks)) continue;
+            var ticks = reading.Timestamp.UtcTicks;
+            if (_seen is not null && !_seen.Add(ticks)) continue;
             AcceptedTotal++;
             foreach (var size in Sizes)
             {
-                var start = Window.Floor(reading.Timestamp, size);
-                var key = (size, start);
-                var slot = _windows.TryGetValue(key, out var existing)
-                    ? existing
-                    : _windows[key] = new WindowSlot(WindowAggregate.Empty(MeterId, Region, size, start));
-                slot.Aggregate = slot.Aggregate.Add(reading) with { Region = Region };
-                slot.Dirty = true;
+                ref var window = ref WindowAt(size, Window.Floor(reading.Timestamp, size).UtcTicks);
+                window.Sums.Add(reading);
+                window.Region = Region;
+                window.Dirty = true;
             }
-            if (reading.Timestamp > Watermark) Watermark = reading.Timestamp;
+            (_newestTicks, _watermarkTicks) = Advance(_newestTicks, _watermarkTicks, ticks);
         }
     }
 
@@ -122,14 +162,21 @@ public sealed class MeterState
         {
             if (w.Revision == 1 && w.Aggregate.Size == WindowSize.OneMinute)
                 Baseline = Baseline.Observe(w.Aggregate.WindowStart, w.Aggregate.PowerKwAvg);
-            if (_windows.TryGetValue((w.Aggregate.Size, w.Aggregate.WindowStart), out var slot))
+            var i = IndexOf(w.Aggregate.Size, w.Aggregate.WindowStart.UtcTicks);
+            if (i >= 0)
             {
-                slot.Revision = w.Revision;
-                slot.Dirty = false;
+                _windows[i].Revision = w.Revision;
+                _windows[i].Dirty = false;
             }
         }
         Forget(policy);
     }
+
+    /// <summary>The two newest accepted timestamps after one more; the second is the watermark.</summary>
+    private static (long Newest, long Watermark) Advance(long newest, long watermark, long ticks) =>
+        ticks > newest ? (ticks, newest)
+        : ticks > watermark ? (newest, ticks)
+        : (newest, watermark);
 
     /// <summary>
     /// Drops what can no longer change: published windows past their lateness, and seen
@@ -137,74 +184,121 @@ public sealed class MeterState
     /// </summary>
     private void Forget(MeterPolicy policy)
     {
-        foreach (var (key, slot) in _windows.ToList())
-            if (!slot.Dirty && IsFinal(slot.Aggregate, Watermark, policy))
-                _windows.Remove(key);
-        if (Watermark == DateTimeOffset.MinValue) return;
-        var horizon = (Watermark - policy.DedupHorizon).UtcTicks;
-        _seen.RemoveWhere(t => t < horizon);
+        var kept = 0;
+        for (var i = 0; i < _windowCount; i++)
+            if (_windows[i].Dirty || !IsFinal(_windows[i], _watermarkTicks, policy))
+                _windows[kept++] = _windows[i];
+        Array.Clear(_windows, kept, _windowCount - kept);
+        _windowCount = kept;
+        // Five windows are open around a quarter-hour's end, three the rest of the time: give the room back.
+        if (_windows.Length > MinWindowRoom && kept <= MinWindowRoom) Array.Resize(ref _windows, MinWindowRoom);
+        if (_watermarkTicks == DateTimeOffset.MinValue.UtcTicks) return;
+        _seen?.ForgetBefore(_watermarkTicks - policy.DedupHorizon.Ticks);
     }
 
-    private List<EmittedWindow> EmittableWindows(bool idle, MeterPolicy policy) =>
-        _windows.Values
-            .Where(w => w.Dirty && (idle || IsFinal(w.Aggregate, Watermark, policy)))
-            .OrderBy(w => w.Aggregate.Size).ThenBy(w => w.Aggregate.WindowStart)
-            .Select(w => new EmittedWindow(w.Aggregate, w.Revision + 1))
-            .ToList();
+    private List<EmittedWindow> EmittableWindows(bool idle, MeterPolicy policy)
+    {
+        var emittable = new List<EmittedWindow>();
+        for (var i = 0; i < _windowCount; i++)
+        {
+            var w = _windows[i];
+            if (w.Dirty && (idle || IsFinal(w, _watermarkTicks, policy)))
+                emittable.Add(new EmittedWindow(w.ToAggregate(MeterId), w.Revision + 1));
+        }
+        return emittable;
+    }
 
-    private static bool IsFinal(WindowAggregate window, DateTimeOffset watermark, MeterPolicy policy) =>
-        watermark >= window.WindowEnd + policy.AllowedLateness;
+    private static bool IsFinal(in OpenWindow window, long watermarkTicks, MeterPolicy policy) =>
+        watermarkTicks >= window.StartTicks + window.Size.Duration().Ticks + policy.AllowedLateness.Ticks;
 
     /// <summary>
     /// A reading is too late when the window it belongs to (the 1-minute one, the finest) is
     /// already final: its end plus lateness lies behind the watermark. The 15-minute window
     /// only ever closes later, so no reading is accepted into one size and not the other.
     /// </summary>
-    private static bool IsTooLate(DateTimeOffset timestamp, DateTimeOffset watermark, MeterPolicy policy) =>
-        watermark != DateTimeOffset.MinValue &&
-        watermark >= Window.Floor(timestamp, WindowSize.OneMinute) + WindowSize.OneMinute.Duration() + policy.AllowedLateness;
+    private static bool IsTooLate(long ticks, long watermarkTicks, MeterPolicy policy) =>
+        watermarkTicks != DateTimeOffset.MinValue.UtcTicks &&
+        watermarkTicks >= ticks - ticks % TimeSpan.TicksPerMinute + TimeSpan.TicksPerMinute + policy.AllowedLateness.Ticks;
+
+    private int IndexOf(WindowSize size, long startTicks)
+    {
+        for (var i = 0; i < _windowCount; i++)
+            if (_windows[i].Size == size && _windows[i].StartTicks == startTicks) return i;
+        return -1;
+    }
+
+    /// <summary>The open window of this size and start, created empty (for the meter's current region) where it belongs in the order.</summary>
+    private ref OpenWindow WindowAt(WindowSize size, long startTicks)
+    {
+        var i = IndexOf(size, startTicks);
+        if (i >= 0) return ref _windows[i];
+        var at = 0;
+        while (at < _windowCount && (_windows[at].Size < size || _windows[at].Size == size && _windows[at].StartTicks < startTicks)) at++;
+        if (_windowCount == _windows.Length) Array.Resize(ref _windows, Math.Max(MinWindowRoom, _windows.Length * 2));
+        Array.Copy(_windows, at, _windows, at + 1, _windowCount - at);
+        _windows[at] = new OpenWindow { Size = size, StartTicks = startTicks, Region = Region };
+        _windowCount++;
+        return ref _windows[at];
+    }
+
+    private static string Shared(string region) =>
+        RegionNames.TryGetValue(region, out var shared) ? shared
+        : RegionNames.Count < MaxSharedRegionNames ? RegionNames.GetOrAdd(region, region)
+        : region;
 
     /// <summary>
-    /// A copy to work out emissions on. It starts with no seen timestamps: the readings applied to
-    /// it were just classified as unseen, so the full set (hundreds per meter, copied per batch,
-    /// was the pipeline's largest allocation) would change nothing.
+    /// A copy to work out emissions on. It has no seen timestamps: the readings applied to it were
+    /// just classified as unseen, so the set (copied per batch, it was once the pipeline's largest
+    /// allocation) would change nothing.
     /// </summary>
     private MeterState ScratchCopy() =>
-        new(MeterId, Region, Watermark,
-            _windows.ToDictionary(kv => kv.Key, kv => kv.Value.Copy()),
-            [], Baseline)
+        new(MeterId, Region, _newestTicks, _watermarkTicks, _windows[.._windowCount], seen: null, Baseline)
         {
             AcceptedTotal = AcceptedTotal, DuplicatesTotal = DuplicatesTotal, TooLateTotal = TooLateTotal,
         };
 
     public MeterSnapshot ToSnapshot() => new(
         MeterId, Region, Watermark, AcceptedTotal, DuplicatesTotal, TooLateTotal, Baseline,
-        _seen.Order().ToArray(),
-        _windows.Values.Select(w => new MeterSnapshot.Slot(w.Aggregate, w.Revision, w.Dirty)).ToArray());
+        _seen?.ToSortedArray() ?? [],
+        _windows.Take(_windowCount).Select(w => new MeterSnapshot.Slot(w.ToAggregate(MeterId), w.Revision, w.Dirty)).ToArray(), Newest);
 
     public static MeterState FromSnapshot(MeterSnapshot s) =>
-        new(s.MeterId, s.Region, s.Watermark,
-            s.Windows.ToDictionary(w => (w.Aggregate.Size, w.Aggregate.WindowStart), w => new WindowSlot(w.Aggregate) { Revision = w.Revision, Dirty = w.Dirty }),
-            [.. s.Seen], s.Baseline)
+        // Snapshots from before the two-timestamp watermark held the newest only.
+        new(s.MeterId, Shared(s.Region), (s.Newest ?? s.Watermark).UtcTicks, s.Watermark.UtcTicks,
+            s.Windows.Select(OpenWindow.From).OrderBy(w => w.Size).ThenBy(w => w.StartTicks).ToArray(),
+            new SeenTimestamps(s.Seen), s.Baseline)
         {
             AcceptedTotal = s.AcceptedTotal, DuplicatesTotal = s.DuplicatesTotal, TooLateTotal = s.TooLateTotal,
         };
 
-    private sealed class WindowSlot(WindowAggregate aggregate)
+    /// <summary>One open window: its identity, publication state and sums, with no meter id or record around them.</summary>
+    private struct OpenWindow
     {
-        public WindowAggregate Aggregate { get; set; } = aggregate;
+        public long StartTicks;
+        public WindowSize Size;
         /// <summary>Last published revision; 0 while never published.</summary>
-        public int Revision { get; set; }
+        public int Revision;
         /// <summary>Holds data newer than its last published revision.</summary>
-        public bool Dirty { get; set; }
-        public WindowSlot Copy() => new(Aggregate) { Revision = Revision, Dirty = Dirty };
+        public bool Dirty;
+        /// <summary>The meter's region when the window last took a reading.</summary>
+        public string Region;
+        public WindowSums Sums;
+
+        public readonly WindowAggregate ToAggregate(string meterId) =>
+            WindowAggregate.Of(meterId, Region, Size, new DateTimeOffset(StartTicks, TimeSpan.Zero), Sums);
+
+        public static OpenWindow From(MeterSnapshot.Slot slot) => new()
+        {
+            StartTicks = slot.Aggregate.WindowStart.UtcTicks, Size = slot.Aggregate.Size, Revision = slot.Revision, Dirty = slot.Dirty,
+            Region = Shared(slot.Aggregate.Region), Sums = slot.Aggregate.Sums,
+        };
     }
 }
 
 /// <summary>A meter's whole state, as saved in a snapshot.</summary>
 public sealed record MeterSnapshot(
     string MeterId, string Region, DateTimeOffset Watermark, long AcceptedTotal, long DuplicatesTotal, long TooLateTotal,
-    MeterBaseline Baseline, long[] Seen, MeterSnapshot.Slot[] Windows)
+    MeterBaseline Baseline, long[] Seen, MeterSnapshot.Slot[] Windows, DateTimeOffset? Newest = null)
 {
     public sealed record Slot(WindowAggregate Aggregate, int Revision, bool Dirty);
 }

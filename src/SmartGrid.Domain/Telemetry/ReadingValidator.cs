@@ -40,8 +40,13 @@ public sealed record ReadingValidationOptions
     /// <summary>Hertz; wide enough for 50 Hz and 60 Hz grids in distress, narrow enough to catch unit mix-ups.</summary>
     public ValueRange Frequency { get; init; } = new(40, 70);
 
-    /// <summary>Clock skew tolerated for readings stamped ahead of the ingestion clock.</summary>
-    public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How far ahead of the node's clock a reading may be stamped. Kept small: a reading from the
+    /// future is either a meter with a broken clock or a forgery, and every minute allowed here is
+    /// a minute by which one reading could run ahead of its meter's genuine ones. Configured as
+    /// SmartGrid:Ingestion:MaxClockSkew, which applies it at ingestion and in the Kafka consumer.
+    /// </summary>
+    public TimeSpan MaxClockSkew { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Oldest accepted reading: the raw_readings retention, beyond which the reading could not be stored.</summary>
     public TimeSpan MaxAge { get; init; } = TimeSpan.FromDays(7);
@@ -114,9 +119,9 @@ public sealed class ReadingValidator
     {
         _options = options ?? ReadingValidationOptions.Default;
         _clock = clock ?? TimeProvider.System;
-        if (_options.MaxFutureSkew < TimeSpan.Zero)
+        if (_options.MaxClockSkew < TimeSpan.Zero)
         {
-            throw new ArgumentException("MaxFutureSkew must not be negative", nameof(options));
+            throw new ArgumentException("MaxClockSkew must not be negative", nameof(options));
         }
 
         if (_options.MaxAge <= TimeSpan.Zero)
@@ -250,9 +255,9 @@ public sealed class ReadingValidator
         }
 
         DateTimeOffset utc = parsed.ToUniversalTime();
-        if (utc > now + _options.MaxFutureSkew)
+        if (utc > now + _options.MaxClockSkew)
         {
-            errors.Add(new(TimestampField, $"must not be more than {Describe(_options.MaxFutureSkew)} in the future"));
+            errors.Add(new(TimestampField, $"must not be more than {Describe(_options.MaxClockSkew)} in the future"));
             return null;
         }
 

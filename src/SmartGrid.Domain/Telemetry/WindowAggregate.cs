@@ -33,26 +33,31 @@ public sealed record WindowAggregate
     [JsonPropertyName("window_start")] public required DateTimeOffset WindowStart { get; init; }
     [JsonPropertyName("window_end")] public DateTimeOffset WindowEnd => WindowStart + Size.Duration();
 
-    [JsonPropertyName("reading_count")] public int ReadingCount { get; init; }
-    [JsonPropertyName("energy_kwh_sum")] public double EnergyKwhSum { get; init; }
-    [JsonPropertyName("power_kw_sum")] public double PowerKwSum { get; init; }
+    // The statistics live in one value (WindowSums), shared with the meter's compact open windows.
+    private WindowSums _sums;
+
+    [JsonPropertyName("reading_count")] public int ReadingCount { get => _sums.ReadingCount; init => _sums.ReadingCount = value; }
+    [JsonPropertyName("energy_kwh_sum")] public double EnergyKwhSum { get => _sums.EnergyKwhSum; init => _sums.EnergyKwhSum = value; }
+    [JsonPropertyName("power_kw_sum")] public double PowerKwSum { get => _sums.PowerKwSum; init => _sums.PowerKwSum = value; }
 
     /// <summary>0 while the window is empty.</summary>
-    [JsonPropertyName("power_kw_min")] public double PowerKwMin { get; init; }
+    [JsonPropertyName("power_kw_min")] public double PowerKwMin { get => _sums.PowerKwMin; init => _sums.PowerKwMin = value; }
 
     /// <summary>0 while the window is empty.</summary>
-    [JsonPropertyName("power_kw_max")] public double PowerKwMax { get; init; }
+    [JsonPropertyName("power_kw_max")] public double PowerKwMax { get => _sums.PowerKwMax; init => _sums.PowerKwMax = value; }
 
-    [JsonPropertyName("voltage_sum")] public double VoltageSum { get; init; }
-    [JsonPropertyName("current_sum")] public double CurrentSum { get; init; }
+    [JsonPropertyName("voltage_sum")] public double VoltageSum { get => _sums.VoltageSum; init => _sums.VoltageSum = value; }
+    [JsonPropertyName("current_sum")] public double CurrentSum { get => _sums.CurrentSum; init => _sums.CurrentSum = value; }
 
     /// <summary>power_factor is optional in a reading, so it has its own count.</summary>
-    [JsonPropertyName("power_factor_sum")] public double PowerFactorSum { get; init; }
-    [JsonPropertyName("power_factor_count")] public int PowerFactorCount { get; init; }
+    [JsonPropertyName("power_factor_sum")] public double PowerFactorSum { get => _sums.PowerFactorSum; init => _sums.PowerFactorSum = value; }
+    [JsonPropertyName("power_factor_count")] public int PowerFactorCount { get => _sums.PowerFactorCount; init => _sums.PowerFactorCount = value; }
 
     /// <summary>frequency is optional in a reading, so it has its own count.</summary>
-    [JsonPropertyName("frequency_sum")] public double FrequencySum { get; init; }
-    [JsonPropertyName("frequency_count")] public int FrequencyCount { get; init; }
+    [JsonPropertyName("frequency_sum")] public double FrequencySum { get => _sums.FrequencySum; init => _sums.FrequencySum = value; }
+    [JsonPropertyName("frequency_count")] public int FrequencyCount { get => _sums.FrequencyCount; init => _sums.FrequencyCount = value; }
+
+    internal WindowSums Sums => _sums;
 
     // Averages are derived, never stored, so they cannot disagree with the sums.
     // An empty window reports 0 rather than NaN, which JSON cannot carry.
@@ -114,21 +119,9 @@ public sealed record WindowAggregate
                 nameof(reading), $"reading at {reading.Timestamp:O} is outside [{WindowStart:O}, {WindowEnd:O})");
         }
 
-        bool first = ReadingCount == 0;
-        return this with
-        {
-            ReadingCount = ReadingCount + 1,
-            EnergyKwhSum = EnergyKwhSum + reading.EnergyKwh,
-            PowerKwSum = PowerKwSum + reading.PowerKw,
-            PowerKwMin = first ? reading.PowerKw : Math.Min(PowerKwMin, reading.PowerKw),
-            PowerKwMax = first ? reading.PowerKw : Math.Max(PowerKwMax, reading.PowerKw),
-            VoltageSum = VoltageSum + reading.Voltage,
-            CurrentSum = CurrentSum + reading.Current,
-            PowerFactorSum = reading.PowerFactor is { } pf ? PowerFactorSum + pf : PowerFactorSum,
-            PowerFactorCount = reading.PowerFactor is null ? PowerFactorCount : PowerFactorCount + 1,
-            FrequencySum = reading.Frequency is { } hz ? FrequencySum + hz : FrequencySum,
-            FrequencyCount = reading.Frequency is null ? FrequencyCount : FrequencyCount + 1,
-        };
+        var next = this with { };
+        next._sums.Add(reading);
+        return next;
     }
 
     /// <summary>
@@ -156,20 +149,12 @@ public sealed record WindowAggregate
             return this;
         }
 
-        bool first = ReadingCount == 0;
-        return this with
-        {
-            ReadingCount = ReadingCount + other.ReadingCount,
-            EnergyKwhSum = EnergyKwhSum + other.EnergyKwhSum,
-            PowerKwSum = PowerKwSum + other.PowerKwSum,
-            PowerKwMin = first ? other.PowerKwMin : Math.Min(PowerKwMin, other.PowerKwMin),
-            PowerKwMax = first ? other.PowerKwMax : Math.Max(PowerKwMax, other.PowerKwMax),
-            VoltageSum = VoltageSum + other.VoltageSum,
-            CurrentSum = CurrentSum + other.CurrentSum,
-            PowerFactorSum = PowerFactorSum + other.PowerFactorSum,
-            PowerFactorCount = PowerFactorCount + other.PowerFactorCount,
-            FrequencySum = FrequencySum + other.FrequencySum,
-            FrequencyCount = FrequencyCount + other.FrequencyCount,
-        };
+        var merged = this with { };
+        merged._sums.Merge(other._sums);
+        return merged;
     }
+
+    /// <summary>A window of <paramref name="meterId"/> holding <paramref name="sums"/>, as a meter publishes it.</summary>
+    internal static WindowAggregate Of(string meterId, string region, WindowSize size, DateTimeOffset windowStart, in WindowSums sums) =>
+        new() { MeterId = meterId, Region = region, Size = size, WindowStart = windowStart, _sums = sums };
 }

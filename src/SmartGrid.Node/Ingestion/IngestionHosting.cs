@@ -26,7 +26,7 @@ public static class IngestionHosting
     {
         services.AddSingleton(options.Validate());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ReadingValidator>();
+        services.TryAddSingleton(sp => new ReadingValidator(options.ReadingRules(), sp.GetRequiredService<TimeProvider>()));
         services.AddMetrics();
         services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<MeterAdmission>();

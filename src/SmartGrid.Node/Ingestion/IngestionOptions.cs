@@ -1,3 +1,5 @@
+using SmartGrid.Domain.Telemetry;
+
 namespace SmartGrid.Node.Ingestion;
 
 /// <summary>
@@ -7,6 +9,12 @@ namespace SmartGrid.Node.Ingestion;
 public sealed record IngestionOptions
 {
     public const string Section = "SmartGrid:Ingestion";
+
+    /// <summary>
+    /// Past a few minutes one reading from the future could again outrun its meter's genuine
+    /// readings by more than the windows' lateness; that is a broken clock to fix, not to allow.
+    /// </summary>
+    private static readonly TimeSpan MaxClockSkewLimit = TimeSpan.FromMinutes(5);
 
     /// <summary>Most records one request may carry; more is answered with 413.</summary>
     public int MaxBatch { get; init; } = 5_000;
@@ -30,6 +38,16 @@ public sealed record IngestionOptions
     /// <summary>With <see cref="RequireRegisteredMeters"/>: how long a meter found unregistered is not looked up again.</summary>
     public TimeSpan UnknownMeterRecheck { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How far ahead of this node's clock a reading may be stamped; one further ahead is refused
+    /// (field <c>timestamp</c>) here and, arriving on Kafka by another way, dead-lettered by the
+    /// processor. The default lives with the rule it sets: <see cref="ReadingValidationOptions.MaxClockSkew"/>.
+    /// </summary>
+    public TimeSpan MaxClockSkew { get; init; } = ReadingValidationOptions.Default.MaxClockSkew;
+
+    /// <summary>The reading rules these options set, for every validator of raw readings on the node.</summary>
+    public ReadingValidationOptions ReadingRules() => ReadingValidationOptions.Default with { MaxClockSkew = MaxClockSkew };
+
     /// <exception cref="InvalidOperationException">A value is out of range (fails start-up with the setting's name).</exception>
     public IngestionOptions Validate()
     {
@@ -41,6 +59,8 @@ public sealed record IngestionOptions
             throw new InvalidOperationException($"{Section}:AckTimeout must be positive (is {AckTimeout})");
         if (UnknownMeterRecheck < TimeSpan.Zero)
             throw new InvalidOperationException($"{Section}:UnknownMeterRecheck must not be negative (is {UnknownMeterRecheck})");
+        if (MaxClockSkew < TimeSpan.Zero || MaxClockSkew > MaxClockSkewLimit)
+            throw new InvalidOperationException($"{Section}:MaxClockSkew must be between 0 and {MaxClockSkewLimit} (is {MaxClockSkew})");
         return this;
     }
 }

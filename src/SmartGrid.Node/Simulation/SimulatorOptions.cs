@@ -17,11 +17,11 @@ public enum SimulatorMode
 /// Event time and wall time: the fleet produces one reading per meter every <see cref="Interval"/>
 /// of event time, and <see cref="Speed"/> compresses event time (60: one hour of readings per wall
 /// minute). Whatever the speed, a reading is never sent before the wall clock has reached its
-/// timestamp, so ingestion's "at most 5 minutes in the future" rule always holds. With Speed &gt; 1
+/// timestamp, so ingestion's bound on readings from the future (MaxClockSkew) always holds. With Speed &gt; 1
 /// the stream therefore has to start in the past to run faster than real time: by default it
 /// starts <see cref="Duration"/> ago (at most <see cref="MaxLookback"/>, just inside ingestion's
 /// 7-day limit), runs compressed until it reaches the present and then continues in real time.
-/// Every reading thus stays within [now - 7 days, now + 5 min].
+/// Every reading thus stays within [now - 7 days, now].
 /// </para>
 /// </summary>
 public sealed record SimulatorOptions

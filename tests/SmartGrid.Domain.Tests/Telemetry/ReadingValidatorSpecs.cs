@@ -265,8 +265,9 @@ public class ReadingValidatorSpecs
     }
 
     [Theory]
-    [InlineData(300_000, true)] // exactly 5 minutes ahead
-    [InlineData(300_001, false)]
+    [InlineData(30_000, true)] // exactly the 30 s clock skew ahead
+    [InlineData(30_001, false)]
+    [InlineData(240_000, false)] // the 4 minutes ahead that once made a meter drop its genuine readings
     [InlineData(-604_800_000, true)] // exactly 7 days old
     [InlineData(-604_800_001, false)]
     public void Should_bound_the_timestamp_by_future_skew_and_retention(long millisecondsFromNow, bool valid)
@@ -281,7 +282,7 @@ public class ReadingValidatorSpecs
         {
             string reason = Assert.Single(result.Errors).Reason;
             Assert.Equal(
-                millisecondsFromNow > 0 ? "must not be more than 5 minutes in the future" : "must not be older than 7 days",
+                millisecondsFromNow > 0 ? "must not be more than 30 seconds in the future" : "must not be older than 7 days",
                 reason);
         }
     }

@@ -101,6 +101,8 @@ public sealed class ClusterFailoverSpecs(ITestOutputHelper output) : IAsyncLifet
             $"--SmartGrid:Cluster:SeedNodes:0={seed}",
             $"--SmartGrid:Kafka:BootstrapServers={_broker.BootstrapServers}",
             "--SmartGrid:Pipeline:IdleClose=00:00:02",
+            // Meters passivate as soon as they are idle, so the survivor meets meters that come back from their snapshots.
+            "--SmartGrid:Pipeline:PassivateAfter=00:00:01",
             $"--SmartGrid:Pipeline:AllowedLateness={PipelineNode.Lateness}",
             "--SmartGrid:Simulator:Enabled=false",
             $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",

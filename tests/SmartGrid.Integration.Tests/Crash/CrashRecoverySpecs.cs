@@ -40,6 +40,8 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
             $"--SmartGrid:Cluster:Port={FreePort.Next()}",
             $"--SmartGrid:Kafka:BootstrapServers={_broker.BootstrapServers}",
             "--SmartGrid:Pipeline:IdleClose=00:00:02",
+            // Meters passivate as soon as they are idle, so replays and restarts meet meters that come back from their snapshots.
+            "--SmartGrid:Pipeline:PassivateAfter=00:00:01",
             $"--SmartGrid:Pipeline:AllowedLateness={PipelineNode.Lateness}",
             // Small groups and frequent checkpoints: the node makes visible progress in many small
             // steps, so a kill lands between checkpoints, with applied but unpersisted readings.

@@ -28,4 +28,25 @@ public sealed class IngestionOptionsSpecs
         var e = Assert.Throws<InvalidOperationException>(() => new IngestionOptions { MaxBatch = 0 }.Validate());
         Assert.Contains("SmartGrid:Ingestion:MaxBatch", e.Message);
     }
+
+    [Theory]
+    [InlineData("-00:00:01")]
+    [InlineData("00:05:01")]
+    public void Should_refuse_a_clock_skew_below_zero_or_beyond_five_minutes(string skew)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SmartGrid:Ingestion:MaxClockSkew"] = skew,
+        }).Build();
+
+        var e = Assert.Throws<InvalidOperationException>(() => configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>()!.Validate());
+        Assert.Contains("SmartGrid:Ingestion:MaxClockSkew", e.Message);
+    }
+
+    [Fact]
+    public void Should_bound_readings_to_30_seconds_ahead_by_default_and_hand_the_skew_to_the_reading_rules()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(30), new IngestionOptions().MaxClockSkew);
+        Assert.Equal(TimeSpan.FromMinutes(2), new IngestionOptions { MaxClockSkew = TimeSpan.FromMinutes(2) }.ReadingRules().MaxClockSkew);
+    }
 }

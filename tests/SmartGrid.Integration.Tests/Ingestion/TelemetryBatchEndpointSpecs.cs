@@ -266,6 +266,34 @@ public sealed class TelemetryBatchEndpointSpecs(IngestionFixture fixture)
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, onIngestPort.StatusCode);
     }
 
+    [Fact]
+    public async Task Should_refuse_a_reading_stamped_beyond_the_clock_skew_and_publish_the_rest()
+    {
+        var meters = MeterIds(10_000_901, 3);
+        JsonNode?[] batch = [Valid(meters[0], secondsAgo: -240), Valid(meters[1], secondsAgo: -20), Valid(meters[2])];
+
+        using var response = await Client.PostAsync(IngestionHosting.Route, Json(new JsonArray(batch)));
+
+        Assert.Equal(HttpStatusCode.MultiStatus, response.StatusCode);
+        var rejected = Assert.Single((await BodyAsync(response)).GetProperty("results").EnumerateArray());
+        Assert.Equal(0, rejected.GetProperty("index").GetInt32());
+        var error = Assert.Single(rejected.GetProperty("errors").EnumerateArray());
+        Assert.Equal(("timestamp", "must not be more than 30 seconds in the future"),
+            (error.GetProperty("field").GetString(), error.GetProperty("reason").GetString()));
+        Assert.Equal([meters[1], meters[2]], fixture.ReadTopic(meters.ToHashSet()).Select(r => r.Message.Key).Order());
+    }
+
+    [Fact]
+    public async Task Should_take_the_clock_skew_from_the_options()
+    {
+        var meter = MeterIds(10_000_911, 1)[0];
+        await using var host = await fixture.StartHostAsync(new IngestionOptions { MaxClockSkew = TimeSpan.FromMinutes(5) });
+
+        using var response = await host.Client.PostAsync(IngestionHosting.Route, Json(Array([Valid(meter, secondsAgo: -240)])));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     private static void AssertError(JsonElement result, string field)
     {
         var errors = result.GetProperty("errors").EnumerateArray().ToList();

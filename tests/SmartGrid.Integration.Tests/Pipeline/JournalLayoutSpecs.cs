@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
@@ -22,14 +21,7 @@ public sealed class JournalLayoutSpecs : IAsyncLifetime
     public async Task InitializeAsync() => _node = await PipelineNode.StartAsync();
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
-    private async Task<long> ScalarAsync(string sql, string meter)
-    {
-        await using var connection = new NpgsqlConnection(_node.Database.ConnectionString);
-        await connection.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        cmd.Parameters.AddWithValue("p", "meter-" + meter);
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
-    }
+    private Task<long> ScalarAsync(string sql, string meter) => _node.MeterScalarAsync(sql, meter);
 
     [Fact]
     public async Task Should_tag_published_windows_in_the_journal_row_and_write_nothing_to_the_tag_table()
@@ -37,9 +29,10 @@ public sealed class JournalLayoutSpecs : IAsyncLifetime
         const string meter = "MTR-00000201";
         var meters = _node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
-        // The third reading moves the watermark past the first minute plus its lateness: that window is published.
+        // The last two readings move the watermark (the second-newest reading) past the first minute plus its lateness: that window is published.
         var recorded = await meters.Ask<ReadingsRecorded>(
-            new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(3))]), Timeout);
+            new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(3)),
+                PipelineNode.Reading(meter, t0.AddMinutes(3).AddSeconds(10))]), Timeout);
         await meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
 
         Assert.True(await ScalarAsync($"SELECT count(*) FROM journal WHERE persistence_id = @p AND tags LIKE '%{MeterActor.WindowsTag}%'", meter) >= 1);

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 
@@ -20,16 +19,9 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
     public async Task InitializeAsync() => _node = await PipelineNode.StartAsync();
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
-    private IActorRef Meters => _node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+    private IActorRef Meters => _node.Meters;
 
-    private async Task<long> JournalRowsAsync(string meter)
-    {
-        await using var connection = new NpgsqlConnection(_node.Database.ConnectionString);
-        await connection.OpenAsync();
-        await using var cmd = new NpgsqlCommand("SELECT count(*) FROM journal WHERE persistence_id = @p", connection);
-        cmd.Parameters.AddWithValue("p", "meter-" + meter);
-        return (long)(await cmd.ExecuteScalarAsync())!;
-    }
+    private Task<long> JournalRowsAsync(string meter) => _node.MeterScalarAsync("SELECT count(*) FROM journal WHERE persistence_id = @p", meter);
 
     private async Task<object> AskUntilAnsweredAsync(object message)
     {

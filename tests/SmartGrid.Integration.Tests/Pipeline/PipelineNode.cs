@@ -28,6 +28,19 @@ public sealed class PipelineNode : IAsyncDisposable
     public WebApplication App { get; }
     public string KafkaBootstrap => App.Services.GetRequiredService<KafkaEndpoint>().BootstrapServers;
 
+    /// <summary>The meter shard region (or proxy) of this node.</summary>
+    public Akka.Actor.IActorRef Meters => App.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<SmartGrid.Actors.Metering.MeterActor>();
+
+    /// <summary>One number from this node's database about a meter's journal: <c>@p</c> in <paramref name="sql"/> is its persistence id.</summary>
+    public async Task<long> MeterScalarAsync(string sql, string meter)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand(sql, connection);
+        cmd.Parameters.AddWithValue("p", "meter-" + meter);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+    }
+
     public static async Task<PipelineNode> StartAsync(string roles = "processor", params string[] extra)
     {
         var database = await TestDatabase.CreateAsync("sg_pipeline");

@@ -41,6 +41,16 @@ public sealed class ReadingDeserializerSpecs
         Assert.ThrowsAny<Exception>(() => Read("{not json"));
     }
 
+    [Fact]
+    public void Should_refuse_a_record_stamped_beyond_the_clock_skew_as_ingestion_does()
+    {
+        var ahead = Json("MTR-00000001", 1.0).Replace("2026-12-01T11:59:50Z", "2026-12-01T12:04:00Z");
+
+        var error = Assert.Throws<InvalidDataException>(() => Read(ahead));
+
+        Assert.Equal("timestamp: must not be more than 30 seconds in the future", error.Message);
+    }
+
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;

@@ -133,6 +133,51 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_write_a_meter_snapshot_compactly_and_read_it_back_exactly()
+    {
+        var (state, _) = BusyMeter();
+        var snapshot = state.ToSnapshot();
+        var serializer = (SmartGridSerializer)Sys.Serialization.FindSerializerFor(snapshot);
+
+        var back = RoundTrip(snapshot);
+
+        Assert.Equal(snapshot.Seen, back.Seen);
+        Assert.Equal(snapshot.Windows, back.Windows);
+        Assert.Equal(snapshot.Baseline, back.Baseline);
+        Assert.Equal((snapshot.MeterId, snapshot.Region, snapshot.Watermark, snapshot.Newest, snapshot.AcceptedTotal, snapshot.DuplicatesTotal, snapshot.TooLateTotal),
+            (back.MeterId, back.Region, back.Watermark, back.Newest, back.AcceptedTotal, back.DuplicatesTotal, back.TooLateTotal));
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(snapshot, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower });
+        Assert.True(serializer.ToBinary(snapshot).Length * 3 < json.Length, $"{serializer.ToBinary(snapshot).Length} bytes against {json.Length} as JSON");
+    }
+
+    [Fact]
+    public void Should_still_recover_a_meter_from_a_snapshot_written_as_json_before_the_binary_format()
+    {
+        // Exactly what the v1 serializer wrote for a meter 15 readings in (three open windows): snapshots live for years.
+        const string v1 = """
+            {"meter_id":"MTR-00000042","region":"Nashik","watermark":"2026-03-01T18:02:20+00:00","accepted_total":15,"duplicates_total":0,"too_late_total":0,
+            "baseline":{"alpha":0.1,"min_samples":10,"utc_offset_minutes":0,"means":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,3.125,0,0,0,0,0],"counts":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,0,0]},
+            "seen":[639079848000000000,639079848100000000,639079848200000000,639079848300000000,639079848400000000,639079848500000000,639079848600000000,639079848700000000,639079848800000000,639079848900000000,639079849000000000,639079849100000000,639079849200000000,639079849300000000,639079849400000000],
+            "windows":[{"aggregate":{"meter_id":"MTR-00000042","region":"Nashik","window_size":"15m","window_start":"2026-03-01T18:00:00+00:00","window_end":"2026-03-01T18:15:00+00:00","reading_count":15,"energy_kwh_sum":0.10350000000000004,"power_kw_sum":63.75,"power_kw_min":2.5,"power_kw_max":6,"voltage_sum":3472.5,"current_sum":162.00000000000003,"power_factor_sum":7.759999999999999,"power_factor_count":8,"frequency_sum":750.15,"frequency_count":15,"power_kw_avg":4.25,"voltage_avg":231.5,"current_avg":10.800000000000002,"power_factor_avg":0.9699999999999999,"frequency_avg":50.01},"revision":0,"dirty":true},
+            {"aggregate":{"meter_id":"MTR-00000042","region":"Nashik","window_size":"1m","window_start":"2026-03-01T18:01:00+00:00","window_end":"2026-03-01T18:02:00+00:00","reading_count":6,"energy_kwh_sum":0.041400000000000006,"power_kw_sum":27.75,"power_kw_min":4,"power_kw_max":5.25,"voltage_sum":1389,"current_sum":64.8,"power_factor_sum":2.91,"power_factor_count":3,"frequency_sum":300.06,"frequency_count":6,"power_kw_avg":4.625,"voltage_avg":231.5,"current_avg":10.799999999999999,"power_factor_avg":0.9700000000000001,"frequency_avg":50.01},"revision":0,"dirty":true},
+            {"aggregate":{"meter_id":"MTR-00000042","region":"Nashik","window_size":"1m","window_start":"2026-03-01T18:02:00+00:00","window_end":"2026-03-01T18:03:00+00:00","reading_count":3,"energy_kwh_sum":0.0207,"power_kw_sum":17.25,"power_kw_min":5.5,"power_kw_max":6,"voltage_sum":694.5,"current_sum":32.400000000000006,"power_factor_sum":1.94,"power_factor_count":2,"frequency_sum":150.03,"frequency_count":3,"power_kw_avg":5.75,"voltage_avg":231.5,"current_avg":10.800000000000002,"power_factor_avg":0.97,"frequency_avg":50.01},"revision":0,"dirty":true}]}
+            """;
+        var serializer = (SmartGridSerializer)Sys.Serialization.FindSerializerFor(new GetMeterStatus("MTR-00000042"));
+
+        var state = MeterState.FromSnapshot((MeterSnapshot)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(v1), "meter.snapshot.v1"));
+
+        Assert.Equal((15L, T0.AddSeconds(140), T0.AddSeconds(140)), (state.AcceptedTotal, state.Watermark, state.Newest));
+        Assert.Equal([6, 3, 15], state.Windows.Select(w => w.Aggregate.ReadingCount));
+        Assert.Equal(1, state.Baseline.SamplesAt(T0));
+        // It still knows what it has, and carries on: 18:01 is published when the watermark passes 18:03.
+        var policy = new MeterPolicy();
+        var decided = state.Decide([Reading(130, 1), Reading(180, 1), Reading(190, 1)], idle: false, policy);
+        Assert.Equal(1, ((ReadingsAccepted)decided[0]).Duplicates);
+        var published = Assert.Single(((WindowsEmitted)decided[1]).Windows);
+        Assert.Equal((T0.AddMinutes(1), 6, 27.75), (published.Aggregate.WindowStart, published.Aggregate.ReadingCount, published.Aggregate.PowerKwSum));
+    }
+
+    [Fact]
     public void Should_round_trip_region_events_snapshot_and_messages()
     {
         var (_, events) = BusyMeter();
