@@ -63,7 +63,7 @@ public static class SmartGridNode
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);
-        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion();
+        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(kafka.BootstrapServers, $"{Environment.MachineName}:{options.Http.IngestPort}");
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
         if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
 
