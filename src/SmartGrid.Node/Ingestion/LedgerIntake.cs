@@ -25,13 +25,19 @@ public sealed class LedgerIntake(IngestLedger ledger, LedgerPump pump, LedgerBac
         long id;
         try
         {
-            id = await ledger.AppendAsync(options.LedgerOwner!, readings.Count, payload, ct);
+            id = await ledger.AppendAsync(options.LedgerOwner!, readings.Count, payload.Memory, ct);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
+            payload.Dispose();
             log.LogWarning(e, "Ingest ledger unavailable; batch of {Count} refused", readings.Count);
             return Unavailable("Ingest ledger unavailable",
                 "PostgreSQL did not store this batch; nothing of it is accepted. Retry later.");
+        }
+        catch
+        {
+            payload.Dispose();
+            throw;
         }
         pump.Enqueue(id, readings.Count, payload);
         return null;

@@ -12,9 +12,13 @@ namespace SmartGrid.Node.Ingestion;
 /// </summary>
 public static class LedgerPayload
 {
-    public static byte[] Encode(IReadOnlyList<TelemetryReading> readings)
+    // A reading's record is about 300 bytes: a batch of 500 would be a large-object-heap array per
+    // request, each one pressing for a full GC of a heap holding every meter's state.
+    private const int RecordBytesHint = 320;
+
+    public static EncodedBatch Encode(IReadOnlyList<TelemetryReading> readings)
     {
-        var buffer = new ArrayBufferWriter<byte>(readings.Count * 256);
+        var buffer = new EncodedBatch(readings.Count * RecordBytesHint);
         var json = new ArrayBufferWriter<byte>(512);
         using var writer = new Utf8JsonWriter(json);
         foreach (var reading in readings)
@@ -25,7 +29,7 @@ public static class LedgerPayload
             WriteKey(buffer, reading.MeterId);
             WriteBytes(buffer, json.WrittenSpan);
         }
-        return buffer.WrittenSpan.ToArray();
+        return buffer;
     }
 
     /// <summary>The records of a payload, in the order they were accepted.</summary>
@@ -41,7 +45,7 @@ public static class LedgerPayload
         return records;
     }
 
-    private static void WriteKey(ArrayBufferWriter<byte> buffer, string key)
+    private static void WriteKey(IBufferWriter<byte> buffer, string key)
     {
         var length = Encoding.UTF8.GetByteCount(key);
         WriteLength(buffer, length);
@@ -49,13 +53,13 @@ public static class LedgerPayload
         buffer.Advance(length);
     }
 
-    private static void WriteBytes(ArrayBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes)
+    private static void WriteBytes(IBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes)
     {
         WriteLength(buffer, bytes.Length);
         buffer.Write(bytes);
     }
 
-    private static void WriteLength(ArrayBufferWriter<byte> buffer, int length)
+    private static void WriteLength(IBufferWriter<byte> buffer, int length)
     {
         var span = buffer.GetSpan(5);
         var written = 0;
@@ -86,5 +90,53 @@ public static class LedgerPayload
         var bytes = payload[..length].ToArray();
         payload = payload[length..];
         return bytes;
+    }
+}
+
+/// <summary>
+/// A ledger payload in a buffer rented from the shared array pool (or read back from PostgreSQL),
+/// returned to the pool by <see cref="Dispose"/> once nobody reads it any more.
+/// </summary>
+public sealed class EncodedBatch : IBufferWriter<byte>, IDisposable
+{
+    private byte[]? _buffer;
+    private readonly bool _pooled;
+
+    internal EncodedBatch(int capacity)
+    {
+        _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        _pooled = true;
+    }
+
+    /// <summary>A payload as stored (not pooled).</summary>
+    public EncodedBatch(byte[] stored)
+    {
+        _buffer = stored;
+        Length = stored.Length;
+    }
+
+    public int Length { get; private set; }
+    public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
+    public ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Length);
+    private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(EncodedBatch));
+
+    public void Advance(int count) => Length += count;
+    public Memory<byte> GetMemory(int sizeHint = 0) => Reserve(sizeHint).AsMemory(Length);
+    public Span<byte> GetSpan(int sizeHint = 0) => Reserve(sizeHint).AsSpan(Length);
+
+    private byte[] Reserve(int sizeHint)
+    {
+        var buffer = Buffer;
+        if (buffer.Length - Length >= Math.Max(sizeHint, 1)) return buffer;
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, Length + sizeHint));
+        buffer.AsSpan(0, Length).CopyTo(bigger);
+        if (_pooled) ArrayPool<byte>.Shared.Return(buffer);
+        return _buffer = bigger;
+    }
+
+    public void Dispose()
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, null);
+        if (buffer is not null && _pooled) ArrayPool<byte>.Shared.Return(buffer);
     }
 }

@@ -62,11 +62,15 @@ public sealed class LedgerPump(
     private long _retryAt;
 
     /// <summary>Hands a committed row to the pump (its payload is kept in memory while the bound allows).</summary>
-    public void Enqueue(long id, int readings, byte[] payload)
+    public void Enqueue(long id, int readings, EncodedBatch payload)
     {
         backlog.Add(1, readings);
         var keep = Interlocked.Add(ref _payloadBytes, payload.Length) <= options.LedgerMemoryBytes;
-        if (!keep) Interlocked.Add(ref _payloadBytes, -payload.Length);
+        if (!keep)
+        {
+            Interlocked.Add(ref _payloadBytes, -payload.Length);
+            payload.Dispose();
+        }
         _appended.Enqueue(new Row(id, readings, keep ? payload : null, target.Partitions));
         InterlockedMax(ref _highestAppended, id);
         if (_wake.CurrentCount == 0) _wake.Release();
@@ -329,9 +333,9 @@ public sealed class LedgerPump(
         return worst + _inFlight >= options.MaxBrokerBacklog;
     }
 
-    private async Task ProduceAsync(IProducer<byte[], byte[]> producer, Row row, byte[] payload, CancellationToken ct)
+    private async Task ProduceAsync(IProducer<byte[], byte[]> producer, Row row, EncodedBatch payload, CancellationToken ct)
     {
-        var records = LedgerPayload.Decode(payload);
+        var records = LedgerPayload.Decode(payload.Span);
         var attempt = ++row.Attempt;
         row.State = RowState.Publishing;
         row.Failed = false;
@@ -379,11 +383,10 @@ public sealed class LedgerPump(
             var payloads = await ledger.PayloadsAsync(ids, ct);
             foreach (var (id, payload) in payloads)
             {
-                _rows[id].Payload = payload;
+                _rows[id].Payload = new EncodedBatch(payload);
                 Interlocked.Add(ref _payloadBytes, payload.Length);
             }
-            foreach (var id in ids.Where(id => !payloads.ContainsKey(id)))
-                _rows[id].Payload = null;
+            // An id without a payload was deleted meanwhile: the caller drops it.
             return true;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
@@ -413,6 +416,7 @@ public sealed class LedgerPump(
     {
         if (row.Payload is null) return;
         Interlocked.Add(ref _payloadBytes, -row.Payload.Length);
+        row.Payload.Dispose();
         row.Payload = null;
     }
 
@@ -456,11 +460,11 @@ public sealed class LedgerPump(
     private enum RowState { Unplaced, Publishing, Placed }
 
     /// <summary>A ledger row as the pump tracks it; touched only by the pump's loop.</summary>
-    private sealed class Row(long id, int readings, byte[]? payload, int partitions)
+    private sealed class Row(long id, int readings, EncodedBatch? payload, int partitions)
     {
         public long Id { get; } = id;
         public int Readings { get; } = readings;
-        public byte[]? Payload { get; set; } = payload;
+        public EncodedBatch? Payload { get; set; } = payload;
         public RowState State { get; set; }
         public int Attempt { get; set; }
         public int Outstanding { get; set; }

@@ -20,7 +20,8 @@ public sealed class LedgerPayloadSpecs
             IngestedAt = at.AddMinutes(1),
         }).ToList();
 
-        var records = LedgerPayload.Decode(LedgerPayload.Encode(readings));
+        using var payload = LedgerPayload.Encode(readings);
+        var records = LedgerPayload.Decode(payload.Span);
 
         Assert.Equal(readings.Count, records.Count);
         for (var i = 0; i < readings.Count; i++)
@@ -33,11 +34,11 @@ public sealed class LedgerPayloadSpecs
     [Fact]
     public void Should_refuse_a_truncated_payload()
     {
-        var payload = LedgerPayload.Encode([new TelemetryReading
+        using var payload = LedgerPayload.Encode([new TelemetryReading
         {
             MeterId = "MTR-00000001", Timestamp = DateTimeOffset.UnixEpoch, Voltage = 230, Current = 1, PowerKw = 0.2, EnergyKwh = 0.001,
         }]);
 
-        Assert.Throws<InvalidDataException>(() => LedgerPayload.Decode(payload.AsSpan(0, payload.Length - 1)));
+        Assert.Throws<InvalidDataException>(() => LedgerPayload.Decode(payload.Span[..^1]));
     }
 }
