@@ -20,6 +20,8 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class PipelineBench
 {
+    private static readonly TimeSpan SustainedDrain = TimeSpan.FromSeconds(10);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var options = new BenchArgs(args);
@@ -53,6 +55,7 @@ internal static class PipelineBench
         var interval = TimeSpan.FromSeconds(10);
         var eventTime = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromDays(2), WindowSize.FifteenMinutes);
         var baseline = GC.GetTotalMemory(forceFullCollection: true);
+        var sustained = 0;
 
         Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, via {(viaKafka ? "Kafka" : "HTTP ingestion")}, database {database.Name}");
         Console.WriteLine($"{"offered/s",10} {"acked/s",9} {"processed/s",12} {"steady/s",9} {"drain s",8} {"ack p50",8} {"p95",6} {"p99",6} {"win→row p50",12} {"p95",7} {"p99",7} {"heap MB",8} {"RSS MB",7}");
@@ -89,6 +92,10 @@ internal static class PipelineBench
                     $"{rate,10} {totals.Accepted / sendSeconds,9:F0} {processed / (sendSeconds + drain.Elapsed.TotalSeconds),12:F0} {steady,9:F0} {drain.Elapsed.TotalSeconds,8:F1} " +
                     $"{P(acks, 50),8:F1} {P(acks, 95),6:F1} {P(acks, 99),6:F1} {P(windows, 50),12:F0} {P(windows, 95),7:F0} {P(windows, 99),7:F0} " +
                     $"{GC.GetTotalMemory(false) / 1e6,8:F0} {self.WorkingSet64 / 1e6,7:F0}");
+                // Kept up: ingestion acknowledged (nearly) what was offered, and the meters were done with it
+                // within two checkpoint intervals of the send's end.
+                if (totals.Accepted / sendSeconds >= 0.95 * rate && processed >= totals.Accepted && drain.Elapsed <= SustainedDrain)
+                    sustained = Math.Max(sustained, rate);
                 if (processed < totals.Accepted)
                 {
                     Console.WriteLine($"  not sustained: {totals.Accepted - processed} readings still unprocessed after 120 s; stopping");
@@ -99,6 +106,8 @@ internal static class PipelineBench
             Console.WriteLine($"memory per active meter: {(heap - baseline) / (double)meters / 1024:F1} KiB (managed heap after full GC, {meters} meter actors live)");
             Console.WriteLine("latencies in ms; processed/s = readings durably accepted by meters over send + drain time;");
             Console.WriteLine("steady/s = slope of durably accepted readings over the last two thirds of the send (checkpoints make it a staircase; the drain always includes one checkpoint interval)");
+            Console.WriteLine($"sustained = acked/s at least 95 % of offered and every acknowledged reading processed within {SustainedDrain.TotalSeconds:0} s of the send's end");
+            Console.WriteLine($"sustained readings/s: {sustained}");
         }
         finally
         {

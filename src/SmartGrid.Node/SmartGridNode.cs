@@ -69,7 +69,7 @@ public static class SmartGridNode
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);
-        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(ingestion);
+        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(kafka.BootstrapServers, $"{Environment.MachineName}:{options.Http.IngestPort}", ingestion);
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
         if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
 

@@ -34,6 +34,7 @@ public sealed class StorageServices : IAsyncDisposable
         Meters = new MeterRegistry(DataSource);
         Offsets = new ProjectionOffsets(DataSource);
         Queries = new AggregateQueries(DataSource);
+        Ledger = new IngestLedger(DataSource);
     }
 
     public string ConnectionString { get; }
@@ -45,6 +46,7 @@ public sealed class StorageServices : IAsyncDisposable
     public MeterRegistry Meters { get; }
     public ProjectionOffsets Offsets { get; }
     public AggregateQueries Queries { get; }
+    public IngestLedger Ledger { get; }
 
     /// <exception cref="ArgumentException">The connection string is missing or names no database.</exception>
     public static StorageServices Create(string connectionString, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
@@ -87,6 +89,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Meters);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Offsets);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Queries);
+        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Ledger);
         return services;
     }
 }

@@ -16,7 +16,7 @@ public sealed class TelemetryBatchHandler(
     IngestionOptions options,
     ReadingValidator validator,
     MeterAdmission meters,
-    ReadingPublisher publisher,
+    LedgerIntake ledger,
     IngestionMetrics metrics,
     TimeProvider time,
     ILogger<TelemetryBatchHandler> log)
@@ -117,17 +117,10 @@ public sealed class TelemetryBatchHandler(
         }
 
         var started = Stopwatch.GetTimestamp();
-        try
-        {
-            await publisher.PublishAsync(accepted, options.AckTimeout, ct);
-        }
-        catch (PublishFailedException e)
+        if (await ledger.AppendAsync(accepted, ct) is { } refused)
         {
             metrics.PublishFailed();
-            log.LogWarning(e, "Publishing a batch of {Count} readings failed", accepted.Count);
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "Kafka unavailable",
-                detail: $"{e.Message}. Nothing of this batch is accepted; send it again.");
+            return refused;
         }
         metrics.AckLatency(Stopwatch.GetElapsedTime(started));
         metrics.Accepted(accepted.Count);

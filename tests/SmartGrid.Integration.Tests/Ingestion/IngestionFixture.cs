@@ -52,14 +52,22 @@ public sealed class IngestionFixture : IAsyncLifetime
         Host = await StartHostAsync(new IngestionOptions());
     }
 
+    private readonly List<IngestionHost> _hosts = [];
+
     /// <summary>
-    /// Another ingestion host on this broker and database, with its own producer and meter
-    /// registry (so its own caches). <paramref name="mapPort"/> 0 maps the endpoint on every port.
+    /// Another ingestion host on this broker (or <paramref name="bootstrapServers"/>) and database (or
+    /// <paramref name="dataSource"/>), with its own meter registry (so its own caches) and its own ledger
+    /// owner and pump. <paramref name="mapPort"/> 0 maps the endpoint on every port.
     /// </summary>
-    public Task<IngestionHost> StartHostAsync(IngestionOptions options, int mapPort = 0, string? bootstrapServers = null,
-        Func<ProducerSettings<string, string>, ProducerSettings<string, string>>? producer = null) =>
-        IngestionHost.StartAsync(options, mapPort, DataSource,
-            (producer ?? (p => p))(ProducerSettings.ForStrings(bootstrapServers ?? Broker.BootstrapServers) with { LingerMs = 2 }));
+    public async Task<IngestionHost> StartHostAsync(IngestionOptions options, int mapPort = 0, string? bootstrapServers = null,
+        NpgsqlDataSource? dataSource = null)
+    {
+        var owner = options.LedgerOwner ?? "ingest-spec-" + Guid.NewGuid().ToString("N")[..12];
+        var host = await IngestionHost.StartAsync(options with { LedgerOwner = owner }, mapPort, dataSource ?? DataSource,
+            bootstrapServers ?? Broker.BootstrapServers);
+        lock (_hosts) _hosts.Add(host);
+        return host;
+    }
 
     public async Task<long> ScalarAsync(string sql, params object[] parameters)
     {
@@ -70,15 +78,24 @@ public sealed class IngestionFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Every record now on <paramref name="topic"/> whose key is in <paramref name="keys"/>: reads each
+    /// Every record now on <paramref name="topic"/> whose key is in <paramref name="keys"/>, once the live hosts'
+    /// ledger pumps have published what they acknowledged (unless <paramref name="waitForLedger"/> is false): reads each
     /// partition from the beginning up to its current end (no consumer group, so no rebalance wait).
     /// </summary>
-    public List<ConsumeResult<string, string>> ReadTopic(IReadOnlySet<string> keys, string topic = Topics.RawReadings)
+    public List<ConsumeResult<string, string>> ReadTopic(IReadOnlySet<string> keys, string topic = Topics.RawReadings, string? bootstrapServers = null,
+        bool waitForLedger = true)
     {
+        // An acknowledgement means "in the ledger"; the hosts' pumps publish right after it.
+        if (waitForLedger)
+        {
+            IngestionHost[] live;
+            lock (_hosts) live = _hosts.Where(h => !h.Disposed).ToArray();
+            Task.WhenAll(live.Select(h => h.Pump.WaitPublishedAsync(TimeSpan.FromSeconds(15)))).GetAwaiter().GetResult();
+        }
         var partitions = Topics.All.Single(t => t.Name == topic).Partitions;
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
         {
-            BootstrapServers = Broker.BootstrapServers,
+            BootstrapServers = bootstrapServers ?? Broker.BootstrapServers,
             GroupId = "ingestion-specs-" + Guid.NewGuid().ToString("N"),
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
@@ -125,12 +142,10 @@ public sealed class IngestionFixture : IAsyncLifetime
 public sealed class IngestionHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly IProducer<string, string> _producer;
 
-    private IngestionHost(WebApplication app, IProducer<string, string> producer, int port)
+    private IngestionHost(WebApplication app, int port)
     {
         _app = app;
-        _producer = producer;
         Port = port;
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
@@ -139,11 +154,13 @@ public sealed class IngestionHost : IAsyncDisposable
     public HttpClient Client { get; }
     public IServiceProvider Services => _app.Services;
     public Uri IngestUrl => new(Client.BaseAddress!, IngestionHosting.Route);
+    public LedgerPump Pump => _app.Services.GetRequiredService<LedgerPump>();
+    public LedgerBacklog Backlog => _app.Services.GetRequiredService<LedgerBacklog>();
+    public string LedgerOwner => _app.Services.GetRequiredService<IngestionOptions>().LedgerOwner!;
+    public bool Disposed { get; private set; }
 
-    public static async Task<IngestionHost> StartAsync(IngestionOptions options, int mapPort, NpgsqlDataSource dataSource,
-        ProducerSettings<string, string> producerSettings)
+    public static async Task<IngestionHost> StartAsync(IngestionOptions options, int mapPort, NpgsqlDataSource dataSource, string bootstrapServers)
     {
-        var producer = producerSettings.CreateProducer();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         // Only what the spec gives it: not the appsettings.json copied here from SmartGrid.Node.
         builder.Configuration.Sources.Clear();
@@ -152,21 +169,20 @@ public sealed class IngestionHost : IAsyncDisposable
         // Instances, not factories: the host does not dispose what the fixture shares.
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddSingleton(new MeterRegistry(dataSource));
-        builder.Services.AddSingleton(producer);
-        builder.AddIngestion(options);
+        builder.AddIngestion(bootstrapServers, options.LedgerOwner!, options);
 
         var app = builder.Build();
         app.MapIngestion(mapPort);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new IngestionHost(app, producer, new Uri(address).Port);
+        return new IngestionHost(app, new Uri(address).Port);
     }
 
     public async ValueTask DisposeAsync()
     {
+        Disposed = true;
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        _producer.Dispose();
     }
 }
