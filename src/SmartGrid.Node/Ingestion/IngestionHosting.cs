@@ -11,12 +11,14 @@ public static class IngestionHosting
     /// <summary>
     /// Registers the ingestion services with <paramref name="options"/>, or with the section
     /// <see cref="IngestionOptions.Section"/> when null. Needs the node's shared
-    /// <c>IProducer&lt;string, string&gt;</c> and the <see cref="SmartGrid.Storage.MeterRegistry"/>
+    /// <c>IProducer&lt;string, string&gt;</c>, the <see cref="SmartGrid.Storage.MeterRegistry"/>,
+    /// <see cref="SmartGrid.Storage.RegionCatalog"/> and <see cref="SmartGrid.Storage.IngestionKeys"/>
     /// in the container.
     /// </summary>
     public static WebApplicationBuilder AddIngestion(this WebApplicationBuilder builder, IngestionOptions? options = null)
     {
         options ??= builder.Configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>() ?? new IngestionOptions();
+        options.Validate(builder.Environment.IsDevelopment());
         builder.Services.AddIngestion(options);
         return builder;
     }
@@ -30,6 +32,7 @@ public static class IngestionHosting
         services.AddMetrics();
         services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<MeterAdmission>();
+        services.AddSingleton<IngestionAuthenticator>();
         services.AddSingleton<ReadingPublisher>();
         services.AddSingleton<TelemetryBatchHandler>();
         return services;

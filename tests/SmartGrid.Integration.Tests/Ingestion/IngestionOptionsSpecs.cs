@@ -28,4 +28,17 @@ public sealed class IngestionOptionsSpecs
         var e = Assert.Throws<InvalidOperationException>(() => new IngestionOptions { MaxBatch = 0 }.Validate());
         Assert.Contains("SmartGrid:Ingestion:MaxBatch", e.Message);
     }
+
+    [Fact]
+    public void Should_require_keys_and_registered_meters_by_default_and_allow_the_open_mode_only_in_development()
+    {
+        var defaults = new IngestionOptions();
+        Assert.True(defaults.RequireApiKey);
+        Assert.True(defaults.RequireRegisteredMeters);
+
+        var open = defaults with { RequireApiKey = false };
+        var e = Assert.Throws<InvalidOperationException>(() => open.Validate(development: false));
+        Assert.Contains("SmartGrid:Ingestion:RequireApiKey", e.Message);
+        Assert.Same(open, open.Validate(development: true));
+    }
 }
