@@ -293,3 +293,31 @@ public sealed class RegionCatalog
         reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5),
         reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6));
 }
+
+/// <summary>The region a reading is counted in, or why it may not be counted (a reason for the field <c>region</c>).</summary>
+public readonly record struct RegionVerdict(string? Region, string? Error);
+
+public static class RegionClaims
+{
+    /// <summary>
+    /// The one rule for a reading's region, wherever the reading came from: a region it names must
+    /// exist and be active; a registered meter's readings are counted in its registered region
+    /// (naming another is refused, naming none takes it); an unregistered meter's readings can only
+    /// be counted in the region they name.
+    /// </summary>
+    public static RegionVerdict Resolve(this RegionSet regions, string meterId, string? claimed, string? registered)
+    {
+        var named = claimed is null ? null : regions.Find(claimed);
+        if (claimed is not null && named is null)
+            return new(null, $"'{claimed}' is not a region");
+        if (named is { IsActive: false })
+            return new(null, $"region '{named.Name}' is retired");
+        if (registered is null)
+            return named is null ? new(null, $"meter '{meterId}' is not registered and the reading names no region") : new(named.Name, null);
+        if (named is not null && !string.Equals(named.Name, registered, StringComparison.OrdinalIgnoreCase))
+            return new(null, $"meter '{meterId}' is registered in region '{registered}', not '{named.Name}'");
+        return regions.FindActive(registered) is { } home
+            ? new(home.Name, null)
+            : new(null, $"meter '{meterId}' is registered in '{registered}', which is not an active region");
+    }
+}

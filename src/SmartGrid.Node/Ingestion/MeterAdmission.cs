@@ -43,37 +43,18 @@ public sealed class MeterAdmission(MeterRegistry registry, RegionCatalog regions
         for (var i = 0; i < readings.Count; i++)
         {
             var reading = readings[i];
-            var claimed = reading.Region is { } name ? snapshot.Find(name) : null;
-            string? error = null;
-            string? region = null;
+            var home = registered.GetValueOrDefault(reading.MeterId);
+            var (region, error) = snapshot.Resolve(reading.MeterId, reading.Region, home);
             var field = RegionField;
-            if (reading.Region is not null && claimed is null)
-                error = $"'{reading.Region}' is not a region";
-            else if (claimed is { IsActive: false })
-                error = $"region '{claimed.Name}' is retired";
-            else if (registered.TryGetValue(reading.MeterId, out var home))
-            {
-                region = snapshot.FindActive(home)?.Name;
-                if (claimed is not null && !string.Equals(claimed.Name, home, StringComparison.OrdinalIgnoreCase))
-                    error = $"meter '{reading.MeterId}' is registered in region '{home}', not '{claimed.Name}'";
-                else if (region is null)
-                    error = $"meter '{reading.MeterId}' is registered in '{home}', which is not an active region";
-            }
-            else if (!mayProvision)
+            if (home is null && !mayProvision && (error is null || reading.Region is null))
             {
                 (field, error) = (MeterField, key is { CanProvision: false }
                     ? $"meter '{reading.MeterId}' is not registered, and this key may not register meters"
                     : $"meter '{reading.MeterId}' is not registered");
                 Remember(reading.MeterId);
             }
-            else if (claimed is null)
-                error = $"meter '{reading.MeterId}' is not registered: name its region to register it";
-            else
-            {
-                region = claimed.Name;
-                if (key is null || key.Covers(region))
-                    (toRegister ??= []).Add((reading.MeterId, region));
-            }
+            else if (home is null && error is null && (key is null || key.Covers(region!)))
+                (toRegister ??= []).Add((reading.MeterId, region!));
 
             if (error is not null)
                 refused.Add(new RecordResult(indexes[i], RecordResult.RejectedStatus, [new FieldError(field, error)]));
