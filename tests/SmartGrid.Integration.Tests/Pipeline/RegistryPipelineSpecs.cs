@@ -7,12 +7,13 @@ using SmartGrid.Storage;
 namespace SmartGrid.Integration.Tests.Pipeline;
 
 /// <summary>
-/// Readings put on raw_readings straight (not through HTTP ingestion) are held to the meter
-/// registry by the processor: a claim of another region or of an unknown one goes to the
-/// dead-letter topic, keyed by the meter, and is neither counted nor archived; a reading without
-/// region is counted in its meter's.
+/// The processor and the operator's registry: readings put on raw_readings straight (not through
+/// HTTP ingestion) are held to the meter registry (a claim of another region or of an unknown one
+/// goes to the dead-letter topic, keyed by the meter, and is neither counted nor archived; a
+/// reading without region is counted in its meter's), and load is measured against the capacity
+/// in the regions table.
 /// </summary>
-public sealed class RawReadingsGateSpecs
+public sealed class RegistryPipelineSpecs
 {
     [Fact]
     public async Task Should_dead_letter_region_claims_the_registry_contradicts_and_count_the_rest_in_the_registered_region()
@@ -40,6 +41,25 @@ public sealed class RawReadingsGateSpecs
         Assert.Equal([$"{agreeing}:Nashik", $"{silent}:Nashik"], counted);
         Assert.Empty(await QueryAsync(dataSource, "SELECT name FROM regions WHERE name = 'EvilRegion'"));
         Assert.Empty(await QueryAsync(dataSource, "SELECT DISTINCT region FROM regional_aggregates_1m WHERE region <> 'Nashik'"));
+    }
+
+    [Fact]
+    public async Task Should_measure_load_against_the_capacity_the_operator_set_without_a_restart()
+    {
+        await using var node = await PipelineNode.StartAsync();
+        await using var dataSource = NpgsqlDataSource.Create(node.Database.ConnectionString);
+        // Through the node's own catalog, as the admin route of a gateway on this node does; another
+        // node's change reaches this one at its next reload (RegionCatalog.RefreshInterval).
+        var catalog = (RegionCatalog)node.App.Services.GetService(typeof(RegionCatalog))!;
+        Assert.Equal(RegionChange.Done, (await catalog.UpdateAsync("nashik", 10, 230, "Asia/Kolkata", "specs")).Outcome);
+        var at = DateTimeOffset.UtcNow.AddMinutes(-10);
+
+        // One meter at 1 kW: 10 % of 10 kW (it was 0.04 % of the seeded 2,500 kW).
+        await PipelineNode.ProduceAsync(node.KafkaBootstrap, [PipelineNode.Reading("MTR-12000101", at)]);
+
+        var rows = await EventuallyAsync(dataSource,
+            "SELECT capacity_kw::text || ':' || round(load_percent::numeric, 2)::text FROM regional_aggregates_1m WHERE region = 'Nashik'", r => r.Count > 0);
+        Assert.Equal(["10:10.00"], rows);
     }
 
     private static async Task<List<ConsumeResult<string, string>>> ReadDeadLettersAsync(string bootstrap, int expected)
