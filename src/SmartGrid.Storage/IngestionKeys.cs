@@ -60,8 +60,11 @@ public sealed class IngestionKeys
     public TimeSpan RefreshInterval { get; }
     public TimeSpan LastUsedInterval { get; }
 
-    /// <summary>Raised with the exception when writing "last used" in the background fails (it is retried at the next use).</summary>
-    public event Action<Exception>? LastUsedWriteFailed;
+    /// <summary>
+    /// Raised with the exception when the database could not be read or written in the background
+    /// (a reload while the cache goes on; "last used", retried at the key's next use).
+    /// </summary>
+    public event Action<Exception>? DatabaseFailed;
 
     /// <summary>Creates a key; the secret is returned only here.</summary>
     public async Task<(IngestionKey Key, string Secret)> CreateAsync(string name, IReadOnlyList<string>? regions, bool canProvision,
@@ -137,10 +140,10 @@ public sealed class IngestionKeys
         var now = _time.GetUtcNow();
         var cache = _cache;
         if (now - cache.LoadedAt >= RefreshInterval)
-            cache = await ReloadAsync(ct);
+            cache = await ReloadOrKeepAsync(cache, now, ct);
         var prefix = secret[..PrefixLength];
         if (!cache.ByPrefix.ContainsKey(prefix) && now - cache.LoadedAt >= MissReloadEvery)
-            cache = await ReloadAsync(ct);
+            cache = await ReloadOrKeepAsync(cache, now, ct);
         if (!cache.ByPrefix.TryGetValue(prefix, out var candidates))
             return null;
         var hash = Hash(secret);
@@ -153,6 +156,24 @@ public sealed class IngestionKeys
         if (found is not null)
             NoteUse(found.Id, now);
         return found;
+    }
+
+    /// <summary>
+    /// Reloads; while PostgreSQL cannot answer, keeps the keys last loaded (ingestion itself needs
+    /// no database in its steady state) and tries again a second later. A revocation made meanwhile
+    /// is honoured once the database answers again. A cache never loaded cannot vouch for anyone: it throws.
+    /// </summary>
+    private async Task<Cache> ReloadOrKeepAsync(Cache cache, DateTimeOffset now, CancellationToken ct)
+    {
+        try
+        {
+            return await ReloadAsync(ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException && cache.LoadedAt > DateTimeOffset.MinValue)
+        {
+            DatabaseFailed?.Invoke(e);
+            return _cache = cache with { LoadedAt = now - RefreshInterval + MissReloadEvery };
+        }
     }
 
     private void NoteUse(Guid id, DateTimeOffset now)
@@ -178,7 +199,7 @@ public sealed class IngestionKeys
         catch (Exception e) when (e is NpgsqlException or TimeoutException or ObjectDisposedException)
         {
             _lastUsedWritten.TryRemove(id, out _);
-            LastUsedWriteFailed?.Invoke(e);
+            DatabaseFailed?.Invoke(e);
         }
     }
 

@@ -80,11 +80,24 @@ public sealed class RegionCatalog
     /// <summary>The snapshot as last loaded, without I/O (empty before the first load).</summary>
     public RegionSet Current => _snapshot;
 
-    /// <summary>The snapshot, reloaded first when it is older than <see cref="RefreshInterval"/>.</summary>
+    /// <summary>
+    /// The snapshot, reloaded first when it is older than <see cref="RefreshInterval"/>. While
+    /// PostgreSQL cannot answer, the last loaded snapshot is used (regions change rarely; the
+    /// readers keep working); only a catalog never loaded throws.
+    /// </summary>
     public async ValueTask<RegionSet> GetAsync(CancellationToken ct = default)
     {
         var snapshot = _snapshot;
-        return IsFresh(snapshot) ? snapshot : await LoadAsync(onlyWhenStale: true, ct);
+        if (IsFresh(snapshot))
+            return snapshot;
+        try
+        {
+            return await LoadAsync(onlyWhenStale: true, ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException && snapshot.LoadedAt > DateTimeOffset.MinValue)
+        {
+            return snapshot;
+        }
     }
 
     /// <summary>Reloads every region now (one query).</summary>

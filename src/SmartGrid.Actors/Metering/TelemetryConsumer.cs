@@ -33,7 +33,14 @@ public static class TelemetryConsumer
         KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
             .SelectAsyncUnordered(64, partition => partition.Item2
                 .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
-                .SelectAsync(settings.GroupsInFlight, group => RecordAsync(group.ToList(), meters, settings.AskTimeout, gate))
+                // One group at a time through the gate, so groups reach the meters in offset order:
+                // RecordAsync sends its readings before it awaits, and a meter's readings stay in order.
+                .SelectAsync(1, async group =>
+                {
+                    var messages = group.ToList();
+                    return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
+                })
+                .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, meters, settings.AskTimeout))
                 .GroupedWithin(10_000, settings.CheckpointInterval)
                 .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), meters, settings.AskTimeout))
                 .RunWith(Committer.Sink(committer), materializer));
@@ -56,10 +63,9 @@ public static class TelemetryConsumer
         }
     }
 
-    private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, IActorRef meters, TimeSpan timeout,
-        RegistryGate? gate)
+    private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings,
+        IActorRef meters, TimeSpan timeout)
     {
-        var readings = gate is null ? group.Select(m => m.Value).ToList() : await gate.AdmitAsync(group);
         var replies = await Task.WhenAll(readings.GroupBy(r => r.MeterId).Select(byMeter =>
             meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.ToList()), timeout)));
         return new Recorded(group[^1].CommittableOffset, replies.ToDictionary(r => r.MeterId, r => r.Incarnation),
