@@ -9,6 +9,7 @@ using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Node;
 using SmartGrid.Node.Simulation;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Bench;
 
@@ -44,6 +45,11 @@ internal static class PipelineBench
         ]);
         await app.StartAsync();
 
+        // As a head-end in production: its meters registered by the operator, its requests carrying a key.
+        var registry = app.Services.GetRequiredService<MeterRegistry>();
+        await registry.EnsureRegisteredAsync(SimulatorRun.CreateGenerator(new SimulatorOptions { Meters = meters }).Fleet.Meters.Select(m => (m.MeterId, m.Region)));
+        var (_, apiKey) = await app.Services.GetRequiredService<IngestionKeys>().CreateAsync("bench pipeline", null, canProvision: false, "bench");
+
         using var probe = new Probe();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         // BENCH_MODE=kafka publishes straight to raw_readings (the simulator's Kafka mode): it
@@ -51,13 +57,13 @@ internal static class PipelineBench
         var viaKafka = string.Equals(Environment.GetEnvironmentVariable("BENCH_MODE"), "kafka", StringComparison.OrdinalIgnoreCase);
         var sink = new TimedSink(viaKafka
             ? new KafkaTelemetrySink(app.Services.GetRequiredService<Confluent.Kafka.IProducer<string, string>>(), TimeSpan.FromSeconds(30))
-            : new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch")));
+            : new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch"), apiKey));
         var interval = TimeSpan.FromSeconds(10);
         var eventTime = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromDays(2), WindowSize.FifteenMinutes);
         var baseline = GC.GetTotalMemory(forceFullCollection: true);
         var sustained = 0;
 
-        Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, via {(viaKafka ? "Kafka" : "HTTP ingestion")}, database {database.Name}");
+        Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, via {(viaKafka ? "Kafka" : "HTTP ingestion with an API key")}, database {database.Name}");
         Console.WriteLine($"{"offered/s",10} {"acked/s",9} {"processed/s",12} {"steady/s",9} {"drain s",8} {"ack p50",8} {"p95",6} {"p99",6} {"win→row p50",12} {"p95",7} {"p99",7} {"heap MB",8} {"RSS MB",7}");
         try
         {

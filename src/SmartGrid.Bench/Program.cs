@@ -9,6 +9,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
         PipelineBench.RunAsync),
     ["recovery"] = ("recovery [--meters N] [--readings N] [--parallelism N]: restart a processor node and time until every meter has recovered its state", RecoveryBench.RunAsync),
     ["meters"] = ("meters [--meters N] [--minutes N]: managed heap bytes per meter with warm state (de-duplication horizon, windows, baseline)", MeterBench.RunAsync),
+    ["admission"] = ("admission [--meters N] [--batches N]: cost of the ingestion key check and the registry's region rule per batch of 500, one thread",
+        AdmissionBench.RunAsync),
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
 };
 

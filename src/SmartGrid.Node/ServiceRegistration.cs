@@ -13,6 +13,8 @@ public static class ServiceRegistration
         services.AddSmartGridStorage(postgres);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().DataSource);
         services.AddHostedService<PartitionMaintenanceService>();
+        // Before Akka's hosted service: the region actors read capacities from the first load.
+        services.AddHostedService<SmartGrid.Actors.Hosting.RegionCatalogRefresher>();
         return services;
     }
 
@@ -53,3 +55,4 @@ public sealed class PartitionMaintenanceService(PartitionMaintenance partitions,
         }
     }
 }
+

@@ -62,6 +62,7 @@ public static class SmartGridNode
         // Schema first: every role reads or writes these tables, and two nodes starting together
         // are serialised by the migrator's advisory lock.
         DatabaseMigrator.Migrate(postgres!);
+        SeedRegions(postgres!, options.EffectiveRegions);
         builder.Services.AddStorage(postgres!);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
         builder.Services.AddGridServices(builder.Configuration);
@@ -89,5 +90,12 @@ public static class SmartGridNode
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);
         app.Logger.LogInformation("SmartGrid node starting: roles [{Roles}], Kafka {Kafka}", string.Join(",", roles), kafka.BootstrapServers);
         return app;
+    }
+
+    /// <summary>SmartGrid:Regions (else the defaults) only fills an empty regions table: from then on the operator's admin routes own them.</summary>
+    private static void SeedRegions(string postgres, IReadOnlyList<Domain.Grid.RegionSpec> regions)
+    {
+        using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres);
+        RegionCatalog.SeedIfEmptyAsync(dataSource, regions).GetAwaiter().GetResult();
     }
 }

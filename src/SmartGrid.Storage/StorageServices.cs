@@ -32,6 +32,8 @@ public sealed class StorageServices : IAsyncDisposable
         RegionalAggregates = new RegionalAggregateStore(DataSource, Partitions);
         RawReadings = new RawReadingStore(DataSource, Partitions);
         Meters = new MeterRegistry(DataSource);
+        Regions = new RegionCatalog(DataSource, time);
+        IngestionKeys = new IngestionKeys(DataSource, time);
         Offsets = new ProjectionOffsets(DataSource);
         Queries = new AggregateQueries(DataSource);
         Ledger = new IngestLedger(DataSource);
@@ -44,6 +46,8 @@ public sealed class StorageServices : IAsyncDisposable
     public RegionalAggregateStore RegionalAggregates { get; }
     public RawReadingStore RawReadings { get; }
     public MeterRegistry Meters { get; }
+    public RegionCatalog Regions { get; }
+    public IngestionKeys IngestionKeys { get; }
     public ProjectionOffsets Offsets { get; }
     public AggregateQueries Queries { get; }
     public IngestLedger Ledger { get; }
@@ -87,6 +91,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().RegionalAggregates);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().RawReadings);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Meters);
+        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Regions);
+        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().IngestionKeys);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Offsets);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Queries);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Ledger);

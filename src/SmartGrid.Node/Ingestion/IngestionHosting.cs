@@ -15,12 +15,14 @@ public static class IngestionHosting
     /// Registers the ingestion services and the ledger pump (publishing to <paramref name="kafkaBootstrap"/>)
     /// with <paramref name="options"/>, or with the section <see cref="IngestionOptions.Section"/> when
     /// null; <paramref name="defaultLedgerOwner"/> names this node's ledger rows unless the options do.
-    /// Needs the <see cref="SmartGrid.Storage.MeterRegistry"/> and the <c>NpgsqlDataSource</c> in the container.
+    /// Needs the <see cref="SmartGrid.Storage.MeterRegistry"/>, <see cref="SmartGrid.Storage.RegionCatalog"/>,
+    /// <see cref="SmartGrid.Storage.IngestionKeys"/> and the <c>NpgsqlDataSource</c> in the container.
     /// </summary>
     public static WebApplicationBuilder AddIngestion(this WebApplicationBuilder builder, string kafkaBootstrap, string defaultLedgerOwner,
         IngestionOptions? options = null)
     {
         options ??= builder.Configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>() ?? new IngestionOptions();
+        options.Validate(builder.Environment.IsDevelopment());
         builder.Services.AddIngestion(options with { LedgerOwner = options.LedgerOwner ?? defaultLedgerOwner }, kafkaBootstrap);
         return builder;
     }
@@ -36,6 +38,7 @@ public static class IngestionHosting
         services.AddMetrics();
         services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<MeterAdmission>();
+        services.AddSingleton<IngestionAuthenticator>();
         services.TryAddSingleton(sp => new IngestLedger(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton(new LedgerTarget(kafkaBootstrap, Topics.RawReadings,
             Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions, TelemetryConsumer.GroupId));

@@ -23,10 +23,17 @@ public sealed record IngestionOptions
     public long MaxBodyBytes { get; init; } = 16 * 1024 * 1024;
 
     /// <summary>
-    /// When true a reading of a meter missing from the registry is rejected (field meter_id);
-    /// when false (the seed's behaviour) the meter is registered on first sight.
+    /// When true (the default) a reading of a meter missing from the registry is rejected (field
+    /// meter_id); when false (Development's default) the meter is registered on first sight, into
+    /// the known region the reading names, and with a key only by a key allowed to provision.
     /// </summary>
-    public bool RequireRegisteredMeters { get; init; }
+    public bool RequireRegisteredMeters { get; init; } = true;
+
+    /// <summary>
+    /// When true (the default) every request needs an ingestion API key (Authorization: Bearer
+    /// sgk_… or X-Api-Key); false, the seed's open mode, is allowed only in Development.
+    /// </summary>
+    public bool RequireApiKey { get; init; } = true;
 
     /// <summary>
     /// Unconsumed raw_readings records per partition (high watermark − the processor group's
@@ -73,9 +80,11 @@ public sealed record IngestionOptions
     /// <summary>The reading rules these options set, for every validator of raw readings on the node.</summary>
     public ReadingValidationOptions ReadingRules() => ReadingValidationOptions.Default with { MaxClockSkew = MaxClockSkew };
 
-    /// <exception cref="InvalidOperationException">A value is out of range (fails start-up with the setting's name).</exception>
-    public IngestionOptions Validate()
+    /// <exception cref="InvalidOperationException">A value is out of range, or the open mode is asked for outside Development (fails start-up with the setting's name).</exception>
+    public IngestionOptions Validate(bool development = true)
     {
+        if (!RequireApiKey && !development)
+            throw new InvalidOperationException($"{Section}:RequireApiKey may be false only in Development (ASPNETCORE_ENVIRONMENT=Development); give head-ends keys instead (POST /api/v1/admin/ingestion-keys)");
         if (MaxBatch < 1)
             throw new InvalidOperationException($"{Section}:MaxBatch must be at least 1 (is {MaxBatch})");
         if (MaxBodyBytes < 2)

@@ -26,7 +26,7 @@ public sealed class IngestLedgerSpecs(IngestionFixture fixture)
     [Fact]
     public async Task Should_acknowledge_a_batch_once_it_is_in_the_ledger_even_while_kafka_is_unreachable()
     {
-        await using var host = await fixture.StartHostAsync(new IngestionOptions(), bootstrapServers: $"127.0.0.1:{ClosedPort()}");
+        await using var host = await fixture.StartHostAsync(IngestionFixture.Provisioning, bootstrapServers: $"127.0.0.1:{ClosedPort()}");
         var meters = MeterIds(11_000_001, 3);
 
         using var response = await host.Client.PostAsync(IngestionHosting.Route, Json(Array(meters.Select(m => Valid(m)))));
@@ -42,14 +42,14 @@ public sealed class IngestLedgerSpecs(IngestionFixture fixture)
         var owner = "ingest-spec-restart-" + Guid.NewGuid().ToString("N")[..8];
         var meters = MeterIds(11_000_101, 4);
         // The first run acknowledges while its broker is gone, then stops without having published.
-        await using (var first = await fixture.StartHostAsync(new IngestionOptions { LedgerOwner = owner }, bootstrapServers: $"127.0.0.1:{ClosedPort()}"))
+        await using (var first = await fixture.StartHostAsync(IngestionFixture.Provisioning with { LedgerOwner = owner }, bootstrapServers: $"127.0.0.1:{ClosedPort()}"))
         {
             using var response = await first.Client.PostAsync(IngestionHosting.Route, Json(Array(meters.Select(m => Valid(m)))));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
         Assert.Empty(fixture.ReadTopic(meters.ToHashSet()));
 
-        await using var second = await fixture.StartHostAsync(new IngestionOptions { LedgerOwner = owner });
+        await using var second = await fixture.StartHostAsync(IngestionFixture.Provisioning with { LedgerOwner = owner });
 
         await EventuallyAsync(() => Task.FromResult(fixture.ReadTopic(meters.ToHashSet()).Count == meters.Length), "the adopted row published");
         Assert.Equal(meters, fixture.ReadTopic(meters.ToHashSet()).Select(r => r.Message.Key).Order());
@@ -60,7 +60,7 @@ public sealed class IngestLedgerSpecs(IngestionFixture fixture)
     public async Task Should_delete_a_row_only_once_the_processor_group_committed_past_all_of_it()
     {
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
-        await using var host = await fixture.StartHostAsync(new IngestionOptions(), bootstrapServers: broker.BootstrapServers);
+        await using var host = await fixture.StartHostAsync(IngestionFixture.Provisioning, bootstrapServers: broker.BootstrapServers);
         var meters = MeterIds(11_000_201, 12);
 
         using var response = await host.Client.PostAsync(IngestionHosting.Route, Json(Array(meters.Select(m => Valid(m)))));
@@ -85,7 +85,7 @@ public sealed class IngestLedgerSpecs(IngestionFixture fixture)
     public async Task Should_publish_again_what_the_broker_lost_before_the_processor_consumed_it()
     {
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
-        await using var host = await fixture.StartHostAsync(new IngestionOptions(), bootstrapServers: broker.BootstrapServers);
+        await using var host = await fixture.StartHostAsync(IngestionFixture.Provisioning, bootstrapServers: broker.BootstrapServers);
         var before = MeterIds(11_000_301, 30);
         var after = MeterIds(11_000_401, 30);
         var all = before.Concat(after).ToHashSet();
@@ -112,7 +112,7 @@ public sealed class IngestLedgerSpecs(IngestionFixture fixture)
     public async Task Should_hold_rows_in_the_ledger_while_the_broker_backlog_is_at_its_budget_and_publish_them_in_order_as_the_processor_consumes()
     {
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
-        await using var host = await fixture.StartHostAsync(new IngestionOptions { MaxBrokerBacklog = 30, LedgerProbeInterval = TimeSpan.FromMilliseconds(100) },
+        await using var host = await fixture.StartHostAsync(IngestionFixture.Provisioning with { MaxBrokerBacklog = 30, LedgerProbeInterval = TimeSpan.FromMilliseconds(100) },
             bootstrapServers: broker.BootstrapServers);
         var meters = MeterIds(11_000_501, 60);
         var batches = 8;
@@ -147,7 +147,7 @@ public sealed class IngestLedgerSpecs(IngestionFixture fixture)
     [Fact]
     public async Task Should_answer_503_with_retry_after_and_accept_nothing_once_the_ledger_holds_its_maximum_backlog()
     {
-        await using var host = await fixture.StartHostAsync(new IngestionOptions { MaxBatch = 10, MaxLedgerBacklog = 10, RetryAfter = TimeSpan.FromSeconds(7) },
+        await using var host = await fixture.StartHostAsync(IngestionFixture.Provisioning with { MaxBatch = 10, MaxLedgerBacklog = 10, RetryAfter = TimeSpan.FromSeconds(7) },
             bootstrapServers: $"127.0.0.1:{ClosedPort()}");
         var meters = MeterIds(11_000_601, 12);
 
@@ -168,7 +168,7 @@ public sealed class IngestLedgerSpecs(IngestionFixture fixture)
     public async Task Should_answer_503_with_retry_after_and_store_nothing_when_postgresql_does_not_take_the_row()
     {
         await using var slow = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { CommandTimeout = 2 }.ConnectionString).Build();
-        await using var host = await fixture.StartHostAsync(new IngestionOptions(), bootstrapServers: $"127.0.0.1:{ClosedPort()}", dataSource: slow);
+        await using var host = await fixture.StartHostAsync(IngestionFixture.Provisioning, bootstrapServers: $"127.0.0.1:{ClosedPort()}", dataSource: slow);
         var meters = MeterIds(11_000_701, 2);
         using (var known = await host.Client.PostAsync(IngestionHosting.Route, Json(Array(meters.Select(m => Valid(m, 90))))))
             Assert.Equal(HttpStatusCode.OK, known.StatusCode); // the meters are registered and cached now
