@@ -10,7 +10,6 @@ using SmartGrid.Integration.Tests.Pipeline;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
 using SmartGrid.Node.Ingestion;
-using SmartGrid.Storage;
 using Xunit.Abstractions;
 
 namespace SmartGrid.Integration.Tests.Crash;
@@ -57,11 +56,7 @@ public sealed class ProcessorOutageSpecs(ITestOutputHelper output) : IAsyncLifet
         {
             // No processor runs: ingestion goes on acknowledging.
             var posting = Stopwatch.StartNew();
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_ingestPort}") };
-            // As a head-end in production: its meters registered by the operator, its requests carrying a key.
-            await _ingest.App.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(stream.Select(r => (r.MeterId, r.Region!)).Distinct());
-            var (_, key) = await _ingest.App.Services.GetRequiredService<IngestionKeys>().CreateAsync("outage spec", null, canProvision: false, "specs");
-            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            using var http = await _ingest.HeadEndClientAsync(stream.Select(r => (r.MeterId, r.Region!)).Distinct());
             await ForEachInOrderAsync(batches, async batch =>
             {
                 using var response = await http.PostAsync("/telemetry/batch", new StringContent(JsonSerializer.Serialize(batch), Encoding.UTF8, "application/json"));
