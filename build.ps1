@@ -18,7 +18,8 @@ $Root = $PSScriptRoot
 $DataDir = Join-Path $Root '.data'
 $PgPort = if ($env:SMARTGRID_PG_PORT) { [int]$env:SMARTGRID_PG_PORT } else { 5432 }
 $RedisPort = if ($env:SMARTGRID_REDIS_PORT) { [int]$env:SMARTGRID_REDIS_PORT } else { 6379 }
-$Database = 'smartgrid'
+# SMARTGRID_DATABASE names another database on the same server (a test's own run, a second checkout).
+$Database = if ($env:SMARTGRID_DATABASE) { $env:SMARTGRID_DATABASE } else { 'smartgrid' }
 
 function Fail([string]$Message) {
     [Console]::Error.WriteLine("build: $Message")

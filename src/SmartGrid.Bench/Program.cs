@@ -11,6 +11,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["redis-outage"] = ("redis-outage [--requests N]: gateway latency per route with Redis up, then with its server killed (the fallbacks' added cost)",
         RedisOutageBench.RunAsync),
     ["meters"] = ("meters [--meters N] [--minutes N]: managed heap bytes per meter with warm state (de-duplication horizon, windows, baseline)", MeterBench.RunAsync),
+    ["admission"] = ("admission [--meters N] [--batches N]: cost of the ingestion key check and the registry's region rule per batch of 500, one thread",
+        AdmissionBench.RunAsync),
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
     ["revocation"] = ("revocation [--cached N] [--uncached N] [--fallback N]: cost of the per-request session revocation check: process cache, Redis, PostgreSQL fallback",
         RevocationBench.RunAsync),

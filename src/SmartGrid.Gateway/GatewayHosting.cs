@@ -11,6 +11,7 @@ using SmartGrid.Gateway.Notifications;
 using SmartGrid.Gateway.Seeding;
 using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
@@ -44,7 +45,11 @@ public static class GatewayHosting
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(keys);
-        services.AddSingleton(GatewayRegions.From(builder.Configuration));
+        services.TryAddSingleton(sp => sp.GetRequiredService<StorageServices>().Regions);
+        services.TryAddSingleton(sp => sp.GetRequiredService<StorageServices>().IngestionKeys);
+        // First of the gateway's hosted services: the demo seeder reads the regions.
+        services.AddHostedService<RegionCatalogRefresher>();
+        services.AddSingleton<GatewayRegions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => RedisConnection.Connect(builder.Configuration.GetConnectionString("Redis") ?? "127.0.0.1:6379"));
         var mailDrop = builder.Environment.IsDevelopment() && options.DevelopmentMailDrop is { Length: > 0 } drop ? Path.GetFullPath(drop) : null;
@@ -129,6 +134,7 @@ public static class GatewayHosting
         UserTelemetryEndpoints.Map(api);
         OperatorEndpoints.Map(api);
         AdminEndpoints.Map(api);
+        RegistryEndpoints.Map(api);
         TariffEndpoints.Map(api);
         BillingEndpoints.Map(api);
         AlertEndpoints.Map(api);

@@ -1,18 +1,29 @@
-using SmartGrid.Domain.Grid;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Gateway;
 
-/// <summary>The grid's regions by name (configuration SmartGrid:Regions, else the defaults).</summary>
-public sealed class GatewayRegions(IReadOnlyList<string> names)
+/// <summary>
+/// The grid's regions as the gateway sees them: the regions table, through the node's
+/// <see cref="RegionCatalog"/> (reloaded every <see cref="RegionCatalog.RefreshInterval"/>).
+/// Writes take a region's canonical name only; read routes accept any case (<see cref="Canonical"/>).
+/// </summary>
+public sealed class GatewayRegions(RegionCatalog catalog)
 {
-    public IReadOnlyList<string> Names { get; } = names;
+    /// <summary>Active regions, by name.</summary>
+    public IReadOnlyList<string> Names => Loaded.Active.Select(r => r.Name).ToArray();
 
-    public bool IsKnown(string region) => Names.Contains(region, StringComparer.Ordinal);
+    /// <summary>Whether <paramref name="region"/> is an active region, spelled as stored.</summary>
+    public bool IsKnown(string region) => Loaded.FindActive(region) is { } found && found.Name == region;
 
-    public static GatewayRegions From(IConfiguration configuration)
-    {
-        var configured = configuration.GetSection("SmartGrid:Regions").Get<List<RegionSpec>>();
-        var names = configured is { Count: > 0 } ? configured.Select(r => r.Name) : Regions.Defaults.Select(r => r.Name);
-        return new GatewayRegions(names.Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.Ordinal).ToArray());
-    }
+    /// <summary>The stored spelling of <paramref name="region"/> (any case, retired ones too: their history is still read), or null.</summary>
+    public string? Canonical(string region) => Loaded.Find(region)?.Name;
+
+    /// <summary>
+    /// The catalog, loaded now if it never was (the node started while PostgreSQL was down): the
+    /// load's failure then reaches <see cref="Http.DatabaseOutageFilter"/>, which answers from the
+    /// stale cache, instead of a route answering as if there were no regions.
+    /// </summary>
+    private RegionSet Loaded => catalog.Current is { LoadedAt.Ticks: > 0 } current
+        ? current
+        : catalog.RefreshAsync().GetAwaiter().GetResult();
 }

@@ -15,6 +15,8 @@ public static class ServiceRegistration
         services.AddSmartGridStorage(postgres);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().DataSource);
         services.AddHostedService<PartitionMaintenanceService>();
+        // Before Akka's hosted service: the region actors read capacities from the first load.
+        services.AddHostedService<SmartGrid.Actors.Hosting.RegionCatalogRefresher>();
         return services;
     }
 

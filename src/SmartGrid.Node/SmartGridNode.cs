@@ -62,6 +62,7 @@ public static class SmartGridNode
         // Schema first: every role reads or writes these tables, and two nodes starting together
         // are serialised by the migrator's advisory lock.
         DatabaseMigrator.Migrate(postgres!);
+        SeedRegions(postgres!, options.EffectiveRegions);
         builder.Services.AddStorage(postgres!);
         if (roles.Contains(NodeRoles.Processor)) builder.Services.AddJournalCleanup(options.Pipeline.JournalCleanupInterval);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
@@ -70,7 +71,7 @@ public static class SmartGridNode
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);
-        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(ingestion);
+        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(kafka.BootstrapServers, $"{Environment.MachineName}:{options.Http.IngestPort}", ingestion);
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
         if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
 
@@ -90,5 +91,12 @@ public static class SmartGridNode
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);
         app.Logger.LogInformation("SmartGrid node starting: roles [{Roles}], Kafka {Kafka}", string.Join(",", roles), kafka.BootstrapServers);
         return app;
+    }
+
+    /// <summary>SmartGrid:Regions (else the defaults) only fills an empty regions table: from then on the operator's admin routes own them.</summary>
+    private static void SeedRegions(string postgres, IReadOnlyList<Domain.Grid.RegionSpec> regions)
+    {
+        using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres);
+        RegionCatalog.SeedIfEmptyAsync(dataSource, regions).GetAwaiter().GetResult();
     }
 }

@@ -68,6 +68,34 @@ public sealed class MeterRegistry
         return registered;
     }
 
+    /// <summary>
+    /// The stored regions of those of <paramref name="meterIds"/> that are registered (absent
+    /// from the answer: not registered); cached meters cost nothing, the rest one query.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> GetRegionsAsync(IEnumerable<string> meterIds, CancellationToken ct = default)
+    {
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        HashSet<string>? misses = null;
+        foreach (var meterId in meterIds)
+        {
+            if (found.ContainsKey(meterId))
+                continue;
+            if (_regions.TryGetValue(meterId, out var cached))
+                found[meterId] = cached;
+            else
+                (misses ??= new HashSet<string>(StringComparer.Ordinal)).Add(meterId);
+        }
+        if (misses is null)
+            return found;
+
+        await using var cmd = _dataSource.CreateCommand("SELECT meter_id, region FROM meters WHERE meter_id = ANY($1)");
+        cmd.Parameters.Add(Sql.Array(misses.ToArray(), NpgsqlDbType.Text));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            found[reader.GetString(0)] = _regions[reader.GetString(0)] = reader.GetString(1);
+        return found;
+    }
+
     public async Task<bool> IsRegisteredAsync(string meterId, CancellationToken ct = default) =>
         await GetRegionAsync(meterId, ct) is not null;
 

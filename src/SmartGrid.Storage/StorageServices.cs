@@ -32,8 +32,11 @@ public sealed class StorageServices : IAsyncDisposable
         RegionalAggregates = new RegionalAggregateStore(DataSource, Partitions);
         RawReadings = new RawReadingStore(DataSource, Partitions);
         Meters = new MeterRegistry(DataSource);
+        Regions = new RegionCatalog(DataSource, time);
+        IngestionKeys = new IngestionKeys(DataSource, time);
         Offsets = new ProjectionOffsets(DataSource);
         Queries = new AggregateQueries(DataSource);
+        Ledger = new IngestLedger(DataSource);
     }
 
     public string ConnectionString { get; }
@@ -43,8 +46,11 @@ public sealed class StorageServices : IAsyncDisposable
     public RegionalAggregateStore RegionalAggregates { get; }
     public RawReadingStore RawReadings { get; }
     public MeterRegistry Meters { get; }
+    public RegionCatalog Regions { get; }
+    public IngestionKeys IngestionKeys { get; }
     public ProjectionOffsets Offsets { get; }
     public AggregateQueries Queries { get; }
+    public IngestLedger Ledger { get; }
 
     /// <exception cref="ArgumentException">The connection string is missing or names no database.</exception>
     public static StorageServices Create(string connectionString, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
@@ -85,8 +91,11 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().RegionalAggregates);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().RawReadings);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Meters);
+        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Regions);
+        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().IngestionKeys);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Offsets);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Queries);
+        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Ledger);
         return services;
     }
 }

@@ -220,13 +220,19 @@ public sealed class ClusterCommandSpecs(ClusterFixture cluster, ITestOutputHelpe
         Assert.Equal(1, node.ExitCode);
     });
 
+    /// <summary>As a head-end in production does: meters registered by the operator, the post carrying an ingestion key.</summary>
     private async Task IngestOneReadingPerMeterAsync()
     {
+        var meterIds = Enumerable.Range(1, ActiveMeters).Select(i => $"MTR-{i + 90_000_000:D8}").ToList();
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(cluster.Database.ConnectionString);
+        await new SmartGrid.Storage.MeterRegistry(dataSource).EnsureRegisteredAsync(meterIds.Select(m => (m, "Nashik")));
+        var (_, secret) = await new SmartGrid.Storage.IngestionKeys(dataSource).CreateAsync("cmd specs", null, canProvision: false, "specs");
         using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
         var now = DateTimeOffset.UtcNow;
-        var readings = Enumerable.Range(1, ActiveMeters).Select(i => new Dictionary<string, object>
+        var readings = meterIds.Select(meterId => new Dictionary<string, object>
         {
-            ["meter_id"] = $"MTR-{i + 90_000_000:D8}", ["timestamp"] = now.ToString("O"),
+            ["meter_id"] = meterId, ["timestamp"] = now.ToString("O"),
             ["voltage"] = 231, ["current"] = 9.8, ["power_kw"] = 2.2, ["energy_kwh"] = 0.006,
         }).ToList();
         var response = await http.PostAsJsonAsync($"http://127.0.0.1:{cluster.IngestPort}/telemetry/batch", readings);

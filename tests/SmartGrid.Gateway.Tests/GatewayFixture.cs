@@ -80,6 +80,8 @@ public sealed class GatewayFixture : IAsyncLifetime
         ConnectionString = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = _database }.ConnectionString;
         DatabaseMigrator.Migrate(ConnectionString);
         Storage = StorageServices.Create(ConnectionString);
+        // As a node does at start: configuration (here the defaults) fills the empty regions table.
+        await RegionCatalog.SeedIfEmptyAsync(Storage.DataSource, SmartGrid.Domain.Grid.Regions.Defaults);
         Redis = await ConnectionMultiplexer.ConnectAsync(RedisConnectionString);
         Broker = EmbeddedKafkaBroker.Start(Topics.All);
         Producer = ProducerSettings.ForStrings(Broker.BootstrapServers).CreateProducer();

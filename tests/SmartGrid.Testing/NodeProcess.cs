@@ -30,16 +30,21 @@ public sealed class NodeProcess : IDisposable
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The checkout this test assembly was built from (the folder of SmartGrid.Actors.sln).</summary>
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SmartGrid.Actors.sln")))
+            dir = dir.Parent;
+        return dir?.FullName
+               ?? throw new InvalidOperationException($"SmartGrid.Actors.sln not found above {AppContext.BaseDirectory}: cannot locate SmartGrid.Node");
+    }
+
     /// <summary>The node's dll for this test run's configuration, or a failure that says how to build it.</summary>
     public static string NodeDll()
     {
         var configuration = typeof(NodeProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SmartGrid.Actors.sln")))
-            dir = dir.Parent;
-        if (dir is null)
-            throw new InvalidOperationException($"SmartGrid.Actors.sln not found above {AppContext.BaseDirectory}: cannot locate SmartGrid.Node");
-        var dll = Path.Combine(dir.FullName, "src", "SmartGrid.Node", "bin", configuration, "net10.0", "SmartGrid.Node.dll");
+        var dll = Path.Combine(RepositoryRoot(), "src", "SmartGrid.Node", "bin", configuration, "net10.0", "SmartGrid.Node.dll");
         if (!File.Exists(dll))
             throw new InvalidOperationException(
                 $"{dll} is missing: build it first (building the solution, or a test project that references the node, builds it too)");
@@ -59,21 +64,46 @@ public sealed class NodeProcess : IDisposable
         };
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
-        // The child reads its configuration from the command line only; plain console lines make the log greppable.
+        // The child reads its configuration from the command line only.
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        return StartLogged(info, logFile);
+    }
+
+    /// <summary>
+    /// Starts a script of the checkout (e.g. <c>./build.sh run</c>) in the repository root with extra environment
+    /// variables: the whole process tree a developer would start, logged like a node.
+    /// </summary>
+    public static NodeProcess StartScript(string script, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string logFile)
+    {
+        var root = RepositoryRoot();
+        var info = new ProcessStartInfo(Path.Combine(root, script))
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return StartLogged(info, logFile);
+    }
+
+    private static NodeProcess StartLogged(ProcessStartInfo info, string logFile)
+    {
+        // Plain console lines make the log greppable.
         info.Environment["Logging__Console__FormatterName"] = "simple";
         info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
         info.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
 
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         var log = new StreamWriter(logFile, append: true, Encoding.UTF8) { AutoFlush = true };
-        log.WriteLine($"### {DateTime.Now:HH:mm:ss.fff} dotnet {string.Join(' ', info.ArgumentList)}");
+        log.WriteLine($"### {DateTime.Now:HH:mm:ss.fff} {info.FileName} {string.Join(' ', info.ArgumentList)}");
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var node = new NodeProcess(process, logFile, log);
         process.OutputDataReceived += (_, e) => node.Append(e.Data, node._stdoutClosed);
         process.ErrorDataReceived += (_, e) => node.Append(e.Data, node._stderrClosed);
-        if (!process.Start()) throw new InvalidOperationException("dotnet SmartGrid.Node.dll did not start");
+        if (!process.Start()) throw new InvalidOperationException($"{info.FileName} did not start");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return node;
@@ -120,6 +150,64 @@ public sealed class NodeProcess : IDisposable
     }
 
     public int ExitCode => _process.ExitCode;
+
+    /// <summary>This process and every descendant (from /proc: each process's parent), root first.</summary>
+    public IReadOnlyList<int> ProcessTree()
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                parents[pid] = int.Parse(fields[1]);
+            }
+            catch (IOException)
+            {
+                // Gone while we looked.
+            }
+        }
+        var tree = new List<int> { Id };
+        for (var i = 0; i < tree.Count; i++)
+            tree.AddRange(parents.Where(p => p.Value == tree[i]).Select(p => p.Key));
+        return tree;
+    }
+
+    /// <summary>
+    /// SIGKILL to every process of the tree at once (collected first, so none is re-parented away),
+    /// then waits until each is gone; returns the pids killed.
+    /// </summary>
+    public async Task<IReadOnlyList<int>> KillTreeAsync(TimeSpan timeout)
+    {
+        var tree = ProcessTree();
+        foreach (var pid in tree)
+        {
+            try { Process.GetProcessById(pid).Kill(); }
+            catch (ArgumentException) { } // already gone
+            catch (InvalidOperationException) { }
+        }
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        while (tree.Any(pid => Directory.Exists($"/proc/{pid}") && !IsZombie(pid)))
+            await Task.Delay(50, cts.Token);
+        return tree;
+    }
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] == 'Z';
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
 
     /// <summary>The last lines the node wrote.</summary>
     public string Tail(int lines = 60)

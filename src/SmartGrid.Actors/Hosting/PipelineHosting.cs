@@ -59,9 +59,11 @@ public static class PipelineHosting
                 // Room for two full groups per partition, so the next group fills while one is recorded.
                 with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
             var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");
+            var gate = new RegistryGate(sp.GetRequiredService<MeterRegistry>(), sp.GetRequiredService<RegionCatalog>(),
+                sp.GetRequiredService<IProducer<string, string>>(), Topics.DeadLetters, log);
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
-                CommitterSettings.Default, materializer), log, materializer);
+                CommitterSettings.Default, materializer, gate), log, materializer);
 
             var archive = sp.GetRequiredService<RawReadingStore>();
             var archiver = RestartingConsumer.Start(ArchiveGroupId, () => KafkaConsumer.CommittableSource(consumer.WithGroupId(ArchiveGroupId), [Topics.RawReadings])
@@ -69,7 +71,8 @@ public static class PipelineHosting
                 .SelectAsync(1, async group =>
                 {
                     var list = group.ToList();
-                    await archive.InsertAsync(list.Select(m => m.Value).ToList());
+                    // The archive keeps what the meters count: the registry's region, refused records left out.
+                    await archive.InsertAsync(await gate.AdmitAsync(list, deadLetter: false));
                     // The source merges partitions: a group's last offset speaks for its own partition only.
                     return list.GroupBy(m => m.CommittableOffset.Partition).Select(p => p.Last().CommittableOffset).ToList();
                 })

@@ -27,12 +27,20 @@ public static class TelemetryConsumer
     public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout, TimeSpan CheckpointInterval);
 
     /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
+    /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
     public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, IActorRef meters,
-        Settings settings, CommitterSettings committer, IMaterializer materializer) =>
+        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null) =>
         KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
             .SelectAsyncUnordered(64, partition => partition.Item2
                 .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
-                .SelectAsync(settings.GroupsInFlight, group => RecordAsync(group.ToList(), meters, settings.AskTimeout))
+                // One group at a time through the gate, so groups reach the meters in offset order:
+                // RecordAsync sends its readings before it awaits, and a meter's readings stay in order.
+                .SelectAsync(1, async group =>
+                {
+                    var messages = group.ToList();
+                    return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
+                })
+                .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, meters, settings.AskTimeout))
                 .GroupedWithin(10_000, settings.CheckpointInterval)
                 .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), meters, settings.AskTimeout))
                 .RunWith(Committer.Sink(committer), materializer));
@@ -55,10 +63,11 @@ public static class TelemetryConsumer
         }
     }
 
-    private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, IActorRef meters, TimeSpan timeout)
+    private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings,
+        IActorRef meters, TimeSpan timeout)
     {
-        var replies = await Task.WhenAll(group.GroupBy(m => m.Value.MeterId).Select(byMeter =>
-            meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.Select(m => m.Value).ToList()), timeout)));
+        var replies = await Task.WhenAll(readings.GroupBy(r => r.MeterId).Select(byMeter =>
+            meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.ToList()), timeout)));
         return new Recorded(group[^1].CommittableOffset, replies.ToDictionary(r => r.MeterId, r => r.Incarnation),
             replies.Sum(r => r.Accepted), replies.Sum(r => r.Duplicates), replies.Sum(r => r.TooLate));
     }

@@ -8,6 +8,7 @@ using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Persistence;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Regional;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Actors.Regional;
 
@@ -24,11 +25,12 @@ public sealed class RegionActor : WindowOwnerActor
     public const string RegionalTag = "regional-emitted";
     public const string PersistenceIdPrefix = "region-";
 
-    private readonly double _capacityKw;
+    private readonly Func<double> _capacityKw;
     private readonly RegionPolicy _policy;
     private RegionState _state;
 
-    public RegionActor(string region, double capacityKw, RegionPolicy policy, TimeSpan idleClose, int snapshotEvery)
+    /// <param name="capacityKw">The region's capacity now: read at each emission, so an operator's change applies to the next window published.</param>
+    public RegionActor(string region, Func<double> capacityKw, RegionPolicy policy, TimeSpan idleClose, int snapshotEvery)
         : base(PersistenceIdPrefix + region, idleClose, snapshotEvery)
     {
         JournalPluginId = AkkaConfiguration.RegionJournalPluginId;
@@ -66,7 +68,7 @@ public sealed class RegionActor : WindowOwnerActor
 
     private void PersistEmission(bool idle, Action? whenDone)
     {
-        var emitted = _state.DecideEmission(idle, _capacityKw);
+        var emitted = _state.DecideEmission(idle, _capacityKw());
         if (emitted is null)
         {
             whenDone?.Invoke();
@@ -89,11 +91,18 @@ public static class RegionActorHosting
     {
         if (!roles.Contains(NodeRoles.Processor))
             return builder.WithShardRegionProxy<RegionActor>(RegionActor.TypeName, NodeRoles.Processor, new RegionMessageExtractor());
-        var capacities = options.EffectiveRegions.ToDictionary(r => r.Name, r => r.CapacityKw);
         var policy = new RegionPolicy();
         return builder.WithShardRegion<RegionActor>(RegionActor.TypeName,
-            region => Props.Create(() => new RegionActor(region,
-                capacities.GetValueOrDefault(region, UnknownRegionCapacityKw), policy, options.Pipeline.IdleClose, options.Pipeline.RegionSnapshotEvery)),
+            (_, _, resolver) =>
+            {
+                // The regions table, as the node's catalog last loaded it (see RegionCatalog.RefreshInterval).
+                var catalog = resolver.GetService<RegionCatalog>();
+                return region =>
+                {
+                    Func<double> capacity = () => catalog.Current.Find(region) is { } known ? known.Spec.CapacityKw : UnknownRegionCapacityKw;
+                    return Props.Create(() => new RegionActor(region, capacity, policy, options.Pipeline.IdleClose, options.Pipeline.RegionSnapshotEvery));
+                };
+            },
             new RegionMessageExtractor(),
             new ShardOptions
             {
@@ -103,6 +112,6 @@ public static class RegionActorHosting
             });
     }
 
-    /// <summary>A region missing from configuration still aggregates; its load is measured against a nominal capacity.</summary>
+    /// <summary>A region missing from the regions table (from before it existed) still aggregates; its load is measured against a nominal capacity.</summary>
     public const double UnknownRegionCapacityKw = 1_000;
 }

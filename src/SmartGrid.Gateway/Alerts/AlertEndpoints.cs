@@ -43,8 +43,9 @@ internal static class AlertEndpoints
     private static async Task<IResult> ActiveAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, AlertStore alerts)
     {
         var query = new QueryReader(context.Request.Query);
-        var region = query.Raw("region");
-        if (region is not null && !regions.IsKnown(region))
+        var asked = query.Raw("region");
+        var region = asked is null ? null : regions.Canonical(asked);
+        if (asked is not null && region is null)
             query.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
         var (severity, type, statuses) = ReadFilters(query, OpenStatuses);
         var (limit, offset) = query.Page(options);

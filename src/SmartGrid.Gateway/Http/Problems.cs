@@ -24,8 +24,8 @@ internal static class Problems
 
     public static IResult TooManyRequests(TimeSpan retryAfter, string detail)
     {
-        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        return new RetryAfterResult(seconds, Results.Problem(statusCode: StatusCodes.Status429TooManyRequests,
+        var seconds = RetryAfterResult.SecondsOf(retryAfter);
+        return new RetryAfterResult(retryAfter, Results.Problem(statusCode: StatusCodes.Status429TooManyRequests,
             title: "Too many requests", detail: detail,
             extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds }));
     }
@@ -33,18 +33,9 @@ internal static class Problems
     /// <param name="database">How the database failed: unreachable (tried now) or circuit-open (not tried: it failed moments ago).</param>
     public static IResult ServiceUnavailable(TimeSpan retryAfter, string detail, string database)
     {
-        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        return new RetryAfterResult(seconds, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+        var seconds = RetryAfterResult.SecondsOf(retryAfter);
+        return new RetryAfterResult(retryAfter, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
             title: "Database unavailable", detail: detail,
             extensions: new Dictionary<string, object?> { ["database"] = database, ["retryAfterSeconds"] = seconds }));
-    }
-
-    private sealed class RetryAfterResult(int seconds, IResult inner) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return inner.ExecuteAsync(httpContext);
-        }
     }
 }

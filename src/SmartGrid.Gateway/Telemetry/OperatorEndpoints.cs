@@ -87,8 +87,10 @@ internal static class OperatorEndpoints
             query.Error("from", "with resolution=1m the range from..to may span at most 1 day");
         if (query.HasErrors)
             return query.Problem();
-        if (!regions.IsKnown(region))
+        // Any case finds the region ("nashik"); the answer and the query use its stored name.
+        if (regions.Canonical(region) is not { } canonical)
             return Problems.NotFound("Region not found", $"No region '{Truncate(region)}'; known: {string.Join(", ", regions.Names)}.");
+        region = canonical;
         if (!CurrentUser.From(context.User).MayOperate(region))
             return Problems.Forbidden($"You do not operate region '{region}'.");
 

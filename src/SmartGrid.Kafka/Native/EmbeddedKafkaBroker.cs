@@ -100,6 +100,22 @@ public sealed class EmbeddedKafkaBroker : IDisposable
     }
 
     /// <summary>
+    /// Deletes a topic and creates it again, empty: its records and its consumer groups' committed
+    /// offsets are gone and offsets start again at 0, as after a broker that restarted without its log.
+    /// </summary>
+    public void LoseTopic(string name, int partitions)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
+            var err = rd_kafka_mock_topic_delete(_cluster, name);
+            if (err != 0)
+                throw new InvalidOperationException($"Deleting topic '{name}' failed: {Marshal.PtrToStringUTF8(rd_kafka_err2str(err))} ({err})");
+        }
+        CreateTopic(name, partitions);
+    }
+
+    /// <summary>
     /// Runs a broker until <paramref name="cancellationToken"/> fires: creates the topics, writes the
     /// bootstrap servers to <paramref name="bootstrapFile"/> (creating its directory) and prints them.
     /// The file is removed on exit so a stale address is never picked up.

@@ -1,5 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Node.Ingestion;
 
@@ -9,28 +12,40 @@ public static class IngestionHosting
     public const string Route = "/telemetry/batch";
 
     /// <summary>
-    /// Registers the ingestion services with <paramref name="options"/>, or with the section
-    /// <see cref="IngestionOptions.Section"/> when null. Needs the node's shared
-    /// <c>IProducer&lt;string, string&gt;</c> and the <see cref="SmartGrid.Storage.MeterRegistry"/>
-    /// in the container.
+    /// Registers the ingestion services and the ledger pump (publishing to <paramref name="kafkaBootstrap"/>)
+    /// with <paramref name="options"/>, or with the section <see cref="IngestionOptions.Section"/> when
+    /// null; <paramref name="defaultLedgerOwner"/> names this node's ledger rows unless the options do.
+    /// Needs the <see cref="SmartGrid.Storage.MeterRegistry"/>, <see cref="SmartGrid.Storage.RegionCatalog"/>,
+    /// <see cref="SmartGrid.Storage.IngestionKeys"/> and the <c>NpgsqlDataSource</c> in the container.
     /// </summary>
-    public static WebApplicationBuilder AddIngestion(this WebApplicationBuilder builder, IngestionOptions? options = null)
+    public static WebApplicationBuilder AddIngestion(this WebApplicationBuilder builder, string kafkaBootstrap, string defaultLedgerOwner,
+        IngestionOptions? options = null)
     {
         options ??= builder.Configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>() ?? new IngestionOptions();
-        builder.Services.AddIngestion(options);
+        options.Validate(builder.Environment.IsDevelopment());
+        builder.Services.AddIngestion(options with { LedgerOwner = options.LedgerOwner ?? defaultLedgerOwner }, kafkaBootstrap);
         return builder;
     }
 
-    /// <inheritdoc cref="AddIngestion(WebApplicationBuilder, IngestionOptions?)"/>
-    public static IServiceCollection AddIngestion(this IServiceCollection services, IngestionOptions options)
+    /// <inheritdoc cref="AddIngestion(WebApplicationBuilder, string, string, IngestionOptions?)"/>
+    public static IServiceCollection AddIngestion(this IServiceCollection services, IngestionOptions options, string kafkaBootstrap)
     {
+        if (options.LedgerOwner is null)
+            throw new InvalidOperationException($"{IngestionOptions.Section}:LedgerOwner must be set");
         services.AddSingleton(options.Validate());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new ReadingValidator(options.ReadingRules(), sp.GetRequiredService<TimeProvider>()));
         services.AddMetrics();
         services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<MeterAdmission>();
-        services.AddSingleton<ReadingPublisher>();
+        services.AddSingleton<IngestionAuthenticator>();
+        services.TryAddSingleton(sp => new IngestLedger(sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddSingleton(new LedgerTarget(kafkaBootstrap, Topics.RawReadings,
+            Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions, TelemetryConsumer.GroupId));
+        services.AddSingleton<LedgerBacklog>();
+        services.AddSingleton<LedgerPump>();
+        services.AddHostedService(sp => sp.GetRequiredService<LedgerPump>());
+        services.AddSingleton<LedgerIntake>();
         services.AddSingleton<TelemetryBatchHandler>();
         return services;
     }

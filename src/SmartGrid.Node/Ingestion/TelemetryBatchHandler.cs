@@ -8,15 +8,16 @@ namespace SmartGrid.Node.Ingestion;
 
 /// <summary>
 /// <c>POST /telemetry/batch</c>: reads a batch of readings (a JSON array, or an object with a
-/// <c>readings</c> array), validates each record on its own, registers or checks the meters,
-/// publishes the accepted readings to Kafka <c>raw_readings</c> and answers once Kafka has
-/// acknowledged all of them. A bad record never costs a good one its place.
+/// <c>readings</c> array) from a client its ingestion key lets in, validates each record on its
+/// own, admits the meters by the registry's rules, and answers once the accepted readings are one
+/// committed ingest ledger row, which the ledger pump publishes to Kafka <c>raw_readings</c>. A bad record never costs a good one its place.
 /// </summary>
 public sealed class TelemetryBatchHandler(
     IngestionOptions options,
     ReadingValidator validator,
     MeterAdmission meters,
-    ReadingPublisher publisher,
+    IngestionAuthenticator authenticator,
+    LedgerIntake ledger,
     IngestionMetrics metrics,
     TimeProvider time,
     ILogger<TelemetryBatchHandler> log)
@@ -33,6 +34,9 @@ public sealed class TelemetryBatchHandler(
     {
         var request = context.Request;
         var ct = context.RequestAborted;
+        var (key, denied) = await authenticator.AuthenticateAsync(context);
+        if (denied is not null)
+            return denied;
         if (!request.HasJsonContentType())
         {
             return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
@@ -100,7 +104,11 @@ public sealed class TelemetryBatchHandler(
         try
         {
             if (accepted.Count > 0)
-                (accepted, acceptedIndex) = await AdmitMetersAsync(accepted, acceptedIndex, rejected, ct);
+            {
+                var admitted = await meters.AdmitAsync(accepted, acceptedIndex, key, rejected, ct);
+                (accepted, acceptedIndex) = (admitted.Readings, admitted.Indexes);
+                metrics.Provisioned(admitted.Provisioned);
+            }
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
         {
@@ -117,17 +125,10 @@ public sealed class TelemetryBatchHandler(
         }
 
         var started = Stopwatch.GetTimestamp();
-        try
-        {
-            await publisher.PublishAsync(accepted, options.AckTimeout, ct);
-        }
-        catch (PublishFailedException e)
+        if (await ledger.AppendAsync(accepted, ct) is { } refused)
         {
             metrics.PublishFailed();
-            log.LogWarning(e, "Publishing a batch of {Count} readings failed", accepted.Count);
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "Kafka unavailable",
-                detail: $"{e.Message}. Nothing of this batch is accepted; send it again.");
+            return refused;
         }
         metrics.AckLatency(Stopwatch.GetElapsedTime(started));
         metrics.Accepted(accepted.Count);
@@ -139,38 +140,6 @@ public sealed class TelemetryBatchHandler(
             statusCode: rejected.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status207MultiStatus);
     }
 
-    /// <summary>
-    /// Auto-provisions the meters of the accepted readings, or (when only registered meters may
-    /// send) moves the readings of unregistered meters to the rejected ones.
-    /// </summary>
-    private async Task<(List<TelemetryReading>, List<int>)> AdmitMetersAsync(
-        List<TelemetryReading> accepted, List<int> acceptedIndex, List<RecordResult> rejected, CancellationToken ct)
-    {
-        if (!options.RequireRegisteredMeters)
-        {
-            metrics.Provisioned(await meters.ProvisionAsync(accepted, ct));
-            return (accepted, acceptedIndex);
-        }
-
-        var unknown = await meters.FindUnregisteredAsync(accepted.Select(r => r.MeterId), ct);
-        if (unknown.Count == 0)
-            return (accepted, acceptedIndex);
-        var keptReadings = new List<TelemetryReading>(accepted.Count);
-        var keptIndex = new List<int>(accepted.Count);
-        for (var i = 0; i < accepted.Count; i++)
-        {
-            if (unknown.Contains(accepted[i].MeterId))
-            {
-                rejected.Add(new RecordResult(acceptedIndex[i], RecordResult.RejectedStatus,
-                    [new FieldError("meter_id", $"meter '{accepted[i].MeterId}' is not registered")]));
-                continue;
-            }
-            keptReadings.Add(accepted[i]);
-            keptIndex.Add(acceptedIndex[i]);
-        }
-        return (keptReadings, keptIndex);
-    }
-
     private static IResult NoValidRecord(List<RecordResult> rejected)
     {
         rejected.Sort((a, b) => a.Index.CompareTo(b.Index));
@@ -178,8 +147,11 @@ public sealed class TelemetryBatchHandler(
             .SelectMany(r => r.Errors.Select(e => (Key: $"[{r.Index}].{e.Field}", e.Reason)))
             .GroupBy(e => e.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray(), StringComparer.Ordinal);
+        // Refused only for the key's scope: the client's credentials, not its data, are at fault.
+        var forbidden = rejected.TrueForAll(r => r.Code == StatusCodes.Status403Forbidden);
         return Results.ValidationProblem(errors,
-            title: "No valid reading in the batch",
+            statusCode: forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest,
+            title: forbidden ? "No reading of the batch may be written with this key" : "No valid reading in the batch",
             detail: $"All {rejected.Count} record(s) were rejected; see errors (keyed [index].field) and results.",
             extensions: new Dictionary<string, object?>
             {

@@ -6,16 +6,22 @@ using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Node.Simulation;
 
-/// <summary>Posts batches to <c>/telemetry/batch</c> as a JSON array in the seed's format.</summary>
-public sealed class HttpTelemetrySink(HttpClient client, Uri ingestUrl) : ITelemetrySink
+/// <summary>
+/// Posts batches to <c>/telemetry/batch</c> as a JSON array in the seed's format, with the
+/// ingestion API key <paramref name="apiKey"/> as a bearer token when given.
+/// </summary>
+public sealed class HttpTelemetrySink(HttpClient client, Uri ingestUrl, string? apiKey = null) : ITelemetrySink
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
+    private readonly AuthenticationHeaderValue? _authorization = apiKey is null ? null : new("Bearer", apiKey);
 
     public async Task<SinkResult> SendAsync(IReadOnlyList<TelemetryReading> batch, CancellationToken ct)
     {
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(batch, SimulatorJsonContext.Default.IReadOnlyListTelemetryReading));
         content.Headers.ContentType = Json;
-        using var response = await client.PostAsync(ingestUrl, content, ct);
+        using var request = new HttpRequestMessage(HttpMethod.Post, ingestUrl) { Content = content };
+        request.Headers.Authorization = _authorization;
+        using var response = await client.SendAsync(request, ct);
         switch (response.StatusCode)
         {
             case HttpStatusCode.OK or HttpStatusCode.MultiStatus:

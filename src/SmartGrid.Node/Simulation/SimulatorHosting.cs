@@ -9,8 +9,8 @@ public static class SimulatorHosting
 {
     /// <summary>
     /// Registers <see cref="SimulatorService"/> with <paramref name="options"/>, or with the section
-    /// <see cref="SimulatorOptions.Section"/> when null; meters are dealt over the node's
-    /// SmartGrid:Regions unless the options name their own, and sent (Http mode) to this node's
+    /// <see cref="SimulatorOptions.Section"/> when null; meters are dealt over the active regions
+    /// of the regions table unless the options name their own, and sent (Http mode) to this node's
     /// ingest port (SmartGrid:Http) unless IngestUrl is set. Kafka mode uses the node's shared
     /// <c>IProducer&lt;string, string&gt;</c>.
     /// </summary>
@@ -18,8 +18,6 @@ public static class SimulatorHosting
     {
         options ??= builder.Configuration.GetSection(SimulatorOptions.Section).Get<SimulatorOptions>() ?? new SimulatorOptions();
         var node = builder.Configuration.GetSection(SmartGridOptions.Section).Get<SmartGridOptions>() ?? new SmartGridOptions();
-        if (options.Regions is not { Count: > 0 })
-            options = options with { Regions = node.EffectiveRegions };
         if (options.IngestUrl is null)
         {
             // The local ingestion endpoint: a wildcard bind address is reached on loopback.

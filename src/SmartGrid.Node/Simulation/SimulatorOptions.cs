@@ -74,7 +74,13 @@ public sealed record SimulatorOptions
     /// <summary>Tries per batch when the sink fails (connection refused, 503); then its readings are counted as failed.</summary>
     public int MaxAttempts { get; init; } = 5;
 
-    /// <summary>Regions the meters are dealt over; null takes the node's SmartGrid:Regions (or the defaults).</summary>
+    /// <summary>
+    /// Ingestion API key for Http mode. Unset, a simulator inside a node issues itself a key for
+    /// the run (every region, no provisioning: it registers its fleet itself) and revokes it when it stops.
+    /// </summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Regions the meters are dealt over; null takes the active regions of the node's regions table.</summary>
     public IReadOnlyList<RegionSpec>? Regions { get; init; }
 
     /// <summary>Readings per second the pacing allows, or +∞ when there is no cap.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Confluent.Kafka;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Node.Simulation;
 
@@ -33,13 +34,79 @@ public sealed class SimulatorService(
         }
         if (!await WaitForStartAsync(stoppingToken))
             return;
+        IssuedKey? issued = null;
+        try
+        {
+            (var run, issued) = await EnrolAsync(stoppingToken);
+            await RunAsync(run, issued?.Secret ?? run.ApiKey, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "Simulator could not start");
+        }
+        finally
+        {
+            if (issued is not null)
+                await RevokeQuietlyAsync(issued.Key);
+        }
+    }
 
+    private sealed record IssuedKey(IngestionKey Key, string Secret);
+
+    /// <summary>
+    /// Prepares a run inside a node, as an operator would: deals the meters over the active
+    /// regions of the regions table (unless the options name regions), registers the fleet in the
+    /// meter registry (readings may not register meters outside Development) and, in Http mode
+    /// without a configured key, issues a key for this run. Without storage (a bare host) the
+    /// options are used as they are.
+    /// </summary>
+    private async Task<(SimulatorOptions, IssuedKey?)> EnrolAsync(CancellationToken ct)
+    {
+        if (services.GetService<RegionCatalog>() is not { } catalog || services.GetService<MeterRegistry>() is not { } registry)
+            return (options, null);
+        var run = options;
+        if (run.Regions is not { Count: > 0 })
+        {
+            var active = (await catalog.RefreshAsync(ct)).Active;
+            if (active.Count == 0)
+                throw new InvalidOperationException("the regions table holds no active region to deal the meters over (POST /api/v1/admin/regions)");
+            run = run with { Regions = active.Select(r => r.Spec).ToArray() };
+        }
+        var fleet = SimulatorRun.CreateGenerator(run).Fleet.Meters;
+        var registered = await registry.EnsureRegisteredAsync(fleet.Select(m => (m.MeterId, m.Region)), ct);
+        log.LogInformation("Simulator: {Registered} of {Meters} meters newly registered over {Regions} regions",
+            registered, fleet.Count, run.Regions!.Count);
+        if (run.Mode != SimulatorMode.Http || run.ApiKey is not null || services.GetService<IngestionKeys>() is not { } keys)
+            return (run, null);
+        var (key, secret) = await keys.CreateAsync($"simulator {Environment.MachineName} pid {Environment.ProcessId}", null,
+            canProvision: false, createdBy: "simulator", ct);
+        log.LogInformation("Simulator: issued itself ingestion key {Prefix}… for this run", key.Prefix);
+        return (run, new IssuedKey(key, secret));
+    }
+
+    private async Task RevokeQuietlyAsync(IngestionKey key)
+    {
+        try
+        {
+            await services.GetRequiredService<IngestionKeys>().RevokeAsync(key.Id, "simulator", CancellationToken.None);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or ObjectDisposedException)
+        {
+            log.LogWarning(e, "Simulator: could not revoke its key {Prefix}…; revoke it with DELETE /api/v1/admin/ingestion-keys/{Id}", key.Prefix, key.Id);
+        }
+    }
+
+    private async Task RunAsync(SimulatorOptions options, string? apiKey, CancellationToken stoppingToken)
+    {
         using var meter = SimulatorMetrics.Observe(meterFactory, _progress, () => Volatile.Read(ref _lastRate));
         using var http = options.Mode == SimulatorMode.Http
             ? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(60) }
             : null;
         ITelemetrySink sink = http is not null
-            ? new HttpTelemetrySink(http, options.EffectiveIngestUrl)
+            ? new HttpTelemetrySink(http, options.EffectiveIngestUrl, apiKey)
             : new KafkaTelemetrySink(services.GetRequiredService<IProducer<string, string>>(), TimeSpan.FromSeconds(30));
 
         using var reportStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 using SmartGrid.Node.Ingestion;
@@ -23,7 +24,9 @@ public sealed class IngestionCollection : ICollectionFixture<IngestionFixture>
 /// <summary>
 /// What the ingestion and simulator specs share: a real embedded Kafka broker with the seed's
 /// topics, a fresh migrated PostgreSQL database (env ConnectionStrings__Postgres names the
-/// server; dropped at the end) and an ingestion host with default options on a random port.
+/// server; dropped at the end) with the default regions seeded as a node seeds them, an ingestion
+/// key for every region allowed to provision (<see cref="ProvisioningKey"/>), and an ingestion
+/// host with <see cref="Provisioning"/> options on a random port whose client sends that key.
 /// No Akka cluster: only <c>AddIngestion</c> / <c>MapIngestion</c> on a minimal WebApplication.
 /// </summary>
 public sealed class IngestionFixture : IAsyncLifetime
@@ -34,8 +37,14 @@ public sealed class IngestionFixture : IAsyncLifetime
     public string ConnectionString { get; private set; } = "";
     public NpgsqlDataSource DataSource { get; private set; } = null!;
 
-    /// <summary>Default options (auto-provisioning, MaxBatch 5,000), endpoint mapped on every port.</summary>
+    /// <summary><see cref="Provisioning"/> options, endpoint mapped on every port, client sending <see cref="ProvisioningKey"/>.</summary>
     public IngestionHost Host { get; private set; } = null!;
+
+    /// <summary>The secret of a key for every region that may register meters.</summary>
+    public string ProvisioningKey { get; private set; } = "";
+
+    /// <summary>Default options but with auto-provisioning (keys required, MaxBatch 5,000).</summary>
+    public static IngestionOptions Provisioning => new() { RequireRegisteredMeters = false };
 
     private static string ServerConnectionString =>
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } cs ? cs : DefaultServer;
@@ -49,17 +58,28 @@ public sealed class IngestionFixture : IAsyncLifetime
         }.ConnectionString;
         await Task.Run(() => DatabaseMigrator.Migrate(ConnectionString));
         DataSource = NpgsqlDataSource.Create(ConnectionString);
-        Host = await StartHostAsync(new IngestionOptions());
+        await RegionCatalog.SeedIfEmptyAsync(DataSource, Regions.Defaults);
+        (_, ProvisioningKey) = await new IngestionKeys(DataSource).CreateAsync("ingestion specs", null, canProvision: true, "specs");
+        Host = await StartHostAsync(Provisioning);
     }
 
+    private readonly List<IngestionHost> _hosts = [];
+
     /// <summary>
-    /// Another ingestion host on this broker and database, with its own producer and meter
-    /// registry (so its own caches). <paramref name="mapPort"/> 0 maps the endpoint on every port.
+    /// Another ingestion host on this broker (or <paramref name="bootstrapServers"/>) and database (or
+    /// <paramref name="dataSource"/>), with its own meter registry, region catalog and key cache (so its
+    /// own caches) and its own ledger owner and pump. <paramref name="mapPort"/> 0 maps the endpoint on
+    /// every port; its client sends <paramref name="apiKey"/> (default <see cref="ProvisioningKey"/>; "" sends none).
     /// </summary>
-    public Task<IngestionHost> StartHostAsync(IngestionOptions options, int mapPort = 0, string? bootstrapServers = null,
-        Func<ProducerSettings<string, string>, ProducerSettings<string, string>>? producer = null) =>
-        IngestionHost.StartAsync(options, mapPort, DataSource,
-            (producer ?? (p => p))(ProducerSettings.ForStrings(bootstrapServers ?? Broker.BootstrapServers) with { LingerMs = 2 }));
+    public async Task<IngestionHost> StartHostAsync(IngestionOptions options, int mapPort = 0, string? bootstrapServers = null,
+        NpgsqlDataSource? dataSource = null, string? apiKey = null, TimeSpan? keyRefresh = null)
+    {
+        var owner = options.LedgerOwner ?? "ingest-spec-" + Guid.NewGuid().ToString("N")[..12];
+        var host = await IngestionHost.StartAsync(options with { LedgerOwner = owner }, mapPort, dataSource ?? DataSource,
+            bootstrapServers ?? Broker.BootstrapServers, apiKey ?? ProvisioningKey, keyRefresh);
+        lock (_hosts) _hosts.Add(host);
+        return host;
+    }
 
     public async Task<long> ScalarAsync(string sql, params object[] parameters)
     {
@@ -70,15 +90,24 @@ public sealed class IngestionFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Every record now on <paramref name="topic"/> whose key is in <paramref name="keys"/>: reads each
+    /// Every record now on <paramref name="topic"/> whose key is in <paramref name="keys"/>, once the live hosts'
+    /// ledger pumps have published what they acknowledged (unless <paramref name="waitForLedger"/> is false): reads each
     /// partition from the beginning up to its current end (no consumer group, so no rebalance wait).
     /// </summary>
-    public List<ConsumeResult<string, string>> ReadTopic(IReadOnlySet<string> keys, string topic = Topics.RawReadings)
+    public List<ConsumeResult<string, string>> ReadTopic(IReadOnlySet<string> keys, string topic = Topics.RawReadings, string? bootstrapServers = null,
+        bool waitForLedger = true)
     {
+        // An acknowledgement means "in the ledger"; the hosts' pumps publish right after it.
+        if (waitForLedger)
+        {
+            IngestionHost[] live;
+            lock (_hosts) live = _hosts.Where(h => !h.Disposed).ToArray();
+            Task.WhenAll(live.Select(h => h.Pump.WaitPublishedAsync(TimeSpan.FromSeconds(15)))).GetAwaiter().GetResult();
+        }
         var partitions = Topics.All.Single(t => t.Name == topic).Partitions;
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
         {
-            BootstrapServers = Broker.BootstrapServers,
+            BootstrapServers = bootstrapServers ?? Broker.BootstrapServers,
             GroupId = "ingestion-specs-" + Guid.NewGuid().ToString("N"),
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
@@ -125,12 +154,10 @@ public sealed class IngestionFixture : IAsyncLifetime
 public sealed class IngestionHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly IProducer<string, string> _producer;
 
-    private IngestionHost(WebApplication app, IProducer<string, string> producer, int port)
+    private IngestionHost(WebApplication app, int port)
     {
         _app = app;
-        _producer = producer;
         Port = port;
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
@@ -139,12 +166,16 @@ public sealed class IngestionHost : IAsyncDisposable
     public HttpClient Client { get; }
     public IServiceProvider Services => _app.Services;
     public Uri IngestUrl => new(Client.BaseAddress!, IngestionHosting.Route);
+    public LedgerPump Pump => _app.Services.GetRequiredService<LedgerPump>();
+    public LedgerBacklog Backlog => _app.Services.GetRequiredService<LedgerBacklog>();
+    public string LedgerOwner => _app.Services.GetRequiredService<IngestionOptions>().LedgerOwner!;
+    public bool Disposed { get; private set; }
 
-    public static async Task<IngestionHost> StartAsync(IngestionOptions options, int mapPort, NpgsqlDataSource dataSource,
-        ProducerSettings<string, string> producerSettings)
+    public static async Task<IngestionHost> StartAsync(IngestionOptions options, int mapPort, NpgsqlDataSource dataSource, string bootstrapServers,
+        string apiKey = "", TimeSpan? keyRefresh = null)
     {
-        var producer = producerSettings.CreateProducer();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        // The open mode (no key required) exists only in Development.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = options.RequireApiKey ? "Testing" : "Development" });
         // Only what the spec gives it: not the appsettings.json copied here from SmartGrid.Node.
         builder.Configuration.Sources.Clear();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -152,21 +183,25 @@ public sealed class IngestionHost : IAsyncDisposable
         // Instances, not factories: the host does not dispose what the fixture shares.
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddSingleton(new MeterRegistry(dataSource));
-        builder.Services.AddSingleton(producer);
-        builder.AddIngestion(options);
+        builder.Services.AddSingleton(new RegionCatalog(dataSource));
+        builder.Services.AddSingleton(new IngestionKeys(dataSource, refreshInterval: keyRefresh));
+        builder.AddIngestion(bootstrapServers, options.LedgerOwner!, options);
 
         var app = builder.Build();
         app.MapIngestion(mapPort);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new IngestionHost(app, producer, new Uri(address).Port);
+        var host = new IngestionHost(app, new Uri(address).Port);
+        if (apiKey.Length > 0)
+            host.Client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        return host;
     }
 
     public async ValueTask DisposeAsync()
     {
+        Disposed = true;
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        _producer.Dispose();
     }
 }

@@ -49,4 +49,17 @@ public sealed class IngestionOptionsSpecs
         Assert.Equal(TimeSpan.FromSeconds(30), new IngestionOptions().MaxClockSkew);
         Assert.Equal(TimeSpan.FromMinutes(2), new IngestionOptions { MaxClockSkew = TimeSpan.FromMinutes(2) }.ReadingRules().MaxClockSkew);
     }
+
+    [Fact]
+    public void Should_require_keys_and_registered_meters_by_default_and_allow_the_open_mode_only_in_development()
+    {
+        var defaults = new IngestionOptions();
+        Assert.True(defaults.RequireApiKey);
+        Assert.True(defaults.RequireRegisteredMeters);
+
+        var open = defaults with { RequireApiKey = false };
+        var e = Assert.Throws<InvalidOperationException>(() => open.Validate(development: false));
+        Assert.Contains("SmartGrid:Ingestion:RequireApiKey", e.Message);
+        Assert.Same(open, open.Validate(development: true));
+    }
 }

@@ -44,4 +44,11 @@ internal static class TestReadings
         var text = await response.Content.ReadAsStringAsync();
         return JsonDocument.Parse(text).RootElement.Clone();
     }
+
+    /// <summary>A record result naming <paramref name="field"/> among its errors, with a reason.</summary>
+    public static void AssertError(JsonElement result, string field)
+    {
+        var errors = result.GetProperty("errors").EnumerateArray().ToList();
+        Assert.Contains(errors, e => e.GetProperty("field").GetString() == field && e.GetProperty("reason").GetString()!.Length > 0);
+    }
 }

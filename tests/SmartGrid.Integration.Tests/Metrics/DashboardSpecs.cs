@@ -96,7 +96,7 @@ public sealed partial class DashboardSpecs
 
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var factory = services.GetRequiredService<IMeterFactory>();
-        _ = new IngestionMetrics(factory);
+        _ = new IngestionMetrics(factory, new LedgerBacklog());
         SimulatorMetrics.Observe(factory, new SimulatorProgress(), () => 0);
         using var cluster = new ClusterMetrics(services, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), factory,
             new NodeIdentity(["processor"]), NullLogger<ClusterMetrics>.Instance);

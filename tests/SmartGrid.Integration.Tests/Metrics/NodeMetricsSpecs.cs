@@ -45,11 +45,16 @@ public sealed class NodeMetricsSpecs(ITestOutputHelper output) : IAsyncLifetime
             $"--SmartGrid:Http:ManagementPort={managementPort}",
             $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), _database.Name, "bootstrap")}",
             "--SmartGrid:Pipeline:IdleClose=00:00:02",
+            // The spec's meters are new: a provisioning key registers them.
+            "--SmartGrid:Ingestion:RequireRegisteredMeters=false",
         ], Path.Combine(Path.GetTempPath(), _database.Name, "node.log"));
         _ingest = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ingestPort}"), Timeout = TimeSpan.FromSeconds(30) };
         _management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}"), Timeout = TimeSpan.FromSeconds(30) };
         await EventuallyAsync(async () =>
             Assert.Equal(HttpStatusCode.OK, (await _management.GetAsync("/health/ready")).StatusCode), "node ready");
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(_database.ConnectionString);
+        var (_, secret) = await new SmartGrid.Storage.IngestionKeys(dataSource).CreateAsync("metrics specs", null, canProvision: true, "specs");
+        _ingest.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
     }
 
     [Fact]

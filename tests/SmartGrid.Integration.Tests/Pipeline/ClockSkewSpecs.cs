@@ -40,7 +40,7 @@ public sealed class ClockSkewSpecs
         const string meter = "MTR-00000301";
         // A skew wide enough to let the reading from the future in: the meter itself must cope.
         await using var node = await PipelineNode.StartAsync("ingest,processor", "--SmartGrid:Ingestion:MaxClockSkew=00:05:00");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.App.Services.GetRequiredService<SmartGridOptions>().Http.IngestPort}") };
+        using var http = await node.HeadEndClientAsync([(meter, "Nashik")]);
         var now = DateTimeOffset.UtcNow;
         var genuine = Enumerable.Range(0, 18).Select(i => now.AddMinutes(-3).AddSeconds(10 * i)).ToList();
 

@@ -29,6 +29,20 @@ public sealed class PipelineNode : IAsyncDisposable
     public WebApplication App { get; }
     public string KafkaBootstrap => App.Services.GetRequiredService<KafkaEndpoint>().BootstrapServers;
 
+    /// <summary>
+    /// An HTTP client of this node's ingest port set up as a head-end in production: its
+    /// <paramref name="meters"/> registered by the operator, its requests carrying a key of its own
+    /// (the node runs outside Development, so keys and registered meters are required).
+    /// </summary>
+    public async Task<HttpClient> HeadEndClientAsync(IEnumerable<(string MeterId, string Region)> meters)
+    {
+        await App.Services.GetRequiredService<SmartGrid.Storage.MeterRegistry>().EnsureRegisteredAsync(meters);
+        var (_, key) = await App.Services.GetRequiredService<SmartGrid.Storage.IngestionKeys>().CreateAsync("pipeline specs", null, canProvision: false, "specs");
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{App.Services.GetRequiredService<SmartGrid.Actors.Hosting.SmartGridOptions>().Http.IngestPort}") };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return http;
+    }
+
     /// <summary>The meter shard region (or proxy) of this node.</summary>
     public IActorRef Meters => App.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<SmartGrid.Actors.Metering.MeterActor>();
 

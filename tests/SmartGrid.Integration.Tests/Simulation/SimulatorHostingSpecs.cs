@@ -12,6 +12,7 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Ingestion;
 using SmartGrid.Kafka;
 using SmartGrid.Node.Simulation;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Integration.Tests.Simulation;
 
@@ -58,8 +59,12 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         Assert.Equal(500, options.BatchSize);
     }
 
+    /// <summary>
+    /// As in a node: the meters are dealt over the regions table, registered before the run, and
+    /// posted with a key the simulator issues itself, revoked when it stops.
+    /// </summary>
     [Fact]
-    public async Task Should_run_as_a_hosted_service_posting_to_the_nodes_ingest_port()
+    public async Task Should_run_as_a_hosted_service_posting_to_the_nodes_ingest_port_with_a_key_of_its_own()
     {
         var start = HoursAgo(2);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
@@ -77,6 +82,10 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Services.AddSingleton(new MeterRegistry(fixture.DataSource));
+        builder.Services.AddSingleton(new RegionCatalog(fixture.DataSource));
+        var keys = new IngestionKeys(fixture.DataSource);
+        builder.Services.AddSingleton(keys);
         builder.AddSimulator();
         await using var app = builder.Build();
         var options = app.Services.GetRequiredService<SimulatorOptions>();
@@ -102,7 +111,12 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         await app.StopAsync();
 
         Assert.Equal(new Uri(fixture.Host.IngestUrl, "/telemetry/batch"), options.EffectiveIngestUrl);
-        Assert.Equal(Regions.Defaults, options.Regions);
+        Assert.Null(options.Regions);
+        Assert.Equal(options.Meters, await fixture.ScalarAsync("SELECT count(*) FROM meters WHERE meter_id <= 'MTR-00000100' AND region = ANY($1)",
+            (object)Regions.Defaults.Select(r => r.Name).ToArray()));
+        var issued = Assert.Single(await keys.ListAsync(), k => k.CreatedBy == "simulator");
+        Assert.NotNull(issued.LastUsedAt);
+        Assert.NotNull(issued.RevokedAt);
         Assert.Equal(expected, service.Progress.Sent);
         Assert.Equal(expected, service.Progress.Accepted);
         Assert.Equal(0, service.Progress.Failed);

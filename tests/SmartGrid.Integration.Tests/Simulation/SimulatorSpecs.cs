@@ -36,7 +36,7 @@ public sealed class SimulatorSpecs(IngestionFixture fixture)
         Assert.InRange(expected.Count, 5_500, 6_000); // 30 ticks × 200 meters, less any outages
 
         using var http = new HttpClient();
-        var totals = await SimulatorRun.RunAsync(options, new HttpTelemetrySink(http, options.EffectiveIngestUrl), CancellationToken.None);
+        var totals = await SimulatorRun.RunAsync(options, new HttpTelemetrySink(http, options.EffectiveIngestUrl, fixture.ProvisioningKey), CancellationToken.None);
 
         Assert.Equal(expected.Count, totals.Sent);
         Assert.Equal(expected.Count, totals.Accepted);
