@@ -38,4 +38,26 @@ public sealed class LocationSpecs(GatewayFixture gateway)
 
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/v1/admin/meters/{Scenario.NewMeterId()}")).StatusCode);
     }
+
+    [Fact]
+    public async Task Should_answer_200_at_the_location_of_a_created_region_and_ingestion_key()
+    {
+        using var admin = await gateway.AdminAsync();
+        var name = $"Loc-{Guid.NewGuid():N}"[..16];
+        var region = await admin.PostAsJsonAsync("/api/v1/admin/regions", new { name, capacity_kw = 1000 });
+        Assert.Equal(HttpStatusCode.Created, region.StatusCode);
+        var found = await (await admin.GetAsync(region.Headers.Location)).JsonAsync();
+        Assert.Equal((name, 1000.0), (found.GetProperty("name").GetString(), found.GetProperty("capacity_kw").GetDouble()));
+
+        var key = await admin.PostAsJsonAsync("/api/v1/admin/ingestion-keys", new { name = "location spec", regions = new[] { name } });
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        var id = (await key.JsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var fetched = await (await admin.GetAsync(key.Headers.Location)).JsonAsync();
+        Assert.Equal(id, fetched.GetProperty("id").GetGuid());
+        Assert.False(fetched.TryGetProperty("secret", out _));
+
+        // Other specs of this collection list every active region: leave none of ours behind.
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync(key.Headers.Location)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync(region.Headers.Location)).StatusCode);
+    }
 }

@@ -22,7 +22,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
     private Member Join(string group, string topic)
     {
         var member = new Member();
-        var (control, done) = KafkaConsumer.CommittablePartitionedSource(StringConsumer(group), topic)
+        var (control, done) = KafkaConsumer.CommittablePartitionedSource(StringConsumer(group).WithProperty("partition.assignment.strategy", "cooperative-sticky"), topic)
             .MergePartitions(16, (tp, messages) =>
             {
                 var partition = tp.Partition.Value;
