@@ -72,7 +72,8 @@ public static class AkkaConfiguration
                 {
                     ConnectionString = postgres,
                     ProviderName = ProviderName.PostgreSQL15,
-                    AutoInitialize = true,
+                    // Migration 0068 makes the table; see there why the plugin must not check at start.
+                    AutoInitialize = false,
                 })
             // Regions write to the same tables through a writer of their own: behind the meters'
             // checkpoints (thousands of writes every few seconds) a region's write waited its

@@ -29,7 +29,7 @@ public sealed class RestartingConsumer
                         return NotUsed.Instance;
                     });
                 },
-                RestartSettings.Create(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2).WithMaxRestarts(int.MaxValue, TimeSpan.FromMinutes(5)))
+                StreamRestarts.Backoff)
             .ViaMaterialized(KillSwitches.Single<Done>(), Keep.Right)
             .To(Sink.Ignore<Done>())
             .Run(materializer);

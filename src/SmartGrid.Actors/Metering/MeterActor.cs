@@ -91,6 +91,18 @@ public sealed class MeterActor : WindowOwnerActor
         throw new InvalidOperationException($"{PersistenceId}: event {sequenceNr} rejected by the journal", cause);
     }
 
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        JournalFailures.For(Context.System).Report();
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        JournalFailures.For(Context.System).Report();
+        base.OnRecoveryFailure(reason, message);
+    }
+
     private void Record(RecordReadings command)
     {
         var accepted = Decide(command.Readings, idle: false);

@@ -29,8 +29,10 @@ public static class TelemetryConsumer
     /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
     /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
     public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, IActorRef meters,
-        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null) =>
-        KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
+        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null)
+    {
+        var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
+        return KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
             .SelectAsyncUnordered(64, partition => partition.Item2
                 .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
                 // One group at a time through the gate, so groups reach the meters in offset order:
@@ -40,10 +42,11 @@ public static class TelemetryConsumer
                     var messages = group.ToList();
                     return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
                 })
-                .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, meters, settings.AskTimeout))
+                .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, meters, settings.AskTimeout, journalFailures.Token))
                 .GroupedWithin(10_000, settings.CheckpointInterval)
-                .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), meters, settings.AskTimeout))
+                .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), meters, settings.AskTimeout, journalFailures.Token))
                 .RunWith(Committer.Sink(committer), materializer));
+    }
 
     /// <summary>Groups recorded since the last checkpoint: the meters (and their instances) that hold them, and the offset they reach.</summary>
     private sealed record Recorded(CommittableOffset Offset, Dictionary<string, Guid> Meters, long Accepted, long Duplicates, long TooLate)
@@ -64,18 +67,18 @@ public static class TelemetryConsumer
     }
 
     private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings,
-        IActorRef meters, TimeSpan timeout)
+        IActorRef meters, TimeSpan timeout, CancellationToken journalFailed)
     {
         var replies = await Task.WhenAll(readings.GroupBy(r => r.MeterId).Select(byMeter =>
-            meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.ToList()), timeout)));
+            meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.ToList()), timeout, journalFailed)));
         return new Recorded(group[^1].CommittableOffset, replies.ToDictionary(r => r.MeterId, r => r.Incarnation),
             replies.Sum(r => r.Accepted), replies.Sum(r => r.Duplicates), replies.Sum(r => r.TooLate));
     }
 
-    private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, IActorRef meters, TimeSpan timeout)
+    private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, IActorRef meters, TimeSpan timeout, CancellationToken journalFailed)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var replies = await Task.WhenAll(recorded.Meters.Select(m => meters.Ask<object>(new CheckpointMeter(m.Key, m.Value), timeout)));
+        var replies = await Task.WhenAll(recorded.Meters.Select(m => meters.Ask<object>(new CheckpointMeter(m.Key, m.Value), timeout, journalFailed)));
         foreach (var reply in replies)
             if (reply is MeterCheckpointRefused refused) throw new MeterRestartedException(refused.MeterId);
         PipelineMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -7,6 +7,8 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using SmartGrid.Storage;
 
+using SmartGrid.Actors.Hosting;
+
 namespace SmartGrid.Actors.Projections;
 
 /// <summary>
@@ -56,7 +58,7 @@ public sealed class ProjectionRunner : ReceiveActor
                         await handler(list, new ProjectionCheckpoint(settings.ProjectionId, last), _stop.Token);
                         return NotUsed.Instance;
                     }),
-            RestartSettings.Create(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), 0.2).WithMaxRestarts(int.MaxValue, TimeSpan.FromMinutes(1)));
+            StreamRestarts.Backoff);
 
         _killSwitch = source
             .ViaMaterialized(KillSwitches.Single<NotUsed>(), Keep.Right)

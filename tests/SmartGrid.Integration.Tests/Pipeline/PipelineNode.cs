@@ -81,9 +81,15 @@ public sealed class PipelineNode : IAsyncDisposable
     public static async Task<PipelineNode> StartAsync(string roles = "processor", params string[] extra)
     {
         var database = await TestDatabase.CreateAsync("sg_pipeline");
+        return await StartAsync(database, database.ConnectionString, roles, extra);
+    }
+
+    /// <summary>A node on <paramref name="database"/>, reaching it through <paramref name="connectionString"/> (a <see cref="TcpLink"/>, say).</summary>
+    public static async Task<PipelineNode> StartAsync(TestDatabase database, string connectionString, string roles, params string[] extra)
+    {
         var args = new List<string>
         {
-            $"--ConnectionStrings:Postgres={database.ConnectionString}",
+            $"--ConnectionStrings:Postgres={connectionString}",
             $"--SmartGrid:Roles={roles}",
             "--SmartGrid:Cluster:Port=0",
             $"--SmartGrid:Http:IngestPort={FreePort.Next()}",
