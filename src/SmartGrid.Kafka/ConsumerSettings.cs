@@ -9,9 +9,10 @@ namespace SmartGrid.Kafka;
 /// <c>auto.offset.reset=earliest</c>, and <c>fetch.wait.max.ms=100</c> (librdkafka keeps one fetch in flight per
 /// broker; a partition resumed after a pause waits for it, up to 500 ms with the default).
 /// For failover: <c>session.timeout.ms=6000</c> (a killed member's partitions move after 6 s, the lowest a stock
-/// broker accepts, not after librdkafka's 45 s) and <c>heartbeat.interval.ms=1000</c>. The consumer handles
-/// <c>partition.assignment.strategy=cooperative-sticky</c> (RebalanceSpecs), but it is not the default yet: in a
-/// three-node cluster spec two partitions once stayed unconsumed by every group after the members joined.
+/// broker accepts, not after librdkafka's 45 s), <c>heartbeat.interval.ms=1000</c> and
+/// <c>partition.assignment.strategy=cooperative-sticky</c>: a rebalance revokes only the partitions that move, so the
+/// other members' partitions keep flowing while it runs (RebalanceSpecs). Every member of a group must use the same
+/// protocol: a group cannot mix it with the eager <c>range</c>/<c>roundrobin</c>.
 /// Anything in <see cref="Properties"/> overrides them.
 /// </summary>
 public sealed record ConsumerSettings<TKey, TValue>
@@ -87,6 +88,7 @@ public sealed record ConsumerSettings<TKey, TValue>
             FetchWaitMaxMs = 100,
             SessionTimeoutMs = 6_000,
             HeartbeatIntervalMs = 1_000,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
         };
         foreach (var (key, value) in Properties)
             config.Set(key, value);

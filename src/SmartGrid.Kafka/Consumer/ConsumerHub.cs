@@ -46,6 +46,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
     private readonly object _commitLock = new();
     private readonly Dictionary<TopicPartition, PartitionBuffer> _assigned = new(); // writes: consumer thread under _commitLock
     private readonly List<PartitionBuffer> _dirty = new();
+    private readonly List<TopicPartition> _newlyAssigned = new(); // consumer thread
     private readonly ConcurrentQueue<CommitRequest> _commitQueue = new();
     private volatile bool _commitsClosed;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -338,6 +339,15 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         }
 
         List<TopicPartition>? toPause = null, toResume = null;
+        // librdkafka keeps a partition's pause flag across an incremental revoke and re-assign: a partition this
+        // consumer paused for back-pressure, lost to another member and got back would stay paused while its new
+        // buffer waits for data (cooperative-sticky left partitions unconsumed so). A new assignment starts resumed.
+        foreach (var tp in _newlyAssigned)
+        {
+            if (_assigned.TryGetValue(tp, out var fresh) && !fresh.Paused && !_stopRequested && !fresh.Abandoned)
+                (toResume ??= new()).Add(tp);
+        }
+        _newlyAssigned.Clear();
         foreach (var buffer in _assigned.Values)
         {
             var stopFetching = _stopRequested || buffer.Abandoned;
@@ -516,6 +526,8 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             {
                 var buffer = new PartitionBuffer(tp, ++_epoch, _lowWater, () => _wake.Set());
                 _assigned[tp] = buffer;
+                // Resumed on the next turn of the loop: inside this handler the assignment is not applied yet.
+                _newlyAssigned.Add(tp);
                 if (_stopRequested)
                     buffer.Complete();
                 else
