@@ -7,7 +7,11 @@ namespace SmartGrid.Kafka;
 /// Immutable consumer settings for <see cref="KafkaConsumer"/>. librdkafka defaults that matter here:
 /// <c>enable.auto.commit=false</c> (offsets are committed by <see cref="Committer"/>) and
 /// <c>auto.offset.reset=earliest</c>, and <c>fetch.wait.max.ms=100</c> (librdkafka keeps one fetch in flight per
-/// broker; a partition resumed after a pause waits for it, up to 500 ms with the default).
+/// broker; a partition resumed after a pause waits for it, up to 500 ms with the default), and
+/// <c>fetch.queue.backoff.ms=10</c>: once librdkafka's local queue holds <c>queued.min.messages</c> (100,000, counted
+/// over all partitions of the consumer) it stops fetching for this long, 1 s by default. A consumer that drains
+/// those 100,000 in about 100 ms then sat idle for the rest of the second: the "stuck near 230K msg/s" rounds of
+/// <c>./build.sh bench kafka</c>, for the raw Confluent loop too.
 /// For failover: <c>session.timeout.ms=6000</c> (a killed member's partitions move after 6 s, the lowest a stock
 /// broker accepts, not after librdkafka's 45 s), <c>heartbeat.interval.ms=1000</c> and
 /// <c>partition.assignment.strategy=cooperative-sticky</c>: a rebalance revokes only the partitions that move, so the
@@ -86,6 +90,7 @@ public sealed record ConsumerSettings<TKey, TValue>
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 100,
+            FetchQueueBackoffMs = 10,
             SessionTimeoutMs = 6_000,
             HeartbeatIntervalMs = 1_000,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
