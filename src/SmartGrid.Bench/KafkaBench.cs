@@ -29,6 +29,7 @@ internal static class KafkaBench
         var messages = options.Int("messages", 1_000_000);
         var partitions = options.Int("partitions", 6);
         var rounds = options.Int("rounds", 3);
+        var batch = options.Int("batch", 2_000);
 
         using var broker = EmbeddedKafkaBroker.Start([(Topic, partitions)]);
         Console.WriteLine($"embedded broker {broker.BootstrapServers}, librdkafka {Library.VersionString} from {KafkaNative.LibraryPath ?? "default"}");
@@ -38,8 +39,8 @@ internal static class KafkaBench
         using var system = ActorSystem.Create("bench", config);
         var materializer = system.Materializer();
 
-        var produced = await ProduceAsync(broker.BootstrapServers, messages, materializer);
-        Console.WriteLine($"produce (KafkaProducer.PlainSink, zstd): {produced:N0} msg/s");
+        var produced = await ProduceAsync(broker.BootstrapServers, messages, batch, materializer);
+        Console.WriteLine($"produce (KafkaProducer.PlainSink, zstd, batches of up to {batch:N0}): {produced:N0} msg/s");
 
         var expected = Retained(broker.BootstrapServers, partitions);
         var total = expected.Values.Sum(w => w.High - w.Low);
@@ -126,9 +127,15 @@ internal static class KafkaBench
         }
     }
 
-    private static async Task<double> ProduceAsync(string bootstrap, int messages, IMaterializer materializer)
+    /// <summary>
+    /// The mock returns one producer batch per partition per fetch, so batch size decides how much a fetch brings: fill
+    /// batches up to <paramref name="batch"/> messages whatever the machine's load (a short linger on a loaded machine
+    /// made batches of ~150 messages and the consumers fetch-latency bound; a quiet one made them thousands).
+    /// </summary>
+    private static async Task<double> ProduceAsync(string bootstrap, int messages, int batch, IMaterializer materializer)
     {
-        var settings = ProducerSettings.ForStrings(bootstrap) with { LingerMs = 20 };
+        var settings = (ProducerSettings.ForStrings(bootstrap) with { LingerMs = 500, MaxInFlight = 100 * batch })
+            .WithProperty("batch.num.messages", batch.ToString(CultureInfo.InvariantCulture));
         var watch = Stopwatch.StartNew();
         await Source.From(Enumerable.Range(0, messages))
             .Select(i => new ProducerRecord<string, string>(Topic, MeterId(i), Reading(i)))
