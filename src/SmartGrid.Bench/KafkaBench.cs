@@ -29,6 +29,7 @@ internal static class KafkaBench
         var messages = options.Int("messages", 1_000_000);
         var partitions = options.Int("partitions", 6);
         var rounds = options.Int("rounds", 3);
+        var batch = options.Int("batch", 2_000);
 
         using var broker = EmbeddedKafkaBroker.Start([(Topic, partitions)]);
         Console.WriteLine($"embedded broker {broker.BootstrapServers}, librdkafka {Library.VersionString} from {KafkaNative.LibraryPath ?? "default"}");
@@ -38,81 +39,103 @@ internal static class KafkaBench
         using var system = ActorSystem.Create("bench", config);
         var materializer = system.Materializer();
 
-        var produced = await ProduceAsync(broker.BootstrapServers, messages, materializer);
-        Console.WriteLine($"produce (KafkaProducer.PlainSink, zstd): {produced:N0} msg/s");
+        var produced = await ProduceAsync(broker.BootstrapServers, messages, batch, materializer);
+        Console.WriteLine($"produce (KafkaProducer.PlainSink, zstd, batches of up to {batch:N0}): {produced:N0} msg/s");
 
         var expected = Retained(broker.BootstrapServers, partitions);
         var total = expected.Values.Sum(w => w.High - w.Low);
         if (total < messages)
             Console.WriteLine($"note: the mock retained {total:N0} of {messages:N0} messages (5 MiB per partition limit)");
 
-        // The machine is shared and noisy: alternate the contenders over several rounds and compare medians.
-        var settings = ConsumerSettings.ForStrings(broker.BootstrapServers, "bench");
-        var raws = new List<double>();
-        var ours = new List<double>();
-        var merged = new List<double>();
-        var single = new List<double>();
-        var ratios = (PerPartition: new List<double>(), Merged: new List<double>(), Single: new List<double>());
+        // The machine is shared and noisy: alternate the contenders over several rounds and compare per-round ratios.
+        // --consumer-property k=v (repeatable) sets a librdkafka property for every contender, e.g. to put back a default.
+        var settings = ConsumerProperties(args).Aggregate(ConsumerSettings.ForStrings(broker.BootstrapServers, "bench"),
+            (s, p) => s.WithProperty(p.Key, p.Value));
+        foreach (var (key, value) in settings.Properties)
+            Console.WriteLine($"consumer property {key}={value}");
+        var contenders = new (string Name, Func<string, long, Task<Run>> Run)[]
+        {
+            ("raw Confluent consume loop", (group, n) => Task.FromResult(RawLoop(settings.WithGroupId(group), n))),
+            ("CommittablePartitionedSource + Committer (per-partition streams)", (group, n) => PerPartitionAsync(settings.WithGroupId(group), n, materializer)),
+            ("same, merged (MergePartitions) into one Committer", (group, n) => MergedAsync(settings.WithGroupId(group), n, partitions, materializer, viaSubSources: true)),
+            ("CommittableSource (merged stage) + Committer", (group, n) => MergedAsync(settings.WithGroupId(group), n, partitions, materializer, viaSubSources: false)),
+        };
+        var results = contenders.Select(_ => new List<Run>()).ToArray();
+
         // Warm-up: JIT-compile every contender on part of the data so no measured round pays for tiered compilation.
         var warmUp = Math.Min(total, 200_000);
-        RawLoop(settings.WithGroupId("warmup-raw"), warmUp);
-        await PerPartitionAsync(settings.WithGroupId("warmup-stages"), warmUp, materializer);
-        await MergedAsync(settings.WithGroupId("warmup-merged"), warmUp, partitions, materializer, viaSubSources: true);
-        await MergedAsync(settings.WithGroupId("warmup-single"), warmUp, partitions, materializer, viaSubSources: false);
+        for (var c = 0; c < contenders.Length; c++)
+            await contenders[c].Run($"warmup-{c}", warmUp);
         Console.WriteLine($"warmed up on {warmUp:N0} messages per contender");
+        Console.WriteLine("stalls = polls that waited >= 10 ms for librdkafka while a partition wanted data; CPU is the whole process (broker included)");
 
         for (var round = 1; round <= rounds; round++)
         {
-            var cpu = Cpu();
-            var raw = RawLoop(settings.WithGroupId($"bench-raw-{round}"), total);
-            raws.Add(raw);
-            Console.WriteLine($"round {round}: raw Confluent consume loop                         {raw,10:N0} msg/s  {PerMessage(ref cpu)}");
-
-            var (perPartition, metrics) = await PerPartitionAsync(settings.WithGroupId($"bench-stages-{round}"), total, materializer);
-            ours.Add(perPartition);
-            ratios.PerPartition.Add(perPartition / raw);
-            Console.WriteLine($"round {round}: CommittablePartitionedSource + Committer           {perPartition,10:N0} msg/s = {perPartition / raw:0.00}x  {PerMessage(ref cpu)}");
-            Print(metrics);
-
-            var (mergedRate, mergedMetrics) = await MergedAsync(settings.WithGroupId($"bench-merged-{round}"), total, partitions, materializer, viaSubSources: true);
-            merged.Add(mergedRate);
-            ratios.Merged.Add(mergedRate / raw);
-            Console.WriteLine($"round {round}: same, merged (MergePartitions) into one Committer  {mergedRate,10:N0} msg/s = {mergedRate / raw:0.00}x  {PerMessage(ref cpu)}");
-            Print(mergedMetrics);
-
-            var (singleRate, singleMetrics) = await MergedAsync(settings.WithGroupId($"bench-single-{round}"), total, partitions, materializer, viaSubSources: false);
-            single.Add(singleRate);
-            ratios.Single.Add(singleRate / raw);
-            Console.WriteLine($"round {round}: CommittableSource (merged stage) + Committer       {singleRate,10:N0} msg/s = {singleRate / raw:0.00}x  {PerMessage(ref cpu)}");
-            Print(singleMetrics);
+            for (var c = 0; c < contenders.Length; c++)
+            {
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                var run = await contenders[c].Run($"bench-{c}-{round}", total);
+                run = run with { CpuPerMessage = (Process.GetCurrentProcess().TotalProcessorTime - cpu) / total };
+                results[c].Add(run);
+                var raw = results[0][^1];
+                var versus = c == 0 ? "" : $" = {run.Rate / raw.Rate:0.00}x, CPU {run.CpuPerMessage / raw.CpuPerMessage:0.00}x";
+                Console.WriteLine($"round {round}: {contenders[c].Name,-66} {run.Rate,10:N0} msg/s{versus}  " +
+                                  $"CPU {run.CpuPerMessage.TotalMicroseconds:0.00} us/msg, stalls {run.StarvedPolls} ({run.StarvedTime.TotalMilliseconds:N0} ms waiting for librdkafka)");
+                if (run.Metrics is { } m)
+                    Console.WriteLine($"    fetched {m.MessagesFetched:N0}, emitted {m.MessagesEmitted:N0}, pauses {m.Pauses}, peak buffered {m.PeakBufferedMessages:N0}, " +
+                                      $"commits {m.Commits:N0} ({m.CommitTime.TotalMilliseconds:N0} ms), idle on back-pressure {m.IdleTime.TotalMilliseconds:N0} ms");
+            }
         }
 
-        // Process CPU (all threads, the in-process broker included) per message: insensitive to other load on the machine.
-        static TimeSpan Cpu() => Process.GetCurrentProcess().TotalProcessorTime;
-        string PerMessage(ref TimeSpan since)
+        static double Median(IEnumerable<double> xs)
         {
-            var now = Cpu();
-            var perMessage = (now - since).TotalMicroseconds / total;
-            since = now;
-            return $"(CPU {perMessage:0.00} us/msg)";
+            var sorted = xs.Order().ToList();
+            return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
         }
-
-        double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
         Console.WriteLine();
-        Console.WriteLine($"median raw Confluent consume loop:                          {Median(raws),10:N0} msg/s");
-        Console.WriteLine($"median CommittablePartitionedSource + Committer (per-partition streams): {Median(ours),10:N0} msg/s");
-        Console.WriteLine($"median CommittablePartitionedSource merged into one Committer:          {Median(merged),10:N0} msg/s");
-        Console.WriteLine($"median CommittableSource + Committer:                                   {Median(single),10:N0} msg/s");
-        Console.WriteLine($"median of per-round ratios ours/raw (goal >= 0.80x): {Median(ratios.PerPartition):0.00}x partitioned (per-partition streams), " +
-                          $"{Median(ratios.Merged):0.00}x partitioned merged, {Median(ratios.Single):0.00}x CommittableSource");
+        Console.WriteLine($"median {contenders[0].Name}: {Median(results[0].Select(r => r.Rate)):N0} msg/s, CPU {Median(results[0].Select(r => r.CpuPerMessage.TotalMicroseconds)):0.00} us/msg");
+        for (var c = 1; c < contenders.Length; c++)
+        {
+            var ratios = results[c].Zip(results[0], (ours, raw) => ours.Rate / raw.Rate).ToList();
+            var cpuRatios = results[c].Zip(results[0], (ours, raw) => ours.CpuPerMessage / raw.CpuPerMessage).ToList();
+            Console.WriteLine($"median {contenders[c].Name}: {Median(results[c].Select(r => r.Rate)):N0} msg/s; " +
+                              $"ratio to raw median {Median(ratios):0.00}x (rounds {string.Join(" ", ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}, lowest {ratios.Min():0.00}x), " +
+                              $"CPU {Median(cpuRatios):0.00}x");
+        }
+        Console.WriteLine($"goal: >= 0.80x of the raw loop in every round for {contenders[1].Name}");
 
         await system.Terminate();
         return 0;
     }
 
-    private static async Task<double> ProduceAsync(string bootstrap, int messages, IMaterializer materializer)
+    /// <summary>One contender's round: msg/s from the first message to the last, and its stalls.</summary>
+    private sealed record Run(double Rate, long StarvedPolls, TimeSpan StarvedTime, ConsumerMetrics? Metrics)
     {
-        var settings = ProducerSettings.ForStrings(bootstrap) with { LingerMs = 20 };
+        public TimeSpan CpuPerMessage { get; init; }
+    }
+
+    private static IEnumerable<KeyValuePair<string, string>> ConsumerProperties(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] != "--consumer-property")
+                continue;
+            var pair = i + 1 < args.Length ? args[i + 1].Split('=', 2) : [];
+            if (pair.Length != 2 || pair[0].Length == 0)
+                throw new ArgumentException("--consumer-property needs key=value");
+            yield return new(pair[0], pair[1]);
+        }
+    }
+
+    /// <summary>
+    /// The mock returns one producer batch per partition per fetch, so batch size decides how much a fetch brings: fill
+    /// batches up to <paramref name="batch"/> messages whatever the machine's load (a short linger on a loaded machine
+    /// made batches of ~150 messages and the consumers fetch-latency bound; a quiet one made them thousands).
+    /// </summary>
+    private static async Task<double> ProduceAsync(string bootstrap, int messages, int batch, IMaterializer materializer)
+    {
+        var settings = (ProducerSettings.ForStrings(bootstrap) with { LingerMs = 500, MaxInFlight = 100 * batch })
+            .WithProperty("batch.num.messages", batch.ToString(CultureInfo.InvariantCulture));
         var watch = Stopwatch.StartNew();
         await Source.From(Enumerable.Range(0, messages))
             .Select(i => new ProducerRecord<string, string>(Topic, MeterId(i), Reading(i)))
@@ -149,19 +172,29 @@ internal static class KafkaBench
     }
 
     /// <summary>Messages/s from the first message to the last, so the group join is not counted.</summary>
-    private static double RawLoop(ConsumerSettings<string, string> settings, long total)
+    private static Run RawLoop(ConsumerSettings<string, string> settings, long total)
     {
         using var consumer = new ConsumerBuilder<string, string>(settings.ToConsumerConfig())
             .SetKeyDeserializer(settings.KeyDeserializer)
             .SetValueDeserializer(settings.ValueDeserializer)
             .Build();
         consumer.Subscribe(Topic);
-        long count = 0;
+        long count = 0, bytes = 0, stalls = 0, waited = 0;
         var watch = new Stopwatch();
-        long bytes = 0;
+        var stallTicks = Stopwatch.Frequency / 100;
         while (count < total)
         {
+            var before = Stopwatch.GetTimestamp();
             var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+            if (count > 0)
+            {
+                // Counted like ConsumerHub's starved polls: time this loop waited for librdkafka (calls of 1 ms and more).
+                var took = Stopwatch.GetTimestamp() - before;
+                if (took >= Stopwatch.Frequency / 1000)
+                    waited += took;
+                if (took >= stallTicks)
+                    stalls++;
+            }
             if (result is null)
                 continue;
             if (count++ == 0)
@@ -171,17 +204,14 @@ internal static class KafkaBench
         watch.Stop();
         consumer.Close();
         GC.KeepAlive(bytes);
-        return (total - 1) / watch.Elapsed.TotalSeconds;
+        return new Run((total - 1) / watch.Elapsed.TotalSeconds, stalls, Stopwatch.GetElapsedTime(0, waited), null);
     }
-
-    private static void Print(ConsumerMetrics m) =>
-        Console.WriteLine($"    fetched {m.MessagesFetched:N0}, emitted {m.MessagesEmitted:N0}, pauses {m.Pauses}, peak buffered {m.PeakBufferedMessages:N0}, commits {m.Commits:N0}");
 
     /// <summary>
     /// The shape the pipeline uses: every partition sub-source runs as its own stream (own actor) ending in its
     /// own Committer. Timed from the first message until all of them have been processed and committed.
     /// </summary>
-    private static async Task<(double Rate, ConsumerMetrics Metrics)> PerPartitionAsync(
+    private static async Task<Run> PerPartitionAsync(
         ConsumerSettings<string, string> settings, long total, IMaterializer materializer)
     {
         var watch = new Stopwatch();
@@ -207,11 +237,11 @@ internal static class KafkaBench
         await done;
         watch.Stop();
         await control.Shutdown();
-        return ((total - 1) / watch.Elapsed.TotalSeconds, control.Metrics);
+        return Measured((total - 1) / watch.Elapsed.TotalSeconds, control.Metrics);
     }
 
     /// <summary>One stream: sub-sources merged with MergePartitions (Akka's MergeMany), or the merged CommittableSource.</summary>
-    private static async Task<(double Rate, ConsumerMetrics Metrics)> MergedAsync(
+    private static async Task<Run> MergedAsync(
         ConsumerSettings<string, string> settings, long total, int partitions, IMaterializer materializer, bool viaSubSources)
     {
         var watch = new Stopwatch();
@@ -234,6 +264,8 @@ internal static class KafkaBench
         watch.Stop();
         var metrics = control.Metrics;
         await control.Shutdown();
-        return ((total - 1) / watch.Elapsed.TotalSeconds, metrics);
+        return Measured((total - 1) / watch.Elapsed.TotalSeconds, metrics);
     }
+
+    private static Run Measured(double rate, ConsumerMetrics metrics) => new(rate, metrics.StarvedPolls, metrics.StarvedTime, metrics);
 }

@@ -3,7 +3,7 @@ using SmartGrid.Bench;
 // Benchmarks, one subcommand each: dotnet run -c Release --project src/SmartGrid.Bench -- <command> [options]
 var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Run)>(StringComparer.OrdinalIgnoreCase)
 {
-    ["kafka"] = ("kafka [--messages N] [--partitions N] [--rounds N]: raw Confluent consume loop vs our CommittablePartitionedSource + Committer",
+    ["kafka"] = ("kafka [--messages N] [--partitions N] [--rounds N] [--batch N] [--consumer-property key=value]: raw Confluent consume loop vs our CommittablePartitionedSource + Committer",
         KafkaBench.RunAsync),
     ["pipeline"] = ("pipeline [--meters N] [--step-seconds N] (BENCH_RATES=2000,5000,...): sustained readings/s end to end, ack and window→row latency, memory",
         PipelineBench.RunAsync),

@@ -7,11 +7,16 @@ namespace SmartGrid.Kafka;
 /// Immutable consumer settings for <see cref="KafkaConsumer"/>. librdkafka defaults that matter here:
 /// <c>enable.auto.commit=false</c> (offsets are committed by <see cref="Committer"/>) and
 /// <c>auto.offset.reset=earliest</c>, and <c>fetch.wait.max.ms=100</c> (librdkafka keeps one fetch in flight per
-/// broker; a partition resumed after a pause waits for it, up to 500 ms with the default).
+/// broker; a partition resumed after a pause waits for it, up to 500 ms with the default), and
+/// <c>fetch.queue.backoff.ms=10</c>: once librdkafka's local queue holds <c>queued.min.messages</c> (100,000, counted
+/// over all partitions of the consumer) it stops fetching for this long, 1 s by default. A consumer that drains
+/// those 100,000 in about 100 ms then sat idle for the rest of the second: the "stuck near 230K msg/s" rounds of
+/// <c>./build.sh bench kafka</c>, for the raw Confluent loop too.
 /// For failover: <c>session.timeout.ms=6000</c> (a killed member's partitions move after 6 s, the lowest a stock
-/// broker accepts, not after librdkafka's 45 s) and <c>heartbeat.interval.ms=1000</c>. The consumer handles
-/// <c>partition.assignment.strategy=cooperative-sticky</c> (RebalanceSpecs), but it is not the default yet: in a
-/// three-node cluster spec two partitions once stayed unconsumed by every group after the members joined.
+/// broker accepts, not after librdkafka's 45 s), <c>heartbeat.interval.ms=1000</c> and
+/// <c>partition.assignment.strategy=cooperative-sticky</c>: a rebalance revokes only the partitions that move, so the
+/// other members' partitions keep flowing while it runs (RebalanceSpecs). Every member of a group must use the same
+/// protocol: a group cannot mix it with the eager <c>range</c>/<c>roundrobin</c>.
 /// Anything in <see cref="Properties"/> overrides them.
 /// </summary>
 public sealed record ConsumerSettings<TKey, TValue>
@@ -85,8 +90,10 @@ public sealed record ConsumerSettings<TKey, TValue>
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 100,
+            FetchQueueBackoffMs = 10,
             SessionTimeoutMs = 6_000,
             HeartbeatIntervalMs = 1_000,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
         };
         foreach (var (key, value) in Properties)
             config.Set(key, value);

@@ -30,6 +30,11 @@ public interface IControl
 /// <param name="BufferedMessages">Fetched from librdkafka but not yet emitted downstream.</param>
 /// <param name="PeakBufferedMessages">Highest <paramref name="BufferedMessages"/> seen.</param>
 /// <param name="PollBatches">Batches handed from the consumer thread to the partition buffers (fetched / batches = batch size).</param>
+/// <param name="StarvedPolls">Polls that waited at least 10 ms for librdkafka's first message while some partition wanted data:
+/// the fetch pipeline ran dry (a fetch back-off, the broker's wait, or simply the end of the log).</param>
+/// <param name="StarvedTime">Time those polls (and shorter ones) spent waiting for librdkafka while some partition wanted data.</param>
+/// <param name="IdleTime">Time the consumer thread stood still because every partition buffer was at least half full (downstream back-pressure).</param>
+/// <param name="CommitTime">Time the commit thread spent in commit round trips to the broker.</param>
 public sealed record ConsumerMetrics(
     long BufferedMessages,
     long PeakBufferedMessages,
@@ -40,4 +45,8 @@ public sealed record ConsumerMetrics(
     long Commits,
     int AssignedPartitions,
     int PausedPartitions,
-    long PollBatches);
+    long PollBatches,
+    long StarvedPolls,
+    TimeSpan StarvedTime,
+    TimeSpan IdleTime,
+    TimeSpan CommitTime);

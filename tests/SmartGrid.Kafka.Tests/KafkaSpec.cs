@@ -44,13 +44,16 @@ public abstract class KafkaSpec : Akka.TestKit.Xunit2.TestKit
         await task;
     }
 
-    protected static async Task Eventually(Func<bool> condition, int seconds, string what)
+    protected static Task Eventually(Func<bool> condition, int seconds, string what) => Eventually(condition, seconds, () => what);
+
+    /// <summary><paramref name="what"/> is described when the time is up, so it can show the state at that moment.</summary>
+    protected static async Task Eventually(Func<bool> condition, int seconds, Func<string> what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{what} did not happen within {seconds} s");
+                throw new TimeoutException($"{what()} did not happen within {seconds} s");
             await Task.Delay(50);
         }
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using Akka.Event;
 using Confluent.Kafka;
@@ -31,6 +32,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ShortPoll = TimeSpan.FromMilliseconds(5);
+    private static readonly long StarvedPollTicks = Stopwatch.Frequency / 100; // 10 ms
 
     private readonly ConsumerSettings<TKey, TValue> _settings;
     private readonly string[] _topics;
@@ -44,6 +46,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
     private readonly object _commitLock = new();
     private readonly Dictionary<TopicPartition, PartitionBuffer> _assigned = new(); // writes: consumer thread under _commitLock
     private readonly List<PartitionBuffer> _dirty = new();
+    private readonly List<TopicPartition> _newlyAssigned = new(); // consumer thread
     private readonly ConcurrentQueue<CommitRequest> _commitQueue = new();
     private volatile bool _commitsClosed;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -71,6 +74,10 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
     private long _batches;
     private long _deadLettered;
     private long _commits; // commit thread
+    private long _commitTicks; // commit thread
+    private long _starvedPolls;
+    private long _starvedTicks;
+    private long _idleTicks;
     private long _retiredEmitted; // emitted by assignments that are gone
 
     public ConsumerHub(ConsumerSettings<TKey, TValue> settings, IEnumerable<string> topics, bool commitsExpected)
@@ -173,7 +180,10 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             }
             return new ConsumerMetrics(buffered, Interlocked.Read(ref _peakBuffered), Interlocked.Read(ref _fetched),
                 emitted, Interlocked.Read(ref _deadLettered), Interlocked.Read(ref _pauses),
-                Interlocked.Read(ref _commits), assigned, paused, Interlocked.Read(ref _batches));
+                Interlocked.Read(ref _commits), assigned, paused, Interlocked.Read(ref _batches),
+                Interlocked.Read(ref _starvedPolls), Elapsed(ref _starvedTicks), Elapsed(ref _idleTicks), Elapsed(ref _commitTicks));
+
+            static TimeSpan Elapsed(ref long ticks) => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref ticks));
         }
     }
 
@@ -236,7 +246,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
                     // While a partition waits to be resumed, come back soon to resume it.
                     PollBatch(AnyPaused() ? ShortPoll : _settings.PollTimeout);
                 }
-                else if (!_wake.Wait(IdlePoll))
+                else if (!IdleWait())
                 {
                     // Nothing to fetch for: poll anyway so rebalances and the poll interval are served.
                     PollBatch(TimeSpan.Zero);
@@ -252,6 +262,15 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         {
             CloseDown(failure);
         }
+    }
+
+    /// <summary>Waits to be woken by a draining buffer or a stop; false after <see cref="IdlePoll"/>.</summary>
+    private bool IdleWait()
+    {
+        var start = Stopwatch.GetTimestamp();
+        var woken = _wake.Wait(IdlePoll);
+        Volatile.Write(ref _idleTicks, _idleTicks + (Stopwatch.GetTimestamp() - start));
+        return woken;
     }
 
     private IConsumer<TKey, TValue> BuildConsumer()
@@ -320,6 +339,15 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         }
 
         List<TopicPartition>? toPause = null, toResume = null;
+        // librdkafka keeps a partition's pause flag across an incremental revoke and re-assign: a partition this
+        // consumer paused for back-pressure, lost to another member and got back would stay paused while its new
+        // buffer waits for data (cooperative-sticky left partitions unconsumed so). A new assignment starts resumed.
+        foreach (var tp in _newlyAssigned)
+        {
+            if (_assigned.TryGetValue(tp, out var fresh) && !fresh.Paused && !_stopRequested && !fresh.Abandoned)
+                (toResume ??= new()).Add(tp);
+        }
+        _newlyAssigned.Clear();
         foreach (var buffer in _assigned.Values)
         {
             var stopFetching = _stopRequested || buffer.Abandoned;
@@ -350,7 +378,8 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             ConsumeResult<TKey, TValue>? result;
             try
             {
-                result = _consumer!.Consume(n == 0 ? timeout : 0);
+                // Before the first assignment polling waits for the group, not for data: not a stall.
+                result = n == 0 && timeout > 0 && _assigned.Count > 0 ? ConsumeWaiting(timeout) : _consumer!.Consume(n == 0 ? timeout : 0);
             }
             catch (ConsumeException ex) when (!ex.Error.IsFatal)
             {
@@ -375,6 +404,23 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             buffered += buffer.Count + Volatile.Read(ref buffer.InHand);
         if (buffered > Volatile.Read(ref _peakBuffered))
             Volatile.Write(ref _peakBuffered, buffered);
+    }
+
+    /// <summary>A poll that may block: the time it blocks is time librdkafka had nothing ready for partitions that want data.</summary>
+    private ConsumeResult<TKey, TValue>? ConsumeWaiting(int timeoutMs)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            return _consumer!.Consume(timeoutMs);
+        }
+        finally
+        {
+            var waited = Stopwatch.GetTimestamp() - start;
+            Volatile.Write(ref _starvedTicks, _starvedTicks + waited);
+            if (waited >= StarvedPollTicks)
+                Volatile.Write(ref _starvedPolls, _starvedPolls + 1);
+        }
     }
 
     private void Route(ConsumeResult<TKey, TValue> result)
@@ -480,6 +526,8 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             {
                 var buffer = new PartitionBuffer(tp, ++_epoch, _lowWater, () => _wake.Set());
                 _assigned[tp] = buffer;
+                // Resumed on the next turn of the loop: inside this handler the assignment is not applied yet.
+                _newlyAssigned.Add(tp);
                 if (_stopRequested)
                     buffer.Complete();
                 else
@@ -683,6 +731,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
 
     private Exception? Commit(List<(PartitionBuffer Buffer, long Next)> toCommit)
     {
+        var start = Stopwatch.GetTimestamp();
         try
         {
             _consumer!.Commit(toCommit.Select(c => new TopicPartitionOffset(c.Buffer.TopicPartition, new Offset(c.Next))));
@@ -723,6 +772,10 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         catch (Exception ex)
         {
             return ex;
+        }
+        finally
+        {
+            Interlocked.Add(ref _commitTicks, Stopwatch.GetTimestamp() - start);
         }
     }
 
