@@ -3,10 +3,10 @@ using SmartGrid.Actors.Hosting;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
 using SmartGrid.Node.Health;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using SmartGrid.Node.Management;
 using SmartGrid.Node.Metrics;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
@@ -72,7 +72,7 @@ public static class SmartGridNode
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);
         if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(kafka.BootstrapServers, $"{Environment.MachineName}:{options.Http.IngestPort}", ingestion);
-        if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
+        if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator(LocalIngestUrl(options.Http));
         if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
 
         builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) => akka
@@ -91,6 +91,13 @@ public static class SmartGridNode
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);
         app.Logger.LogInformation("SmartGrid node starting: roles [{Roles}], Kafka {Kafka}", string.Join(",", roles), kafka.BootstrapServers);
         return app;
+    }
+
+    /// <summary>This node's ingestion route as its own simulator reaches it: a wildcard bind address on loopback.</summary>
+    public static Uri LocalIngestUrl(SmartGridOptions.HttpSettings http)
+    {
+        var host = http.BindAddress is "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : http.BindAddress;
+        return new UriBuilder("http", host, http.IngestPort, IngestionHosting.Route).Uri;
     }
 
     /// <summary>SmartGrid:Regions (else the defaults) only fills an empty regions table: from then on the operator's admin routes own them.</summary>

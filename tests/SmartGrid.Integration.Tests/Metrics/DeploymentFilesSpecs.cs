@@ -5,10 +5,10 @@ using Microsoft.Extensions.Configuration;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using SmartGrid.Node.Management;
 using SmartGrid.Node.Metrics;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 

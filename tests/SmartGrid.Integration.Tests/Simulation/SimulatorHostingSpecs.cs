@@ -10,8 +10,10 @@ using Microsoft.Extensions.Logging;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Ingestion;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Kafka;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Node;
+using SmartGrid.Simulator;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Integration.Tests.Simulation;
@@ -86,7 +88,7 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         builder.Services.AddSingleton(new RegionCatalog(fixture.DataSource));
         var keys = new IngestionKeys(fixture.DataSource);
         builder.Services.AddSingleton(keys);
-        builder.AddSimulator();
+        builder.AddSimulator(SmartGridNode.LocalIngestUrl(builder.Configuration.GetSection(SmartGridOptions.Section).Get<SmartGridOptions>()!.Http));
         await using var app = builder.Build();
         var options = app.Services.GetRequiredService<SimulatorOptions>();
         var expected = Expected(options, start);

@@ -4,7 +4,7 @@ using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Storage;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>Wires the ingestion endpoint (role <c>ingest</c>) into a host.</summary>
 public static class IngestionHosting
