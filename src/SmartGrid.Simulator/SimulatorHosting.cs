@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using SmartGrid.Actors.Hosting;
 
 namespace SmartGrid.Simulator;
 
@@ -14,7 +15,7 @@ public static class SimulatorHosting
     /// </summary>
     public static WebApplicationBuilder AddSimulator(this WebApplicationBuilder builder, Uri localIngestUrl, SimulatorOptions? options = null)
     {
-        options ??= builder.Configuration.GetSection(SimulatorOptions.Section).Get<SimulatorOptions>() ?? new SimulatorOptions();
+        options ??= builder.Configuration.BindValidated<SimulatorOptions>(SimulatorOptions.Section, o => o.Validate());
         if (options.IngestUrl is null)
             options = options with { IngestUrl = localIngestUrl.ToString() };
         builder.Services.AddSingleton(options.Validate());

@@ -2,7 +2,7 @@ using System.Net;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
-using SmartGrid.Actors.Hosting;
+using SmartGrid.Node;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
 using SmartGrid.Ingestion;

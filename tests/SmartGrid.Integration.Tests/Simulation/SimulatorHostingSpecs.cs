@@ -10,7 +10,6 @@ using Microsoft.Extensions.Logging;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Ingestion;
-using SmartGrid.Actors.Hosting;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
 using SmartGrid.Simulator;
@@ -88,7 +87,7 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         builder.Services.AddSingleton(new RegionCatalog(fixture.DataSource));
         var keys = new IngestionKeys(fixture.DataSource);
         builder.Services.AddSingleton(keys);
-        builder.AddSimulator(SmartGridNode.LocalIngestUrl(builder.Configuration.GetSection(SmartGridOptions.Section).Get<SmartGridOptions>()!.Http));
+        builder.AddSimulator(builder.Configuration.GetSection(SmartGridOptions.Section).Get<SmartGridOptions>()!.Http.LocalIngestUrl);
         await using var app = builder.Build();
         var options = app.Services.GetRequiredService<SimulatorOptions>();
         var expected = Expected(options, start);
