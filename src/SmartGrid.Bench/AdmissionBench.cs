@@ -2,8 +2,8 @@ using System.Diagnostics;
 using Npgsql;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Node.Ingestion;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Ingestion;
+using SmartGrid.Simulator;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Bench;

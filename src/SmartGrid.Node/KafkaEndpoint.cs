@@ -1,4 +1,3 @@
-using SmartGrid.Actors.Hosting;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 

@@ -1,12 +1,15 @@
 using Akka.Hosting;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Actors.Projections;
+using SmartGrid.Actors.Regional;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
 using SmartGrid.Node.Health;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using SmartGrid.Node.Management;
 using SmartGrid.Node.Metrics;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
@@ -34,15 +37,14 @@ public static class SmartGridNode
         builder.Configuration.AddCommandLine(args, SwitchMappings);
         configure?.Invoke(builder);
 
-        var options = builder.Configuration.GetSection(SmartGridOptions.Section).Get<SmartGridOptions>() ?? new SmartGridOptions();
         var postgres = builder.Configuration.GetConnectionString("Postgres");
-        options.Validate(postgres);
+        var options = builder.Configuration.BindValidated<SmartGridOptions>(SmartGridOptions.Section, o => o.Validate(postgres));
         var roles = NodeRoles.Parse(options.Roles);
         builder.Services.AddSingleton(options);
 
         // Bound for every role: the processor holds readings that reach Kafka by any way to the same
         // rules as ingestion, the clock skew included.
-        var ingestion = (builder.Configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>() ?? new IngestionOptions()).Validate();
+        var ingestion = builder.Configuration.BindValidated<IngestionOptions>(IngestionOptions.Section, o => o.Validate());
         builder.Services.AddSingleton(sp => new ReadingValidator(ingestion.ReadingRules(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
 
         var kafka = KafkaEndpoint.Resolve(options.Kafka);
@@ -63,24 +65,41 @@ public static class SmartGridNode
         // are serialised by the migrator's advisory lock.
         DatabaseMigrator.Migrate(postgres!);
         SeedRegions(postgres!, options.EffectiveRegions);
+
         builder.Services.AddStorage(postgres!);
-        if (roles.Contains(NodeRoles.Processor)) builder.Services.AddJournalCleanup(options.Pipeline.JournalCleanupInterval);
+        if (roles.Contains(NodeRoles.Processor))
+            builder.Services.AddJournalCleanup(options.Pipeline.JournalCleanupInterval,
+                [WindowProjection.ProjectionId, RegionalProjection.ProjectionId], [MeterActor.PersistenceIdPrefix, RegionActor.PersistenceIdPrefix]);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
         builder.Services.AddGridServices(builder.Configuration);
         builder.Services.AddNotifications(builder.Configuration);
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);
-        if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(kafka.BootstrapServers, $"{Environment.MachineName}:{options.Http.IngestPort}", ingestion);
-        if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
-        if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
+        if (roles.Contains(NodeRoles.Ingest))
+            builder.AddIngestion(kafka.BootstrapServers, $"{Environment.MachineName}:{options.Http.IngestPort}", ingestion);
+        if (roles.Contains(NodeRoles.Simulator))
+            builder.AddSimulator(options.Http.LocalIngestUrl);
+        if (roles.Contains(NodeRoles.Gateway))
+            builder.AddGateway();
 
-        builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) => akka
-            .AddSmartGridCluster(options, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
-            .AddTelemetryPipeline(options, roles, kafka.BootstrapServers)
+        var processor = ShardPlacement.On(NodeRoles.Processor, roles);
+        builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) =>
+        {
+            akka.AddSmartGridCluster(options.Cluster, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
+                // The shard regions on processor nodes, proxies to them on the others.
+                .AddMeters(options.Pipeline, processor)
+                .AddRegions(options.Pipeline, processor);
+            if (processor.HostedHere)
+                akka.AddWindowProjection(processor.Role)
+                    .AddRegionalProjection(processor.Role)
+                    .AddTelemetryStream(options.Pipeline, kafka.BootstrapServers)
+                    .AddArchiveStream(options.Pipeline, kafka.BootstrapServers)
+                    .AddDrainOnShutdown();
             // Only the gateway asks the managers (acknowledge, resolve); other nodes need no proxies.
-            .AddGridServices(roles, kafka.BootstrapServers, proxies: roles.Contains(NodeRoles.Gateway))
-            .AddNotifications(roles, kafka.BootstrapServers, proxy: false));
+            akka.AddGridServices(roles, kafka.BootstrapServers, proxies: roles.Contains(NodeRoles.Gateway))
+                .AddNotifications(roles, kafka.BootstrapServers, proxy: false);
+        });
         builder.AddManagement();
 
         var app = builder.Build();

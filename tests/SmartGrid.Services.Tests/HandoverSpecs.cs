@@ -98,17 +98,13 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
             Smtp = new SmtpSettings { Port = _smtp.Port }, Consumer = Consumer(_notificationGroup, _alerts, _updates),
             MaxPerRecipientPerHour = maxNotificationsPerHour,
         });
-        var options = new SmartGridOptions
+        var cluster = new ClusterMembership
         {
-            Roles = string.Join(",", roles),
-            Cluster = new SmartGridOptions.ClusterSettings
-            {
-                Port = port, SystemName = SystemName, SeedNodes = seedPort is { } seed ? [$"akka.tcp://{SystemName}@127.0.0.1:{seed}"] : [],
-            },
+            Port = port, SystemName = SystemName, SeedNodes = seedPort is { } seed ? [$"akka.tcp://{SystemName}@127.0.0.1:{seed}"] : [],
         };
         builder.Services.AddAkka(SystemName, (akka, _) =>
         {
-            akka.AddSmartGridCluster(options, ConnectionString, roles, HoconFile())
+            akka.AddSmartGridCluster(cluster, ConnectionString, roles, HoconFile())
                 .AddGridServices(roles, Fixture.Broker.BootstrapServers, proxies: false)
                 .AddNotifications(roles, Fixture.Broker.BootstrapServers, proxy: false);
             // Prepended after the repository's file: these keys win.

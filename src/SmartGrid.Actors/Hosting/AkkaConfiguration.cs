@@ -51,7 +51,7 @@ public static class AkkaConfiguration
     /// joins itself, which makes the single-process default a one-member cluster.
     /// </summary>
     public static AkkaConfigurationBuilder AddSmartGridCluster(this AkkaConfigurationBuilder builder,
-        SmartGridOptions options, string postgres, IReadOnlyList<string> roles, string? hoconFile = null)
+        ClusterMembership cluster, string postgres, IReadOnlyList<string> roles, string? hoconFile = null)
     {
         UseBinaryCopyForJournalBatches();
         if (hoconFile is not null && File.Exists(hoconFile))
@@ -60,11 +60,11 @@ public static class AkkaConfiguration
         builder
             .ConfigureLoggers(l => l.AddLoggerFactory())
             .WithCustomSerializer("smartgrid", SmartGridSerializer.Manifests.Keys, system => new SmartGridSerializer(system))
-            .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
+            .WithRemoting(cluster.Hostname, cluster.Port)
             .WithClustering(new ClusterOptions
             {
                 Roles = roles.ToArray(),
-                SeedNodes = options.Cluster.SeedNodes.ToArray(),
+                SeedNodes = cluster.SeedNodes.ToArray(),
             })
             .WithSqlPersistence(
                 journalOptions: Journal(postgres, isDefault: true, "sql"),
@@ -83,10 +83,10 @@ public static class AkkaConfiguration
             .WithActors((system, registry) =>
             {
                 system.ActorOf(Props.Create<ClusterListener>(), "cluster-listener");
-                if (options.Cluster.SeedNodes.Count == 0)
+                if (cluster.SeedNodes.Count == 0)
                 {
-                    var cluster = Cluster.Get(system);
-                    cluster.Join(cluster.SelfAddress);
+                    var self = Cluster.Get(system);
+                    self.Join(self.SelfAddress);
                 }
             });
         return builder;

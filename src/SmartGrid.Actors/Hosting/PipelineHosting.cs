@@ -16,20 +16,17 @@ using SmartGrid.Storage;
 
 namespace SmartGrid.Actors.Hosting;
 
-/// <summary>The processor role's streams and projections, and the shard regions they feed.</summary>
+/// <summary>
+/// The processor's projections and Kafka streams, one registration each; the shard regions they
+/// feed are <see cref="MeterActorHosting.AddMeters"/> and <see cref="RegionActorHosting.AddRegions"/>.
+/// </summary>
 public static class PipelineHosting
 {
     public const string ArchiveGroupId = "raw-archive-group";
 
-    public static AkkaConfigurationBuilder AddTelemetryPipeline(this AkkaConfigurationBuilder builder,
-        SmartGridOptions options, IReadOnlyList<string> roles, string kafkaBootstrap)
-    {
-        builder.AddMeters(options, roles).AddRegions(options, roles);
-        if (!roles.Contains(NodeRoles.Processor)) return builder;
-
-        var pipeline = options.Pipeline;
-        var singleton = new ClusterSingletonOptions { Role = NodeRoles.Processor };
-        builder.WithSingleton<WindowProjection>(WindowProjection.ProjectionId, (system, registry, resolver) =>
+    /// <summary>The window projection: the meters' closed windows (journal tag window-emitted) to the regions, Kafka and the aggregate tables.</summary>
+    public static AkkaConfigurationBuilder AddWindowProjection(this AkkaConfigurationBuilder builder, string role) =>
+        builder.WithSingleton<WindowProjection>(WindowProjection.ProjectionId, (_, registry, resolver) =>
         {
             var sp = resolver.GetService<IServiceProvider>();
             var projection = new WindowProjection(registry.Get<RegionActor>(), sp.GetRequiredService<KafkaJson>(),
@@ -37,35 +34,36 @@ public static class PipelineHosting
             return Props.Create(() => new ProjectionRunner(
                 new ProjectionRunner.Settings(WindowProjection.ProjectionId, MeterActor.WindowsTag, 2_000, TimeSpan.FromMilliseconds(100)),
                 sp.GetRequiredService<ProjectionOffsets>(), projection.HandleAsync));
-        }, singleton, createProxyToo: false);
-        builder.WithSingleton<RegionalProjection>(RegionalProjection.ProjectionId, (system, registry, resolver) =>
+        }, new ClusterSingletonOptions { Role = role }, createProxyToo: false);
+
+    /// <summary>The regional projection: the regions' windows (journal tag regional-emitted) to Kafka regional_aggregates and their tables.</summary>
+    public static AkkaConfigurationBuilder AddRegionalProjection(this AkkaConfigurationBuilder builder, string role) =>
+        builder.WithSingleton<RegionalProjection>(RegionalProjection.ProjectionId, (_, _, resolver) =>
         {
             var sp = resolver.GetService<IServiceProvider>();
             var projection = new RegionalProjection(sp.GetRequiredService<KafkaJson>(), sp.GetRequiredService<RegionalAggregateStore>());
             return Props.Create(() => new ProjectionRunner(
                 new ProjectionRunner.Settings(RegionalProjection.ProjectionId, RegionActor.RegionalTag, 500, TimeSpan.FromMilliseconds(100)),
                 sp.GetRequiredService<ProjectionOffsets>(), projection.HandleAsync));
-        }, singleton, createProxyToo: false);
+        }, new ClusterSingletonOptions { Role = role }, createProxyToo: false);
 
+    /// <summary>raw_readings to the meters: one back-pressured sub-stream per partition, offsets committed after each checkpoint.</summary>
+    public static AkkaConfigurationBuilder AddTelemetryStream(this AkkaConfigurationBuilder builder, PipelineSettings pipeline, string kafkaBootstrap) =>
         builder.AddStartup((system, registry) =>
         {
-            var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
-            var materializer = system.Materializer(namePrefix: "pipeline");
-            // The node's validator: the same rules and clock skew as its ingestion.
-            var validator = sp.GetRequiredService<ReadingValidator>();
-            var consumer = ConsumerSettings.Create(kafkaBootstrap, TelemetryConsumer.GroupId, Deserializers.Utf8,
-                    new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
-                .WithDeadLetterTopic(Topics.DeadLetters)
-                // Room for two full groups per partition, so the next group fills while one is recorded.
-                with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
-            var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");
-            var gate = new RegistryGate(sp.GetRequiredService<MeterRegistry>(), sp.GetRequiredService<RegionCatalog>(),
-                sp.GetRequiredService<IProducer<string, string>>(), Topics.DeadLetters, log);
+            var (consumer, gate, log, materializer) = RawReadings(system, pipeline, kafkaBootstrap);
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
                 CommitterSettings.Default, materializer, gate), log, materializer);
+            ConsumerDrain.Get(system).Add(telemetry);
+        });
 
-            var archive = sp.GetRequiredService<RawReadingStore>();
+    /// <summary>raw_readings to the raw_readings table (idempotent), in a consumer group of its own.</summary>
+    public static AkkaConfigurationBuilder AddArchiveStream(this AkkaConfigurationBuilder builder, PipelineSettings pipeline, string kafkaBootstrap) =>
+        builder.AddStartup((system, _) =>
+        {
+            var (consumer, gate, log, materializer) = RawReadings(system, pipeline, kafkaBootstrap);
+            var archive = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>().GetRequiredService<RawReadingStore>();
             var archiver = RestartingConsumer.Start(ArchiveGroupId, () => KafkaConsumer.CommittableSource(consumer.WithGroupId(ArchiveGroupId), [Topics.RawReadings])
                 .GroupedWithin(5_000, TimeSpan.FromMilliseconds(500))
                 .SelectAsync(1, async group =>
@@ -79,14 +77,56 @@ public static class PipelineHosting
                 .SelectMany(offsets => offsets)
                 .Via(Committer.Flow(CommitterSettings.Default))
                 .Select(_ => Done.Instance), log, materializer);
+            ConsumerDrain.Get(system).Add(archiver);
+        });
 
-            // Stop fetching before the node leaves, let in-flight readings finish and commit.
+    /// <summary>On leaving, the node's Kafka streams stop fetching, let in-flight readings finish and commit, before the node leaves the cluster.</summary>
+    public static AkkaConfigurationBuilder AddDrainOnShutdown(this AkkaConfigurationBuilder builder) =>
+        builder.AddStartup((system, _) =>
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-kafka", async () =>
             {
-                await Task.WhenAll(telemetry.ShutdownAsync(), archiver.ShutdownAsync());
+                await ConsumerDrain.Get(system).DrainAsync();
                 return Done.Instance;
-            });
-        });
-        return builder;
+            }));
+
+    /// <summary>What both raw_readings consumers share: the settings, the registry gate, the log and a materializer.</summary>
+    private static (ConsumerSettings<string, TelemetryReading> Consumer, RegistryGate Gate, Akka.Event.ILoggingAdapter Log, IMaterializer Materializer) RawReadings(
+        ActorSystem system, PipelineSettings pipeline, string kafkaBootstrap)
+    {
+        var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
+        // The node's validator: the same rules and clock skew as its ingestion.
+        var validator = sp.GetRequiredService<ReadingValidator>();
+        var consumer = ConsumerSettings.Create(kafkaBootstrap, TelemetryConsumer.GroupId, Deserializers.Utf8,
+                new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
+            .WithDeadLetterTopic(Topics.DeadLetters)
+            // Room for two full groups per partition, so the next group fills while one is recorded.
+            with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
+        var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");
+        var gate = new RegistryGate(sp.GetRequiredService<MeterRegistry>(), sp.GetRequiredService<RegionCatalog>(),
+            sp.GetRequiredService<IProducer<string, string>>(), Topics.DeadLetters, log);
+        return (consumer, gate, log, system.Materializer(namePrefix: "pipeline"));
     }
+}
+
+/// <summary>The node's Kafka consumers that <see cref="PipelineHosting.AddDrainOnShutdown"/> stops before the node leaves.</summary>
+public sealed class ConsumerDrain : IExtension
+{
+    private readonly List<RestartingConsumer> _consumers = [];
+
+    public static ConsumerDrain Get(ActorSystem system) => system.WithExtension<ConsumerDrain, ConsumerDrainProvider>();
+
+    public void Add(RestartingConsumer consumer)
+    {
+        lock (_consumers) _consumers.Add(consumer);
+    }
+
+    public Task DrainAsync()
+    {
+        lock (_consumers) return Task.WhenAll(_consumers.Select(c => c.ShutdownAsync()));
+    }
+}
+
+public sealed class ConsumerDrainProvider : ExtensionIdProvider<ConsumerDrain>
+{
+    public override ConsumerDrain CreateExtension(ExtendedActorSystem system) => new();
 }

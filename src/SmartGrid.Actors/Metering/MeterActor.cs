@@ -187,18 +187,18 @@ public sealed class MeterActor : WindowOwnerActor
 
 public static class MeterActorHosting
 {
-    /// <summary>The meter shard region on processor nodes, a proxy to it everywhere else.</summary>
-    public static AkkaConfigurationBuilder AddMeters(this AkkaConfigurationBuilder builder, SmartGridOptions options, IReadOnlyList<string> roles)
+    /// <summary>The meter shard region where <paramref name="placement"/> hosts it, a proxy to it everywhere else.</summary>
+    public static AkkaConfigurationBuilder AddMeters(this AkkaConfigurationBuilder builder, PipelineSettings pipeline, ShardPlacement placement)
     {
-        if (!roles.Contains(NodeRoles.Processor))
-            return builder.WithShardRegionProxy<MeterActor>(MeterActor.TypeName, NodeRoles.Processor, new MeterMessageExtractor());
-        var policy = new MeterPolicy { AllowedLateness = options.Pipeline.AllowedLateness };
+        if (!placement.HostedHere)
+            return builder.WithShardRegionProxy<MeterActor>(MeterActor.TypeName, placement.Role, new MeterMessageExtractor());
+        var policy = new MeterPolicy { AllowedLateness = pipeline.AllowedLateness };
         return builder.WithShardRegion<MeterActor>(MeterActor.TypeName,
-            id => Props.Create(() => new MeterActor(id, policy, options.Pipeline.IdleClose, options.Pipeline.SnapshotEvery, options.Pipeline.PassivateAfter)),
+            id => Props.Create(() => new MeterActor(id, policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter)),
             new MeterMessageExtractor(),
             new ShardOptions
             {
-                Role = NodeRoles.Processor, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                Role = placement.Role, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
                 // The coordinator must remember its shards across a full restart, or remembered entities would wait for traffic.
                 StateStoreMode = StateStoreMode.Persistence,
             });

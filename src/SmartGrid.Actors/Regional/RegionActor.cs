@@ -87,10 +87,11 @@ public sealed class RegionActor : WindowOwnerActor
 
 public static class RegionActorHosting
 {
-    public static AkkaConfigurationBuilder AddRegions(this AkkaConfigurationBuilder builder, SmartGridOptions options, IReadOnlyList<string> roles)
+    /// <summary>The region shard region where <paramref name="placement"/> hosts it, a proxy to it everywhere else.</summary>
+    public static AkkaConfigurationBuilder AddRegions(this AkkaConfigurationBuilder builder, PipelineSettings pipeline, ShardPlacement placement)
     {
-        if (!roles.Contains(NodeRoles.Processor))
-            return builder.WithShardRegionProxy<RegionActor>(RegionActor.TypeName, NodeRoles.Processor, new RegionMessageExtractor());
+        if (!placement.HostedHere)
+            return builder.WithShardRegionProxy<RegionActor>(RegionActor.TypeName, placement.Role, new RegionMessageExtractor());
         var policy = new RegionPolicy();
         return builder.WithShardRegion<RegionActor>(RegionActor.TypeName,
             (_, _, resolver) =>
@@ -100,13 +101,13 @@ public static class RegionActorHosting
                 return region =>
                 {
                     Func<double> capacity = () => catalog.Current.Find(region) is { } known ? known.Spec.CapacityKw : UnknownRegionCapacityKw;
-                    return Props.Create(() => new RegionActor(region, capacity, policy, options.Pipeline.IdleClose, options.Pipeline.RegionSnapshotEvery));
+                    return Props.Create(() => new RegionActor(region, capacity, policy, pipeline.IdleClose, pipeline.RegionSnapshotEvery));
                 };
             },
             new RegionMessageExtractor(),
             new ShardOptions
             {
-                Role = NodeRoles.Processor, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                Role = placement.Role, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
                 // The coordinator must remember its shards across a full restart, or remembered entities would wait for traffic.
                 StateStoreMode = StateStoreMode.Persistence,
             });

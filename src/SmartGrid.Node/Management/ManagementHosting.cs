@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
 
@@ -25,8 +26,11 @@ public static class ManagementHosting
 
     public static WebApplicationBuilder AddManagement(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(ManagementOptions.Section).Get<ManagementOptions>() ?? new ManagementOptions();
-        options.Validate();
+        var options = builder.Configuration.BindValidated<ManagementOptions>(ManagementOptions.Section, o =>
+        {
+            o.Validate();
+            return o;
+        });
         options.Token = options.ResolveToken();
         var ring = new LogRingBuffer();
         builder.Logging.AddProvider(ring);

@@ -31,8 +31,7 @@ public static class NodeMetrics
 
     public static WebApplicationBuilder AddNodeMetrics(this WebApplicationBuilder builder, IReadOnlyList<string> roles)
     {
-        var options = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
-        builder.Services.AddSingleton(options.Validate());
+        builder.Services.AddSingleton(builder.Configuration.BindValidated<MetricsOptions>(MetricsOptions.Section, o => o.Validate()));
         builder.Services.AddMetrics();
         builder.Services.AddSingleton(sp => new NodeMetricsRegistry(sp.GetRequiredService<IMeterFactory>()));
         builder.Services.AddSingleton(new NodeIdentity(roles));

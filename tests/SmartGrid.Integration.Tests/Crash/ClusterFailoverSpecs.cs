@@ -5,7 +5,7 @@ using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Pipeline;
 using SmartGrid.Kafka;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 using Xunit.Abstractions;
 
 namespace SmartGrid.Integration.Tests.Crash;

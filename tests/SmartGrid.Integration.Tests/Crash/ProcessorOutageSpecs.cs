@@ -9,7 +9,7 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Pipeline;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using Xunit.Abstractions;
 
 namespace SmartGrid.Integration.Tests.Crash;

@@ -5,7 +5,7 @@ using Npgsql;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using static SmartGrid.Integration.Tests.Ingestion.TestReadings;
 
 namespace SmartGrid.Integration.Tests.Ingestion;

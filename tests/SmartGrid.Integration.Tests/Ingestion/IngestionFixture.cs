@@ -10,7 +10,7 @@ using Npgsql;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Integration.Tests.Ingestion;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 
 namespace SmartGrid.Integration.Tests.Ingestion;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using SmartGrid.Storage;
 using static SmartGrid.Integration.Tests.Ingestion.TestReadings;
 

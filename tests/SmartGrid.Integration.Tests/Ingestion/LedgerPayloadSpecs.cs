@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 
 namespace SmartGrid.Integration.Tests.Ingestion;
 

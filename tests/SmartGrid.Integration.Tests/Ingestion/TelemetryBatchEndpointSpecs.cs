@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using SmartGrid.Storage;
 using static SmartGrid.Integration.Tests.Ingestion.TestReadings;
 

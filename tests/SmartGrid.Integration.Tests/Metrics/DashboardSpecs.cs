@@ -7,9 +7,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartGrid.Node;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using SmartGrid.Node.Metrics;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 
 namespace SmartGrid.Integration.Tests.Metrics;
 

@@ -2,13 +2,13 @@ using System.Net;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
-using SmartGrid.Actors.Hosting;
+using SmartGrid.Node;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 using SmartGrid.Node.Management;
 using SmartGrid.Node.Metrics;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 

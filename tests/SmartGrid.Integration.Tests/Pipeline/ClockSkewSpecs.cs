@@ -10,7 +10,7 @@ using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 
 namespace SmartGrid.Integration.Tests.Pipeline;
 

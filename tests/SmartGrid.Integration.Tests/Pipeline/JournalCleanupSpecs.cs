@@ -172,7 +172,7 @@ public sealed class JournalCleanupSettingsSpecs
     [InlineData("-00:00:01")]
     public void Should_refuse_a_cleanup_interval_that_is_not_positive_naming_the_key(string interval)
     {
-        var options = new SmartGrid.Actors.Hosting.SmartGridOptions { Pipeline = { JournalCleanupInterval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture) } };
+        var options = new SmartGrid.Node.SmartGridOptions { Pipeline = { JournalCleanupInterval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture) } };
         var error = Assert.Throws<InvalidOperationException>(() => options.Validate("Host=127.0.0.1"));
         Assert.Contains("SmartGrid:Pipeline:JournalCleanupInterval", error.Message);
     }

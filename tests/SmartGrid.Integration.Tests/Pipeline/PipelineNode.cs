@@ -38,7 +38,7 @@ public sealed class PipelineNode : IAsyncDisposable
     {
         await App.Services.GetRequiredService<SmartGrid.Storage.MeterRegistry>().EnsureRegisteredAsync(meters);
         var (_, key) = await App.Services.GetRequiredService<SmartGrid.Storage.IngestionKeys>().CreateAsync("pipeline specs", null, canProvision: false, "specs");
-        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{App.Services.GetRequiredService<SmartGrid.Actors.Hosting.SmartGridOptions>().Http.IngestPort}") };
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{App.Services.GetRequiredService<SmartGrid.Node.SmartGridOptions>().Http.IngestPort}") };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         return http;
     }

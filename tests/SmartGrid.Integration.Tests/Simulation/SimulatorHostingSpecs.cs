@@ -11,7 +11,8 @@ using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Ingestion;
 using SmartGrid.Kafka;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Node;
+using SmartGrid.Simulator;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Integration.Tests.Simulation;
@@ -86,7 +87,7 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         builder.Services.AddSingleton(new RegionCatalog(fixture.DataSource));
         var keys = new IngestionKeys(fixture.DataSource);
         builder.Services.AddSingleton(keys);
-        builder.AddSimulator();
+        builder.AddSimulator(builder.Configuration.GetSection(SmartGridOptions.Section).Get<SmartGridOptions>()!.Http.LocalIngestUrl);
         await using var app = builder.Build();
         var options = app.Services.GetRequiredService<SimulatorOptions>();
         var expected = Expected(options, start);

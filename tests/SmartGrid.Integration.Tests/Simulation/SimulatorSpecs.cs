@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Ingestion;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 
 namespace SmartGrid.Integration.Tests.Simulation;
 

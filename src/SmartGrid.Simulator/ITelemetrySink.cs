@@ -1,6 +1,6 @@
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Node.Simulation;
+namespace SmartGrid.Simulator;
 
 /// <summary>Where the simulator delivers its batches: the ingestion endpoint, Kafka, or a benchmark's own sink.</summary>
 public interface ITelemetrySink

@@ -1,7 +1,7 @@
 using Microsoft.Net.Http.Headers;
 using SmartGrid.Storage;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>
 /// Finds the ingestion key of a request: <c>Authorization: Bearer sgk_…</c> or <c>X-Api-Key: sgk_…</c>.

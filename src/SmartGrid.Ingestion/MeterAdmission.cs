@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Storage;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>The readings of a batch that may be published (with the registry's region), where they were in the request, and how many meters were registered for them.</summary>
 public sealed record Admitted(List<TelemetryReading> Readings, List<int> Indexes, int Provisioned);

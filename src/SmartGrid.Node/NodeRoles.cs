@@ -1,4 +1,4 @@
-namespace SmartGrid.Actors.Hosting;
+namespace SmartGrid.Node;
 
 /// <summary>The cluster roles a SmartGrid node can take; <see cref="All"/> is the single-process default.</summary>
 public static class NodeRoles

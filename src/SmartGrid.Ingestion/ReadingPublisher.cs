@@ -2,7 +2,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>
 /// Puts accepted readings on Kafka <c>raw_readings</c>, keyed by meter id, through the node's

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Node.Simulation;
+namespace SmartGrid.Simulator;
 
 /// <summary>
 /// Posts batches to <c>/telemetry/batch</c> as a JSON array in the seed's format, with the

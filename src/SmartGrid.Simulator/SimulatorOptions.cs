@@ -1,6 +1,6 @@
 using SmartGrid.Domain.Grid;
 
-namespace SmartGrid.Node.Simulation;
+namespace SmartGrid.Simulator;
 
 public enum SimulatorMode
 {

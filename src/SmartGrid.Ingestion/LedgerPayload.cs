@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>
 /// How a ledger row holds its batch: the exact Kafka records the pump publishes, each as its key

@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using SmartGrid.Storage;
 
-namespace SmartGrid.Node.Simulation;
+namespace SmartGrid.Simulator;
 
 /// <summary>
 /// The <c>simulator</c> role: runs <see cref="SimulatorRun"/> with the configured sink once the

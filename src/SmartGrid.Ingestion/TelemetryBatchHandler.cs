@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>
 /// <c>POST /telemetry/batch</c>: reads a batch of readings (a JSON array, or an object with a

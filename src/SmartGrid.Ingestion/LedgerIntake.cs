@@ -3,7 +3,7 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>
 /// The acknowledgement's promise: a batch's accepted readings become one committed row of the

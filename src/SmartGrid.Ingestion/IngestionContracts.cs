@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>Answer of <c>POST /telemetry/batch</c> (200 all accepted, 207 some rejected): counts, and one entry per rejected record.</summary>
 public sealed record BatchResult(

@@ -1,8 +1,8 @@
 using Confluent.Kafka;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Node.Ingestion;
+using SmartGrid.Ingestion;
 
-namespace SmartGrid.Node.Simulation;
+namespace SmartGrid.Simulator;
 
 /// <summary>
 /// Publishes batches straight to Kafka raw_readings keyed by meter id, as ingestion would but

@@ -1,4 +1,4 @@
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>
 /// What this ingest node's ledger still holds (rows acknowledged but not yet consumed by the

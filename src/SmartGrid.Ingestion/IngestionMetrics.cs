@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>The ingestion endpoint's instruments (Meter <see cref="MeterName"/>).</summary>
 public sealed class IngestionMetrics

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace SmartGrid.Node.Simulation;
+namespace SmartGrid.Simulator;
 
 /// <summary>The simulator's counters (Meter <see cref="MeterName"/>), read from a run's <see cref="SimulatorProgress"/>.</summary>
 public static class SimulatorMetrics

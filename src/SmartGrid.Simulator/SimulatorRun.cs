@@ -3,7 +3,7 @@ using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Node.Simulation;
+namespace SmartGrid.Simulator;
 
 /// <summary>What a simulator run did so far (or in total).</summary>
 /// <param name="Sent">Readings handed to the sink.</param>

@@ -5,7 +5,7 @@ using Npgsql;
 using SmartGrid.Kafka;
 using SmartGrid.Storage;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>Where the pump publishes and whose progress completes a ledger row.</summary>
 /// <param name="ConsumerGroup">The processor's group: a row is done once it committed past every record of it.</param>

@@ -1,6 +1,6 @@
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>
 /// Limits and policy of <c>POST /telemetry/batch</c>, bound from <see cref="Section"/>.

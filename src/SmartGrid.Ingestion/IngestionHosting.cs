@@ -1,10 +1,11 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Storage;
 
-namespace SmartGrid.Node.Ingestion;
+namespace SmartGrid.Ingestion;
 
 /// <summary>Wires the ingestion endpoint (role <c>ingest</c>) into a host.</summary>
 public static class IngestionHosting
@@ -21,8 +22,8 @@ public static class IngestionHosting
     public static WebApplicationBuilder AddIngestion(this WebApplicationBuilder builder, string kafkaBootstrap, string defaultLedgerOwner,
         IngestionOptions? options = null)
     {
-        options ??= builder.Configuration.GetSection(IngestionOptions.Section).Get<IngestionOptions>() ?? new IngestionOptions();
-        options.Validate(builder.Environment.IsDevelopment());
+        var development = builder.Environment.IsDevelopment();
+        options = options?.Validate(development) ?? builder.Configuration.BindValidated<IngestionOptions>(IngestionOptions.Section, o => o.Validate(development));
         builder.Services.AddIngestion(options with { LedgerOwner = options.LedgerOwner ?? defaultLedgerOwner }, kafkaBootstrap);
         return builder;
     }
