@@ -16,6 +16,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
     ["revocation"] = ("revocation [--cached N] [--uncached N] [--fallback N]: cost of the per-request session revocation check: process cache, Redis, PostgreSQL fallback",
         RevocationBench.RunAsync),
+    ["generator"] = ("generator [--ticks N] [--rate N] [--seconds N]: ms per simulator tick of the 5,000-meter fleet, and a rate-capped run's achieved rate against its cap",
+        GeneratorBench.RunAsync),
 };
 
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))

@@ -34,6 +34,11 @@ public sealed class ClusterFixture : IAsyncLifetime
     public IReadOnlyList<ClusterNode> Nodes => [A, B, C];
     /// <summary>Set by a spec that fails, so the node logs stay for a look.</summary>
     public bool KeepLogs { get; set; }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> _setups = new();
+
+    /// <summary>Runs a setup once per cluster, for whichever spec needs it first; a failed one fails every spec that needs it.</summary>
+    public Task OnceAsync(string what, Func<Task> setup) => _setups.GetOrAdd(what, _ => new Lazy<Task>(setup)).Value;
     public string LogDir => _logDir;
     public TimeSpan StartedIn { get; private set; }
 

@@ -162,4 +162,64 @@ public class MeterStateSpecs
             (restored.AcceptedTotal, restored.DuplicatesTotal, restored.TooLateTotal, restored.Watermark, restored.Newest, restored.Baseline));
         Assert.Equal((2L, 1L), (live.DuplicatesTotal, live.TooLateTotal));
     }
+
+    [Fact]
+    public void Should_close_the_minute_and_the_quarter_hour_exactly_when_the_watermark_reaches_their_end_plus_lateness()
+    {
+        var state = new MeterState(Meter);
+        Feed(state, [Reading(Noon, powerKw: 2, voltage: 228), Reading(Noon.AddSeconds(10), powerKw: 4, voltage: 230), Reading(Noon.AddSeconds(20), powerKw: 6, voltage: 232)]);
+
+        // 12:16 is the newest but the watermark is still 12:00:20: nothing closes on one reading.
+        Assert.Empty(Feed(state, [Reading(Noon.AddMinutes(16), powerKw: 1)]));
+        Assert.Equal(Noon.AddSeconds(20), state.Watermark);
+
+        // The watermark is now 12:16:00 = the quarter-hour's end 12:15 + 1 min lateness (and well past 12:01 + 1 min).
+        var published = Feed(state, [Reading(Noon.AddMinutes(16).AddSeconds(10), powerKw: 1)]);
+
+        Assert.Equal([(WindowSize.OneMinute, Noon), (WindowSize.FifteenMinutes, Noon)],
+            published.Select(w => (w.Aggregate.Size, w.Aggregate.WindowStart)));
+        Assert.All(published, w =>
+        {
+            Assert.Equal((1, 3, "Pune-West"), (w.Revision, w.Aggregate.ReadingCount, w.Aggregate.Region));
+            AssertClose(4, w.Aggregate.PowerKwAvg); // (2 + 4 + 6) / 3
+            Assert.Equal((2.0, 6.0), (w.Aggregate.PowerKwMin, w.Aggregate.PowerKwMax));
+            AssertClose(230, w.Aggregate.VoltageAvg);
+            AssertClose(0.03, w.Aggregate.EnergyKwhSum);
+        });
+    }
+
+    [Fact]
+    public void Should_amend_a_window_published_on_silence_with_the_next_revision()
+    {
+        var state = new MeterState(Meter);
+        Feed(state, Every10Seconds(Noon, 2, powerKw: 3));
+        var onSilence = Feed(state, [], idle: true);
+        Assert.Equal([(WindowSize.OneMinute, 1, 2), (WindowSize.FifteenMinutes, 1, 2)],
+            onSilence.Select(w => (w.Aggregate.Size, w.Revision, w.Aggregate.ReadingCount)));
+        Assert.False(state.HasUnemittedWindows);
+
+        // The watermark is 12:00:00, so a reading of the same minute is still on time: the windows reopen.
+        Assert.Empty(Feed(state, [Reading(Noon.AddSeconds(20), powerKw: 6)]));
+        Assert.True(state.HasUnemittedWindows);
+        var amended = Feed(state, [], idle: true);
+
+        Assert.Equal([(WindowSize.OneMinute, 2, 3), (WindowSize.FifteenMinutes, 2, 3)],
+            amended.Select(w => (w.Aggregate.Size, w.Revision, w.Aggregate.ReadingCount)));
+        Assert.All(amended, w => AssertClose(4, w.Aggregate.PowerKwAvg)); // (3 + 3 + 6) / 3
+    }
+
+    [Fact]
+    public void Should_persist_nothing_for_an_empty_batch_and_only_counts_for_a_batch_of_duplicates()
+    {
+        var state = new MeterState(Meter);
+        var batch = Every10Seconds(Noon, 3);
+        Feed(state, batch);
+
+        Assert.Empty(state.Decide([], idle: false, Policy));
+        var events = state.Decide([batch[0], batch[2]], idle: false, Policy);
+
+        var counted = Assert.IsType<ReadingsAccepted>(Assert.Single(events));
+        Assert.Equal((0, 2, 0), (counted.Readings.Count, counted.Duplicates, counted.TooLate));
+        Assert.Equal(3, state.AcceptedTotal); // Decide leaves the state alone
+    }
 }
