@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 
 namespace SmartGrid.Bench;
 

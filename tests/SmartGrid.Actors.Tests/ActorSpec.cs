@@ -61,12 +61,14 @@ public abstract class ActorSpec(ActorDatabase database, ITestOutputHelper output
 {
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    /// <summary>The node's processor role, the one meters and regions are sharded on.</summary>
+    protected const string ProcessorRole = "processor";
+
     protected ActorDatabase Database { get; } = database;
 
     protected override void ConfigureAkka(AkkaConfigurationBuilder builder, IServiceProvider provider)
     {
-        var options = new SmartGridOptions { Cluster = { Port = 0 } };
-        builder.AddSmartGridCluster(options, Database.ConnectionString, [NodeRoles.Processor]);
+        builder.AddSmartGridCluster(new ClusterMembership { Port = 0 }, Database.ConnectionString, [ProcessorRole]);
     }
 
     /// <summary>Stops an entity and waits until it is gone, so the next one with its id recovers from the database alone.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Node;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Seeding;
