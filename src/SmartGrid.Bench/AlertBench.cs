@@ -3,6 +3,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Npgsql;
+using SmartGrid.Contracts;
 using SmartGrid.Domain;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using SmartGrid.Contracts.Management;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
 
