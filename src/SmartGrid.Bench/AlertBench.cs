@@ -9,7 +9,6 @@ using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
-using SmartGrid.Services.Common;
 
 namespace SmartGrid.Bench;
 
@@ -88,7 +87,7 @@ internal static class AlertBench
                 sends.AddRange(Regions.Select(region => producer.ProduceAsync(Topics.RegionalAggregates, new Message<string, string>
                 {
                     Key = region,
-                    Value = WireJson.Serialize(new Services.Tariffs.RegionalAggregateMessage
+                    Value = WireJson.Serialize(new RegionalAggregateMessage
                     {
                         Region = region, WindowSize = "1m", WindowStart = minute, WindowEnd = minute.AddMinutes(1), MeterCount = meters / 4,
                         TotalPowerKw = 1_500, CapacityKw = 3_000, LoadPercentage = 50, Revision = 1,
