@@ -3,12 +3,12 @@ using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Npgsql;
+using SmartGrid.Contracts;
 using SmartGrid.Domain;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
-using SmartGrid.Services.Common;
 
 namespace SmartGrid.Bench;
 
@@ -87,7 +87,7 @@ internal static class AlertBench
                 sends.AddRange(Regions.Select(region => producer.ProduceAsync(Topics.RegionalAggregates, new Message<string, string>
                 {
                     Key = region,
-                    Value = WireJson.Serialize(new Services.Tariffs.RegionalAggregateMessage
+                    Value = WireJson.Serialize(new RegionalAggregateMessage
                     {
                         Region = region, WindowSize = "1m", WindowStart = minute, WindowEnd = minute.AddMinutes(1), MeterCount = meters / 4,
                         TotalPowerKw = 1_500, CapacityKw = 3_000, LoadPercentage = 50, Revision = 1,

@@ -1,3 +1,4 @@
+using SmartGrid.Contracts.Management;
 using Spectre.Console;
 
 namespace SmartGrid.Cmd;

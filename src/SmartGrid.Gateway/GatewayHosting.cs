@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Scalar.AspNetCore;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Gateway.Admin;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
@@ -11,11 +13,10 @@ using SmartGrid.Gateway.Notifications;
 using SmartGrid.Gateway.Seeding;
 using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
-using SmartGrid.Actors.Hosting;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
-using Scalar.AspNetCore;
+using SmartGrid.Storage.Tariffs;
 using StackExchange.Redis;
 
 namespace SmartGrid.Gateway;
@@ -67,7 +68,8 @@ public static class GatewayHosting
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new BillingStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource));
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<TariffStore>(sp, sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new TariffRecords(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton<TariffStore>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionOverview>(sp, sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton<TariffOverridePublisher>();
         services.AddSingleton<DatabaseBreaker>();

@@ -1,13 +1,18 @@
+using SmartGrid.Contracts;
+
 namespace SmartGrid.Node;
 
-/// <summary>The cluster roles a SmartGrid node can take; <see cref="All"/> is the single-process default.</summary>
+/// <summary>
+/// The cluster roles a SmartGrid node can take; <see cref="All"/> is the single-process default. The names
+/// themselves are the contracts' <see cref="ClusterRoles"/>, which the services use too.
+/// </summary>
 public static class NodeRoles
 {
-    public const string Ingest = "ingest";
-    public const string Processor = "processor";
-    public const string Services = "services";
-    public const string Gateway = "gateway";
-    public const string Simulator = "simulator";
+    public const string Ingest = ClusterRoles.Ingest;
+    public const string Processor = ClusterRoles.Processor;
+    public const string Services = ClusterRoles.Services;
+    public const string Gateway = ClusterRoles.Gateway;
+    public const string Simulator = ClusterRoles.Simulator;
     public const string All = "all";
 
     public static readonly IReadOnlyList<string> Every = [Ingest, Processor, Services, Gateway, Simulator];

@@ -70,7 +70,17 @@ public sealed record AlertSettings
 {
     public const string GroupId = "alert-service-group";
 
-    public OverloadRuleOptions Overload { get; init; } = OverloadRuleOptions.Default;
+    /// <summary>A 1-minute window is an overload window when the region's load is strictly above this many percent.</summary>
+    public double OverloadThresholdPercent { get; init; } = OverloadRuleOptions.Default.ThresholdPercent;
+
+    /// <summary>Overload windows within <see cref="OverloadSpan"/> that make a region overloaded.</summary>
+    public int OverloadWindows { get; init; } = OverloadRuleOptions.Default.WindowsRequired;
+
+    public TimeSpan OverloadSpan { get; init; } = OverloadRuleOptions.Default.Span;
+
+    /// <summary>The overload rule these settings describe (the domain's defaults are the settings' defaults).</summary>
+    public OverloadRuleOptions Overload =>
+        new() { ThresholdPercent = OverloadThresholdPercent, WindowsRequired = OverloadWindows, Span = OverloadSpan };
 
     /// <summary>An open overload alert is resolved once the region's 1-minute load stayed at or under the threshold this long (event time).</summary>
     public TimeSpan AutoResolveAfter { get; init; } = TimeSpan.FromMinutes(10);

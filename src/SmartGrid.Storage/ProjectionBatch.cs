@@ -10,6 +10,35 @@ namespace SmartGrid.Storage;
 /// </summary>
 internal static class ProjectionBatch
 {
+    /// <summary>
+    /// Windows to their tables: grouped by table, the later of two versions of a window (by <paramref name="key"/>) wins,
+    /// written with <paramref name="checkpoint"/> by <see cref="ExecuteAsync"/>.
+    /// </summary>
+    public static Task UpsertWindowsAsync<TRow, TKey>(
+        NpgsqlDataSource dataSource,
+        PartitionMaintenance partitions,
+        IEnumerable<TRow> rows,
+        Func<TRow, TimeSeriesTable> table,
+        Func<TRow, TKey> key,
+        Func<TRow, DateTimeOffset> windowStart,
+        Func<IReadOnlyList<TRow>, UnnestUpsert<TRow>> upsert,
+        ProjectionCheckpoint? checkpoint,
+        CancellationToken ct)
+        where TKey : notnull
+    {
+        var upserts = new List<(TimeSeriesTable, IReadOnlyList<DateTimeOffset>, Func<NpgsqlBatchCommand>)>();
+        foreach (var group in rows.GroupBy(table))
+        {
+            var last = new Dictionary<TKey, TRow>();
+            foreach (var row in group)
+                last[key(row)] = row;
+            List<TRow> windows = [.. last.Values];
+            upserts.Add((group.Key, windows.Select(windowStart).ToArray(), () => upsert(windows).Build(group.Key)));
+        }
+
+        return ExecuteAsync(dataSource, partitions, upserts, checkpoint, ct);
+    }
+
     public static async Task ExecuteAsync(
         NpgsqlDataSource dataSource,
         PartitionMaintenance partitions,

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using SmartGrid.Cmd.Tests.Infrastructure;
+using SmartGrid.Contracts.Management;
 using Xunit.Abstractions;
 
 namespace SmartGrid.Cmd.Tests;

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Actor;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Services.Alerts;

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Tariffs;

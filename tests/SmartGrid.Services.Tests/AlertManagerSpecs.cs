@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Confluent.Kafka;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
 using SmartGrid.Domain;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;

@@ -1,6 +1,9 @@
 using System.Text;
 using Akka.Actor;
 using Confluent.Kafka;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
+using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Domain;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;

@@ -7,6 +7,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
+using SmartGrid.Contracts.Alerts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Tariffs;

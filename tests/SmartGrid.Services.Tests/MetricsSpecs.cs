@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Akka.Actor;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
 using SmartGrid.Domain;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Hosting;

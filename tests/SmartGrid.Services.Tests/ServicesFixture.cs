@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Confluent.Kafka;
 using Npgsql;
+using SmartGrid.Contracts;
 using SmartGrid.Kafka;
 using SmartGrid.Services.Common;
 using SmartGrid.Storage;

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Akka.Actor;
 using Confluent.Kafka;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Tariffs;

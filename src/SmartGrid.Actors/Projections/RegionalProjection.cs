@@ -1,5 +1,6 @@
 using Akka.Persistence.Query;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Contracts;
 using SmartGrid.Domain.Regional;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Storage;
@@ -21,21 +22,8 @@ public sealed class RegionalProjection(KafkaJson kafka, RegionalAggregateStore s
             .GroupBy(w => (w.Aggregate.Region, w.Aggregate.Size, w.Aggregate.WindowStart))
             .Select(g => g.MaxBy(w => w.Revision)!)
             .ToList();
-        await kafka.PublishAsync(Topics.RegionalAggregates, windows.Select(w => (w.Aggregate.Region, RegionalMessage.From(w))), ct);
+        await kafka.PublishAsync(Topics.RegionalAggregates, windows.Select(w => (w.Aggregate.Region, RegionalAggregateMessage.From(w.Aggregate, w.Revision))), ct);
         await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), checkpoint, ct);
         PipelineMetrics.RegionalWindowsPublished.Add(windows.Count);
-    }
-}
-
-/// <summary>The regional_aggregates message; (region, window_size, window_start) identifies it, revision orders versions.</summary>
-public sealed record RegionalMessage(
-    string Region, string WindowSize, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, int MeterCount,
-    double TotalPowerKw, double AvgPowerKw, double EnergyKwhSum, int ReadingCount, double CapacityKw, double LoadPercentage, int Revision)
-{
-    public static RegionalMessage From(EmittedRegionalWindow w)
-    {
-        var a = w.Aggregate;
-        return new(a.Region, a.Size.ToWireName(), a.WindowStart, a.WindowEnd, a.MeterCount, a.TotalPowerKw, a.AvgPowerKw,
-            a.EnergyKwhSum, a.ReadingCount, a.CapacityKw, a.LoadPercent, w.Revision);
     }
 }

@@ -109,12 +109,19 @@ internal static class AdminEndpoints
         return GatewayJson.Ok(new Page<UserView>(users.Select(UserView.Of).ToArray(), total, limit, offset));
     }
 
+    /// <summary>The opening of a change to one user: the id from the route, then the JSON body; a failure is the answer to send.</summary>
+    private static async Task<(Guid Id, JsonBody? Body, IResult? Failure)> UserBodyAsync(string userId, HttpContext context, GatewayOptions options)
+    {
+        if (!Guid.TryParse(userId, out var id))
+            return (id, null, Problems.Field("userId", "must be a UUID"));
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        return (id, body, failure);
+    }
+
     private static async Task<IResult> SetDisabledAsync(string userId, HttpContext context, GatewayOptions options, AccountStore accounts,
         SessionRevocations revocations, TimeProvider time)
     {
-        if (!Guid.TryParse(userId, out var id))
-            return Problems.Field("userId", "must be a UUID");
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        var (id, body, failure) = await UserBodyAsync(userId, context, options);
         if (failure is not null)
             return failure;
         using var _ = body;
@@ -132,9 +139,7 @@ internal static class AdminEndpoints
     private static async Task<IResult> SetRoleAsync(string userId, HttpContext context, GatewayOptions options, GatewayRegions regions,
         AccountStore accounts, SessionRevocations revocations, TimeProvider time)
     {
-        if (!Guid.TryParse(userId, out var id))
-            return Problems.Field("userId", "must be a UUID");
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        var (id, body, failure) = await UserBodyAsync(userId, context, options);
         if (failure is not null)
             return failure;
         using var _ = body;

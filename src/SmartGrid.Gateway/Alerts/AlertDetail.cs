@@ -1,4 +1,4 @@
-using SmartGrid.Services.Alerts;
+using SmartGrid.Contracts.Alerts;
 
 namespace SmartGrid.Gateway.Alerts;
 

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using SmartGrid.Contracts.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;

@@ -44,13 +44,10 @@ internal static partial class AuthEndpoints
     private static async Task<IResult> RegisterAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
         OneTimeCodes codes, TimeProvider time, LoginThrottle throttle)
     {
-        if (await throttle.AnonymousHitAsync(context, "auth.register") is { } limited)
-            return limited;
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        var (body, email, failure) = await ThrottledEmailBodyAsync(context, options, throttle, "auth.register");
         if (failure is not null)
             return failure;
         using var _ = body;
-        var email = ReadEmail(body!);
         var phone = body!.String("phone", required: false, maxLength: 16);
         var password = body.String("password", required: true, maxLength: 256);
         if (phone is not null && !PhonePattern().IsMatch(phone))
@@ -83,13 +80,10 @@ internal static partial class AuthEndpoints
     private static async Task<IResult> VerifyOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
         OneTimeCodes codes, LoginThrottle throttle)
     {
-        if (await throttle.AnonymousHitAsync(context, "auth.verify-otp") is { } limited)
-            return limited;
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        var (body, email, failure) = await ThrottledEmailBodyAsync(context, options, throttle, "auth.verify-otp");
         if (failure is not null)
             return failure;
         using var _ = body;
-        var email = ReadEmail(body!);
         var code = ReadCode(body!);
         if (body!.HasErrors)
             return body.Problem();
@@ -107,19 +101,34 @@ internal static partial class AuthEndpoints
     private static async Task<IResult> ResendOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
         OneTimeCodes codes, TimeProvider time, LoginThrottle throttle)
     {
-        if (await throttle.AnonymousHitAsync(context, "auth.resend-otp") is { } limited)
-            return limited;
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        var (body, email, failure) = await ThrottledEmailBodyAsync(context, options, throttle, "auth.resend-otp");
         if (failure is not null)
             return failure;
         using var _ = body;
-        var email = ReadEmail(body!);
         if (body!.HasErrors)
             return body.Problem();
         var user = await accounts.FindByEmailAsync(email!, context.RequestAborted);
         if (user is { EmailVerified: false })
             await codes.IssueAsync(user.Id, "email", user.Email, MessagePurposes.EmailVerification, context.RequestAborted);
         return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
+    }
+
+    /// <summary>
+    /// The opening of an anonymous route: its per-address throttle first (so a flood costs no body parsing), then the
+    /// JSON body; a failure is the answer to send.
+    /// </summary>
+    private static async Task<(JsonBody? Body, IResult? Failure)> ThrottledBodyAsync(HttpContext context, GatewayOptions options,
+        LoginThrottle throttle, string route) =>
+        await throttle.AnonymousHitAsync(context, route) is { } limited
+            ? (null, limited)
+            : await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+
+    /// <summary><see cref="ThrottledBodyAsync"/> and the body's email, checked (a bad one is an error of the body).</summary>
+    private static async Task<(JsonBody? Body, string? Email, IResult? Failure)> ThrottledEmailBodyAsync(HttpContext context,
+        GatewayOptions options, LoginThrottle throttle, string route)
+    {
+        var (body, failure) = await ThrottledBodyAsync(context, options, throttle, route);
+        return (body, body is null ? null : ReadEmail(body), failure);
     }
 
     /// <summary>The one answer of register and resend-otp.</summary>
@@ -180,9 +189,7 @@ internal static partial class AuthEndpoints
     private static async Task<IResult> RefreshAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
         TokenService tokens, TimeProvider time, RedisGuard redis, LoginThrottle throttle, SessionRevocations revocations, ILoggerFactory logs)
     {
-        if (await throttle.AnonymousHitAsync(context, "auth.refresh") is { } limited)
-            return limited;
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        var (body, failure) = await ThrottledBodyAsync(context, options, throttle, "auth.refresh");
         if (failure is not null)
             return failure;
         using var _ = body;

@@ -1,12 +1,13 @@
 using Confluent.Kafka;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
 using SmartGrid.Gateway.Telemetry;
-using SmartGrid.Services.Common;
 using SmartGrid.Services.Hosting;
-using SmartGrid.Services.Tariffs;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Tariffs;
 
 namespace SmartGrid.Gateway.Tariffs;
 
@@ -76,7 +77,7 @@ internal static class TariffEndpoints
     }
 
     private static async Task<IResult> HistoryAsync(HttpContext context, GatewayOptions options, MeterDirectory meters, MeterRegistry registry,
-        TariffStore tariffs, TimeProvider time)
+        TariffRecords tariffs, TimeProvider time)
     {
         var query = new QueryReader(context.Request.Query);
         var requested = ReadMeterId(query);
@@ -92,7 +93,7 @@ internal static class TariffEndpoints
         return GatewayJson.Ok(new TariffHistoryPage(meterId!, region, from, to, items, total, limit, offset));
     }
 
-    private static async Task<IResult> CreateOverrideAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffStore tariffs,
+    private static async Task<IResult> CreateOverrideAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffRecords tariffs,
         TariffOverridePublisher publisher, TimeProvider time)
     {
         var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
@@ -155,7 +156,7 @@ internal static class TariffEndpoints
         return GatewayJson.Created($"/api/v1/tariff/admin/override/{created.OverrideId}", OverrideView.Of(created, published));
     }
 
-    private static async Task<IResult> ListOverridesAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffStore tariffs,
+    private static async Task<IResult> ListOverridesAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffRecords tariffs,
         TimeProvider time)
     {
         var query = new QueryReader(context.Request.Query);
@@ -172,7 +173,7 @@ internal static class TariffEndpoints
         return GatewayJson.Ok(new Page<TariffOverride>(items, total, limit, offset));
     }
 
-    private static async Task<IResult> GetOverrideAsync(string overrideId, HttpContext context, TariffStore tariffs)
+    private static async Task<IResult> GetOverrideAsync(string overrideId, HttpContext context, TariffRecords tariffs)
     {
         if (!Guid.TryParse(overrideId, out var id))
             return Problems.Field("overrideId", "must be a UUID");
@@ -181,7 +182,7 @@ internal static class TariffEndpoints
             : Problems.NotFound("Override not found", $"No tariff override '{id}'.");
     }
 
-    private static async Task<IResult> LiftOverrideAsync(string overrideId, HttpContext context, TariffStore tariffs,
+    private static async Task<IResult> LiftOverrideAsync(string overrideId, HttpContext context, TariffRecords tariffs,
         TariffOverridePublisher publisher, TimeProvider time)
     {
         if (!Guid.TryParse(overrideId, out var id))

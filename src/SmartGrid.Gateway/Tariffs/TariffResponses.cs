@@ -1,3 +1,5 @@
+using SmartGrid.Storage.Tariffs;
+
 namespace SmartGrid.Gateway.Tariffs;
 
 /// <summary>The price in force in the region of the caller's meter; source says whether Redis or PostgreSQL answered.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster;
+using SmartGrid.Contracts.Management;
 
 namespace SmartGrid.Node.Management;
 

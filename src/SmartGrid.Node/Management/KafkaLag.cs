@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
+using SmartGrid.Contracts.Management;
 using SmartGrid.Kafka;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;

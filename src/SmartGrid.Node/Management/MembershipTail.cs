@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Cluster;
+using SmartGrid.Contracts.Management;
 
 namespace SmartGrid.Node.Management;
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using SmartGrid.Contracts.Management;
 using SmartGrid.Node.Health;
 
 namespace SmartGrid.Node.Management;

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using SmartGrid.Contracts.Management;
 
 namespace SmartGrid.Node.Management;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Projections;
+using SmartGrid.Contracts.Management;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Services.Tariffs;

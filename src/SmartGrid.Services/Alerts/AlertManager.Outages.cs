@@ -1,7 +1,8 @@
 using System.Globalization;
 using Akka.Event;
+using SmartGrid.Contracts.Alerts;
 using SmartGrid.Domain;
-using SmartGrid.Services.Common;
+using SmartGrid.Storage.Alerts;
 
 namespace SmartGrid.Services.Alerts;
 
@@ -18,76 +19,13 @@ namespace SmartGrid.Services.Alerts;
 /// </summary>
 public sealed partial class AlertManager
 {
-    private const string SilentMetersSql = """
-        WITH last AS (
-            SELECT m.meter_id, l.region, l.window_start AS last_start
-            FROM meters m
-            CROSS JOIN LATERAL (
-                SELECT a.region, a.window_start FROM aggregates_1m a
-                WHERE a.meter_id = m.meter_id AND a.window_start > $1
-                ORDER BY a.window_start DESC LIMIT 1) l
-        )
-        SELECT last.meter_id, last.region, last.last_start, r.windows, r.newest
-        FROM last
-        CROSS JOIN LATERAL (
-            SELECT count(*) AS windows, max(g.window_start) AS newest FROM regional_aggregates_1m g
-            WHERE g.region = last.region AND g.window_start > last.last_start) r
-        WHERE r.windows >= $2
-        ORDER BY last.region, last.meter_id
-        """;
-
-    private const string SilentRegionsSql = """
-        WITH last AS (
-            SELECT region, max(window_start) AS last_start FROM regional_aggregates_1m
-            WHERE window_start > $1 GROUP BY region
-        )
-        SELECT last.region, last.last_start, r.windows, r.newest
-        FROM last
-        CROSS JOIN LATERAL (
-            SELECT count(DISTINCT g.window_start) AS windows, max(g.window_start) AS newest FROM regional_aggregates_1m g
-            WHERE g.window_start > last.last_start) r
-        WHERE r.windows >= $2
-        ORDER BY last.region
-        """;
-
-    private const string ReportingAgainSql = """
-        SELECT a.alert_id, a.region FROM alerts a
-        WHERE a.type = 'OUTAGE' AND a.status <> 'resolved' AND (
-              (a.meter_id IS NOT NULL AND EXISTS (
-                  SELECT 1 FROM aggregates_1m w
-                  WHERE w.meter_id = a.meter_id AND w.window_start > (a.metadata ->> 'last_window_start')::timestamptz))
-           OR (a.meter_id IS NULL AND EXISTS (
-                  SELECT 1 FROM regional_aggregates_1m r
-                  WHERE r.region = a.region AND r.window_start > (a.metadata ->> 'last_window_start')::timestamptz)))
-        """;
-
     private int SilenceWindows => (int)Math.Ceiling(_settings.OutageSilence.TotalMinutes);
 
     private async Task<OutagesChecked> CheckOutagesAsync()
     {
         var touched = new HashSet<string>();
         var resolved = await ResolveReportingAgainAsync(touched);
-        var horizon = _time.GetUtcNow() - _settings.OutageLookback;
-        var silent = new List<Silence>();
-        await using (var connection = await _db.OpenConnectionAsync())
-        {
-            await using (var command = Db.Command(connection, null, SilentRegionsSql, horizon, SilenceWindows))
-            await using (var reader = await command.ExecuteReaderAsync())
-            {
-                while (await reader.ReadAsync())
-                    silent.Add(new Silence(reader.GetString(0), null, reader.GetFieldValue<DateTimeOffset>(1), (int)reader.GetInt64(2),
-                        reader.GetFieldValue<DateTimeOffset>(3)));
-            }
-
-            await using (var command = Db.Command(connection, null, SilentMetersSql, horizon, SilenceWindows))
-            await using (var reader = await command.ExecuteReaderAsync())
-            {
-                while (await reader.ReadAsync())
-                    silent.Add(new Silence(reader.GetString(1), reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(2),
-                        (int)reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4)));
-            }
-        }
-
+        var silent = await _store.SilentAsync(_time.GetUtcNow() - _settings.OutageLookback, SilenceWindows);
         var raised = 0;
         foreach (var silence in silent)
         {
@@ -110,10 +48,8 @@ public sealed partial class AlertManager
     {
         var lastStart = silence.LastWindowStart.ToUniversalTime();
         var lastEnd = lastStart.AddMinutes(1);
-        var sourceKey = $"outage:{silence.Region}:{silence.MeterId}:{lastStart:O}";
-        await using var connection = await _db.OpenConnectionAsync();
-        await using var tx = await BeginAsync(connection);
-        if (await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_source_events (source_key) VALUES ($1) ON CONFLICT DO NOTHING", sourceKey) == 0)
+        await using var tx = await BeginAsync();
+        if (!await tx.RememberSourceAsync($"outage:{silence.Region}:{silence.MeterId}:{lastStart:O}"))
             return false;
 
         var since = lastEnd.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
@@ -128,40 +64,19 @@ public sealed partial class AlertManager
             ["newest_window_start"] = silence.NewestWindowStart.ToUniversalTime(),
         };
         var severity = silence.MeterId is null ? Severity.Critical : Severity.High;
-        var created = await UpsertAlertAsync(connection, tx, AlertTypes.Outage, severity, silence.Region, silence.MeterId, text, metadata, lastEnd);
+        var created = await OpenAsync(tx, new AlertOccurrence(AlertTypes.Outage, severity, silence.Region, silence.MeterId, text, metadata, lastEnd));
         await CommitAsync(tx);
         return created;
     }
 
     private async Task<int> ResolveReportingAgainAsync(HashSet<string> touched)
     {
-        var reporting = new List<(Guid AlertId, string Region)>();
-        await using (var connection = await _db.OpenConnectionAsync())
-        await using (var command = Db.Command(connection, null, ReportingAgainSql))
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-                reporting.Add((reader.GetGuid(0), reader.GetString(1)));
-        }
-
         var resolved = 0;
-        foreach (var (alertId, region) in reporting)
+        foreach (var (alertId, region) in await _store.ReportingAgainAsync())
         {
-            await using var connection = await _db.OpenConnectionAsync();
-            await using var tx = await BeginAsync(connection);
-            AlertView? alert = null;
-            await using (var command = Db.Command(connection, tx, $"""
-                             UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = 'system', updated_at = now()
-                             WHERE alert_id = $1 AND status <> 'resolved'
-                             RETURNING {AlertColumns}
-                             """, alertId, _time.GetUtcNow()))
-            await using (var reader = await command.ExecuteReaderAsync())
-            {
-                if (await reader.ReadAsync()) alert = ReadAlert(reader);
-            }
-
-            if (alert is null) continue;
-            await AuditAsync(connection, tx, alert, "resolved", "system");
+            await using var tx = await BeginAsync();
+            if (await tx.ResolveAsync(alertId, "system", _time.GetUtcNow()) is not { } alert) continue;
+            await AuditAsync(tx, alert, "resolved", "system");
             await CommitAsync(tx);
             touched.Add(region);
             resolved++;
@@ -169,6 +84,4 @@ public sealed partial class AlertManager
 
         return resolved;
     }
-
-    private sealed record Silence(string Region, string? MeterId, DateTimeOffset LastWindowStart, int WindowsSince, DateTimeOffset NewestWindowStart);
 }

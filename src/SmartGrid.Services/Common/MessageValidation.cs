@@ -1,3 +1,6 @@
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
+using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Tariffs;

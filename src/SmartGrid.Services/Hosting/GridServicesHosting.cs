@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using SmartGrid.Contracts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Tariffs;
 using StackExchange.Redis;
@@ -28,8 +29,8 @@ public sealed record GridServicesOptions
 /// </summary>
 public static class GridServicesHosting
 {
-    /// <summary>The cluster role that hosts the singletons (SmartGrid.Actors.Hosting.NodeRoles.Services).</summary>
-    public const string Role = "services";
+    /// <summary>The cluster role that hosts the singletons.</summary>
+    public const string Role = ClusterRoles.Services;
 
     /// <summary>
     /// Registers Redis (one multiplexer, unless one is registered already) and the options. The
@@ -78,22 +79,26 @@ public static class GridServicesHosting
                 : builder;
         }
 
-        builder.WithSingleton<TariffManager>(TariffManager.Name, (_, _, resolver) =>
-        {
-            var sp = resolver.GetService<IServiceProvider>();
-            var options = sp.GetService<GridServicesOptions>() ?? new GridServicesOptions();
-            var settings = options.Tariffs with { Consumer = options.Tariffs.Consumer with { BootstrapServers = kafkaBootstrap } };
-            return TariffManager.Props(settings, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IConnectionMultiplexer>(),
-                options.Redis, sp.GetRequiredService<IProducer<string, string>>(), sp.GetService<TimeProvider>());
-        }, singleton, createProxyToo: true);
-        builder.WithSingleton<AlertManager>(AlertManager.Name, (_, _, resolver) =>
-        {
-            var sp = resolver.GetService<IServiceProvider>();
-            var options = sp.GetService<GridServicesOptions>() ?? new GridServicesOptions();
-            var settings = options.Alerts with { Consumer = options.Alerts.Consumer with { BootstrapServers = kafkaBootstrap } };
-            return AlertManager.Props(settings, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IConnectionMultiplexer>(),
-                options.Redis, sp.GetRequiredService<IProducer<string, string>>(), sp.GetService<TimeProvider>());
-        }, singleton, createProxyToo: true);
-        return builder;
+        return builder
+            .WithManager<TariffManager, TariffSettings>(TariffManager.Name,
+                o => o.Tariffs with { Consumer = o.Tariffs.Consumer with { BootstrapServers = kafkaBootstrap } }, TariffManager.Props, singleton)
+            .WithManager<AlertManager, AlertSettings>(AlertManager.Name,
+                o => o.Alerts with { Consumer = o.Alerts.Consumer with { BootstrapServers = kafkaBootstrap } }, AlertManager.Props, singleton);
     }
+
+    /// <summary>
+    /// A manager singleton (and its proxy) built from the container: the options registered by AddGridServices, with no
+    /// defaults in their place (a node without them is wired wrongly and must not start with settings nobody chose).
+    /// </summary>
+    private static AkkaConfigurationBuilder WithManager<TManager, TSettings>(this AkkaConfigurationBuilder builder, string name,
+        Func<GridServicesOptions, TSettings> settings,
+        Func<TSettings, NpgsqlDataSource, IConnectionMultiplexer, RedisKeyspace, IProducer<string, string>, TimeProvider?, Props> props,
+        ClusterSingletonOptions singleton) where TManager : ActorBase =>
+        builder.WithSingleton<TManager>(name, (_, _, resolver) =>
+        {
+            var sp = resolver.GetService<IServiceProvider>();
+            var options = sp.GetRequiredService<GridServicesOptions>();
+            return props(settings(options), sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IConnectionMultiplexer>(),
+                options.Redis, sp.GetRequiredService<IProducer<string, string>>(), sp.GetService<TimeProvider>());
+        }, singleton, createProxyToo: true);
 }

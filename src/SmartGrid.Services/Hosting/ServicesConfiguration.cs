@@ -39,19 +39,15 @@ public static class ServicesConfiguration
             OverrideCheckInterval = Positive(t.OverrideCheckInterval ?? tariffs.OverrideCheckInterval, $"{path}:Tariffs:OverrideCheckInterval"),
         };
 
-        var overload = alerts.Overload with
-        {
-            ThresholdPercent = Check(a.OverloadThresholdPercent ?? alerts.Overload.ThresholdPercent, v => v is > 0 and <= 1000,
-                $"{path}:Alerts:OverloadThresholdPercent", "must be in (0, 1000]"),
-            WindowsRequired = Check(a.OverloadWindows ?? alerts.Overload.WindowsRequired, v => v >= 1,
-                $"{path}:Alerts:OverloadWindows", "must be >= 1"),
-            Span = Positive(a.OverloadSpan ?? alerts.Overload.Span, $"{path}:Alerts:OverloadSpan"),
-        };
+        var threshold = Check(a.OverloadThresholdPercent ?? alerts.OverloadThresholdPercent, v => v is > 0 and <= 1000,
+            $"{path}:Alerts:OverloadThresholdPercent", "must be in (0, 1000]");
         alerts = alerts with
         {
-            Overload = overload,
-            CriticalLoadPercent = Check(a.CriticalLoadPercent ?? alerts.CriticalLoadPercent, v => v > overload.ThresholdPercent,
-                $"{path}:Alerts:CriticalLoadPercent", $"must be above the overload threshold ({overload.ThresholdPercent.ToString(CultureInfo.InvariantCulture)})"),
+            OverloadThresholdPercent = threshold,
+            OverloadWindows = Check(a.OverloadWindows ?? alerts.OverloadWindows, v => v >= 1, $"{path}:Alerts:OverloadWindows", "must be >= 1"),
+            OverloadSpan = Positive(a.OverloadSpan ?? alerts.OverloadSpan, $"{path}:Alerts:OverloadSpan"),
+            CriticalLoadPercent = Check(a.CriticalLoadPercent ?? alerts.CriticalLoadPercent, v => v > threshold,
+                $"{path}:Alerts:CriticalLoadPercent", $"must be above the overload threshold ({threshold.ToString(CultureInfo.InvariantCulture)})"),
             AutoResolveAfter = Positive(a.AutoResolveAfter ?? alerts.AutoResolveAfter, $"{path}:Alerts:AutoResolveAfter"),
             OutageSilence = Check(a.OutageSilence ?? alerts.OutageSilence, v => v >= TimeSpan.FromMinutes(2),
                 $"{path}:Alerts:OutageSilence", "must be at least 2 minutes (it is counted in 1-minute regional windows)"),

@@ -3,9 +3,13 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using Npgsql;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
+using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Tariffs;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Services.Notifications;
 

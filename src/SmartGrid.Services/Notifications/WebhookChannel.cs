@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using SmartGrid.Contracts;
 using SmartGrid.Services.Common;
 
 namespace SmartGrid.Services.Notifications;

@@ -5,6 +5,8 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Hosting;

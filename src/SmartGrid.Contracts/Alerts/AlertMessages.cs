@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace SmartGrid.Services.Alerts;
+namespace SmartGrid.Contracts.Alerts;
 
 public static class AlertTypes
 {
@@ -64,27 +64,3 @@ public sealed record AlertCommandSucceeded(AlertView Alert);
 
 /// <summary>Reply when the command was refused; nothing was changed.</summary>
 public sealed record AlertCommandRejected(Guid AlertId, AlertCommandError Error, string Reason);
-
-/// <summary>
-/// Look for silent meters and regions now, and resolve the outages of those reporting again (the
-/// AlertManager also does it every <see cref="AlertSettings.OutageCheckInterval"/>). Answered with
-/// <see cref="OutagesChecked"/>.
-/// </summary>
-public sealed record CheckOutages : Akka.Event.IDeadLetterSuppression
-{
-    public static readonly CheckOutages Instance = new();
-}
-
-/// <summary>Outage alerts opened and resolved by one check.</summary>
-public sealed record OutagesChecked(int Raised, int Resolved);
-
-/// <summary>The AlertManager's overload bookkeeping for one region, stored as JSON in alert_region_state.</summary>
-internal sealed record AlertRegionState
-{
-    public List<DateTimeOffset> OverloadWindowStarts { get; init; } = [];
-    public DateTimeOffset? NewestWindowStart { get; init; }
-    /// <summary>Newest revision applied per 1-minute window start (ISO 8601), within the rule's span.</summary>
-    public Dictionary<string, int> Revisions { get; init; } = [];
-    /// <summary>Start of the first window of the current run at or under the threshold; null while overloaded.</summary>
-    public DateTimeOffset? BelowSince { get; init; }
-}

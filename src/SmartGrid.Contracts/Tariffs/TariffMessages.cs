@@ -1,25 +1,4 @@
-namespace SmartGrid.Services.Tariffs;
-
-/// <summary>
-/// A regional_aggregates message as the pipeline publishes it (snake_case JSON); (region,
-/// window_size, window_start) identifies a window and revision orders its versions.
-/// </summary>
-public sealed record RegionalAggregateMessage
-{
-    public required string Region { get; init; }
-    /// <summary>"1m" or "15m".</summary>
-    public required string WindowSize { get; init; }
-    public required DateTimeOffset WindowStart { get; init; }
-    public DateTimeOffset WindowEnd { get; init; }
-    public int MeterCount { get; init; }
-    public double TotalPowerKw { get; init; }
-    public double AvgPowerKw { get; init; }
-    public double EnergyKwhSum { get; init; }
-    public int ReadingCount { get; init; }
-    public double CapacityKw { get; init; }
-    public required double LoadPercentage { get; init; }
-    public int Revision { get; init; }
-}
+namespace SmartGrid.Contracts.Tariffs;
 
 /// <summary>
 /// An admin override on the tariff_overrides topic. Either a fixed price (price_per_kwh, or price)

@@ -1,9 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace SmartGrid.Services.Common;
+namespace SmartGrid.Contracts;
 
-/// <summary>JSON of the Kafka contract: snake_case names, enums as snake_case strings (as the pipeline publishes them).</summary>
+/// <summary>
+/// The one JSON settings object of every contract (Kafka topics, the services' Akka serializer, Redis
+/// values): snake_case names, enums as snake_case strings. Numbers may arrive as strings on reading;
+/// writing is unaffected, so producers and consumers share these settings.
+/// </summary>
 public static class WireJson
 {
     public static readonly JsonSerializerOptions Options = new()

@@ -2,9 +2,13 @@ using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
 
-namespace SmartGrid.Services.Common;
+namespace SmartGrid.Storage;
 
-internal static class Db
+/// <summary>
+/// Positional parameters by value ($1, $2… in order), for the stores' hand-written statements: a null is
+/// DBNull and a timestamp is sent as UTC, which Npgsql requires of timestamptz.
+/// </summary>
+public static class Db
 {
     public static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
     {

@@ -1,0 +1,222 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using SmartGrid.Contracts;
+using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
+
+namespace SmartGrid.Storage.Alerts;
+
+/// <summary>Filters of an alert list; null means any.</summary>
+public sealed record AlertFilter(IReadOnlyList<string>? Regions, string? Severity, string? Type, IReadOnlyList<string> Statuses,
+    IReadOnlyList<string>? MeterIds = null);
+
+/// <summary>One lifecycle event of an alert (alert_acknowledgments).</summary>
+public sealed record AlertEvent(long EventId, string Action, string Actor, DateTimeOffset At);
+
+/// <summary>An alert to open, or to count again on the open alert of its (type, region, meter).</summary>
+public sealed record AlertOccurrence(string Type, Severity Severity, string Region, string? MeterId, string Message,
+    IReadOnlyDictionary<string, object?> Metadata, DateTimeOffset SeenAt);
+
+/// <summary>
+/// The alert tables (alerts, alert_acknowledgments, alert_source_events, alert_region_state) in one place: the
+/// AlertManager writes them through <see cref="BeginAsync"/>, the gateway reads them. Every change of an alert
+/// goes through the AlertManager singleton (it writes the audit row, the outbox of the alerts topic, with it).
+/// </summary>
+public sealed partial class AlertStore(NpgsqlDataSource db)
+{
+    /// <summary>alert_acknowledgments as the outbox of the alerts topic, keyed by alert so an alert's events stay in order.</summary>
+    public static Outbox<AlertEventMessage, long> EventsOutbox { get; } = new(
+        "SELECT event_id, action, actor, at, alert::text FROM alert_acknowledgments WHERE published_at IS NULL ORDER BY event_id",
+        r => new AlertEventMessage(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3),
+            WireJson.Deserialize<AlertView>(r.GetString(4))),
+        e => e.Alert.AlertId.ToString(), e => e.EventId,
+        "UPDATE alert_acknowledgments SET published_at = now() WHERE event_id = ANY($1)");
+
+    /// <summary>Most severe first, then most recently seen.</summary>
+    public async Task<(IReadOnlyList<AlertView> Items, long Total)> ListAsync(AlertFilter filter, int limit, int offset, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            $"""
+            SELECT {AlertRows.Columns}, count(*) OVER () FROM alerts
+            WHERE ($1::text[] IS NULL OR region = ANY ($1))
+              AND ($2::text IS NULL OR severity = $2)
+              AND ($3::text IS NULL OR type = $3)
+              AND status = ANY ($4)
+              AND ($5::text[] IS NULL OR meter_id = ANY ($5))
+            ORDER BY array_position(ARRAY['critical','high','medium','low'], severity), last_seen_at DESC, alert_id
+            LIMIT $6 OFFSET $7
+            """);
+        cmd.Parameters.Add(TextArray(filter.Regions));
+        cmd.Parameters.Add(Text(filter.Severity));
+        cmd.Parameters.Add(Text(filter.Type));
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = filter.Statuses.ToArray() });
+        cmd.Parameters.Add(TextArray(filter.MeterIds));
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
+        var items = new List<AlertView>();
+        long total = 0;
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            items.Add(AlertRows.Read(reader));
+            total = reader.GetInt64(AlertRows.Count);
+        }
+        return (items, total);
+    }
+
+    public async Task<AlertView?> FindAsync(Guid alertId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand($"SELECT {AlertRows.Columns} FROM alerts WHERE alert_id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = alertId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? AlertRows.Read(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<AlertEvent>> EventsAsync(Guid alertId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT event_id, action, actor, at FROM alert_acknowledgments WHERE alert_id = $1 ORDER BY event_id");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = alertId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var events = new List<AlertEvent>();
+        while (await reader.ReadAsync(ct))
+            events.Add(new AlertEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+        return events;
+    }
+
+    /// <summary>Open (active or acknowledged) alerts per region and severity.</summary>
+    public async Task<IReadOnlyDictionary<string, Dictionary<string, long>>> OpenCountsAsync(IReadOnlyList<string> regions, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT region, severity, count(*) FROM alerts WHERE region = ANY ($1) AND status <> 'resolved' GROUP BY region, severity");
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions.ToArray() });
+        var counts = regions.ToDictionary(r => r, _ => new Dictionary<string, long>(), StringComparer.Ordinal);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            counts[reader.GetString(0)][reader.GetString(1)] = reader.GetInt64(2);
+        return counts;
+    }
+
+    /// <summary>Open alerts of one region, all types.</summary>
+    public async Task<long> OpenCountAsync(string region)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await using var command = Db.Command(connection, null, "SELECT count(*) FROM alerts WHERE region = $1 AND status <> 'resolved'", region);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Forgets the applied source events (anomalies, outage episodes) processed before <paramref name="before"/>.</summary>
+    public async Task PruneSourceEventsAsync(DateTimeOffset before)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await Db.ExecuteAsync(connection, null, "DELETE FROM alert_source_events WHERE processed_at < $1", before);
+    }
+
+    /// <summary>A transaction over the alert tables; nothing is stored unless it is committed.</summary>
+    public async Task<AlertTransaction> BeginAsync()
+    {
+        var connection = await db.OpenConnectionAsync();
+        return new AlertTransaction(connection, await connection.BeginTransactionAsync());
+    }
+
+    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter TextArray(IReadOnlyList<string>? values) =>
+        new() { Value = (object?)values?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+}
+
+/// <summary>The AlertManager's writes, all in one transaction with the audit rows they cause.</summary>
+public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
+{
+    /// <summary>Records that a source event was applied; false when it was already (a redelivery: change nothing).</summary>
+    public async Task<bool> RememberSourceAsync(string sourceKey) =>
+        await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_source_events (source_key) VALUES ($1) ON CONFLICT DO NOTHING", sourceKey) > 0;
+
+    /// <summary>
+    /// The region's overload bookkeeping, locked for this transaction (created empty when missing), so two
+    /// owners of the manager during a handover cannot both apply a window.
+    /// </summary>
+    public async Task<RegionAlertState> LockRegionAsync(string region)
+    {
+        await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_region_state (region, state) VALUES ($1, '{}'::jsonb) ON CONFLICT DO NOTHING", region);
+        await using var command = Db.Command(connection, tx, "SELECT state::text FROM alert_region_state WHERE region = $1 FOR UPDATE", region);
+        return WireJson.Deserialize<RegionAlertState>((string)(await command.ExecuteScalarAsync())!);
+    }
+
+    public Task SaveRegionAsync(string region, RegionAlertState state) =>
+        Db.ExecuteAsync(connection, tx, "UPDATE alert_region_state SET state = $2::jsonb, updated_at = now() WHERE region = $1",
+            region, WireJson.Serialize(state));
+
+    /// <summary>
+    /// Opens the alert of (type, region, meter), or counts a repeat on the open one: at most one open alert per
+    /// (type, region, meter), enforced by a partial unique index; a repeat raises the count, the last-seen time
+    /// and never lowers the severity. Inserted is true when it was opened.
+    /// </summary>
+    public async Task<(AlertView Alert, bool Inserted)> UpsertOpenAsync(AlertOccurrence occurrence)
+    {
+        await using var command = Db.Command(connection, tx, $"""
+            INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, metadata, status, first_seen_at, last_seen_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'active', $8, $8)
+            ON CONFLICT (type, region, (COALESCE(meter_id, ''))) WHERE status <> 'resolved' DO UPDATE SET
+                occurrence_count = alerts.occurrence_count + 1,
+                last_seen_at = GREATEST(alerts.last_seen_at, EXCLUDED.last_seen_at),
+                severity = CASE WHEN array_position(ARRAY['low','medium','high','critical'], EXCLUDED.severity)
+                                  > array_position(ARRAY['low','medium','high','critical'], alerts.severity)
+                                THEN EXCLUDED.severity ELSE alerts.severity END,
+                message = EXCLUDED.message,
+                metadata = EXCLUDED.metadata,
+                updated_at = now()
+            RETURNING {AlertRows.Columns}, (xmax = 0) AS inserted
+            """, Guid.NewGuid(), occurrence.Type, occurrence.Severity.ToWireName(), occurrence.Region, occurrence.MeterId, occurrence.Message,
+            JsonSerializer.Serialize(occurrence.Metadata, WireJson.Options), occurrence.SeenAt);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (AlertRows.Read(reader), reader.GetBoolean(AlertRows.Count));
+    }
+
+    /// <summary>The alert, locked for this transaction; null when there is none.</summary>
+    public Task<AlertView?> LockAsync(Guid alertId) =>
+        SingleAsync($"SELECT {AlertRows.Columns} FROM alerts WHERE alert_id = $1 FOR UPDATE", alertId);
+
+    public Task<AlertView?> AcknowledgeAsync(Guid alertId, string by, DateTimeOffset at) =>
+        SingleAsync($"""
+            UPDATE alerts SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, updated_at = now()
+            WHERE alert_id = $1 RETURNING {AlertRows.Columns}
+            """, alertId, at, by);
+
+    /// <summary>Resolves the alert unless it is resolved already (then null).</summary>
+    public Task<AlertView?> ResolveAsync(Guid alertId, string by, DateTimeOffset at) =>
+        SingleAsync($"""
+            UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = $3, updated_at = now()
+            WHERE alert_id = $1 AND status <> 'resolved' RETURNING {AlertRows.Columns}
+            """, alertId, at, by);
+
+    /// <summary>Resolves the region's open overload (THRESHOLD) alert, if it has one.</summary>
+    public Task<AlertView?> ResolveOverloadAsync(string region, DateTimeOffset at) =>
+        SingleAsync($"""
+            UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = 'system', updated_at = now()
+            WHERE type = 'THRESHOLD' AND region = $1 AND meter_id IS NULL AND status <> 'resolved'
+            RETURNING {AlertRows.Columns}
+            """, region, at);
+
+    /// <summary>The audit row of a lifecycle event, which is also the alerts topic's outbox row.</summary>
+    public Task AuditAsync(AlertView alert, string action, string actor, DateTimeOffset at) =>
+        Db.ExecuteAsync(connection, tx, "INSERT INTO alert_acknowledgments (alert_id, action, actor, at, alert) VALUES ($1, $2, $3, $4, $5::jsonb)",
+            alert.AlertId, action, actor, at, WireJson.Serialize(alert));
+
+    public Task CommitAsync() => tx.CommitAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await tx.DisposeAsync();
+        await connection.DisposeAsync();
+    }
+
+    private async Task<AlertView?> SingleAsync(string sql, params object?[] values)
+    {
+        await using var command = Db.Command(connection, tx, sql, values);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? AlertRows.Read(reader) : null;
+    }
+}

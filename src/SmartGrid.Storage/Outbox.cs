@@ -1,0 +1,15 @@
+using Npgsql;
+
+namespace SmartGrid.Storage;
+
+/// <summary>
+/// A table that doubles as the outbox of a topic: how to read its unpublished rows in order
+/// (<see cref="PendingSql"/>, without LIMIT), each as a message with its Kafka key and row id, and how
+/// to mark a batch of ids published (<see cref="MarkPublishedSql"/>, the ids as $1).
+/// </summary>
+public sealed record Outbox<TMessage, TId>(
+    string PendingSql,
+    Func<NpgsqlDataReader, TMessage> Read,
+    Func<TMessage, string> Key,
+    Func<TMessage, TId> Id,
+    string MarkPublishedSql);

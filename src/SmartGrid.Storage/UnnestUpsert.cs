@@ -1,0 +1,48 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace SmartGrid.Storage;
+
+/// <summary>
+/// One multi-row UPSERT of a time-series table in one statement: each column travels as one typed array
+/// (unnest), so a batch costs one round trip and one plan whatever its size. The key columns identify a
+/// row; every other column, and updated_at, is replaced by the newer version.
+/// </summary>
+internal sealed class UnnestUpsert<TRow>(IReadOnlyList<TRow> rows)
+{
+    private readonly List<(string Name, string PgType, bool Key, NpgsqlParameter Values)> _columns = [];
+
+    public UnnestUpsert<TRow> Key<TValue>(string name, string pgType, NpgsqlDbType type, Func<TRow, TValue> value) =>
+        Add(name, pgType, type, value, key: true);
+
+    public UnnestUpsert<TRow> Column<TValue>(string name, string pgType, NpgsqlDbType type, Func<TRow, TValue> value) =>
+        Add(name, pgType, type, value, key: false);
+
+    /// <summary>The statement; <paramref name="table"/> comes from the closed <see cref="TimeSeriesTable"/> set, never from input.</summary>
+    public NpgsqlBatchCommand Build(TimeSeriesTable table)
+    {
+        var names = string.Join(", ", _columns.Select(c => c.Name));
+        var arrays = string.Join(", ", _columns.Select((c, i) => $"${i + 1}::{c.PgType}[]"));
+        var keys = string.Join(", ", _columns.Where(c => c.Key).Select(c => c.Name));
+        var updates = string.Join(",\n    ", _columns.Where(c => !c.Key).Select(c => $"{c.Name} = EXCLUDED.{c.Name}").Append("updated_at = EXCLUDED.updated_at"));
+        var command = new NpgsqlBatchCommand(
+            $"""
+            INSERT INTO {table.Name} AS t ({names}, updated_at)
+            SELECT u.*, now() FROM unnest({arrays}) AS u
+            ON CONFLICT ({keys}) DO UPDATE SET
+                {updates}
+            """);
+        foreach (var column in _columns)
+            command.Parameters.Add(column.Values);
+        return command;
+    }
+
+    private UnnestUpsert<TRow> Add<TValue>(string name, string pgType, NpgsqlDbType type, Func<TRow, TValue> value, bool key)
+    {
+        var values = new TValue[rows.Count];
+        for (var i = 0; i < values.Length; i++)
+            values[i] = value(rows[i]);
+        _columns.Add((name, pgType, key, Sql.Array(values, type)));
+        return this;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SmartGrid.Domain.Alerts;
+using SmartGrid.Domain.Grid;
+
+namespace SmartGrid.Domain.Tests.Alerts;
+
+public class RegionAlertStateSpecs
+{
+    private static readonly DateTimeOffset Ten = new(2024, 1, 15, 10, 0, 0, TimeSpan.Zero);
+    private static readonly RegionAlertPolicy Policy = new(new OverloadRule(), CriticalLoadPercent: 100, AutoResolveAfter: TimeSpan.FromMinutes(10));
+
+    private static RegionLoadObserved Load(int minute, double load, int revision = 1) =>
+        new("Nashik", Ten.AddMinutes(minute), Ten.AddMinutes(minute + 1), load, revision);
+
+    /// <summary>Decides and applies each load in turn, as the AlertManager does, and returns every event.</summary>
+    private static (RegionAlertState State, List<IRegionAlertEvent> Events) Run(RegionAlertState state, params RegionLoadObserved[] loads)
+    {
+        var all = new List<IRegionAlertEvent>();
+        foreach (var load in loads)
+        {
+            var events = state.Decide(load, Policy);
+            all.AddRange(events);
+            state = events.Aggregate(state, (s, e) => s.Apply(e, Policy));
+        }
+
+        return (state, all);
+    }
+
+    [Fact]
+    public void Should_raise_at_the_third_overload_window_within_the_span_and_count_each_later_one()
+    {
+        var (_, events) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 50), Load(7, 86), Load(20, 99), Load(21, 120));
+
+        var raised = events.OfType<OverloadRaised>().ToList();
+        Assert.Equal([Ten.AddMinutes(20), Ten.AddMinutes(21)], raised.Select(r => r.WindowStart));
+        Assert.Equal([3, 4], raised.Select(r => r.OverloadWindows));
+        Assert.Equal([Severity.High, Severity.Critical], raised.Select(r => r.Severity));
+    }
+
+    [Fact]
+    public void Should_decide_nothing_for_a_revision_already_applied_and_recount_nothing_for_a_newer_one()
+    {
+        var (state, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(2, 92));
+
+        Assert.Empty(state.Decide(Load(2, 92), Policy));
+        Assert.Empty(state.Decide(Load(1, 99, revision: 1), Policy));
+        var newer = state.Decide(Load(2, 95, revision: 2), Policy);
+        Assert.Equal([typeof(RegionLoadRecorded)], newer.Select(e => e.GetType()));
+    }
+
+    [Fact]
+    public void Should_auto_resolve_only_after_the_load_stayed_at_or_under_the_threshold_long_enough()
+    {
+        var (overloaded, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(2, 92));
+
+        var (_, early) = Run(overloaded, Load(3, 85), Load(4, 50), Load(11, 40));
+        var (_, late) = Run(overloaded, Load(3, 85), Load(12, 40));
+
+        Assert.Empty(early.OfType<OverloadAutoResolved>());
+        var resolved = Assert.Single(late.OfType<OverloadAutoResolved>());
+        Assert.Equal((Ten.AddMinutes(3), Ten.AddMinutes(13)), (resolved.BelowSince, resolved.WindowEnd));
+    }
+
+    [Fact]
+    public void Should_restart_the_quiet_period_when_an_overload_window_interrupts_it()
+    {
+        var (state, events) = Run(RegionAlertState.Empty, Load(0, 50), Load(5, 90), Load(14, 40));
+
+        Assert.Empty(events.OfType<OverloadAutoResolved>());
+        Assert.Equal(Ten.AddMinutes(14), state.BelowSince);
+    }
+
+    [Fact]
+    public void Should_forget_revisions_and_overload_windows_that_fell_out_of_the_span()
+    {
+        var (state, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(40, 50));
+
+        Assert.Empty(state.OverloadWindowStarts);
+        Assert.Equal(["2024-01-15T10:40:00.0000000+00:00"], state.Revisions.Keys);
+    }
+
+    [Fact]
+    public void Should_not_change_the_instance_it_decides_on()
+    {
+        var (state, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91));
+        var before = JsonSerializer.Serialize(state);
+
+        _ = state.Decide(Load(2, 92), Policy);
+
+        Assert.Equal(before, JsonSerializer.Serialize(state));
+    }
+
+    [Fact]
+    public void Should_keep_the_stored_json_shape_of_alert_region_state()
+    {
+        var (state, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 50));
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+        var json = JsonNode.Parse(JsonSerializer.Serialize(state, options))!.AsObject();
+        var back = JsonSerializer.Deserialize<RegionAlertState>(json.ToJsonString(), options)!;
+
+        Assert.Equal(["overload_window_starts", "newest_window_start", "revisions", "below_since"], json.Select(p => p.Key));
+        Assert.Equal(state.OverloadWindowStarts, back.OverloadWindowStarts);
+        Assert.Equal(state.Revisions, back.Revisions);
+        Assert.Equal((state.NewestWindowStart, state.BelowSince), (back.NewestWindowStart, back.BelowSince));
+    }
+}
