@@ -414,6 +414,11 @@ switch ($Target) {
         Invoke-Services 'up'
         # The development run: demo accounts, a signing key generated for this installation under .data/ (only Development makes one).
         if (-not $env:ASPNETCORE_ENVIRONMENT) { $env:ASPNETCORE_ENVIRONMENT = 'Development' }
+        # One line an entry, one timestamp a line (UTC, as log peek shows them), unless the caller chose otherwise.
+        $console = [ordered]@{ FormatterName = 'simple'; FormatterOptions__SingleLine = 'true'; FormatterOptions__TimestampFormat = 'HH:mm:ss.fff '; FormatterOptions__UseUtcTimestamp = 'true' }
+        foreach ($name in $console.Keys) {
+            if (-not [Environment]::GetEnvironmentVariable("Logging__Console__$name")) { [Environment]::SetEnvironmentVariable("Logging__Console__$name", $console[$name]) }
+        }
         # The node runs in the checkout's root: .data/ (broker address, token, mail, signing key) is the root's.
         Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')",
             "--SmartGrid:Management:TokenFile=$ManagementTokenFile") + $Rest)
