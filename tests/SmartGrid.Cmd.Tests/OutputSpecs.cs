@@ -69,6 +69,25 @@ public sealed class OutputSpecs
     }
 
     [Fact]
+    public void Should_stream_cluster_tail_as_one_json_object_a_line()
+    {
+        var output = new StringWriter();
+        var renderer = new JsonRenderer(output, "127.0.0.1:9110");
+        var at = new DateTimeOffset(2026, 12, 6, 22, 43, 1, 632, TimeSpan.Zero);
+        renderer.Change(new MembershipChange(at, "MemberUp", "akka.tcp://smartgrid@127.0.0.1:4101", "Up", "gateway,ingest"));
+        renderer.Change(new MembershipChange(at.AddSeconds(5), "UnreachableMember", "akka.tcp://smartgrid@127.0.0.1:4102", "Up", "processor"));
+        renderer.Note("membership of the cluster as 127.0.0.1:9110 sees it; Ctrl+C stops");
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        var second = JsonDocument.Parse(lines[1]).RootElement;
+        Assert.Equal("UnreachableMember", second.GetProperty("event").GetString());
+        Assert.Equal(at.AddSeconds(5), second.GetProperty("at").GetDateTimeOffset());
+        Assert.Equal("akka.tcp://smartgrid@127.0.0.1:4102", second.GetProperty("address").GetString());
+        Assert.Equal(["at", "event", "address", "status", "roles"], second.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
     public async Task Should_print_one_json_document_per_command_at_the_prompt_and_no_banner()
     {
         var console = new RecordingConsole();
