@@ -28,13 +28,14 @@ public sealed partial class BuildScriptSpecs(ITestOutputHelper output) : IAsyncL
     {
         // What PowerShell would have taken for its own syntax: '-Name:value', quotes, a '$', a lone '-o'.
         const string note = "two words, 'single' \"double\" $HOME -o:x";
+        var clusterPort = FreePort.Next();
         _run = NodeProcess.StartScript("build.sh", ["run", "--SmartGrid:Simulator:Meters=1234", $"--SmartGrid:Spec:Note={note}", "--SmartGrid:Spec:Flag", "-o"],
             new Dictionary<string, string>
             {
                 ["SMARTGRID_DATABASE"] = _database.Name,
                 ["SmartGrid__Http__IngestPort"] = FreePort.Next().ToString(),
                 ["SmartGrid__Http__GatewayPort"] = FreePort.Next().ToString(),
-                ["SmartGrid__Cluster__Port"] = FreePort.Next().ToString(),
+                ["SmartGrid__Cluster__Port"] = clusterPort.ToString(),
                 ["SmartGrid__Management__Port"] = _managementPort.ToString(),
                 ["SmartGrid__Management__Token"] = Token,
                 ["SmartGrid__Simulator__Enabled"] = "false",
@@ -53,7 +54,9 @@ public sealed partial class BuildScriptSpecs(ITestOutputHelper output) : IAsyncL
         // through the tool, and on the run's console.
         var peek = await ToolAsync("log", "peek", "-n", "2000");
         var lines = peek.GetProperty("messages").EnumerateArray().Select(m => m.GetString()!).ToList();
-        Assert.Contains(lines, l => l.Contains(" info Akka.", StringComparison.Ordinal) && l.Contains("Remoting started", StringComparison.Ordinal));
+        // Akka's message with its arguments in place, under its logging class, after the one timestamp.
+        Assert.Contains(lines, l => l.Contains(" info Akka.", StringComparison.Ordinal) &&
+                                    l.Contains($"Remoting started; listening on addresses : [akka.tcp://smartgrid@127.0.0.1:{clusterPort}]", StringComparison.Ordinal));
         Assert.All(lines, l => Assert.True(Timestamps(l) == 1, $"{Timestamps(l)} timestamps: {l}"));
         var console = File.ReadAllLines(_run.LogFile).Where(l => l.Contains(": Akka.", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(console);
