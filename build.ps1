@@ -7,14 +7,29 @@
 #   kafka                    a standalone embedded Kafka broker for multi-process runs
 #   cluster up|down|status   a local 3-node cluster (gateway+ingest, processor+services, processor+simulator) on one broker, under .data/cluster/
 #   cmd -- <command>         smartgrid-cmd against a node (--host 127.0.0.1:9110); no command: interactive prompt
-param(
-    [Parameter(Position = 0)][string]$Target = 'help',
-    [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
-)
+
+# No param() block: a declared parameter makes this an advanced script, whose common parameters would take the
+# tool's and the node's options (-o json: "ambiguous, -OutVariable or -OutBuffer").
+$Target = if ($args.Count -gt 0) { [string]$args[0] } else { 'help' }
+$Rest = [string[]]@($args | Select-Object -Skip 1)
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $Root = $PSScriptRoot
+
+# Even so, PowerShell reads '--SmartGrid:Simulator:Meters=50000' as its '-Name:value' syntax and hands on
+# '--SmartGrid' and 'Simulator:Meters=50000': the node would never see the setting. The process's command line
+# still holds the words as typed, after this script's path (pwsh -File ./build.ps1 ...): take them from there.
+# Called from a PowerShell session instead ('& ./build.ps1 ...'), the script is not on it: $args stand.
+$argv = [Environment]::GetCommandLineArgs()
+for ($i = 1; $i -lt $argv.Count; $i++) {
+    $isScript = try { [IO.Path]::GetFullPath($argv[$i]) -eq $PSCommandPath } catch { $false }
+    if ($isScript) {
+        $Target = if ($i + 1 -lt $argv.Count) { $argv[$i + 1] } else { 'help' }
+        $Rest = if ($i + 2 -lt $argv.Count) { [string[]]$argv[($i + 2)..($argv.Count - 1)] } else { @() }
+        break
+    }
+}
 $DataDir = Join-Path $Root '.data'
 $PgPort = if ($env:SMARTGRID_PG_PORT) { [int]$env:SMARTGRID_PG_PORT } else { 5432 }
 $RedisPort = if ($env:SMARTGRID_REDIS_PORT) { [int]$env:SMARTGRID_REDIS_PORT } else { 6379 }
@@ -208,8 +223,28 @@ function Invoke-Tests([string[]]$Extra) {
     exit $code
 }
 
+# Built, then run as this script's own child: no 'dotnet run' process (~290 MB) waiting beside the node, and
+# kill -9 of the run's process tree still takes the node with it.
 function Invoke-Node([string[]]$Arguments) {
-    & dotnet run --project (Join-Path $Root 'src/SmartGrid.Node') -c Release -- @Arguments
+    & dotnet build (Join-Path $Root 'src/SmartGrid.Node') -c Release -nologo -v q | Out-Host
+    if ($LASTEXITCODE -ne 0) { Fail 'build of src/SmartGrid.Node failed' }
+    Set-Location $Root
+    & dotnet (Join-Path $Root 'src/SmartGrid.Node/bin/Release/net10.0/SmartGrid.Node.dll') @Arguments
+    exit $LASTEXITCODE
+}
+
+# The SRE tool as ./build.sh runs it (there without PowerShell): built only when a source is newer than the dll.
+function Invoke-SreTool([string[]]$Arguments) {
+    $tool = Join-Path $Root 'src/SmartGrid.Cmd/bin/Release/net10.0/SmartGrid.Cmd.dll'
+    $sources = @(Get-ChildItem (Join-Path $Root 'src/SmartGrid.Cmd') -Recurse -File | Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' }) +
+        @('Directory.Build.props', 'Directory.Packages.props', 'global.json' | ForEach-Object { Get-Item (Join-Path $Root $_) })
+    if (-not (Test-Path $tool) -or @($sources | Where-Object { $_.LastWriteTimeUtc -gt (Get-Item $tool).LastWriteTimeUtc }).Count -gt 0) {
+        & dotnet build (Join-Path $Root 'src/SmartGrid.Cmd') -c Release -nologo -v q | ForEach-Object { [Console]::Error.WriteLine($_) }
+        if ($LASTEXITCODE -ne 0) { Fail 'build of src/SmartGrid.Cmd failed' }
+        (Get-Item $tool).LastWriteTimeUtc = [DateTime]::UtcNow
+    }
+    Set-Location $Root # the development token is found from here (.data/management-token)
+    & dotnet $tool @Arguments
     exit $LASTEXITCODE
 }
 
@@ -379,17 +414,20 @@ switch ($Target) {
         Invoke-Services 'up'
         # The development run: demo accounts, a signing key generated for this installation under .data/ (only Development makes one).
         if (-not $env:ASPNETCORE_ENVIRONMENT) { $env:ASPNETCORE_ENVIRONMENT = 'Development' }
-        # dotnet run starts the node in its project folder: name the bootstrap file from the root.
+        # One line an entry, one timestamp a line (UTC, as log peek shows them), unless the caller chose otherwise.
+        $console = [ordered]@{ FormatterName = 'simple'; FormatterOptions__SingleLine = 'true'; FormatterOptions__TimestampFormat = 'HH:mm:ss.fff '; FormatterOptions__UseUtcTimestamp = 'true' }
+        foreach ($name in $console.Keys) {
+            if (-not [Environment]::GetEnvironmentVariable("Logging__Console__$name")) { [Environment]::SetEnvironmentVariable("Logging__Console__$name", $console[$name]) }
+        }
+        # The node runs in the checkout's root: .data/ (broker address, token, mail, signing key) is the root's.
         Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')",
             "--SmartGrid:Management:TokenFile=$ManagementTokenFile") + $Rest)
     }
     'cluster' { Invoke-Cluster ($Rest.Count -gt 0 ? $Rest[0] : 'status') ($Rest.Count -gt 1 ? $Rest[1..($Rest.Count - 1)] : @()) }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }
     'cmd' {
-        # ./build.sh cmd -- cluster show: PowerShell keeps a literal '--' in $Rest; dotnet run takes its own.
-        $cmdArgs = @($Rest | Where-Object { $_ -ne '--' })
-        & dotnet run --project (Join-Path $Root 'src/SmartGrid.Cmd') -c Release -- @cmdArgs
-        exit $LASTEXITCODE
+        # pwsh ./build.ps1 cmd -- cluster show: the '--' only ends build.ps1's own words.
+        Invoke-SreTool @($Rest | Select-Object -Skip ($Rest.Count -gt 0 -and $Rest[0] -eq '--' ? 1 : 0))
     }
     'bench' {
         if ($Rest.Count -gt 0 -and $Rest[0] -notin 'kafka', 'meters', 'generator') { Invoke-Services 'up' }

@@ -16,6 +16,17 @@ internal sealed class CmdApp(IAnsiConsole console, TextReader? input = null)
 
     public async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
+        OutputFormat format;
+        try
+        {
+            format = _parser.Format(args);
+        }
+        catch (CommandFailedException e)
+        {
+            // Which format was wanted is unknown: people's, and scripts see the exit code.
+            new Renderer(console).Error(null, e.Message, e.ExitCode);
+            return e.ExitCode;
+        }
         var parsed = _parser.Parse(args);
         string host;
         string? token;
@@ -26,21 +37,22 @@ internal sealed class CmdApp(IAnsiConsole console, TextReader? input = null)
         }
         catch (CommandFailedException e)
         {
-            Renderer.Error(console, e.Message);
+            Renderer.For(format, console, host: null).Error(CommandName(parsed), e.Message, e.ExitCode);
             return e.ExitCode;
         }
+        var renderer = Renderer.For(format, console, host);
         using var client = new NodeClient(host, token);
-        return parsed is ParsedLine.Interactive ? await PromptAsync(client, ct) : await ExecuteAsync(client, parsed, ct);
+        return parsed is ParsedLine.Interactive ? await PromptAsync(client, renderer, ct) : await ExecuteAsync(client, renderer, parsed, ct);
     }
 
-    private async Task<int> PromptAsync(NodeClient client, CancellationToken ct)
+    private async Task<int> PromptAsync(NodeClient client, IRenderer renderer, CancellationToken ct)
     {
         var prompt = $"[{client.Host}] smartgrid> ";
         var editor = new LineEditor(input, _history);
-        console.WriteLine($"smartgrid-cmd connected to {client.Host}: 'help' lists the commands, 'exit' leaves.");
+        renderer.Note($"smartgrid-cmd connected to {client.Host}: 'help' lists the commands, 'exit' leaves.");
         while (!ct.IsCancellationRequested)
         {
-            if (input is not null) console.Write(prompt);
+            if (input is not null && renderer is Renderer) console.Write(prompt);
             var line = editor.ReadLine(prompt);
             if (line is null) break; // end of input
             line = line.Trim();
@@ -48,7 +60,7 @@ internal sealed class CmdApp(IAnsiConsole console, TextReader? input = null)
             if (line is "exit" or "quit") break;
             if (line == "history")
             {
-                for (var i = 0; i < _history.Count; i++) console.WriteLine($"{i + 1,4}  {_history[i]}");
+                renderer.History(_history);
                 _history.Add(line);
                 continue;
             }
@@ -57,42 +69,42 @@ internal sealed class CmdApp(IAnsiConsole console, TextReader? input = null)
             {
                 if (n < 1 || n > _history.Count)
                 {
-                    Renderer.Error(console, $"no command {n} in the history ({_history.Count} so far)");
+                    renderer.Error(line, $"no command {n} in the history ({_history.Count} so far)", ExitCodes.Usage);
                     continue;
                 }
                 line = _history[n - 1];
-                console.WriteLine(line);
+                renderer.Note(line);
             }
             _history.Add(line);
             var tokens = CommandLineParser.SplitCommandLine(line).ToArray();
-            await ExecuteAsync(client, _parser.Parse(tokens), ct);
+            await ExecuteAsync(client, renderer, _parser.Parse(tokens), ct);
         }
         return ExitCodes.Ok;
     }
 
-    private async Task<int> ExecuteAsync(NodeClient client, ParsedLine parsed, CancellationToken ct)
+    private async Task<int> ExecuteAsync(NodeClient client, IRenderer renderer, ParsedLine parsed, CancellationToken ct)
     {
         switch (parsed)
         {
             case ParsedLine.Help help:
-                Renderer.Help(console, help.Palette);
-                return ExitCodes.Ok;
+                renderer.Help(help.Palette);
+                return help.Palette is null || CommandCatalog.Palettes.Contains(help.Palette) ? ExitCodes.Ok : ExitCodes.Usage;
             case ParsedLine.Usage usage:
-                Renderer.Error(console, usage.Message);
+                renderer.Error(usage.Command, usage.Message, ExitCodes.Usage);
                 return ExitCodes.Usage;
             case ParsedLine.Interactive:
-                Renderer.Error(console, "already in the interactive prompt");
+                renderer.Error(null, "already in the interactive prompt", ExitCodes.Usage);
                 return ExitCodes.Usage;
             case ParsedLine.Run run:
                 try
                 {
-                    if (run.Request.Streams) await TailAsync(client, run.Request, ct);
-                    else Renderer.Write(console, await client.RunAsync(run.Request, ct));
+                    if (run.Request.Streams) await TailAsync(client, renderer, run.Request, ct);
+                    else renderer.Result(run.Request, await client.RunAsync(run.Request, ct));
                     return ExitCodes.Ok;
                 }
                 catch (CommandFailedException e)
                 {
-                    Renderer.Error(console, e.Message);
+                    renderer.Error(run.Request.Command, e.Message, e.ExitCode);
                     return e.ExitCode;
                 }
             default:
@@ -100,8 +112,16 @@ internal sealed class CmdApp(IAnsiConsole console, TextReader? input = null)
         }
     }
 
+    private static string? CommandName(ParsedLine parsed) => parsed switch
+    {
+        ParsedLine.Run run => run.Request.Command,
+        ParsedLine.Usage usage => usage.Command,
+        ParsedLine.Help => "help",
+        _ => null,
+    };
+
     /// <summary>Until Ctrl+C: then back to the prompt (interactive) or out (one command).</summary>
-    private async Task TailAsync(NodeClient client, NodeRequest request, CancellationToken ct)
+    private static async Task TailAsync(NodeClient client, IRenderer renderer, NodeRequest request, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -112,8 +132,8 @@ internal sealed class CmdApp(IAnsiConsole console, TextReader? input = null)
         Console.CancelKeyPress += onCancel;
         try
         {
-            console.WriteLine($"membership of the cluster as {client.Host} sees it; Ctrl+C stops");
-            await foreach (var change in client.TailAsync(request, stop.Token)) Renderer.Write(console, change);
+            renderer.Note($"membership of the cluster as {client.Host} sees it; Ctrl+C stops");
+            await foreach (var change in client.TailAsync(request, stop.Token)) renderer.Change(change);
         }
         finally
         {

@@ -35,6 +35,8 @@ internal static class CommandCatalog
 
     public static IEnumerable<string> Palettes => All.Select(c => c.Palette).Distinct();
 
+    public static string UnknownPalette(string palette) => $"no palette '{palette}'; palettes: {string.Join(", ", Palettes)}";
+
     public static CommandSpec? Find(string palette, string name) =>
         All.FirstOrDefault(c => c.Palette == palette && c.Name == name);
 

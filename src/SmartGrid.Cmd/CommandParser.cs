@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace SmartGrid.Cmd;
 
@@ -12,7 +13,8 @@ internal abstract record ParsedLine
     public sealed record Help(string? Palette) : ParsedLine;
     /// <summary>No command: start the interactive prompt.</summary>
     public sealed record Interactive : ParsedLine;
-    public sealed record Usage(string Message) : ParsedLine;
+    /// <summary>A line the tool cannot run; <paramref name="Command"/> is what it names, if anything.</summary>
+    public sealed record Usage(string Message, string? Command = null) : ParsedLine;
 }
 
 /// <summary>
@@ -25,6 +27,7 @@ internal sealed class CommandParser
     public const string HostVariable = "SMARTGRID_CMD_HOST";
     public const string TokenVariable = "SMARTGRID_CMD_TOKEN";
 
+    private static readonly string[] ConnectionPrefixes = ["--host=", "--token=", "--output=", "-o="];
     private static readonly string[] HelpWords = ["help", "-h", "--help", "-?", "/?", "/h"];
 
     private readonly RootCommand _root = new("smartgrid-cmd: SRE commands for a SmartGrid.Actors node");
@@ -42,6 +45,13 @@ internal sealed class CommandParser
         Description = $"the node's SmartGrid:Management:Token (or ${TokenVariable}, else the development run's {DevelopmentTokenFile})",
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } t ? t : DevelopmentToken(Environment.CurrentDirectory),
+    };
+
+    public Option<string> Output { get; } = new("--output", "-o")
+    {
+        Description = "table (for people) or json (one document per command, for scripts)",
+        Recursive = true,
+        DefaultValueFactory = _ => "table",
     };
 
     /// <summary>The development run's generated token (SmartGrid.Node's ManagementOptions.DevelopmentTokenFile), relative to a checkout.</summary>
@@ -63,6 +73,7 @@ internal sealed class CommandParser
     {
         _root.Add(Host);
         _root.Add(Token);
+        _root.Add(Output.AcceptOnlyFromAmong("table", "json"));
 
         var address = () => new Argument<string>("address") { Description = "akka.tcp://system@host:port, or host:port of a member" };
         var type = () => new Option<string>("-r", "--type") { Description = "shard type (e.g. meter, region)", Required = true };
@@ -103,6 +114,18 @@ internal sealed class CommandParser
         return (result.GetValue(Host) ?? DefaultHost, result.GetValue(Token));
     }
 
+    /// <summary>
+    /// The output format <paramref name="args"/> ask for, known even when the rest of the line is wrong, so a
+    /// script that asked for JSON gets its usage error as JSON too; an unknown format is a usage error.
+    /// </summary>
+    public OutputFormat Format(IReadOnlyList<string> args)
+    {
+        var result = _root.Parse(args);
+        if (result.Errors.Any(e => e.SymbolResult is OptionResult o && o.Option == Output))
+            throw new CommandFailedException($"--output takes table or json, not '{result.GetResult(Output)?.Tokens.LastOrDefault()?.Value}'", ExitCodes.Usage);
+        return result.GetValue(Output) == "json" ? OutputFormat.Json : OutputFormat.Table;
+    }
+
     public ParsedLine Parse(IReadOnlyList<string> args)
     {
         var words = Words(args);
@@ -116,24 +139,24 @@ internal sealed class CommandParser
             var typed = string.Join(' ', words.Take(2));
             var suggestion = CommandCatalog.Suggest(words);
             if (words.Count == 1 && CommandCatalog.Palettes.Contains(words[0]))
-                return new ParsedLine.Usage($"'{words[0]}' needs a command: {string.Join(", ", CommandCatalog.All.Where(c => c.Palette == words[0]).Select(c => c.Name))}");
-            return new ParsedLine.Usage($"unknown command '{typed}'." + (suggestion is null ? " Type 'help' for the list." : $" Did you mean '{suggestion}'?"));
+                return new ParsedLine.Usage($"'{words[0]}' needs a command: {string.Join(", ", CommandCatalog.All.Where(c => c.Palette == words[0]).Select(c => c.Name))}", typed);
+            return new ParsedLine.Usage($"unknown command '{typed}'." + (suggestion is null ? " Type 'help' for the list." : $" Did you mean '{suggestion}'?"), typed);
         }
 
         var result = _root.Parse(args);
         if (result.Errors.Count > 0 || !_leaves.TryGetValue(result.CommandResult.Command, out var build))
-            return new ParsedLine.Usage($"{spec.FullName}: {string.Join("; ", result.Errors.Select(e => e.Message.TrimEnd('.')))}. Usage: {spec.Usage}");
+            return new ParsedLine.Usage($"{spec.FullName}: {string.Join("; ", result.Errors.Select(e => e.Message.TrimEnd('.')))}. Usage: {spec.Usage}", spec.FullName);
         return new ParsedLine.Run(build(result));
     }
 
-    /// <summary>The words of the command itself: everything but the connection options and their values.</summary>
+    /// <summary>The words of the command itself: everything but the connection and output options and their values.</summary>
     private static List<string> Words(IReadOnlyList<string> args)
     {
         var words = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
-            if (args[i] is "--host" or "--token") { i++; continue; }
-            if (args[i].StartsWith("--host=", StringComparison.Ordinal) || args[i].StartsWith("--token=", StringComparison.Ordinal)) continue;
+            if (args[i] is "--host" or "--token" or "--output" or "-o") { i++; continue; }
+            if (ConnectionPrefixes.Any(p => args[i].StartsWith(p, StringComparison.Ordinal))) continue;
             if (args[i].StartsWith('-')) break; // the command's own options follow its words
             words.Add(args[i]);
         }

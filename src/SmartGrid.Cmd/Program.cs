@@ -1,4 +1,3 @@
-using Spectre.Console;
 using SmartGrid.Cmd;
 
-return await new CmdApp(AnsiConsole.Console).RunAsync(args, CancellationToken.None);
+return await new CmdApp(Terminal.Create()).RunAsync(args, CancellationToken.None);

@@ -58,7 +58,7 @@ public static class AkkaConfiguration
             builder.AddHoconFile(hoconFile, HoconAddMode.Prepend);
 
         builder
-            .ConfigureLoggers(l => l.AddLoggerFactory())
+            .ConfigureLoggers(l => l.ClearLoggers().AddLogger<AkkaLog>())
             .WithCustomSerializer("smartgrid", SmartGridSerializer.Manifests.Keys, system => new SmartGridSerializer(system))
             .WithRemoting(cluster.Hostname, cluster.Port)
             .WithClustering(new ClusterOptions

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace SmartGrid.Integration.Tests.Crash;
 
 /// <summary>
-/// The issue's crash, exactly as a developer meets it: <c>./build.sh run</c> (build.sh → pwsh → dotnet run → node,
+/// The issue's crash, exactly as a developer meets it: <c>./build.sh run</c> (build.sh → dotnet tool run → pwsh → node,
 /// with the broker inside the node), readings about 2 hours old for 4 meters with duplicates and disorder posted to
 /// ingestion, <c>kill -9</c> of every process of that tree right after the last acknowledgement, and
 /// <c>./build.sh run</c> again. Every acknowledged reading must then be counted exactly once: each expected
@@ -74,7 +74,7 @@ public sealed class BuildRunCrashSpecs(ITestOutputHelper output) : IAsyncLifetim
             var killed = await first.KillTreeAsync(TimeSpan.FromSeconds(10));
             var rowsAtKill = await CountRowsAsync();
             output.WriteLine($"all {stream.Count} readings acknowledged; kill -9 of pids {string.Join(", ", killed)} with {rowsAtKill} of {expectedRows} rows written");
-            Assert.True(killed.Count >= 3, $"expected build.sh, pwsh, dotnet run and the node in the tree, got {killed.Count} process(es)");
+            Assert.True(killed.Count >= 3, $"expected build.sh's dotnet tool run, pwsh and the node in the tree, got {killed.Count} process(es)");
             Assert.True(rowsAtKill < expectedRows, "the run finished before it was killed: the spec proves nothing");
 
             var restarted = Stopwatch.StartNew();
