@@ -213,6 +213,31 @@ function Invoke-Node([string[]]$Arguments) {
     exit $LASTEXITCODE
 }
 
+# ---- mail sink: smtp4dev (a local dotnet tool) catches the development run's email --------------
+# Fixed dev ports (SMARTGRID_MAIL_SINK_SMTP_PORT / _WEB_PORT override): the quick start names them.
+$MailSinkSmtpPort = if ($env:SMARTGRID_MAIL_SINK_SMTP_PORT) { [int]$env:SMARTGRID_MAIL_SINK_SMTP_PORT } else { 2525 }
+$MailSinkWebPort = if ($env:SMARTGRID_MAIL_SINK_WEB_PORT) { [int]$env:SMARTGRID_MAIL_SINK_WEB_PORT } else { 5025 }
+
+# Starts smtp4dev detached (its own process group, so one kill ends the tool and its host) and returns
+# its pid, or 0 when a sink already listens on the SMTP port (another run's: reused, left running).
+function Start-MailSink {
+    if (-not (Test-PortFree $MailSinkSmtpPort)) {
+        Write-Host "mail sink: port $MailSinkSmtpPort already taken; using what listens there (web UI http://127.0.0.1:$MailSinkWebPort if it is smtp4dev)"
+        return 0
+    }
+    $log = Join-Path $DataDir 'mail-sink.log'
+    New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
+    # In-memory store, loopback only; IMAP and POP3 beside SMTP so no privileged default port is needed.
+    $sinkPid = Start-Detached @('dotnet', 'tool', 'run', 'smtp4dev', '--', "--urls=http://127.0.0.1:$MailSinkWebPort", "--smtpport=$MailSinkSmtpPort",
+        "--imapport=$($MailSinkSmtpPort + 1)", "--pop3port=$($MailSinkSmtpPort + 2)", '--bindaddress=127.0.0.1', '--db=', '--nousersettings') $log
+    Write-Host "mail sink: smtp4dev on smtp://127.0.0.1:$MailSinkSmtpPort, read the mail at http://127.0.0.1:$MailSinkWebPort (log $log)"
+    return $sinkPid
+}
+
+function Stop-MailSink([int]$SinkPid) {
+    if ($SinkPid -gt 0) { Invoke-Native 'kill' @('--', "-$SinkPid") -Quiet | Out-Null }
+}
+
 # ---- cluster: three node processes and one standalone broker on this machine -------------------
 # Ports: SMARTGRID_CLUSTER_PORT_OFFSET is added to every one, so a second checkout can run beside.
 $ClusterDir = Join-Path $DataDir 'cluster'
@@ -380,8 +405,12 @@ switch ($Target) {
         # The development run: demo accounts, a signing key generated for this installation under .data/ (only Development makes one).
         if (-not $env:ASPNETCORE_ENVIRONMENT) { $env:ASPNETCORE_ENVIRONMENT = 'Development' }
         # dotnet run starts the node in its project folder: name the bootstrap file from the root.
-        Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')",
-            "--SmartGrid:Management:TokenFile=$ManagementTokenFile") + $Rest)
+        $sink = Start-MailSink
+        try {
+            Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')",
+                "--SmartGrid:Management:TokenFile=$ManagementTokenFile", "--SmartGrid:Notifications:Smtp:Port=$MailSinkSmtpPort") + $Rest)
+        }
+        finally { Stop-MailSink $sink }
     }
     'cluster' { Invoke-Cluster ($Rest.Count -gt 0 ? $Rest[0] : 'status') ($Rest.Count -gt 1 ? $Rest[1..($Rest.Count - 1)] : @()) }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }
