@@ -65,7 +65,7 @@ public sealed class GridSpecs(GatewayFixture gateway)
     }
 
     [Fact]
-    public async Task Should_show_the_newest_complete_window_as_current_load_and_mark_a_partial_one()
+    public async Task Should_show_the_newest_complete_window_as_current_load_mark_a_partial_one_and_the_prices_basis()
     {
         using var admin = await gateway.AdminAsync();
         var region = "Satara-" + Guid.NewGuid().ToString("N")[..6];
@@ -82,8 +82,20 @@ public sealed class GridSpecs(GatewayFixture gateway)
             Regional(region, latest, 4, meters: 1),
         ], null);
 
+        // The price in force was set by the load of a 15-minute window: its basis is shown beside it.
+        var pricedOn = Window.Floor(DateTimeOffset.UtcNow.AddMinutes(-30), WindowSize.FifteenMinutes);
+        await gateway.ExecuteAsync(
+            """
+            INSERT INTO tariffs (tariff_id, region, price_per_kwh, effective_from, reason, triggered_by, source_window_start, load_percent)
+            VALUES ($1, $2, 9.60, now() - interval '1 minute', 'load-based', 'system', $3, 84.5)
+            """, Guid.NewGuid(), region, pricedOn);
+
         var (op, _, _) = await gateway.OperatorOfAsync(region);
         var summary = Assert.Single((await (await op.GetAsync("/api/v1/grid/regions")).JsonAsync()).GetProperty("items").EnumerateArray());
+        Assert.Equal(9.60m, summary.GetProperty("price_per_kwh").GetDecimal());
+        var basis = summary.GetProperty("price_basis");
+        Assert.Equal(("load-based", pricedOn, "15m", 84.5, "high"), (basis.GetProperty("reason").GetString(), basis.GetProperty("window_start").GetDateTimeOffset(),
+            basis.GetProperty("window_size").GetString(), basis.GetProperty("load_percentage").GetDouble(), basis.GetProperty("tier").GetString()));
         var load = summary.GetProperty("load");
         Assert.Equal(latest.AddMinutes(-2), load.GetProperty("window_start").GetDateTimeOffset());
         Assert.Equal((81.0, 18, 20, 0.9, true), (load.GetProperty("load_percentage").GetDouble(), load.GetProperty("meters_reported").GetInt32(),

@@ -20,7 +20,13 @@ public sealed record RegionLoadNow(DateTimeOffset WindowStart, double LoadPercen
 /// </summary>
 public sealed record RegionSummary(
     string Region, RegionLoadNow? Load, RegionLoadNow? NewestPartial, decimal? PricePerKwh, string? PriceReason, DateTimeOffset? PriceEffectiveFrom,
-    long OpenAlerts, string AlertCountSource);
+    PriceBasis? PriceBasis, long OpenAlerts, string AlertCountSource);
+
+/// <summary>
+/// What set the price in force, from its tariffs row: a load-based price names the 15-minute window
+/// and the load it was priced on and the tier that load falls in; an override names the override.
+/// </summary>
+public sealed record PriceBasis(string Reason, DateTimeOffset? WindowStart, string? WindowSize, double? LoadPercentage, string? Tier, Guid? OverrideId);
 
 /// <summary>
 /// The grid overview: load from regional_aggregates_1m judged complete against the meters registered
@@ -40,13 +46,17 @@ public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridSe
         var newest = await LoadsAsync(regions, expected, 0, now, ct);
         var complete = await LoadsAsync(regions, expected, options.CompleteWindowShare, now, ct);
         var counts = await AlertCountsAsync(regions, ct);
+        var prices = new Dictionary<string, TariffInForce?>(StringComparer.Ordinal);
+        foreach (var region in regions)
+            prices[region] = await tariffs.CurrentAsync(region, ct);
+        var bases = await PriceBasesAsync(prices.Values.OfType<TariffInForce>().Select(p => p.Tariff.TariffId).ToArray(), ct);
         var summaries = new List<RegionSummary>(regions.Count);
         foreach (var region in regions)
         {
-            var price = await tariffs.CurrentAsync(region, ct);
+            var price = prices[region];
             var partial = newest.GetValueOrDefault(region) is { Complete: false } p ? p : null;
             summaries.Add(new RegionSummary(region, complete.GetValueOrDefault(region), partial, price?.Tariff.PricePerKwh, price?.Tariff.Reason,
-                price?.Tariff.EffectiveFrom, counts[region].Count, counts[region].Source));
+                price?.Tariff.EffectiveFrom, price is null ? null : bases.GetValueOrDefault(price.Tariff.TariffId), counts[region].Count, counts[region].Source));
         }
         return summaries;
     }
@@ -76,6 +86,24 @@ public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridSe
                 c.MetersReported, c.MetersExpected, c.Completeness, c.Complete);
         }
         return loads;
+    }
+
+    private async Task<Dictionary<Guid, PriceBasis>> PriceBasesAsync(Guid[] tariffIds, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT tariff_id, reason, source_window_start, load_percent, override_id FROM tariffs WHERE tariff_id = ANY ($1)");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = tariffIds });
+        var bases = new Dictionary<Guid, PriceBasis>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            DateTimeOffset? window = r.IsDBNull(2) ? null : r.GetFieldValue<DateTimeOffset>(2);
+            double? load = r.IsDBNull(3) ? null : r.GetDouble(3);
+            // The tier is not stored: it is the one the configured tiers give the stored load.
+            bases[r.GetGuid(0)] = new PriceBasis(r.GetString(1), window, window is null ? null : "15m", load,
+                load is { } l && !double.IsNaN(l) ? services.Tariffs.Tiers.TierFor(l).Name : null, r.IsDBNull(4) ? null : r.GetGuid(4));
+        }
+        return bases;
     }
 
     private async Task<Dictionary<string, (long Count, string Source)>> AlertCountsAsync(IReadOnlyList<string> regions, CancellationToken ct)
