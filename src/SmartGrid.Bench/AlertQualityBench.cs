@@ -54,8 +54,15 @@ internal static class AlertQualityBench
 
         var speed = rate * Interval.TotalSeconds / meters;
         var overload = OverloadRuleOptions.Default;
-        // In the past as a whole: the stream never waits for the wall clock, and ends a few minutes ago.
-        var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(hours) - QuietTail - TimeSpan.FromMinutes(20), WindowSize.FifteenMinutes);
+        var startHour = options.Int("start-utc-hour", 12);
+        if (startHour is < 0 or > 23)
+            throw new ArgumentException("--start-utc-hour must be 0 to 23");
+        // In the past as a whole (the stream never waits for the wall clock), at the latest day's --start-utc-hour
+        // that allows it: 12 UTC is 17:30 in India, so the evening peak and its overloads fall in the span.
+        var latestStart = DateTimeOffset.UtcNow - TimeSpan.FromHours(hours) - QuietTail - TimeSpan.FromMinutes(20);
+        var start = new DateTimeOffset(latestStart.UtcDateTime.Date, TimeSpan.Zero).AddHours(startHour);
+        if (start > latestStart)
+            start = start.AddDays(-1);
         var faultsEnd = start + TimeSpan.FromHours(hours);
         var end = faultsEnd + QuietTail + TimeSpan.FromMinutes(2);
         var simulation = new SimulationOptions { Seed = seed, MeterCount = meters, Interval = Interval };
