@@ -2,7 +2,7 @@
 # SmartGrid.Actors build entry point. ./build.sh forwards here; see README.md.
 #   run                      services up, then the whole system on one node (all roles, simulator on)
 #   test                     services up, then the full test suite; ends with "tests: N passed, N failed"
-#   bench kafka|pipeline|recovery|alerts|redis-outage|revocation|meters|generator  benchmarks that print their figures
+#   bench kafka|pipeline|recovery|alerts|alert-quality|redis-outage|revocation|meters|generator  benchmarks that print their figures
 #   services up|down|status  PostgreSQL 15 and Redis from Debian packages, data under .data/
 #   kafka                    a standalone embedded Kafka broker for multi-process runs
 #   cluster up|down|status   a local 3-node cluster (gateway+ingest, processor+services, processor+simulator) on one broker, under .data/cluster/
@@ -248,6 +248,33 @@ function Invoke-SreTool([string[]]$Arguments) {
     exit $LASTEXITCODE
 }
 
+# ---- mail sink: smtp4dev (a local dotnet tool) catches the development run's email --------------
+# Fixed dev ports (SMARTGRID_MAIL_SINK_SMTP_PORT / _WEB_PORT override): the quick start names them.
+$MailSinkSmtpPort = if ($env:SMARTGRID_MAIL_SINK_SMTP_PORT) { [int]$env:SMARTGRID_MAIL_SINK_SMTP_PORT } else { 2525 }
+$MailSinkWebPort = if ($env:SMARTGRID_MAIL_SINK_WEB_PORT) { [int]$env:SMARTGRID_MAIL_SINK_WEB_PORT } else { 5025 }
+
+# Starts smtp4dev detached (its own process group, so one kill ends the tool and its host) and returns
+# its pid, or 0 when a sink already listens on the SMTP port (another run's: reused, left running).
+function Start-MailSink {
+    # Specs that drive ./build.sh run (and kill its tree) have no use for a sink they would leave behind.
+    if ($env:SMARTGRID_MAIL_SINK -eq 'off') { return 0 }
+    if (-not (Test-PortFree $MailSinkSmtpPort)) {
+        Write-Host "mail sink: port $MailSinkSmtpPort already taken; using what listens there (web UI http://127.0.0.1:$MailSinkWebPort if it is smtp4dev)"
+        return 0
+    }
+    $log = Join-Path $DataDir 'mail-sink.log'
+    New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
+    # In-memory store, loopback only; IMAP and POP3 beside SMTP so no privileged default port is needed.
+    $sinkPid = Start-Detached @('dotnet', 'tool', 'run', 'smtp4dev', '--', "--urls=http://127.0.0.1:$MailSinkWebPort", "--smtpport=$MailSinkSmtpPort",
+        "--imapport=$($MailSinkSmtpPort + 1)", "--pop3port=$($MailSinkSmtpPort + 2)", '--bindaddress=127.0.0.1', '--db=', '--nousersettings') $log
+    Write-Host "mail sink: smtp4dev on smtp://127.0.0.1:$MailSinkSmtpPort, read the mail at http://127.0.0.1:$MailSinkWebPort (log $log)"
+    return $sinkPid
+}
+
+function Stop-MailSink([int]$SinkPid) {
+    if ($SinkPid -gt 0) { Invoke-Native 'kill' @('--', "-$SinkPid") -Quiet | Out-Null }
+}
+
 # ---- cluster: three node processes and one standalone broker on this machine -------------------
 # Ports: SMARTGRID_CLUSTER_PORT_OFFSET is added to every one, so a second checkout can run beside.
 $ClusterDir = Join-Path $DataDir 'cluster'
@@ -420,8 +447,12 @@ switch ($Target) {
             if (-not [Environment]::GetEnvironmentVariable("Logging__Console__$name")) { [Environment]::SetEnvironmentVariable("Logging__Console__$name", $console[$name]) }
         }
         # The node runs in the checkout's root: .data/ (broker address, token, mail, signing key) is the root's.
-        Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')",
-            "--SmartGrid:Management:TokenFile=$ManagementTokenFile") + $Rest)
+        $sink = Start-MailSink
+        try {
+            Invoke-Node (@('--roles', 'all', "--SmartGrid:Kafka:BootstrapFile=$(Join-Path $DataDir 'kafka/bootstrap')",
+                "--SmartGrid:Management:TokenFile=$ManagementTokenFile", "--SmartGrid:Notifications:Smtp:Port=$MailSinkSmtpPort") + $Rest)
+        }
+        finally { Stop-MailSink $sink }
     }
     'cluster' { Invoke-Cluster ($Rest.Count -gt 0 ? $Rest[0] : 'status') ($Rest.Count -gt 1 ? $Rest[1..($Rest.Count - 1)] : @()) }
     'kafka' { Invoke-Node (@('kafka', '--bootstrap-file', (Join-Path $DataDir 'kafka/bootstrap')) + $Rest) }
@@ -435,7 +466,7 @@ switch ($Target) {
         exit $LASTEXITCODE
     }
     default {
-        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts|redis-outage|revocation|meters|generator | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|alerts|alert-quality|redis-outage|revocation|meters|generator | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
         if ($Target -ne 'help') { exit 2 }
     }
 }

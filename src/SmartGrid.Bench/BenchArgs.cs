@@ -14,4 +14,14 @@ internal sealed class BenchArgs(string[] args)
             throw new ArgumentException($"--{name} needs an integer value");
         return value;
     }
+
+    public string? Text(string name)
+    {
+        var index = Array.IndexOf(args, "--" + name);
+        if (index < 0)
+            return null;
+        if (index + 1 >= args.Length)
+            throw new ArgumentException($"--{name} needs a value");
+        return args[index + 1];
+    }
 }

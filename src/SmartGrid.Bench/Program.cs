@@ -14,6 +14,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["admission"] = ("admission [--meters N] [--batches N]: cost of the ingestion key check and the registry's region rule per batch of 500, one thread",
         AdmissionBench.RunAsync),
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
+    ["alert-quality"] = ("alert-quality [--hours N] [--meters N] [--rate N] [--start-utc-hour H] [--grace-minutes N] [--seed N] [--faults FILE]: alerts of a real node against the simulator's injected faults: precision, recall, delay, open alerts, notifications",
+        AlertQualityBench.RunAsync),
     ["revocation"] = ("revocation [--cached N] [--uncached N] [--fallback N]: cost of the per-request session revocation check: process cache, Redis, PostgreSQL fallback",
         RevocationBench.RunAsync),
     ["generator"] = ("generator [--ticks N] [--rate N] [--seconds N]: ms per simulator tick of the 5,000-meter fleet, and a rate-capped run's achieved rate against its cap",

@@ -95,6 +95,13 @@ public sealed record GatewayOptions
     public int DefaultPageSize { get; init; } = 100;
     public int MaxPageSize { get; init; } = 1000;
 
+    /// <summary>
+    /// Share of a region's registered meters that must have reported into a load window for it to
+    /// count as complete: the grid overview's current load is the newest complete window, and load
+    /// windows below it are marked partial. 0 &lt; share ≤ 1.
+    /// </summary>
+    public double CompleteWindowShare { get; init; } = 0.9;
+
     /// <summary>Longest from..to span a time-range query may ask for.</summary>
     public TimeSpan MaxQueryRange { get; init; } = TimeSpan.FromDays(31);
 
@@ -143,6 +150,8 @@ public sealed record GatewayOptions
         AtLeastOne(MaxBodyBytes, nameof(MaxBodyBytes));
         if (MaxPageSize < DefaultPageSize)
             throw new InvalidOperationException($"{Section}:MaxPageSize must be at least DefaultPageSize ({DefaultPageSize}), is {MaxPageSize}");
+        if (!(CompleteWindowShare > 0 && CompleteWindowShare <= 1))
+            throw new InvalidOperationException($"{Section}:CompleteWindowShare must be above 0 and at most 1 (is {CompleteWindowShare})");
         if (ClockSkew < TimeSpan.Zero)
             throw new InvalidOperationException($"{Section}:ClockSkew must not be negative (is {ClockSkew})");
         for (var i = 0; i < CorsOrigins.Length; i++)

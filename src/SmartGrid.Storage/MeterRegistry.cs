@@ -96,6 +96,21 @@ public sealed class MeterRegistry
         return found;
     }
 
+    /// <summary>
+    /// Registered meters per region (a region without any is absent): the meters a region's window
+    /// is expected to hear from. The registry has no per-meter retirement, so every registered meter counts.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, int>> CountByRegionAsync(IReadOnlyList<string> regions, CancellationToken ct = default)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT region, count(*)::int FROM meters WHERE region = ANY ($1) GROUP BY region");
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions.ToArray() });
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            counts[reader.GetString(0)] = reader.GetInt32(1);
+        return counts;
+    }
+
     public async Task<bool> IsRegisteredAsync(string meterId, CancellationToken ct = default) =>
         await GetRegionAsync(meterId, ct) is not null;
 

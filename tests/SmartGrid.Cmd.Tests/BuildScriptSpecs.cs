@@ -39,6 +39,7 @@ public sealed partial class BuildScriptSpecs(ITestOutputHelper output) : IAsyncL
                 ["SmartGrid__Management__Port"] = _managementPort.ToString(),
                 ["SmartGrid__Management__Token"] = Token,
                 ["SmartGrid__Simulator__Enabled"] = "false",
+                ["SMARTGRID_MAIL_SINK"] = "off", // a detached smtp4dev would outlive the killed tree
                 ["MSBUILDDISABLENODEREUSE"] = "1",
                 ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "false",
                 ["UseSharedCompilation"] = "false",

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
@@ -12,10 +13,12 @@ public sealed class GridSpecs(GatewayFixture gateway)
     public async Task Should_summarise_load_price_and_open_alerts_of_the_operators_regions()
     {
         var latest = Window.Floor(DateTimeOffset.UtcNow.AddMinutes(-5), WindowSize.OneMinute);
+        // Every meter the suite registered in Nashik reported: complete windows.
+        var nashikMeters = (await gateway.Storage.Meters.CountByRegionAsync(["Nashik"])).GetValueOrDefault("Nashik");
         await gateway.Storage.RegionalAggregates.UpsertAsync(
         [
-            Regional("Nashik", latest.AddMinutes(-1), 70.0),
-            Regional("Nashik", latest, 87.5),
+            Regional("Nashik", latest.AddMinutes(-1), 70.0, nashikMeters),
+            Regional("Nashik", latest, 87.5, nashikMeters),
         ], null);
         var redis = gateway.Redis.GetDatabase();
         await redis.StringSetAsync(gateway.Keys.AlertCount("Nashik"), 7, TimeSpan.FromMinutes(5));
@@ -61,9 +64,98 @@ public sealed class GridSpecs(GatewayFixture gateway)
             $"/api/v1/grid/regions/Mumbai-North/load?resolution=1m&from={Scenario.Iso(start.AddDays(-3))}&to={Scenario.Iso(start)}")).FieldErrorAsync("from"));
     }
 
-    private static RegionalAggregate Regional(string region, DateTimeOffset start, double loadPercent) => new()
+    [Fact]
+    public async Task Should_show_the_newest_complete_window_as_current_load_mark_a_partial_one_and_the_prices_basis()
     {
-        Region = region, Size = WindowSize.OneMinute, WindowStart = start, MeterCount = 10, TotalPowerKw = loadPercent * 25,
+        using var admin = await gateway.AdminAsync();
+        var region = "Satara-" + Guid.NewGuid().ToString("N")[..6];
+        await using var retire = await TemporaryRegionAsync(admin, region);
+        for (var i = 0; i < 20; i++)
+            await gateway.ExecuteAsync("INSERT INTO meters (meter_id, region) VALUES ($1, $2)", Scenario.NewMeterId(), region);
+        var latest = Window.Floor(DateTimeOffset.UtcNow.AddMinutes(-3), WindowSize.OneMinute);
+        // 20 meters registered: 18 reported is 0.9 (complete at the default share), 17 is not, 1 is the window still filling.
+        await gateway.Storage.RegionalAggregates.UpsertAsync(
+        [
+            Regional(region, latest.AddMinutes(-3), 80, meters: 20),
+            Regional(region, latest.AddMinutes(-2), 81, meters: 18),
+            Regional(region, latest.AddMinutes(-1), 75, meters: 17),
+            Regional(region, latest, 4, meters: 1),
+        ], null);
+
+        // The price in force was set by the load of a 15-minute window: its basis is shown beside it.
+        var pricedOn = Window.Floor(DateTimeOffset.UtcNow.AddMinutes(-30), WindowSize.FifteenMinutes);
+        await gateway.ExecuteAsync(
+            """
+            INSERT INTO tariffs (tariff_id, region, price_per_kwh, effective_from, reason, triggered_by, source_window_start, load_percent)
+            VALUES ($1, $2, 9.60, now() - interval '1 minute', 'load-based', 'system', $3, 84.5)
+            """, Guid.NewGuid(), region, pricedOn);
+
+        var (op, _, _) = await gateway.OperatorOfAsync(region);
+        var summary = Assert.Single((await (await op.GetAsync("/api/v1/grid/regions")).JsonAsync()).GetProperty("items").EnumerateArray());
+        Assert.Equal(9.60m, summary.GetProperty("price_per_kwh").GetDecimal());
+        var basis = summary.GetProperty("price_basis");
+        Assert.Equal(("load-based", pricedOn, "15m", 84.5, "high"), (basis.GetProperty("reason").GetString(), basis.GetProperty("window_start").GetDateTimeOffset(),
+            basis.GetProperty("window_size").GetString(), basis.GetProperty("load_percentage").GetDouble(), basis.GetProperty("tier").GetString()));
+        var load = summary.GetProperty("load");
+        Assert.Equal(latest.AddMinutes(-2), load.GetProperty("window_start").GetDateTimeOffset());
+        Assert.Equal((81.0, 18, 20, 0.9, true), (load.GetProperty("load_percentage").GetDouble(), load.GetProperty("meters_reported").GetInt32(),
+            load.GetProperty("meters_expected").GetInt32(), load.GetProperty("completeness").GetDouble(), load.GetProperty("complete").GetBoolean()));
+        var partial = summary.GetProperty("newest_partial");
+        Assert.Equal(latest, partial.GetProperty("window_start").GetDateTimeOffset());
+        Assert.Equal((1, 20, 0.05, false), (partial.GetProperty("meters_reported").GetInt32(), partial.GetProperty("meters_expected").GetInt32(),
+            partial.GetProperty("completeness").GetDouble(), partial.GetProperty("complete").GetBoolean()));
+
+        var windows = (await (await op.GetAsync(
+                $"/api/v1/grid/regions/{region}/load?resolution=1m&from={Scenario.Iso(latest.AddMinutes(-3))}&to={Scenario.Iso(latest.AddMinutes(1))}")).JsonAsync())
+            .GetProperty("items").EnumerateArray().ToArray();
+        Assert.Equal([true, true, false, false], windows.Select(w => w.GetProperty("complete").GetBoolean()));
+        Assert.Equal([1.0, 0.9, 0.85, 0.05], windows.Select(w => w.GetProperty("completeness").GetDouble()));
+        Assert.All(windows, w => Assert.Equal(20, w.GetProperty("meters_expected").GetInt32()));
+        Assert.Equal([20, 18, 17, 1], windows.Select(w => w.GetProperty("meters_reported").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Should_show_no_current_load_while_every_window_is_partial()
+    {
+        using var admin = await gateway.AdminAsync();
+        var region = "Sangli-" + Guid.NewGuid().ToString("N")[..6];
+        await using var retire = await TemporaryRegionAsync(admin, region);
+        for (var i = 0; i < 4; i++)
+            await gateway.ExecuteAsync("INSERT INTO meters (meter_id, region) VALUES ($1, $2)", Scenario.NewMeterId(), region);
+        var latest = Window.Floor(DateTimeOffset.UtcNow.AddMinutes(-3), WindowSize.OneMinute);
+        await gateway.Storage.RegionalAggregates.UpsertAsync([Regional(region, latest, 0.5, meters: 1)], null);
+
+        var (op, _, _) = await gateway.OperatorOfAsync(region);
+        var summary = Assert.Single((await (await op.GetAsync("/api/v1/grid/regions")).JsonAsync()).GetProperty("items").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, summary.GetProperty("load").ValueKind);
+        Assert.Equal(0.25, summary.GetProperty("newest_partial").GetProperty("completeness").GetDouble());
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.01)]
+    [InlineData(double.NaN)]
+    public void Should_refuse_to_start_with_a_complete_window_share_outside_0_to_1(double share)
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => new GatewayOptions { CompleteWindowShare = share }.Validate(isDevelopment: true));
+        Assert.Contains("SmartGrid:Gateway:CompleteWindowShare", e.Message);
+    }
+
+    /// <summary>A region of the spec's own, so its meter count is known; retired afterwards, so other specs see the default regions only.</summary>
+    private static async Task<IAsyncDisposable> TemporaryRegionAsync(HttpClient admin, string name)
+    {
+        await (await admin.PostAsJsonAsync("/api/v1/admin/regions", new { name, capacity_kw = 2500 })).JsonAsync(HttpStatusCode.Created);
+        return new Retire(admin, name);
+    }
+
+    private sealed class Retire(HttpClient admin, string name) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => (await admin.DeleteAsync($"/api/v1/admin/regions/{name}")).EnsureSuccessStatusCode();
+    }
+
+    private static RegionalAggregate Regional(string region, DateTimeOffset start, double loadPercent, int meters = 10) => new()
+    {
+        Region = region, Size = WindowSize.OneMinute, WindowStart = start, MeterCount = meters, TotalPowerKw = loadPercent * 25,
         EnergyKwhSum = loadPercent * 25 / 60, ReadingCount = 60, CapacityKw = 2500, LoadPercent = loadPercent,
     };
 }

@@ -83,11 +83,13 @@ public sealed class OpenApiSpecs(GatewayFixture gateway)
         Assert.Equal(["latest_15m", "latest_1m", "meter_id"], PropertiesOf(document, Get("/api/v1/telemetry/user/latest"), "200"));
 
         Assert.Equal(["items"], PropertiesOf(document, Get("/api/v1/grid/regions"), "200"));
-        Assert.Equal(["alert_count_source", "load", "open_alerts", "price_effective_from", "price_per_kwh", "price_reason", "region"],
+        Assert.Equal(["alert_count_source", "load", "newest_partial", "open_alerts", "price_basis", "price_effective_from", "price_per_kwh", "price_reason", "region"],
             ItemPropertiesOf(document, Get("/api/v1/grid/regions"), "200"));
         Assert.Equal(["from", "items", "limit", "next_from", "region", "resolution", "to"],
             PropertiesOf(document, Get("/api/v1/grid/regions/{region}/load"), "200"));
-        Assert.Contains("load_percentage", ItemPropertiesOf(document, Get("/api/v1/grid/regions/{region}/load"), "200"));
+        var loadWindow = ItemPropertiesOf(document, Get("/api/v1/grid/regions/{region}/load"), "200");
+        Assert.Contains("load_percentage", loadWindow);
+        Assert.Superset(new HashSet<string> { "meters_reported", "meters_expected", "completeness", "complete" }, loadWindow.ToHashSet());
 
         string[] page = ["items", "limit", "offset", "total"];
         Assert.Equal(page, PropertiesOf(document, Get("/api/v1/alerts/operator/active"), "200"));

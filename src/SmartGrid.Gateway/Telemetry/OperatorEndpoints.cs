@@ -26,9 +26,9 @@ internal static class OperatorEndpoints
 
         var grid = api.MapGroup("/grid").WithTags("grid").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
         grid.MapGet("/regions", RegionsAsync).WithName("grid.regions").Produces<RegionOverviewList>()
-            .WithSummary("Per region the caller operates: newest load %, price in force and open alert count");
+            .WithSummary("Per region the caller operates: current load % (the newest complete window), a newer partial window marked, price in force and open alert count");
         grid.MapGet("/regions/{region}/load", RegionLoadAsync).Produces<RegionLoadPage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("grid.regions.load")
-            .WithSummary("A region's load windows (regional_aggregates_1m or _15m) in [from, to)")
+            .WithSummary("A region's load windows (regional_aggregates_1m or _15m) in [from, to), each with meters reported, meters expected and whether it is complete")
             .TimeRange("1 day").Query("resolution", "1m (at most 1 day) or 15m (default)").Query("limit", "Page size, 1 to 1000 (default 100)");
     }
 
@@ -76,7 +76,7 @@ internal static class OperatorEndpoints
     }
 
     private static async Task<IResult> RegionLoadAsync(string region, HttpContext context, GatewayOptions options, GatewayRegions regions,
-        AggregateQueries queries, TimeProvider time)
+        AggregateQueries queries, MeterRegistry registry, TimeProvider time)
     {
         var query = new QueryReader(context.Request.Query);
         var (from, to) = query.Range(time.GetUtcNow(), TimeSpan.FromDays(1), options.MaxQueryRange);
@@ -95,8 +95,10 @@ internal static class OperatorEndpoints
             return Problems.Forbidden($"You do not operate region '{region}'.");
 
         var rows = await queries.GetRegionalLoadAsync(region, size, from, to, context.RequestAborted);
+        var expected = (await registry.CountByRegionAsync([region], context.RequestAborted)).GetValueOrDefault(region);
         var next = rows.Count > limit ? rows[limit].WindowStart : (DateTimeOffset?)null;
-        return GatewayJson.Ok(new RegionLoadPage(region, size.ToWireName(), from, to, limit, rows.Take(limit).ToArray(), next));
+        var items = rows.Take(limit).Select(w => RegionLoadWindow.Of(w, expected, options.CompleteWindowShare)).ToArray();
+        return GatewayJson.Ok(new RegionLoadPage(region, size.ToWireName(), from, to, limit, items, next));
     }
 
     /// <summary>404 for an unknown meter, 403 for a meter outside the operator's regions, else null.</summary>

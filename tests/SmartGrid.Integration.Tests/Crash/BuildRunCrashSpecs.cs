@@ -44,6 +44,7 @@ public sealed class BuildRunCrashSpecs(ITestOutputHelper output) : IAsyncLifetim
             // Idle meters close their last windows after 2 s instead of 30 s: the spec waits less, nothing else changes.
             ["SmartGrid__Pipeline__IdleClose"] = "00:00:02",
             // No build servers outliving the run: the tree killed is the whole run.
+            ["SMARTGRID_MAIL_SINK"] = "off", // a detached smtp4dev would outlive the killed tree
             ["MSBUILDDISABLENODEREUSE"] = "1",
             ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "false",
             ["UseSharedCompilation"] = "false",

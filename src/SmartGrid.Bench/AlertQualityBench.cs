@@ -1,0 +1,415 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.Simulation;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Node;
+using SmartGrid.Node.Simulation;
+using SmartGrid.Storage;
+
+namespace SmartGrid.Bench;
+
+/// <summary>
+/// `bench alert-quality`: the alerts of a real node (ingest, processor, services: HTTP ingestion →
+/// pipeline → AlertManager → NotificationManager) measured against the simulator's ground truth.
+/// <para>
+/// The default grid (5,000 meters over the four default regions) runs time-compressed for --hours
+/// of event time with the simulator's faults (<see cref="FaultSchedule"/>), then 15 minutes without
+/// any. The truth is the fault schedule plus the genuine overloads: 1-minute windows whose load, from
+/// the readings actually sent, is above the overload threshold.
+/// </para>
+/// <para>
+/// Matching: an alert is <i>raised</i> at its first_seen_at (event time). It matches an injected fault
+/// of the same meter and kind (ANOMALY spike ↔ spike, ANOMALY drop ↔ drop, OUTAGE ↔ outage) raised
+/// within [fault start floored to the minute, fault end + grace]; a THRESHOLD alert matches an
+/// overload episode (consecutive minutes above the threshold) of its region within [start, end + grace].
+/// Precision = matched alerts ÷ alerts raised; recall = injected faults with a matching alert ÷ injected
+/// faults. The floor to the minute is there because an anomaly is stamped with its window's start.
+/// </para>
+/// <para>
+/// The node's wall-clock timers that drive event-time decisions (the outage check) are compressed by
+/// the same factor as event time, so compression does not hide outages from a check that runs too rarely.
+/// </para>
+/// </summary>
+internal static class AlertQualityBench
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan QuietTail = TimeSpan.FromMinutes(15);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = new BenchArgs(args);
+        var hours = options.Int("hours", 6);
+        var meters = options.Int("meters", 5_000);
+        var rate = options.Int("rate", 6_000);
+        var grace = TimeSpan.FromMinutes(options.Int("grace-minutes", 5));
+        var seed = options.Int("seed", 1);
+        var faultsFile = options.Text("faults");
+        if (hours < 1 || meters < 1 || rate < 100)
+            throw new ArgumentException("--hours and --meters must be at least 1, --rate at least 100");
+
+        var speed = rate * Interval.TotalSeconds / meters;
+        var overload = OverloadRuleOptions.Default;
+        var startHour = options.Int("start-utc-hour", 12);
+        if (startHour is < 0 or > 23)
+            throw new ArgumentException("--start-utc-hour must be 0 to 23");
+        // In the past as a whole (the stream never waits for the wall clock), at the latest day's --start-utc-hour
+        // that allows it: 12 UTC is 17:30 in India, so the evening peak and its overloads fall in the span.
+        var latestStart = DateTimeOffset.UtcNow - TimeSpan.FromHours(hours) - QuietTail - TimeSpan.FromMinutes(20);
+        var start = new DateTimeOffset(latestStart.UtcDateTime.Date, TimeSpan.Zero).AddHours(startHour);
+        if (start > latestStart)
+            start = start.AddDays(-1);
+        var faultsEnd = start + TimeSpan.FromHours(hours);
+        var end = faultsEnd + QuietTail + TimeSpan.FromMinutes(2);
+        var simulation = new SimulationOptions { Seed = seed, MeterCount = meters, Interval = Interval };
+        var faulty = new ReadingGenerator(MeterFleet.Create(simulation));
+        // Same seed, same fleet and same noise: only the episodes are gone.
+        var clean = new ReadingGenerator(MeterFleet.Create(simulation with { SpikesPerMeterPerDay = 0, DropsPerMeterPerDay = 0, OutagesPerMeterPerDay = 0 }));
+        var faults = FaultSchedule.Between(faulty, start, faultsEnd);
+        if (faultsFile is not null)
+            await File.WriteAllLinesAsync(faultsFile, faults.Select(f => f.ToLine()).Prepend("meter_id\tregion\tkind\tstart\tend"));
+
+        await using var database = await BenchDatabase.CreateAsync();
+        var ingestPort = BenchDatabase.FreePort();
+        var outageCheck = TimeSpan.FromSeconds(Math.Max(1, 60 / speed));
+        Console.WriteLine($"alert-quality bench: {meters:N0} meters, {hours} h of faults from {start:u} + {QuietTail.TotalMinutes:0} min without, " +
+                          $"{rate:N0} readings/s ({speed:0.#}× real time), seed {seed}, grace {grace.TotalMinutes:0} min, outage check every " +
+                          $"{outageCheck.TotalSeconds:0.#} s, database {database.Name}");
+        Console.WriteLine($"injected: {faults.Count(f => f.Kind == MeterCondition.Spike)} spikes, {faults.Count(f => f.Kind == MeterCondition.Drop)} drops, " +
+                          $"{faults.Count(f => f.Kind == MeterCondition.Outage)} outages" + (faultsFile is null ? " (--faults FILE writes them)" : $" (written to {faultsFile})"));
+
+        var app = SmartGridNode.Build(
+        [
+            $"--ConnectionStrings:Postgres={database.ConnectionString}",
+            "--SmartGrid:Roles=ingest,processor,services",
+            "--SmartGrid:Cluster:Port=0",
+            $"--SmartGrid:Http:IngestPort={ingestPort}",
+            $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database.Name, "bootstrap")}",
+            $"--SmartGrid:Services:Alerts:OutageCheckInterval={outageCheck:c}",
+            "--SmartGrid:Simulator:Enabled=false",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        await app.StartAsync();
+        try
+        {
+            await app.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(faulty.Fleet.Meters.Select(m => (m.MeterId, m.Region)));
+            var (_, apiKey) = await app.Services.GetRequiredService<IngestionKeys>().CreateAsync("bench alert-quality", null, canProvision: false, "bench");
+            await using var db = NpgsqlDataSource.Create(database.ConnectionString);
+            var operators = await CreateOperatorsAsync(db);
+
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            var sink = new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch"), apiKey);
+            var load = new TrueLoad();
+            var sender = new Sender(sink, rate, load);
+            var clock = Stopwatch.StartNew();
+            await sender.SendAsync(faulty, start, faultsEnd);
+            await WaitForWindowsAsync(db, faultsEnd);
+            var openAtFaultsEnd = await OpenAlertsAsync(db);
+            await sender.SendAsync(clean, faultsEnd, end);
+            await WaitForWindowsAsync(db, end - TimeSpan.FromMinutes(2));
+            var openAfterTail = await OpenAlertsAsync(db);
+            Console.WriteLine($"sent {sender.Accepted:N0} readings in {clock.Elapsed.TotalMinutes:0.0} min ({sender.Failed:N0} not delivered)");
+
+            var alerts = await AlertsAsync(db, sender);
+            var overloads = load.Episodes(faulty.Fleet.Options.Regions, overload.ThresholdPercent, Interval);
+            var report = Score(faults, overloads, alerts, grace);
+            var notifications = await NotificationsAsync(db, operators);
+            Print(report, alerts, overloads, openAtFaultsEnd, openAfterTail, notifications, hours);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+        return 0;
+    }
+
+    /// <param name="RaisedAt">first_seen_at: the event time the alert is about (an anomaly's window start).</param>
+    /// <param name="KnownAt">The event time the simulator was sending when the alert's row was written: when an operator could know.</param>
+    private sealed record RaisedAlert(string Type, string Region, string? MeterId, string? Kind, string Severity, string Status, DateTimeOffset RaisedAt,
+        DateTimeOffset KnownAt);
+
+    private sealed record Overload(string Region, DateTimeOffset Start, DateTimeOffset End);
+
+    private sealed record Report(int Matched, int Raised, int Recalled, int Injected, IReadOnlyList<double> DelaysMinutes,
+        IReadOnlyDictionary<string, (int Matched, int Raised)> ByType, IReadOnlyDictionary<MeterCondition, (int Recalled, int Injected)> ByKind,
+        int OverloadsAlerted);
+
+    private static Report Score(IReadOnlyList<InjectedFault> faults, IReadOnlyList<Overload> overloads, IReadOnlyList<RaisedAlert> alerts, TimeSpan grace)
+    {
+        static bool Within(DateTimeOffset at, DateTimeOffset from, DateTimeOffset to) => at >= from && at <= to;
+        var byMeter = faults.ToLookup(f => f.MeterId);
+        var recalled = new Dictionary<InjectedFault, TimeSpan>();
+        var alertedOverloads = new HashSet<Overload>();
+        var matched = 0;
+        var byType = new Dictionary<string, (int Matched, int Raised)>();
+        foreach (var alert in alerts)
+        {
+            var hit = false;
+            if (alert.Type == "THRESHOLD")
+            {
+                foreach (var o in overloads.Where(o => o.Region == alert.Region && Within(alert.RaisedAt, o.Start, o.End + grace)))
+                {
+                    alertedOverloads.Add(o);
+                    hit = true;
+                }
+            }
+            else if (alert.MeterId is not null && KindOf(alert) is { } kind)
+            {
+                foreach (var fault in byMeter[alert.MeterId].Where(f => f.Kind == kind &&
+                             Within(alert.RaisedAt, Window.Floor(f.Start, WindowSize.OneMinute), f.End + grace)))
+                {
+                    var delay = alert.KnownAt - fault.Start;
+                    recalled[fault] = recalled.TryGetValue(fault, out var before) && before < delay ? before : delay;
+                    hit = true;
+                }
+            }
+            matched += hit ? 1 : 0;
+            var (m, r) = byType.GetValueOrDefault(alert.Type);
+            byType[alert.Type] = (m + (hit ? 1 : 0), r + 1);
+        }
+        var byKind = faults.GroupBy(f => f.Kind).ToDictionary(g => g.Key, g => (g.Count(recalled.ContainsKey), g.Count()));
+        return new Report(matched, alerts.Count, recalled.Count, faults.Count, recalled.Values.Select(d => d.TotalMinutes).Order().ToList(),
+            byType, byKind, alertedOverloads.Count);
+    }
+
+    private static MeterCondition? KindOf(RaisedAlert alert) => (alert.Type, alert.Kind) switch
+    {
+        ("ANOMALY", "spike") => MeterCondition.Spike,
+        ("ANOMALY", "drop") => MeterCondition.Drop,
+        ("OUTAGE", _) => MeterCondition.Outage,
+        _ => null,
+    };
+
+    private static void Print(Report report, IReadOnlyList<RaisedAlert> alerts, IReadOnlyList<Overload> overloads, int openAtFaultsEnd, int openAfterTail,
+        IReadOnlyList<(string Email, long Total, string Statuses)> notifications, int hours)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"alert type",-12} {"raised",7} {"matched",8}");
+        foreach (var (type, (m, r)) in report.ByType.OrderBy(t => t.Key, StringComparer.Ordinal))
+            Console.WriteLine($"{type,-12} {r,7} {m,8}");
+        Console.WriteLine($"{"fault kind",-12} {"injected",8} {"alerted",8}");
+        foreach (var (kind, (recalled, injected)) in report.ByKind.OrderBy(k => k.Key))
+            Console.WriteLine($"{kind.ToString().ToLowerInvariant(),-12} {injected,8} {recalled,8}");
+        Console.WriteLine($"{"overload",-12} {overloads.Count,8} {report.OverloadsAlerted,8}   (genuine overload episodes: minutes above the threshold by the readings sent)");
+        Console.WriteLine($"severity of raised alerts: {string.Join(", ", alerts.GroupBy(a => a.Severity).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"))}");
+        Console.WriteLine($"median detection delay: {Median(report.DelaysMinutes):0.0} min of event time (p90 {Percentile(report.DelaysMinutes, 0.9):0.0}; " +
+                          "from the fault's start to the event time being sent when the alert row was written)");
+        Console.WriteLine($"open alerts once every fault has ended: {openAtFaultsEnd}");
+        Console.WriteLine($"open alerts 15 min after: {openAfterTail}");
+        foreach (var (email, total, statuses) in notifications)
+            Console.WriteLine($"notifications to {email}: {total / (double)hours:0.0} per simulated hour ({total} in all: {statuses})");
+        Console.WriteLine($"notifications per operator per simulated hour: {(notifications.Count == 0 ? 0 : notifications.Average(n => n.Total) / hours):0.0}");
+        Console.WriteLine(FormattableString.Invariant($"precision: {(report.Raised == 0 ? 0 : report.Matched / (double)report.Raised):0.000}"));
+        Console.WriteLine(FormattableString.Invariant($"recall: {(report.Injected == 0 ? 0 : report.Recalled / (double)report.Injected):0.000}"));
+    }
+
+    private static double Median(IReadOnlyList<double> sorted) => Percentile(sorted, 0.5);
+
+    private static double Percentile(IReadOnlyList<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    /// <summary>One operator per region, notified by email (the NotificationManager's defaults otherwise).</summary>
+    private static async Task<IReadOnlyList<(Guid Id, string Email)>> CreateOperatorsAsync(NpgsqlDataSource db)
+    {
+        var operators = new List<(Guid, string)>();
+        foreach (var region in Regions.Defaults)
+        {
+            var id = Guid.NewGuid();
+            var email = $"operator.{region.Name.ToLowerInvariant()}@bench.local";
+            await using var command = db.CreateCommand(
+                "INSERT INTO users (id, email, password_hash, role, operator_regions, email_verified) VALUES ($1, $2, 'not-a-login', 'OPERATOR', $3, true)");
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = email });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [region.Name] });
+            await command.ExecuteNonQueryAsync();
+            operators.Add((id, email));
+        }
+        return operators;
+    }
+
+    /// <summary>
+    /// Waits until every region's 1-minute windows reached <paramref name="until"/> (the pipeline caught
+    /// up), then two checkpoint intervals more so the AlertManager has consumed them.
+    /// </summary>
+    private static async Task WaitForWindowsAsync(NpgsqlDataSource db, DateTimeOffset until)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromMinutes(3))
+        {
+            await using var command = db.CreateCommand(
+                "SELECT count(*) FROM (SELECT region FROM regional_aggregates_1m GROUP BY region HAVING max(window_start) >= $1) r");
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = until - TimeSpan.FromMinutes(2) });
+            if (Convert.ToInt32(await command.ExecuteScalarAsync()) >= Regions.Defaults.Count)
+                break;
+            await Task.Delay(1_000);
+        }
+        // The outage check runs on its own timer: give it a few rounds too.
+        await Task.Delay(TimeSpan.FromSeconds(15));
+    }
+
+    private static async Task<int> OpenAlertsAsync(NpgsqlDataSource db)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM alerts WHERE status IN ('active', 'acknowledged')");
+        return Convert.ToInt32(await command.ExecuteScalarAsync());
+    }
+
+    private static async Task<IReadOnlyList<RaisedAlert>> AlertsAsync(NpgsqlDataSource db, Sender sender)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT type, region, meter_id, metadata ->> 'kind', severity, status, first_seen_at, created_at FROM alerts ORDER BY first_seen_at");
+        await using var reader = await command.ExecuteReaderAsync();
+        var alerts = new List<RaisedAlert>();
+        while (await reader.ReadAsync())
+            alerts.Add(new RaisedAlert(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6),
+                sender.EventTimeAt(reader.GetFieldValue<DateTimeOffset>(7))));
+        return alerts;
+    }
+
+    private static async Task<IReadOnlyList<(string Email, long Total, string Statuses)>> NotificationsAsync(NpgsqlDataSource db,
+        IReadOnlyList<(Guid Id, string Email)> operators)
+    {
+        var result = new List<(string, long, string)>();
+        foreach (var (id, email) in operators)
+        {
+            await using var command = db.CreateCommand("SELECT status, count(*) FROM notification_log WHERE user_id = $1 GROUP BY status ORDER BY status");
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+            await using var reader = await command.ExecuteReaderAsync();
+            var statuses = new List<string>();
+            long total = 0;
+            while (await reader.ReadAsync())
+            {
+                total += reader.GetInt64(1);
+                statuses.Add($"{reader.GetString(0)} {reader.GetInt64(1)}");
+            }
+            result.Add((email, total, statuses.Count == 0 ? "none" : string.Join(", ", statuses)));
+        }
+        return result;
+    }
+
+    /// <summary>Sends ticks in batches of 500, at most 8 in flight, paced to the rate, retrying a batch until it is delivered.</summary>
+    private sealed class Sender(ITelemetrySink sink, int rate, TrueLoad load)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly Stopwatch _progress = Stopwatch.StartNew();
+        private readonly SemaphoreSlim _slots = new(8, 8);
+        private long _scheduled;
+        private long _accepted;
+        private long _failed;
+
+        private readonly List<(DateTimeOffset Wall, DateTimeOffset Tick)> _sentAt = [];
+
+        public long Accepted => Interlocked.Read(ref _accepted);
+
+        /// <summary>The event time being sent at a wall-clock moment (the newest tick started by then).</summary>
+        public DateTimeOffset EventTimeAt(DateTimeOffset wall)
+        {
+            var index = _sentAt.BinarySearch((wall, DateTimeOffset.MaxValue), Comparer<(DateTimeOffset Wall, DateTimeOffset Tick)>.Create((a, b) => a.Wall.CompareTo(b.Wall)));
+            index = index >= 0 ? index : ~index - 1;
+            return index < 0 ? _sentAt[0].Tick : _sentAt[index].Tick;
+        }
+        public long Failed => Interlocked.Read(ref _failed);
+
+        public async Task SendAsync(ReadingGenerator generator, DateTimeOffset from, DateTimeOffset to)
+        {
+            _clock.Restart();
+            _scheduled = 0;
+            for (var tick = from; tick < to; tick += Interval)
+            {
+                var readings = generator.ReadingsAt(tick);
+                load.Add(readings);
+                _sentAt.Add((DateTimeOffset.UtcNow, tick));
+                if (_progress.Elapsed >= TimeSpan.FromSeconds(30))
+                {
+                    Console.WriteLine($"  {DateTimeOffset.UtcNow:HH:mm:ss} event time {tick:HH:mm}, {Accepted:N0} readings accepted");
+                    _progress.Restart();
+                }
+                foreach (var batch in readings.Chunk(500))
+                {
+                    var due = TimeSpan.FromSeconds(_scheduled / (double)rate) - _clock.Elapsed;
+                    if (due > TimeSpan.Zero)
+                        await Task.Delay(due);
+                    await _slots.WaitAsync();
+                    _scheduled += batch.Length;
+                    _ = DeliverAsync(batch);
+                }
+            }
+            for (var i = 0; i < 8; i++)
+                await _slots.WaitAsync();
+            _slots.Release(8);
+        }
+
+        private async Task DeliverAsync(TelemetryReading[] batch)
+        {
+            try
+            {
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        Interlocked.Add(ref _accepted, (await sink.SendAsync(batch, CancellationToken.None)).Accepted);
+                        return;
+                    }
+                    // The truth assumes every reading arrives: a lost batch would look like an outage of 500 meters.
+                    catch (Exception e) when (attempt < 120)
+                    {
+                        if (attempt % 10 == 0)
+                            Console.Error.WriteLine($"batch of {batch.Length} not delivered after {attempt} tries, still trying: {e.Message}");
+                        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 250 * attempt)));
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                Interlocked.Add(ref _failed, batch.Length);
+                Console.Error.WriteLine($"batch of {batch.Length} lost: {e.Message}");
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
+    }
+
+    /// <summary>Each region's true load per minute from the readings sent: mean power over the minute's ticks ÷ capacity.</summary>
+    private sealed class TrueLoad
+    {
+        private readonly ConcurrentDictionary<(string Region, DateTimeOffset Minute), double> _powerKw = new();
+
+        public void Add(IReadOnlyList<TelemetryReading> readings)
+        {
+            foreach (var reading in readings)
+                _powerKw.AddOrUpdate((reading.Region!, Window.Floor(reading.Timestamp, WindowSize.OneMinute)), reading.PowerKw, (_, sum) => sum + reading.PowerKw);
+        }
+
+        public IReadOnlyList<Overload> Episodes(IReadOnlyList<RegionSpec> regions, double thresholdPercent, TimeSpan interval)
+        {
+            var ticksPerMinute = TimeSpan.FromMinutes(1) / interval;
+            var episodes = new List<Overload>();
+            foreach (var region in regions)
+            {
+                Overload? open = null;
+                foreach (var (minute, sum) in _powerKw.Where(p => p.Key.Region == region.Name).Select(p => (p.Key.Minute, p.Value)).OrderBy(p => p.Minute))
+                {
+                    var above = sum / ticksPerMinute / region.CapacityKw * 100 > thresholdPercent;
+                    if (above && open is not null && open.End == minute)
+                        open = open with { End = minute.AddMinutes(1) };
+                    else if (above)
+                    {
+                        if (open is not null)
+                            episodes.Add(open);
+                        open = new Overload(region.Name, minute, minute.AddMinutes(1));
+                    }
+                }
+                if (open is not null)
+                    episodes.Add(open);
+            }
+            return episodes;
+        }
+    }
+}
