@@ -2,6 +2,7 @@ using Akka.Hosting;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
+using SmartGrid.Gateway.OperatorConsole;
 using SmartGrid.Node.Health;
 using SmartGrid.Node.Ingestion;
 using SmartGrid.Node.Management;
@@ -73,7 +74,11 @@ public static class SmartGridNode
         builder.AddNodeMetrics(roles);
         if (roles.Contains(NodeRoles.Ingest)) builder.AddIngestion(kafka.BootstrapServers, $"{Environment.MachineName}:{options.Http.IngestPort}", ingestion);
         if (roles.Contains(NodeRoles.Simulator)) builder.AddSimulator();
-        if (roles.Contains(NodeRoles.Gateway)) builder.AddGateway();
+        if (roles.Contains(NodeRoles.Gateway))
+        {
+            builder.AddGateway();
+            builder.Services.AddConsoleEvents(kafka.BootstrapServers);
+        }
 
         builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) => akka
             .AddSmartGridCluster(options, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
