@@ -25,6 +25,7 @@ public sealed class ConsoleNode : IAsyncLifetime
     public static readonly string[] Regions = ["Nashik", "Pune-West"];
 
     private IPlaywright? _playwright;
+    private int _batches;
 
     public TestDatabase Database { get; private set; } = null!;
     public WebApplication App { get; private set; } = null!;
@@ -101,13 +102,17 @@ public sealed class ConsoleNode : IAsyncLifetime
     /// </summary>
     public async Task ProduceMinuteAsync(DateTimeOffset minute, int meters, double kw)
     {
+        var batch = Interlocked.Increment(ref _batches);
+        if (meters > 1000 || batch > 99)
+            throw new ArgumentOutOfRangeException(nameof(meters), "at most 1000 meters a call and 99 calls: the ids must stay apart");
         var readings = new List<TelemetryReading>();
         var registrations = new List<(string, string)>();
         for (var r = 0; r < Regions.Length; r++)
         {
             for (var m = 0; m < meters; m++)
             {
-                var id = $"MTR-{77_000_000 + r * 1000 + m:D8}";
+                // Meters of their own per call: a meter that saw a later minute would drop an earlier one as too late.
+                var id = $"MTR-{77_000_000 + batch * 10_000 + r * 1000 + m:D8}";
                 registrations.Add((id, Regions[r]));
                 for (var s = 0; s < 6; s++)
                 {

@@ -40,26 +40,34 @@ function startSession() {
 
 const home = (role) => (role === 'USER' ? '#/energy' : '#/overview');
 
+let navigation = 0;
+
 async function route() {
   const user = api.currentUser();
   if (!user) return;
+  // A page still loading when the next is asked for renders into its own, detached element and registers nothing.
+  const current = ++navigation;
   const [name, ...rest] = (location.hash || home(user.role)).replace(/^#\//, '').split('/');
   const page = pages[name];
   listeners.clear();
-  const target = $('page');
+  const target = h('div', { class: 'view' });
+  $('page').replaceChildren(target);
   // The page hides what the server would refuse; the server refuses it anyway.
   if (!page || !page.roles.includes(user.role)) {
     if (location.hash !== home(user.role)) location.hash = home(user.role);
     return;
   }
   for (const a of $('nav').querySelectorAll('a')) a.toggleAttribute('aria-current', a.getAttribute('href') === `#/${name}`);
-  target.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  target.replaceChildren(h('p', { class: 'muted loading' }, 'Loading…'));
   try {
-    await page.render(target, rest.map(decodeURIComponent), { onLive, announce });
+    const live = (handler) => (current === navigation ? onLive(handler) : () => {});
+    await page.render(target, rest.map(decodeURIComponent), { onLive: live, announce });
   } catch (e) {
+    if (current !== navigation) return;
     if (e instanceof api.ApiError && e.status === 401) { showLogin('Your session ended: log in again.'); return; }
     target.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Could not load this page: ${e.message}`));
   }
+  if (current !== navigation) return;
   const heading = target.querySelector('h1');
   if (heading) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
   document.body.dataset.page = name;
