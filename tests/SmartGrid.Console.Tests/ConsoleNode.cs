@@ -26,6 +26,8 @@ public sealed class ConsoleNode : IAsyncLifetime
 
     private IPlaywright? _playwright;
     private int _batches;
+    private readonly SemaphoreSlim _sceneryGate = new(1, 1);
+    private string? _sceneryMeter;
 
     public TestDatabase Database { get; private set; } = null!;
     public WebApplication App { get; private set; } = null!;
@@ -98,38 +100,75 @@ public sealed class ConsoleNode : IAsyncLifetime
 
     /// <summary>
     /// <paramref name="meters"/> meters per region, each at <paramref name="kw"/> kW, six readings in the minute that
-    /// starts at <paramref name="minute"/>: one 1-minute window per region when the pipeline closes them.
+    /// starts at <paramref name="minute"/>: one 1-minute window per region when the pipeline closes them. Answers the meters.
     /// </summary>
-    public async Task ProduceMinuteAsync(DateTimeOffset minute, int meters, double kw)
+    public async Task<IReadOnlyList<string>> ProduceMinuteAsync(DateTimeOffset minute, int meters, double kw)
     {
         var batch = Interlocked.Increment(ref _batches);
         if (meters > 1000 || batch > 99)
             throw new ArgumentOutOfRangeException(nameof(meters), "at most 1000 meters a call and 99 calls: the ids must stay apart");
-        var readings = new List<TelemetryReading>();
-        var registrations = new List<(string, string)>();
-        for (var r = 0; r < Regions.Length; r++)
-        {
-            for (var m = 0; m < meters; m++)
-            {
-                // Meters of their own per call: a meter that saw a later minute would drop an earlier one as too late.
-                var id = $"MTR-{77_000_000 + batch * 10_000 + r * 1000 + m:D8}";
-                registrations.Add((id, Regions[r]));
-                for (var s = 0; s < 6; s++)
-                {
-                    readings.Add(new TelemetryReading
-                    {
-                        MeterId = id, Timestamp = minute.AddSeconds(s * 10), Voltage = 230, Current = kw * 1000 / 230, PowerKw = kw,
-                        EnergyKwh = kw / 360, Region = Regions[r],
-                    });
-                }
-            }
-        }
-        await App.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(registrations);
+        // Meters of their own per call: a meter that saw a later minute would drop an earlier one as too late.
+        var fleet = Enumerable.Range(0, Regions.Length)
+            .SelectMany(r => Enumerable.Range(0, meters).Select(m => ($"MTR-{77_000_000 + batch * 10_000 + r * 1000 + m:D8}", Regions[r])))
+            .ToList();
+        await ProduceAsync(fleet, minute, kw);
+        return fleet.Select(f => f.Item1).ToList();
+    }
+
+    /// <summary>Six readings of each meter (registered first) in the minute from <paramref name="minute"/>, through raw_readings.</summary>
+    public async Task ProduceAsync(IReadOnlyList<(string MeterId, string Region)> fleet, DateTimeOffset minute, double kw)
+    {
+        await App.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(fleet);
         KafkaNative.EnsureLoaded();
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = KafkaBootstrap, Acks = Acks.All }).Build();
-        foreach (var reading in readings)
-            producer.Produce(Topics.RawReadings, new Message<string, string> { Key = reading.MeterId, Value = JsonSerializer.Serialize(reading) });
+        foreach (var (id, region) in fleet)
+        {
+            for (var s = 0; s < 6; s++)
+            {
+                var reading = new TelemetryReading
+                {
+                    MeterId = id, Timestamp = minute.AddSeconds(s * 10), Voltage = 228 + s, Current = kw * 1000 / 230, PowerKw = kw,
+                    EnergyKwh = kw / 360, Region = region,
+                };
+                producer.Produce(Topics.RawReadings, new Message<string, string> { Key = id, Value = JsonSerializer.Serialize(reading) });
+            }
+        }
         producer.Flush(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// Once per fixture: five minutes of a busy grid (30 meters a region, 40-55 kW each) and of the demo user's meter, in
+    /// PostgreSQL before it answers, for the pages the accessibility specs look at (and the screenshots show). Answers
+    /// one of the grid's meters.
+    /// </summary>
+    public async Task<string> SceneryAsync()
+    {
+        await _sceneryGate.WaitAsync();
+        try
+        {
+            if (_sceneryMeter is not null)
+                return _sceneryMeter;
+            var demo = App.Services.GetRequiredService<SmartGrid.Gateway.GatewayOptions>().DemoMeterId;
+            var demoRegion = await App.Services.GetRequiredService<MeterRegistry>().GetRegionAsync(demo) ?? Regions[0];
+            var now = DateTimeOffset.UtcNow;
+            var first = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(-50);
+            double[] loads = [40, 46, 52, 55, 48];
+            // The same meters minute after minute (in order, so none is too late), as a real fleet reports.
+            var meters = await ProduceMinuteAsync(first, 30, loads[0]);
+            var fleet = meters.Select(m => (m, Regions[(int.Parse(m.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture) / 1000) % 10])).ToList();
+            for (var i = 0; i < loads.Length; i++)
+            {
+                if (i > 0) await ProduceAsync(fleet, first.AddMinutes(i), loads[i]);
+                await ProduceAsync([(demo, demoRegion)], first.AddMinutes(i), 1.5 + i * 0.3);
+            }
+            var last = first.AddMinutes(loads.Length - 1).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            await EventuallyAsync($"SELECT region FROM regional_aggregates_1m WHERE window_start = '{last}+00'", rows => rows.Count >= Regions.Length);
+            return _sceneryMeter = meters[0];
+        }
+        finally
+        {
+            _sceneryGate.Release();
+        }
     }
 
     /// <summary>An anomaly on the anomalies topic, as the pipeline publishes one: the AlertManager turns it into an alert.</summary>

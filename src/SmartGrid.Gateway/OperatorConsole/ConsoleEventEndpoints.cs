@@ -22,7 +22,7 @@ internal static class ConsoleEventEndpoints
 
     public static void Map(RouteGroupBuilder api) =>
         api.MapGet(Route, StreamAsync).WithTags("console").WithName("console.events").RequireAuthorization().AddEndpointFilter<RateLimitFilter>()
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
             .WithSummary("Live events (server-sent): region_window, alert, tariff, filtered by the caller's role and regions");
 
     private static async Task<IResult> StreamAsync(HttpContext context, [FromServices] ConsoleEventFeed? feed, MeterDirectory meters,

@@ -43,9 +43,10 @@ async function regionLoad(region, hours, resolution) {
   return page.items;
 }
 
-function loadChart(container, title, loads) {
+function loadChart(container, title, loads, hours) {
+  const to = Date.now();
   timeChart(container, {
-    title, unit: 'load %',
+    title, unit: 'load %', from: to - hours * HOUR, to,
     series: loads.map(({ region, items }) => ({ label: region, points: items.map((w) => [epoch(w.window_start), w.load_percentage]) })),
     lines: [{ label: 'capacity (100 %)', value: 100, colour: '#555' }, { label: `overload (${OVERLOAD_PERCENT} %)`, value: OVERLOAD_PERCENT, colour: '#c00' }],
   });
@@ -92,7 +93,7 @@ async function overview(target, _, { onLive, announce }) {
       ['Region', 'Load', 'Window', 'Completeness', 'Capacity', 'Price', 'Tier', 'Open alerts'], body, { id: 'regions' }),
     chart);
   const loads = await Promise.all(grid.items.map(async (r) => ({ region: r.region, items: await regionLoad(r.region, 24, '15m') })));
-  loadChart(chart.querySelector('.plot'), 'Load vs capacity, 24 h', loads);
+  loadChart(chart.querySelector('.plot'), 'Load vs capacity, 24 h', loads, 24);
 
   const replace = (region) => {
     const entry = rows.get(region);
@@ -146,8 +147,8 @@ async function region(target, [name]) {
     h('figure', { class: 'chart' }, c1, h('figcaption', {}, 'Load, last 6 h, 1-minute windows')),
     h('figure', { class: 'chart' }, c15, h('figcaption', {}, 'Load, last 24 h, 15-minute windows')),
     alertTable(`Open alerts in ${name}`, alerts, false));
-  loadChart(c1, `${name}: 6 h`, [{ region: name, items: loads1m }]);
-  loadChart(c15, `${name}: 24 h`, [{ region: name, items: loads15m }]);
+  loadChart(c1, `${name}: 6 h`, [{ region: name, items: loads1m }], 6);
+  loadChart(c15, `${name}: 24 h`, [{ region: name, items: loads15m }], 24);
 }
 
 // ---------------------------------------------------------------- meter
@@ -174,10 +175,10 @@ async function meter(target, [id]) {
     table('Energy per day (kWh)', ['Day', 'Energy'], [...perDay].map(([d, e]) => h('tr', {}, h('td', {}, d), h('td', { class: 'num' }, number(e, 3))))));
   const band = { label: 'voltage band', low: 207, high: 253 };
   const pts = (items, f) => items.map((w) => [epoch(w.window_start), f(w)]);
-  timeChart(charts[0], { title: 'Power (1m)', unit: 'kW', series: [{ label: 'avg kW', points: pts(w1.items, (w) => w.power_kw_avg) }, { label: 'max kW', points: pts(w1.items, (w) => w.power_kw_max) }] });
-  timeChart(charts[1], { title: 'Voltage (1m)', unit: 'V', series: [{ label: 'avg V', points: pts(w1.items, (w) => w.voltage_avg) }], band });
-  timeChart(charts[2], { title: 'Power (15m)', unit: 'kW', series: [{ label: 'avg kW', points: pts(w15.items, (w) => w.power_kw_avg) }] });
-  timeChart(charts[3], { title: 'Voltage (15m)', unit: 'V', series: [{ label: 'avg V', points: pts(w15.items, (w) => w.voltage_avg) }], band });
+  timeChart(charts[0], { from: to - 6 * HOUR, to, title: 'Power (1m)', unit: 'kW', series: [{ label: 'avg kW', points: pts(w1.items, (w) => w.power_kw_avg) }, { label: 'max kW', points: pts(w1.items, (w) => w.power_kw_max) }] });
+  timeChart(charts[1], { from: to - 6 * HOUR, to, title: 'Voltage (1m)', unit: 'V', series: [{ label: 'avg V', points: pts(w1.items, (w) => w.voltage_avg) }], band });
+  timeChart(charts[2], { from: to - 24 * HOUR, to, title: 'Power (15m)', unit: 'kW', series: [{ label: 'avg kW', points: pts(w15.items, (w) => w.power_kw_avg) }] });
+  timeChart(charts[3], { from: to - 24 * HOUR, to, title: 'Voltage (15m)', unit: 'V', series: [{ label: 'avg V', points: pts(w15.items, (w) => w.voltage_avg) }], band });
 }
 
 // ---------------------------------------------------------------- alerts
@@ -188,7 +189,7 @@ function alertTable(caption, alerts, actions, onChange) {
       a.status !== 'resolved' ? h('button', { type: 'button', dataset: { action: 'resolve' }, onclick: () => transition(a, 'resolve', onChange) }, 'Resolve') : null,
       h('button', { type: 'button', 'aria-expanded': 'false', onclick: (e) => timeline(a, e.currentTarget) }, 'Timeline')) : null;
     return h('tr', { dataset: { alertId: a.alert_id, status: a.status } },
-      h('td', {}, severityBadge(a.severity)), h('td', {}, a.type), h('td', {}, a.region), h('td', {}, a.meter_id ?? '–'),
+      h('td', {}, severityBadge(a.severity)), h('td', {}, a.type), h('td', {}, a.region), h('td', { class: 'nowrap' }, a.meter_id ?? '–'),
       h('td', {}, a.message), h('td', { class: 'status' }, a.status), h('td', {}, time(a.created_at)), buttons);
   });
   return table(caption, ['Severity', 'Type', 'Region', 'Meter', 'Message', 'Status', 'Raised', ...(actions ? ['Actions'] : [])], rows, { class: 'alerts-table' });
@@ -212,7 +213,7 @@ async function timeline(alert, button) {
     return;
   }
   const detail = await api.get(`/alerts/operator/${enc(alert.alert_id)}`);
-  const list = h('ol', {}, detail.events.map((e) => h('li', {}, time(e.occurred_at ?? e.at), ` ${e.event ?? e.type}`, e.actor ? ` by ${e.actor}` : '')));
+  const list = h('ol', {}, detail.events.map((e) => h('li', {}, time(e.at), ` ${e.action}`, e.actor ? ` by ${e.actor}` : '')));
   row.after(h('tr', { class: 'timeline' }, h('td', { colspan: '8' }, list)));
   button.setAttribute('aria-expanded', 'true');
 }
@@ -231,7 +232,7 @@ async function alerts(target, _, { onLive }) {
   const load = async () => {
     const f = Object.fromEntries(new FormData(filters));
     const items = await allPages('/alerts/operator/active', f);
-    list.replaceChildren(alertTable(`${items.length} alerts, most severe first`, items, true, load));
+    list.replaceChildren(alertTable(`${items.length} ${items.length === 1 ? 'alert' : 'alerts'}, most severe first`, items, true, load));
   };
   filters.addEventListener('change', load);
   target.replaceChildren(h('h1', {}, 'Alerts'),
@@ -340,7 +341,7 @@ async function energy(target, _, { onLive }) {
   }
   const kwh = (items) => items.reduce((s, w) => s + w.energy_kwh_sum, 0);
   const today = month.filter((w) => Date.parse(w.window_start) >= midnight.getTime());
-  const rate = price?.price_per_kwh ?? price?.tariff?.price_per_kwh;
+  const rate = price?.price_per_kwh;
   const cost = (e) => rate != null ? `₹${number(e * rate, 2)}` : '–';
   const chart = h('div', { class: 'plot' });
   target.replaceChildren(h('h1', {}, 'My energy'),
@@ -348,16 +349,17 @@ async function energy(target, _, { onLive }) {
       h('dt', {}, 'Price now'), h('dd', { id: 'my-price' }, rate != null ? `₹${number(rate, 2)}/kWh` : '–'),
       h('dt', {}, 'Today'), h('dd', {}, `${number(kwh(today), 2)} kWh, ${cost(kwh(today))} at today's price`),
       h('dt', {}, 'This month'), h('dd', {}, `${number(kwh(month), 2)} kWh, ${cost(kwh(month))} at today's price (the invoice prices each window at the price then in force)`),
-      h('dt', {}, 'Latest reading window'), h('dd', {}, latest?.items?.[0]?.window_start ? time(latest.items[0].window_start) : (latest?.window_start ? time(latest.window_start) : '–'))),
+      h('dt', {}, 'Meter'), h('dd', {}, latest?.meter_id ?? '–'),
+      h('dt', {}, 'Latest 1-minute window'), h('dd', {}, latest?.latest_1m ? [time(latest.latest_1m.window_start), ` ${number(latest.latest_1m.power_kw_avg, 2)} kW`] : '–')),
     h('figure', { class: 'chart' }, chart, h('figcaption', {}, 'My consumption this month, 15-minute windows (kWh)')),
     table('Invoices', ['Period', 'Energy', 'Amount', 'Status'], (invoices.items ?? []).map((i) =>
-      h('tr', {}, h('td', {}, i.period ?? ''), h('td', { class: 'num' }, number(i.energy_kwh ?? i.total_kwh, 2)), h('td', { class: 'num' }, number(i.amount ?? i.total_amount, 2)), h('td', {}, i.status ?? '')))),
+      h('tr', {}, h('td', {}, i.period), h('td', { class: 'num' }, `${number(i.energy_kwh, 2)} kWh`), h('td', { class: 'num' }, `${i.currency} ${number(i.amount, 2)}`), h('td', {}, i.status)))),
     h('h2', {}, 'Notification preferences'),
     prefs ? h('dl', { class: 'facts' }, h('dt', {}, 'Channels'), h('dd', {}, (prefs.channels ?? []).join(', ') || 'none'),
       h('dt', {}, 'Minimum severity'), h('dd', {}, prefs.min_severity ?? '–'),
       h('dt', {}, 'Quiet hours (UTC)'), h('dd', {}, prefs.quiet_hours_start ? `${prefs.quiet_hours_start}–${prefs.quiet_hours_end}` : 'none'))
       : h('p', { class: 'muted' }, 'Not available.'));
-  timeChart(chart, { title: 'Consumption', unit: 'kWh', series: [{ label: 'kWh per 15 min', points: month.map((w) => [epoch(w.window_start), w.energy_kwh_sum]) }] });
+  timeChart(chart, { from: monthStart.getTime(), to: now.getTime(), title: 'Consumption', unit: 'kWh', series: [{ label: 'kWh per 15 min', points: month.map((w) => [epoch(w.window_start), w.energy_kwh_sum]) }] });
   onLive((kind, data) => { if (kind === 'tariff') document.getElementById('my-price').textContent = `₹${number(data.new_price ?? data.price_per_kwh, 2)}/kWh`; });
 }
 
