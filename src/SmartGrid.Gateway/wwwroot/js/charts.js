@@ -7,12 +7,15 @@ const PALETTE = ['#1b6ac9', '#b3401d', '#2b7a3d', '#7a3db3', '#8a6d00', '#00707a
  * drawn as constant dashed series (capacity, overload threshold, voltage band). The chart's figures are also
  * given as a caption, so the picture is not the only way to read them.
  */
-export function timeChart(container, { title, unit, series, lines = [], band = null }) {
-  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+export function timeChart(container, { title, unit, series, lines = [], band = null, from = null, to = null }) {
+  // The span's ends are points too, so capacity and overload lines cross the whole chart, data or not.
+  const ends = from && to ? [from / 1000, to / 1000] : [];
+  const xs = [...new Set([...ends, ...series.flatMap((s) => s.points.map((p) => p[0]))])].sort((a, b) => a - b);
   const data = [xs];
   const opts = {
     title, width: Math.max(280, container.clientWidth || 600), height: 260,
-    scales: { x: { time: true } }, axes: [{}, { label: unit }],
+    // The asked-for span, not the data's: one window must not stretch the axis over years.
+    scales: { x: from && to ? { time: true, range: [from / 1000, to / 1000] } : { time: true } }, axes: [{}, { label: unit }],
     series: [{}], legend: { live: false },
   };
   series.forEach((s, i) => {
