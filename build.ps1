@@ -201,6 +201,8 @@ function Invoke-Services([string]$Action) {
 
 function Invoke-Tests([string[]]$Extra) {
     Invoke-Services 'up'
+    # The console's browser specs drive Debian's chromium (Playwright's own browser download does not work offline).
+    Install-DebianPackages @('chromium') "the console's browser specs"
     $results = Join-Path $DataDir 'test-results'
     Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
     & dotnet build (Join-Path $Root 'SmartGrid.Actors.sln') -c Release -nologo -v q

@@ -6,6 +6,7 @@ using SmartGrid.Gateway.Admin;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Billing;
+using SmartGrid.Gateway.OperatorConsole;
 using SmartGrid.Gateway.Grid;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
@@ -118,6 +119,7 @@ public static class GatewayHosting
         if (app.Services.GetRequiredService<SigningKeys>().GeneratedFile is { } keyFile)
             app.Logger.LogWarning("Tokens are signed with this installation's generated key ({File}); configure SmartGrid:Gateway:SigningKey outside Development", keyFile);
         app.UseGatewaySecurity();
+        app.UseConsolePages(gatewayPort);
         app.UseAuthentication();
         app.UseAuthorization();
         var api = app.MapGroup("/api/v1").AddEndpointFilter<DatabaseOutageFilter>();
@@ -141,6 +143,7 @@ public static class GatewayHosting
         BillingEndpoints.Map(api);
         AlertEndpoints.Map(api);
         NotificationEndpoints.Map(api);
+        ConsoleEventEndpoints.Map(api);
         return app;
     }
 

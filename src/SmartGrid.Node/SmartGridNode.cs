@@ -5,6 +5,7 @@ using SmartGrid.Actors.Projections;
 using SmartGrid.Actors.Regional;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
+using SmartGrid.Gateway.OperatorConsole;
 using SmartGrid.Node.Health;
 using SmartGrid.Ingestion;
 using SmartGrid.Node.Management;
@@ -81,7 +82,10 @@ public static class SmartGridNode
         if (roles.Contains(NodeRoles.Simulator))
             builder.AddSimulator(options.Http.LocalIngestUrl);
         if (roles.Contains(NodeRoles.Gateway))
+        {
             builder.AddGateway();
+            builder.Services.AddConsoleEvents(kafka.BootstrapServers);
+        }
 
         var processor = ShardPlacement.On(NodeRoles.Processor, roles);
         builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) =>

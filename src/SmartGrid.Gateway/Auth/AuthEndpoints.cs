@@ -183,25 +183,39 @@ internal static partial class AuthEndpoints
         var session = await accounts.CreateSessionAsync(user.Id, TokenService.HashRefreshToken(refresh), refreshExpires,
             context.Request.Headers.UserAgent.ToString(), ip, ct);
         await TryAsync(redis, () => redis.PutSessionAsync(session, user.Id, user.Role, options.RefreshTokenLifetime));
-        return GatewayJson.Ok(TokenResponse(tokens.CreateAccessToken(user, session), refresh, refreshExpires, user, time));
+        return Answer(context, TokenResponse(tokens.CreateAccessToken(user, session), refresh, refreshExpires, user, time));
     }
 
     private static async Task<IResult> RefreshAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
         TokenService tokens, TimeProvider time, RedisGuard redis, LoginThrottle throttle, SessionRevocations revocations, ILoggerFactory logs)
     {
-        var (body, failure) = await ThrottledBodyAsync(context, options, throttle, "auth.refresh");
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var presented = body!.String("refresh_token", required: true, maxLength: 128);
-        if (body.HasErrors)
-            return body.Problem();
+        if (await throttle.AnonymousHitAsync(context, "auth.refresh") is { } limited)
+            return limited;
+        string? presented;
+        if (RefreshCookie.Requested(context))
+        {
+            presented = RefreshCookie.Read(context);
+            if (presented is null)
+                return Problems.Unauthorized("No refresh cookie: log in.");
+        }
+        else
+        {
+            var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+            if (failure is not null)
+                return failure;
+            using var _ = body;
+            presented = body!.String("refresh_token", required: true, maxLength: 128);
+            if (body.HasErrors)
+                return body.Problem();
+        }
 
         var ct = context.RequestAborted;
         var now = time.GetUtcNow();
         var next = TokenService.NewRefreshToken();
         var nextExpires = now + options.RefreshTokenLifetime;
         var result = await accounts.RotateAsync(TokenService.HashRefreshToken(presented!), TokenService.HashRefreshToken(next), nextExpires, now, ct);
+        if (result.Outcome != RefreshOutcome.Rotated && RefreshCookie.Requested(context))
+            RefreshCookie.Clear(context);
         switch (result.Outcome)
         {
             case RefreshOutcome.Rotated:
@@ -209,7 +223,7 @@ internal static partial class AuthEndpoints
                 if (user is null || user.DisabledAt is not null)
                     return Problems.Unauthorized("The account no longer exists or is disabled.");
                 await TryAsync(redis, () => redis.PutSessionAsync(result.FamilyId, user.Id, user.Role, options.RefreshTokenLifetime));
-                return GatewayJson.Ok(TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
+                return Answer(context, TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
             case RefreshOutcome.ReuseDetected:
                 logs.CreateLogger("SmartGrid.Gateway.Auth").LogWarning(
                     "Refresh token reused after rotation: session {Session} of user {User} revoked", result.FamilyId, result.UserId);
@@ -261,7 +275,20 @@ internal static partial class AuthEndpoints
         await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, time.GetUtcNow(), context.RequestAborted);
         await revocations.RevokedAsync(user.SessionId, RevokeReasons.Logout);
         await TryAsync(redis, () => redis.DeleteSessionAsync(user.SessionId), logs.CreateLogger("SmartGrid.Gateway.Auth"));
+        RefreshCookie.Clear(context);
         return Results.NoContent();
+    }
+
+    /// <summary>
+    /// The JSON body flow answers both tokens; the console (<see cref="RefreshCookie.Header"/>) gets the refresh token
+    /// only as its cookie, so no script of the page ever holds it.
+    /// </summary>
+    private static IResult Answer(HttpContext context, TokenPair pair)
+    {
+        if (!RefreshCookie.Requested(context))
+            return GatewayJson.Ok(pair);
+        RefreshCookie.Set(context, pair.RefreshToken, pair.RefreshExpiresAt);
+        return GatewayJson.Ok(new ConsoleSession(pair.AccessToken, pair.TokenType, pair.ExpiresIn, pair.ExpiresAt, pair.RefreshExpiresAt, pair.User));
     }
 
     private static TokenPair TokenResponse(AccessToken access, string refresh, DateTimeOffset refreshExpires, UserRecord user, TimeProvider time) =>
@@ -306,6 +333,10 @@ internal static partial class AuthEndpoints
 /// <summary>The answer of login and refresh.</summary>
 public sealed record TokenPair(string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, string RefreshToken,
     DateTimeOffset RefreshExpiresAt, TokenUser User);
+
+/// <summary>Login and refresh as the console gets them: the refresh token went into its HttpOnly cookie.</summary>
+public sealed record ConsoleSession(string AccessToken, string TokenType, int ExpiresIn, DateTimeOffset ExpiresAt, DateTimeOffset RefreshExpiresAt,
+    TokenUser User);
 
 public sealed record TokenUser(Guid Id, string Email, string Role, string[] OperatorRegions);
 
