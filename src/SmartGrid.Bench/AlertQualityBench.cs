@@ -8,7 +8,7 @@ using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Node;
-using SmartGrid.Node.Simulation;
+using SmartGrid.Simulator;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Bench;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using SmartGrid.Contracts.Management;
 
 namespace SmartGrid.Cmd;
 

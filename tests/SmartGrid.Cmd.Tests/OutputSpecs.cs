@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using SmartGrid.Cmd.Tests.Infrastructure;
+using SmartGrid.Contracts.Management;
 
 namespace SmartGrid.Cmd.Tests;
 
