@@ -61,9 +61,10 @@ public static class PipelineHosting
             var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");
             var gate = new RegistryGate(sp.GetRequiredService<MeterRegistry>(), sp.GetRequiredService<RegionCatalog>(),
                 sp.GetRequiredService<IProducer<string, string>>(), Topics.DeadLetters, log);
+            var removals = MemberRemovals.Watch(system, NodeRoles.Processor);
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
-                CommitterSettings.Default, materializer, gate), log, materializer);
+                CommitterSettings.Default, materializer, gate, removals.Token), log, materializer);
 
             var archive = sp.GetRequiredService<RawReadingStore>();
             var archiver = RestartingConsumer.Start(ArchiveGroupId, () => KafkaConsumer.CommittableSource(consumer.WithGroupId(ArchiveGroupId), [Topics.RawReadings])

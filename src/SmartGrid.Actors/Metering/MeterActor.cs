@@ -27,6 +27,12 @@ namespace SmartGrid.Actors.Metering;
 /// its last event: the next reading brings it back with one snapshot row and no events to replay.
 /// A reading that reaches the old instance after it asked to passivate dies with it unpersisted;
 /// its checkpoint then reaches the new instance, is refused, and Kafka replays it.
+/// A replay comes as a newer stream run (<see cref="RecordReadings.Run"/>). When this instance
+/// still holds unpersisted readings of an older run, they may be newer than the replayed ones
+/// (an instance re-created after a node loss took the old run's later batches before the
+/// replay of the readings the dead instance lost): applied on top of them, the replay would be
+/// too late for its windows. So it starts over from its journal (restart, the batch stashed)
+/// and takes the replay in order; the old run's late batches are refused.
 /// </summary>
 public sealed class MeterActor : WindowOwnerActor
 {
@@ -46,6 +52,8 @@ public sealed class MeterActor : WindowOwnerActor
     /// make the consumer replay for nothing.
     /// </summary>
     private bool _awaitingCheckpoint;
+    /// <summary>The newest stream run this instance took readings from.</summary>
+    private long _run;
 
     public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
         : base(PersistenceIdPrefix + meterId, idleClose, snapshotEvery)
@@ -93,6 +101,21 @@ public sealed class MeterActor : WindowOwnerActor
 
     private void Record(RecordReadings command)
     {
+        if (command.Run < _run)
+        {
+            // The newer run replays these readings from the last commit; this answer fails the old run's checkpoint.
+            Sender.Tell(new ReadingsRecorded(_state.MeterId, 0, 0, 0, Guid.Empty));
+            return;
+        }
+        if (command.Run > _run && _unpersisted.Count > 0)
+        {
+            Log.Info("meter {0}: stream run {1} replaces run {2} while {3} event(s) were unpersisted; starting over from the journal",
+                _state.MeterId, command.Run, _run, _unpersisted.Count);
+            // A persistent actor puts its stash back in the mailbox before it restarts: the batch is taken after the recovery.
+            Stash.Stash();
+            throw new StreamRunReplacedException(PersistenceId, _run, command.Run);
+        }
+        _run = command.Run;
         var accepted = Decide(command.Readings, idle: false);
         _awaitingCheckpoint = true;
         if (accepted is { TooLate: > 0 })
@@ -163,6 +186,10 @@ public sealed class MeterActor : WindowOwnerActor
             whenDone?.Invoke();
         });
     }
+
+    /// <summary>Restarts the meter from its journal; see <see cref="Record"/>.</summary>
+    private sealed class StreamRunReplacedException(string persistenceId, long held, long replay)
+        : Exception($"{persistenceId}: unpersisted readings of stream run {held} dropped for the replay of run {replay}");
 
     private static object Tag(object e) => e is WindowsEmitted ? new Tagged(e, [WindowsTag]) : e;
 
