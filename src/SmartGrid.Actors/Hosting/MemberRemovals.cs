@@ -18,6 +18,9 @@ public sealed class MemberRemovals
 
     public CancellationToken Token => Volatile.Read(ref _current).Token;
 
+    /// <summary>Raised after <see cref="Token"/> was cancelled, on the watcher's thread: keep handlers short.</summary>
+    public event Action? Removed;
+
     public static MemberRemovals Watch(ActorSystem system, string role)
     {
         var removals = new MemberRemovals();
@@ -25,7 +28,11 @@ public sealed class MemberRemovals
         return removals;
     }
 
-    private void Removed() => Interlocked.Exchange(ref _current, new CancellationTokenSource()).Cancel();
+    private void OnRemoved()
+    {
+        Interlocked.Exchange(ref _current, new CancellationTokenSource()).Cancel();
+        Removed?.Invoke();
+    }
 
     private sealed class Watcher : ReceiveActor
     {
@@ -34,7 +41,7 @@ public sealed class MemberRemovals
             var cluster = Cluster.Get(Context.System);
             Receive<ClusterEvent.MemberRemoved>(e =>
             {
-                if (e.Member.HasRole(role) && e.Member.Address != cluster.SelfAddress) removals.Removed();
+                if (e.Member.HasRole(role) && e.Member.Address != cluster.SelfAddress) removals.OnRemoved();
             });
             cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
         }

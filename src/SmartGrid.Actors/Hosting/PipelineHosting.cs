@@ -62,6 +62,7 @@ public static class PipelineHosting
             var gate = new RegistryGate(sp.GetRequiredService<MeterRegistry>(), sp.GetRequiredService<RegionCatalog>(),
                 sp.GetRequiredService<IProducer<string, string>>(), Topics.DeadLetters, log);
             var removals = MemberRemovals.Watch(system, NodeRoles.Processor);
+            MeterWake.Start(registry.Get<MeterActor>(), new JournalRecency(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()), pipeline, removals, log);
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
                 CommitterSettings.Default, materializer, gate, removals.Token), log, materializer);

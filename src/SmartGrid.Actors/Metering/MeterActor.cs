@@ -76,6 +76,15 @@ public sealed class MeterActor : WindowOwnerActor
         Command<ReceiveTimeout>(_ => PassivateAfterSnapshot());
         WithWindowOwnerHandlers(() =>
         {
+            // Readings no checkpoint has covered belong to a consumer pass. Made durable behind its back,
+            // they would outlive a pass that failed, and its replay of older readings (lost with a dead
+            // node's instance) would come too late behind them. Its checkpoint, or its replay (a newer
+            // run, which starts this meter over), comes first; the windows close after.
+            if (_awaitingCheckpoint)
+            {
+                ArmIdleTimer();
+                return;
+            }
             // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
             Decide([], idle: true);
             PersistUnpersisted(null);
@@ -211,11 +220,9 @@ public static class MeterActorHosting
         return builder.WithShardRegion<MeterActor>(MeterActor.TypeName,
             id => Props.Create(() => new MeterActor(id, policy, options.Pipeline.IdleClose, options.Pipeline.SnapshotEvery, options.Pipeline.PassivateAfter)),
             new MeterMessageExtractor(),
-            new ShardOptions
-            {
-                Role = NodeRoles.Processor, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
-                // The coordinator must remember its shards across a full restart, or remembered entities would wait for traffic.
-                StateStoreMode = StateStoreMode.Persistence,
-            });
+            // Not remembered: a meter starts on its first message, and MeterWake starts the few a dead
+            // node left with unpublished windows. The coordinator's state lives in distributed data, as
+            // nothing needs its shards back before traffic asks for them.
+            new ShardOptions { Role = NodeRoles.Processor, RememberEntities = false, StateStoreMode = StateStoreMode.DData });
     }
 }
