@@ -221,8 +221,7 @@ public static class MeterActorHosting
             id => Props.Create(() => new MeterActor(id, policy, options.Pipeline.IdleClose, options.Pipeline.SnapshotEvery, options.Pipeline.PassivateAfter)),
             new MeterMessageExtractor(),
             // Not remembered: a meter starts on its first message, and MeterWake starts the few a dead
-            // node left with unpublished windows. The coordinator's state lives in distributed data, as
-            // nothing needs its shards back before traffic asks for them.
-            new ShardOptions { Role = NodeRoles.Processor, RememberEntities = false, StateStoreMode = StateStoreMode.DData });
+            // node left with unpublished windows. The coordinator keeps its shard homes in the journal as before.
+            new ShardOptions { Role = NodeRoles.Processor, RememberEntities = false, StateStoreMode = StateStoreMode.Persistence });
     }
 }
