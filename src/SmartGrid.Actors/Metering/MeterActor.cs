@@ -28,7 +28,8 @@ namespace SmartGrid.Actors.Metering;
 /// A reading that reaches the old instance after it asked to passivate dies with it unpersisted;
 /// its checkpoint then reaches the new instance, is refused, and Kafka replays it.
 /// A replay comes as a newer stream run (<see cref="RecordReadings.Run"/>). When this instance
-/// still holds unpersisted readings of an older run, they may be newer than the replayed ones
+/// still holds unpersisted readings of an older run, and the replay would be dropped as too late
+/// behind them, they may be newer than the replayed ones
 /// (an instance re-created after a node loss took the old run's later batches before the
 /// replay of the readings the dead instance lost): applied on top of them, the replay would be
 /// too late for its windows. So it starts over from its journal (restart, the batch stashed)
@@ -116,7 +117,7 @@ public sealed class MeterActor : WindowOwnerActor
             Sender.Tell(new ReadingsRecorded(_state.MeterId, 0, 0, 0, Guid.Empty));
             return;
         }
-        if (command.Run > _run && _unpersisted.Count > 0)
+        if (command.Run > _run && _unpersisted.Count > 0 && WouldDropAsLate(command.Readings))
         {
             Log.Info("meter {0}: stream run {1} replaces run {2} while {3} event(s) were unpersisted; starting over from the journal",
                 _state.MeterId, command.Run, _run, _unpersisted.Count);
@@ -195,6 +196,15 @@ public sealed class MeterActor : WindowOwnerActor
             whenDone?.Invoke();
         });
     }
+
+    /// <summary>
+    /// Whether applying the batch on top of what this instance holds would drop some of it as too
+    /// late. Only then is starting over worth a recovery: a replay that lateness does not touch
+    /// ends in the same state in place, its duplicates dropped, which keeps an overloaded node's
+    /// replays from turning into a recovery of every meter it holds.
+    /// </summary>
+    private bool WouldDropAsLate(IReadOnlyList<TelemetryReading> readings) =>
+        _state.Decide(readings, idle: false, _policy).OfType<ReadingsAccepted>().Any(r => r.TooLate > 0);
 
     /// <summary>Restarts the meter from its journal; see <see cref="Record"/>.</summary>
     private sealed class StreamRunReplacedException(string persistenceId, long held, long replay)

@@ -88,12 +88,14 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
         await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, kept.Incarnation), Timeout);
         // As after a node loss: the instance that took t0+10s died unpersisted, and this one, re-created,
         // took the old run's next batch, ten minutes later, before the new run replays from the commit.
-        var ahead = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0.AddMinutes(10))], Run: 1), Timeout);
-        Assert.Equal(1, ahead.Accepted);
+        // (two of them, so the watermark, the second-newest reading, passes t0+10s's window and its lateness).
+        var ahead = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter,
+            [PipelineNode.Reading(meter, t0.AddMinutes(10)), PipelineNode.Reading(meter, t0.AddMinutes(10).AddSeconds(10))], Run: 1), Timeout);
+        Assert.Equal(2, ahead.Accepted);
 
         var replay = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter,
-            [PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(10))], Run: 2), Timeout);
-        Assert.Equal((2, 0, 0), (replay.Accepted, replay.Duplicates, replay.TooLate));
+            [PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(10)), PipelineNode.Reading(meter, t0.AddMinutes(10).AddSeconds(10))], Run: 2), Timeout);
+        Assert.Equal((3, 0, 0), (replay.Accepted, replay.Duplicates, replay.TooLate));
         Assert.NotEqual(ahead.Incarnation, replay.Incarnation);
 
         // The old run can no longer commit anything: its checkpoint and its late batches are refused.
@@ -103,7 +105,7 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
 
         await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, replay.Incarnation), Timeout);
         var status = await Meters.Ask<MeterStatus>(new GetMeterStatus(meter), Timeout);
-        Assert.Equal((3, 0), (status.AcceptedTotal, status.TooLateTotal));
+        Assert.Equal((4, 0), (status.AcceptedTotal, status.TooLateTotal));
     }
 
     [Fact]
@@ -116,5 +118,18 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
 
         var replay = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))], Run: 2), Timeout);
         Assert.Equal((1, 1, first.Incarnation), (replay.Accepted, replay.Duplicates, replay.Incarnation));
+    }
+
+    [Fact]
+    public async Task Should_take_a_newer_run_in_place_when_nothing_it_replays_would_be_too_late()
+    {
+        const string meter = "MTR-00000105";
+        var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
+        var held = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))], Run: 1), Timeout);
+
+        // Unpersisted readings of run 1, but the replay only repeats them and goes on: no recovery needed.
+        var replay = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter,
+            [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddSeconds(20))], Run: 2), Timeout);
+        Assert.Equal((1, 2, 0, held.Incarnation), (replay.Accepted, replay.Duplicates, replay.TooLate, replay.Incarnation));
     }
 }
