@@ -199,8 +199,7 @@ internal static class ScaleBench
         "--SmartGrid:Simulator:Enabled=false",
         "--SmartGrid:Pipeline:CheckpointInterval=00:00:01",
         $"--SmartGrid:Http:ManagementPort={BenchDatabase.FreePort()}",
-        "--Logging:LogLevel:Default=Warning",
-        "--Logging:LogLevel:SmartGrid=Information",
+        // Default log levels: StartNodeAsync waits for the consumer's "assigned" line, which Akka logs at Info.
     ];
 
     private static async Task<NodeProcess> StartNodeAsync(BenchDatabase database, EmbeddedKafkaBroker broker, int port, int? seedPort, string log)
