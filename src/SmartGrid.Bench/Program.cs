@@ -10,6 +10,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["recovery"] = ("recovery [--meters N] [--readings N] [--parallelism N]: restart a processor node and time until every meter has recovered its state", RecoveryBench.RunAsync),
     ["redis-outage"] = ("redis-outage [--requests N]: gateway latency per route with Redis up, then with its server killed (the fallbacks' added cost)",
         RedisOutageBench.RunAsync),
+    ["scale"] = ("scale [--meters N (1,000,000)] [--readings N] [--failover] | scale --soak [--meters N (50,000)] [--minutes N]: a utility's fleet: registration, " +
+        "sustained readings/s, heap and RSS per meter, restart and failover after SIGKILL, PostgreSQL bytes per meter; --soak: lag and memory every 30 s", ScaleBench.RunAsync),
     ["meters"] = ("meters [--meters N] [--minutes N]: managed heap bytes per meter with warm state (de-duplication horizon, windows, baseline)", MeterBench.RunAsync),
     ["admission"] = ("admission [--meters N] [--batches N]: cost of the ingestion key check and the registry's region rule per batch of 500, one thread",
         AdmissionBench.RunAsync),

@@ -23,7 +23,6 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class RecoveryBench
 {
-    private static readonly string[] Regions = ["Mumbai-Central", "Mumbai-North", "Pune-West", "Nashik"];
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
 
     public static async Task<int> RunAsync(string[] args)
@@ -46,7 +45,7 @@ internal static class RecoveryBench
             "--SmartGrid:Simulator:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
         ];
-        var meterIds = Enumerable.Range(1, meters).Select(m => $"MTR-{m:D8}").ToList();
+        var meterIds = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
 
         // 1. First life: every reading in, durably.
         var clock = Stopwatch.StartNew();
@@ -162,47 +161,15 @@ internal static class RecoveryBench
     {
         var start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(10 * readings) - TimeSpan.FromMinutes(1);
         var random = new Random(42);
-        var failed = 0;
         var sent = 0;
-        KafkaNative.EnsureLoaded();
-        using var producer = new ProducerBuilder<string, string>(new ProducerConfig
-        {
-            BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, CompressionType = CompressionType.Zstd, LingerMs = 5,
-        }).Build();
+        using var producer = new BenchProducer(bootstrap);
         for (var t = 0; t < readings; t++)
             for (var m = 0; m < meterIds.Count; m++)
             {
-                var power = Math.Round(0.5 + 4 * random.NextDouble(), 4);
-                var voltage = Math.Round(225 + 10 * random.NextDouble(), 3);
-                var reading = new TelemetryReading
-                {
-                    MeterId = meterIds[m],
-                    Timestamp = start + TimeSpan.FromSeconds(10 * t) + TimeSpan.FromMilliseconds(m % 9_000),
-                    Voltage = voltage,
-                    Current = Math.Round(power * 1000 / voltage, 4),
-                    PowerKw = power,
-                    EnergyKwh = Math.Round(power * 10 / 3600, 6),
-                    PowerFactor = 0.95,
-                    Frequency = 50,
-                    Region = Regions[m % Regions.Length],
-                };
-                var message = new Message<string, string> { Key = reading.MeterId, Value = JsonSerializer.Serialize(reading) };
-                while (true)
-                {
-                    try
-                    {
-                        producer.Produce(Topics.RawReadings, message, report => { if (report.Error.IsError) Interlocked.Increment(ref failed); });
-                        break;
-                    }
-                    catch (ProduceException<string, string> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-                    {
-                        producer.Poll(TimeSpan.FromMilliseconds(50));
-                    }
-                }
+                producer.Produce(BenchReadings.Create(meterIds[m], m, start + TimeSpan.FromSeconds(10 * t), random));
                 sent++;
             }
-        producer.Flush(TimeSpan.FromSeconds(60));
-        if (failed > 0) throw new InvalidOperationException($"{failed} reading(s) could not be produced");
+        producer.Flush();
         return sent;
     }
 

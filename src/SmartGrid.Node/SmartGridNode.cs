@@ -97,7 +97,7 @@ public static class SmartGridNode
             if (processor.HostedHere)
                 akka.AddWindowProjection(processor.Role)
                     .AddRegionalProjection(processor.Role)
-                    .AddTelemetryStream(options.Pipeline, kafka.BootstrapServers)
+                    .AddTelemetryStream(options.Pipeline, kafka.BootstrapServers, processor.Role)
                     .AddArchiveStream(options.Pipeline, kafka.BootstrapServers)
                     .AddDrainOnShutdown();
             // Only the gateway asks the managers (acknowledge, resolve); other nodes need no proxies.

@@ -48,13 +48,16 @@ public static class PipelineHosting
         }, new ClusterSingletonOptions { Role = role }, createProxyToo: false);
 
     /// <summary>raw_readings to the meters: one back-pressured sub-stream per partition, offsets committed after each checkpoint.</summary>
-    public static AkkaConfigurationBuilder AddTelemetryStream(this AkkaConfigurationBuilder builder, PipelineSettings pipeline, string kafkaBootstrap) =>
+    public static AkkaConfigurationBuilder AddTelemetryStream(this AkkaConfigurationBuilder builder, PipelineSettings pipeline, string kafkaBootstrap, string role) =>
         builder.AddStartup((system, registry) =>
         {
             var (consumer, gate, log, materializer) = RawReadings(system, pipeline, kafkaBootstrap);
+            var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
+            var removals = MemberRemovals.Watch(system, role);
+            MeterWake.Start(registry.Get<MeterActor>(), new JournalRecency(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()), pipeline, removals, log);
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
-                CommitterSettings.Default, materializer, gate), log, materializer);
+                CommitterSettings.Default, materializer, gate, removals.Token), log, materializer);
             ConsumerDrain.Get(system).Add(telemetry);
         });
 

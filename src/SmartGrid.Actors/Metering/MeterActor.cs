@@ -27,6 +27,13 @@ namespace SmartGrid.Actors.Metering;
 /// its last event: the next reading brings it back with one snapshot row and no events to replay.
 /// A reading that reaches the old instance after it asked to passivate dies with it unpersisted;
 /// its checkpoint then reaches the new instance, is refused, and Kafka replays it.
+/// A replay comes as a newer stream run (<see cref="RecordReadings.Run"/>). When this instance
+/// still holds unpersisted readings of an older run, and the replay would be dropped as too late
+/// behind them, they may be newer than the replayed ones
+/// (an instance re-created after a node loss took the old run's later batches before the
+/// replay of the readings the dead instance lost): applied on top of them, the replay would be
+/// too late for its windows. So it starts over from its journal (restart, the batch stashed)
+/// and takes the replay in order; the old run's late batches are refused.
 /// </summary>
 public sealed class MeterActor : WindowOwnerActor
 {
@@ -46,6 +53,8 @@ public sealed class MeterActor : WindowOwnerActor
     /// make the consumer replay for nothing.
     /// </summary>
     private bool _awaitingCheckpoint;
+    /// <summary>The newest stream run this instance took readings from.</summary>
+    private long _run;
 
     public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
         : base(PersistenceIdPrefix + meterId, idleClose, snapshotEvery)
@@ -68,6 +77,15 @@ public sealed class MeterActor : WindowOwnerActor
         Command<ReceiveTimeout>(_ => PassivateAfterSnapshot());
         WithWindowOwnerHandlers(() =>
         {
+            // Readings no checkpoint has covered belong to a consumer pass. Made durable behind its back,
+            // they would outlive a pass that failed, and its replay of older readings (lost with a dead
+            // node's instance) would come too late behind them. Its checkpoint, or its replay (a newer
+            // run, which starts this meter over), comes first; the windows close after.
+            if (_awaitingCheckpoint)
+            {
+                ArmIdleTimer();
+                return;
+            }
             // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
             Decide([], idle: true);
             PersistUnpersisted(null);
@@ -105,6 +123,21 @@ public sealed class MeterActor : WindowOwnerActor
 
     private void Record(RecordReadings command)
     {
+        if (command.Run < _run)
+        {
+            // The newer run replays these readings from the last commit; this answer fails the old run's checkpoint.
+            Sender.Tell(new ReadingsRecorded(_state.MeterId, 0, 0, 0, Guid.Empty));
+            return;
+        }
+        if (command.Run > _run && _unpersisted.Count > 0 && WouldDropAsLate(command.Readings))
+        {
+            Log.Info("meter {0}: stream run {1} replaces run {2} while {3} event(s) were unpersisted; starting over from the journal",
+                _state.MeterId, command.Run, _run, _unpersisted.Count);
+            // A persistent actor puts its stash back in the mailbox before it restarts: the batch is taken after the recovery.
+            Stash.Stash();
+            throw new StreamRunReplacedException(PersistenceId, _run, command.Run);
+        }
+        _run = command.Run;
         var accepted = Decide(command.Readings, idle: false);
         _awaitingCheckpoint = true;
         if (accepted is { TooLate: > 0 })
@@ -176,6 +209,19 @@ public sealed class MeterActor : WindowOwnerActor
         });
     }
 
+    /// <summary>
+    /// Whether applying the batch on top of what this instance holds would drop some of it as too
+    /// late. Only then is starting over worth a recovery: a replay that lateness does not touch
+    /// ends in the same state in place, its duplicates dropped, which keeps an overloaded node's
+    /// replays from turning into a recovery of every meter it holds.
+    /// </summary>
+    private bool WouldDropAsLate(IReadOnlyList<TelemetryReading> readings) =>
+        _state.Decide(readings, idle: false, _policy).OfType<ReadingsAccepted>().Any(r => r.TooLate > 0);
+
+    /// <summary>Restarts the meter from its journal; see <see cref="Record"/>.</summary>
+    private sealed class StreamRunReplacedException(string persistenceId, long held, long replay)
+        : Exception($"{persistenceId}: unpersisted readings of stream run {held} dropped for the replay of run {replay}");
+
     private static object Tag(object e) => e is WindowsEmitted ? new Tagged(e, [WindowsTag]) : e;
 
     private MeterStatus Status() => new(
@@ -196,11 +242,8 @@ public static class MeterActorHosting
         return builder.WithShardRegion<MeterActor>(MeterActor.TypeName,
             id => Props.Create(() => new MeterActor(id, policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter)),
             new MeterMessageExtractor(),
-            new ShardOptions
-            {
-                Role = placement.Role, RememberEntities = true, RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
-                // The coordinator must remember its shards across a full restart, or remembered entities would wait for traffic.
-                StateStoreMode = StateStoreMode.Persistence,
-            });
+            // Not remembered: a meter starts on its first message, and MeterWake starts the few a dead
+            // node left with unpublished windows. The coordinator keeps its shard homes in the journal as before.
+            new ShardOptions { Role = placement.Role, RememberEntities = false, StateStoreMode = StateStoreMode.Persistence });
     }
 }

@@ -13,11 +13,17 @@ public interface IMeterMessage
 /// answers <see cref="ReadingsRecorded"/>; the readings are durable only after a
 /// <see cref="CheckpointMeter"/> that follows it has been answered.
 /// </summary>
-public sealed record RecordReadings(string MeterId, IReadOnlyList<TelemetryReading> Readings) : IMeterMessage;
+/// <param name="Run">
+/// The partition's stream run that read the batch (<see cref="StreamRuns"/>): a newer run replays
+/// from the last commit, so a meter still holding unpersisted readings of an older run starts over
+/// from its journal before taking it, and batches of an older run are refused.
+/// </param>
+public sealed record RecordReadings(string MeterId, IReadOnlyList<TelemetryReading> Readings, long Run = 0) : IMeterMessage;
 
 /// <summary>
 /// What the meter made of a batch. <paramref name="Incarnation"/> names the actor instance that
 /// holds the readings in memory: a checkpoint must reach that same instance, or they are gone.
+/// <see cref="Guid.Empty"/> when the batch was refused (its run was replaced): no checkpoint can cover it.
 /// </summary>
 public sealed record ReadingsRecorded(string MeterId, int Accepted, int Duplicates, int TooLate, Guid Incarnation);
 

@@ -28,25 +28,47 @@ public static class TelemetryConsumer
 
     /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
     /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
+    /// <param name="abandon">
+    /// Cancels this pass's asks at once, so the stream fails and replays instead of waiting out the
+    /// ask timeout for answers that cannot come (see <see cref="Hosting.MemberRemovals"/>).
+    /// </param>
     public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, IActorRef meters,
-        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null)
+        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, CancellationToken abandon = default)
     {
         var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
         return KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
-            .SelectAsyncUnordered(64, partition => partition.Item2
-                .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
-                // One group at a time through the gate, so groups reach the meters in offset order:
-                // RecordAsync sends its readings before it awaits, and a meter's readings stay in order.
-                .SelectAsync(1, async group =>
-                {
-                    var messages = group.ToList();
-                    return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
-                })
-                .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, meters, settings.AskTimeout, journalFailures.Token))
-                .GroupedWithin(10_000, settings.CheckpointInterval)
-                .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), meters, settings.AskTimeout, journalFailures.Token))
-                .RunWith(Committer.Sink(committer), materializer));
+            .SelectAsyncUnordered(64, partition => RunPartition(partition.Item2,
+                new Asks(meters, StreamRuns.Next(), settings.AskTimeout, abandon, journalFailures), settings, committer, materializer, gate));
     }
+
+    /// <summary>
+    /// How a partition's sub-stream talks to the meters: its run, how long it waits, and what ends the wait
+    /// early: this pass abandoned (a processor left), or a meter that failed its journal (see <see cref="JournalFailures"/>).
+    /// </summary>
+    private sealed record Asks(IActorRef Meters, long Run, TimeSpan Timeout, CancellationToken Abandon, JournalFailures JournalFailures)
+    {
+        public async Task<T> AskAsync<T>(IMeterMessage message)
+        {
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(Abandon, JournalFailures.Token);
+            return await Meters.Ask<T>(message, Timeout, either.Token);
+        }
+    }
+
+    private static Task<Done> RunPartition(Source<CommittableMessage<string, TelemetryReading>, NotUsed> partition, Asks asks,
+        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate) =>
+        partition
+            .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
+            // One group at a time through the gate, so groups reach the meters in offset order:
+            // RecordAsync sends its readings before it awaits, and a meter's readings stay in order.
+            .SelectAsync(1, async group =>
+            {
+                var messages = group.ToList();
+                return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
+            })
+            .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, asks))
+            .GroupedWithin(10_000, settings.CheckpointInterval)
+            .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), asks))
+            .RunWith(Committer.Sink(committer), materializer);
 
     /// <summary>Groups recorded since the last checkpoint: the meters (and their instances) that hold them, and the offset they reach.</summary>
     private sealed record Recorded(CommittableOffset Offset, Dictionary<string, Guid> Meters, long Accepted, long Duplicates, long TooLate)
@@ -66,19 +88,18 @@ public static class TelemetryConsumer
         }
     }
 
-    private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings,
-        IActorRef meters, TimeSpan timeout, CancellationToken journalFailed)
+    private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings, Asks asks)
     {
         var replies = await Task.WhenAll(readings.GroupBy(r => r.MeterId).Select(byMeter =>
-            meters.Ask<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.ToList()), timeout, journalFailed)));
+            asks.AskAsync<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.ToList(), asks.Run))));
         return new Recorded(group[^1].CommittableOffset, replies.ToDictionary(r => r.MeterId, r => r.Incarnation),
             replies.Sum(r => r.Accepted), replies.Sum(r => r.Duplicates), replies.Sum(r => r.TooLate));
     }
 
-    private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, IActorRef meters, TimeSpan timeout, CancellationToken journalFailed)
+    private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, Asks asks)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var replies = await Task.WhenAll(recorded.Meters.Select(m => meters.Ask<object>(new CheckpointMeter(m.Key, m.Value), timeout, journalFailed)));
+        var replies = await Task.WhenAll(recorded.Meters.Select(m => asks.AskAsync<object>(new CheckpointMeter(m.Key, m.Value))));
         foreach (var reply in replies)
             if (reply is MeterCheckpointRefused refused) throw new MeterRestartedException(refused.MeterId);
         PipelineMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);

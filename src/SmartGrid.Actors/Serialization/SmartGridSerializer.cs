@@ -33,6 +33,8 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
     private const string ReadingsAcceptedV2 = "meter.readings-accepted.v2";
     private const string MeterSnapshotV1 = "meter.snapshot.v1";
     private const string MeterSnapshotV2 = "meter.snapshot.v2";
+    /// <summary>Before stream runs: read as run 0, the oldest.</summary>
+    private const string RecordReadingsV1 = "meter.record-readings.v1";
 
     /// <summary>Manifest each type is written with. Append only; a replaced manifest moves to <see cref="Types"/>'s legacy entries.</summary>
     public static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
@@ -40,7 +42,7 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
         [typeof(ReadingsAccepted)] = ReadingsAcceptedV2,
         [typeof(WindowsEmitted)] = "meter.windows-emitted.v1",
         [typeof(MeterSnapshot)] = MeterSnapshotV2,
-        [typeof(RecordReadings)] = "meter.record-readings.v1",
+        [typeof(RecordReadings)] = "meter.record-readings.v2",
         [typeof(ReadingsRecorded)] = "meter.readings-recorded.v2",
         [typeof(CheckpointMeter)] = "meter.checkpoint.v1",
         [typeof(MeterCheckpointed)] = "meter.checkpointed.v1",
@@ -58,6 +60,7 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
     private static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key)
         .Append(new KeyValuePair<string, Type>(ReadingsAcceptedV1, typeof(ReadingsAccepted)))
         .Append(new KeyValuePair<string, Type>(MeterSnapshotV1, typeof(MeterSnapshot)))
+        .Append(new KeyValuePair<string, Type>(RecordReadingsV1, typeof(RecordReadings)))
         .ToDictionary();
 
     public override int Identifier => SerializerId;

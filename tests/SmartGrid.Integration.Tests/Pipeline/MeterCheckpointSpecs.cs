@@ -78,4 +78,58 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
         var replayed = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))]), Timeout);
         Assert.Equal((1, 1), (replayed.Accepted, replayed.Duplicates));
     }
+
+    [Fact]
+    public async Task Should_start_over_from_the_journal_when_a_newer_run_replays_what_an_older_run_held_unpersisted()
+    {
+        const string meter = "MTR-00000103";
+        var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
+        var kept = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0)], Run: 1), Timeout);
+        await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, kept.Incarnation), Timeout);
+        // As after a node loss: the instance that took t0+10s died unpersisted, and this one, re-created,
+        // took the old run's next batch, ten minutes later, before the new run replays from the commit.
+        // (two of them, so the watermark, the second-newest reading, passes t0+10s's window and its lateness).
+        var ahead = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter,
+            [PipelineNode.Reading(meter, t0.AddMinutes(10)), PipelineNode.Reading(meter, t0.AddMinutes(10).AddSeconds(10))], Run: 1), Timeout);
+        Assert.Equal(2, ahead.Accepted);
+
+        var replay = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter,
+            [PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(10)), PipelineNode.Reading(meter, t0.AddMinutes(10).AddSeconds(10))], Run: 2), Timeout);
+        Assert.Equal((3, 0, 0), (replay.Accepted, replay.Duplicates, replay.TooLate));
+        Assert.NotEqual(ahead.Incarnation, replay.Incarnation);
+
+        // The old run can no longer commit anything: its checkpoint and its late batches are refused.
+        Assert.IsType<MeterCheckpointRefused>(await Meters.Ask<object>(new CheckpointMeter(meter, ahead.Incarnation), Timeout));
+        var late = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0.AddMinutes(11))], Run: 1), Timeout);
+        Assert.Equal((0, Guid.Empty), (late.Accepted, late.Incarnation));
+
+        await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, replay.Incarnation), Timeout);
+        var status = await Meters.Ask<MeterStatus>(new GetMeterStatus(meter), Timeout);
+        Assert.Equal((4, 0), (status.AcceptedTotal, status.TooLateTotal));
+    }
+
+    [Fact]
+    public async Task Should_take_a_newer_run_in_place_when_everything_it_held_is_persisted()
+    {
+        const string meter = "MTR-00000104";
+        var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
+        var first = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0)], Run: 1), Timeout);
+        await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, first.Incarnation), Timeout);
+
+        var replay = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))], Run: 2), Timeout);
+        Assert.Equal((1, 1, first.Incarnation), (replay.Accepted, replay.Duplicates, replay.Incarnation));
+    }
+
+    [Fact]
+    public async Task Should_take_a_newer_run_in_place_when_nothing_it_replays_would_be_too_late()
+    {
+        const string meter = "MTR-00000105";
+        var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
+        var held = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))], Run: 1), Timeout);
+
+        // Unpersisted readings of run 1, but the replay only repeats them and goes on: no recovery needed.
+        var replay = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter,
+            [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddSeconds(20))], Run: 2), Timeout);
+        Assert.Equal((1, 2, 0, held.Incarnation), (replay.Accepted, replay.Duplicates, replay.TooLate, replay.Incarnation));
+    }
 }

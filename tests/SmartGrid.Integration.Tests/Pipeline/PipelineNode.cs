@@ -19,10 +19,13 @@ public sealed class PipelineNode : IAsyncDisposable
         MeterId = meter, Timestamp = at, Voltage = 230, Current = 4.35, PowerKw = 1.0, EnergyKwh = 1.0 / 360, Region = "Nashik",
     };
 
-    private PipelineNode(TestDatabase database, WebApplication app)
+    private readonly bool _ownsDatabase;
+
+    private PipelineNode(TestDatabase database, WebApplication app, bool ownsDatabase)
     {
         Database = database;
         App = app;
+        _ownsDatabase = ownsDatabase;
     }
 
     public TestDatabase Database { get; }
@@ -78,15 +81,20 @@ public sealed class PipelineNode : IAsyncDisposable
         return true;
     }
 
-    public static async Task<PipelineNode> StartAsync(string roles = "processor", params string[] extra)
-    {
-        var database = await TestDatabase.CreateAsync("sg_pipeline");
-        return await StartAsync(database, database.ConnectionString, roles, extra);
-    }
+    public static async Task<PipelineNode> StartAsync(string roles = "processor", params string[] extra) =>
+        await StartAsync(await TestDatabase.CreateAsync("sg_pipeline"), ownsDatabase: true, roles, extra);
 
-    /// <summary>A node on <paramref name="database"/>, reaching it through <paramref name="connectionString"/> (a <see cref="TcpLink"/>, say).</summary>
-    public static async Task<PipelineNode> StartAsync(TestDatabase database, string connectionString, string roles, params string[] extra)
+    /// <summary>A node on a database that outlives it (a later life of the same node): disposing it leaves the database.</summary>
+    public static Task<PipelineNode> StartOnAsync(TestDatabase database, string roles = "processor", params string[] extra) =>
+        StartAsync(database, ownsDatabase: false, roles, extra);
+
+    /// <summary>A node on <paramref name="database"/>, reaching it through <paramref name="connectionString"/> (a <see cref="TcpLink"/>, say); disposing it leaves the database.</summary>
+    public static Task<PipelineNode> StartAsync(TestDatabase database, string connectionString, string roles, params string[] extra) =>
+        StartAsync(database, ownsDatabase: false, roles, extra, connectionString);
+
+    private static async Task<PipelineNode> StartAsync(TestDatabase database, bool ownsDatabase, string roles, string[] extra, string? connectionString = null)
     {
+        connectionString ??= database.ConnectionString;
         var args = new List<string>
         {
             $"--ConnectionStrings:Postgres={connectionString}",
@@ -102,7 +110,7 @@ public sealed class PipelineNode : IAsyncDisposable
         args.AddRange(extra);
         var app = SmartGridNode.Build(args.ToArray());
         await app.StartAsync();
-        return new PipelineNode(database, app);
+        return new PipelineNode(database, app, ownsDatabase);
     }
 
     /// <summary>Produces readings keyed by meter in the given order, as the ingestion service would.</summary>
@@ -123,6 +131,6 @@ public sealed class PipelineNode : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
-        await Database.DisposeAsync();
+        if (_ownsDatabase) await Database.DisposeAsync();
     }
 }

@@ -1,0 +1,291 @@
+using System.Diagnostics;
+using System.Runtime;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Telemetry;
+using SmartGrid.Kafka;
+using SmartGrid.Node;
+using SmartGrid.Storage;
+using SmartGrid.Testing;
+
+namespace SmartGrid.Bench;
+
+/// <summary>
+/// `bench scale` (issue 15): a utility's fleet through one processor. An in-process node first
+/// (registration, sustained readings/s, heap and RSS per meter, active vs passivated, PostgreSQL
+/// bytes per meter), then node processes on the same journal: one is killed with SIGKILL in the
+/// middle of a tick and a fresh one timed to its first processed reading and to the end of the
+/// backlog; with <c>--failover</c> two processors, the younger killed. Event time is compressed:
+/// ticks 10 s apart in event time follow each other as fast as the node takes them. The embedded
+/// broker drops the oldest records past about 120,000 per partition, so the producer waits while
+/// more than <see cref="MaxLagPerPartition"/> are unconsumed. "Processed" means committed by the
+/// telemetry consumer, i.e. the readings are durable in their meters (checkpoint every second here).
+/// </summary>
+internal static class ScaleBench
+{
+    private const long MaxLagPerPartition = 40_000;
+    private static readonly TimeSpan NodeReady = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(30);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = new BenchArgs(args);
+        if (args.Contains("--soak")) return await SoakAsync(options.Int("meters", 50_000), options.Int("minutes", 30));
+        var meters = options.Int("meters", 1_000_000);
+        var ticks = options.Int("readings", 2);
+        var failover = args.Contains("--failover");
+
+        using var broker = EmbeddedKafkaBroker.Start(Topics.All);
+        await using var database = await BenchDatabase.CreateAsync();
+        using var offsets = new GroupOffsets(broker.BootstrapServers, TelemetryConsumer.GroupId);
+        using var producer = new BenchProducer(broker.BootstrapServers);
+        var logDir = Path.Combine(Path.GetTempPath(), $"sg-scale-{Guid.NewGuid():N}");
+        Console.WriteLine($"scale bench: {meters:N0} meters × {ticks} readings, {Environment.ProcessorCount} cores, " +
+                          $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, database {database.Name}, node logs {logDir}");
+        var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
+        var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(2), WindowSize.FifteenMinutes);
+        var port = BenchDatabase.FreePort();
+
+        // 1. In this process: registration, throughput, memory, storage.
+        WebApplication? app = SmartGridNode.Build(NodeArgs(database, broker, port, seedPort: null));
+        await app.StartAsync();
+        var (heapBefore, rssBefore) = Memory();
+        var clock = Stopwatch.StartNew();
+        var registry = app.Services.GetRequiredService<MeterRegistry>();
+        foreach (var chunk in ids.Select((id, i) => (id, BenchReadings.RegionOf(i))).Chunk(10_000))
+            await registry.EnsureRegisteredAsync(chunk);
+        var registration = clock.Elapsed;
+        Console.WriteLine($"registered {meters:N0} meters in {registration.TotalSeconds:0.0} s");
+
+        clock.Restart();
+        var sent = await ProduceAsync(producer, offsets, ids, start, 0, ticks, null);
+        await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
+        var sustained = sent / clock.Elapsed.TotalSeconds;
+        Console.WriteLine($"{sent:N0} readings processed in {clock.Elapsed.TotalSeconds:0.0} s = {sustained:N0} readings/s sustained");
+
+        var active = await ActiveMetersAsync(app);
+        var (heapAfter, rssAfter) = Memory();
+        var heapPerMeter = (heapAfter - heapBefore) / Math.Max(1, active);
+        Console.WriteLine($"meters active {active:N0}, passivated {meters - active:N0}; managed heap +{(heapAfter - heapBefore) / 1048576.0:N0} MiB " +
+                          $"= {heapPerMeter:N0} B per active meter, RSS +{(rssAfter - rssBefore) / 1048576.0:N0} MiB = {(rssAfter - rssBefore) / Math.Max(1, active):N0} B per active meter");
+        var storage = await database.StoragePerMeterAsync(meters);
+        Console.WriteLine(storage);
+        await app.StopAsync();
+        await app.DisposeAsync();
+        app = null;
+
+        // 2. Node processes: SIGKILL in the middle of a tick, and a fresh process on the same journal.
+        var first = await StartNodeAsync(database, broker, port, null, Path.Combine(logDir, "node-1.log"));
+        var produced = 0L;
+        var producing = ProduceAsync(producer, offsets, ids, start, ticks, 1, n => Interlocked.Exchange(ref produced, n));
+        while (Interlocked.Read(ref produced) < meters / 2 && !producing.IsCompleted) await Task.Delay(50);
+        await first.KillAsync(TimeSpan.FromSeconds(30));
+        var sinceKill = Stopwatch.StartNew();
+        var committedAtKill = offsets.Committed();
+        var sinceStart = Stopwatch.StartNew();
+        var second = NodeProcess.Start(NodeArgs(database, broker, port, seedPort: null), Path.Combine(logDir, "node-2.log"));
+        await offsets.WaitAsync(o => o.Committed().Zip(committedAtKill, (now, then) => now > then).Any(advanced => advanced), NodeReady);
+        var restartToFirst = sinceStart.Elapsed;
+        Console.WriteLine($"SIGKILL of a node with {meters:N0} meters in its journal; a fresh process processed its first reading {restartToFirst.TotalSeconds:0.0} s after its start");
+        sent += await producing;
+        await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
+        var toTruth = sinceKill.Elapsed;
+        Console.WriteLine($"every reading processed {toTruth.TotalSeconds:0.0} s after the kill");
+
+        (TimeSpan Processing, TimeSpan Truth)? failed = null;
+        if (failover)
+        {
+            // 3. Two processors; the younger (higher address, so keep-majority keeps the other) is killed.
+            var victimPort = BenchDatabase.FreePort();
+            while (victimPort <= port) victimPort = BenchDatabase.FreePort();
+            var victim = await StartNodeAsync(database, broker, victimPort, port, Path.Combine(logDir, "node-3.log"));
+            await Task.Delay(TimeSpan.FromSeconds(10)); // the rebalance that gives it its partitions
+            produced = 0;
+            producing = ProduceAsync(producer, offsets, ids, start, ticks + 1, 1, n => Interlocked.Exchange(ref produced, n));
+            while (Interlocked.Read(ref produced) < meters / 4 && !producing.IsCompleted) await Task.Delay(50);
+            await victim.KillAsync(TimeSpan.FromSeconds(30));
+            sinceKill.Restart();
+            var endsAtKill = offsets.Ends();
+            await offsets.WaitAsync(o => o.Committed().Zip(endsAtKill, (now, kill) => now >= kill).All(passed => passed), CatchUp);
+            var processing = sinceKill.Elapsed;
+            sent += await producing;
+            await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
+            failed = (processing, sinceKill.Elapsed);
+            Console.WriteLine($"failover: the survivor processed every partition past the kill point {processing.TotalSeconds:0.0} s after the kill, everything {failed.Value.Truth.TotalSeconds:0.0} s after");
+            victim.Dispose();
+        }
+        await second.KillAsync(TimeSpan.FromSeconds(30));
+        second.Dispose();
+        first.Dispose();
+
+        Console.WriteLine();
+        Console.WriteLine($"registration s: {registration.TotalSeconds:0.0}");
+        Console.WriteLine($"active meters: {active}");
+        Console.WriteLine($"passivated meters: {meters - active}");
+        Console.WriteLine($"rss bytes per meter: {(rssAfter - rssBefore) / Math.Max(1, active)}");
+        Console.WriteLine($"readings: {sent}");
+        Console.WriteLine($"meters: {meters}");
+        Console.WriteLine($"sustained readings/s: {sustained:0}");
+        Console.WriteLine($"heap bytes per meter: {heapPerMeter}");
+        Console.WriteLine($"restart to first processed s: {restartToFirst.TotalSeconds:0.0}");
+        Console.WriteLine($"time to truth s: {toTruth.TotalSeconds:0.0}");
+        Console.WriteLine(storage.Figure);
+        if (failed is { } f)
+        {
+            Console.WriteLine($"failover to processing s: {f.Processing.TotalSeconds:0.0}");
+            Console.WriteLine($"failover to truth s: {f.Truth.TotalSeconds:0.0}");
+        }
+        return 0;
+    }
+
+    /// <summary>Issue 15 goal 1: <paramref name="meters"/> meters every 10 s of wall time, lag and memory every 30 s.</summary>
+    private static async Task<int> SoakAsync(int meters, int minutes)
+    {
+        using var broker = EmbeddedKafkaBroker.Start(Topics.All);
+        await using var database = await BenchDatabase.CreateAsync();
+        using var offsets = new GroupOffsets(broker.BootstrapServers, TelemetryConsumer.GroupId);
+        using var producer = new BenchProducer(broker.BootstrapServers);
+        Console.WriteLine($"soak: {meters:N0} meters every 10 s ({meters / 10:N0} readings/s) for {minutes} min, database {database.Name}");
+        var app = SmartGridNode.Build(NodeArgs(database, broker, BenchDatabase.FreePort(), seedPort: null));
+        await app.StartAsync();
+        var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
+        await app.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(ids.Select((id, i) => (id, BenchReadings.RegionOf(i))));
+        var random = new Random(7);
+        var clock = Stopwatch.StartNew();
+        var nextReport = TimeSpan.FromSeconds(30);
+        var lastCommitted = 0L;
+        long maxLag = 0, sent = 0;
+        for (var tick = 0; clock.Elapsed < TimeSpan.FromMinutes(minutes); tick++)
+        {
+            var at = DateTimeOffset.UtcNow;
+            var tickStarted = clock.Elapsed;
+            for (var m = 0; m < ids.Count; m++)
+                producer.Produce(BenchReadings.Create(ids[m], m, new DateTimeOffset(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero), random));
+            producer.Flush();
+            sent += ids.Count;
+            var lag = offsets.Lag();
+            maxLag = Math.Max(maxLag, lag);
+            if (clock.Elapsed >= nextReport)
+            {
+                var committed = offsets.Committed().Sum();
+                var (heap, rss) = Memory(collect: false);
+                Console.WriteLine($"{clock.Elapsed.TotalMinutes,5:0.0} min  sent {sent,12:N0}  processed {(committed - lastCommitted) / 30.0,8:N0}/s  lag {lag,9:N0}  " +
+                                  $"heap {heap / 1048576.0,6:N0} MiB  rss {rss / 1048576.0,6:N0} MiB");
+                lastCommitted = committed;
+                nextReport += TimeSpan.FromSeconds(30);
+            }
+            var wait = tickStarted + TimeSpan.FromSeconds(10) - clock.Elapsed;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        }
+        await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Console.WriteLine($"soak max lag: {maxLag}");
+        return 0;
+    }
+
+    private static string[] NodeArgs(BenchDatabase database, EmbeddedKafkaBroker broker, int port, int? seedPort) =>
+    [
+        $"--ConnectionStrings:Postgres={database.ConnectionString}",
+        "--SmartGrid:Roles=processor",
+        $"--SmartGrid:Cluster:Port={port}",
+        .. seedPort is { } seed ? new[] { $"--SmartGrid:Cluster:SeedNodes:0=akka.tcp://smartgrid@127.0.0.1:{seed}" } : [],
+        $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
+        "--SmartGrid:Simulator:Enabled=false",
+        "--SmartGrid:Pipeline:CheckpointInterval=00:00:01",
+        $"--SmartGrid:Http:ManagementPort={BenchDatabase.FreePort()}",
+        // Default log levels: StartNodeAsync waits for the consumer's "assigned" line, which Akka logs at Info.
+    ];
+
+    private static async Task<NodeProcess> StartNodeAsync(BenchDatabase database, EmbeddedKafkaBroker broker, int port, int? seedPort, string log)
+    {
+        var node = NodeProcess.Start(NodeArgs(database, broker, port, seedPort), log);
+        await node.WaitForLogAsync("Kafka consumer stream-processor-group: assigned", NodeReady);
+        return node;
+    }
+
+    /// <summary>Ticks of every meter, 10 s of event time apart, paced so the broker never holds more than it keeps.</summary>
+    private static async Task<long> ProduceAsync(BenchProducer producer, GroupOffsets offsets, IReadOnlyList<string> ids, DateTimeOffset start,
+        int fromTick, int ticks, Action<long>? progress)
+    {
+        await Task.Yield();
+        var random = new Random(fromTick);
+        long sent = 0;
+        for (var t = fromTick; t < fromTick + ticks; t++)
+            for (var m = 0; m < ids.Count; m++)
+            {
+                producer.Produce(BenchReadings.Create(ids[m], m, start + TimeSpan.FromSeconds(10 * t), random));
+                if (++sent % 20_000 != 0) continue;
+                producer.Flush();
+                progress?.Invoke(sent);
+                while (offsets.MaxLag() > MaxLagPerPartition) await Task.Delay(100);
+            }
+        producer.Flush();
+        progress?.Invoke(sent);
+        return sent;
+    }
+
+    private static async Task<long> ActiveMetersAsync(WebApplication app)
+    {
+        var state = await app.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>()
+            .Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(60));
+        return state.Shards.Sum(s => (long)s.EntityIds.Count);
+    }
+
+    private static (long Heap, long Rss) Memory(bool collect = true)
+    {
+        if (collect)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+        }
+        using var self = Process.GetCurrentProcess();
+        return (GC.GetTotalMemory(forceFullCollection: false), self.WorkingSet64);
+    }
+
+    /// <summary>The telemetry group's committed offsets against the log's end, read without joining the group.</summary>
+    private sealed class GroupOffsets : IDisposable
+    {
+        private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+        private readonly IConsumer<Ignore, Ignore> _consumer;
+        private readonly List<TopicPartition> _partitions;
+
+        public GroupOffsets(string bootstrap, string groupId)
+        {
+            KafkaNative.EnsureLoaded();
+            _consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = groupId, EnableAutoCommit = false }).Build();
+            _partitions = Enumerable.Range(0, Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions)
+                .Select(p => new TopicPartition(Topics.RawReadings, p)).ToList();
+        }
+
+        public long[] Committed() => _consumer.Committed(_partitions, Timeout).Select(c => Math.Max(0, c.Offset.Value)).ToArray();
+
+        public long[] Ends() => _partitions.Select(p => _consumer.QueryWatermarkOffsets(p, Timeout).High.Value).ToArray();
+
+        private long[] Lags() => Ends().Zip(Committed(), (end, committed) => end - committed).ToArray();
+
+        public long Lag() => Lags().Sum();
+
+        public long MaxLag() => Lags().Max();
+
+        public bool CaughtUp => Lag() == 0;
+
+        public async Task WaitAsync(Func<GroupOffsets, bool> done, TimeSpan timeout)
+        {
+            var until = Stopwatch.StartNew();
+            while (!done(this))
+            {
+                if (until.Elapsed > timeout) throw new TimeoutException($"not reached within {timeout} (lag {Lag():N0})");
+                await Task.Delay(100);
+            }
+        }
+
+        public void Dispose() => _consumer.Dispose();
+    }
+}

@@ -1,0 +1,41 @@
+using Akka.Actor;
+using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Telemetry;
+
+namespace SmartGrid.Integration.Tests.Pipeline;
+
+/// <summary>
+/// Meters are not remembered entities, yet a meter whose node stopped while it held persisted but
+/// unpublished windows still publishes them without a reading to start it (MeterWake).
+/// </summary>
+public sealed class MeterWakeSpecs
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Should_publish_the_windows_a_silent_meter_held_when_its_node_stopped_without_a_reading_to_start_it()
+    {
+        await using var database = await TestDatabase.CreateAsync("sg_wake");
+        const string meter = "MTR-00000501";
+        var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
+        const string published = "SELECT coalesce(sum(reading_count), 0) FROM aggregates_1m WHERE meter_id = @p";
+
+        // First life: the readings are in the journal, their window open (idle close an hour away).
+        await using (var first = await PipelineNode.StartOnAsync(database, "processor", "--SmartGrid:Pipeline:IdleClose=01:00:00"))
+        {
+            var recorded = await first.Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))]), Timeout);
+            await first.Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
+            Assert.Equal(0, await first.ScalarAsync(published, meter));
+        }
+
+        // Second life: nothing is sent to the meter, and no entity is remembered; its window must still be published.
+        await using var second = await PipelineNode.StartOnAsync(database, "processor", "--SmartGrid:Pipeline:PassivateAfter=00:00:01");
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        long count;
+        while ((count = await second.ScalarAsync(published, meter)) < 2 && DateTime.UtcNow < until)
+            await Task.Delay(250);
+        Assert.Equal(2, count);
+        // Then it leaves memory again: waking it did not pin it there.
+        Assert.True(await second.WaitUntilPassivatedAsync(meter, Timeout), "the woken meter did not passivate");
+    }
+}
