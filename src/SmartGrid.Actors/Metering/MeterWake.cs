@@ -21,7 +21,7 @@ public sealed class MeterWake(IActorRef meters, JournalRecency journal, TimeSpan
     public const int Parallelism = 8;
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
 
-    public static MeterWake Start(IActorRef meters, JournalRecency journal, SmartGridOptions.PipelineSettings pipeline, MemberRemovals removals, ILoggingAdapter log)
+    public static MeterWake Start(IActorRef meters, JournalRecency journal, PipelineSettings pipeline, MemberRemovals removals, ILoggingAdapter log)
     {
         var wake = new MeterWake(meters, journal, pipeline.IdleClose + pipeline.CheckpointInterval + pipeline.MaxBatchInterval + TimeSpan.FromMinutes(1), log);
         removals.Removed += () => _ = wake.SweepAsync("a processor was removed");
