@@ -93,7 +93,9 @@ public sealed record ConsumerSettings<TKey, TValue>
             FetchQueueBackoffMs = 10,
             SessionTimeoutMs = 6_000,
             HeartbeatIntervalMs = 1_000,
-            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            // Eager range, librdkafka's default: under cooperative-sticky the three-node ClusterCommandSpecs still
+            // found two partitions consumed by no member of either pipeline group, after the pause fix (issue 15).
+            // Cooperative-sticky is supported (RebalanceSpecs) for anyone who sets it.
         };
         foreach (var (key, value) in Properties)
             config.Set(key, value);

@@ -17,7 +17,12 @@ public sealed class ActorDatabase : IAsyncLifetime
 
     public string ConnectionString => _database?.ConnectionString ?? throw new InvalidOperationException("database not created yet");
 
-    public async ValueTask InitializeAsync() => _database = await TestDatabase.CreateAsync("actor_specs");
+    public async ValueTask InitializeAsync()
+    {
+        _database = await TestDatabase.CreateAsync("actor_specs");
+        // As a node does before its actor system starts: the migrations make the snapshot table, among others.
+        SmartGrid.Storage.DatabaseMigrator.Migrate(_database.ConnectionString);
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -133,9 +133,11 @@ public sealed class MeterActorSpecs(ActorDatabase database, ITestOutputHelper ou
     public async Task Should_close_and_persist_the_windows_of_a_meter_that_fell_silent_tagged_for_the_window_projection()
     {
         var meter = Meter(idleClose: TimeSpan.FromMilliseconds(300));
-        await RecordAsync(meter, Every10Seconds(Noon, 4));
+        var recorded = await RecordAsync(meter, Every10Seconds(Noon, 4));
+        // The idle close waits for the consumer's checkpoint of what it recorded (a failed pass replays instead).
+        Assert.IsType<MeterCheckpointed>(await CheckpointAsync(meter, recorded.Incarnation));
 
-        // Nobody checkpoints: the idle timer closes the windows and writes readings and windows itself.
+        // Then nothing more arrives: the idle timer closes the windows and writes them itself, after the readings.
         await AwaitConditionAsync(async () => await Database.JournalRowsAsync(PersistenceId) == 2, Patience, cancellationToken: TestContext.Current.CancellationToken);
 
         var emitted = (await TaggedAsync<WindowsEmitted>(MeterActor.WindowsTag)).Where(e => e.MeterId == _meterId).ToList();

@@ -25,7 +25,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
         Func<ConsumerSettings<string, string>, ConsumerSettings<string, string>>? tune = null, Task? gate = null)
     {
         var member = new Member();
-        var settings = StringConsumer(group); // cooperative-sticky by default
+        var settings = StringConsumer(group).WithProperty("partition.assignment.strategy", "cooperative-sticky");
         var (control, done) = KafkaConsumer.CommittablePartitionedSource(tune?.Invoke(settings) ?? settings, topic)
             .MergePartitions(16, (tp, messages) =>
             {
