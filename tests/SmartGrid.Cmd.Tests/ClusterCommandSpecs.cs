@@ -202,9 +202,12 @@ public sealed class ClusterCommandSpecs(ClusterFixture cluster, ITestOutputHelpe
         // Akka's leader is the Up member with the lowest address.
         var leader = await RunAsync(cluster.B, "cluster", "leader");
         Assert.Equal(survivors.OrderBy(n => n.ClusterPort).First().Address, leader.Tables[0].Rows.Single(r => r[0] == "cluster")[1]);
-        // The dead node's shards come back on the survivors: remembered entities restart there.
-        await EventuallyAsync(cluster.B, ["cluster-sharding", "region-stats", "-r", "meter"],
-            o => Total(o, "entities") == ActiveMeters && o.Tables[0].Rows.Count == survivors.Count + 1, $"{ActiveMeters} meters on the survivors");
+        // The dead node's shards are re-homed on the survivors with none failed. Meters are not remembered entities
+        // (issue 15): a dead node's meter starts on a survivor with its next reading, or by MeterWake when it held
+        // unpublished windows (MeterWakeSpecs, ClusterFailoverSpecs count them); the ingest node has left by now.
+        var regions = await EventuallyAsync(cluster.B, ["cluster-sharding", "region-stats", "-r", "meter"],
+            o => o.Tables[0].Rows.Count == survivors.Count + 1 && o.Tables[0].Rows.All(r => r[0] != cluster.C.Address), "meter regions on the survivors only");
+        Assert.Equal(0, Total(regions, "failed shards"));
         // Singletons run on the oldest survivor (nodes start in the order A, B, C).
         var oldest = survivors[0].Address;
         var singletons = await EventuallyAsync(cluster.B, ["singleton", "show"],
