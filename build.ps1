@@ -26,7 +26,8 @@ for ($i = 1; $i -lt $argv.Count; $i++) {
     $isScript = try { [IO.Path]::GetFullPath($argv[$i]) -eq $PSCommandPath } catch { $false }
     if ($isScript) {
         $Target = if ($i + 1 -lt $argv.Count) { $argv[$i + 1] } else { 'help' }
-        $Rest = if ($i + 2 -lt $argv.Count) { [string[]]$argv[($i + 2)..($argv.Count - 1)] } else { @() }
+        # Typed, so that a single word stays an array (an if-expression unrolls it to a string).
+        [string[]]$Rest = if ($i + 2 -lt $argv.Count) { $argv[($i + 2)..($argv.Count - 1)] } else { @() }
         break
     }
 }
