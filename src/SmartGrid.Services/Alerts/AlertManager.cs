@@ -251,7 +251,7 @@ public sealed partial class AlertManager : ManagerActor
         return tx.AuditAsync(alert, action, actor, _time.GetUtcNow());
     }
 
-    private async Task MirrorOverloadAsync(string region, IReadOnlyList<DateTimeOffset> windows)
+    private async Task MirrorOverloadAsync(string region, List<DateTimeOffset> windows)
     {
         var key = _keys.Overload(region);
         var batch = _redis.CreateTransaction();
