@@ -287,7 +287,7 @@ public sealed partial class AlertManager : ManagerActor
         return tx.AuditAsync(alert, action, actor, _time.GetUtcNow(), note);
     }
 
-    private async Task MirrorOverloadAsync(string region, IReadOnlyList<DateTimeOffset> windows)
+    private async Task MirrorOverloadAsync(string region, List<DateTimeOffset> windows)
     {
         var key = _keys.Overload(region);
         var batch = _redis.CreateTransaction();
