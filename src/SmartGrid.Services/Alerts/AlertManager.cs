@@ -214,7 +214,7 @@ public sealed partial class AlertManager : ManagerActor
         RegionAlertState? forgotten = null;
         if (target == AlertStatuses.Resolved && overload is { } region)
         {
-            if (region.State.OverloadContinues)
+            if (region.State.OverloadContinues())
                 return await HoldResolveAsync(tx, current, by, note, now);
             forgotten = region.State.ResolvedByOperator();
             await tx.SaveRegionAsync(region.Region, forgotten);
