@@ -27,7 +27,10 @@ namespace SmartGrid.Services.Notifications;
 /// critical (logged as <see cref="SuppressedQuietHours"/>, never sent later). Beyond the
 /// <see cref="RecipientRateLimit"/> of a recipient's channel a delivery is logged as
 /// <see cref="RateLimited"/> and never sent later either; critical alerts are exempt (and do not use
-/// up the limit): a user must hear of those even when a lesser alert flaps.
+/// up the limit): a user must hear of those even when a lesser alert flaps. Below
+/// <see cref="NotificationSettings.DigestBelow"/> a person's notification waits for their digest email instead, and a user's
+/// alert_rules choose channels per alert type and severity. Reminders, escalation tiers and digests are sent by a timer
+/// (NotificationManager.Escalation.cs).
 /// <para>
 /// Every (event, recipient, channel) is a notification_log row whose idempotency key is unique:
 /// a redelivered event finds its rows sent or failed and sends nothing again. Each delivery is
