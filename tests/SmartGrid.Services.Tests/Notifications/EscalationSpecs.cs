@@ -45,7 +45,7 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
     private IActorRef Start(NotificationSettings settings) =>
         Sys.ActorOf(NotificationManager.Props(settings, Db, [new EmailChannel(settings.Smtp), new WebhookChannel(settings.Webhook)], time: _clock));
 
-    private async Task<EscalationsChecked> Check(IActorRef manager) =>
+    private static async Task<EscalationsChecked> Check(IActorRef manager) =>
         await manager.Ask<EscalationsChecked>(CheckEscalations.Instance, TimeSpan.FromSeconds(20));
 
     private async Task<Guid> AddUser(string email, string role, string[] regions, string minSeverity = "medium", string channels = "{email}",
@@ -197,7 +197,7 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
 
         await Eventually(() => Task.FromResult(Mails("head@grid.test").Count == 1), 10, "the page");
         Assert.Equal("[ESCALATED CRITICAL] THRESHOLD alert in Pune-West", Mails("head@grid.test").Single().Subject);
-        Assert.Contains("you are tier 2 of the escalation policy critical overloads", _smtp.Messages.Last().Message.TextBody);
+        Assert.Contains("you are tier 2 of the escalation policy critical overloads", _smtp.Messages[^1].Message.TextBody);
         var escalated = Assert.Single(await new AlertStore(Db).EventsAsync(raised.Alert.AlertId, default), e => e.Action == "escalated");
         Assert.Equal("tier 2 of critical overloads paged: unacknowledged for 15 min", escalated.Note);
         Assert.Equal(T0.AddMinutes(16), escalated.At);
