@@ -45,7 +45,7 @@ internal static class EscalationBench
         idle.Sort();
         Console.WriteLine($"  nothing due: {idle[idle.Count / 2],8:N1} ms per check (median of {idleRounds})");
 
-        // A check takes at most 500 escalations (the longest without a message first), so a backlog drains over a few checks.
+        // A check takes at most 500 steps (the longest without a message first), so a backlog drains over a few checks.
         clock.Advance(TimeSpan.FromMinutes(31));
         var (due, steps, checks) = (TimeSpan.Zero, 0, 0);
         while (steps < alerts && checks < 2 * alerts / 500 + 2)

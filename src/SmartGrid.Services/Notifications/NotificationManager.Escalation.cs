@@ -30,8 +30,9 @@ public sealed partial class NotificationManager
     private const string EscalationTimer = "escalation";
     private const string EmailChannelName = "email";
     private const string WebhookChannelName = "webhook";
-    private const int EscalationBatch = 500;
-    private const int MaxStepsPerCheck = 16;
+    /// <summary>Steps per check at most, so a backlog (after downtime) does not hold up the alert events for long; the rest go at the next check.</summary>
+    private const int MaxStepsPerCheck = 500;
+    private const int MaxStepsPerAlert = 16;
 
     protected override void PreStart()
     {
@@ -81,10 +82,12 @@ public sealed partial class NotificationManager
     {
         var policies = await PoliciesAsync();
         var steps = 0;
-        foreach (var (running, status, severity) in await _escalations.RunningAsync(EscalationBatch))
+        foreach (var (running, status, severity) in await _escalations.RunningAsync())
         {
+            if (steps >= MaxStepsPerCheck)
+                break;
             var escalation = running;
-            for (var i = 0; i < MaxStepsPerCheck; i++)
+            for (var i = 0; i < MaxStepsPerAlert; i++)
             {
                 var now = _time.GetUtcNow();
                 var policy = policies.FirstOrDefault(p => p.PolicyId == escalation.PolicyId);

@@ -87,16 +87,20 @@ public sealed class EscalationStore(NpgsqlDataSource db)
             alertId, at);
     }
 
-    /// <summary>The running escalations with their alert's status and severity now.</summary>
-    public async Task<IReadOnlyList<(AlertEscalation Escalation, string Status, string Severity)>> RunningAsync(int limit)
+    /// <summary>
+    /// Every running escalation with its alert's status and severity now, the longest without a message first. All of them:
+    /// a row with nothing due costs a decision in memory, and a limit here would let old rows with nothing due hide a new
+    /// one that is.
+    /// </summary>
+    public async Task<IReadOnlyList<(AlertEscalation Escalation, string Status, string Severity)>> RunningAsync()
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var command = Db.Command(connection, null, """
             SELECT e.alert_id, e.region, e.alert_type, e.severity, e.policy_id, e.tier, e.tier_since, e.reminders, e.last_notified_at, e.step,
                    coalesce(a.status, 'resolved'), coalesce(a.severity, e.severity)
             FROM alert_escalations e LEFT JOIN alerts a ON a.alert_id = e.alert_id
-            WHERE e.stopped_at IS NULL ORDER BY e.last_notified_at LIMIT $1
-            """, limit);
+            WHERE e.stopped_at IS NULL ORDER BY e.last_notified_at
+            """);
         await using var reader = await command.ExecuteReaderAsync();
         var running = new List<(AlertEscalation, string, string)>();
         while (await reader.ReadAsync())
