@@ -284,7 +284,9 @@ internal static class AlertQualityBench
             long total = 0;
             while (await reader.ReadAsync())
             {
-                total += reader.GetInt64(1);
+                // An item waiting for (or sent in) a digest is a line of one email, not a message of its own: the digest row counts.
+                if (reader.GetString(0) is not ("queued_digest" or "digested"))
+                    total += reader.GetInt64(1);
                 statuses.Add($"{reader.GetString(0)} {reader.GetInt64(1)}");
             }
             result.Add((email, total, statuses.Count == 0 ? "none" : string.Join(", ", statuses)));

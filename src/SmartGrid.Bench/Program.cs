@@ -18,6 +18,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
     ["alert-quality"] = ("alert-quality [--hours N] [--meters N] [--rate N] [--start-utc-hour H] [--grace-minutes N] [--seed N] [--faults FILE]: alerts of a real node against the simulator's injected faults: precision, recall, delay, open alerts, notifications",
         AlertQualityBench.RunAsync),
+    ["escalation"] = ("escalation [--alerts N] [--rounds N]: the NotificationManager's reminder/escalation check over N unacknowledged alerts: nothing due, then a reminder due on each",
+        EscalationBench.RunAsync),
     ["revocation"] = ("revocation [--cached N] [--uncached N] [--fallback N]: cost of the per-request session revocation check: process cache, Redis, PostgreSQL fallback",
         RevocationBench.RunAsync),
     ["generator"] = ("generator [--ticks N] [--rate N] [--seconds N]: ms per simulator tick of the 5,000-meter fleet, and a rate-capped run's achieved rate against its cap",

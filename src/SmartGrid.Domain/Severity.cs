@@ -26,4 +26,14 @@ public static class SeverityExtensions
         Severity.Critical => "critical",
         _ => throw new ArgumentOutOfRangeException(nameof(severity), severity, "unknown severity"),
     };
+
+    /// <summary>The order of a wire name (low 1 … critical 4), 0 for anything else: compare severities as sent.</summary>
+    public static int RankOf(string? wireName) => wireName?.ToLowerInvariant() switch
+    {
+        "low" => 1,
+        "medium" => 2,
+        "high" => 3,
+        "critical" => 4,
+        _ => 0,
+    };
 }

@@ -65,6 +65,7 @@ public static class GatewayHosting
         services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new EscalationStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new BillingStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new TariffRecords(sp.GetRequiredService<StorageServices>().DataSource));
@@ -137,6 +138,7 @@ public static class GatewayHosting
         OperatorEndpoints.Map(api);
         AdminEndpoints.Map(api);
         RegistryEndpoints.Map(api);
+        EscalationPolicyEndpoints.Map(api);
         TariffEndpoints.Map(api);
         BillingEndpoints.Map(api);
         AlertEndpoints.Map(api);

@@ -112,6 +112,51 @@ public sealed class AlertSpecs(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Should_show_notifications_reminders_and_escalations_in_the_timeline_with_names_to_the_regions_operators_only()
+    {
+        var (op, opId, _) = await gateway.OperatorOfAsync("Nashik");
+        var (lead, leadId, _) = await gateway.OperatorOfAsync("Nashik");
+        var (outsider, _, _) = await gateway.OperatorOfAsync("Pune-West");
+        var (opEmail, leadEmail) = (await ScalarAsync<string>("SELECT email FROM users WHERE id = $1", opId),
+            await ScalarAsync<string>("SELECT email FROM users WHERE id = $1", leadId));
+        var id = await InsertAlertAsync("Nashik", Scenario.NewMeterId(), "critical", "THRESHOLD");
+        // An hour ago, so the acknowledgement below (now) comes last.
+        var at = DateTimeOffset.UtcNow.AddHours(-1);
+        await gateway.ExecuteAsync("UPDATE alert_acknowledgments SET at = $2 WHERE alert_id = $1", id, at);
+        // As the NotificationManager records them: a notification, a reminder over the hourly limit, an escalation and its page.
+        async Task Logged(Guid user, string kind, string status, DateTimeOffset time, string? error = null) => await gateway.ExecuteAsync(
+            """
+            INSERT INTO notification_log (idempotency_key, event_key, user_id, channel, template, destination, status, last_error, alert_id, kind,
+                                          created_at, sent_at)
+            VALUES ($1, 'e', $2, 'email', 't', 'x@grid.test', $3, $4, $5, $6, $7, CASE WHEN $3 = 'sent' THEN $7 END)
+            """, Guid.NewGuid().ToString(), user, status, (object?)error ?? DBNull.Value, id, kind, time);
+        await Logged(opId, "notified", "sent", at.AddSeconds(1));
+        await Logged(opId, "reminded", "rate_limited", at.AddMinutes(10), "over 20 per hour on email");
+        await gateway.ExecuteAsync(
+            "INSERT INTO alert_escalation_events (alert_id, step, action, tier, at, note) VALUES ($1, 2, 'escalated', 2, $2, 'tier 2 of grid paged')",
+            id, at.AddMinutes(15));
+        await Logged(leadId, "escalated", "sent", at.AddMinutes(15));
+        Assert.Equal(HttpStatusCode.OK, (await lead.PutAsJsonAsync($"/api/v1/alerts/operator/{id}/acknowledge", new { note = "crew sent" })).StatusCode);
+
+        var events = (await (await op.GetAsync($"/api/v1/alerts/operator/{id}")).JsonAsync()).GetProperty("events").EnumerateArray().ToList();
+        string? Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        Assert.Equal(
+        [
+            ("created", "system", null, null, null),
+            ("notified", "system", null, "email", opEmail),
+            ("reminded", "system", "not sent: over the hourly limit", "email", opEmail),
+            ("escalated", "system", "tier 2 of grid paged", null, null),
+            ("notified", "system", "escalation page", "email", leadEmail),
+            ("acknowledged", leadEmail, "crew sent", null, null),
+        ], events.Select(e => (Text(e, "action"), Text(e, "actor_name"), Text(e, "note"), Text(e, "channel"), Text(e, "recipient"))));
+        Assert.All(events, e => Assert.True(e.TryGetProperty("at", out _)));
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await outsider.GetAsync($"/api/v1/alerts/operator/{id}")).StatusCode);
+        var (customer, _, _, _) = await gateway.UserWithMeterAsync("Nashik");
+        Assert.Equal(HttpStatusCode.Forbidden, (await customer.GetAsync($"/api/v1/alerts/operator/{id}")).StatusCode);
+    }
+
+    [Fact]
     public async Task Should_answer_503_when_the_alert_manager_does_not_answer()
     {
         var silent = gateway.Actors.ActorOf(Props.Create(() => new SilentActor()));

@@ -77,4 +77,45 @@ public sealed class NotificationSpecs(GatewayFixture gateway)
         Assert.Equal("critical", (await (await op.GetAsync(Route)).JsonAsync()).GetProperty("min_severity").GetString());
         Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Client().GetAsync(Route)).StatusCode);
     }
+
+    [Fact]
+    public async Task Should_save_channels_per_alert_type_and_severity_keep_them_when_left_out_and_name_the_invalid_rule_field()
+    {
+        var (op, id, _) = await gateway.OperatorOfAsync("Nashik");
+        async Task<string> Error(object rules, string field) =>
+            await (await op.PutAsJsonAsync(Route, new { channels = new[] { "email" }, alert_rules = rules })).FieldErrorAsync(field);
+
+        var saved = await (await op.PutAsJsonAsync(Route, new
+        {
+            channels = new[] { "email" }, min_severity = "high", webhook_url = "https://93.184.215.14/grid",
+            alert_rules = new object[]
+            {
+                new { types = new[] { "outage" }, severities = new[] { "critical" }, channels = new[] { "webhook", "email" } },
+                new { types = new[] { "ANOMALY" }, channels = Array.Empty<string>() },
+            },
+        })).JsonAsync();
+        var rules = saved.GetProperty("alert_rules").EnumerateArray().ToList();
+        Assert.Equal(2, rules.Count);
+        Assert.Equal(["OUTAGE"], rules[0].GetProperty("types").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(["email", "webhook"], rules[0].GetProperty("channels").EnumerateArray().Select(t => t.GetString()));
+        Assert.Empty(rules[1].GetProperty("severities").EnumerateArray());
+
+        // A client that does not know the rules (the older console) keeps them; [] clears them.
+        await (await op.PutAsJsonAsync(Route, new { channels = new[] { "email" }, webhook_url = "https://93.184.215.14/grid" })).JsonAsync();
+        await using (var cmd = gateway.Storage.DataSource.CreateCommand("SELECT jsonb_array_length(alert_rules) FROM notification_preferences WHERE user_id = $1"))
+        {
+            cmd.Parameters.Add(new Npgsql.NpgsqlParameter { Value = id });
+            Assert.Equal(2, (int)(await cmd.ExecuteScalarAsync())!);
+        }
+        var cleared = await (await op.PutAsJsonAsync(Route, new { channels = new[] { "email" }, alert_rules = Array.Empty<object>() })).JsonAsync();
+        Assert.Empty(cleared.GetProperty("alert_rules").EnumerateArray());
+
+        Assert.Contains("not one of", await Error(new[] { new { types = new[] { "FIRE" }, channels = new[] { "email" } } }, "alert_rules[0].types"));
+        Assert.Contains("not one of", await Error(new[] { new { severities = new[] { "urgent" }, channels = new[] { "email" } } }, "alert_rules[0].severities"));
+        Assert.Contains("required", await Error(new object[] { new { channels = new[] { "email" } }, new { types = new[] { "OUTAGE" } } }, "alert_rules[1].channels"));
+        Assert.Contains("not one of", await Error(new[] { new { channels = new[] { "pigeon" } } }, "alert_rules[0].channels"));
+        Assert.Contains("required for the sms", await Error(new[] { new { channels = new[] { "sms" } } }, "phone"));
+        Assert.Contains("must be an object", await Error(new[] { "email" }, "alert_rules[0]"));
+        Assert.Contains("0 to 20", await Error(Enumerable.Repeat(new { channels = new[] { "email" } }, 21).ToArray(), "alert_rules"));
+    }
 }

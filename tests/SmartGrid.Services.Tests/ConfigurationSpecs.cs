@@ -84,8 +84,13 @@ public sealed class ConfigurationSpecs
             ("SmartGrid:Notifications:Push:AccessToken", "push-token"),
             ("SmartGrid:Notifications:MaxAttempts", "5"), ("SmartGrid:Notifications:RetryBaseDelay", "00:00:02"),
             ("SmartGrid:Notifications:MaxConcurrentDeliveries", "8"), ("SmartGrid:Notifications:MaxPerRecipientPerHour", "5"),
+            ("SmartGrid:Notifications:DigestBelow", "medium"), ("SmartGrid:Notifications:DigestInterval", "00:30:00"),
+            ("SmartGrid:Notifications:ReminderIntervals:critical", "00:05:00"), ("SmartGrid:Notifications:MaxReminders", "3"),
+            ("SmartGrid:Notifications:EscalationCheckInterval", "00:00:05"),
             ("SmartGrid:Notifications:Templates:tariff_increased:Subject", "Price up in {{ region }}")));
 
+        Assert.Equal(("medium", TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(5), 3, TimeSpan.FromSeconds(5)),
+            (settings.DigestBelow, settings.DigestInterval, settings.ReminderIntervals["critical"], settings.MaxReminders, settings.EscalationCheckInterval));
         Assert.Equal(new SmtpSettings
         {
             Host = "mail.grid.test", Port = 2525, From = "Grid <grid@grid.test>", StartTlsWhenAvailable = false, UserName = "relay",
@@ -132,6 +137,10 @@ public sealed class ConfigurationSpecs
     [InlineData("SmartGrid:Notifications:MaxAttempts", "0", "SmartGrid:Notifications:MaxAttempts")]
     [InlineData("SmartGrid:Notifications:MaxConcurrentDeliveries", "0", "SmartGrid:Notifications:MaxConcurrentDeliveries")]
     [InlineData("SmartGrid:Notifications:MaxPerRecipientPerHour", "-1", "SmartGrid:Notifications:MaxPerRecipientPerHour")]
+    [InlineData("SmartGrid:Notifications:DigestBelow", "urgent", "SmartGrid:Notifications:DigestBelow")]
+    [InlineData("SmartGrid:Notifications:ReminderIntervals:urgent", "00:05:00", "SmartGrid:Notifications:ReminderIntervals:urgent")]
+    [InlineData("SmartGrid:Notifications:ReminderIntervals:high", "-00:05:00", "SmartGrid:Notifications:ReminderIntervals:high")]
+    [InlineData("SmartGrid:Notifications:EscalationCheckInterval", "00:00:00", "SmartGrid:Notifications:EscalationCheckInterval")]
     [InlineData("SmartGrid:Notifications:Templates:alert_exploded:Subject", "x", "alert_exploded")]
     [InlineData("SmartGrid:Notifications:Templates:alert_created:Text", "{% if %}", "alert_created:Text")]
     public void Should_refuse_an_invalid_value_naming_its_key(string key, string value, string named)

@@ -9,10 +9,23 @@ namespace SmartGrid.Gateway.Http;
 /// </summary>
 internal sealed class JsonBody : IDisposable
 {
-    private readonly JsonDocument _document;
-    private readonly Dictionary<string, string[]> _errors = new(StringComparer.Ordinal);
+    private readonly JsonDocument? _document;
+    private readonly JsonElement _root;
+    private readonly string _prefix;
+    private readonly Dictionary<string, string[]> _errors;
 
-    private JsonBody(JsonDocument document) => _document = document;
+    private JsonBody(JsonDocument document) : this(document, document.RootElement, "", new(StringComparer.Ordinal))
+    {
+    }
+
+    /// <summary>An object inside the body: its errors are the body's, named from the body's root ("tiers[0].users").</summary>
+    private JsonBody(JsonDocument? document, JsonElement root, string prefix, Dictionary<string, string[]> errors)
+    {
+        _document = document;
+        _root = root;
+        _prefix = prefix;
+        _errors = errors;
+    }
 
     public bool HasErrors => _errors.Count > 0;
 
@@ -61,11 +74,8 @@ internal sealed class JsonBody : IDisposable
 
     public string? String(string name, bool required, int maxLength = 256)
     {
-        if (!_document.RootElement.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            if (required) Error(name, "is required");
+        if (!Present(name, required, out var value))
             return null;
-        }
         if (value.ValueKind != JsonValueKind.String)
         {
             Error(name, $"must be a string, got {value.ValueKind.ToString().ToLowerInvariant()}");
@@ -85,18 +95,24 @@ internal sealed class JsonBody : IDisposable
         return text;
     }
 
+    /// <summary>The property when the body carries it with a non-null value; otherwise false, and an error when it is required.</summary>
+    private bool Present(string name, bool required, out JsonElement value)
+    {
+        if (_root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
+            return true;
+        if (required) Error(name, "is required");
+        return false;
+    }
+
     /// <summary>Whether the body carries the property with a non-null value.</summary>
     public bool Has(string name) =>
-        _document.RootElement.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
+        _root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
 
     /// <summary>A JSON number within [min, max]; null when absent and not required.</summary>
     public decimal? Decimal(string name, bool required, decimal min, decimal max)
     {
-        if (!_document.RootElement.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            if (required) Error(name, "is required");
+        if (!Present(name, required, out var value))
             return null;
-        }
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var number))
         {
             Error(name, $"must be a number, got {value.ValueKind.ToString().ToLowerInvariant()}");
@@ -113,11 +129,8 @@ internal sealed class JsonBody : IDisposable
     /// <summary>true / false; null when absent and not required.</summary>
     public bool? Boolean(string name, bool required)
     {
-        if (!_document.RootElement.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            if (required) Error(name, "is required");
+        if (!Present(name, required, out var value))
             return null;
-        }
         if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
         {
             Error(name, $"must be true or false, got {value.ValueKind.ToString().ToLowerInvariant()}");
@@ -144,11 +157,8 @@ internal sealed class JsonBody : IDisposable
     /// <summary>An array of strings; null when absent and not required.</summary>
     public string[]? StringArray(string name, bool required, int maxItems = 64, int maxLength = 128)
     {
-        if (!_document.RootElement.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            if (required) Error(name, "is required");
+        if (!Present(name, required, out var value))
             return null;
-        }
         if (value.ValueKind != JsonValueKind.Array)
         {
             Error(name, $"must be an array of strings, got {value.ValueKind.ToString().ToLowerInvariant()}");
@@ -174,12 +184,46 @@ internal sealed class JsonBody : IDisposable
         return items.ToArray();
     }
 
+    /// <summary>
+    /// The objects of an array field, each read like the body itself with errors named after their place ("tiers[1].wait_minutes");
+    /// null when absent and not required, or refused (not an array, too few or too many items, an item not an object).
+    /// </summary>
+    public IReadOnlyList<JsonBody>? Objects(string name, bool required, int minItems, int maxItems)
+    {
+        if (!Present(name, required, out var value))
+            return null;
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            Error(name, $"must be an array of objects, got {value.ValueKind.ToString().ToLowerInvariant()}");
+            return null;
+        }
+        if (value.GetArrayLength() < minItems || value.GetArrayLength() > maxItems)
+        {
+            Error(name, $"must hold {minItems} to {maxItems} items");
+            return null;
+        }
+        var items = new List<JsonBody>();
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                Error($"{name}[{index}]", $"must be an object, got {item.ValueKind.ToString().ToLowerInvariant()}");
+                return null;
+            }
+            items.Add(new JsonBody(null, item, $"{_prefix}{name}[{index}].", _errors));
+            index++;
+        }
+        return items;
+    }
+
     public void Error(string field, string reason)
     {
+        field = _prefix + field;
         _errors[field] = _errors.TryGetValue(field, out var existing) ? [.. existing, reason] : [reason];
     }
 
-    public void Dispose() => _document.Dispose();
+    public void Dispose() => _document?.Dispose();
 
     private static IResult TooLarge(int maxBytes) =>
         Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large",

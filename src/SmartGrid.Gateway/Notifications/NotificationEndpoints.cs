@@ -16,6 +16,8 @@ internal static class NotificationEndpoints
 {
     public static readonly string[] Channels = ["email", "sms", "push", "webhook"];
     private static readonly string[] Severities = ["low", "medium", "high", "critical"];
+    private static readonly string[] AlertTypes = ["ANOMALY", "THRESHOLD", "OUTAGE"];
+    public const int MaxAlertRules = 20;
 
     public static void Map(RouteGroupBuilder api)
     {
@@ -26,7 +28,7 @@ internal static class NotificationEndpoints
             .WithSummary("The caller's notification preferences (the defaults until saved once)");
         user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put").Produces<PreferencesView>()
             .WithSummary("Replace the caller's notification preferences")
-            .Body("""{"channels":["email","webhook"],"min_severity":"high","webhook_url":"https://hooks.example.com/grid","quiet_hours_start":"22:30","quiet_hours_end":"06:30"}""");
+            .Body("""{"channels":["email","webhook"],"min_severity":"high","webhook_url":"https://hooks.example.com/grid","quiet_hours_start":"22:30","quiet_hours_end":"06:30","alert_rules":[{"types":["OUTAGE"],"severities":["critical"],"channels":["email","webhook"]},{"types":["ANOMALY"],"severities":["low","medium"],"channels":[]}]}""");
         user.MapPost("/preferences/confirm", ConfirmAsync).WithName("notifications.user.preferences.confirm").Produces<PreferencesView>()
             .WithSummary("Confirm a pending email or phone with the code sent to it")
             .Body("""{"address":"email","code":"123456"}""");
@@ -80,6 +82,7 @@ internal static class NotificationEndpoints
             body.Error(quietStart is null ? "quiet_hours_start" : "quiet_hours_end", "give both quiet_hours_start and quiet_hours_end, or neither");
         else if (quietStart is not null && quietStart == quietEnd)
             body.Error("quiet_hours_end", "must differ from quiet_hours_start");
+        IReadOnlyList<AlertChannelRule>? rules = ReadAlertRules(body);
         if (body.HasErrors)
             return body.Problem();
 
@@ -89,14 +92,17 @@ internal static class NotificationEndpoints
         if (account is null)
             return Problems.NotFound("Account not found", "The account of this token no longer exists.");
         var before = await store.GetAsync(user.Id, ct);
+        // Left out, the saved rules stay: a client that does not know them must not erase them.
+        rules ??= before?.Rules ?? [];
+        var used = channels.Concat(rules.SelectMany(r => r.Channels)).ToHashSet();
         // A channel without its address would be accepted and then never deliver anything; sms
         // keeps the confirmed phone, else offers the account's (which then needs confirming).
-        phone ??= channels.Contains("sms") ? before?.Phone ?? account.Phone : null;
-        if (channels.Contains("sms") && phone is null)
+        phone ??= used.Contains("sms") ? before?.Phone ?? account.Phone : null;
+        if (used.Contains("sms") && phone is null)
             body.Error("phone", "is required for the sms channel (the account has no phone number)");
-        if (channels.Contains("webhook") && webhook is null)
+        if (used.Contains("webhook") && webhook is null)
             body.Error("webhook_url", "is required for the webhook channel");
-        if (channels.Contains("push") && pushToken is null)
+        if (used.Contains("push") && pushToken is null)
             body.Error("push_token", "is required for the push channel");
         if (body.HasErrors)
             return body.Problem();
@@ -104,7 +110,7 @@ internal static class NotificationEndpoints
         var (confirmedEmail, pendingEmail) = Confirmation(email, before?.Email, before?.PendingEmail, account.Email);
         var (confirmedPhone, pendingPhone) = Confirmation(phone, before?.Phone, before?.PendingPhone, trusted: null);
         var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, confirmedEmail, confirmedPhone,
-            pushToken, quietStart, quietEnd, null, PendingEmail: pendingEmail, PendingPhone: pendingPhone);
+            pushToken, quietStart, quietEnd, null, PendingEmail: pendingEmail, PendingPhone: pendingPhone, AlertRules: rules);
         var newSecret = await store.SaveAsync(user.Id, preferences, ct);
         if (pendingEmail is not null && pendingEmail != before?.PendingEmail)
             await codes.IssueAsync(user.Id, "email", pendingEmail, MessagePurposes.EmailConfirmation, ct);
@@ -146,6 +152,37 @@ internal static class NotificationEndpoints
         return GatewayJson.Ok(View((await store.GetAsync(user.Id, ct))!, true));
     }
 
+    /// <summary>
+    /// alert_rules: at most <see cref="MaxAlertRules"/> of {"types": [...], "severities": [...], "channels": [...]}, each list
+    /// without repeats (empty types or severities: any; empty channels: not told); null when left out.
+    /// </summary>
+    private static List<AlertChannelRule>? ReadAlertRules(JsonBody body)
+    {
+        if (body.Objects("alert_rules", required: false, minItems: 0, maxItems: MaxAlertRules) is not { } items)
+            return null;
+        var rules = new List<AlertChannelRule>();
+        foreach (var item in items)
+        {
+            var types = Subset(item, "types", AlertTypes, s => s.ToUpperInvariant());
+            var severities = Subset(item, "severities", Severities, s => s.ToLowerInvariant());
+            if (!item.Has("channels"))
+                item.Error("channels", "is required (an empty list: not notified of these alerts)");
+            var channels = Subset(item, "channels", Channels, s => s.ToLowerInvariant());
+            rules.Add(new AlertChannelRule(types, severities, Channels.Where(channels.Contains).ToArray()));
+        }
+        return rules;
+    }
+
+    private static string[] Subset(JsonBody item, string field, string[] allowed, Func<string, string> normalize)
+    {
+        var values = (item.StringArray(field, required: false, maxItems: allowed.Length * 2, maxLength: 16) ?? []).Select(normalize).ToArray();
+        foreach (var unknown in values.Where(v => !allowed.Contains(v)).Distinct())
+            item.Error(field, $"'{unknown}' is not one of {string.Join(", ", allowed)}");
+        if (values.Distinct().Count() != values.Length)
+            item.Error(field, "must not repeat an item");
+        return values.Where(allowed.Contains).ToArray();
+    }
+
     /// <summary>HH:mm (24-hour clock).</summary>
     private static TimeOnly? ReadTime(JsonBody body, string field)
     {
@@ -164,7 +201,7 @@ internal static class NotificationEndpoints
     private static PreferencesView View(NotificationPreferences p, bool saved, string? newSecret = null) => new(
         p.Channels, p.MinSeverity, p.WebhookUrl, p.Email, p.Phone, p.PendingEmail, p.PendingPhone, p.PushToken,
         p.QuietHoursStart?.ToString("HH:mm", CultureInfo.InvariantCulture), p.QuietHoursEnd?.ToString("HH:mm", CultureInfo.InvariantCulture),
-        p.UpdatedAt, saved, p.HasWebhookSecret, newSecret);
+        p.UpdatedAt, saved, p.HasWebhookSecret, newSecret, p.Rules);
 }
 
 /// <summary>
@@ -174,7 +211,7 @@ internal static class NotificationEndpoints
 /// </summary>
 public sealed record PreferencesView(string[] Channels, string MinSeverity, string? WebhookUrl, string? Email, string? Phone,
     string? PendingEmail, string? PendingPhone, string? PushToken, string? QuietHoursStart, string? QuietHoursEnd, DateTimeOffset? UpdatedAt,
-    bool Saved, bool WebhookSecretSet, string? WebhookSecret);
+    bool Saved, bool WebhookSecretSet, string? WebhookSecret, IReadOnlyList<AlertChannelRule> AlertRules);
 
 /// <summary>A webhook signing secret, answered once when it is made.</summary>
 public sealed record WebhookSecretView(string WebhookSecret);

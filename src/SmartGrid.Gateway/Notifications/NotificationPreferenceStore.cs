@@ -13,8 +13,11 @@ namespace SmartGrid.Gateway.Notifications;
 public sealed record NotificationPreferences(
     string[] Channels, string MinSeverity, string? WebhookUrl, string? Email, string? Phone, string? PushToken,
     TimeOnly? QuietHoursStart, TimeOnly? QuietHoursEnd, DateTimeOffset? UpdatedAt, bool HasWebhookSecret = false,
-    string? PendingEmail = null, string? PendingPhone = null)
+    string? PendingEmail = null, string? PendingPhone = null, IReadOnlyList<AlertChannelRule>? AlertRules = null)
 {
+    /// <summary>Channels by alert type and severity, first match first (see <see cref="AlertChannelRule"/>).</summary>
+    public IReadOnlyList<AlertChannelRule> Rules => AlertRules ?? [];
+
     /// <summary>What a user who never saved any is notified with (the NotificationManager uses the same <see cref="NotificationDefaults"/>).</summary>
     public static NotificationPreferences Defaults { get; } =
         new([.. NotificationDefaults.Channels], NotificationDefaults.MinSeverity, null, null, null, null, null, null, null);
@@ -28,7 +31,7 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
         await using var cmd = db.CreateCommand(
             """
             SELECT channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at,
-                   webhook_secret IS NOT NULL, pending_email, pending_phone
+                   webhook_secret IS NOT NULL, pending_email, pending_phone, alert_rules::text
             FROM notification_preferences WHERE user_id = $1
             """);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
@@ -39,7 +42,8 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
             r.GetFieldValue<string[]>(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
             r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
             r.IsDBNull(6) ? null : r.GetFieldValue<TimeOnly>(6), r.IsDBNull(7) ? null : r.GetFieldValue<TimeOnly>(7),
-            r.GetFieldValue<DateTimeOffset>(8), r.GetBoolean(9), r.IsDBNull(10) ? null : r.GetString(10), r.IsDBNull(11) ? null : r.GetString(11));
+            r.GetFieldValue<DateTimeOffset>(8), r.GetBoolean(9), r.IsDBNull(10) ? null : r.GetString(10), r.IsDBNull(11) ? null : r.GetString(11),
+            AlertChannelRule.Parse(r.GetString(12)));
     }
 
     /// <summary>
@@ -53,13 +57,13 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
             """
             INSERT INTO notification_preferences
                 (user_id, channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at,
-                 webhook_secret, pending_email, pending_phone)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10, $11, $12)
+                 webhook_secret, pending_email, pending_phone, alert_rules)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10, $11, $12, $13::jsonb)
             ON CONFLICT (user_id) DO UPDATE SET
                 channels = EXCLUDED.channels, min_severity = EXCLUDED.min_severity, webhook_url = EXCLUDED.webhook_url,
                 email = EXCLUDED.email, phone = EXCLUDED.phone, push_token = EXCLUDED.push_token,
                 quiet_hours_start = EXCLUDED.quiet_hours_start, quiet_hours_end = EXCLUDED.quiet_hours_end, updated_at = now(),
-                pending_email = EXCLUDED.pending_email, pending_phone = EXCLUDED.pending_phone,
+                pending_email = EXCLUDED.pending_email, pending_phone = EXCLUDED.pending_phone, alert_rules = EXCLUDED.alert_rules,
                 webhook_secret = CASE WHEN EXCLUDED.webhook_url IS NULL THEN NULL
                                       ELSE COALESCE(notification_preferences.webhook_secret, EXCLUDED.webhook_secret) END
             RETURNING webhook_secret
@@ -76,6 +80,7 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
         cmd.Parameters.Add(Text(candidate));
         cmd.Parameters.Add(Text(p.PendingEmail));
         cmd.Parameters.Add(Text(p.PendingPhone));
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = AlertChannelRule.Serialize(p.Rules) });
         var stored = await cmd.ExecuteScalarAsync(ct) as string;
         return stored is not null && stored == candidate ? stored : null;
     }

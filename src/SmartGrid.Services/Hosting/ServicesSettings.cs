@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using MimeKit;
+using SmartGrid.Domain;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
@@ -97,6 +98,16 @@ public static class ServicesSettings
         Require(s.RetryBaseDelay >= TimeSpan.Zero, $"{path}:RetryBaseDelay", "must not be negative");
         Require(s.MaxConcurrentDeliveries is >= 1 and <= 256, $"{path}:MaxConcurrentDeliveries", "must be between 1 and 256");
         Require(s.MaxPerRecipientPerHour is >= 0 and <= 10000, $"{path}:MaxPerRecipientPerHour", "must be between 0 (no limit) and 10000");
+        Require(string.IsNullOrEmpty(s.DigestBelow) || SeverityExtensions.RankOf(s.DigestBelow) > 0, $"{path}:DigestBelow",
+            $"'{s.DigestBelow}' is not a severity (low, medium, high, critical; empty: no digests)");
+        Positive(s.DigestInterval, $"{path}:DigestInterval");
+        foreach (var (severity, every) in s.ReminderIntervals)
+        {
+            Require(SeverityExtensions.RankOf(severity) > 0, $"{path}:ReminderIntervals:{severity}", "is not a severity (low, medium, high, critical)");
+            Positive(every, $"{path}:ReminderIntervals:{severity}");
+        }
+        Require(s.MaxReminders is >= 0 and <= 1000, $"{path}:MaxReminders", "must be between 0 and 1000");
+        Positive(s.EscalationCheckInterval, $"{path}:EscalationCheckInterval");
         try
         {
             _ = new NotificationTemplates(s.Templates);

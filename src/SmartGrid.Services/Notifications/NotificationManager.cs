@@ -9,7 +9,10 @@ using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Tariffs;
+using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Alerts;
 
 namespace SmartGrid.Services.Notifications;
 
@@ -24,7 +27,10 @@ namespace SmartGrid.Services.Notifications;
 /// critical (logged as <see cref="SuppressedQuietHours"/>, never sent later). Beyond the
 /// <see cref="RecipientRateLimit"/> of a recipient's channel a delivery is logged as
 /// <see cref="RateLimited"/> and never sent later either; critical alerts are exempt (and do not use
-/// up the limit): a user must hear of those even when a lesser alert flaps.
+/// up the limit): a user must hear of those even when a lesser alert flaps. Below
+/// <see cref="NotificationSettings.DigestBelow"/> a person's notification waits for their digest email instead, and a user's
+/// alert_rules choose channels per alert type and severity. Reminders, escalation tiers and digests are sent by a timer
+/// (NotificationManager.Escalation.cs).
 /// <para>
 /// Every (event, recipient, channel) is a notification_log row whose idempotency key is unique:
 /// a redelivered event finds its rows sent or failed and sends nothing again. Each delivery is
@@ -34,7 +40,7 @@ namespace SmartGrid.Services.Notifications;
 /// record is answered (its offset committed) only once every outcome is recorded.
 /// </para>
 /// </summary>
-public sealed class NotificationManager : ManagerActor
+public sealed partial class NotificationManager : ManagerActor
 {
     public const string Name = "notification-manager";
 
@@ -44,8 +50,13 @@ public sealed class NotificationManager : ManagerActor
     /// <summary>notification_log.status of a delivery over the recipient's <see cref="RecipientRateLimit"/>.</summary>
     public const string RateLimited = "rate_limited";
 
+    /// <summary>notification_log.status of a notification waiting for the recipient's digest email (<see cref="NotificationSettings.DigestBelow"/>).</summary>
+    public const string QueuedDigest = "queued_digest";
+
+    /// <summary>notification_log.status of a notification that went out in a digest (its digest_id is the digest's row).</summary>
+    public const string Digested = "digested";
+
     private const string Pending = "pending";
-    private static readonly string[] SeverityOrder = ["low", "medium", "high", "critical"];
 
     private readonly NotificationSettings _settings;
     private readonly NpgsqlDataSource _db;
@@ -53,6 +64,8 @@ public sealed class NotificationManager : ManagerActor
     private readonly NotificationTemplates _templates;
     private readonly TimeProvider _time;
     private readonly RecipientRateLimit? _rateLimit;
+    private readonly EscalationStore _escalations;
+    private readonly AlertStore _alerts;
 
     public NotificationManager(NotificationSettings settings, NpgsqlDataSource db, IEnumerable<INotificationChannel> channels,
         NotificationTemplates templates, TimeProvider time, RecipientRateLimit? rateLimit)
@@ -64,6 +77,9 @@ public sealed class NotificationManager : ManagerActor
         _templates = templates;
         _time = time;
         _rateLimit = rateLimit;
+        _escalations = new EscalationStore(db);
+        _alerts = new AlertStore(db);
+        ReceiveAsync<CheckEscalations>(OnCheckEscalationsAsync);
     }
 
     /// <param name="rateLimit">null: no per-recipient limit.</param>
@@ -79,16 +95,37 @@ public sealed class NotificationManager : ManagerActor
 
     protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message)
     {
-        var notificationEvent = message switch
+        switch (message)
         {
-            AlertEventMessage alert => FromAlert(alert, record.Value),
-            TariffUpdateMessage tariff => FromTariff(tariff, record.Value),
-            _ => null,
-        };
-        return notificationEvent is null ? RecordHandled.Ignored : await NotifyAsync(notificationEvent);
+            case AlertEventMessage alert:
+                return await OnAlertEventAsync(alert, record.Value);
+            case TariffUpdateMessage tariff when FromTariff(tariff, record.Value) is { } e:
+                return await NotifyAsync(e);
+            default:
+                return RecordHandled.Ignored;
+        }
     }
 
     protected override Task MaintainAsync() => Task.CompletedTask;
+
+    /// <summary>The values every alert template can use.</summary>
+    private static Dictionary<string, object?> AlertValues(AlertView alert, long eventId, string @event, string actor, DateTimeOffset occurredAt) => new()
+    {
+        ["event_id"] = eventId.ToString(CultureInfo.InvariantCulture),
+        ["event"] = @event,
+        ["actor"] = actor,
+        ["occurred_at"] = Utc(occurredAt),
+        ["alert_id"] = alert.AlertId.ToString(),
+        ["type"] = alert.Type,
+        ["severity"] = alert.Severity,
+        ["region"] = alert.Region,
+        ["meter_id"] = alert.MeterId,
+        ["message"] = alert.Message,
+        ["status"] = alert.Status,
+        ["first_seen_at"] = Utc(alert.FirstSeenAt),
+    };
+
+    private static string Utc(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
     private static NotificationEvent? FromAlert(AlertEventMessage message, string json)
     {
@@ -101,21 +138,12 @@ public sealed class NotificationManager : ManagerActor
             _ => null,
         };
         if (template is null) return null;
-        var values = new Dictionary<string, object?>
+        var values = AlertValues(alert, message.EventId, message.Event, message.Actor, message.OccurredAt);
+        values["occurred_at"] = message.OccurredAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+        return new NotificationEvent($"alert:{message.EventId}", template, alert.Region, alert.Severity, alert.MeterId, values, json)
         {
-            ["event_id"] = message.EventId.ToString(CultureInfo.InvariantCulture),
-            ["event"] = message.Event,
-            ["actor"] = message.Actor,
-            ["occurred_at"] = message.OccurredAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
-            ["alert_id"] = alert.AlertId.ToString(),
-            ["type"] = alert.Type,
-            ["severity"] = alert.Severity,
-            ["region"] = alert.Region,
-            ["meter_id"] = alert.MeterId,
-            ["message"] = alert.Message,
-            ["status"] = alert.Status,
+            AlertId = alert.AlertId, AlertType = alert.Type,
         };
-        return new NotificationEvent($"alert:{message.EventId}", template, alert.Region, alert.Severity, alert.MeterId, values, json);
     }
 
     private static NotificationEvent? FromTariff(TariffUpdateMessage message, string json)
@@ -146,29 +174,30 @@ public sealed class NotificationManager : ManagerActor
         var now = _time.GetUtcNow();
 
         var deliveries = new List<(long Id, INotificationChannel Channel, Notification Notification)>();
-        var (already, suppressed, limited) = (0, 0, 0);
+        var (already, suppressed, limited, digested) = (0, 0, 0, 0);
         var critical = string.Equals(e.Severity, "critical", StringComparison.OrdinalIgnoreCase);
+        // A page of an escalation is never held for a digest: it exists because nobody answered.
+        var digestible = e.AlertId is not null && e.Kind != Kinds.Escalated && DigestHolds(e.Severity) && _channels.Any(c => c.Name == EmailChannelName);
         await using (var connection = await _db.OpenConnectionAsync())
         {
             foreach (var recipient in recipients)
             {
-                foreach (var channel in _channels.Where(c => recipient.Channels.Contains(c.Name)))
+                var channels = _channels.Where(c => recipient.Channels.Contains(c.Name)).ToList();
+                if (digestible && !string.IsNullOrWhiteSpace(recipient.Email) && channels.Any(c => c.Name != WebhookChannelName))
+                {
+                    // One digest line instead of a message on each personal channel; webhooks (machines) still get theirs at once.
+                    var queued = await InsertLogAsync(connection, e, $"{e.Key}:{recipient.UserId}:digest", recipient.UserId, EmailChannelName,
+                        recipient.Email, subject, now, QueuedDigest);
+                    if (queued.Inserted) digested++;
+                    else already++;
+                    channels = channels.Where(c => c.Name == WebhookChannelName).ToList();
+                }
+
+                foreach (var channel in channels)
                 {
                     if (channel.DestinationOf(recipient) is not { } destination) continue;
                     var key = $"{e.Key}:{recipient.UserId}:{channel.Name}";
-                    long id;
-                    string status;
-                    await using (var command = Db.Command(connection, null, """
-                        INSERT INTO notification_log (idempotency_key, event_key, user_id, channel, template, destination)
-                        VALUES ($1, $2, $3, $4, $5, $6)
-                        ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
-                        RETURNING id, status
-                        """, key, e.Key, recipient.UserId, channel.Name, e.Template, destination))
-                    await using (var reader = await command.ExecuteReaderAsync())
-                    {
-                        await reader.ReadAsync();
-                        (id, status) = (reader.GetInt64(0), reader.GetString(1));
-                    }
+                    var (id, status, _) = await InsertLogAsync(connection, e, key, recipient.UserId, channel.Name, destination, subject, now, Pending);
 
                     // pending: new, or left by an owner that stopped before recording the outcome.
                     if (status != Pending)
@@ -198,11 +227,39 @@ public sealed class NotificationManager : ManagerActor
             }
         }
 
-        if (deliveries.Count == 0 && suppressed == 0 && limited == 0)
+        if (deliveries.Count == 0 && suppressed == 0 && limited == 0 && digested == 0)
             return already > 0 ? RecordHandled.Duplicate : new RecordHandled("no-recipients");
 
-        // Bounded: the defaults make every user of a region a recipient of its tariff changes, and
-        // each delivery holds a database connection while it records its outcome.
+        var (sent, failed) = await DeliverAllAsync(deliveries);
+        var outcome = $"sent:{sent},failed:{failed}";
+        if (suppressed > 0) outcome += $",suppressed:{suppressed}";
+        if (limited > 0) outcome += $",rate_limited:{limited}";
+        if (digested > 0) outcome += $",digest:{digested}";
+        return new RecordHandled(outcome);
+    }
+
+    /// <summary>
+    /// The row of one delivery, created with <paramref name="status"/> unless its idempotency key has one already (then
+    /// that row, untouched): Inserted says which.
+    /// </summary>
+    private static async Task<(long Id, string Status, bool Inserted)> InsertLogAsync(NpgsqlConnection connection, NotificationEvent e, string key,
+        Guid user, string channel, string destination, string summary, DateTimeOffset now, string status)
+    {
+        await using var command = Db.Command(connection, null, """
+            INSERT INTO notification_log (idempotency_key, event_key, user_id, channel, template, destination, alert_id, kind, summary, status,
+                                          created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+            ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
+            RETURNING id, status, xmax = 0
+            """, key, e.Key, user, channel, e.Template, destination, e.AlertId, e.Kind, summary, status, now);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetString(1), reader.GetBoolean(2));
+    }
+
+    /// <summary>Bounded: the defaults make every user of a region a recipient of its tariff changes, and each delivery holds a database connection while it records its outcome.</summary>
+    private async Task<(int Sent, int Failed)> DeliverAllAsync(IReadOnlyList<(long Id, INotificationChannel Channel, Notification Notification)> deliveries)
+    {
         var (sent, failed) = (0, 0);
         await Parallel.ForEachAsync(deliveries, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxConcurrentDeliveries) },
             async (d, _) =>
@@ -210,11 +267,12 @@ public sealed class NotificationManager : ManagerActor
                 if (await DeliverAsync(d.Id, d.Channel, d.Notification)) Interlocked.Increment(ref sent);
                 else Interlocked.Increment(ref failed);
             });
-        var outcome = $"sent:{sent},failed:{failed}";
-        if (suppressed > 0) outcome += $",suppressed:{suppressed}";
-        if (limited > 0) outcome += $",rate_limited:{limited}";
-        return new RecordHandled(outcome);
+        return (sent, failed);
     }
+
+    private bool DigestHolds(string? severity) =>
+        !string.IsNullOrEmpty(_settings.DigestBelow) && severity is not null
+        && SeverityExtensions.RankOf(severity) < SeverityExtensions.RankOf(_settings.DigestBelow);
 
     /// <summary>Up to MaxAttempts tries, each recorded; true when sent.</summary>
     private async Task<bool> DeliverAsync(long logId, INotificationChannel channel, Notification notification)
@@ -260,39 +318,51 @@ public sealed class NotificationManager : ManagerActor
         // LEFT JOIN: a user who never saved preferences is notified with the defaults the gateway shows them.
         // Only confirmed addresses: the verified account email, the preferences' confirmed email and
         // phone (never the phone typed at registration, nor a pending address).
+        // targeted: paged by an escalation tier (a named user, or a user of a named role who operates the region; admins
+        // operate every region), which their min_severity does not hold back.
         const string columns = """
             SELECT u.id, u.role, COALESCE(p.email, u.email), p.phone, p.webhook_url,
                    COALESCE(p.channels, $1::text[]), COALESCE(p.min_severity, $2::text), to_jsonb(p) ->> 'push_token',
-                   p.quiet_hours_start, p.quiet_hours_end, p.webhook_secret
+                   p.quiet_hours_start, p.quiet_hours_end, p.webhook_secret, COALESCE(p.alert_rules, '[]'::jsonb)::text,
+                   (u.id = ANY ($6::uuid[]) OR (u.role = ANY ($7::text[]) AND (u.role = 'ADMIN' OR $3 = ANY (u.operator_regions))))
             FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
             """;
         var alert = e.Severity is not null;
         var sql = alert
             ? columns + """
 
-              WHERE (u.role IN ('OPERATOR', 'ADMIN') AND $3 = ANY (u.operator_regions))
-                 OR (u.role = 'USER' AND $4::text IS NOT NULL
-                     AND EXISTS (SELECT 1 FROM meters m WHERE m.meter_id = $4::text AND m.user_id = u.id::text))
+              WHERE ($5 AND ((u.role IN ('OPERATOR', 'ADMIN') AND $3 = ANY (u.operator_regions))
+                             OR (u.role = 'USER' AND $4::text IS NOT NULL
+                                 AND EXISTS (SELECT 1 FROM meters m WHERE m.meter_id = $4::text AND m.user_id = u.id::text))))
+                 OR u.id = ANY ($6::uuid[]) OR (u.role = ANY ($7::text[]) AND (u.role = 'ADMIN' OR $3 = ANY (u.operator_regions)))
               ORDER BY u.id
               """
             : columns + """
 
               WHERE u.role = 'USER' AND EXISTS (SELECT 1 FROM meters m WHERE m.region = $3 AND m.user_id = u.id::text)
+                AND $4::text IS NULL AND NOT $5 AND cardinality($6::uuid[]) = 0 AND cardinality($7::text[]) = 0
               ORDER BY u.id
               """;
         var defaultChannels = NotificationDefaults.Channels.ToArray();
         var recipients = new List<NotificationRecipient>();
         await using var connection = await _db.OpenConnectionAsync();
-        await using var command = alert
-            ? Db.Command(connection, null, sql, defaultChannels, NotificationDefaults.MinSeverity, e.Region, e.MeterId)
-            : Db.Command(connection, null, sql, defaultChannels, NotificationDefaults.MinSeverity, e.Region);
+        await using var command = Db.Command(connection, null, sql, defaultChannels, NotificationDefaults.MinSeverity, e.Region, e.MeterId,
+            alert && e.RegionRecipients, e.TargetUsers, e.TargetRoles);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            if (alert && Rank(e.Severity!) < Rank(reader.GetString(6))) continue;
+            IReadOnlyList<string> channels = reader.GetFieldValue<string[]>(5);
+            if (alert)
+            {
+                var targeted = reader.GetBoolean(12);
+                if (AlertChannelRule.ChannelsFor(AlertChannelRule.Parse(reader.GetString(11)), e.AlertType ?? "", e.Severity!) is { } chosen)
+                    channels = chosen;
+                else if (!targeted && SeverityExtensions.RankOf(e.Severity) < SeverityExtensions.RankOf(reader.GetString(6)))
+                    continue;
+            }
             recipients.Add(new NotificationRecipient(reader.GetGuid(0), reader.GetString(1),
                 reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<string[]>(5),
+                reader.IsDBNull(4) ? null : reader.GetString(4), channels,
                 reader.IsDBNull(7) ? null : reader.GetString(7),
                 QuietHours.From(reader.IsDBNull(8) ? null : reader.GetFieldValue<TimeOnly>(8),
                     reader.IsDBNull(9) ? null : reader.GetFieldValue<TimeOnly>(9)),
@@ -302,8 +372,28 @@ public sealed class NotificationManager : ManagerActor
         return recipients;
     }
 
-    private static int Rank(string severity) => Array.IndexOf(SeverityOrder, severity.ToLowerInvariant());
-
+    /// <summary>
+    /// What to tell whom. <see cref="RegionRecipients"/>: the region's operators and admins and the meter's owner (by their
+    /// preferences); <see cref="TargetUsers"/> and <see cref="TargetRoles"/>: an escalation tier's people, told whatever their min_severity.
+    /// </summary>
     private sealed record NotificationEvent(string Key, string Template, string Region, string? Severity, string? MeterId,
-        IReadOnlyDictionary<string, object?> Values, string RawJson);
+        IReadOnlyDictionary<string, object?> Values, string RawJson)
+    {
+        public Guid? AlertId { get; init; }
+        public string? AlertType { get; init; }
+        /// <summary>notification_log.kind: notified, reminded or escalated.</summary>
+        public string Kind { get; init; } = Kinds.Notified;
+        public bool RegionRecipients { get; init; } = true;
+        public Guid[] TargetUsers { get; init; } = [];
+        public string[] TargetRoles { get; init; } = [];
+    }
+
+    /// <summary>notification_log.kind values.</summary>
+    private static class Kinds
+    {
+        public const string Notified = "notified";
+        public const string Reminded = "reminded";
+        public const string Escalated = "escalated";
+        public const string Digest = "digest";
+    }
 }

@@ -31,6 +31,32 @@ public sealed record NotificationSettings
     /// <summary>Nothing periodic yet; the base class wants an interval.</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Alerts below this severity reach a person (every channel but webhooks, which machines read) in one periodic digest
+    /// email instead of one message each; at or above it they go at once. null or "" turns digests off.
+    /// </summary>
+    public string? DigestBelow { get; init; } = "high";
+
+    /// <summary>How long a recipient's oldest waiting notification waits for its digest.</summary>
+    public TimeSpan DigestInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How often an unacknowledged alert re-notifies everyone told so far, by severity (wire name); a severity left out
+    /// gets no reminders.
+    /// </summary>
+    public Dictionary<string, TimeSpan> ReminderIntervals { get; init; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["critical"] = TimeSpan.FromMinutes(10),
+        ["high"] = TimeSpan.FromMinutes(30),
+        ["medium"] = TimeSpan.FromHours(2),
+    };
+
+    /// <summary>Reminders at most per alert and severity level, so a forgotten alert does not remind forever.</summary>
+    public int MaxReminders { get; init; } = 6;
+
+    /// <summary>How often the timer looks for due reminders, escalations and digests (over alert_escalations and notification_log).</summary>
+    public TimeSpan EscalationCheckInterval { get; init; } = TimeSpan.FromSeconds(15);
+
     public ConsumerOptions Consumer { get; init; } = new()
     {
         GroupId = GroupId,

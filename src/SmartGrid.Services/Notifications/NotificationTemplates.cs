@@ -13,6 +13,9 @@ public sealed class NotificationTemplates
     public const string AlertCreated = "alert_created";
     public const string AlertAcknowledged = "alert_acknowledged";
     public const string AlertResolved = "alert_resolved";
+    public const string AlertReminder = "alert_reminder";
+    public const string AlertEscalated = "alert_escalated";
+    public const string AlertDigest = "alert_digest";
     public const string TariffIncreased = "tariff_increased";
     public const string TariffDecreased = "tariff_decreased";
 
@@ -31,6 +34,18 @@ public sealed class NotificationTemplates
                 "Alert resolved in {{ region }}: {{ type }}",
                 "The {{ type }} alert in {{ region }} was resolved by {{ actor }}.\n{{ message }}\nAlert: {{ alert_id }}",
                 "<p>The {{ type }} alert in <strong>{{ region }}</strong> was resolved by {{ actor }}.</p><p>{{ message }}</p><p>Alert: {{ alert_id }}</p>"),
+            [AlertReminder] = (
+                "[REMINDER {{ severity | upcase }}] {{ type }} alert in {{ region }} is still unacknowledged",
+                "Reminder {{ reminder }}: the {{ severity }} {{ type }} alert in {{ region }}{% if meter_id %} on meter {{ meter_id }}{% endif %} raised at {{ first_seen_at }} has not been acknowledged.\n{{ message }}\nAlert: {{ alert_id }}",
+                "<p>Reminder {{ reminder }}: the <strong>{{ severity }}</strong> {{ type }} alert in <strong>{{ region }}</strong>{% if meter_id %} on meter {{ meter_id }}{% endif %} raised at {{ first_seen_at }} has not been acknowledged.</p><p>{{ message }}</p><p>Alert: {{ alert_id }}</p>"),
+            [AlertEscalated] = (
+                "[ESCALATED {{ severity | upcase }}] {{ type }} alert in {{ region }}",
+                "Nobody has acknowledged the {{ severity }} {{ type }} alert in {{ region }}{% if meter_id %} on meter {{ meter_id }}{% endif %} raised at {{ first_seen_at }}: you are tier {{ tier }} of the escalation policy {{ policy }}.\n{{ message }}\nAlert: {{ alert_id }}",
+                "<p>Nobody has acknowledged the <strong>{{ severity }}</strong> {{ type }} alert in <strong>{{ region }}</strong>{% if meter_id %} on meter {{ meter_id }}{% endif %} raised at {{ first_seen_at }}: you are tier {{ tier }} of the escalation policy {{ policy }}.</p><p>{{ message }}</p><p>Alert: {{ alert_id }}</p>"),
+            [AlertDigest] = (
+                "SmartGrid digest: {{ count }} notification{% if count != 1 %}s{% endif %}",
+                "{{ count }} notification{% if count != 1 %}s{% endif %} below {{ digest_below }} since {{ since }}:\n{% for item in items %}- {{ item }}\n{% endfor %}",
+                "<p>{{ count }} notification{% if count != 1 %}s{% endif %} below {{ digest_below }} since {{ since }}:</p><ul>{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>"),
             [TariffIncreased] = (
                 "Electricity price up in {{ region }}: {{ new_price }} per kWh",
                 "The price in {{ region }} rises from {{ old_price }} to {{ new_price }} per kWh (+{{ change_percent }}%) from {{ effective_from }} ({{ reason }}).",

@@ -13,10 +13,13 @@ public sealed record AlertFilter(IReadOnlyList<string>? Regions, string? Severit
     IReadOnlyList<string>? MeterIds = null);
 
 /// <summary>
-/// One lifecycle event of an alert (alert_acknowledgments). ActorName is the acting user's email
-/// (users have no other name), or the actor itself for "system" and actors that are not users.
+/// One entry of an alert's timeline: a lifecycle event (created, acknowledged, resolved, noted: alert_acknowledgments, with its
+/// <see cref="EventId"/>), an escalation change (escalated, de-escalated) or a notification (notified, reminded: with
+/// <see cref="Channel"/> and <see cref="Recipient"/>; the note says when it was not simply sent). ActorName and Recipient are
+/// the user's email (users have no other name), or the actor itself for "system" and actors that are not users.
 /// </summary>
-public sealed record AlertEvent(long EventId, string Action, string Actor, string ActorName, DateTimeOffset At, string? Note);
+public sealed record AlertEvent(long? EventId, string Action, string Actor, string ActorName, DateTimeOffset At, string? Note,
+    string? Channel = null, string? Recipient = null);
 
 /// <summary>An alert to open, or to count again on the open alert of its (type, region, meter).</summary>
 public sealed record AlertOccurrence(string Type, Severity Severity, string Region, string? MeterId, string Message,
@@ -77,22 +80,48 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
         return await reader.ReadAsync(ct) ? AlertRows.Read(reader) : null;
     }
 
+    /// <summary>
+    /// The alert's timeline, oldest first. Notifications are read from notification_log rather than written as lifecycle
+    /// events: one read path, and the alerts topic (whose consumer is the NotificationManager) never carries the
+    /// NotificationManager's own doings, so it cannot notify about its notifications.
+    /// </summary>
     public async Task<IReadOnlyList<AlertEvent>> EventsAsync(Guid alertId, CancellationToken ct)
     {
         // Actors are user ids as text, or "system": compared as text, so no actor has to parse as a uuid.
         await using var cmd = db.CreateCommand(
             """
-            SELECT a.event_id, a.action, a.actor, coalesce(u.email, a.actor), a.at, a.note
-            FROM alert_acknowledgments a LEFT JOIN users u ON u.id::text = a.actor
-            WHERE a.alert_id = $1 ORDER BY a.event_id
+            SELECT event_id, action, actor, actor_name, at, note, channel, recipient FROM (
+                SELECT a.event_id, a.action, a.actor, coalesce(u.email, a.actor) AS actor_name, a.at, a.note,
+                       NULL::text AS channel, NULL::text AS recipient, 0 AS source, a.event_id AS ord
+                FROM alert_acknowledgments a LEFT JOIN users u ON u.id::text = a.actor WHERE a.alert_id = $1
+                UNION ALL
+                SELECT NULL, e.action, 'system', 'system', e.at, e.note, NULL, NULL, 1, e.id
+                FROM alert_escalation_events e WHERE e.alert_id = $1
+                UNION ALL
+                SELECT NULL, CASE n.kind WHEN 'reminded' THEN 'reminded' ELSE 'notified' END, 'system', 'system',
+                       coalesce(n.sent_at, n.created_at),
+                       nullif(concat_ws('; ',
+                           CASE n.kind WHEN 'escalated' THEN 'escalation page' END,
+                           CASE n.status
+                               WHEN 'pending' THEN 'sending'
+                               WHEN 'failed' THEN 'failed: ' || coalesce(n.last_error, 'unknown error')
+                               WHEN 'rate_limited' THEN 'not sent: over the hourly limit'
+                               WHEN 'suppressed_quiet_hours' THEN 'held back: quiet hours'
+                               WHEN 'queued_digest' THEN 'waiting for the digest email'
+                               WHEN 'digested' THEN 'sent in the digest email'
+                           END), ''),
+                       n.channel, u.email, 2, n.id
+                FROM notification_log n JOIN users u ON u.id = n.user_id WHERE n.alert_id = $1
+            ) timeline ORDER BY at, source, ord
             """);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = alertId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var events = new List<AlertEvent>();
         while (await reader.ReadAsync(ct))
         {
-            events.Add(new AlertEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetFieldValue<DateTimeOffset>(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+            events.Add(new AlertEvent(reader.IsDBNull(0) ? null : reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetFieldValue<DateTimeOffset>(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
         }
         return events;
     }

@@ -43,6 +43,8 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         // The receivers listen on loopback, which webhooks may reach only through the allow-list.
         Webhook = new WebhookSettings { AllowedTargets = ["127.0.0.1"], Timeout = TimeSpan.FromSeconds(3) },
         RetryBaseDelay = TimeSpan.FromMilliseconds(50),
+        // These specs are about sending at once; EscalationSpecs covers the digest.
+        DigestBelow = "",
         Consumer = consumer ?? new ConsumerOptions { GroupId = NotificationSettings.GroupId, Topics = [AlertsTopic, TariffTopic] },
     };
 
