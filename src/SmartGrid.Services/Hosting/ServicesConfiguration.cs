@@ -48,7 +48,14 @@ public static class ServicesConfiguration
             OverloadSpan = Positive(a.OverloadSpan ?? alerts.OverloadSpan, $"{path}:Alerts:OverloadSpan"),
             CriticalLoadPercent = Check(a.CriticalLoadPercent ?? alerts.CriticalLoadPercent, v => v > threshold,
                 $"{path}:Alerts:CriticalLoadPercent", $"must be above the overload threshold ({threshold.ToString(CultureInfo.InvariantCulture)})"),
-            AutoResolveAfter = Positive(a.AutoResolveAfter ?? alerts.AutoResolveAfter, $"{path}:Alerts:AutoResolveAfter"),
+            OverloadClearPercent = Check(a.OverloadClearPercent ?? alerts.OverloadClearPercent, v => v > 0 && v <= threshold,
+                $"{path}:Alerts:OverloadClearPercent", $"must be in (0, the overload threshold ({threshold.ToString(CultureInfo.InvariantCulture)})]"),
+            OverloadClearWindows = Check(a.OverloadClearWindows ?? alerts.OverloadClearWindows, v => v >= 1, $"{path}:Alerts:OverloadClearWindows", "must be >= 1"),
+            AnomalyClearWindows = Check(a.AnomalyClearWindows ?? alerts.AnomalyClearWindows, v => v >= 1, $"{path}:Alerts:AnomalyClearWindows", "must be >= 1"),
+            OutageCadenceWindows = Check(a.OutageCadenceWindows ?? alerts.OutageCadenceWindows, v => v >= 1, $"{path}:Alerts:OutageCadenceWindows",
+                "must be >= 1"),
+            StormShare = Check(a.StormShare ?? alerts.StormShare, v => v is > 0 and < 1, $"{path}:Alerts:StormShare", "must be in (0, 1)"),
+            StormSpan = Positive(a.StormSpan ?? alerts.StormSpan, $"{path}:Alerts:StormSpan"),
             OutageSilence = Check(a.OutageSilence ?? alerts.OutageSilence, v => v >= TimeSpan.FromMinutes(2),
                 $"{path}:Alerts:OutageSilence", "must be at least 2 minutes (it is counted in 1-minute regional windows)"),
             OutageCheckInterval = Positive(a.OutageCheckInterval ?? alerts.OutageCheckInterval, $"{path}:Alerts:OutageCheckInterval"),
@@ -216,7 +223,12 @@ public static class ServicesConfiguration
         public int? OverloadWindows { get; set; }
         public TimeSpan? OverloadSpan { get; set; }
         public double? CriticalLoadPercent { get; set; }
-        public TimeSpan? AutoResolveAfter { get; set; }
+        public double? OverloadClearPercent { get; set; }
+        public int? OverloadClearWindows { get; set; }
+        public int? AnomalyClearWindows { get; set; }
+        public int? OutageCadenceWindows { get; set; }
+        public double? StormShare { get; set; }
+        public TimeSpan? StormSpan { get; set; }
         public TimeSpan? OutageSilence { get; set; }
         public TimeSpan? OutageCheckInterval { get; set; }
         public TimeSpan? OutageLookback { get; set; }
