@@ -75,12 +75,17 @@ public sealed partial class AlertStore
 
     // Windows after the anomaly's: last_seen_at is the newest anomalous window's start (a repeat moves it), and the
     // detector checked every later window of the meter against its baseline, so these were all within the band.
+    // Only windows the AlertManager has heard the anomalies of count: those more than a minute older than the newest
+    // regional window it applied for the region (alert_region_state), since the anomalies of a window are published
+    // before the region's later windows exist.
     private const string AnomalyRecoverySql = """
         SELECT a.alert_id, a.region, k.windows FROM alerts a
+        JOIN alert_region_state r ON r.region = a.region
         CROSS JOIN LATERAL (
             SELECT count(*) AS windows FROM (
                 SELECT 1 FROM aggregates_1m w
                 WHERE w.meter_id = a.meter_id AND w.window_start > a.last_seen_at
+                  AND w.window_start < (r.state ->> 'newest_window_start')::timestamptz - interval '1 minute'
                 ORDER BY w.window_start LIMIT $1) w) k
         WHERE a.type = 'ANOMALY' AND a.status <> 'resolved'
         """;
