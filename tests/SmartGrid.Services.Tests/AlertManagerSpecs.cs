@@ -125,7 +125,7 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
     [Fact]
     public async Task Should_keep_an_overload_open_with_a_note_when_it_is_resolved_while_it_continues()
     {
-        var manager = Start(new AlertSettings { AutoResolveAfter = TimeSpan.FromMinutes(3) });
+        var manager = Start(new AlertSettings { OverloadClearWindows = 3 });
         foreach (var minute in new[] { 0, 1, 2 })
             await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 90));
         var id = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'THRESHOLD'");
@@ -142,7 +142,7 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
         Assert.Equal("alert-updated", (await Deliver(manager, RegionalTopic, Minute("Nashik", 3, 91))).Outcome);
         Assert.Equal(1, await Count("SELECT count(*) FROM alerts"));
 
-        // Back under the threshold, the operator's resolve counts; the windows counted so far go with it.
+        // Back under the clear percentage, the operator's resolve counts; the windows counted so far go with it.
         await Deliver(manager, RegionalTopic, Minute("Nashik", 4, 50));
         await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1"), TimeSpan.FromSeconds(10));
         Assert.Equal("resolved", await ScalarAsync<string>("SELECT status FROM alerts"));
@@ -159,10 +159,10 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
     [Fact]
     public async Task Should_resolve_an_overload_at_once_when_the_load_has_cleared()
     {
-        var manager = Start(new AlertSettings { AutoResolveAfter = TimeSpan.FromMinutes(10) });
+        var manager = Start(new AlertSettings { OverloadClearWindows = 10 });
         foreach (var minute in new[] { 0, 1, 2 })
             await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 90));
-        // Under the threshold for a while, but not yet long enough to resolve itself: the operator may resolve it.
+        // Under the clear percentage for a while, but not yet long enough to resolve itself: the operator may resolve it.
         for (var minute = 3; minute < 8; minute++)
             await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 40));
         var id = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'THRESHOLD'");

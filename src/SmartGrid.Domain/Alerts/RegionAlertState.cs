@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using SmartGrid.Domain.Grid;
 
 namespace SmartGrid.Domain.Alerts;
@@ -126,16 +127,18 @@ public sealed record RegionAlertState
     }
 
     /// <summary>
-    /// Whether the region is overloaded now: its newest window counts towards the rule. An operator's resolve then
-    /// keeps the alert open, since the next overload window would raise it again at once.
+    /// Whether the overload goes on: raised, not cleared by the hysteresis, and its newest window not under the clear
+    /// percentage. An operator's resolve then keeps the alert open, since the next overload window would raise it again.
     /// </summary>
-    public bool OverloadContinues => NewestWindowStart is not null && BelowSince is null && OverloadWindowStarts.Count > 0;
+    [JsonIgnore]
+    public bool OverloadContinues => Overloaded && BelowSince is null;
 
     /// <summary>
-    /// The state after an operator resolved the region's overload once its load was back under the threshold: the
-    /// windows counted so far are forgotten, so a new alert needs a full run of overload windows, not one more.
+    /// The state after an operator resolved the region's overload once its load was under the clear percentage: the
+    /// overload is over and the windows counted so far are forgotten, so a new alert needs a full run of overload
+    /// windows, not one more.
     /// </summary>
-    public RegionAlertState ResolvedByOperator() => this with { OverloadWindowStarts = [] };
+    public RegionAlertState ResolvedByOperator() => this with { OverloadWindowStarts = [], Overloaded = false };
 
     private OverloadState Overload => new() { OverloadWindowStarts = OverloadWindowStarts, NewestWindowStart = NewestWindowStart };
 

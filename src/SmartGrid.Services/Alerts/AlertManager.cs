@@ -251,7 +251,7 @@ public sealed partial class AlertManager : ManagerActor
         }
 
         var why = $"Resolve held: region {alert.Region} is still overloaded. The alert stays open; resolve it once the load is back " +
-                  $"at or under {_settings.Overload.ThresholdPercent}%, or it resolves itself after {_settings.AutoResolveAfter.TotalMinutes:0.#} min there.";
+                  $"under {_settings.OverloadClearPercent}%, or it resolves itself after {_settings.OverloadClearWindows} windows there.";
         await AuditAsync(tx, alert, "noted", by, note is null ? why : $"{why} Operator's note: {note}");
         await CommitAsync(tx);
         await AfterCommitAsync(alert.Region);

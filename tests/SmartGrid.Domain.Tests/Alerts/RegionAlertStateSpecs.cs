@@ -90,6 +90,21 @@ public class RegionAlertStateSpecs
     }
 
     [Fact]
+    public void Should_say_the_overload_continues_until_the_load_is_under_the_clear_percentage()
+    {
+        var (overloaded, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(2, 92));
+
+        var (hovering, _) = Run(overloaded, Load(3, 84));
+        var (easing, _) = Run(overloaded, Load(3, 79));
+        var (cleared, _) = Run(overloaded, Load(3, 50), Load(4, 50), Load(5, 50));
+
+        Assert.True(hovering.OverloadContinues);
+        Assert.False(easing.OverloadContinues);
+        Assert.False(cleared.OverloadContinues);
+        Assert.False(easing.ResolvedByOperator().Overloaded);
+    }
+
+    [Fact]
     public void Should_not_clear_a_region_that_was_never_overloaded()
     {
         var (state, events) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 50), Load(2, 50), Load(3, 50), Load(4, 50));
