@@ -107,7 +107,7 @@ public sealed record AlertSettings
     /// A meter (or region) is in OUTAGE once it has been silent while the rest of its region (or of
     /// the grid) kept reporting for this long: measured in minutes of regional data, not wall clock.
     /// </summary>
-    public TimeSpan OutageSilence { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan OutageSilence { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How often silent meters and regions are looked for (and outages of those reporting again resolved).</summary>
     public TimeSpan OutageCheckInterval { get; init; } = TimeSpan.FromMinutes(1);

@@ -164,7 +164,7 @@ public sealed class ConfigurationSpecs
 
         var options = ServicesConfiguration.ReadGridServices(config);
         var notifications = ServicesConfiguration.ReadNotifications(config);
-        Assert.Equal((TimeSpan.FromMinutes(5), 80d, 3), (options.Alerts.OutageSilence, options.Alerts.OverloadClearPercent, options.Alerts.OverloadClearWindows));
+        Assert.Equal((TimeSpan.FromMinutes(10), 80d, 3), (options.Alerts.OutageSilence, options.Alerts.OverloadClearPercent, options.Alerts.OverloadClearWindows));
         Assert.Equal(85, options.Alerts.Overload.ThresholdPercent);
         Assert.Equal(9.60m, options.Tariffs.Tiers.PriceFor(8.00m, 82));
         Assert.Equal(25, notifications.Smtp.Port);
