@@ -24,9 +24,10 @@ namespace SmartGrid.Services.Alerts;
 /// and every later window of the meter was checked by the pipeline's detector against the meter's baseline
 /// before its row was stored (the projection publishes anomalies before it writes the rows). A window after
 /// last_seen_at is therefore one within the band, and <see cref="AlertSettings.AnomalyClearWindows"/> of them
-/// end the alert, with no extra topic or state. The one gap: an anomaly published but not yet consumed when the
-/// check reads a later row; with the default three windows that needs this consumer three minutes behind, and
-/// the late anomaly then opens a new alert rather than being lost.
+/// end the alert, with no extra topic or state. A row can be stored before this manager consumed the anomaly
+/// published for it, so only windows more than a minute older than the newest regional window it applied for
+/// the region count (the anomalies of a window are on Kafka before the region's later windows exist); an anomaly
+/// later still opens a new alert rather than being lost.
 /// </para>
 /// <para>
 /// Storm mode (<see cref="RegionStorm"/>): before any per-meter OUTAGE is raised, the meters of each region that
