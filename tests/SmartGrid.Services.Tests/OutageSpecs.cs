@@ -227,7 +227,7 @@ public sealed class OutageSpecs(ServicesFixture fixture, ITestOutputHelper outpu
     }
 
     /// <summary>The AlertManager applies Nashik's 1-minute loads of these minutes (a quiet load: no overload).</summary>
-    private async Task Consumed(IActorRef manager, params int[] minutes)
+    private static async Task Consumed(IActorRef manager, params int[] minutes)
     {
         foreach (var minute in minutes)
             await Deliver(manager, "regional_aggregates", new RegionalAggregateMessage

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Serialization;
 using SmartGrid.Domain.Grid;
 
 namespace SmartGrid.Domain.Alerts;
@@ -128,10 +127,10 @@ public sealed record RegionAlertState
 
     /// <summary>
     /// Whether the overload goes on: raised, not cleared by the hysteresis, and its newest window not under the clear
-    /// percentage. An operator's resolve then keeps the alert open, since the next overload window would raise it again.
+    /// percentage (a method: not part of the stored state). An operator's resolve then keeps the alert open, since the
+    /// next overload window would raise it again.
     /// </summary>
-    [JsonIgnore]
-    public bool OverloadContinues => Overloaded && BelowSince is null;
+    public bool OverloadContinues() => Overloaded && BelowSince is null;
 
     /// <summary>
     /// The state after an operator resolved the region's overload once its load was under the clear percentage: the

@@ -111,7 +111,7 @@ public sealed partial class AlertManager
     }
 
     /// <summary>The region's INCIDENT listing <paramref name="meters"/>: opened, or its list replaced on the open one.</summary>
-    private async Task<AlertView> OpenIncidentAsync(AlertTransaction tx, string region, IReadOnlyList<string> meters, int registered,
+    private async Task<AlertView> OpenIncidentAsync(AlertTransaction tx, string region, List<string> meters, int registered,
         DateTimeOffset since)
     {
         var share = registered == 0 ? 1 : meters.Count / (double)registered;

@@ -98,9 +98,9 @@ public class RegionAlertStateSpecs
         var (easing, _) = Run(overloaded, Load(3, 79));
         var (cleared, _) = Run(overloaded, Load(3, 50), Load(4, 50), Load(5, 50));
 
-        Assert.True(hovering.OverloadContinues);
-        Assert.False(easing.OverloadContinues);
-        Assert.False(cleared.OverloadContinues);
+        Assert.True(hovering.OverloadContinues());
+        Assert.False(easing.OverloadContinues());
+        Assert.False(cleared.OverloadContinues());
         Assert.False(easing.ResolvedByOperator().Overloaded);
     }
 
