@@ -86,8 +86,23 @@ public sealed record AlertSettings
     public OverloadRuleOptions Overload =>
         new() { ThresholdPercent = OverloadThresholdPercent, WindowsRequired = OverloadWindows, Span = OverloadSpan };
 
-    /// <summary>An open overload alert is resolved once the region's 1-minute load stayed at or under the threshold this long (event time).</summary>
-    public TimeSpan AutoResolveAfter { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>Hysteresis: an overload ends (its alert resolves itself) once the load stayed under this many percent…</summary>
+    public double OverloadClearPercent { get; init; } = 80;
+
+    /// <summary>…for this many consecutive 1-minute windows.</summary>
+    public int OverloadClearWindows { get; init; } = 3;
+
+    /// <summary>An ANOMALY resolves itself once its meter reported this many 1-minute windows within its baseline band.</summary>
+    public int AnomalyClearWindows { get; init; } = 3;
+
+    /// <summary>A silent meter raises an OUTAGE only if it reported at least this many 1-minute windows within <see cref="OutageLookback"/>.</summary>
+    public int OutageCadenceWindows { get; init; } = 5;
+
+    /// <summary>Storm mode: more than this share of a region's registered meters silent or dropping together is one INCIDENT.</summary>
+    public double StormShare { get; init; } = 0.1;
+
+    /// <summary>"Together": their troubles began within this span of each other.</summary>
+    public TimeSpan StormSpan { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>A load at or above this makes an overload alert critical instead of high.</summary>
     public double CriticalLoadPercent { get; init; } = 100;
@@ -96,7 +111,7 @@ public sealed record AlertSettings
     /// A meter (or region) is in OUTAGE once it has been silent while the rest of its region (or of
     /// the grid) kept reporting for this long: measured in minutes of regional data, not wall clock.
     /// </summary>
-    public TimeSpan OutageSilence { get; init; } = TimeSpan.FromMinutes(15);
+    public TimeSpan OutageSilence { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How often silent meters and regions are looked for (and outages of those reporting again resolved).</summary>
     public TimeSpan OutageCheckInterval { get; init; } = TimeSpan.FromMinutes(1);

@@ -101,25 +101,31 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
     }
 
     [Fact]
-    public async Task Should_auto_resolve_the_overload_alert_after_the_load_stays_below_threshold()
+    public async Task Should_keep_one_overload_alert_while_the_load_hovers_and_clear_it_after_three_windows_under_eighty_percent()
     {
-        var manager = Start(new AlertSettings { AutoResolveAfter = TimeSpan.FromMinutes(3) });
+        var manager = Start();
         foreach (var minute in new[] { 0, 1, 2 })
             await Deliver(manager, RegionalTopic, Minute("Pune-West", minute, 90));
-        Assert.Equal("recorded", (await Deliver(manager, RegionalTopic, Minute("Pune-West", 3, 50))).Outcome);
-        Assert.Equal("recorded", (await Deliver(manager, RegionalTopic, Minute("Pune-West", 4, 50))).Outcome);
-        Assert.Equal("active", await ScalarAsync<string>("SELECT status FROM alerts"));
+        // Under the raise threshold, not under the clear one, and 86 % again: the same alert, counted again.
+        foreach (var (minute, load) in new[] { (3, 84.0), (4, 79.0), (5, 82.0), (6, 86.0), (7, 79.0), (8, 78.0) })
+            await Deliver(manager, RegionalTopic, Minute("Pune-West", minute, load));
+        Assert.Equal(("active", 1), (await ScalarAsync<string>("SELECT status FROM alerts"), await Count("SELECT count(*) FROM alerts")));
 
-        Assert.Equal("alert-resolved", (await Deliver(manager, RegionalTopic, Minute("Pune-West", 5, 50))).Outcome);
+        Assert.Equal("alert-resolved", (await Deliver(manager, RegionalTopic, Minute("Pune-West", 9, 50))).Outcome);
         Assert.Equal(("resolved", "system"), (await ScalarAsync<string>("SELECT status FROM alerts"), await ScalarAsync<string>("SELECT resolved_by FROM alerts")));
         Assert.Equal(["created", "resolved"], Events().Select(e => e.Event));
         Assert.Equal("0", (await Redis.StringGetAsync(Keys.AlertCount("Pune-West"))).ToString());
+
+        // Over again: a new alert needs the rule's three windows anew, not one.
+        Assert.Equal("recorded", (await Deliver(manager, RegionalTopic, Minute("Pune-West", 10, 90))).Outcome);
+        Assert.Equal("recorded", (await Deliver(manager, RegionalTopic, Minute("Pune-West", 11, 90))).Outcome);
+        Assert.Equal("alert-created", (await Deliver(manager, RegionalTopic, Minute("Pune-West", 12, 90))).Outcome);
     }
 
     [Fact]
     public async Task Should_keep_an_overload_open_with_a_note_when_it_is_resolved_while_it_continues()
     {
-        var manager = Start(new AlertSettings { AutoResolveAfter = TimeSpan.FromMinutes(3) });
+        var manager = Start(new AlertSettings { OverloadClearWindows = 3 });
         foreach (var minute in new[] { 0, 1, 2 })
             await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 90));
         var id = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'THRESHOLD'");
@@ -136,7 +142,7 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
         Assert.Equal("alert-updated", (await Deliver(manager, RegionalTopic, Minute("Nashik", 3, 91))).Outcome);
         Assert.Equal(1, await Count("SELECT count(*) FROM alerts"));
 
-        // Back under the threshold, the operator's resolve counts; the windows counted so far go with it.
+        // Back under the clear percentage, the operator's resolve counts; the windows counted so far go with it.
         await Deliver(manager, RegionalTopic, Minute("Nashik", 4, 50));
         await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1"), TimeSpan.FromSeconds(10));
         Assert.Equal("resolved", await ScalarAsync<string>("SELECT status FROM alerts"));
@@ -153,10 +159,10 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
     [Fact]
     public async Task Should_resolve_an_overload_at_once_when_the_load_has_cleared()
     {
-        var manager = Start(new AlertSettings { AutoResolveAfter = TimeSpan.FromMinutes(10) });
+        var manager = Start(new AlertSettings { OverloadClearWindows = 10 });
         foreach (var minute in new[] { 0, 1, 2 })
             await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 90));
-        // Under the threshold for a while, but not yet long enough to resolve itself: the operator may resolve it.
+        // Under the clear percentage for a while, but not yet long enough to resolve itself: the operator may resolve it.
         for (var minute = 3; minute < 8; minute++)
             await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 40));
         var id = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'THRESHOLD'");

@@ -28,7 +28,12 @@ public sealed class ConfigurationSpecs
             ("SmartGrid:Services:Alerts:OverloadWindows", "4"),
             ("SmartGrid:Services:Alerts:OverloadSpan", "00:20:00"),
             ("SmartGrid:Services:Alerts:CriticalLoadPercent", "110"),
-            ("SmartGrid:Services:Alerts:AutoResolveAfter", "00:05:00"),
+            ("SmartGrid:Services:Alerts:OverloadClearPercent", "75"),
+            ("SmartGrid:Services:Alerts:OverloadClearWindows", "5"),
+            ("SmartGrid:Services:Alerts:AnomalyClearWindows", "4"),
+            ("SmartGrid:Services:Alerts:OutageCadenceWindows", "10"),
+            ("SmartGrid:Services:Alerts:StormShare", "0.25"),
+            ("SmartGrid:Services:Alerts:StormSpan", "00:03:00"),
             ("SmartGrid:Services:Alerts:OutageSilence", "00:20:00"),
             ("SmartGrid:Services:Alerts:OutageCheckInterval", "00:02:00"),
             ("SmartGrid:Services:Alerts:OutageLookback", "06:00:00"),
@@ -43,7 +48,8 @@ public sealed class ConfigurationSpecs
             (tariffs.PublishThresholdPercent, tariffs.DefaultBasePricePerKwh, tariffs.CacheTtl, tariffs.OverrideCheckInterval));
         var alerts = options.Alerts;
         Assert.Equal((90d, 4, TimeSpan.FromMinutes(20)), (alerts.Overload.ThresholdPercent, alerts.Overload.WindowsRequired, alerts.Overload.Span));
-        Assert.Equal((110d, TimeSpan.FromMinutes(5)), (alerts.CriticalLoadPercent, alerts.AutoResolveAfter));
+        Assert.Equal((110d, 75d, 5), (alerts.CriticalLoadPercent, alerts.OverloadClearPercent, alerts.OverloadClearWindows));
+        Assert.Equal((4, 10, 0.25, TimeSpan.FromMinutes(3)), (alerts.AnomalyClearWindows, alerts.OutageCadenceWindows, alerts.StormShare, alerts.StormSpan));
         Assert.Equal((TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(2), TimeSpan.FromHours(6)),
             (alerts.OutageSilence, alerts.OutageCheckInterval, alerts.OutageLookback));
         // What the managers consume with on a node (its Kafka set where they start).
@@ -124,6 +130,10 @@ public sealed class ConfigurationSpecs
     [InlineData("SmartGrid:Services:Alerts:OutageSilence", "soon", "SmartGrid:Services:Alerts:OutageSilence")]
     [InlineData("SmartGrid:Services:Alerts:CriticalLoadPercent", "80", "SmartGrid:Services:Alerts:CriticalLoadPercent")]
     [InlineData("SmartGrid:Services:Alerts:OverloadTreshold", "80", "OverloadTreshold")]
+    [InlineData("SmartGrid:Services:Alerts:OverloadClearPercent", "90", "SmartGrid:Services:Alerts:OverloadClearPercent")]
+    [InlineData("SmartGrid:Services:Alerts:AnomalyClearWindows", "0", "SmartGrid:Services:Alerts:AnomalyClearWindows")]
+    [InlineData("SmartGrid:Services:Alerts:OutageCadenceWindows", "0", "SmartGrid:Services:Alerts:OutageCadenceWindows")]
+    [InlineData("SmartGrid:Services:Alerts:StormShare", "1.5", "SmartGrid:Services:Alerts:StormShare")]
     [InlineData("SmartGrid:Services:Tariffs:PublishThresholdPercent", "-1", "SmartGrid:Services:Tariffs:PublishThresholdPercent")]
     [InlineData("SmartGrid:Services:Tariffs:Tiers:0:FromLoadPercent", "10", "SmartGrid:Services:Tariffs:Tiers:0:FromLoadPercent")]
     [InlineData("SmartGrid:Notifications:Smtp:Port", "70000", "SmartGrid:Notifications:Smtp:Port")]
@@ -165,7 +175,7 @@ public sealed class ConfigurationSpecs
 
         var options = ServicesSettings.ReadGridServices(config);
         var notifications = ServicesSettings.ReadNotifications(config);
-        Assert.Equal(TimeSpan.FromMinutes(15), options.Alerts.OutageSilence);
+        Assert.Equal((TimeSpan.FromMinutes(10), 80d, 3), (options.Alerts.OutageSilence, options.Alerts.OverloadClearPercent, options.Alerts.OverloadClearWindows));
         Assert.Equal(85, options.Alerts.Overload.ThresholdPercent);
         Assert.Equal(9.60m, options.Tariffs.Pricing.PriceFor(8.00m, 82));
         Assert.Equal(25, notifications.Smtp.Port);

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;
@@ -176,4 +177,124 @@ public sealed class OutageSpecs(ServicesFixture fixture, ITestOutputHelper outpu
         await Eventually(async () => (await Outages()).Count == 1, 20, "the timer's outage check");
         Assert.Equal(["Nashik/MTR-00000002/high/active/-"], await Outages());
     }
+
+    [Fact]
+    public async Task Should_not_raise_an_outage_for_a_meter_without_an_established_cadence()
+    {
+        (string, string) m1 = ("MTR-00000001", "Nashik"), once = ("MTR-00000002", "Nashik"), few = ("MTR-00000003", "Nashik"),
+            regular = ("MTR-00000004", "Nashik");
+        await Register(m1, once, few, regular);
+        await Report([0], m1, once, few, regular);
+        await Report(Enumerable.Range(1, 3), m1, few, regular);
+        await Report([4], m1, regular);
+        await Report(Enumerable.Range(5, 15), m1);
+        _clock.Now = T0.AddMinutes(21);
+        var manager = StartManager();
+
+        // Seen once, seen four times: no rhythm to miss. Five windows: an outage.
+        Assert.Equal(new OutagesChecked(1, 0), await Check(manager));
+        Assert.Equal(["Nashik/MTR-00000004/high/active/-"], await Outages());
+    }
+
+    [Fact]
+    public async Task Should_end_an_anomaly_after_three_windows_within_the_band_since_its_last_anomalous_one()
+    {
+        (string, string) meter = ("MTR-00000001", "Nashik");
+        await Register(meter);
+        await Report(Enumerable.Range(0, 3), meter);
+        _clock.Now = T0.AddMinutes(3);
+        var manager = StartManager();
+        await Deliver(manager, "anomalies", Spike(meter.Item1, 2));
+        await Report([3, 4], meter);
+        await Consumed(manager, 3, 4, 5, 6);
+        Assert.Equal(new OutagesChecked(0, 0), await Check(manager));
+
+        // Window 4 was anomalous too: the count starts again after it. Windows 5-7 are stored, but the manager applied
+        // the region's windows only up to minute 8: the anomaly of window 7 could still be on its way, so 7 does not count.
+        await Deliver(manager, "anomalies", Spike(meter.Item1, 4));
+        await Report([5, 6, 7], meter);
+        await Consumed(manager, 7, 8);
+        Assert.Equal(new OutagesChecked(0, 0), await Check(manager));
+        Assert.Equal("active", await ScalarAsync<string>("SELECT status FROM alerts WHERE type = 'ANOMALY'"));
+
+        await Consumed(manager, 9);
+        Assert.Equal(new OutagesChecked(0, 1), await Check(manager));
+        Assert.Equal(("resolved", "system"), (await ScalarAsync<string>("SELECT status FROM alerts WHERE type = 'ANOMALY'"),
+            await ScalarAsync<string>("SELECT resolved_by FROM alerts WHERE type = 'ANOMALY'")));
+        var events = ReadAll(_alerts).Select(r => WireJson.Deserialize<AlertEventMessage>(r.Message.Value)).OrderBy(e => e.EventId)
+            .Select(e => $"{e.Event}/{e.Alert.Type}/{e.Actor}").ToList();
+        Assert.Equal(["created/ANOMALY/system", "resolved/ANOMALY/system"], events);
+    }
+
+    /// <summary>The AlertManager applies Nashik's 1-minute loads of these minutes (a quiet load: no overload).</summary>
+    private static async Task Consumed(IActorRef manager, params int[] minutes)
+    {
+        foreach (var minute in minutes)
+            await Deliver(manager, "regional_aggregates", new RegionalAggregateMessage
+            {
+                Region = "Nashik", WindowSize = "1m", WindowStart = T0.AddMinutes(minute), WindowEnd = T0.AddMinutes(minute + 1),
+                MeterCount = 1, TotalPowerKw = 2, CapacityKw = 2500, LoadPercentage = 0.08, Revision = 1,
+            });
+    }
+
+    [Fact]
+    public async Task Should_raise_one_incident_when_many_meters_of_a_region_go_silent_together_and_attach_their_outages_to_it()
+    {
+        var nashik = Enumerable.Range(1, 20).Select(i => ($"MTR-{i:D8}", "Nashik")).ToArray();
+        var pune = ("MTR-00000101", "Pune-West");
+        await Register([.. nashik, pune]);
+        await Report(Enumerable.Range(0, 10), [.. nashik, pune]);
+        // Five of twenty (more than 10 %) stop at minute 9, one more at minute 11; one meter of Pune-West is alone.
+        await Report(Enumerable.Range(10, 2), [.. nashik[5..], pune]);
+        await Report(Enumerable.Range(12, 14), [.. nashik[6..], pune]);
+        _clock.Now = T0.AddMinutes(28);
+        var manager = StartManager();
+
+        Assert.Equal(new OutagesChecked(6, 0), await Check(manager));
+        Assert.Equal(1, await ScalarAsync<long>("SELECT count(*) FROM alerts WHERE type = 'INCIDENT' AND region = 'Nashik' AND status = 'active'"));
+        var incident = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'INCIDENT'");
+        Assert.Equal(5, await ScalarAsync<int>("SELECT (metadata ->> 'affected_count')::int FROM alerts WHERE type = 'INCIDENT'"));
+        Assert.Equal(20, await ScalarAsync<int>("SELECT (metadata ->> 'registered_meters')::int FROM alerts WHERE type = 'INCIDENT'"));
+        // The sixth went silent two minutes later: not yet (its silence is 14 windows), and then it joins the incident.
+        Assert.Equal(5, await ScalarAsync<long>("SELECT count(*) FROM alerts WHERE type = 'OUTAGE' AND incident_id = $1", incident));
+
+        await Report([26, 27], [.. nashik[6..], pune]);
+        Assert.Equal(new OutagesChecked(1, 0), await Check(manager));
+        Assert.Equal(6, await ScalarAsync<int>("SELECT (metadata ->> 'affected_count')::int FROM alerts WHERE type = 'INCIDENT'"));
+        Assert.Equal(6, await ScalarAsync<long>("SELECT count(*) FROM alerts WHERE type = 'OUTAGE' AND incident_id = $1", incident));
+
+        // On the alerts topic the incident is a regional alert, the outages carry it (the NotificationManager skips them).
+        var events = ReadAll(_alerts).Select(r => WireJson.Deserialize<AlertEventMessage>(r.Message.Value)).OrderBy(e => e.EventId).ToList();
+        Assert.Equal(("created", (string?)null), (events[0].Event, events[0].Alert.MeterId));
+        Assert.Equal(AlertTypes.Incident, events[0].Alert.Type);
+        Assert.All(events.Skip(1), e => Assert.Equal((AlertTypes.Outage, (Guid?)incident), (e.Alert.Type, e.Alert.IncidentId)));
+
+        // Everyone reports again: the outages resolve, and the incident with them.
+        await Report([28], [.. nashik, pune]);
+        Assert.Equal(new OutagesChecked(0, 7), await Check(manager));
+        Assert.Equal(0, await ScalarAsync<long>("SELECT count(*) FROM alerts WHERE status <> 'resolved'"));
+    }
+
+    [Fact]
+    public async Task Should_attach_a_drop_during_an_open_incident_to_it()
+    {
+        var nashik = Enumerable.Range(1, 10).Select(i => ($"MTR-{i:D8}", "Nashik")).ToArray();
+        await Register(nashik);
+        await Report(Enumerable.Range(0, 10), nashik);
+        await Report(Enumerable.Range(10, 15), nashik[3..]);
+        _clock.Now = T0.AddMinutes(26);
+        var manager = StartManager();
+        Assert.Equal(new OutagesChecked(4, 0), await Check(manager));
+
+        await Deliver(manager, "anomalies", Spike(nashik[5].Item1, 24) with { Kind = AnomalyKind.Drop, ActualKw = 0.1, DeviationPercent = -95 });
+
+        var incident = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'INCIDENT'");
+        Assert.Equal(incident, await ScalarAsync<Guid>("SELECT incident_id FROM alerts WHERE type = 'ANOMALY'"));
+    }
+
+    private static Anomaly Spike(string meter, int minute) => new()
+    {
+        MeterId = meter, Region = "Nashik", Kind = AnomalyKind.Spike, Timestamp = T0.AddMinutes(minute), BaselineKw = 1.0, ActualKw = 3.0,
+        DeviationPercent = 200, Severity = Severity.Medium,
+    };
 }

@@ -7,6 +7,9 @@ public static class AlertTypes
     public const string Anomaly = "ANOMALY";
     public const string Threshold = "THRESHOLD";
     public const string Outage = "OUTAGE";
+
+    /// <summary>Storm mode: many of a region's meters silent or dropping together, as one regional alert.</summary>
+    public const string Incident = "INCIDENT";
 }
 
 public static class AlertStatuses
@@ -20,7 +23,7 @@ public static class AlertStatuses
 public sealed record AlertView
 {
     public required Guid AlertId { get; init; }
-    /// <summary>ANOMALY | THRESHOLD | OUTAGE</summary>
+    /// <summary>ANOMALY | THRESHOLD | OUTAGE | INCIDENT</summary>
     public required string Type { get; init; }
     /// <summary>low | medium | high | critical</summary>
     public required string Severity { get; init; }
@@ -39,6 +42,8 @@ public sealed record AlertView
     public DateTimeOffset? AcknowledgedAt { get; init; }
     public string? ResolvedBy { get; init; }
     public DateTimeOffset? ResolvedAt { get; init; }
+    /// <summary>The open INCIDENT this per-meter alert belongs to: it is not notified on its own (the incident is).</summary>
+    public Guid? IncidentId { get; init; }
 }
 
 /// <summary>

@@ -5,13 +5,17 @@ namespace SmartGrid.Domain.Alerts;
 
 /// <summary>
 /// The alert rules of a region's 1-minute loads, with everything they need besides the loads: when
-/// a region is overloaded (<see cref="Rule"/>), how severe its alert is, and after how long below the
-/// threshold the alert resolves itself. Values come from SmartGrid:Services:Alerts (AlertSettings),
-/// where their defaults live; this type has none of its own.
+/// a region is overloaded (<see cref="Rule"/>), how severe its alert is, and the hysteresis that ends
+/// it: the load must stay under <see cref="ClearPercent"/> (below the rule's threshold) for
+/// <see cref="ClearWindows"/> consecutive windows, so a load hovering around the threshold keeps one alert
+/// instead of flapping. Values come from SmartGrid:Services:Alerts (AlertSettings), where their defaults
+/// live; this type has none of its own.
 /// </summary>
-public sealed record RegionAlertPolicy(OverloadRule Rule, double CriticalLoadPercent, TimeSpan AutoResolveAfter)
+public sealed record RegionAlertPolicy(OverloadRule Rule, double CriticalLoadPercent, double ClearPercent, int ClearWindows)
 {
     public Severity SeverityAt(double loadPercent) => loadPercent >= CriticalLoadPercent ? Severity.Critical : Severity.High;
+
+    public bool IsClearWindow(double loadPercent) => loadPercent < ClearPercent;
 }
 
 /// <summary>One revision of a region's 1-minute load, as the regional_aggregates topic carries it.</summary>
@@ -30,14 +34,18 @@ public sealed record RegionLoadRecorded(DateTimeOffset WindowStart, DateTimeOffs
 public sealed record OverloadRaised(string Region, Severity Severity, double LoadPercent, int OverloadWindows, DateTimeOffset WindowStart,
     DateTimeOffset WindowEnd) : IRegionAlertEvent;
 
-/// <summary>The load stayed at or under the threshold for the policy's AutoResolveAfter: resolve the region's open overload alert.</summary>
-public sealed record OverloadAutoResolved(string Region, DateTimeOffset BelowSince, DateTimeOffset WindowEnd) : IRegionAlertEvent;
+/// <summary>
+/// The region was overloaded and its load stayed under the policy's ClearPercent for ClearWindows consecutive windows:
+/// the overload is over, resolve the region's open overload alert.
+/// </summary>
+public sealed record OverloadCleared(string Region, DateTimeOffset BelowSince, DateTimeOffset WindowEnd) : IRegionAlertEvent;
 
 /// <summary>
 /// The AlertManager's overload bookkeeping for one region: the overload windows within the rule's span,
-/// the revisions of the windows already applied (so a redelivered window changes nothing), and since
-/// when the load has stayed at or under the threshold (for auto-resolve). Stored as JSON (snake_case)
-/// in alert_region_state; time comes only from the windows, never from the wall clock.
+/// the revisions of the windows already applied (so a redelivered window changes nothing), whether the
+/// region is overloaded (raised and not yet cleared: the hysteresis), and since when the load has stayed
+/// under the clear percentage. Stored as JSON (snake_case) in alert_region_state; time comes only from the
+/// windows, never from the wall clock.
 /// <para>
 /// <see cref="Decide"/> is pure and returns the next state with what to do; the manager stores the
 /// next state and the alert in one transaction. New rules (hysteresis, storm grouping, escalation) are
@@ -54,8 +62,11 @@ public sealed record RegionAlertState
     /// <summary>Newest revision applied per 1-minute window start (ISO 8601), within the rule's span.</summary>
     public Dictionary<string, int> Revisions { get; init; } = [];
 
-    /// <summary>Start of the first window of the current run at or under the threshold; null while overloaded.</summary>
+    /// <summary>Start of the first window of the current run under the clear percentage; null while the load is at or above it.</summary>
     public DateTimeOffset? BelowSince { get; init; }
+
+    /// <summary>Raised and not cleared yet: the overload continues (an operator's resolve does not end it).</summary>
+    public bool Overloaded { get; init; }
 
     /// <summary>The events one observed load causes, without touching this instance; none when it was applied already.</summary>
     public IReadOnlyList<IRegionAlertEvent> Decide(RegionLoadObserved load, RegionAlertPolicy policy)
@@ -75,16 +86,28 @@ public sealed record RegionAlertState
                 : [recorded];
         }
 
+        if (!Overloaded || !policy.IsClearWindow(load.LoadPercent))
+            return [recorded];
         var belowSince = BelowSince is { } since && since <= start ? since : start;
-        return end - belowSince >= policy.AutoResolveAfter
-            ? [recorded, new OverloadAutoResolved(load.Region, belowSince, end)]
+        return end - belowSince >= TimeSpan.FromMinutes(policy.ClearWindows)
+            ? [recorded, new OverloadCleared(load.Region, belowSince, end)]
             : [recorded];
     }
 
-    /// <summary>The only mutator: the state after <paramref name="e"/>. Alerts raised or resolved change nothing here.</summary>
-    public RegionAlertState Apply(IRegionAlertEvent e, RegionAlertPolicy policy)
+    /// <summary>
+    /// The only mutator: the state after <paramref name="e"/>. A raise marks the region overloaded; a clear ends that and
+    /// forgets the overload windows before it, so the next alert needs the rule's windows anew and cannot re-raise at once.
+    /// </summary>
+    public RegionAlertState Apply(IRegionAlertEvent e, RegionAlertPolicy policy) => e switch
     {
-        if (e is not RegionLoadRecorded load) return this;
+        RegionLoadRecorded load => Record(load, policy),
+        OverloadRaised => this with { Overloaded = true },
+        OverloadCleared => this with { Overloaded = false, OverloadWindowStarts = [], BelowSince = null },
+        _ => this,
+    };
+
+    private RegionAlertState Record(RegionLoadRecorded load, RegionAlertPolicy policy)
+    {
         var rule = policy.Rule;
         var evaluation = rule.Evaluate(Overload, load.WindowStart, load.LoadPercent);
         var newest = evaluation.State.NewestWindowStart!.Value;
@@ -92,8 +115,8 @@ public sealed record RegionAlertState
             .Where(r => DateTimeOffset.Parse(r.Key, CultureInfo.InvariantCulture) > newest - rule.Options.Span)
             .ToDictionary(r => r.Key, r => r.Value);
         revisions[Key(load.WindowStart)] = load.Revision;
-        var below = !rule.IsOverloadWindow(load.LoadPercent);
-        return new RegionAlertState
+        var below = policy.IsClearWindow(load.LoadPercent);
+        return this with
         {
             OverloadWindowStarts = evaluation.State.OverloadWindowStarts.ToList(),
             NewestWindowStart = newest,
@@ -103,16 +126,18 @@ public sealed record RegionAlertState
     }
 
     /// <summary>
-    /// Whether the region is overloaded now: its newest window counts towards the rule (a method: not part of the stored state). An operator's resolve then
-    /// keeps the alert open, since the next overload window would raise it again at once.
+    /// Whether the overload goes on: raised, not cleared by the hysteresis, and its newest window not under the clear
+    /// percentage (a method: not part of the stored state). An operator's resolve then keeps the alert open, since the
+    /// next overload window would raise it again.
     /// </summary>
-    public bool OverloadContinues() => NewestWindowStart is not null && BelowSince is null && OverloadWindowStarts.Count > 0;
+    public bool OverloadContinues() => Overloaded && BelowSince is null;
 
     /// <summary>
-    /// The state after an operator resolved the region's overload once its load was back under the threshold: the
-    /// windows counted so far are forgotten, so a new alert needs a full run of overload windows, not one more.
+    /// The state after an operator resolved the region's overload once its load was under the clear percentage: the
+    /// overload is over and the windows counted so far are forgotten, so a new alert needs a full run of overload
+    /// windows, not one more.
     /// </summary>
-    public RegionAlertState ResolvedByOperator() => this with { OverloadWindowStarts = [] };
+    public RegionAlertState ResolvedByOperator() => this with { OverloadWindowStarts = [], Overloaded = false };
 
     private OverloadState Overload => new() { OverloadWindowStarts = OverloadWindowStarts, NewestWindowStart = NewestWindowStart };
 

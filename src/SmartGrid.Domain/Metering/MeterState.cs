@@ -129,7 +129,7 @@ public sealed class MeterState
         {
             var anomaly = policy.Detector.Detect(w.Aggregate, scratch.Baseline);
             if (anomaly is not null) anomalies.Add(anomaly);
-            scratch.Baseline = scratch.Baseline.Observe(w.Aggregate.WindowStart, w.Aggregate.PowerKwAvg);
+            scratch.Baseline = Learn(scratch.Baseline, w.Aggregate, policy);
         }
         events.Add(new WindowsEmitted(MeterId, emitted, anomalies));
         return events;
@@ -161,7 +161,7 @@ public sealed class MeterState
         foreach (var w in e.Windows)
         {
             if (w.Revision == 1 && w.Aggregate.Size == WindowSize.OneMinute)
-                Baseline = Baseline.Observe(w.Aggregate.WindowStart, w.Aggregate.PowerKwAvg);
+                Baseline = Learn(Baseline, w.Aggregate, policy);
             var i = IndexOf(w.Aggregate.Size, w.Aggregate.WindowStart.UtcTicks);
             if (i >= 0)
             {
@@ -171,6 +171,9 @@ public sealed class MeterState
         }
         Forget(policy);
     }
+
+    private static MeterBaseline Learn(MeterBaseline baseline, WindowAggregate window, MeterPolicy policy) =>
+        baseline.Observe(window.WindowStart, policy.Detector.Learnable(window.PowerKwAvg, baseline.Reference(window.WindowStart)));
 
     /// <summary>The two newest accepted timestamps after one more; the second is the watermark.</summary>
     private static (long Newest, long Watermark) Advance(long newest, long watermark, long ticks) =>

@@ -94,11 +94,21 @@ public sealed class AnomalyDetector
 
     public AnomalyDetectionOptions Options => _options;
 
-    /// <summary>Checks a closed window's average power against the baseline at the window's start.</summary>
+    /// <summary>Checks a closed window's average power against the baseline's reference at the window's start.</summary>
     public Anomaly? Detect(WindowAggregate window, MeterBaseline baseline) =>
         window.IsEmpty
             ? null
-            : Detect(window.MeterId, window.Region, window.WindowStart, window.PowerKwAvg, baseline.Expected(window.WindowStart));
+            : Detect(window.MeterId, window.Region, window.WindowStart, window.PowerKwAvg, baseline.Reference(window.WindowStart));
+
+    /// <summary>
+    /// The value a baseline should learn from a window: its power, held inside the band around the reference. A
+    /// five-minute spike learned as is lifts an hourly mean so far that the meter's normal draw afterwards reads as a
+    /// drop (and a drop as a spike); held to the band, a lasting change of level is still learned, only more slowly.
+    /// </summary>
+    public double Learnable(double powerKw, double? referenceKw) =>
+        referenceKw is not { } reference || !double.IsFinite(reference) || reference <= 0
+            ? powerKw
+            : Math.Clamp(powerKw, reference * (1 - _options.DropThresholdPercent / 100), reference * (1 + _options.SpikeThresholdPercent / 100));
 
     /// <summary>Checks a single reading against the baseline at the reading's time.</summary>
     public Anomaly? Detect(TelemetryReading reading, MeterBaseline baseline) =>

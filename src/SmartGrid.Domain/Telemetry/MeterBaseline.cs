@@ -101,6 +101,13 @@ public sealed record MeterBaseline
         return _counts[slot] >= _minSamples ? _means[slot] : null;
     }
 
+    /// <summary>
+    /// What power at <paramref name="at"/> is judged against: this hour's <see cref="Expected"/>, or while its slot is
+    /// still young (the first minutes of every hour) the hour before's. With alpha 0.1 a slot's mean is about its last
+    /// ten minutes, so the previous hour's is what the meter drew just now; without it each hour would start blind.
+    /// </summary>
+    public double? Reference(DateTimeOffset at) => Expected(at) ?? Expected(at.AddHours(-1));
+
     /// <summary>The baseline after one more observation of power at <paramref name="at"/>.</summary>
     public MeterBaseline Observe(DateTimeOffset at, double powerKw)
     {

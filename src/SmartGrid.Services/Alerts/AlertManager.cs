@@ -17,10 +17,11 @@ namespace SmartGrid.Services.Alerts;
 
 /// <summary>
 /// Owns the grid's alerts (cluster singleton, role services): OVERLOAD (type THRESHOLD) alerts from
-/// regions' 1-minute loads by the <see cref="OverloadRule"/>, ANOMALY alerts from the anomalies
-/// topic, and the operator lifecycle active → acknowledged → resolved (<see cref="AcknowledgeAlert"/>,
-/// <see cref="ResolveAlert"/>). At most one open alert per (type, region, meter), enforced by a
-/// partial unique index: repeats raise its count and last-seen time.
+/// regions' 1-minute loads by the <see cref="OverloadRule"/> with hysteresis (<see cref="RegionAlertState"/>),
+/// ANOMALY alerts from the anomalies topic, OUTAGE and INCIDENT alerts from the outage check
+/// (AlertManager.Outages), and the operator lifecycle active → acknowledged → resolved
+/// (<see cref="AcknowledgeAlert"/>, <see cref="ResolveAlert"/>). At most one open alert per (type, region,
+/// meter), enforced by a partial unique index: repeats raise its count and last-seen time.
 /// <para>
 /// Every lifecycle event is an alert_acknowledgments row written in the same transaction as the
 /// alert, and that table is the outbox of the alerts topic. The overload windows and the revisions
@@ -34,6 +35,7 @@ public sealed partial class AlertManager : ManagerActor
 
     private readonly AlertSettings _settings;
     private readonly RegionAlertPolicy _policy;
+    private readonly MeterAlertPolicy _meterPolicy;
     private readonly AlertStore _store;
     private readonly IDatabase _redis;
     private readonly RedisKeyspace _keys;
@@ -46,7 +48,9 @@ public sealed partial class AlertManager : ManagerActor
         : base(settings.Consumer, settings.MaintenanceInterval)
     {
         _settings = settings;
-        _policy = new RegionAlertPolicy(new OverloadRule(settings.Overload), settings.CriticalLoadPercent, settings.AutoResolveAfter);
+        _policy = new RegionAlertPolicy(new OverloadRule(settings.Overload), settings.CriticalLoadPercent, settings.OverloadClearPercent,
+            settings.OverloadClearWindows);
+        _meterPolicy = new MeterAlertPolicy(settings.AnomalyClearWindows, settings.OutageCadenceWindows, settings.StormShare, settings.StormSpan);
         _store = new AlertStore(db);
         _keys = keys;
         _redis = redis.GetDatabase(keys.Database);
@@ -117,7 +121,7 @@ public sealed partial class AlertManager : ManagerActor
                 case OverloadRaised raised:
                     outcome = await OpenAsync(tx, OverloadAlert(raised, message)) ? "alert-created" : "alert-updated";
                     break;
-                case OverloadAutoResolved when await tx.ResolveOverloadAsync(message.Region, _time.GetUtcNow()) is { } resolved:
+                case OverloadCleared when await tx.ResolveOverloadAsync(message.Region, _time.GetUtcNow()) is { } resolved:
                     await AuditAsync(tx, resolved, "resolved", "system");
                     outcome = "alert-resolved";
                     break;
@@ -170,8 +174,10 @@ public sealed partial class AlertManager : ManagerActor
             ["deviation_percent"] = anomaly.DeviationPercent,
             ["timestamp"] = timestamp,
         };
+        // A drop during a storm is part of the region's incident, which was notified once for all of them.
+        var incident = anomaly.Kind == AnomalyKind.Drop ? await tx.OpenIncidentAsync(anomaly.Region) : null;
         var created = await OpenAsync(tx,
-            new AlertOccurrence(AlertTypes.Anomaly, anomaly.Severity, anomaly.Region, anomaly.MeterId, text, metadata, timestamp));
+            new AlertOccurrence(AlertTypes.Anomaly, anomaly.Severity, anomaly.Region, anomaly.MeterId, text, metadata, timestamp, incident));
         await CommitAsync(tx);
         await AfterCommitAsync(anomaly.Region);
         return new RecordHandled(created ? "alert-created" : "alert-updated");
@@ -245,7 +251,7 @@ public sealed partial class AlertManager : ManagerActor
         }
 
         var why = $"Resolve held: region {alert.Region} is still overloaded. The alert stays open; resolve it once the load is back " +
-                  $"at or under {_settings.Overload.ThresholdPercent}%, or it resolves itself after {_settings.AutoResolveAfter.TotalMinutes:0.#} min there.";
+                  $"under {_settings.OverloadClearPercent}%, or it resolves itself after {_settings.OverloadClearWindows} windows there.";
         await AuditAsync(tx, alert, "noted", by, note is null ? why : $"{why} Operator's note: {note}");
         await CommitAsync(tx);
         await AfterCommitAsync(alert.Region);

@@ -44,7 +44,13 @@ public static class ServicesSettings
         Positive(a.OverloadSpan, $"{alerts}:OverloadSpan");
         Check(a.CriticalLoadPercent, v => v > threshold, $"{alerts}:CriticalLoadPercent",
             $"must be above the overload threshold ({threshold.ToString(CultureInfo.InvariantCulture)})");
-        Positive(a.AutoResolveAfter, $"{alerts}:AutoResolveAfter");
+        Check(a.OverloadClearPercent, v => v > 0 && v <= threshold, $"{alerts}:OverloadClearPercent",
+            $"must be in (0, the overload threshold ({threshold.ToString(CultureInfo.InvariantCulture)})]");
+        Check(a.OverloadClearWindows, v => v >= 1, $"{alerts}:OverloadClearWindows", "must be >= 1");
+        Check(a.AnomalyClearWindows, v => v >= 1, $"{alerts}:AnomalyClearWindows", "must be >= 1");
+        Check(a.OutageCadenceWindows, v => v >= 1, $"{alerts}:OutageCadenceWindows", "must be >= 1");
+        Check(a.StormShare, v => v is > 0 and < 1, $"{alerts}:StormShare", "must be in (0, 1)");
+        Positive(a.StormSpan, $"{alerts}:StormSpan");
         Check(a.OutageSilence, v => v >= TimeSpan.FromMinutes(2), $"{alerts}:OutageSilence",
             "must be at least 2 minutes (it is counted in 1-minute regional windows)");
         Positive(a.OutageCheckInterval, $"{alerts}:OutageCheckInterval");

@@ -130,6 +130,8 @@ public sealed partial class NotificationManager : ManagerActor
     private static NotificationEvent? FromAlert(AlertEventMessage message, string json)
     {
         var alert = message.Alert;
+        // Storm mode: a meter's alert attached to a regional incident is told through the incident, once.
+        if (alert.IncidentId is not null) return null;
         var template = message.Event switch
         {
             "created" => NotificationTemplates.AlertCreated,

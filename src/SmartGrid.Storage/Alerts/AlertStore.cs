@@ -21,9 +21,9 @@ public sealed record AlertFilter(IReadOnlyList<string>? Regions, string? Severit
 public sealed record AlertEvent(long? EventId, string Action, string Actor, string ActorName, DateTimeOffset At, string? Note,
     string? Channel = null, string? Recipient = null);
 
-/// <summary>An alert to open, or to count again on the open alert of its (type, region, meter).</summary>
+/// <summary>An alert to open, or to count again on the open alert of its (type, region, meter); attached to an incident when one is given.</summary>
 public sealed record AlertOccurrence(string Type, Severity Severity, string Region, string? MeterId, string Message,
-    IReadOnlyDictionary<string, object?> Metadata, DateTimeOffset SeenAt);
+    IReadOnlyDictionary<string, object?> Metadata, DateTimeOffset SeenAt, Guid? IncidentId = null);
 
 /// <summary>
 /// The alert tables (alerts, alert_acknowledgments, alert_source_events, alert_region_state) in one place: the
@@ -197,8 +197,8 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     public async Task<(AlertView Alert, bool Inserted)> UpsertOpenAsync(AlertOccurrence occurrence)
     {
         await using var command = Db.Command(connection, tx, $"""
-            INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, metadata, status, first_seen_at, last_seen_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'active', $8, $8)
+            INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, metadata, status, first_seen_at, last_seen_at, incident_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'active', $8, $8, $9)
             ON CONFLICT (type, region, (COALESCE(meter_id, ''))) WHERE status <> 'resolved' DO UPDATE SET
                 occurrence_count = alerts.occurrence_count + 1,
                 last_seen_at = GREATEST(alerts.last_seen_at, EXCLUDED.last_seen_at),
@@ -207,10 +207,12 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
                                 THEN EXCLUDED.severity ELSE alerts.severity END,
                 message = EXCLUDED.message,
                 metadata = EXCLUDED.metadata,
+                incident_id = COALESCE(alerts.incident_id, EXCLUDED.incident_id),
                 updated_at = now()
             RETURNING {AlertRows.Columns}, (xmax = 0) AS inserted
             """, Guid.NewGuid(), occurrence.Type, occurrence.Severity.ToWireName(), occurrence.Region, occurrence.MeterId, occurrence.Message,
-            JsonSerializer.Serialize(occurrence.Metadata, WireJson.Options), occurrence.SeenAt);
+            JsonSerializer.Serialize(occurrence.Metadata, WireJson.Options), occurrence.SeenAt,
+            occurrence.IncidentId);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (AlertRows.Read(reader), reader.GetBoolean(AlertRows.Count));
@@ -236,6 +238,25 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
             UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = $3, updated_at = now()
             WHERE alert_id = $1 AND status <> 'resolved' RETURNING {AlertRows.Columns}
             """, alertId, at, by);
+
+    /// <summary>The region's open INCIDENT, if it has one: per-meter alerts raised now attach to it.</summary>
+    public async Task<Guid?> OpenIncidentAsync(string region)
+    {
+        await using var command = Db.Command(connection, tx,
+            "SELECT alert_id FROM alerts WHERE type = 'INCIDENT' AND region = $1 AND meter_id IS NULL AND status <> 'resolved'", region);
+        return await command.ExecuteScalarAsync() is Guid id ? id : null;
+    }
+
+    /// <summary>
+    /// Attaches the open OUTAGE and drop ANOMALY alerts of these meters to the incident (those raised before the storm was
+    /// recognised); returns how many were attached. No lifecycle event: they were notified already, and stay as they are.
+    /// </summary>
+    public Task<int> AttachAsync(Guid incidentId, string region, IReadOnlyList<string> meterIds) =>
+        Db.ExecuteAsync(connection, tx, """
+            UPDATE alerts SET incident_id = $1, updated_at = now()
+            WHERE region = $2 AND meter_id = ANY ($3) AND status <> 'resolved' AND incident_id IS NULL
+              AND (type = 'OUTAGE' OR (type = 'ANOMALY' AND metadata ->> 'kind' = 'drop'))
+            """, incidentId, region, meterIds.ToArray());
 
     /// <summary>Resolves the region's open overload (THRESHOLD) alert, if it has one.</summary>
     public Task<AlertView?> ResolveOverloadAsync(string region, DateTimeOffset at) =>

@@ -8,7 +8,7 @@ namespace SmartGrid.Domain.Tests.Alerts;
 public class RegionAlertStateSpecs
 {
     private static readonly DateTimeOffset Ten = new(2024, 1, 15, 10, 0, 0, TimeSpan.Zero);
-    private static readonly RegionAlertPolicy Policy = new(new OverloadRule(), CriticalLoadPercent: 100, AutoResolveAfter: TimeSpan.FromMinutes(10));
+    private static readonly RegionAlertPolicy Policy = new(new OverloadRule(), CriticalLoadPercent: 100, ClearPercent: 80, ClearWindows: 3);
 
     private static RegionLoadObserved Load(int minute, double load, int revision = 1) =>
         new("Nashik", Ten.AddMinutes(minute), Ten.AddMinutes(minute + 1), load, revision);
@@ -50,25 +50,78 @@ public class RegionAlertStateSpecs
     }
 
     [Fact]
-    public void Should_auto_resolve_only_after_the_load_stayed_at_or_under_the_threshold_long_enough()
+    public void Should_clear_only_after_three_consecutive_windows_under_eighty_percent()
     {
         var (overloaded, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(2, 92));
 
-        var (_, early) = Run(overloaded, Load(3, 85), Load(4, 50), Load(11, 40));
-        var (_, late) = Run(overloaded, Load(3, 85), Load(12, 40));
+        // 84 % is under the raise threshold but above the clear one: the overload continues.
+        var (_, hovering) = Run(overloaded, Load(3, 84), Load(4, 79), Load(5, 82), Load(6, 79), Load(7, 78));
+        var (state, cleared) = Run(overloaded, Load(3, 84), Load(4, 79), Load(5, 60), Load(6, 50), Load(7, 40));
 
-        Assert.Empty(early.OfType<OverloadAutoResolved>());
-        var resolved = Assert.Single(late.OfType<OverloadAutoResolved>());
-        Assert.Equal((Ten.AddMinutes(3), Ten.AddMinutes(13)), (resolved.BelowSince, resolved.WindowEnd));
+        Assert.Empty(hovering.OfType<OverloadCleared>());
+        var clear = Assert.Single(cleared.OfType<OverloadCleared>());
+        Assert.Equal((Ten.AddMinutes(4), Ten.AddMinutes(7)), (clear.BelowSince, clear.WindowEnd));
+        Assert.False(state.Overloaded);
     }
 
     [Fact]
-    public void Should_restart_the_quiet_period_when_an_overload_window_interrupts_it()
+    public void Should_keep_one_overload_while_the_load_hovers_around_the_threshold()
     {
-        var (state, events) = Run(RegionAlertState.Empty, Load(0, 50), Load(5, 90), Load(14, 40));
+        var (state, events) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(2, 92), Load(3, 84), Load(4, 86), Load(5, 83),
+            Load(6, 87), Load(7, 81));
 
-        Assert.Empty(events.OfType<OverloadAutoResolved>());
-        Assert.Equal(Ten.AddMinutes(14), state.BelowSince);
+        Assert.True(state.Overloaded);
+        Assert.Empty(events.OfType<OverloadCleared>());
+        // Every overload window counts on the one open alert (the manager upserts it).
+        Assert.Equal([3, 4, 5], events.OfType<OverloadRaised>().Select(r => r.OverloadWindows));
+    }
+
+    [Fact]
+    public void Should_need_the_rule_windows_anew_after_a_clear_instead_of_re_raising_at_once()
+    {
+        var (cleared, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(2, 92), Load(3, 50), Load(4, 50), Load(5, 50));
+
+        var (_, again) = Run(cleared, Load(6, 90), Load(7, 91));
+        var (_, third) = Run(cleared, Load(6, 90), Load(7, 91), Load(8, 92));
+
+        Assert.Empty(cleared.OverloadWindowStarts);
+        Assert.Empty(again.OfType<OverloadRaised>());
+        Assert.Equal(Ten.AddMinutes(8), Assert.Single(third.OfType<OverloadRaised>()).WindowStart);
+    }
+
+    [Fact]
+    public void Should_say_the_overload_continues_until_the_load_is_under_the_clear_percentage()
+    {
+        var (overloaded, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(2, 92));
+
+        var (hovering, _) = Run(overloaded, Load(3, 84));
+        var (easing, _) = Run(overloaded, Load(3, 79));
+        var (cleared, _) = Run(overloaded, Load(3, 50), Load(4, 50), Load(5, 50));
+
+        Assert.True(hovering.OverloadContinues());
+        Assert.False(easing.OverloadContinues());
+        Assert.False(cleared.OverloadContinues());
+        Assert.False(easing.ResolvedByOperator().Overloaded);
+    }
+
+    [Fact]
+    public void Should_not_clear_a_region_that_was_never_overloaded()
+    {
+        var (state, events) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 50), Load(2, 50), Load(3, 50), Load(4, 50));
+
+        Assert.False(state.Overloaded);
+        Assert.Empty(events.OfType<OverloadCleared>());
+    }
+
+    [Fact]
+    public void Should_restart_the_clear_run_when_a_window_at_or_above_the_clear_percentage_interrupts_it()
+    {
+        var (overloaded, _) = Run(RegionAlertState.Empty, Load(0, 90), Load(1, 91), Load(2, 92));
+
+        var (state, events) = Run(overloaded, Load(3, 50), Load(4, 50), Load(5, 80), Load(6, 40));
+
+        Assert.Empty(events.OfType<OverloadCleared>());
+        Assert.Equal(Ten.AddMinutes(6), state.BelowSince);
     }
 
     [Fact]
@@ -100,9 +153,9 @@ public class RegionAlertStateSpecs
         var json = JsonNode.Parse(JsonSerializer.Serialize(state, options))!.AsObject();
         var back = JsonSerializer.Deserialize<RegionAlertState>(json.ToJsonString(), options)!;
 
-        Assert.Equal(["overload_window_starts", "newest_window_start", "revisions", "below_since"], json.Select(p => p.Key));
+        Assert.Equal(["overload_window_starts", "newest_window_start", "revisions", "below_since", "overloaded"], json.Select(p => p.Key));
         Assert.Equal(state.OverloadWindowStarts, back.OverloadWindowStarts);
         Assert.Equal(state.Revisions, back.Revisions);
-        Assert.Equal((state.NewestWindowStart, state.BelowSince), (back.NewestWindowStart, back.BelowSince));
+        Assert.Equal((state.NewestWindowStart, state.BelowSince, state.Overloaded), (back.NewestWindowStart, back.BelowSince, back.Overloaded));
     }
 }

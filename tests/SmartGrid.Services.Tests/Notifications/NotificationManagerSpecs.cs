@@ -287,6 +287,25 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
     }
 
     [Fact]
+    public async Task Should_notify_a_storm_once_through_its_incident_and_not_through_the_meter_alerts_attached_to_it()
+    {
+        await AddUser("operator@grid.test", "OPERATOR", ["Pune-West"], ["email"]);
+        var manager = Start(Settings());
+        var incident = AlertEvent("Pune-West", "critical");
+        incident = incident with { Alert = incident.Alert with { Type = AlertTypes.Incident } };
+
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, AlertsTopic, incident)).Outcome);
+        foreach (var meter in new[] { "MTR-00000001", "MTR-00000002" })
+        {
+            var attached = AlertEvent("Pune-West", "high", meterId: meter);
+            attached = attached with { Alert = attached.Alert with { Type = AlertTypes.Outage, IncidentId = incident.Alert.AlertId } };
+            Assert.Equal(RecordHandled.Ignored, await Deliver(manager, AlertsTopic, attached));
+        }
+
+        Assert.Single(_smtp.Messages);
+    }
+
+    [Fact]
     public async Task Should_retry_a_failing_webhook_three_times_then_log_it_failed_without_holding_up_email()
     {
         using var receiver = new WebhookReceiver(_ => 500);
