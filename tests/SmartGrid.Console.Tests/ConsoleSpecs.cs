@@ -152,6 +152,8 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
         Assert.Equal(["active"], await node.QueryAsync($"SELECT status FROM alerts WHERE alert_id = '{Guid.Parse(alertId!)}'"));
 
         await row.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
+        await page.GetByLabel("Note for acknowledging", new() { Exact = false }).FillAsync("crew sent to the feeder");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm acknowledge" }).ClickAsync();
 
         var status = await node.EventuallyAsync($"SELECT status, acknowledged_by IS NOT NULL FROM alerts WHERE alert_id = '{Guid.Parse(alertId!)}'",
             rows => rows.SequenceEqual(["acknowledged|True"]));
