@@ -205,6 +205,16 @@ public sealed class GridSpecs(GatewayFixture gateway)
         Assert.Contains("SmartGrid:Gateway:CompleteWindowShare", e.Message);
     }
 
+    [Fact]
+    public void Should_refuse_to_start_when_a_meter_would_pass_for_passivated_before_it_is_silent()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            new GatewayOptions { MeterSilentAfter = TimeSpan.FromMinutes(10), MeterPassivatedAfter = TimeSpan.FromMinutes(5) }.Validate(isDevelopment: true));
+        Assert.Contains("SmartGrid:Gateway:MeterPassivatedAfter", e.Message);
+        Assert.Contains("SmartGrid:Gateway:MeterSilentAfter",
+            Assert.Throws<InvalidOperationException>(() => new GatewayOptions { MeterSilentAfter = TimeSpan.Zero }.Validate(isDevelopment: true)).Message);
+    }
+
     /// <summary>A region of the spec's own, so its meter count is known; retired afterwards, so other specs see the default regions only.</summary>
     private static async Task<IAsyncDisposable> TemporaryRegionAsync(HttpClient admin, string name)
     {
