@@ -352,11 +352,15 @@ async function tariffs(target, _, { onLive }) {
 async function priceHistory(regions, days) {
   const to = Date.now(), from = to - days * 24 * HOUR;
   const perRegion = await Promise.all(regions.map(async (region) => {
-    const items = await allPages('/tariff/operator/history', { region, from: iso(from), to: iso(to) });
-    return { region, items };
+    const [items, before] = await Promise.all([
+      allPages('/tariff/operator/history', { region, from: iso(from), to: iso(to) }),
+      // The price already in force when the span starts: the newest change before it (five years back at most, as the route allows).
+      api.get(`/tariff/operator/history?${q({ region, from: iso(from - 5 * 365 * 24 * HOUR), to: iso(from), limit: 1 })}`)]);
+    return { region, items, before: before.items[0] };
   }));
-  const series = perRegion.map(({ region, items }) => {
+  const series = perRegion.map(({ region, items, before }) => {
     const points = items.map((c) => [epoch(c.effective_from), Number(c.price_per_kwh)]).reverse();
+    if (before) points.unshift([from / 1000, Number(before.price_per_kwh)]);
     if (points.length) points.push([to / 1000, points.at(-1)[1]]);
     return { region, points };
   });
