@@ -193,7 +193,7 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
         foreach (var (id, _) in fresh)
             await Assertions.Expect(page.Locator($"tr[data-meter='{id}']")).ToHaveAttributeAsync("data-status", "reporting");
 
-        // The scenery's meters reported 46-50 minutes ago: their actors have passivated since.
+        // The scenery's meters reported 39-50 minutes ago: their actors have passivated since.
         await page.Locator("#meter-search").FillAsync(old);
         await page.Locator("#meter-search").PressAsync("Enter");
         await Assertions.Expect(page.Locator($"tr[data-meter='{old}']")).ToHaveAttributeAsync("data-status", "passivated", new() { Timeout = Wait });

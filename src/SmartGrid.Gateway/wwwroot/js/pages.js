@@ -101,6 +101,8 @@ async function overview(target, _, { onLive, announce }) {
     const entry = rows.get(region);
     if (!entry) return;
     const tr = render(entry.row);
+    // A re-render for an alert or a price keeps when the load last changed.
+    if (entry.tr.dataset.updatedAt) tr.dataset.updatedAt = entry.tr.dataset.updatedAt;
     entry.tr.replaceWith(tr);
     rows.get(region).tr = tr;
   };
@@ -117,7 +119,8 @@ async function overview(target, _, { onLive, announce }) {
         for (const r of fresh.items) {
           const entry = rows.get(r.region);
           if (!entry) continue;
-          const moved = r.load?.window_start !== entry.row.load?.window_start;
+          // A window is revised as its late meters close theirs: a new load of the same window is news too.
+          const moved = r.load?.window_start !== entry.row.load?.window_start || r.load?.load_percentage !== entry.row.load?.load_percentage;
           entry.row = { ...entry.row, load: r.load, newest_partial: r.newest_partial };
           replace(r.region);
           // When the screen showed a new current window: the measure of "window to screen".
@@ -157,7 +160,7 @@ async function region(target, [name]) {
     const page = await api.get(`/grid/regions/${enc(name)}/meters?${q({ search, limit: METER_PAGE, offset })}`);
     const rows = page.items.map((m) => h('tr', { dataset: { meter: m.meter_id, status: m.status } },
       h('th', { scope: 'row' }, h('a', { href: `#/meter/${enc(m.meter_id)}` }, m.meter_id)),
-      h('td', {}, h('span', { class: `status status-${m.status}` }, STATUS_TEXT[m.status] ?? m.status)),
+      h('td', {}, h('span', { class: `meter-status meter-status-${m.status}` }, STATUS_TEXT[m.status] ?? m.status)),
       h('td', {}, m.last_window_start ? time(m.last_window_start) : 'never'),
       h('td', { class: 'num' }, m.power_kw_avg != null ? `${number(m.power_kw_avg, 2)} kW` : '–'),
       h('td', { class: 'num' }, m.voltage_avg != null ? `${number(m.voltage_avg, 1)} V` : '–'),
