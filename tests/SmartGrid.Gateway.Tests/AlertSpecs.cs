@@ -88,6 +88,30 @@ public sealed class AlertSpecs(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Should_record_the_operators_note_and_show_the_timeline_with_names()
+    {
+        var (op, opId, _) = await gateway.OperatorOfAsync("Nashik");
+        var email = await ScalarAsync<string>("SELECT email FROM users WHERE id = $1", opId);
+        var id = await InsertAlertAsync("Nashik", Scenario.NewMeterId(), "high", "ANOMALY");
+
+        var tooLong = await op.PutAsJsonAsync($"/api/v1/alerts/operator/{id}/acknowledge", new { note = new string('x', 1001) });
+        Assert.Contains("at most 1000", await tooLong.FieldErrorAsync("note"));
+        Assert.Contains("control characters",
+            await (await op.PutAsJsonAsync($"/api/v1/alerts/operator/{id}/acknowledge", new { note = "bell\u0007" })).FieldErrorAsync("note"));
+        Assert.Contains("must be a string",
+            await (await op.PutAsJsonAsync($"/api/v1/alerts/operator/{id}/acknowledge", new { note = 42 })).FieldErrorAsync("note"));
+        Assert.Equal("active", await StatusOfAsync(id));
+
+        Assert.Equal(HttpStatusCode.OK, (await op.PutAsJsonAsync($"/api/v1/alerts/operator/{id}/acknowledge", new { note = "  looking at it  " })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await op.PutAsJsonAsync($"/api/v1/alerts/operator/{id}/resolve", new { note = "meter replaced" })).StatusCode);
+
+        var events = (await (await op.GetAsync($"/api/v1/alerts/operator/{id}")).JsonAsync()).GetProperty("events").EnumerateArray().ToList();
+        Assert.Equal([("created", "system", null), ("acknowledged", email, "looking at it"), ("resolved", email, "meter replaced")],
+            events.Select(e => (e.GetProperty("action").GetString(), e.GetProperty("actor_name").GetString(), e.GetProperty("note").GetString())));
+        Assert.Equal(opId.ToString(), events[1].GetProperty("actor").GetString());
+    }
+
+    [Fact]
     public async Task Should_answer_503_when_the_alert_manager_does_not_answer()
     {
         var silent = gateway.Actors.ActorOf(Props.Create(() => new SilentActor()));
@@ -136,6 +160,14 @@ public sealed class AlertSpecs(GatewayFixture gateway)
             "INSERT INTO alert_acknowledgments (alert_id, action, actor, at, alert, published_at) VALUES ($1, 'created', 'system', $2, '{}'::jsonb, now())",
             id, now);
         return id;
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql, params object[] values)
+    {
+        await using var cmd = gateway.Storage.DataSource.CreateCommand(sql);
+        foreach (var value in values)
+            cmd.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value });
+        return (T)(await cmd.ExecuteScalarAsync())!;
     }
 
     private async Task<string> StatusOfAsync(Guid id)

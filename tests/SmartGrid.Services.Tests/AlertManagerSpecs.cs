@@ -117,6 +117,55 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
     }
 
     [Fact]
+    public async Task Should_keep_an_overload_open_with_a_note_when_it_is_resolved_while_it_continues()
+    {
+        var manager = Start(new AlertSettings { AutoResolveAfter = TimeSpan.FromMinutes(3) });
+        foreach (var minute in new[] { 0, 1, 2 })
+            await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 90));
+        var id = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'THRESHOLD'");
+
+        var held = await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1", "crew on site"), TimeSpan.FromSeconds(10));
+        Assert.Equal(("acknowledged", "operator-1"), (held.Alert.Status, held.Alert.AcknowledgedBy));
+        Assert.Equal(["created", "acknowledged", "noted"], await AuditActions());
+        Assert.Equal("crew on site", await ScalarAsync<string>("SELECT note FROM alert_acknowledgments WHERE action = 'acknowledged'"));
+        var why = await ScalarAsync<string>("SELECT note FROM alert_acknowledgments WHERE action = 'noted'");
+        Assert.Contains("still overloaded", why);
+        Assert.EndsWith("Operator's note: crew on site", why);
+
+        // The overload goes on: the same alert counts it; no second alert is raised.
+        Assert.Equal("alert-updated", (await Deliver(manager, RegionalTopic, Minute("Nashik", 3, 91))).Outcome);
+        Assert.Equal(1, await Count("SELECT count(*) FROM alerts"));
+
+        // Back under the threshold, the operator's resolve counts; the windows counted so far go with it.
+        await Deliver(manager, RegionalTopic, Minute("Nashik", 4, 50));
+        await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1"), TimeSpan.FromSeconds(10));
+        Assert.Equal("resolved", await ScalarAsync<string>("SELECT status FROM alerts"));
+        Assert.Equal(0, await Redis.SortedSetLengthAsync(Keys.Overload("Nashik")));
+
+        // A new overload needs a full run of windows again, not one more window: no flapping.
+        Assert.Equal("recorded", (await Deliver(manager, RegionalTopic, Minute("Nashik", 5, 91))).Outcome);
+        Assert.Equal("recorded", (await Deliver(manager, RegionalTopic, Minute("Nashik", 6, 91))).Outcome);
+        Assert.Equal("alert-created", (await Deliver(manager, RegionalTopic, Minute("Nashik", 7, 91))).Outcome);
+        Assert.Equal(["created", "acknowledged", "noted", "resolved", "created"], Events().Select(e => e.Event));
+        Assert.Equal("crew on site", Events().Single(e => e.Event == "acknowledged").Note);
+    }
+
+    [Fact]
+    public async Task Should_resolve_an_overload_at_once_when_the_load_has_cleared()
+    {
+        var manager = Start(new AlertSettings { AutoResolveAfter = TimeSpan.FromMinutes(10) });
+        foreach (var minute in new[] { 0, 1, 2 })
+            await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 90));
+        // Under the threshold for a while, but not yet long enough to resolve itself: the operator may resolve it.
+        for (var minute = 3; minute < 8; minute++)
+            await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 40));
+        var id = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'THRESHOLD'");
+        var resolved = await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1", "feeder switched"), TimeSpan.FromSeconds(10));
+        Assert.Equal("resolved", resolved.Alert.Status);
+        Assert.Equal("feeder switched", Events().Single(e => e.Event == "resolved").Note);
+    }
+
+    [Fact]
     public async Task Should_merge_two_anomalies_of_the_same_meter_milliseconds_apart_into_one_alert()
     {
         var manager = Start();

@@ -44,14 +44,19 @@ public sealed record AlertView
 /// <summary>
 /// A lifecycle event on the alerts topic (key: alert_id). event_id is the audit row's id: unique,
 /// increasing, and the same when the event is re-sent, so consumers can de-duplicate on it.
+/// Note is the operator's (acknowledge, resolve) or the system's (why a resolve kept the alert open).
 /// </summary>
-public sealed record AlertEventMessage(long EventId, string Event, string Actor, DateTimeOffset OccurredAt, AlertView Alert);
+public sealed record AlertEventMessage(long EventId, string Event, string Actor, DateTimeOffset OccurredAt, AlertView Alert, string? Note = null);
 
 /// <summary>Operator: the alert is being looked at. Only an active alert can be acknowledged.</summary>
-public sealed record AcknowledgeAlert(Guid AlertId, string By);
+public sealed record AcknowledgeAlert(Guid AlertId, string By, string? Note = null);
 
-/// <summary>Operator: the issue is fixed. An active or acknowledged alert can be resolved, once.</summary>
-public sealed record ResolveAlert(Guid AlertId, string By);
+/// <summary>
+/// Operator: the issue is fixed. An active or acknowledged alert can be resolved, once. An overload
+/// asked to resolve while the region is still overloaded stays open (acknowledged) with a 'noted'
+/// event saying so: it resolves itself once the load has cleared, instead of re-raising as a new alert.
+/// </summary>
+public sealed record ResolveAlert(Guid AlertId, string By, string? Note = null);
 
 public enum AlertCommandError
 {

@@ -102,6 +102,18 @@ public sealed record RegionAlertState
         };
     }
 
+    /// <summary>
+    /// Whether the region is overloaded now: its newest window counts towards the rule. An operator's resolve then
+    /// keeps the alert open, since the next overload window would raise it again at once.
+    /// </summary>
+    public bool OverloadContinues => NewestWindowStart is not null && BelowSince is null && OverloadWindowStarts.Count > 0;
+
+    /// <summary>
+    /// The state after an operator resolved the region's overload once its load was back under the threshold: the
+    /// windows counted so far are forgotten, so a new alert needs a full run of overload windows, not one more.
+    /// </summary>
+    public RegionAlertState ResolvedByOperator() => this with { OverloadWindowStarts = [] };
+
     private OverloadState Overload => new() { OverloadWindowStarts = OverloadWindowStarts, NewestWindowStart = NewestWindowStart };
 
     private static string Key(DateTimeOffset windowStart) => windowStart.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);

@@ -29,10 +29,12 @@ internal static class AlertEndpoints
             .WithSummary("One alert with its lifecycle events");
         op.MapPut("/{alertId}/acknowledge", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
                 TransitionAsync(alertId, context, alerts, manager, options, acknowledge: true))
-            .WithName("alerts.operator.acknowledge").Produces<AlertView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Acknowledge an active alert (through the AlertManager)");
+            .WithName("alerts.operator.acknowledge").Accepts<AlertActionBody>("application/json").Produces<AlertView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Acknowledge an active alert (through the AlertManager); the body, optional, carries a note");
         op.MapPut("/{alertId}/resolve", (string alertId, HttpContext context, AlertStore alerts, IAlertManagerRef manager, GatewayOptions options) =>
                 TransitionAsync(alertId, context, alerts, manager, options, acknowledge: false))
-            .WithName("alerts.operator.resolve").Produces<AlertView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Resolve an active or acknowledged alert (through the AlertManager)");
+            .WithName("alerts.operator.resolve").Accepts<AlertActionBody>("application/json").Produces<AlertView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Resolve an active or acknowledged alert (through the AlertManager); an overload that continues stays open, acknowledged, with a note saying why");
 
         var user = api.MapGroup("/alerts/user").WithTags("alerts").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
         user.MapGet("", UserAlertsAsync).WithName("alerts.user").Produces<Page<AlertView>>()
@@ -85,6 +87,9 @@ internal static class AlertEndpoints
     {
         if (!Guid.TryParse(alertId, out var id))
             return Problems.Field("alertId", "must be a UUID");
+        var (note, invalid) = await ReadNoteAsync(context, options);
+        if (invalid is not null)
+            return invalid;
         var ct = context.RequestAborted;
         // The region decides who may act on the alert; the AlertManager decides whether the transition is allowed.
         var (_, denied) = await FindOperatedAsync(id, context, alerts, ct);
@@ -96,7 +101,7 @@ internal static class AlertEndpoints
         try
         {
             var actor = await manager.GetAsync(ct);
-            reply = await actor.Ask<object>(acknowledge ? new AcknowledgeAlert(id, by) : new ResolveAlert(id, by), options.AlertCommandTimeout, ct);
+            reply = await actor.Ask<object>(acknowledge ? new AcknowledgeAlert(id, by, note) : new ResolveAlert(id, by, note), options.AlertCommandTimeout, ct);
         }
         catch (AskTimeoutException)
         {
@@ -114,6 +119,27 @@ internal static class AlertEndpoints
             AlertCommandRejected rejected => Problems.Conflict("Invalid alert transition", rejected.Reason),
             _ => Unavailable($"The alert service answered unexpectedly ({reply.GetType().Name})."),
         };
+    }
+
+    /// <summary>
+    /// The optional body of acknowledge and resolve: { "note": "..." }. No body (or an empty one) means no note;
+    /// a note is trimmed, at most <see cref="AlertActionBody.MaxNoteLength"/> characters, and free of control
+    /// characters other than line breaks and tabs (it is shown in pages and e-mails).
+    /// </summary>
+    private static async Task<(string? Note, IResult? Invalid)> ReadNoteAsync(HttpContext context, GatewayOptions options)
+    {
+        if (context.Request.ContentLength == 0 || (context.Request.ContentLength is null && context.Request.ContentType is null))
+            return (null, null);
+        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
+        if (failure is not null)
+            return (null, failure);
+        using (body)
+        {
+            var note = body!.String("note", required: false, maxLength: AlertActionBody.MaxNoteLength)?.Trim();
+            if (note is not null && note.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+                body.Error("note", "must not contain control characters other than line breaks and tabs");
+            return body.HasErrors ? (null, body.Problem()) : (string.IsNullOrEmpty(note) ? null : note, null);
+        }
     }
 
     private static async Task<IResult> UserAlertsAsync(HttpContext context, GatewayOptions options, MeterDirectory meters, AlertStore alerts)

@@ -53,8 +53,8 @@ public sealed partial class AlertManager : ManagerActor
         _outbox = new OutboxPublisher(db, producer);
         _time = time;
 
-        ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, AlertStatuses.Acknowledged)));
-        ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, AlertStatuses.Resolved)));
+        ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatuses.Acknowledged)));
+        ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatuses.Resolved)));
         ReceiveAsync<CheckOutages>(async _ =>
         {
             // The timer's checks answer nobody; a failed one is retried at the next interval.
@@ -186,12 +186,16 @@ public sealed partial class AlertManager : ManagerActor
         return inserted;
     }
 
-    private async Task<object> TransitionAsync(Guid alertId, string by, string target)
+    private async Task<object> TransitionAsync(Guid alertId, string by, string? note, string target)
     {
         if (string.IsNullOrWhiteSpace(by))
             return new AlertCommandRejected(alertId, AlertCommandError.InvalidTransition, "the operator (by) is required");
 
         await using var tx = await BeginAsync();
+        // A region's overload state is locked before its alert, in the order ApplyLoadAsync takes them.
+        var overload = await tx.FindAsync(alertId) is { Type: AlertTypes.Threshold, MeterId: null } threshold
+            ? (Region: threshold.Region, State: await tx.LockRegionAsync(threshold.Region))
+            : ((string Region, RegionAlertState State)?)null;
         var current = await tx.LockAsync(alertId);
         if (current is null)
             return new AlertCommandRejected(alertId, AlertCommandError.NotFound, $"alert {alertId} does not exist");
@@ -207,13 +211,45 @@ public sealed partial class AlertManager : ManagerActor
         }
 
         var now = _time.GetUtcNow();
+        RegionAlertState? forgotten = null;
+        if (target == AlertStatuses.Resolved && overload is { } region)
+        {
+            if (region.State.OverloadContinues)
+                return await HoldResolveAsync(tx, current, by, note, now);
+            forgotten = region.State.ResolvedByOperator();
+            await tx.SaveRegionAsync(region.Region, forgotten);
+        }
+
         var updated = target == AlertStatuses.Acknowledged
             ? await tx.AcknowledgeAsync(alertId, by, now)
             : await tx.ResolveAsync(alertId, by, now);
-        await AuditAsync(tx, updated!, target, by);
+        await AuditAsync(tx, updated!, target, by, note);
         await CommitAsync(tx);
+        if (forgotten is not null)
+            await MirrorOverloadAsync(updated!.Region, forgotten.OverloadWindowStarts);
         await AfterCommitAsync(updated!.Region);
         return new AlertCommandSucceeded(updated);
+    }
+
+    /// <summary>
+    /// A resolve of an overload that has not cleared: resolving it would only re-raise it as a new alert at the next
+    /// overload window. The alert stays open, acknowledged by the operator, with a 'noted' event that says why.
+    /// </summary>
+    private async Task<object> HoldResolveAsync(AlertTransaction tx, AlertView current, string by, string? note, DateTimeOffset now)
+    {
+        var alert = current;
+        if (alert.Status == AlertStatuses.Active)
+        {
+            alert = (await tx.AcknowledgeAsync(alert.AlertId, by, now))!;
+            await AuditAsync(tx, alert, AlertStatuses.Acknowledged, by, note);
+        }
+
+        var why = $"Resolve held: region {alert.Region} is still overloaded. The alert stays open; resolve it once the load is back " +
+                  $"at or under {_settings.Overload.ThresholdPercent}%, or it resolves itself after {_settings.AutoResolveAfter.TotalMinutes:0.#} min there.";
+        await AuditAsync(tx, alert, "noted", by, note is null ? why : $"{why} Operator's note: {note}");
+        await CommitAsync(tx);
+        await AfterCommitAsync(alert.Region);
+        return new AlertCommandSucceeded(alert);
     }
 
     private async Task ReplyAsync(IActorRef sender, Func<Task<object>> action)
@@ -245,10 +281,10 @@ public sealed partial class AlertManager : ManagerActor
         _uncommittedEvents.Clear();
     }
 
-    private Task AuditAsync(AlertTransaction tx, AlertView alert, string action, string actor)
+    private Task AuditAsync(AlertTransaction tx, AlertView alert, string action, string actor, string? note = null)
     {
         _uncommittedEvents.Add((alert, action, actor));
-        return tx.AuditAsync(alert, action, actor, _time.GetUtcNow());
+        return tx.AuditAsync(alert, action, actor, _time.GetUtcNow(), note);
     }
 
     private async Task MirrorOverloadAsync(string region, IReadOnlyList<DateTimeOffset> windows)

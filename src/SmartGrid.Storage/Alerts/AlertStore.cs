@@ -12,8 +12,11 @@ namespace SmartGrid.Storage.Alerts;
 public sealed record AlertFilter(IReadOnlyList<string>? Regions, string? Severity, string? Type, IReadOnlyList<string> Statuses,
     IReadOnlyList<string>? MeterIds = null);
 
-/// <summary>One lifecycle event of an alert (alert_acknowledgments).</summary>
-public sealed record AlertEvent(long EventId, string Action, string Actor, DateTimeOffset At);
+/// <summary>
+/// One lifecycle event of an alert (alert_acknowledgments). ActorName is the acting user's email
+/// (users have no other name), or the actor itself for "system" and actors that are not users.
+/// </summary>
+public sealed record AlertEvent(long EventId, string Action, string Actor, string ActorName, DateTimeOffset At, string? Note);
 
 /// <summary>An alert to open, or to count again on the open alert of its (type, region, meter).</summary>
 public sealed record AlertOccurrence(string Type, Severity Severity, string Region, string? MeterId, string Message,
@@ -28,9 +31,9 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
 {
     /// <summary>alert_acknowledgments as the outbox of the alerts topic, keyed by alert so an alert's events stay in order.</summary>
     public static Outbox<AlertEventMessage, long> EventsOutbox { get; } = new(
-        "SELECT event_id, action, actor, at, alert::text FROM alert_acknowledgments WHERE published_at IS NULL ORDER BY event_id",
+        "SELECT event_id, action, actor, at, alert::text, note FROM alert_acknowledgments WHERE published_at IS NULL ORDER BY event_id",
         r => new AlertEventMessage(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3),
-            WireJson.Deserialize<AlertView>(r.GetString(4))),
+            WireJson.Deserialize<AlertView>(r.GetString(4)), r.IsDBNull(5) ? null : r.GetString(5)),
         e => e.Alert.AlertId.ToString(), e => e.EventId,
         "UPDATE alert_acknowledgments SET published_at = now() WHERE event_id = ANY($1)");
 
@@ -76,12 +79,21 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
 
     public async Task<IReadOnlyList<AlertEvent>> EventsAsync(Guid alertId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("SELECT event_id, action, actor, at FROM alert_acknowledgments WHERE alert_id = $1 ORDER BY event_id");
+        // Actors are user ids as text, or "system": compared as text, so no actor has to parse as a uuid.
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT a.event_id, a.action, a.actor, coalesce(u.email, a.actor), a.at, a.note
+            FROM alert_acknowledgments a LEFT JOIN users u ON u.id::text = a.actor
+            WHERE a.alert_id = $1 ORDER BY a.event_id
+            """);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = alertId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var events = new List<AlertEvent>();
         while (await reader.ReadAsync(ct))
-            events.Add(new AlertEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+        {
+            events.Add(new AlertEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetFieldValue<DateTimeOffset>(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
         return events;
     }
 
@@ -175,6 +187,10 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
         return (AlertRows.Read(reader), reader.GetBoolean(AlertRows.Count));
     }
 
+    /// <summary>The alert as it stands, without a lock; null when there is none.</summary>
+    public Task<AlertView?> FindAsync(Guid alertId) =>
+        SingleAsync($"SELECT {AlertRows.Columns} FROM alerts WHERE alert_id = $1", alertId);
+
     /// <summary>The alert, locked for this transaction; null when there is none.</summary>
     public Task<AlertView?> LockAsync(Guid alertId) =>
         SingleAsync($"SELECT {AlertRows.Columns} FROM alerts WHERE alert_id = $1 FOR UPDATE", alertId);
@@ -201,9 +217,10 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
             """, region, at);
 
     /// <summary>The audit row of a lifecycle event, which is also the alerts topic's outbox row.</summary>
-    public Task AuditAsync(AlertView alert, string action, string actor, DateTimeOffset at) =>
-        Db.ExecuteAsync(connection, tx, "INSERT INTO alert_acknowledgments (alert_id, action, actor, at, alert) VALUES ($1, $2, $3, $4, $5::jsonb)",
-            alert.AlertId, action, actor, at, WireJson.Serialize(alert));
+    public Task AuditAsync(AlertView alert, string action, string actor, DateTimeOffset at, string? note = null) =>
+        Db.ExecuteAsync(connection, tx,
+            "INSERT INTO alert_acknowledgments (alert_id, action, actor, at, alert, note) VALUES ($1, $2, $3, $4, $5::jsonb, $6::text)",
+            alert.AlertId, action, actor, at, WireJson.Serialize(alert), note);
 
     public Task CommitAsync() => tx.CommitAsync();
 
