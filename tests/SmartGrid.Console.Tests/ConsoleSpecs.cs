@@ -280,10 +280,43 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
         Assert.Equal(["acknowledged|True"], status);
         await Assertions.Expect(page.Locator($"tr[data-alert-id='{alertId}']")).ToHaveAttributeAsync("data-status", "acknowledged", new() { Timeout = Wait });
 
-        // Its timeline: raised, then acknowledged by the operator.
+        // The note went with it, into the alert's audit trail.
+        Assert.Equal(["crew sent to the feeder"], await node.QueryAsync(
+            $"SELECT note FROM alert_acknowledgments WHERE alert_id = '{Guid.Parse(alertId!)}' AND action = 'acknowledged'"));
+
+        // Its timeline: raised, then acknowledged by the operator, by name, with the note.
         await page.Locator($"tr[data-alert-id='{alertId}']").GetByRole(AriaRole.Button, new() { Name = "Timeline" }).ClickAsync();
-        await Assertions.Expect(page.Locator(".timeline-events li[data-action='acknowledged']")).ToBeVisibleAsync(new() { Timeout = Wait });
+        var acknowledged = page.Locator(".timeline-events li[data-action='acknowledged']");
+        await Assertions.Expect(acknowledged).ToContainTextAsync($"by {Operator}", new() { Timeout = Wait });
+        await Assertions.Expect(acknowledged.Locator("blockquote.note")).ToHaveTextAsync("crew sent to the feeder");
         await Assertions.Expect(page.Locator(".timeline-events li[data-action='created']")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_note_over_1000_characters_and_resolve_with_one_at_the_limit()
+    {
+        const string meter = "MTR-77000503";
+        node.ProduceAnomaly(meter, "Pune-West", DateTimeOffset.UtcNow.AddMinutes(-3));
+        var alertId = Guid.Parse(Assert.Single(await node.EventuallyAsync(
+            $"SELECT alert_id FROM alerts WHERE meter_id = '{meter}' AND status = 'active'", rows => rows.Count == 1)));
+        var page = await node.LoginAsync(Operator);
+        await page.GotoAsync("/#/alerts");
+        var row = page.Locator($"tr[data-alert-id='{alertId}']");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Resolve" }).ClickAsync(new() { Timeout = Wait });
+        var note = page.GetByLabel("Note for resolving", new() { Exact = false });
+
+        // The page stops at 1000 characters; a hand-made request with more is the server's to refuse, naming the field.
+        await note.FillAsync(new string('x', 1200));
+        Assert.Equal(1000, (await note.InputValueAsync()).Length);
+        using var op = await node.ApiClientAsync(Operator);
+        var refused = await op.PutAsJsonAsync($"/api/v1/alerts/operator/{alertId}/resolve", new { note = new string('x', 1001) });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("note", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm resolve" }).ClickAsync();
+        Assert.Equal([$"resolved|{new string('x', 1000)}"], await node.EventuallyAsync(
+            $"SELECT a.status, e.note FROM alerts a JOIN alert_acknowledgments e ON e.alert_id = a.alert_id AND e.action = 'resolved' WHERE a.alert_id = '{alertId}'",
+            rows => rows.Count == 1));
     }
 
     [Fact]

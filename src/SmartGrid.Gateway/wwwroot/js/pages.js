@@ -229,9 +229,11 @@ async function meter(target, [id]) {
   const baseline = (hours) => {
     const byHour = status.baseline_kw_by_hour ?? [];
     const points = [];
-    for (let at = Math.floor((to - hours * HOUR) / HOUR) * HOUR; at <= to; at += HOUR) {
+    const from = to - hours * HOUR;
+    for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) {
       const kw = byHour[new Date(at).getUTCHours()];
-      if (kw != null) points.push([at / 1000, kw]);
+      // Each hour's mean across its hour (clipped to the chart), so a lone learned hour is a segment, not a dot.
+      if (kw != null) points.push([Math.max(at, from) / 1000, kw], [(Math.min(at + HOUR, to) - 1000) / 1000, kw]);
     }
     return { label: 'baseline kW', points, stepped: true, dash: [4, 4], colour: '#7a3db3' };
   };
