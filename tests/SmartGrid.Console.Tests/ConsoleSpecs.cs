@@ -447,7 +447,7 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
         return double.Parse(Assert.Single(rows), CultureInfo.InvariantCulture);
     }
 
-    private static Task WaitLiveAsync(IPage page) =>
+    private static Task<IJSHandle> WaitLiveAsync(IPage page) =>
         page.WaitForFunctionAsync("() => document.body.dataset.live === 'connected'", null, new() { Timeout = Wait });
 
     private void Report(string line)

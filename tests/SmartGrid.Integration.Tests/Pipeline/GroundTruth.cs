@@ -48,7 +48,7 @@ public sealed class GroundTruth
         return truth;
     }
 
-    public IReadOnlyList<RegionalRow> Regional(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows) =>
+    public static IReadOnlyList<RegionalRow> Regional(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows) =>
         meterRows.Values.GroupBy(r => (r.Region, r.WindowStart))
             .Select(g => new RegionalRow(g.Key.Region, g.Key.WindowStart, g.Count(), g.Sum(r => r.Count),
                 g.Sum(r => r.PowerSum / r.Count), g.Sum(r => r.EnergySum)))
