@@ -108,31 +108,41 @@ async function overview(target, _, { onLive, announce }) {
   };
   // A window on the stream says nothing of how complete it is (that needs the region's registered meters): the
   // event makes the page re-read /grid/regions, so live and initial load follow the one rule, the gateway's.
-  // Events arriving during a read are folded into one more read, not one read each.
+  // Events arriving during a read are folded into one more read, not one read each. The record can reach the page
+  // before its row reaches PostgreSQL: until the answer holds the event's window, it is read again, a few times.
+  const awaited = new Map();
+  const holds = (r, e) => [r.load, r.newest_partial].some((w) => w && (Date.parse(w.window_start) > Date.parse(e.window_start)
+    || (Date.parse(w.window_start) === Date.parse(e.window_start) && (w.meters_reported ?? w.meter_count) >= e.meter_count)));
   let reading = null, stale = false;
   const reread = () => {
     if (reading) { stale = true; return reading; }
     reading = (async () => {
-      do {
+      for (let attempt = 0; ; attempt++) {
         stale = false;
         const fresh = await api.get('/grid/regions');
         for (const r of fresh.items) {
           const entry = rows.get(r.region);
           if (!entry) continue;
-          // A window is revised as its late meters close theirs: a new load of the same window is news too.
           const moved = r.load?.window_start !== entry.row.load?.window_start || r.load?.load_percentage !== entry.row.load?.load_percentage;
           entry.row = { ...entry.row, load: r.load, newest_partial: r.newest_partial };
           replace(r.region);
-          // When the screen showed a new current window: the measure of "window to screen".
+          // When the screen showed a new current load (a window revised by late meters is news too): "window to screen".
           if (moved) rows.get(r.region).tr.dataset.updatedAt = String(Date.now());
+          if (awaited.has(r.region) && holds(r, awaited.get(r.region))) awaited.delete(r.region);
         }
-      } while (stale);
+        if (stale) { attempt = -1; continue; }
+        if (!awaited.size || attempt >= 8) { awaited.clear(); return; }
+        await new Promise((done) => setTimeout(done, 150 * (attempt + 1)));
+      }
     })().finally(() => { reading = null; });
     return reading;
   };
   onLive(async (kind, data) => {
     if (kind === 'region_window' && data.window_size === '1m') {
-      if (rows.has(data.region)) await reread();
+      if (!rows.has(data.region)) return;
+      const before = awaited.get(data.region);
+      if (!before || Date.parse(data.window_start) >= Date.parse(before.window_start)) awaited.set(data.region, data);
+      await reread();
     } else if (kind === 'alert') {
       counts = alertCounts(await allPages('/alerts/operator/active'));
       for (const region of rows.keys()) replace(region);
@@ -155,9 +165,12 @@ async function region(target, [name]) {
   const [loads1m, loads15m, alerts] = await Promise.all([
     regionLoad(name, 6, '1m'), regionLoad(name, 24, '15m'), allPages('/alerts/operator/active', { region: name })]);
   const meters = h('div', { id: 'region-meters' });
-  let search = '', offset = 0;
+  let search = '', offset = 0, asked = 0;
   const showMeters = async () => {
+    // A search typed while an earlier list is still loading must not be overwritten by that list's late answer.
+    const mine = ++asked;
     const page = await api.get(`/grid/regions/${enc(name)}/meters?${q({ search, limit: METER_PAGE, offset })}`);
+    if (mine !== asked) return;
     const rows = page.items.map((m) => h('tr', { dataset: { meter: m.meter_id, status: m.status } },
       h('th', { scope: 'row' }, h('a', { href: `#/meter/${enc(m.meter_id)}` }, m.meter_id)),
       h('td', {}, h('span', { class: `meter-status meter-status-${m.status}` }, STATUS_TEXT[m.status] ?? m.status)),
