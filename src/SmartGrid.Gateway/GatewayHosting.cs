@@ -41,8 +41,7 @@ public static class GatewayHosting
     /// </summary>
     public static IServiceCollection AddGateway(this WebApplicationBuilder builder)
     {
-        var options = (builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions())
-            .Validate(builder.Environment.IsDevelopment());
+        var options = builder.Configuration.BindValidated<GatewayOptions>(GatewayOptions.Section, o => o.Validate(builder.Environment.IsDevelopment()));
         var keys = SigningKeys.Load(options, builder.Environment.IsDevelopment(), TimeProvider.System);
         var services = builder.Services;
         services.AddSingleton(options);
@@ -53,7 +52,7 @@ public static class GatewayHosting
         services.AddHostedService<RegionCatalogRefresher>();
         services.AddSingleton<GatewayRegions>();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(_ => RedisConnection.Connect(builder.Configuration.GetConnectionString("Redis") ?? "127.0.0.1:6379"));
+        services.TryAddSingleton(_ => RedisConnection.Connect(RedisConnection.ConnectionString(builder.Configuration)));
         var mailDrop = builder.Environment.IsDevelopment() && options.DevelopmentMailDrop is { Length: > 0 } drop ? Path.GetFullPath(drop) : null;
         services.TryAddSingleton<IAccountMessenger>(sp => mailDrop is not null
             ? new MailDropMessenger(mailDrop, sp.GetRequiredService<TimeProvider>())
@@ -62,8 +61,7 @@ public static class GatewayHosting
         services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
         services.TryAddSingleton<IAlertManagerRef, SingletonAlertManagerRef>();
         // The same allow-list the NotificationManager delivers with: a URL saved here is one it will connect to.
-        services.TryAddSingleton(new GridServicesOptions());
-        services.TryAddSingleton(WebhookTargets.From(ServicesConfiguration.ReadNotifications(builder.Configuration).Webhook));
+        services.TryAddSingleton(WebhookTargets.From(ServicesSettings.ReadNotifications(builder.Configuration).Webhook));
         services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));

@@ -40,7 +40,11 @@ public sealed record TariffSettings
 {
     public const string GroupId = "tariff-service-group";
 
-    public TariffTiers Tiers { get; init; } = TariffTiers.Default;
+    /// <summary>The load tiers, lowest first (SmartGrid:Services:Tariffs:Tiers); null: the seed's table, <see cref="TariffTiers.Default"/>.</summary>
+    public IReadOnlyList<TariffTier>? Tiers { get; init; }
+
+    /// <summary>The tiers as the price table the TariffManager and the grid overview price with.</summary>
+    public TariffTiers Pricing => Tiers is null ? TariffTiers.Default : new TariffTiers(Tiers);
 
     /// <summary>A change is published only when it moves the price by more than this many percent.</summary>
     public decimal PublishThresholdPercent { get; init; } = TariffTiers.DefaultPublishThresholdPercent;

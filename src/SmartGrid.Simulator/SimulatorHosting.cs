@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Simulator;
 

@@ -14,7 +14,7 @@ public sealed class ConfigurationSpecs
     [Fact]
     public void Should_bind_every_services_key()
     {
-        var options = ServicesConfiguration.ReadGridServices(Config(
+        var options = ServicesSettings.ReadGridServices(Config(
             ("SmartGrid:Services:Tariffs:Tiers:0:Name", "off-peak"), ("SmartGrid:Services:Tariffs:Tiers:0:SurchargePercent", "-5"),
             ("SmartGrid:Services:Tariffs:Tiers:1:Name", "busy"), ("SmartGrid:Services:Tariffs:Tiers:1:FromLoadPercent", "70"),
             ("SmartGrid:Services:Tariffs:Tiers:1:SurchargePercent", "15"),
@@ -35,10 +35,10 @@ public sealed class ConfigurationSpecs
             ("SmartGrid:Services:DeadLetterTopic", "services_dead_letters")));
 
         var tariffs = options.Tariffs;
-        Assert.Equal(["off-peak", "busy", "peak"], tariffs.Tiers.Tiers.Select(t => t.Name));
-        Assert.Equal(6.50m * 0.95m, tariffs.Tiers.PriceFor(6.50m, 69.9));
-        Assert.Equal(6.50m * 1.15m, tariffs.Tiers.PriceFor(6.50m, 95));
-        Assert.Equal(6.50m * 1.50m, tariffs.Tiers.PriceFor(6.50m, 95.1));
+        Assert.Equal(["off-peak", "busy", "peak"], tariffs.Pricing.Tiers.Select(t => t.Name));
+        Assert.Equal(6.50m * 0.95m, tariffs.Pricing.PriceFor(6.50m, 69.9));
+        Assert.Equal(6.50m * 1.15m, tariffs.Pricing.PriceFor(6.50m, 95));
+        Assert.Equal(6.50m * 1.50m, tariffs.Pricing.PriceFor(6.50m, 95.1));
         Assert.Equal((3.5m, 6.50m, TimeSpan.FromHours(12), TimeSpan.FromSeconds(30)),
             (tariffs.PublishThresholdPercent, tariffs.DefaultBasePricePerKwh, tariffs.CacheTtl, tariffs.OverrideCheckInterval));
         var alerts = options.Alerts;
@@ -46,7 +46,9 @@ public sealed class ConfigurationSpecs
         Assert.Equal((110d, TimeSpan.FromMinutes(5)), (alerts.CriticalLoadPercent, alerts.AutoResolveAfter));
         Assert.Equal((TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(2), TimeSpan.FromHours(6)),
             (alerts.OutageSilence, alerts.OutageCheckInterval, alerts.OutageLookback));
-        Assert.Equal(("services_dead_letters", "services_dead_letters"), (tariffs.Consumer.DeadLetterTopic, alerts.Consumer.DeadLetterTopic));
+        // What the managers consume with on a node (its Kafka set where they start).
+        Assert.Equal(("services_dead_letters", "services_dead_letters"),
+            (options.TariffsFor(null).Consumer.DeadLetterTopic, options.AlertsFor(null).Consumer.DeadLetterTopic));
         // The seed's consumer groups are not configuration.
         Assert.Equal(("tariff-service-group", "alert-service-group"), (tariffs.Consumer.GroupId, alerts.Consumer.GroupId));
     }
@@ -54,14 +56,14 @@ public sealed class ConfigurationSpecs
     [Fact]
     public void Should_keep_the_defaults_for_absent_keys()
     {
-        var options = ServicesConfiguration.ReadGridServices(Config());
+        var options = ServicesSettings.ReadGridServices(Config());
         var defaults = new GridServicesOptions();
         Assert.Equal(defaults.Alerts, options.Alerts with { Consumer = defaults.Alerts.Consumer });
         Assert.Equal(defaults.Tariffs, options.Tariffs with { Consumer = defaults.Tariffs.Consumer });
         Assert.Equal(["regional_aggregates", "tariff_overrides"], options.Tariffs.Consumer.Topics);
-        Assert.Equal(("dead_letters", "tariff-service-group"), (options.Tariffs.Consumer.DeadLetterTopic, options.Tariffs.Consumer.GroupId));
-        Assert.Same(Domain.Grid.TariffTiers.Default, options.Tariffs.Tiers);
-        var notifications = ServicesConfiguration.ReadNotifications(Config());
+        Assert.Equal(("dead_letters", "tariff-service-group"), (options.TariffsFor(null).Consumer.DeadLetterTopic, options.Tariffs.Consumer.GroupId));
+        Assert.Same(Domain.Grid.TariffTiers.Default, options.Tariffs.Pricing);
+        var notifications = ServicesSettings.ReadNotifications(Config());
         Assert.Equal(new NotificationSettings().Smtp, notifications.Smtp);
         Assert.Equal("dead_letters", notifications.Consumer.DeadLetterTopic);
     }
@@ -69,7 +71,7 @@ public sealed class ConfigurationSpecs
     [Fact]
     public void Should_bind_every_notifications_key()
     {
-        var settings = ServicesConfiguration.ReadNotifications(Config(
+        var settings = ServicesSettings.ReadNotifications(Config(
             ("SmartGrid:Notifications:Smtp:Host", "mail.grid.test"), ("SmartGrid:Notifications:Smtp:Port", "2525"),
             ("SmartGrid:Notifications:Smtp:From", "Grid <grid@grid.test>"), ("SmartGrid:Notifications:Smtp:StartTlsWhenAvailable", "false"),
             ("SmartGrid:Notifications:Smtp:UserName", "relay"), ("SmartGrid:Notifications:Smtp:Password", "relay-secret"),
@@ -137,8 +139,8 @@ public sealed class ConfigurationSpecs
         var config = Config((key, value), ("SmartGrid:Services:Tariffs:Tiers:0:Name", "normal"));
         var error = Assert.Throws<InvalidOperationException>(() =>
         {
-            ServicesConfiguration.ReadGridServices(config);
-            ServicesConfiguration.ReadNotifications(config);
+            ServicesSettings.ReadGridServices(config);
+            ServicesSettings.ReadNotifications(config);
         });
         Assert.Contains(named, error.Message);
     }
@@ -152,11 +154,11 @@ public sealed class ConfigurationSpecs
         Assert.NotNull(directory);
         var config = new ConfigurationBuilder().AddJsonFile(Path.Combine(directory.FullName, "src", "SmartGrid.Node", "appsettings.json")).Build();
 
-        var options = ServicesConfiguration.ReadGridServices(config);
-        var notifications = ServicesConfiguration.ReadNotifications(config);
+        var options = ServicesSettings.ReadGridServices(config);
+        var notifications = ServicesSettings.ReadNotifications(config);
         Assert.Equal(TimeSpan.FromMinutes(15), options.Alerts.OutageSilence);
         Assert.Equal(85, options.Alerts.Overload.ThresholdPercent);
-        Assert.Equal(9.60m, options.Tariffs.Tiers.PriceFor(8.00m, 82));
+        Assert.Equal(9.60m, options.Tariffs.Pricing.PriceFor(8.00m, 82));
         Assert.Equal(25, notifications.Smtp.Port);
     }
 }

@@ -7,6 +7,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
+using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Hosting;
@@ -35,8 +36,8 @@ public sealed class HostingSpecs(ServicesFixture fixture, ITestOutputHelper outp
         try
         {
             var registry = host.Services.GetRequiredService<ActorRegistry>();
-            var alerts = await registry.GetAsync<AlertManager>();
-            Assert.NotNull(await registry.GetAsync<TariffManager>());
+            var alerts = await registry.GetAsync<AlertManagerKey>();
+            Assert.NotNull(await registry.GetAsync<TariffManagerKey>());
             var reply = await alerts.Ask<AlertCommandRejected>(new AcknowledgeAlert(Guid.NewGuid(), "operator-1"), TimeSpan.FromSeconds(20));
             Assert.Equal(AlertCommandError.NotFound, reply.Error);
         }

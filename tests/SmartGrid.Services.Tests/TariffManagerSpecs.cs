@@ -65,12 +65,12 @@ public sealed class TariffManagerSpecs(ServicesFixture fixture, ITestOutputHelpe
     [Fact]
     public async Task Should_not_publish_a_change_of_two_percent_or_less()
     {
-        var tiers = new TariffTiers(
+        TariffTier[] tiers =
         [
             new("normal", double.NegativeInfinity, true, 0m),
             new("slight", 50, true, 2m),
             new("moderate", 70, true, 10m),
-        ]);
+        ];
         var manager = Start(new TariffSettings { Tiers = tiers });
 
         Assert.Equal("unchanged", (await Deliver(manager, RegionalTopic, Window("Nashik", T0, 55))).Outcome);

@@ -4,9 +4,9 @@ namespace SmartGrid.Domain.Grid;
 /// One pricing tier: applies from <see cref="FromLoadPercent"/> upwards until the next tier.
 /// <see cref="FromInclusive"/> says whether a load of exactly that value is already in this
 /// tier; the seed needs both kinds ("&lt; 60 %: normal" puts 60 in the next tier, "&gt; 90 %:
-/// peak" keeps 90 below it).
+/// peak" keeps 90 below it). The defaults are a configured tier's absent keys: the first tier starts at any load.
 /// </summary>
-public sealed record TariffTier(string Name, double FromLoadPercent, bool FromInclusive, decimal SurchargePercent);
+public sealed record TariffTier(string Name, double FromLoadPercent = double.NegativeInfinity, bool FromInclusive = true, decimal SurchargePercent = 0m);
 
 /// <summary>
 /// Load-based pricing: the price per kWh is the region's base price plus the surcharge of

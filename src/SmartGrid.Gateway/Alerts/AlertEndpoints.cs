@@ -3,7 +3,6 @@ using SmartGrid.Contracts.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
-using SmartGrid.Services.Alerts;
 
 namespace SmartGrid.Gateway.Alerts;
 

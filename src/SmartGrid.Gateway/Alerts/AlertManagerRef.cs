@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
-using SmartGrid.Services.Alerts;
+using SmartGrid.Contracts;
 
 namespace SmartGrid.Gateway.Alerts;
 
@@ -11,7 +11,7 @@ public interface IAlertManagerRef
 }
 
 /// <summary>The node's: the singleton proxy registered by GridServicesHosting.</summary>
-public sealed class SingletonAlertManagerRef(IRequiredActor<AlertManager> manager) : IAlertManagerRef
+public sealed class SingletonAlertManagerRef(IRequiredActor<AlertManagerKey> manager) : IAlertManagerRef
 {
     public Task<IActorRef> GetAsync(CancellationToken ct) => manager.GetAsync(ct);
 }

@@ -58,7 +58,7 @@ public sealed class ChannelAccountMessenger(IEnumerable<INotificationChannel> ch
 
     public static ChannelAccountMessenger From(IConfiguration configuration)
     {
-        var settings = SmartGrid.Services.Hosting.ServicesConfiguration.ReadNotifications(configuration);
+        var settings = SmartGrid.Services.Hosting.ServicesSettings.ReadNotifications(configuration);
         var list = new List<INotificationChannel> { new EmailChannel(settings.Smtp) };
         if (!string.IsNullOrWhiteSpace(settings.Sms.BaseUrl))
             list.Add(new SmsChannel(new HttpClient(), settings.Sms));

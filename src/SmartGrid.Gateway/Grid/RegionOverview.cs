@@ -94,6 +94,7 @@ public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridSe
             "SELECT tariff_id, reason, source_window_start, load_percent, override_id FROM tariffs WHERE tariff_id = ANY ($1)");
         cmd.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = tariffIds });
         var bases = new Dictionary<Guid, PriceBasis>();
+        var tiers = services.Tariffs.Pricing;
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
         {
@@ -101,7 +102,7 @@ public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridSe
             double? load = r.IsDBNull(3) ? null : r.GetDouble(3);
             // The tier is not stored: it is the one the configured tiers give the stored load.
             bases[r.GetGuid(0)] = new PriceBasis(r.GetString(1), window, window is null ? null : "15m", load,
-                load is { } l && !double.IsNaN(l) ? services.Tariffs.Tiers.TierFor(l).Name : null, r.IsDBNull(4) ? null : r.GetGuid(4));
+                load is { } l && !double.IsNaN(l) ? tiers.TierFor(l).Name : null, r.IsDBNull(4) ? null : r.GetGuid(4));
         }
         return bases;
     }

@@ -14,22 +14,20 @@ namespace SmartGrid.Node.Management;
 /// group's committed offset (AdminClient ListConsumerGroupOffsets) against the partition's high
 /// watermark, on the node's own bootstrap servers. Read-only: never joins a group.
 /// </summary>
-public sealed class KafkaLag(KafkaEndpoint kafka, GridServicesOptions? services = null, NotificationSettings? notifications = null)
+public sealed class KafkaLag(KafkaEndpoint kafka, GridServicesOptions services, NotificationSettings notifications)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The seed's consumer groups and the topics each reads, taken from the settings the node runs with.</summary>
     public IReadOnlyList<(string Group, IReadOnlyList<string> Topics)> Groups()
     {
-        var grid = services ?? new GridServicesOptions();
-        var notify = notifications ?? new NotificationSettings();
         return
         [
             (TelemetryConsumer.GroupId, [Domain.Telemetry.Topics.RawReadings]),
             (PipelineHosting.ArchiveGroupId, [Domain.Telemetry.Topics.RawReadings]),
-            (grid.Tariffs.Consumer.GroupId, grid.Tariffs.Consumer.Topics),
-            (grid.Alerts.Consumer.GroupId, grid.Alerts.Consumer.Topics),
-            (notify.Consumer.GroupId, notify.Consumer.Topics),
+            (services.Tariffs.Consumer.GroupId, services.Tariffs.Consumer.Topics),
+            (services.Alerts.Consumer.GroupId, services.Alerts.Consumer.Topics),
+            (notifications.Consumer.GroupId, notifications.Consumer.Topics),
         ];
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Storage;
 using SmartGrid.Contracts.Management;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
@@ -65,8 +66,8 @@ public static class ManagementHosting
         Map("GET", "/log/peek", "log peek", c => Task.FromResult(Node(c).Peek(QueryInt(c, "n"))));
         Map("GET", "/node/health", "node health", c => Node(c).HealthAsync(c.RequestAborted));
         Map("GET", "/node/config", "node config", c => Task.FromResult(Node(c).Config()));
-        Map("GET", "/kafka/lag", "kafka lag", c => new KafkaLag(node.GetRequiredService<KafkaEndpoint>(), node.GetService<GridServicesOptions>(),
-            node.GetService<NotificationSettings>()).LagAsync(c.RequestAborted));
+        Map("GET", "/kafka/lag", "kafka lag", c => new KafkaLag(node.GetRequiredService<KafkaEndpoint>(), node.GetRequiredService<GridServicesOptions>(),
+            node.GetRequiredService<NotificationSettings>()).LagAsync(c.RequestAborted));
         Map("GET", "/singleton/show", "singleton show", _ => new SingletonCommands(System()).ShowAsync());
 
         // Streams until the client disconnects; audited when it starts and when it ends.

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Prometheus;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Node.Metrics;
 

@@ -14,18 +14,37 @@ using StackExchange.Redis;
 
 namespace SmartGrid.Services.Hosting;
 
-/// <summary>Settings of the grid services of one node.</summary>
+/// <summary>Settings of the grid services of one node, bound from <see cref="Section"/> (<see cref="ServicesSettings.ReadGridServices"/>).</summary>
 public sealed record GridServicesOptions
 {
+    public const string Section = "SmartGrid:Services";
+
     public TariffSettings Tariffs { get; init; } = new();
     public AlertSettings Alerts { get; init; } = new();
-    public RedisKeyspace Redis { get; init; } = RedisKeyspace.Default;
+    // A fresh instance, not RedisKeyspace.Default: the binder writes into the instance it is given.
+    public RedisKeyspace Redis { get; init; } = new();
+
+    /// <summary>
+    /// Where the managers' consumers (tariffs, alerts, notifications) send records that are not valid messages of
+    /// their topic; null: each consumer's own, <see cref="ConsumerOptions.DeadLetterTopic"/> (the seed's dead_letters).
+    /// </summary>
+    public string? DeadLetterTopic { get; init; }
+
+    /// <summary>The TariffManager's settings on a node whose Kafka is <paramref name="kafkaBootstrap"/>.</summary>
+    public TariffSettings TariffsFor(string? kafkaBootstrap) => Tariffs with { Consumer = ConsumerFor(Tariffs.Consumer, kafkaBootstrap) };
+
+    /// <summary>The AlertManager's settings on a node whose Kafka is <paramref name="kafkaBootstrap"/>.</summary>
+    public AlertSettings AlertsFor(string? kafkaBootstrap) => Alerts with { Consumer = ConsumerFor(Alerts.Consumer, kafkaBootstrap) };
+
+    /// <summary>A manager's consumer on a node whose Kafka is <paramref name="kafkaBootstrap"/>, with this node's dead-letter topic.</summary>
+    public ConsumerOptions ConsumerFor(ConsumerOptions consumer, string? kafkaBootstrap) =>
+        consumer with { BootstrapServers = kafkaBootstrap, DeadLetterTopic = DeadLetterTopic ?? consumer.DeadLetterTopic };
 }
 
 /// <summary>
 /// Wiring of the TariffManager and AlertManager: cluster singletons on nodes with the services role,
 /// singleton proxies elsewhere (the gateway asks the AlertManager through
-/// <c>IRequiredActor&lt;AlertManager&gt;</c>).
+/// <c>IRequiredActor&lt;AlertManagerKey&gt;</c>, a key of the contracts).
 /// </summary>
 public static class GridServicesHosting
 {
@@ -37,26 +56,23 @@ public static class GridServicesHosting
     /// managers also need an <see cref="NpgsqlDataSource"/> and an <see cref="IProducer{TKey,TValue}"/>
     /// of strings from the container.
     /// </summary>
-    public static IServiceCollection AddGridServices(this IServiceCollection services, string redisConnectionString,
-        GridServicesOptions? options = null)
+    public static IServiceCollection AddGridServices(this IServiceCollection services, string redisConnectionString, GridServicesOptions options)
     {
         if (string.IsNullOrWhiteSpace(redisConnectionString))
             throw new ArgumentException("The Redis connection string (ConnectionStrings:Redis) is missing.", nameof(redisConnectionString));
+        ArgumentNullException.ThrowIfNull(options);
         services.TryAddSingleton(_ => RedisConnection.Connect(redisConnectionString));
-        services.AddSingleton(options ?? new GridServicesOptions());
+        services.AddSingleton(options);
         return services;
     }
 
     /// <summary>
-    /// <see cref="AddGridServices(IServiceCollection, string, GridServicesOptions?)"/> from configuration:
+    /// <see cref="AddGridServices(IServiceCollection, string, GridServicesOptions)"/> from configuration:
     /// ConnectionStrings:Redis and the section SmartGrid:Services, validated (the error names the key).
     /// </summary>
     public static IServiceCollection AddGridServices(this IServiceCollection services, IConfiguration configuration)
     {
-        var redis = configuration.GetConnectionString("Redis");
-        if (string.IsNullOrWhiteSpace(redis))
-            throw new InvalidOperationException("Configuration ConnectionStrings:Redis is not set (./build.sh services up exports it)");
-        return services.AddGridServices(redis, ServicesConfiguration.ReadGridServices(configuration));
+        return services.AddGridServices(RedisConnection.ConnectionString(configuration), ServicesSettings.ReadGridServices(configuration));
     }
 
     /// <summary>
@@ -74,27 +90,25 @@ public static class GridServicesHosting
         {
             return proxies
                 ? builder
-                    .WithSingletonProxy<TariffManager>(TariffManager.Name, singleton)
-                    .WithSingletonProxy<AlertManager>(AlertManager.Name, singleton)
+                    .WithSingletonProxy<TariffManagerKey>(TariffManager.Name, singleton)
+                    .WithSingletonProxy<AlertManagerKey>(AlertManager.Name, singleton)
                 : builder;
         }
 
         return builder
-            .WithManager<TariffManager, TariffSettings>(TariffManager.Name,
-                o => o.Tariffs with { Consumer = o.Tariffs.Consumer with { BootstrapServers = kafkaBootstrap } }, TariffManager.Props, singleton)
-            .WithManager<AlertManager, AlertSettings>(AlertManager.Name,
-                o => o.Alerts with { Consumer = o.Alerts.Consumer with { BootstrapServers = kafkaBootstrap } }, AlertManager.Props, singleton);
+            .WithManager<TariffManagerKey, TariffSettings>(TariffManager.Name, o => o.TariffsFor(kafkaBootstrap), TariffManager.Props, singleton)
+            .WithManager<AlertManagerKey, AlertSettings>(AlertManager.Name, o => o.AlertsFor(kafkaBootstrap), AlertManager.Props, singleton);
     }
 
     /// <summary>
     /// A manager singleton (and its proxy) built from the container: the options registered by AddGridServices, with no
     /// defaults in their place (a node without them is wired wrongly and must not start with settings nobody chose).
     /// </summary>
-    private static AkkaConfigurationBuilder WithManager<TManager, TSettings>(this AkkaConfigurationBuilder builder, string name,
+    private static AkkaConfigurationBuilder WithManager<TKey, TSettings>(this AkkaConfigurationBuilder builder, string name,
         Func<GridServicesOptions, TSettings> settings,
         Func<TSettings, NpgsqlDataSource, IConnectionMultiplexer, RedisKeyspace, IProducer<string, string>, TimeProvider?, Props> props,
-        ClusterSingletonOptions singleton) where TManager : ActorBase =>
-        builder.WithSingleton<TManager>(name, (_, _, resolver) =>
+        ClusterSingletonOptions singleton) =>
+        builder.WithSingleton<TKey>(name, (_, _, resolver) =>
         {
             var sp = resolver.GetService<IServiceProvider>();
             var options = sp.GetRequiredService<GridServicesOptions>();

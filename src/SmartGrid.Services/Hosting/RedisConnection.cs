@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
 
 namespace SmartGrid.Services.Hosting;
@@ -26,4 +27,10 @@ public static class RedisConnection
     }
 
     public static IConnectionMultiplexer Connect(string connectionString) => ConnectionMultiplexer.Connect(Options(connectionString));
+
+    /// <summary>ConnectionStrings:Redis, which must be set: there is no Redis a node may assume.</summary>
+    public static string ConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString("Redis") is { Length: > 0 } redis && !string.IsNullOrWhiteSpace(redis)
+            ? redis
+            : throw new InvalidOperationException("Configuration ConnectionStrings:Redis is not set (./build.sh services up exports it)");
 }

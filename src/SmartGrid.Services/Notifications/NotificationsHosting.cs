@@ -22,9 +22,9 @@ public static class NotificationsHosting
     /// <see cref="NpgsqlDataSource"/> from the container and, unless <see cref="NotificationSettings.MaxPerRecipientPerHour"/>
     /// is 0, an <see cref="IConnectionMultiplexer"/> (registered by <c>AddGridServices</c>) for the rate limit.
     /// </summary>
-    public static IServiceCollection AddNotifications(this IServiceCollection services, NotificationSettings? settings = null)
+    public static IServiceCollection AddNotifications(this IServiceCollection services, NotificationSettings settings)
     {
-        settings ??= new NotificationSettings();
+        ArgumentNullException.ThrowIfNull(settings);
         services.AddSingleton(settings);
         services.TryAddSingleton(new NotificationTemplates(settings.Templates));
         services.AddSingleton<INotificationChannel>(new EmailChannel(settings.Smtp));
@@ -39,7 +39,7 @@ public static class NotificationsHosting
 
     /// <summary>The same from configuration: the section SmartGrid:Notifications, validated (the error names the key).</summary>
     public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddNotifications(ServicesConfiguration.ReadNotifications(configuration));
+        services.AddNotifications(ServicesSettings.ReadNotifications(configuration));
 
     /// <summary>
     /// The singleton (role <see cref="GridServicesHosting.Role"/>) when <paramref name="roles"/> has it; a proxy
@@ -55,11 +55,12 @@ public static class NotificationsHosting
         return builder.WithSingleton<NotificationManager>(NotificationManager.Name, (_, _, resolver) =>
         {
             var sp = resolver.GetService<IServiceProvider>();
-            var settings = sp.GetService<NotificationSettings>() ?? new NotificationSettings();
-            settings = settings with { Consumer = settings.Consumer with { BootstrapServers = kafkaBootstrap } };
+            // Registered by AddNotifications and AddGridServices: a node without them is wired wrongly, not defaulted.
+            var grid = sp.GetRequiredService<GridServicesOptions>();
+            var settings = sp.GetRequiredService<NotificationSettings>();
+            settings = settings with { Consumer = grid.ConsumerFor(settings.Consumer, kafkaBootstrap) };
             var rateLimit = settings.MaxPerRecipientPerHour > 0
-                ? new RecipientRateLimit(sp.GetRequiredService<IConnectionMultiplexer>(),
-                    (sp.GetService<GridServicesOptions>() ?? new GridServicesOptions()).Redis, settings.MaxPerRecipientPerHour)
+                ? new RecipientRateLimit(sp.GetRequiredService<IConnectionMultiplexer>(), grid.Redis, settings.MaxPerRecipientPerHour)
                 : null;
             return NotificationManager.Props(settings, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetServices<INotificationChannel>(),
                 sp.GetService<NotificationTemplates>(), sp.GetService<TimeProvider>(), rateLimit);

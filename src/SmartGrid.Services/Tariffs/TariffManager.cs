@@ -45,7 +45,7 @@ public sealed class TariffManager : ManagerActor
         _records = new TariffRecords(db);
         _keys = keys;
         _redis = redis.GetDatabase(keys.Database);
-        _policy = new TariffPolicy(settings.Tiers, settings.PublishThresholdPercent);
+        _policy = new TariffPolicy(settings.Pricing, settings.PublishThresholdPercent);
         _outbox = new OutboxPublisher(db, producer);
         _time = time;
     }

@@ -1,0 +1,152 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using MimeKit;
+using SmartGrid.Domain.Grid;
+using SmartGrid.Services.Notifications;
+using SmartGrid.Storage;
+
+namespace SmartGrid.Services.Hosting;
+
+/// <summary>
+/// The grid services' and notifications' settings, bound the one way (<see cref="SettingsBinding"/>: onto the
+/// records' own defaults, unknown keys refused) and validated before anything starts: every error names the
+/// configuration key (SmartGrid:Services:Alerts:OutageSilence…), so a node with a typo or an impossible value
+/// refuses to start with one clear line.
+/// </summary>
+public static class ServicesSettings
+{
+    public const string NotificationsSection = "SmartGrid:Notifications";
+
+    /// <summary>SmartGrid:Services → <see cref="GridServicesOptions"/>; absent keys keep their defaults.</summary>
+    public static GridServicesOptions ReadGridServices(IConfiguration configuration) =>
+        configuration.BindValidated<GridServicesOptions>(GridServicesOptions.Section, Validate, refuseUnknownKeys: true);
+
+    /// <summary>SmartGrid:Notifications → <see cref="NotificationSettings"/>; absent keys keep their defaults.</summary>
+    public static NotificationSettings ReadNotifications(IConfiguration configuration) =>
+        configuration.BindValidated<NotificationSettings>(NotificationsSection, Validate, refuseUnknownKeys: true);
+
+    public static GridServicesOptions Validate(GridServicesOptions options)
+    {
+        const string tariffs = GridServicesOptions.Section + ":Tariffs";
+        const string alerts = GridServicesOptions.Section + ":Alerts";
+        var t = options.Tariffs;
+        if (t.Tiers is { } tiers) ValidateTiers(tiers, $"{tariffs}:Tiers");
+        Check(t.PublishThresholdPercent, v => v >= 0, $"{tariffs}:PublishThresholdPercent", "must be >= 0");
+        Check(t.DefaultBasePricePerKwh, v => v > 0, $"{tariffs}:DefaultBasePricePerKwh", "must be > 0");
+        Positive(t.CacheTtl, $"{tariffs}:CacheTtl");
+        Positive(t.OverrideCheckInterval, $"{tariffs}:OverrideCheckInterval");
+
+        var a = options.Alerts;
+        var threshold = a.OverloadThresholdPercent;
+        Check(threshold, v => v is > 0 and <= 1000, $"{alerts}:OverloadThresholdPercent", "must be in (0, 1000]");
+        Check(a.OverloadWindows, v => v >= 1, $"{alerts}:OverloadWindows", "must be >= 1");
+        Positive(a.OverloadSpan, $"{alerts}:OverloadSpan");
+        Check(a.CriticalLoadPercent, v => v > threshold, $"{alerts}:CriticalLoadPercent",
+            $"must be above the overload threshold ({threshold.ToString(CultureInfo.InvariantCulture)})");
+        Positive(a.AutoResolveAfter, $"{alerts}:AutoResolveAfter");
+        Check(a.OutageSilence, v => v >= TimeSpan.FromMinutes(2), $"{alerts}:OutageSilence",
+            "must be at least 2 minutes (it is counted in 1-minute regional windows)");
+        Positive(a.OutageCheckInterval, $"{alerts}:OutageCheckInterval");
+        Check(a.OutageLookback, v => v > a.OutageSilence, $"{alerts}:OutageLookback", "must be longer than OutageSilence");
+
+        Require(options.DeadLetterTopic is null || !string.IsNullOrWhiteSpace(options.DeadLetterTopic),
+            $"{GridServicesOptions.Section}:DeadLetterTopic", "must not be blank");
+        return options;
+    }
+
+    public static NotificationSettings Validate(NotificationSettings s)
+    {
+        const string path = NotificationsSection;
+        Require(!string.IsNullOrWhiteSpace(s.Smtp.Host), $"{path}:Smtp:Host", "is required");
+        Require(s.Smtp.Port is > 0 and <= 65535, $"{path}:Smtp:Port", $"{s.Smtp.Port} is not a port");
+        Require(MailboxAddress.TryParse(s.Smtp.From, out _), $"{path}:Smtp:From", $"'{s.Smtp.From}' is not a mail address");
+        Require(s.Smtp.Password is null || !string.IsNullOrEmpty(s.Smtp.UserName), $"{path}:Smtp:UserName", "is required with a password");
+        Positive(s.Smtp.Timeout, $"{path}:Smtp:Timeout");
+
+        for (var i = 0; i < s.Webhook.AllowedTargets.Length; i++)
+        {
+            try
+            {
+                _ = new WebhookTargets([s.Webhook.AllowedTargets[i]]);
+            }
+            catch (FormatException e)
+            {
+                throw Invalid($"{path}:Webhook:AllowedTargets:{i}", e.Message);
+            }
+        }
+        Positive(s.Webhook.Timeout, $"{path}:Webhook:Timeout");
+
+        if (!string.IsNullOrWhiteSpace(s.Sms.BaseUrl))
+        {
+            RequireUrl(s.Sms.BaseUrl, $"{path}:Sms:BaseUrl");
+            Require(!string.IsNullOrWhiteSpace(s.Sms.AccountSid), $"{path}:Sms:AccountSid", "is required with an SMS base URL");
+            Require(!string.IsNullOrWhiteSpace(s.Sms.AuthToken), $"{path}:Sms:AuthToken", "is required with an SMS base URL");
+            Require(!string.IsNullOrWhiteSpace(s.Sms.From), $"{path}:Sms:From", "is required with an SMS base URL");
+            Positive(s.Sms.Timeout, $"{path}:Sms:Timeout");
+        }
+
+        if (!string.IsNullOrWhiteSpace(s.Push.BaseUrl))
+        {
+            RequireUrl(s.Push.BaseUrl, $"{path}:Push:BaseUrl");
+            Require(!string.IsNullOrWhiteSpace(s.Push.ProjectId), $"{path}:Push:ProjectId", "is required with a push base URL");
+            Require(!string.IsNullOrWhiteSpace(s.Push.AccessToken), $"{path}:Push:AccessToken", "is required with a push base URL");
+            Positive(s.Push.Timeout, $"{path}:Push:Timeout");
+        }
+
+        Require(s.MaxAttempts is >= 1 and <= 10, $"{path}:MaxAttempts", "must be between 1 and 10");
+        Require(s.RetryBaseDelay >= TimeSpan.Zero, $"{path}:RetryBaseDelay", "must not be negative");
+        Require(s.MaxConcurrentDeliveries is >= 1 and <= 256, $"{path}:MaxConcurrentDeliveries", "must be between 1 and 256");
+        Require(s.MaxPerRecipientPerHour is >= 0 and <= 10000, $"{path}:MaxPerRecipientPerHour", "must be between 0 (no limit) and 10000");
+        try
+        {
+            _ = new NotificationTemplates(s.Templates);
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid($"{path}:Templates", e.Message);
+        }
+        return s;
+    }
+
+    private static void ValidateTiers(IReadOnlyList<TariffTier> tiers, string path)
+    {
+        for (var i = 0; i < tiers.Count; i++)
+        {
+            var tier = tiers[i];
+            var at = $"{path}:{i}";
+            Require(!string.IsNullOrWhiteSpace(tier.Name), $"{at}:Name", "is required");
+            if (i == 0)
+                Require(double.IsNegativeInfinity(tier.FromLoadPercent), $"{at}:FromLoadPercent", "must be absent: the first tier starts at any load");
+            else
+                Require(double.IsFinite(tier.FromLoadPercent), $"{at}:FromLoadPercent", "is required after the first tier");
+            Require(tier.SurchargePercent > -100, $"{at}:SurchargePercent", "must be > -100");
+        }
+
+        try
+        {
+            _ = new TariffTiers(tiers);
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid(path, e.Message);
+        }
+    }
+
+    private static void Check<T>(T value, Func<T, bool> valid, string key, string problem)
+    {
+        if (!valid(value)) throw Invalid(key, $"{Convert.ToString(value, CultureInfo.InvariantCulture)} {problem}");
+    }
+
+    private static void Positive(TimeSpan value, string key) => Check(value, v => v > TimeSpan.Zero, key, "must be positive");
+
+    private static void Require(bool condition, string key, string problem)
+    {
+        if (!condition) throw Invalid(key, problem);
+    }
+
+    private static void RequireUrl(string value, string key) =>
+        Require(Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps),
+            key, $"'{value}' is not an http(s) URL");
+
+    private static InvalidOperationException Invalid(string key, string problem) => new($"Configuration {key}: {problem}");
+}
