@@ -8,16 +8,27 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 # The SRE tool runs straight from here: PowerShell would take its options (-r meter, -n 20, -d 3) for
 # build.ps1's parameters, and starting pwsh (or dotnet build, even with nothing to do) costs seconds a command.
-# It is built only when a source is newer than the last build; the build's output goes to stderr, so
-# --output json on stdout stays one clean document.
+# It is published only when a source (its own or of a project it references) is newer than the last publish;
+# the publish's output goes to stderr, so --output json on stdout stays one clean document. ReadyToRun: the
+# tool's code and its libraries are compiled ahead, so a command spends a quarter less CPU on JIT (README).
 if [ "${1:-}" = "cmd" ]; then
   shift
   [ "${1:-}" = "--" ] && shift
-  tool=src/SmartGrid.Cmd/bin/Release/net10.0/SmartGrid.Cmd.dll
-  if [ ! -f "$tool" ] || [ -n "$(find src/SmartGrid.Cmd Directory.Build.props Directory.Packages.props global.json \
-      \( -path '*/bin' -o -path '*/obj' \) -prune -o -type f -newer "$tool" -print | head -n 1)" ]; then
-    dotnet build src/SmartGrid.Cmd -c Release -nologo -v q >&2 || { echo "build: building src/SmartGrid.Cmd failed" >&2; exit 1; }
-    # A build that changed nothing leaves the dll as it was: mark it as checked against the sources now.
+  out=src/SmartGrid.Cmd/bin/ready
+  tool=$out/SmartGrid.Cmd.dll
+  if [ ! -f "$tool" ] || [ -n "$(find src/SmartGrid.Cmd src/SmartGrid.Contracts src/SmartGrid.Domain Directory.Build.props Directory.Packages.props \
+      global.json \( -path '*/bin' -o -path '*/obj' \) -prune -o -type f -newer "$tool" -print | head -n 1)" ]; then
+    case "$(uname -m)" in
+      x86_64 | amd64) rid=linux-x64 ;;
+      aarch64 | arm64) rid=linux-arm64 ;;
+      *) rid= ;;
+    esac
+    # Without a known runtime (or its crossgen package) the tool is published as plain IL: slower to start, same answers.
+    { [ -n "$rid" ] && dotnet publish src/SmartGrid.Cmd -c Release -r "$rid" --self-contained false -p:PublishReadyToRun=true \
+        -o "$out" -nologo -v q >&2; } ||
+      dotnet publish src/SmartGrid.Cmd -c Release -o "$out" -nologo -v q >&2 ||
+      { echo "build: publishing src/SmartGrid.Cmd failed" >&2; exit 1; }
+    # A publish that changed nothing leaves the dll as it was: mark it as checked against the sources now.
     touch "$tool"
   fi
   exec dotnet "$tool" "$@"

@@ -71,6 +71,7 @@ public static class GatewayHosting
         services.AddSingleton(sp => new TariffRecords(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton<TariffStore>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionOverview>(sp, sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionMeters>(sp, sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton<TariffOverridePublisher>();
         services.AddSingleton<DatabaseBreaker>();
         services.AddSingleton<TokenService>();

@@ -102,6 +102,15 @@ public sealed record GatewayOptions
     /// </summary>
     public double CompleteWindowShare { get; init; } = 0.9;
 
+    /// <summary>A meter whose newest 1-minute window started longer ago than this is listed as silent rather than reporting.</summary>
+    public TimeSpan MeterSilentAfter { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// A meter silent longer than this is listed as passivated: keep it at <c>SmartGrid:Pipeline:PassivateAfter</c> (5 min)
+    /// plus a window, the time after which its actor stops and gives its memory back.
+    /// </summary>
+    public TimeSpan MeterPassivatedAfter { get; init; } = TimeSpan.FromMinutes(6);
+
     /// <summary>Longest from..to span a time-range query may ask for.</summary>
     public TimeSpan MaxQueryRange { get; init; } = TimeSpan.FromDays(31);
 
@@ -134,6 +143,9 @@ public sealed record GatewayOptions
         if (LoginFreeFailures < 0)
             throw new InvalidOperationException($"{Section}:LoginFreeFailures must not be negative (is {LoginFreeFailures})");
         Positive(MeterStatusTimeout, nameof(MeterStatusTimeout));
+        Positive(MeterSilentAfter, nameof(MeterSilentAfter));
+        if (MeterPassivatedAfter <= MeterSilentAfter)
+            throw new InvalidOperationException($"{Section}:MeterPassivatedAfter must be longer than MeterSilentAfter ({MeterSilentAfter}), is {MeterPassivatedAfter}");
         Positive(MaxQueryRange, nameof(MaxQueryRange));
         Positive(AlertCommandTimeout, nameof(AlertCommandTimeout));
         Positive(StaleReadTtl, nameof(StaleReadTtl));

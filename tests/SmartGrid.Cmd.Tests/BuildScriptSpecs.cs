@@ -72,6 +72,43 @@ public sealed partial class BuildScriptSpecs(ITestOutputHelper output) : IAsyncL
         _passed = true;
     }
 
+    [Fact]
+    public async Task Should_run_the_SRE_tool_from_build_sh_compiled_ahead_with_its_options_untouched_and_only_json_on_stdout()
+    {
+        // Options PowerShell would have taken for build.ps1's own (-o), an exit code to pass through (3: unreachable).
+        var (code, stdout, stderr) = await ScriptAsync("cmd", "--", "--host", "127.0.0.1:1", "--token", Token, "cluster", "show", "-o", "json");
+        Assert.True(code == ExitCodes.Unreachable, $"exit {code}\n{stdout}\n{stderr}");
+        var document = JsonDocument.Parse(Assert.Single(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement;
+        Assert.Equal(("cluster show", "unreachable"), (document.GetProperty("command").GetString(), document.GetProperty("error").GetProperty("kind").GetString()));
+
+        // What ./build.sh cmd runs is ReadyToRun: native code beside the IL, so the tool's start JIT-compiles little.
+        var tool = Path.Combine(NodeProcess.RepositoryRoot(), "src", "SmartGrid.Cmd", "bin", "ready", "SmartGrid.Cmd.dll");
+        using (var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(tool)))
+            Assert.True(pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, $"{tool} is not ReadyToRun");
+
+        // A second command finds the tool fresh: no publish, nothing on stderr.
+        (code, stdout, stderr) = await ScriptAsync("cmd", "--", "help", "-o", "json");
+        Assert.True(code == ExitCodes.Ok && stderr.Length == 0, $"exit {code}\n{stderr}");
+        Assert.True(JsonDocument.Parse(stdout).RootElement.GetProperty("ok").GetBoolean());
+    }
+
+    /// <summary>./build.sh with <paramref name="args"/> in the repository root, stdout and stderr apart.</summary>
+    private static async Task<(int Code, string Stdout, string Stderr)> ScriptAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo(Path.Combine(NodeProcess.RepositoryRoot(), "build.sh"))
+        {
+            WorkingDirectory = NodeProcess.RepositoryRoot(), RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        info.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "false";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>The node's effective configuration through the SRE tool's JSON, once its command endpoint answers.</summary>
     private async Task<Dictionary<string, string>> NodeConfigAsync(NodeProcess run)
     {

@@ -141,9 +141,9 @@ public sealed class ConsoleNode : IAsyncLifetime, IDisposable
     }
 
     /// <summary>
-    /// Once per fixture: five minutes of a busy grid (30 meters a region, 40-55 kW each) and of the demo user's meter, in
-    /// PostgreSQL before it answers, for the pages the accessibility specs look at (and the screenshots show). Answers
-    /// one of the grid's meters.
+    /// Once per fixture: twelve minutes of a busy grid (30 meters a region, 40-58 kW each) and of the demo user's meter, in
+    /// PostgreSQL before it answers, and an anomaly of one meter, for the pages the accessibility specs look at (and the
+    /// screenshots show: ten windows in an hour give a meter its baseline). Answers the meter with the anomaly.
     /// </summary>
     public async Task<string> SceneryAsync()
     {
@@ -156,7 +156,7 @@ public sealed class ConsoleNode : IAsyncLifetime, IDisposable
             var demoRegion = await App.Services.GetRequiredService<MeterRegistry>().GetRegionAsync(demo) ?? Regions[0];
             var now = DateTimeOffset.UtcNow;
             var first = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(-50);
-            double[] loads = [40, 46, 52, 55, 48];
+            double[] loads = [40, 46, 52, 55, 48, 44, 50, 58, 53, 47, 45, 49];
             // The same meters minute after minute (in order, so none is too late), as a real fleet reports.
             var meters = await ProduceMinuteAsync(first, 30, loads[0]);
             var fleet = meters.Select(m => (m, Regions[(int.Parse(m.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture) / 1000) % 10])).ToList();
@@ -167,6 +167,8 @@ public sealed class ConsoleNode : IAsyncLifetime, IDisposable
             }
             var last = first.AddMinutes(loads.Length - 1).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
             await EventuallyAsync($"SELECT region FROM regional_aggregates_1m WHERE window_start = '{last}+00'", rows => rows.Count >= Regions.Length);
+            ProduceAnomaly(meters[0], fleet[0].Item2, first.AddMinutes(7));
+            await EventuallyAsync($"SELECT alert_id FROM alerts WHERE meter_id = '{meters[0]}'", rows => rows.Count > 0);
             return _sceneryMeter = meters[0];
         }
         finally

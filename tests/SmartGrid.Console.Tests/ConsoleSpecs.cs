@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Confluent.Kafka;
 using Deque.AxeCore.Playwright;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Seeding;
@@ -19,9 +20,16 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
     private const string Admin = DemoAccountSeeder.AdminEmail;
     private static readonly float Wait = 60_000;
 
-    /// <summary>The newest 1-minute row per region, as the overview must show it.</summary>
+    /// <summary>
+    /// The newest complete 1-minute row per region, as the overview must show it: heard from at least the node's
+    /// CompleteWindowShare (0.01 in these specs) of the meters registered in the region.
+    /// </summary>
     private const string NewestRows =
-        "SELECT DISTINCT ON (region) region, load_percent FROM regional_aggregates_1m ORDER BY region, window_start DESC";
+        """
+        SELECT DISTINCT ON (a.region) a.region, a.load_percent FROM regional_aggregates_1m a
+        WHERE a.meter_count >= 0.01 * (SELECT count(*) FROM meters m WHERE m.region = a.region)
+        ORDER BY a.region, a.window_start DESC
+        """;
 
     [Theory]
     [InlineData(User, "My energy", new[] { "My energy" }, new[] { "Grid overview", "Alerts", "Tariffs", "Admin" })]
@@ -136,6 +144,118 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
     }
 
     [Fact]
+    public async Task Should_keep_showing_the_newest_complete_window_when_a_partial_one_arrives_live()
+    {
+        // A region of this spec's own: 400 registered meters that never report, so a window needs 5 meters to be complete.
+        const string region = "Mumbai-North";
+        await node.App.Services.GetRequiredService<SmartGrid.Storage.MeterRegistry>()
+            .EnsureRegisteredAsync(Enumerable.Range(0, 400).Select(m => ($"MTR-{78_100_000 + m:D8}", region)));
+        var page = await node.LoginAsync(Operator);
+        await WaitLiveAsync(page);
+        var row = page.Locator($"tr[data-region='{region}']");
+
+        var complete = Minute(-6);
+        await node.ProduceAsync(Enumerable.Range(0, 10).Select(m => ($"MTR-{78_200_000 + m:D8}", region)).ToList(), complete, kw: 5.0);
+        var completeLoad = await LoadOfAsync(region, complete, meters: 10);
+        await Assertions.Expect(row).ToHaveAttributeAsync("data-load-percent", completeLoad.ToString("R", CultureInfo.InvariantCulture), new() { Timeout = Wait });
+
+        // One meter of 410 in a newer window: on the stream it is the newest window, but not the region's load.
+        var partial = Minute(-5);
+        await node.ProduceAsync([($"MTR-{78_300_000:D8}", region)], partial, kw: 20.0);
+        var partialLoad = await LoadOfAsync(region, partial, meters: 1);
+        await page.WaitForFunctionAsync(
+            $"() => {{ const r = document.querySelector(\"tr[data-region='{region}']\"); return r && Date.parse(r.dataset.partialWindow) === {partial.ToUnixTimeMilliseconds()}; }}",
+            null, new() { Timeout = Wait });
+        Assert.Equal(completeLoad.ToString("R", CultureInfo.InvariantCulture), await row.GetAttributeAsync("data-load-percent"));
+        Assert.NotEqual(completeLoad, partialLoad);
+        await Assertions.Expect(row.Locator(".partial")).ToBeVisibleAsync();
+
+        // A reload shows the same.
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator($"tr[data-region='{region}']")).ToHaveAttributeAsync("data-load-percent",
+            completeLoad.ToString("R", CultureInfo.InvariantCulture), new() { Timeout = Wait });
+    }
+
+    [Fact]
+    public async Task Should_list_a_regions_meters_with_their_status_and_find_one_by_id()
+    {
+        var old = await node.SceneryAsync();
+        var fresh = Enumerable.Range(0, 3).Select(m => ($"MTR-{78_400_000 + m:D8}", "Nashik")).ToList();
+        await node.ProduceAsync(fresh, Minute(-1), kw: 2.0);
+        await node.EventuallyAsync($"SELECT meter_id FROM aggregates_1m WHERE meter_id LIKE 'MTR-784000%'", rows => rows.Count == fresh.Count);
+
+        var page = await node.LoginAsync(Operator);
+        await page.GotoAsync("/#/region/Nashik");
+        await page.Locator("#meter-search").FillAsync("784000");
+        await page.Locator("#meter-search").PressAsync("Enter");
+        var rows = page.Locator("#region-meters tr[data-meter]");
+        await Assertions.Expect(rows).ToHaveCountAsync(fresh.Count, new() { Timeout = Wait });
+        foreach (var (id, _) in fresh)
+            await Assertions.Expect(page.Locator($"tr[data-meter='{id}']")).ToHaveAttributeAsync("data-status", "reporting");
+
+        // The scenery's meters reported 39-50 minutes ago: their actors have passivated since.
+        await page.Locator("#meter-search").FillAsync(old);
+        await page.Locator("#meter-search").PressAsync("Enter");
+        await Assertions.Expect(page.Locator($"tr[data-meter='{old}']")).ToHaveAttributeAsync("data-status", "passivated", new() { Timeout = Wait });
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+
+        await page.Locator($"tr[data-meter='{old}'] a").ClickAsync();
+        await Assertions.Expect(page.Locator("#page h1")).ToHaveTextAsync($"Meter {old}", new() { Timeout = Wait });
+    }
+
+    [Fact]
+    public async Task Should_mark_a_meters_anomalies_and_overlay_its_baseline()
+    {
+        var meter = await node.SceneryAsync();
+        node.ProduceAnomaly(meter, "Nashik", DateTimeOffset.UtcNow.AddMinutes(-2));
+        await node.EventuallyAsync($"SELECT alert_id FROM alerts WHERE meter_id = '{meter}' AND type = 'ANOMALY'", rows => rows.Count > 0);
+
+        var page = await node.LoginAsync(Operator);
+        await page.GotoAsync($"/#/meter/{meter}");
+        await Assertions.Expect(page.Locator("#anomalies tr[data-anomaly]")).ToHaveCountAsync(
+            (await node.QueryAsync($"SELECT alert_id FROM alerts WHERE meter_id = '{meter}' AND type = 'ANOMALY' AND last_seen_at > now() - interval '1 day'")).Count,
+            new() { Timeout = Wait });
+        // Each power chart's legend names the baseline and the anomaly marks (the figures are drawn on a canvas).
+        await Assertions.Expect(page.Locator(".u-legend", new() { HasText = "baseline kW" })).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator(".u-legend", new() { HasText = "anomaly" })).ToHaveCountAsync(2);
+    }
+
+    [Fact]
+    public async Task Should_chart_the_price_history_of_the_operators_regions()
+    {
+        await node.SceneryAsync();
+        var page = await node.LoginAsync(Operator);
+        await page.GotoAsync("/#/tariffs");
+        await Assertions.Expect(page.Locator("#page h1")).ToHaveTextAsync("Tariffs", new() { Timeout = Wait });
+        var changes = await node.QueryAsync("SELECT tariff_id FROM tariffs WHERE effective_from >= now() - interval '7 days'");
+        await Assertions.Expect(page.Locator("#price-history tbody tr")).ToHaveCountAsync(Math.Min(30, changes.Count), new() { Timeout = Wait });
+        Assert.True(await page.Locator(".chart canvas").CountAsync() >= 1);
+    }
+
+    [Fact]
+    public async Task Should_save_a_USERs_notification_preferences_into_the_database()
+    {
+        var page = await node.LoginAsync(User);
+        await Assertions.Expect(page.Locator("#page h1")).ToHaveTextAsync("My energy", new() { Timeout = Wait });
+        var form = page.Locator("#prefs");
+        await form.GetByLabel("email", new() { Exact = true }).CheckAsync();
+        await page.Locator("#p-severity").SelectOptionAsync("high");
+        await page.Locator("#p-quiet-start").FillAsync("22:30");
+        await page.Locator("#p-quiet-end").FillAsync("06:15");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save preferences" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#prefs-status")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^Saved"), new() { Timeout = Wait });
+
+        var saved = await node.QueryAsync(
+            $"SELECT p.min_severity, p.quiet_hours_start, p.quiet_hours_end, 'email' = ANY (p.channels) FROM notification_preferences p JOIN users u ON u.id = p.user_id WHERE u.email = '{User}'");
+        Assert.Equal(["high|22:30|06:15|True"], saved);
+
+        // A wrong value is the server's to refuse, and the page says which field.
+        await page.Locator("#p-phone").FillAsync("12345");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save preferences" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#prefs .error")).ToContainTextAsync("phone", new() { Timeout = Wait });
+    }
+
+    [Fact]
     public async Task Should_show_a_new_alert_live_and_acknowledge_it_into_the_database()
     {
         var page = await node.LoginAsync(Operator);
@@ -152,11 +272,51 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
         Assert.Equal(["active"], await node.QueryAsync($"SELECT status FROM alerts WHERE alert_id = '{Guid.Parse(alertId!)}'"));
 
         await row.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
+        await page.GetByLabel("Note for acknowledging", new() { Exact = false }).FillAsync("crew sent to the feeder");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm acknowledge" }).ClickAsync();
 
         var status = await node.EventuallyAsync($"SELECT status, acknowledged_by IS NOT NULL FROM alerts WHERE alert_id = '{Guid.Parse(alertId!)}'",
             rows => rows.SequenceEqual(["acknowledged|True"]));
         Assert.Equal(["acknowledged|True"], status);
         await Assertions.Expect(page.Locator($"tr[data-alert-id='{alertId}']")).ToHaveAttributeAsync("data-status", "acknowledged", new() { Timeout = Wait });
+
+        // The note went with it, into the alert's audit trail.
+        Assert.Equal(["crew sent to the feeder"], await node.QueryAsync(
+            $"SELECT note FROM alert_acknowledgments WHERE alert_id = '{Guid.Parse(alertId!)}' AND action = 'acknowledged'"));
+
+        // Its timeline: raised, then acknowledged by the operator, by name, with the note.
+        await page.Locator($"tr[data-alert-id='{alertId}']").GetByRole(AriaRole.Button, new() { Name = "Timeline" }).ClickAsync();
+        var acknowledged = page.Locator(".timeline-events li[data-action='acknowledged']");
+        await Assertions.Expect(acknowledged).ToContainTextAsync($"by {Operator}", new() { Timeout = Wait });
+        await Assertions.Expect(acknowledged.Locator("blockquote.note")).ToHaveTextAsync("crew sent to the feeder");
+        await Assertions.Expect(page.Locator(".timeline-events li[data-action='created']")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_note_over_1000_characters_and_resolve_with_one_at_the_limit()
+    {
+        const string meter = "MTR-77000503";
+        node.ProduceAnomaly(meter, "Pune-West", DateTimeOffset.UtcNow.AddMinutes(-3));
+        var alertId = Guid.Parse(Assert.Single(await node.EventuallyAsync(
+            $"SELECT alert_id FROM alerts WHERE meter_id = '{meter}' AND status = 'active'", rows => rows.Count == 1)));
+        var page = await node.LoginAsync(Operator);
+        await page.GotoAsync("/#/alerts");
+        var row = page.Locator($"tr[data-alert-id='{alertId}']");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Resolve" }).ClickAsync(new() { Timeout = Wait });
+        var note = page.GetByLabel("Note for resolving", new() { Exact = false });
+
+        // The page stops at 1000 characters; a hand-made request with more is the server's to refuse, naming the field.
+        await note.FillAsync(new string('x', 1200));
+        Assert.Equal(1000, (await note.InputValueAsync()).Length);
+        using var op = await node.ApiClientAsync(Operator);
+        var refused = await op.PutAsJsonAsync($"/api/v1/alerts/operator/{alertId}/resolve", new { note = new string('x', 1001) });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("note", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm resolve" }).ClickAsync();
+        Assert.Equal([$"resolved|{new string('x', 1000)}"], await node.EventuallyAsync(
+            $"SELECT a.status, e.note FROM alerts a JOIN alert_acknowledgments e ON e.alert_id = a.alert_id AND e.action = 'resolved' WHERE a.alert_id = '{alertId}'",
+            rows => rows.Count == 1));
     }
 
     [Fact]
@@ -276,6 +436,15 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
         return (await node.QueryAsync(NewestRows)).Select(r => r.Split('|'))
             .Where(r => ConsoleNode.Regions.Contains(r[0]))
             .ToDictionary(r => r[0], r => double.Parse(r[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The load of the region's window of <paramref name="minute"/> once all <paramref name="meters"/> are in its row (a window is revised as meters close theirs).</summary>
+    private async Task<double> LoadOfAsync(string region, DateTimeOffset minute, int meters)
+    {
+        var stamp = minute.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        var rows = await node.EventuallyAsync(
+            $"SELECT load_percent FROM regional_aggregates_1m WHERE region = '{region}' AND window_start = '{stamp}+00' AND meter_count = {meters}", r => r.Count == 1);
+        return double.Parse(Assert.Single(rows), CultureInfo.InvariantCulture);
     }
 
     private static Task<IJSHandle> WaitLiveAsync(IPage page) =>

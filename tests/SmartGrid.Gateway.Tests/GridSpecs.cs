@@ -131,6 +131,70 @@ public sealed class GridSpecs(GatewayFixture gateway)
         Assert.Equal(0.25, summary.GetProperty("newest_partial").GetProperty("completeness").GetDouble());
     }
 
+    [Fact]
+    public async Task Should_list_a_regions_meters_as_reporting_silent_or_passivated_with_their_newest_window_and_open_anomalies()
+    {
+        using var admin = await gateway.AdminAsync();
+        var region = "Wardha-" + Guid.NewGuid().ToString("N")[..6];
+        await using var retire = await TemporaryRegionAsync(admin, region);
+        var ids = Enumerable.Range(0, 4).Select(_ => Scenario.NewMeterId()).ToArray();
+        foreach (var id in ids)
+            await gateway.ExecuteAsync("INSERT INTO meters (meter_id, region) VALUES ($1, $2)", id, region);
+        var now = DateTimeOffset.UtcNow;
+        // Reporting a minute ago, silent for 4 minutes (its actor still up), silent for 20 (passivated), never heard from.
+        await gateway.Storage.Aggregates.UpsertAsync(
+            [Window1m(ids[0], region, now.AddMinutes(-1), 2.5), Window1m(ids[0], region, now.AddMinutes(-2), 1.0),
+             Window1m(ids[1], region, now.AddMinutes(-4), 3.0), Window1m(ids[2], region, now.AddMinutes(-20), 4.0)], null);
+        await gateway.ExecuteAsync(
+            """
+            INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, status, first_seen_at, last_seen_at)
+            VALUES ($1, 'ANOMALY', 'high', $2, $3, 'spike', 'active', now() - interval '10 minutes', now() - interval '5 minutes'),
+                   ($4, 'ANOMALY', 'low', $2, $3, 'old dip', 'resolved', now() - interval '3 hours', now() - interval '3 hours')
+            """, Guid.NewGuid(), region, ids[0], Guid.NewGuid());
+
+        var (op, _, _) = await gateway.OperatorOfAsync(region);
+        var page = await (await op.GetAsync($"/api/v1/grid/regions/{region.ToLowerInvariant()}/meters")).JsonAsync();
+        Assert.Equal(4, page.GetProperty("total").GetInt64());
+        var meters = page.GetProperty("items").EnumerateArray().ToArray();
+        Assert.Equal(ids, meters.Select(m => m.GetProperty("meter_id").GetString()));
+        Assert.Equal(["reporting", "silent", "passivated", "passivated"], meters.Select(m => m.GetProperty("status").GetString()));
+        Assert.Equal([2.5, 3.0, 4.0], meters.Take(3).Select(m => m.GetProperty("power_kw_avg").GetDouble()));
+        Assert.Equal(JsonValueKind.Null, meters[3].GetProperty("last_window_start").ValueKind);
+        Assert.Equal([1, 0, 0, 0], meters.Select(m => m.GetProperty("open_anomalies").GetInt32()));
+
+        var found = await (await op.GetAsync($"/api/v1/grid/regions/{region}/meters?search={ids[2][^4..]}")).JsonAsync();
+        Assert.Equal([ids[2]], found.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("meter_id").GetString()));
+        var second = await (await op.GetAsync($"/api/v1/grid/regions/{region}/meters?limit=2&offset=2")).JsonAsync();
+        Assert.Equal(ids[2..], second.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("meter_id").GetString()));
+
+        // The anomalies of the meter page: the open one and the resolved one within the range, not before it.
+        var anomalies = await (await op.GetAsync($"/api/v1/meters/{ids[0]}/anomalies?from={Scenario.Iso(now.AddHours(-6))}&to={Scenario.Iso(now)}")).JsonAsync();
+        Assert.Equal(["old dip", "spike"], anomalies.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("message").GetString()));
+        var recent = await (await op.GetAsync($"/api/v1/meters/{ids[0]}/anomalies?from={Scenario.Iso(now.AddHours(-1))}&to={Scenario.Iso(now)}")).JsonAsync();
+        Assert.Equal(("spike", "high", "active"), Assert.Single(recent.GetProperty("items").EnumerateArray()) is var a
+            ? (a.GetProperty("message").GetString(), a.GetProperty("severity").GetString(), a.GetProperty("status").GetString()) : default);
+    }
+
+    [Fact]
+    public async Task Should_refuse_another_regions_operator_and_bad_input_on_the_meter_list_and_anomalies()
+    {
+        var (outsider, _, _) = await gateway.OperatorOfAsync("Nashik");
+        var meter = Scenario.NewMeterId();
+        await gateway.ExecuteAsync("INSERT INTO meters (meter_id, region) VALUES ($1, 'Pune-West')", meter);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await outsider.GetAsync("/api/v1/grid/regions/Pune-West/meters")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await outsider.GetAsync($"/api/v1/meters/{meter}/anomalies")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await outsider.GetAsync("/api/v1/grid/regions/Atlantis/meters")).StatusCode);
+        Assert.Contains("letters, digits", await (await outsider.GetAsync("/api/v1/grid/regions/Nashik/meters?search=%27%20OR%201%3D1")).FieldErrorAsync("search"));
+        Assert.Contains("integer", await (await outsider.GetAsync("/api/v1/grid/regions/Nashik/meters?limit=0")).FieldErrorAsync("limit"));
+        Assert.Contains("before", await (await outsider.GetAsync(
+            $"/api/v1/meters/{meter}/anomalies?from={Scenario.Iso(DateTimeOffset.UtcNow)}&to={Scenario.Iso(DateTimeOffset.UtcNow.AddHours(-1))}")).FieldErrorAsync("from"));
+        Assert.Contains("MTR-", await (await outsider.GetAsync("/api/v1/meters/nope/anomalies")).FieldErrorAsync("meterId"));
+
+        var (user, _, _, _) = await gateway.UserWithMeterAsync("Nashik");
+        Assert.Equal(HttpStatusCode.Forbidden, (await user.GetAsync("/api/v1/grid/regions/Nashik/meters")).StatusCode);
+    }
+
     [Theory]
     [InlineData(0.0)]
     [InlineData(1.01)]
@@ -139,6 +203,16 @@ public sealed class GridSpecs(GatewayFixture gateway)
     {
         var e = Assert.Throws<InvalidOperationException>(() => new GatewayOptions { CompleteWindowShare = share }.Validate(isDevelopment: true));
         Assert.Contains("SmartGrid:Gateway:CompleteWindowShare", e.Message);
+    }
+
+    [Fact]
+    public void Should_refuse_to_start_when_a_meter_would_pass_for_passivated_before_it_is_silent()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            new GatewayOptions { MeterSilentAfter = TimeSpan.FromMinutes(10), MeterPassivatedAfter = TimeSpan.FromMinutes(5) }.Validate(isDevelopment: true));
+        Assert.Contains("SmartGrid:Gateway:MeterPassivatedAfter", e.Message);
+        Assert.Contains("SmartGrid:Gateway:MeterSilentAfter",
+            Assert.Throws<InvalidOperationException>(() => new GatewayOptions { MeterSilentAfter = TimeSpan.Zero }.Validate(isDevelopment: true)).Message);
     }
 
     /// <summary>A region of the spec's own, so its meter count is known; retired afterwards, so other specs see the default regions only.</summary>
@@ -152,6 +226,10 @@ public sealed class GridSpecs(GatewayFixture gateway)
     {
         public async ValueTask DisposeAsync() => (await admin.DeleteAsync($"/api/v1/admin/regions/{name}")).EnsureSuccessStatusCode();
     }
+
+    private static WindowAggregate Window1m(string meterId, string region, DateTimeOffset at, double kw) =>
+        WindowAggregate.Of(new TelemetryReading { MeterId = meterId, Timestamp = at, Voltage = 231, Current = kw * 1000 / 231, PowerKw = kw, EnergyKwh = kw / 360 },
+            WindowSize.OneMinute, region);
 
     private static RegionalAggregate Regional(string region, DateTimeOffset start, double loadPercent, int meters = 10) => new()
     {

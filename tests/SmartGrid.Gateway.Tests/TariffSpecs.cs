@@ -41,6 +41,40 @@ public sealed class TariffSpecs(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Should_read_an_operated_regions_price_history_and_refuse_another_regions_operator()
+    {
+        const string region = "Pune-West";
+        var now = DateTimeOffset.UtcNow;
+        // Prices of this spec's own (four decimals), so other specs' rows in the range do not count.
+        decimal[] prices = [7.7731m, 8.8731m];
+        foreach (var (minutesAgo, price) in new[] { (50, prices[0]), (40, prices[1]) })
+        {
+            await gateway.ExecuteAsync(
+                """
+                INSERT INTO tariffs (tariff_id, region, price_per_kwh, effective_from, reason, triggered_by, published_at)
+                VALUES ($1, $2, $3, $4, 'load-based', 'system', now())
+                """, Guid.NewGuid(), region, price, now.AddMinutes(-minutesAgo));
+        }
+        var range = $"from={Scenario.Iso(now.AddMinutes(-55))}&to={Scenario.Iso(now.AddMinutes(-35))}";
+
+        var (op, _, _) = await gateway.OperatorOfAsync(region);
+        var history = await (await op.GetAsync($"/api/v1/tariff/operator/history?region=pune-west&{range}")).JsonAsync();
+        Assert.Equal(region, history.GetProperty("region").GetString());
+        Assert.Equal([prices[1], prices[0]], history.GetProperty("items").EnumerateArray()
+            .Select(i => i.GetProperty("price_per_kwh").GetDecimal()).Where(prices.Contains));
+
+        // The attacker: an operator of another region asks for this one's prices.
+        var (outsider, _, _) = await gateway.OperatorOfAsync("Nashik");
+        var refused = await outsider.GetAsync($"/api/v1/tariff/operator/history?region={region}&{range}");
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.DoesNotContain("8.8731", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("required", await (await outsider.GetAsync("/api/v1/tariff/operator/history")).FieldErrorAsync("region"));
+        Assert.Equal(HttpStatusCode.NotFound, (await outsider.GetAsync("/api/v1/tariff/operator/history?region=Atlantis")).StatusCode);
+        var (user, _, _, _) = await gateway.UserWithMeterAsync(region);
+        Assert.Equal(HttpStatusCode.Forbidden, (await user.GetAsync($"/api/v1/tariff/operator/history?region={region}")).StatusCode);
+    }
+
+    [Fact]
     public async Task Should_page_the_price_history_of_the_users_region_newest_first()
     {
         const string region = "Mumbai-Central";

@@ -35,6 +35,12 @@ internal static class TariffEndpoints
             .WithSummary("Price changes in the region of the caller's meter, newest first (paged)")
             .TimeRange("30 days").Paged().Query("meter_id", "One of the caller's meters (default: the first)");
 
+        var op = api.MapGroup("/tariff/operator").WithTags("tariff").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
+        op.MapGet("/history", RegionHistoryAsync).Produces<RegionTariffHistoryPage>().ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.operator.history")
+            .WithSummary("Price changes of one of the caller's regions, newest first (paged)")
+            .Query("region", "One of the caller's regions (required)").TimeRange("30 days").Paged();
+
         var admin = api.MapGroup("/tariff/admin").WithTags("tariff").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
         admin.MapPost("/override", CreateOverrideAsync).WithName("tariff.admin.override.create").Produces<OverrideView>(StatusCodes.Status201Created)
             .WithSummary("Override a region's price (fixed price or percentage on the base rate) for [valid_from, valid_to)")
@@ -91,6 +97,26 @@ internal static class TariffEndpoints
             return problem;
         var (items, total) = region is null ? ([], 0) : await tariffs.HistoryAsync(region, from, to, limit, offset, ct);
         return GatewayJson.Ok(new TariffHistoryPage(meterId!, region, from, to, items, total, limit, offset));
+    }
+
+    private static async Task<IResult> RegionHistoryAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffRecords tariffs,
+        TimeProvider time)
+    {
+        var query = new QueryReader(context.Request.Query);
+        var asked = query.Raw("region");
+        if (string.IsNullOrWhiteSpace(asked))
+            query.Error("region", $"is required: one of {string.Join(", ", regions.Names)}");
+        var (from, to) = query.Range(time.GetUtcNow(), TimeSpan.FromDays(30), MaxHistorySpan);
+        var (limit, offset) = query.Page(options);
+        if (query.HasErrors)
+            return query.Problem();
+        // Any case finds the region; the answer and the query use its stored name.
+        if (regions.Canonical(asked!) is not { } region)
+            return Problems.NotFound("Region not found", $"No region '{(asked!.Length <= 64 ? asked : asked[..64] + "…")}'.");
+        if (!CurrentUser.From(context.User).MayOperate(region))
+            return Problems.Forbidden($"You do not operate region '{region}'.");
+        var (items, total) = await tariffs.HistoryAsync(region, from, to, limit, offset, context.RequestAborted);
+        return GatewayJson.Ok(new RegionTariffHistoryPage(region, from, to, items, total, limit, offset));
     }
 
     private static async Task<IResult> CreateOverrideAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffRecords tariffs,

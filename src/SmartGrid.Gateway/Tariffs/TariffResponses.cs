@@ -9,3 +9,7 @@ public sealed record CurrentTariffView(
 /// <summary>One page of the price changes in the region of the caller's meter (region null when the meter has none yet).</summary>
 public sealed record TariffHistoryPage(
     string MeterId, string? Region, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<TariffHistoryEntry> Items, long Total, int Limit, int Offset);
+
+/// <summary>One page of an operated region's price changes, for the operator's price history chart.</summary>
+public sealed record RegionTariffHistoryPage(
+    string Region, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<TariffHistoryEntry> Items, long Total, int Limit, int Offset);

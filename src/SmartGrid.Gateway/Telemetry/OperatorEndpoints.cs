@@ -23,6 +23,9 @@ internal static class OperatorEndpoints
             .TimeRange("1 day").Query("resolution", "1m or 15m (default 15m)").Query("limit", "Page size, 1 to 1000 (default 100)");
         meters.MapGet("/status", StatusAsync).Produces<MeterStatus>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status504GatewayTimeout).WithName("meters.status")
             .WithSummary("Live state of the meter actor: open windows, baseline, last seen");
+        meters.MapGet("/anomalies", AnomaliesAsync).Produces<MeterAnomalyList>().ProducesProblem(StatusCodes.Status404NotFound).WithName("meters.anomalies")
+            .WithSummary("The meter's anomaly alerts seen in [from, to), oldest first (at most limit)")
+            .TimeRange("1 day").Query("limit", "At most this many, 1 to 1000 (default 100)");
 
         var grid = api.MapGroup("/grid").WithTags("grid").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
         grid.MapGet("/regions", RegionsAsync).WithName("grid.regions").Produces<RegionOverviewList>()
@@ -30,6 +33,44 @@ internal static class OperatorEndpoints
         grid.MapGet("/regions/{region}/load", RegionLoadAsync).Produces<RegionLoadPage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("grid.regions.load")
             .WithSummary("A region's load windows (regional_aggregates_1m or _15m) in [from, to), each with meters reported, meters expected and whether it is complete")
             .TimeRange("1 day").Query("resolution", "1m (at most 1 day) or 15m (default)").Query("limit", "Page size, 1 to 1000 (default 100)");
+        grid.MapGet("/regions/{region}/meters", RegionMetersAsync).Produces<Page<RegionMeter>>().ProducesProblem(StatusCodes.Status404NotFound).WithName("grid.regions.meters")
+            .WithSummary("A region's meters in id order: reporting, silent or passivated, the newest 1-minute window, open anomalies (paged)")
+            .Query("search", "Only meters whose id contains this (case-insensitive, letters, digits and '-', at most 12)").Paged();
+    }
+
+    private static async Task<IResult> RegionMetersAsync(string region, HttpContext context, GatewayOptions options, GatewayRegions regions,
+        RegionMeters meters, TimeProvider time)
+    {
+        var query = new QueryReader(context.Request.Query);
+        var search = query.Raw("search")?.Trim().ToUpperInvariant();
+        if (search is { Length: 0 })
+            search = null;
+        else if (search is not null && (search.Length > 12 || !search.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')))
+            query.Error("search", "must be at most 12 letters, digits or '-' of a meter id (e.g. MTR-0000 or 0042)");
+        var (limit, offset) = query.Page(options);
+        if (query.HasErrors)
+            return query.Problem();
+        if (OperatedRegion(region, context, regions) is not { } canonical)
+            return RegionRefusal(region, regions);
+        var (items, total) = await meters.ListAsync(canonical, search, limit, offset, time.GetUtcNow(), context.RequestAborted);
+        return GatewayJson.Ok(new Page<RegionMeter>(items, total, limit, offset));
+    }
+
+    private static async Task<IResult> AnomaliesAsync(string meterId, HttpContext context, GatewayOptions options, MeterRegistry registry,
+        RegionMeters meters, TimeProvider time)
+    {
+        var query = new QueryReader(context.Request.Query);
+        if (!Identifiers.IsMeterId(meterId))
+            query.Error("meterId", Identifiers.MeterIdRule);
+        var (from, to) = query.Range(time.GetUtcNow(), TimeSpan.FromDays(1), options.MaxQueryRange);
+        var limit = query.Int("limit", options.DefaultPageSize, 1, options.MaxPageSize);
+        if (query.HasErrors)
+            return query.Problem();
+        var ct = context.RequestAborted;
+        if (await CheckAccessAsync(context, registry, meterId, ct) is { } denied)
+            return denied;
+        var region = (await registry.GetRegionAsync(meterId, ct))!;
+        return GatewayJson.Ok(new MeterAnomalyList(meterId, from, to, await meters.AnomaliesAsync(meterId, region, from, to, limit, ct)));
     }
 
     private static async Task<IResult> AggregatesAsync(string meterId, HttpContext context, GatewayOptions options, MeterRegistry registry,
@@ -87,12 +128,9 @@ internal static class OperatorEndpoints
             query.Error("from", "with resolution=1m the range from..to may span at most 1 day");
         if (query.HasErrors)
             return query.Problem();
-        // Any case finds the region ("nashik"); the answer and the query use its stored name.
-        if (regions.Canonical(region) is not { } canonical)
-            return Problems.NotFound("Region not found", $"No region '{Truncate(region)}'; known: {string.Join(", ", regions.Names)}.");
+        if (OperatedRegion(region, context, regions) is not { } canonical)
+            return RegionRefusal(region, regions);
         region = canonical;
-        if (!CurrentUser.From(context.User).MayOperate(region))
-            return Problems.Forbidden($"You do not operate region '{region}'.");
 
         var rows = await queries.GetRegionalLoadAsync(region, size, from, to, context.RequestAborted);
         var expected = (await registry.CountByRegionAsync([region], context.RequestAborted)).GetValueOrDefault(region);
@@ -100,6 +138,15 @@ internal static class OperatorEndpoints
         var items = rows.Take(limit).Select(w => RegionLoadWindow.Of(w, expected, options.CompleteWindowShare)).ToArray();
         return GatewayJson.Ok(new RegionLoadPage(region, size.ToWireName(), from, to, limit, items, next));
     }
+
+    /// <summary>The region's stored name (any case finds it: "nashik") when the caller operates it, else null.</summary>
+    private static string? OperatedRegion(string region, HttpContext context, GatewayRegions regions) =>
+        regions.Canonical(region) is { } canonical && CurrentUser.From(context.User).MayOperate(canonical) ? canonical : null;
+
+    /// <summary>Why <see cref="OperatedRegion"/> found no region: 404 when none has the name, 403 when the caller does not operate it.</summary>
+    private static IResult RegionRefusal(string region, GatewayRegions regions) => regions.Canonical(region) is { } canonical
+        ? Problems.Forbidden($"You do not operate region '{canonical}'.")
+        : Problems.NotFound("Region not found", $"No region '{Truncate(region)}'; known: {string.Join(", ", regions.Names)}.");
 
     /// <summary>404 for an unknown meter, 403 for a meter outside the operator's regions, else null.</summary>
     private static async Task<IResult?> CheckAccessAsync(HttpContext context, MeterRegistry registry, string meterId, CancellationToken ct)

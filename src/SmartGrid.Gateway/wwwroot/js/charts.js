@@ -3,7 +3,7 @@ import uPlot from '../lib/uplot/uPlot.esm.js';
 const PALETTE = ['#1b6ac9', '#b3401d', '#2b7a3d', '#7a3db3', '#8a6d00', '#00707a'];
 
 /**
- * A time chart: series = [{ label, points: [[epochSeconds, value]...] }], lines = [{ label, value, colour }]
+ * A time chart: series = [{ label, points: [[epochSeconds, value]...], stepped?, marks?, colour?, dash? }], lines = [{ label, value, colour }]
  * drawn as constant dashed series (capacity, overload threshold, voltage band). The chart's figures are also
  * given as a caption, so the picture is not the only way to read them.
  */
@@ -21,7 +21,15 @@ export function timeChart(container, { title, unit, series, lines = [], band = n
   series.forEach((s, i) => {
     const byX = new Map(s.points);
     data.push(xs.map((x) => byX.get(x) ?? null));
-    opts.series.push({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: false });
+    const stroke = s.colour ?? PALETTE[i % PALETTE.length];
+    if (s.marks) {
+      // Marks only (anomalies): a dot at each point, no line between them.
+      opts.series.push({ label: s.label, stroke, width: 0, paths: () => null, points: { show: true, size: 11, fill: stroke, stroke } });
+    } else {
+      // A stepped series (prices, the hourly baseline) holds each value until the next one.
+      opts.series.push({ label: s.label, stroke, width: 2, dash: s.dash, spanGaps: !!s.stepped,
+        paths: s.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined });
+    }
   });
   for (const line of lines) {
     data.push(xs.map(() => line.value));

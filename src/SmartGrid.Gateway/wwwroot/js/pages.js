@@ -59,11 +59,12 @@ async function overview(target, _, { onLive, announce }) {
   const rows = new Map();
 
   const loadCell = (load) => load ? h('span', {}, `${number(load.load_percentage)} %`) : '–';
-  const completeness = (load) => {
-    // Window completeness (meters reported ÷ expected) where the gateway gives it.
-    if (!load || load.complete === undefined) return h('span', { class: 'muted' }, 'n/a');
-    const ratio = load.meters_expected ? `${load.meter_count}/${load.meters_expected}` : '';
-    return h('span', {}, `${load.complete ? 'complete' : 'partial'} ${ratio}`);
+  const completeness = (r) => {
+    // Window completeness (meters reported ÷ expected); a newer window still short of meters is named, not shown as the load.
+    const load = r.load, partial = r.newest_partial;
+    const ratio = (w) => (w.meters_expected ? ` ${w.meters_reported ?? w.meter_count}/${w.meters_expected}` : '');
+    return h('span', {}, load ? `complete${ratio(load)}` : h('span', { class: 'muted' }, 'no complete window'),
+      partial ? h('span', { class: 'muted partial' }, ' · newer partial: ', time(partial.window_start), ratio(partial)) : null);
   };
   const alertCell = (region) => {
     const c = counts.get(region);
@@ -71,11 +72,12 @@ async function overview(target, _, { onLive, announce }) {
     return h('span', { class: 'sevs' }, SEVERITIES.filter((s) => c[s]).map((s) => h('span', { class: `sev sev-${s}`, title: `${c[s]} ${s}` }, `${c[s]} ${s}`)));
   };
   const render = (r) => {
-    const tr = h('tr', { dataset: { region: r.region, loadPercent: r.load ? String(r.load.load_percentage) : '' } },
+    const tr = h('tr', { dataset: { region: r.region, loadPercent: r.load ? String(r.load.load_percentage) : '',
+      partialWindow: r.newest_partial?.window_start ?? '' } },
       h('th', { scope: 'row' }, h('a', { href: `#/region/${enc(r.region)}` }, r.region)),
       h('td', { class: 'num load' }, loadCell(r.load)),
       h('td', {}, r.load ? time(r.load.window_start) : '–'),
-      h('td', {}, completeness(r.load)),
+      h('td', {}, completeness(r)),
       h('td', { class: 'num' }, r.load ? `${number(r.load.capacity_kw, 0)} kW` : '–'),
       h('td', { class: 'num price' }, r.price_per_kwh != null ? `₹${number(r.price_per_kwh, 2)}/kWh` : '–'),
       h('td', {}, r.price_reason ?? '–'),
@@ -89,7 +91,7 @@ async function overview(target, _, { onLive, announce }) {
     h('figcaption', {}, `Load of each region over the last 24 h (15-minute windows) against capacity, with the overload line at ${OVERLOAD_PERCENT} %.`));
   target.replaceChildren(
     h('h1', {}, 'Grid overview'),
-    table('Regions: load of the newest 1-minute window, capacity, price in force and open alerts',
+    table('Regions: load of the newest complete 1-minute window, capacity, price in force and open alerts',
       ['Region', 'Load', 'Window', 'Completeness', 'Capacity', 'Price', 'Tier', 'Open alerts'], body, { id: 'regions' }),
     chart);
   const loads = await Promise.all(grid.items.map(async (r) => ({ region: r.region, items: await regionLoad(r.region, 24, '15m') })));
@@ -99,20 +101,48 @@ async function overview(target, _, { onLive, announce }) {
     const entry = rows.get(region);
     if (!entry) return;
     const tr = render(entry.row);
+    // A re-render for an alert or a price keeps when the load last changed.
+    if (entry.tr.dataset.updatedAt) tr.dataset.updatedAt = entry.tr.dataset.updatedAt;
     entry.tr.replaceWith(tr);
     rows.get(region).tr = tr;
   };
+  // A window on the stream says nothing of how complete it is (that needs the region's registered meters): the
+  // event makes the page re-read /grid/regions, so live and initial load follow the one rule, the gateway's.
+  // Events arriving during a read are folded into one more read, not one read each. The record can reach the page
+  // before its row reaches PostgreSQL: until the answer holds the event's window, it is read again, a few times.
+  const awaited = new Map();
+  const holds = (r, e) => [r.load, r.newest_partial].some((w) => w && (Date.parse(w.window_start) > Date.parse(e.window_start)
+    || (Date.parse(w.window_start) === Date.parse(e.window_start) && (w.meters_reported ?? w.meter_count) >= e.meter_count)));
+  let reading = null, stale = false;
+  const reread = () => {
+    if (reading) { stale = true; return reading; }
+    reading = (async () => {
+      for (let attempt = 0; ; attempt++) {
+        stale = false;
+        const fresh = await api.get('/grid/regions');
+        for (const r of fresh.items) {
+          const entry = rows.get(r.region);
+          if (!entry) continue;
+          const moved = r.load?.window_start !== entry.row.load?.window_start || r.load?.load_percentage !== entry.row.load?.load_percentage;
+          entry.row = { ...entry.row, load: r.load, newest_partial: r.newest_partial };
+          replace(r.region);
+          // When the screen showed a new current load (a window revised by late meters is news too): "window to screen".
+          if (moved) rows.get(r.region).tr.dataset.updatedAt = String(Date.now());
+          if (awaited.has(r.region) && holds(r, awaited.get(r.region))) awaited.delete(r.region);
+        }
+        if (stale) { attempt = -1; continue; }
+        if (!awaited.size || attempt >= 8) { awaited.clear(); return; }
+        await new Promise((done) => setTimeout(done, 150 * (attempt + 1)));
+      }
+    })().finally(() => { reading = null; });
+    return reading;
+  };
   onLive(async (kind, data) => {
     if (kind === 'region_window' && data.window_size === '1m') {
-      const entry = rows.get(data.region);
-      if (!entry) return;
-      const shown = entry.row.load;
-      if (shown && Date.parse(data.window_start) < Date.parse(shown.window_start)) return;
-      entry.row.load = { ...(shown ?? {}), window_start: data.window_start, load_percentage: data.load_percentage,
-        total_power_kw: data.total_power_kw, capacity_kw: data.capacity_kw, meter_count: data.meter_count };
-      replace(data.region);
-      // When the screen showed it: the measure of "window to screen".
-      rows.get(data.region).tr.dataset.updatedAt = String(Date.now());
+      if (!rows.has(data.region)) return;
+      const before = awaited.get(data.region);
+      if (!before || Date.parse(data.window_start) >= Date.parse(before.window_start)) awaited.set(data.region, data);
+      await reread();
     } else if (kind === 'alert') {
       counts = alertCounts(await allPages('/alerts/operator/active'));
       for (const region of rows.keys()) replace(region);
@@ -128,25 +158,52 @@ async function overview(target, _, { onLive, announce }) {
 }
 
 // ---------------------------------------------------------------- region
+const METER_PAGE = 50;
+const STATUS_TEXT = { reporting: 'reporting', silent: 'silent', passivated: 'passivated' };
+
 async function region(target, [name]) {
   const [loads1m, loads15m, alerts] = await Promise.all([
     regionLoad(name, 6, '1m'), regionLoad(name, 24, '15m'), allPages('/alerts/operator/active', { region: name })]);
-  const search = h('form', { class: 'inline', role: 'search', onsubmit: (e) => {
+  const meters = h('div', { id: 'region-meters' });
+  let search = '', offset = 0, asked = 0;
+  const showMeters = async () => {
+    // A search typed while an earlier list is still loading must not be overwritten by that list's late answer.
+    const mine = ++asked;
+    const page = await api.get(`/grid/regions/${enc(name)}/meters?${q({ search, limit: METER_PAGE, offset })}`);
+    if (mine !== asked) return;
+    const rows = page.items.map((m) => h('tr', { dataset: { meter: m.meter_id, status: m.status } },
+      h('th', { scope: 'row' }, h('a', { href: `#/meter/${enc(m.meter_id)}` }, m.meter_id)),
+      h('td', {}, h('span', { class: `meter-status meter-status-${m.status}` }, STATUS_TEXT[m.status] ?? m.status)),
+      h('td', {}, m.last_window_start ? time(m.last_window_start) : 'never'),
+      h('td', { class: 'num' }, m.power_kw_avg != null ? `${number(m.power_kw_avg, 2)} kW` : '–'),
+      h('td', { class: 'num' }, m.voltage_avg != null ? `${number(m.voltage_avg, 1)} V` : '–'),
+      h('td', {}, m.open_anomalies ? [`${m.open_anomalies} open, newest `, time(m.newest_anomaly_at)] : 'none')));
+    const shown = `${page.total ? offset + 1 : 0}–${offset + page.items.length} of ${page.total}`;
+    const turn = (by) => () => { offset = Math.max(0, offset + by); showMeters(); };
+    meters.replaceChildren(
+      table(`Meters${search ? ` matching ${search}` : ''}: ${shown}`, ['Meter', 'Status', 'Newest 1-minute window', 'Power', 'Voltage', 'Anomalies'], rows),
+      h('p', { class: 'inline pager' },
+        h('button', { type: 'button', disabled: offset === 0, onclick: turn(-METER_PAGE) }, 'Previous'),
+        h('button', { type: 'button', disabled: offset + page.items.length >= page.total, onclick: turn(METER_PAGE) }, 'Next')));
+  };
+  const searchForm = h('form', { class: 'inline', role: 'search', 'aria-label': 'Meters', onsubmit: async (e) => {
     e.preventDefault();
-    const id = e.target.elements.meter.value.trim().toUpperCase();
-    if (id) location.hash = `#/meter/${enc(id)}`;
-  } }, h('label', { for: 'meter-search' }, 'Meter id'),
-  h('input', { id: 'meter-search', name: 'meter', placeholder: 'MTR-00000001', pattern: 'MTR-[0-9]{8}', required: true }),
-  h('button', { type: 'submit' }, 'Open meter'));
+    search = e.target.elements.meter.value.trim().toUpperCase();
+    offset = 0;
+    await showMeters();
+  } }, h('label', { for: 'meter-search' }, 'Meter id contains'),
+  h('input', { id: 'meter-search', name: 'meter', placeholder: 'MTR-0000 or 0042', pattern: '[A-Za-z0-9\\-]{1,12}', maxlength: '12' }),
+  h('button', { type: 'submit' }, 'Search'));
   const latest = loads1m.at(-1);
   const c1 = h('div', { class: 'plot' }), c15 = h('div', { class: 'plot' });
   target.replaceChildren(
     h('h1', {}, `Region ${name}`),
     h('p', {}, latest ? ['Newest 1-minute window: ', h('strong', {}, `${number(latest.load_percentage)} %`), ` of ${number(latest.capacity_kw, 0)} kW, ${latest.meter_count} meters reporting, `, time(latest.window_start)] : 'No windows in the last 6 h.'),
-    search,
+    h('h2', {}, 'Meters'), searchForm, meters,
     h('figure', { class: 'chart' }, c1, h('figcaption', {}, 'Load, last 6 h, 1-minute windows')),
     h('figure', { class: 'chart' }, c15, h('figcaption', {}, 'Load, last 24 h, 15-minute windows')),
     alertTable(`Open alerts in ${name}`, alerts, false));
+  await showMeters();
   loadChart(c1, `${name}: 6 h`, [{ region: name, items: loads1m }], 6);
   loadChart(c15, `${name}: 24 h`, [{ region: name, items: loads15m }], 24);
 }
@@ -154,10 +211,12 @@ async function region(target, [name]) {
 // ---------------------------------------------------------------- meter
 async function meter(target, [id]) {
   const to = Date.now();
-  const [status, w1, w15] = await Promise.all([
+  const [status, w1, w15, anomalies] = await Promise.all([
     api.get(`/meters/${enc(id)}/status`).catch((e) => ({ error: e.message })),
+    // The anomaly marks come from the alerts the anomalies raised (GET /meters/{id}/anomalies).
     api.get(`/meters/${enc(id)}/aggregates?${q({ resolution: '1m', from: iso(to - 6 * HOUR), to: iso(to), limit: 1000 })}`),
     api.get(`/meters/${enc(id)}/aggregates?${q({ resolution: '15m', from: iso(to - 24 * HOUR), to: iso(to), limit: 1000 })}`),
+    api.get(`/meters/${enc(id)}/anomalies?${q({ from: iso(to - 24 * HOUR), to: iso(to), limit: 1000 })}`).catch(() => ({ items: [] })),
   ]);
   const perDay = new Map();
   for (const w of w15.items) {
@@ -169,15 +228,38 @@ async function meter(target, [id]) {
     ? h('p', { class: 'muted' }, `Live state not available: ${status.error}`)
     : h('dl', { class: 'facts' }, Object.entries(status).filter(([, v]) => typeof v !== 'object').flatMap(([k, v]) =>
       [h('dt', {}, k.replaceAll('_', ' ')), h('dd', {}, /_at$|timestamp|window_start/.test(k) && v ? time(v) : String(v))]));
+  const anomalyTable = table(`Anomalies in the last 24 h (${anomalies.items.length})`, ['Severity', 'Status', 'What', 'First seen', 'Last seen', 'Times'],
+    anomalies.items.map((a) => h('tr', { dataset: { anomaly: a.alert_id } }, h('td', {}, severityBadge(a.severity)), h('td', {}, a.status), h('td', {}, a.message),
+      h('td', {}, time(a.first_seen_at)), h('td', {}, time(a.last_seen_at)), h('td', { class: 'num' }, a.occurrences))), { id: 'anomalies' });
   target.replaceChildren(
     h('h1', {}, `Meter ${id}`), statusList,
-    ...charts.map((c, i) => h('figure', { class: 'chart' }, c, h('figcaption', {}, ['Power, 6 h of 1-minute windows', 'Voltage, 6 h of 1-minute windows (band shaded: 230 V ± 10 %)', 'Power, 24 h of 15-minute windows', 'Voltage, 24 h of 15-minute windows'][i]))),
+    ...charts.map((c, i) => h('figure', { class: 'chart' }, c, h('figcaption', {}, ['Power, 6 h of 1-minute windows, the meter\'s learned baseline per hour (dashed) and its anomalies (red dots)', 'Voltage, 6 h of 1-minute windows (band shaded: 230 V ± 10 %)', 'Power, 24 h of 15-minute windows, baseline and anomalies', 'Voltage, 24 h of 15-minute windows'][i]))),
+    anomalyTable,
     table('Energy per day (kWh)', ['Day', 'Energy'], [...perDay].map(([d, e]) => h('tr', {}, h('td', {}, d), h('td', { class: 'num' }, number(e, 3))))));
   const band = { label: 'voltage band', low: 207, high: 253 };
   const pts = (items, f) => items.map((w) => [epoch(w.window_start), f(w)]);
-  timeChart(charts[0], { from: to - 6 * HOUR, to, title: 'Power (1m)', unit: 'kW', series: [{ label: 'avg kW', points: pts(w1.items, (w) => w.power_kw_avg) }, { label: 'max kW', points: pts(w1.items, (w) => w.power_kw_max) }] });
+  // The meter actor's baseline: a mean per UTC hour of day (baseline_kw_by_hour), drawn hour by hour.
+  const baseline = (hours) => {
+    const byHour = status.baseline_kw_by_hour ?? [];
+    const points = [];
+    const from = to - hours * HOUR;
+    for (let at = Math.floor(from / HOUR) * HOUR; at <= to; at += HOUR) {
+      const kw = byHour[new Date(at).getUTCHours()];
+      // Each hour's mean across its hour (clipped to the chart), so a lone learned hour is a segment, not a dot.
+      if (kw != null) points.push([Math.max(at, from) / 1000, kw], [(Math.min(at + HOUR, to) - 1000) / 1000, kw]);
+    }
+    return { label: 'baseline kW', points, stepped: true, dash: [4, 4], colour: '#7a3db3' };
+  };
+  // An anomaly is marked where it was first and last seen, on the window it fell in (or at the baseline's height).
+  const marks = (items, size) => {
+    const step = size === '1m' ? 60 : 900;
+    const byStart = new Map(items.map((w) => [epoch(w.window_start), w.power_kw_avg]));
+    const at = (t) => { const x = Math.floor(epoch(t) / step) * step; return [x, byStart.get(x) ?? 0]; };
+    return { label: 'anomaly', marks: true, colour: '#c00000', points: anomalies.items.flatMap((a) => [at(a.first_seen_at), at(a.last_seen_at)]) };
+  };
+  timeChart(charts[0], { from: to - 6 * HOUR, to, title: 'Power (1m)', unit: 'kW', series: [{ label: 'avg kW', points: pts(w1.items, (w) => w.power_kw_avg) }, { label: 'max kW', points: pts(w1.items, (w) => w.power_kw_max) }, baseline(6), marks(w1.items, '1m')] });
   timeChart(charts[1], { from: to - 6 * HOUR, to, title: 'Voltage (1m)', unit: 'V', series: [{ label: 'avg V', points: pts(w1.items, (w) => w.voltage_avg) }], band });
-  timeChart(charts[2], { from: to - 24 * HOUR, to, title: 'Power (15m)', unit: 'kW', series: [{ label: 'avg kW', points: pts(w15.items, (w) => w.power_kw_avg) }] });
+  timeChart(charts[2], { from: to - 24 * HOUR, to, title: 'Power (15m)', unit: 'kW', series: [{ label: 'avg kW', points: pts(w15.items, (w) => w.power_kw_avg) }, baseline(24), marks(w15.items, '15m')] });
   timeChart(charts[3], { from: to - 24 * HOUR, to, title: 'Voltage (15m)', unit: 'V', series: [{ label: 'avg V', points: pts(w15.items, (w) => w.voltage_avg) }], band });
 }
 
@@ -185,8 +267,8 @@ async function meter(target, [id]) {
 function alertTable(caption, alerts, actions, onChange) {
   const rows = alerts.map((a) => {
     const buttons = actions ? h('td', { class: 'actions' },
-      a.status === 'active' ? h('button', { type: 'button', dataset: { action: 'acknowledge' }, onclick: () => transition(a, 'acknowledge', onChange) }, 'Acknowledge') : null,
-      a.status !== 'resolved' ? h('button', { type: 'button', dataset: { action: 'resolve' }, onclick: () => transition(a, 'resolve', onChange) }, 'Resolve') : null,
+      a.status === 'active' ? h('button', { type: 'button', dataset: { action: 'acknowledge' }, onclick: (e) => noteForm(a, 'acknowledge', e.currentTarget, onChange) }, 'Acknowledge') : null,
+      a.status !== 'resolved' ? h('button', { type: 'button', dataset: { action: 'resolve' }, onclick: (e) => noteForm(a, 'resolve', e.currentTarget, onChange) }, 'Resolve') : null,
       h('button', { type: 'button', 'aria-expanded': 'false', onclick: (e) => timeline(a, e.currentTarget) }, 'Timeline')) : null;
     return h('tr', { dataset: { alertId: a.alert_id, status: a.status } },
       h('td', {}, severityBadge(a.severity)), h('td', {}, a.type), h('td', {}, a.region), h('td', { class: 'nowrap' }, a.meter_id ?? '–'),
@@ -195,14 +277,32 @@ function alertTable(caption, alerts, actions, onChange) {
   return table(caption, ['Severity', 'Type', 'Region', 'Meter', 'Message', 'Status', 'Raised', ...(actions ? ['Actions'] : [])], rows, { class: 'alerts-table' });
 }
 
-async function transition(alert, action, onChange) {
-  try {
-    await api.request('PUT', `/alerts/operator/${enc(alert.alert_id)}/${action}`);
-    document.getElementById('live').textContent = `Alert ${action === 'resolve' ? 'resolved' : 'acknowledged'}.`;
-  } catch (e) {
-    document.getElementById('live').textContent = `Could not ${action}: ${e.message}`;
-  }
-  await onChange?.();
+const NOTE_MAX = 1000;
+
+/** Acknowledge or resolve asks for an optional note first (the route's JSON body), then acts. */
+function noteForm(alert, action, button, onChange) {
+  const row = button.closest('tr');
+  row.parentElement.querySelector('tr.note-row')?.remove();
+  const id = `note-${alert.alert_id}`;
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'stack note', onsubmit: async (e) => {
+    e.preventDefault();
+    const note = e.target.elements.note.value.trim();
+    try {
+      await api.request('PUT', `/alerts/operator/${enc(alert.alert_id)}/${action}`, note ? { note } : undefined);
+      document.getElementById('live').textContent = `Alert ${action === 'resolve' ? 'resolved' : 'acknowledged'}.`;
+      await onChange?.();
+    } catch (err) {
+      error.textContent = err.problem?.errors ? Object.entries(err.problem.errors).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ') : `Could not ${action}: ${err.message}`;
+    }
+  } },
+  h('label', { for: id }, `Note for ${action === 'resolve' ? 'resolving' : 'acknowledging'} (optional, at most ${NOTE_MAX} characters)`),
+  h('textarea', { id, name: 'note', rows: '2', maxlength: String(NOTE_MAX) }),
+  h('span', { class: 'inline' }, h('button', { type: 'submit' }, action === 'resolve' ? 'Confirm resolve' : 'Confirm acknowledge'),
+    h('button', { type: 'button', class: 'secondary', onclick: () => { note.remove(); button.focus(); } }, 'Cancel')), error);
+  const note = h('tr', { class: 'note-row' }, h('td', { colspan: '8' }, form));
+  row.after(note);
+  form.elements.note.focus();
 }
 
 async function timeline(alert, button) {
@@ -213,7 +313,9 @@ async function timeline(alert, button) {
     return;
   }
   const detail = await api.get(`/alerts/operator/${enc(alert.alert_id)}`);
-  const list = h('ol', {}, detail.events.map((e) => h('li', {}, time(e.at), ` ${e.action}`, e.actor ? ` by ${e.actor}` : '')));
+  // The actor's name where the route gives it, else the actor as recorded (a user id, or "system").
+  const list = h('ol', { class: 'timeline-events' }, detail.events.map((e) => h('li', { dataset: { action: e.action } }, time(e.at), ` ${e.action}`,
+    e.actor_name || e.actor ? ` by ${e.actor_name || e.actor}` : '', e.note ? h('blockquote', { class: 'note' }, e.note) : null)));
   row.after(h('tr', { class: 'timeline' }, h('td', { colspan: '8' }, list)));
   button.setAttribute('aria-expanded', 'true');
 }
@@ -236,7 +338,7 @@ async function alerts(target, _, { onLive }) {
   };
   filters.addEventListener('change', load);
   target.replaceChildren(h('h1', {}, 'Alerts'),
-    h('p', { class: 'muted' }, 'Acknowledge and resolve act at once; the routes take no note yet.'), filters, list);
+    h('p', { class: 'muted' }, 'Acknowledge and resolve ask for an optional note; the timeline shows who did what, when, and their note.'), filters, list);
   await load();
   onLive((kind) => { if (kind === 'alert') load(); });
 }
@@ -249,10 +351,39 @@ async function tariffs(target, _, { onLive }) {
     h('tr', { dataset: { region: r.region } }, h('th', { scope: 'row' }, r.region),
       h('td', { class: 'num' }, r.price_per_kwh != null ? `₹${number(r.price_per_kwh, 2)}/kWh` : '–'),
       h('td', {}, r.price_reason ?? '–'), h('td', {}, time(r.price_effective_from)))));
-  const parts = [h('h1', {}, 'Tariffs'), current];
+  const chart = h('div', { class: 'plot' });
+  const history = await priceHistory(grid.items.map((r) => r.region), 7);
+  const parts = [h('h1', {}, 'Tariffs'), current,
+    h('figure', { class: 'chart' }, chart, h('figcaption', {}, 'Price per kWh of each region over the last 7 days (each price holds until the next change)')),
+    table('Price changes in the last 7 days, newest first', ['Region', 'From', 'Price', 'Was', 'Reason'], history.changes.slice(0, 30).map((c) =>
+      h('tr', {}, h('td', {}, c.region), h('td', {}, time(c.effective_from)), h('td', { class: 'num' }, `₹${number(c.price_per_kwh, 2)}`),
+        h('td', { class: 'num' }, c.old_price != null ? `₹${number(c.old_price, 2)}` : '–'), h('td', {}, c.reason))), { id: 'price-history' })];
   if (user.role === 'ADMIN') parts.push(await overrides(grid.items.map((r) => r.region), () => tariffs(target, _, { onLive })));
   target.replaceChildren(...parts);
+  const now = Date.now();
+  timeChart(chart, { from: now - history.days * 24 * HOUR, to: now, title: 'Price history', unit: '₹/kWh',
+    series: history.series.map(({ region, points }) => ({ label: region, points, stepped: true })) });
   onLive((kind) => { if (kind === 'tariff') tariffs(target, _, { onLive }); });
+}
+
+/** Each region's price changes over the last days (GET /tariff/operator/history), as stepped series that run up to now. */
+async function priceHistory(regions, days) {
+  const to = Date.now(), from = to - days * 24 * HOUR;
+  const perRegion = await Promise.all(regions.map(async (region) => {
+    const [items, before] = await Promise.all([
+      allPages('/tariff/operator/history', { region, from: iso(from), to: iso(to) }),
+      // The price already in force when the span starts: the newest change before it (five years back at most, as the route allows).
+      api.get(`/tariff/operator/history?${q({ region, from: iso(from - 5 * 365 * 24 * HOUR), to: iso(from), limit: 1 })}`)]);
+    return { region, items, before: before.items[0] };
+  }));
+  const series = perRegion.map(({ region, items, before }) => {
+    const points = items.map((c) => [epoch(c.effective_from), Number(c.price_per_kwh)]).reverse();
+    if (before) points.unshift([from / 1000, Number(before.price_per_kwh)]);
+    if (points.length) points.push([to / 1000, points.at(-1)[1]]);
+    return { region, points };
+  });
+  const changes = perRegion.flatMap(({ items }) => items).sort((a, b) => Date.parse(b.effective_from) - Date.parse(a.effective_from));
+  return { days, series, changes };
 }
 
 async function overrides(regions, reload) {
@@ -354,13 +485,60 @@ async function energy(target, _, { onLive }) {
     h('figure', { class: 'chart' }, chart, h('figcaption', {}, 'My consumption this month, 15-minute windows (kWh)')),
     table('Invoices', ['Period', 'Energy', 'Amount', 'Status'], (invoices.items ?? []).map((i) =>
       h('tr', {}, h('td', {}, i.period), h('td', { class: 'num' }, `${number(i.energy_kwh, 2)} kWh`), h('td', { class: 'num' }, `${i.currency} ${number(i.amount, 2)}`), h('td', {}, i.status)))),
-    h('h2', {}, 'Notification preferences'),
-    prefs ? h('dl', { class: 'facts' }, h('dt', {}, 'Channels'), h('dd', {}, (prefs.channels ?? []).join(', ') || 'none'),
-      h('dt', {}, 'Minimum severity'), h('dd', {}, prefs.min_severity ?? '–'),
-      h('dt', {}, 'Quiet hours (UTC)'), h('dd', {}, prefs.quiet_hours_start ? `${prefs.quiet_hours_start}–${prefs.quiet_hours_end}` : 'none'))
-      : h('p', { class: 'muted' }, 'Not available.'));
+    h('h2', { id: 'prefs-title' }, 'Notification preferences'),
+    prefs ? preferencesForm(prefs) : h('p', { class: 'muted' }, 'Not available.'));
   timeChart(chart, { from: monthStart.getTime(), to: now.getTime(), title: 'Consumption', unit: 'kWh', series: [{ label: 'kWh per 15 min', points: month.map((w) => [epoch(w.window_start), w.energy_kwh_sum]) }] });
   onLive((kind, data) => { if (kind === 'tariff') document.getElementById('my-price').textContent = `₹${number(data.new_price ?? data.price_per_kwh, 2)}/kWh`; });
+}
+
+const CHANNELS = ['email', 'sms', 'push', 'webhook'];
+
+/** The caller's notification preferences (GET|PUT /notifications/user/preferences), with a code form for a new address. */
+function preferencesForm(prefs) {
+  const status = h('p', { role: 'status', id: 'prefs-status' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const confirm = h('div', {});
+  const field = (id, label, input) => [h('label', { for: id }, label), input];
+  const pending = (p) => {
+    confirm.replaceChildren(...['email', 'phone'].filter((a) => p[`pending_${a}`]).map((a) => h('form', { class: 'inline', onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        pending(await api.request('POST', '/notifications/user/preferences/confirm', { address: a, code: e.target.elements.code.value.trim() }));
+        status.textContent = `The ${a} address is confirmed.`;
+      } catch (err) { error.textContent = err.message; }
+    } }, h('label', { for: `code-${a}` }, `Code sent to ${p[`pending_${a}`]}`), h('input', { id: `code-${a}`, name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true }),
+    h('button', { type: 'submit' }, 'Confirm'))));
+  };
+  const form = h('form', { class: 'stack', id: 'prefs', 'aria-labelledby': 'prefs-title', onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = status.textContent = '';
+    const f = e.target.elements;
+    const body = { channels: CHANNELS.filter((c) => f[`ch-${c}`].checked), min_severity: f.min_severity.value };
+    for (const [key, value] of [['email', f.email.value], ['phone', f.phone.value], ['webhook_url', f.webhook_url.value],
+      ['quiet_hours_start', f.quiet_start.value], ['quiet_hours_end', f.quiet_end.value], ['push_token', prefs.push_token]]) {
+      if (value) body[key] = value.trim();
+    }
+    try {
+      const saved = await api.request('PUT', '/notifications/user/preferences', body);
+      prefs = saved;
+      status.textContent = saved.webhook_secret ? `Saved. Webhook signing secret (shown once): ${saved.webhook_secret}` : 'Saved.';
+      pending(saved);
+    } catch (err) {
+      error.textContent = err.problem?.errors ? Object.entries(err.problem.errors).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ') : err.message;
+    }
+  } },
+  h('fieldset', {}, h('legend', {}, 'Channels'), CHANNELS.map((c) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name: `ch-${c}`, checked: (prefs.channels ?? []).includes(c) }), ` ${c}`))),
+  field('p-severity', 'Minimum severity', h('select', { id: 'p-severity', name: 'min_severity' },
+    [...SEVERITIES].reverse().map((sv) => h('option', { selected: sv === prefs.min_severity }, sv)))),
+  field('p-email', 'Email', h('input', { id: 'p-email', name: 'email', type: 'email', value: prefs.email ?? '', autocomplete: 'email' })),
+  field('p-phone', 'Phone (E.164, for sms)', h('input', { id: 'p-phone', name: 'phone', type: 'tel', value: prefs.phone ?? '', placeholder: '+919812345678' })),
+  field('p-webhook', 'Webhook URL', h('input', { id: 'p-webhook', name: 'webhook_url', type: 'url', value: prefs.webhook_url ?? '' })),
+  field('p-quiet-start', 'Quiet hours from (UTC)', h('input', { id: 'p-quiet-start', name: 'quiet_start', type: 'time', value: prefs.quiet_hours_start ?? '' })),
+  field('p-quiet-end', 'Quiet hours until (UTC)', h('input', { id: 'p-quiet-end', name: 'quiet_end', type: 'time', value: prefs.quiet_hours_end ?? '' })),
+  h('button', { type: 'submit' }, 'Save preferences'), status, error);
+  pending(prefs);
+  return h('div', {}, form, confirm);
 }
 
 export const pages = {
