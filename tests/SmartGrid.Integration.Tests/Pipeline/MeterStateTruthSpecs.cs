@@ -33,7 +33,7 @@ public sealed class MeterStateTruthSpecs
             {
                 foreach (var e in state.Decide(batch, idle: batch.Length == 0, policy))
                 {
-                    if (e is ReadingsAccepted r) state.Apply(r);
+                    if (e is ReadingsAccepted r) state.Apply(r, policy);
                     if (e is WindowsEmitted w)
                     {
                         state.Apply(w, policy);

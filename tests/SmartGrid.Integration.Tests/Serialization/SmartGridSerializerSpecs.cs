@@ -40,7 +40,7 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             var decided = state.Decide(Enumerable.Range(0, 6).Select(i => Reading(batch * 60 + i * 10, 1 + i * 0.1)).ToList(), idle: false, policy);
             foreach (var e in decided)
             {
-                if (e is ReadingsAccepted r) state.Apply(r);
+                if (e is ReadingsAccepted r) state.Apply(r, policy);
                 if (e is WindowsEmitted w) state.Apply(w, policy);
             }
             events.AddRange(decided);
