@@ -5,9 +5,9 @@ namespace SmartGrid.Domain.PowerQuality;
 /// <summary>The kinds of voltage event (EN 50160): below 90 % of nominal, above 110 %, below 5 %.</summary>
 public enum VoltageEventKind
 {
-    Sag = 1,
-    Swell = 2,
-    Interruption = 3,
+    [JsonStringEnumMemberName("sag")] Sag = 1,
+    [JsonStringEnumMemberName("swell")] Swell = 2,
+    [JsonStringEnumMemberName("interruption")] Interruption = 3,
 }
 
 /// <summary>
