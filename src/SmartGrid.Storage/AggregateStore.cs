@@ -117,8 +117,9 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
         .Column("power_factor_avg", "float8", NpgsqlDbType.Double, r => r.PowerFactorCount == 0 ? null : (double?)r.PowerFactorAvg)
         .Column("power_kw_sum", "float8", NpgsqlDbType.Double, r => r.PowerKwSum)
         .Column("voltage_sum", "float8", NpgsqlDbType.Double, r => r.VoltageSum)
-        .Column("voltage_min", "float8", NpgsqlDbType.Double, r => r.VoltageMin)
-        .Column("voltage_max", "float8", NpgsqlDbType.Double, r => r.VoltageMax)
+        // A window published before extremes were kept carries 0 for both, which no accepted reading can be (0 V is refused): unknown.
+        .Column("voltage_min", "float8", NpgsqlDbType.Double, r => r.VoltageMax == 0 ? null : (double?)r.VoltageMin)
+        .Column("voltage_max", "float8", NpgsqlDbType.Double, r => r.VoltageMax == 0 ? null : (double?)r.VoltageMax)
         .Column("current_sum", "float8", NpgsqlDbType.Double, r => r.CurrentSum)
         .Column("power_factor_sum", "float8", NpgsqlDbType.Double, r => r.PowerFactorSum)
         .Column("power_factor_count", "int4", NpgsqlDbType.Integer, r => r.PowerFactorCount)

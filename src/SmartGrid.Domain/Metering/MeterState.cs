@@ -318,8 +318,19 @@ public sealed class MeterState
         public static OpenWindow From(MeterSnapshot.Slot slot) => new()
         {
             StartTicks = slot.Aggregate.WindowStart.UtcTicks, Size = slot.Aggregate.Size, Revision = slot.Revision, Dirty = slot.Dirty,
-            Region = Shared(slot.Aggregate.Region), Sums = slot.Aggregate.Sums,
+            Region = Shared(slot.Aggregate.Region), Sums = WithVoltageExtremes(slot.Aggregate.Sums),
         };
+
+        /// <summary>
+        /// Windows saved before extremes were kept read back with both at 0, which no accepted reading
+        /// can be (ingestion refuses 0 V): they get the window's mean, the one value known to lie between them.
+        /// </summary>
+        private static WindowSums WithVoltageExtremes(WindowSums sums)
+        {
+            if (sums.ReadingCount == 0 || sums.VoltageMax != 0) return sums;
+            sums.VoltageMin = sums.VoltageMax = sums.VoltageSum / sums.ReadingCount;
+            return sums;
+        }
     }
 }
 
