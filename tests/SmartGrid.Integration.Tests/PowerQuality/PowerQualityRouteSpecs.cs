@@ -50,7 +50,7 @@ public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
         var stream = disturbed.Zip(steady, (a, b) => new[] { a, b }).SelectMany(p => p).ToList();
         await PipelineNode.ProduceAsync(node.KafkaBootstrap, stream.Concat(stream).ToList());
 
-        using var http = await AdminAsync(node);
+        using var http = await LoginAsync(node, DemoAccountSeeder.AdminEmail);
         var meter = await WaitForAsync(http, $"/api/v1/power-quality/meters/{Disturbed}?from={Q(start)}&to={Q(start.AddHours(1))}",
             m => m.GetProperty("items").EnumerateArray().Sum(w => w.GetProperty("sample_count").GetInt32()) == 120 && m.GetProperty("events").EnumerateArray().Count(e => e.GetProperty("end").ValueKind != JsonValueKind.Null) == 3);
 
@@ -82,15 +82,22 @@ public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.True((await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("from", out _));
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/api/v1/power-quality/nodes/Atlantis")).StatusCode);
+
+        // A USER reads their own meter only (another's answers as if it did not exist), and no node.
+        using var user = await LoginAsync(node, DemoAccountSeeder.UserEmail);
+        var own = node.App.Services.GetRequiredService<SmartGrid.Gateway.GatewayOptions>().DemoMeterId;
+        Assert.Equal(HttpStatusCode.OK, (await user.GetAsync($"/api/v1/power-quality/meters/{own}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync($"/api/v1/power-quality/meters/{Disturbed}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await user.GetAsync("/api/v1/power-quality/nodes/Nashik")).StatusCode);
         output.WriteLine(meter.ToString());
     }
 
     private static string Q(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("O"));
 
-    private static async Task<HttpClient> AdminAsync(PipelineNode node)
+    private static async Task<HttpClient> LoginAsync(PipelineNode node, string email)
     {
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.App.Services.GetRequiredService<SmartGridOptions>().Http.GatewayPort}") };
-        var login = await http.PostAsJsonAsync("/api/v1/auth/login", new { email = DemoAccountSeeder.AdminEmail, password = Password });
+        var login = await http.PostAsJsonAsync("/api/v1/auth/login", new { email, password = Password });
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
             (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString());
