@@ -119,7 +119,7 @@ internal static class AlertBench
         }
     }
 
-    private static Task PublishAsync(IProducer<string, string> producer, string meter, string region, DateTimeOffset windowStart) =>
+    private static Task<DeliveryResult<string, string>> PublishAsync(IProducer<string, string> producer, string meter, string region, DateTimeOffset windowStart) =>
         producer.ProduceAsync(Topics.Anomalies, new Message<string, string>
         {
             Key = meter,

@@ -104,7 +104,7 @@ internal static class AlertQualityBench
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
             var sink = new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch"), apiKey);
             var load = new TrueLoad();
-            var sender = new Sender(sink, rate, load);
+            using var sender = new Sender(sink, rate, load);
             var clock = Stopwatch.StartNew();
             await sender.SendAsync(faulty, start, faultsEnd);
             await WaitForWindowsAsync(db, faultsEnd);
@@ -293,7 +293,7 @@ internal static class AlertQualityBench
     }
 
     /// <summary>Sends ticks in batches of 500, at most 8 in flight, paced to the rate, retrying a batch until it is delivered.</summary>
-    private sealed class Sender(ITelemetrySink sink, int rate, TrueLoad load)
+    private sealed class Sender(ITelemetrySink sink, int rate, TrueLoad load) : IDisposable
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly Stopwatch _progress = Stopwatch.StartNew();
@@ -305,6 +305,8 @@ internal static class AlertQualityBench
         private readonly List<(DateTimeOffset Wall, DateTimeOffset Tick)> _sentAt = [];
 
         public long Accepted => Interlocked.Read(ref _accepted);
+
+        public void Dispose() => _slots.Dispose();
 
         /// <summary>The event time being sent at a wall-clock moment (the newest tick started by then).</summary>
         public DateTimeOffset EventTimeAt(DateTimeOffset wall)
@@ -387,7 +389,7 @@ internal static class AlertQualityBench
                 _powerKw.AddOrUpdate((reading.Region!, Window.Floor(reading.Timestamp, WindowSize.OneMinute)), reading.PowerKw, (_, sum) => sum + reading.PowerKw);
         }
 
-        public IReadOnlyList<Overload> Episodes(IReadOnlyList<RegionSpec> regions, double thresholdPercent, TimeSpan interval)
+        public List<Overload> Episodes(IReadOnlyList<RegionSpec> regions, double thresholdPercent, TimeSpan interval)
         {
             var ticksPerMinute = TimeSpan.FromMinutes(1) / interval;
             var episodes = new List<Overload>();

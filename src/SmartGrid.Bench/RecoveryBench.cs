@@ -134,12 +134,12 @@ internal static class RecoveryBench
         {
             var again = new ConcurrentBag<string>();
             var wrongNow = 0;
-            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (id, _) =>
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (id, ct) =>
             {
                 Interlocked.Increment(ref asks);
                 try
                 {
-                    var status = await meters.Ask<MeterStatus>(new GetMeterStatus(id), AskTimeout);
+                    var status = await meters.Ask<MeterStatus>(new GetMeterStatus(id), AskTimeout, ct);
                     if (status.AcceptedTotal == expected) { answeredAt.Add(clock.Elapsed); return; }
                     if (untilAllMatch is not null) again.Add(id);
                     else Interlocked.Increment(ref wrongNow);
@@ -157,7 +157,7 @@ internal static class RecoveryBench
     }
 
     /// <summary>Tick by tick (every meter once per 10 s of event time, the last tick a minute ago), keyed by meter, zstd.</summary>
-    private static int Produce(string bootstrap, IReadOnlyList<string> meterIds, int readings)
+    private static int Produce(string bootstrap, List<string> meterIds, int readings)
     {
         var start = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(10 * readings) - TimeSpan.FromMinutes(1);
         var random = new Random(42);

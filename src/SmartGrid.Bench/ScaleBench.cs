@@ -210,7 +210,7 @@ internal static class ScaleBench
     }
 
     /// <summary>Ticks of every meter, 10 s of event time apart, paced so the broker never holds more than it keeps.</summary>
-    private static async Task<long> ProduceAsync(BenchProducer producer, GroupOffsets offsets, IReadOnlyList<string> ids, DateTimeOffset start,
+    private static async Task<long> ProduceAsync(BenchProducer producer, GroupOffsets offsets, List<string> ids, DateTimeOffset start,
         int fromTick, int ticks, Action<long>? progress)
     {
         await Task.Yield();

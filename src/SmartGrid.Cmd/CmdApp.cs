@@ -82,7 +82,7 @@ internal sealed class CmdApp(IAnsiConsole console, TextReader? input = null)
         return ExitCodes.Ok;
     }
 
-    private async Task<int> ExecuteAsync(NodeClient client, IRenderer renderer, ParsedLine parsed, CancellationToken ct)
+    private static async Task<int> ExecuteAsync(NodeClient client, IRenderer renderer, ParsedLine parsed, CancellationToken ct)
     {
         switch (parsed)
         {

@@ -62,7 +62,7 @@ internal static class CommandCatalog
             if (partial.FullName is not null && partial.Distance <= 2) return partial.FullName;
         }
         // The palette right, the command wrong: suggest the palette's nearest command.
-        var palette = All.Where(c => c.Palette == words[0].ToLowerInvariant()).ToList();
+        var palette = All.Where(c => string.Equals(c.Palette, words[0], StringComparison.OrdinalIgnoreCase)).ToList();
         if (palette.Count > 0 && words.Count > 1)
             return palette.OrderBy(c => Distance(words[1].ToLowerInvariant(), c.Name)).First().FullName;
         return null;

@@ -122,7 +122,10 @@ internal sealed class CommandParser
     {
         var result = _root.Parse(args);
         if (result.Errors.Any(e => e.SymbolResult is OptionResult o && o.Option == Output))
-            throw new CommandFailedException($"--output takes table or json, not '{result.GetResult(Output)?.Tokens.LastOrDefault()?.Value}'", ExitCodes.Usage);
+        {
+            var given = result.GetResult(Output)?.Tokens is [.., var last] ? last.Value : null;
+            throw new CommandFailedException($"--output takes table or json, not '{given}'", ExitCodes.Usage);
+        }
         return result.GetValue(Output) == "json" ? OutputFormat.Json : OutputFormat.Table;
     }
 

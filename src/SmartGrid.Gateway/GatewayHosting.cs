@@ -61,8 +61,8 @@ public static class GatewayHosting
         services.AddSingleton<OneTimeCodes>();
         services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
         services.TryAddSingleton<IAlertManagerRef, SingletonAlertManagerRef>();
-        services.TryAddSingleton(new GridServicesOptions());
         // The same allow-list the NotificationManager delivers with: a URL saved here is one it will connect to.
+        services.TryAddSingleton(new GridServicesOptions());
         services.TryAddSingleton(WebhookTargets.From(ServicesConfiguration.ReadNotifications(builder.Configuration).Webhook));
         services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
@@ -117,7 +117,7 @@ public static class GatewayHosting
     {
         ArgumentOutOfRangeException.ThrowIfNegative(gatewayPort);
         if (app.Services.GetRequiredService<SigningKeys>().GeneratedFile is { } keyFile)
-            app.Logger.LogWarning("Tokens are signed with this installation's generated key ({File}); configure SmartGrid:Gateway:SigningKey outside Development", keyFile);
+            app.Logger.GeneratedSigningKey(keyFile);
         app.UseGatewaySecurity();
         app.UseConsolePages(gatewayPort);
         app.UseAuthentication();

@@ -20,7 +20,7 @@ public sealed class IngestionAuthenticator
     {
         this.keys = keys;
         this.options = options;
-        keys.DatabaseFailed += e => log.LogWarning(e, "Ingestion keys: PostgreSQL did not answer; checking keys against the ones loaded before");
+        keys.DatabaseFailed += e => log.KeysFromCache(e);
     }
 
     /// <summary>The key (null: none sent, none required), or the 401 to answer.</summary>

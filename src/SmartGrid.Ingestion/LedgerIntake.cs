@@ -30,7 +30,7 @@ public sealed class LedgerIntake(IngestLedger ledger, LedgerPump pump, LedgerBac
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
             payload.Dispose();
-            log.LogWarning(e, "Ingest ledger unavailable; batch of {Count} refused", readings.Count);
+            log.LedgerRefusedBatch(e, readings.Count);
             return Unavailable("Ingest ledger unavailable",
                 "PostgreSQL did not store this batch; nothing of it is accepted. Retry later.");
         }

@@ -45,7 +45,7 @@ public static class LedgerPayload
         return records;
     }
 
-    private static void WriteKey(IBufferWriter<byte> buffer, string key)
+    private static void WriteKey(EncodedBatch buffer, string key)
     {
         var length = Encoding.UTF8.GetByteCount(key);
         WriteLength(buffer, length);

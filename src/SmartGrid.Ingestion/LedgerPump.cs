@@ -149,15 +149,14 @@ public sealed class LedgerPump(
                 }
                 if (pending.Count > 0)
                 {
-                    log.LogInformation("Ingest ledger: {Rows} row(s) of {Owner} with {Readings} reading(s) left by the previous run; publishing them again first",
-                        pending.Count, _owner, readings);
+                    log.LedgerLeftovers(pending.Count, _owner, readings);
                     metrics.Republished(readings);
                 }
                 return;
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
-                log.LogWarning("Ingest ledger unavailable ({Reason}); retrying", e.Message);
+                log.LedgerUnavailable(e.Message);
                 await Task.Delay(FailureBackoff, ct);
             }
         }
@@ -187,7 +186,7 @@ public sealed class LedgerPump(
             if (d.Attempt != row.Attempt || row.State != RowState.Publishing) continue;
             if (d.Error is { } error)
             {
-                if (!row.Failed) log.LogWarning("Kafka did not take ledger row {Id}: {Reason}; it is published again", row.Id, error);
+                if (!row.Failed) log.RowNotTaken(row.Id, error);
                 row.Failed = true;
             }
             else
@@ -232,7 +231,7 @@ public sealed class LedgerPump(
         }
         catch (KafkaException e)
         {
-            log.LogDebug("Ingest ledger: broker offsets unavailable ({Reason})", e.Message);
+            log.BrokerOffsetsUnavailable(e.Message);
             return null;
         }
     }
@@ -275,7 +274,7 @@ public sealed class LedgerPump(
         if (lost > 0)
         {
             metrics.Republished(lost);
-            log.LogWarning("Ingest ledger: the broker lost {Readings} acknowledged reading(s) the processor had not consumed; publishing them again", lost);
+            log.BrokerLostReadings(lost);
         }
         if (done is null) return;
         try
@@ -284,7 +283,7 @@ public sealed class LedgerPump(
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            log.LogWarning("Ingest ledger: deleting {Rows} consumed row(s) failed ({Reason}); retrying", done.Count, e.Message);
+            log.DeleteConsumedFailed(done.Count, e.Message);
             return;
         }
         foreach (var row in done)
@@ -363,7 +362,7 @@ public sealed class LedgerPump(
                 }
                 catch (KafkaException e)
                 {
-                    log.LogWarning("Kafka refused ledger row {Id}: {Reason}; it is published again", row.Id, e.Error.Reason);
+                    log.RowRefused(row.Id, e.Error.Reason);
                     row.Failed = true;
                     row.Outstanding -= records.Count - i;
                     if (row.Outstanding == 0) Unplace(row);
@@ -391,7 +390,7 @@ public sealed class LedgerPump(
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            log.LogWarning("Ingest ledger: reading {Rows} row(s) back failed ({Reason}); retrying", ids.Length, e.Message);
+            log.ReadBackFailed(ids.Length, e.Message);
             _retryAt = Stopwatch.GetTimestamp() + (long)(FailureBackoff.TotalSeconds * Stopwatch.Frequency);
             return false;
         }
@@ -401,8 +400,7 @@ public sealed class LedgerPump(
     {
         _epoch[partition]++;
         _lastDelivered[partition] = -1;
-        log.LogWarning("Ingest ledger: {Topic} partition {Partition} restarted ({Evidence}); rows placed there before are published again",
-            target.Topic, partition, evidence);
+        log.PartitionRestarted(target.Topic, partition, evidence);
     }
 
     private void Unplace(Row row)

@@ -112,7 +112,7 @@ public sealed class TelemetryBatchHandler(
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
         {
-            log.LogWarning(e, "Meter registry unavailable; batch of {Count} refused", count);
+            log.RegistryUnavailable(e, count);
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "Meter registry unavailable",
                 detail: "The meters of this batch could not be checked; nothing was accepted. Retry later.");

@@ -112,7 +112,8 @@ public static class SmartGridNode
         if (roles.Contains(NodeRoles.Ingest)) app.MapIngestion(options.Http.IngestPort);
         if (roles.Contains(NodeRoles.Gateway)) app.MapGateway(options.Http.GatewayPort);
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);
-        app.Logger.LogInformation("SmartGrid node starting: roles [{Roles}], Kafka {Kafka}", string.Join(",", roles), kafka.BootstrapServers);
+        if (app.Logger.IsEnabled(LogLevel.Information))
+            app.Logger.NodeStarting(string.Join(",", roles), kafka.BootstrapServers);
         return app;
     }
 

@@ -57,13 +57,15 @@ public sealed class StatusReporter(KafkaEndpoint kafka, ILogger<StatusReporter> 
             var ingested = Rate(Ingestion, "readings.accepted");
             var processed = Rate(Pipeline, "readings.accepted");
             var duplicates = Rate(Pipeline, "readings.duplicate");
-            log.LogInformation(
-                "readings/s ingested {Ingested:F0} processed {Processed:F0} (duplicates {Duplicates:F0}); consumer lag {Lag}; windows published {Windows}, regional {Regional}, anomalies {Anomalies}, too late {TooLate}",
-                ingested, processed, duplicates, await Task.Run(() => Lag(lagProbe, partitions), stoppingToken),
-                _totals.GetValueOrDefault((Pipeline, "windows.published")),
-                _totals.GetValueOrDefault((Pipeline, "regional_windows.published")),
-                _totals.GetValueOrDefault((Pipeline, "anomalies.published")),
-                _totals.GetValueOrDefault((Pipeline, "readings.too_late")));
+            // The line is all this reporter is for: with Information off, the broker is not asked for the lag either.
+            if (!log.IsEnabled(LogLevel.Information))
+                continue;
+            var lag = await Task.Run(() => Lag(lagProbe, partitions), stoppingToken);
+            var windows = _totals.GetValueOrDefault((Pipeline, "windows.published"));
+            var regional = _totals.GetValueOrDefault((Pipeline, "regional_windows.published"));
+            var anomalies = _totals.GetValueOrDefault((Pipeline, "anomalies.published"));
+            var tooLate = _totals.GetValueOrDefault((Pipeline, "readings.too_late"));
+            log.Status(ingested, processed, duplicates, lag, windows, regional, anomalies, tooLate);
         }
     }
 

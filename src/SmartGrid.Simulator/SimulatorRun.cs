@@ -167,7 +167,7 @@ public static class SimulatorRun
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested && attempt < maxAttempts)
                 {
-                    log.LogDebug(e, "Batch of {Count} not delivered (attempt {Attempt}); retrying in {Backoff}", batch.Count, attempt, backoff);
+                    log.BatchRetried(e, batch.Count, attempt, backoff);
                     await Task.Delay(backoff, time, ct);
                     backoff = Min(backoff * 2, MaxBackoff);
                 }
@@ -177,7 +177,7 @@ public static class SimulatorRun
         {
             progress.Lost(batch.Count);
             if (!ct.IsCancellationRequested)
-                log.LogWarning(e, "Batch of {Count} readings lost after {Attempts} attempt(s)", batch.Count, maxAttempts);
+                log.BatchLost(e, batch.Count, maxAttempts);
         }
         finally
         {

@@ -29,7 +29,7 @@ public sealed class SimulatorService(
     {
         if (!options.Enabled)
         {
-            log.LogInformation("Simulator disabled ({Section}:Enabled = false)", SimulatorOptions.Section);
+            log.Disabled(SimulatorOptions.Section);
             return;
         }
         if (!await WaitForStartAsync(stoppingToken))
@@ -45,7 +45,7 @@ public sealed class SimulatorService(
         }
         catch (Exception e)
         {
-            log.LogError(e, "Simulator could not start");
+            log.CouldNotStart(e);
         }
         finally
         {
@@ -77,13 +77,12 @@ public sealed class SimulatorService(
         }
         var fleet = SimulatorRun.CreateGenerator(run).Fleet.Meters;
         var registered = await registry.EnsureRegisteredAsync(fleet.Select(m => (m.MeterId, m.Region)), ct);
-        log.LogInformation("Simulator: {Registered} of {Meters} meters newly registered over {Regions} regions",
-            registered, fleet.Count, run.Regions!.Count);
+        log.Registered(registered, fleet.Count, run.Regions!.Count);
         if (run.Mode != SimulatorMode.Http || run.ApiKey is not null || services.GetService<IngestionKeys>() is not { } keys)
             return (run, null);
         var (key, secret) = await keys.CreateAsync($"simulator {Environment.MachineName} pid {Environment.ProcessId}", null,
             canProvision: false, createdBy: "simulator", ct);
-        log.LogInformation("Simulator: issued itself ingestion key {Prefix}… for this run", key.Prefix);
+        log.KeyIssued(key.Prefix);
         return (run, new IssuedKey(key, secret));
     }
 
@@ -95,7 +94,7 @@ public sealed class SimulatorService(
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or ObjectDisposedException)
         {
-            log.LogWarning(e, "Simulator: could not revoke its key {Prefix}…; revoke it with DELETE /api/v1/admin/ingestion-keys/{Id}", key.Prefix, key.Id);
+            log.KeyNotRevoked(e, key.Prefix, key.Id);
         }
     }
 
@@ -111,24 +110,20 @@ public sealed class SimulatorService(
 
         using var reportStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var reporting = ReportAsync(reportStop.Token);
-        log.LogInformation(
-            "Simulator starting: {Meters} meters every {Interval}, speed {Speed}x, cap {Rate:0.#} readings/s, {Mode} to {Target}, seed {Seed}",
-            options.Meters, options.Interval, options.Speed, options.EffectiveRate, options.Mode,
+        log.Starting(options.Meters, options.Interval, options.Speed, options.EffectiveRate, options.Mode,
             options.Mode == SimulatorMode.Http ? options.EffectiveIngestUrl.ToString() : "raw_readings", options.Seed);
         try
         {
             var totals = await SimulatorRun.RunAsync(options, sink, _progress, time, log, stoppingToken);
-            log.LogInformation("Simulator finished: sent {Sent}, accepted {Accepted}, rejected {Rejected}, failed {Failed} in {Elapsed} ({Rate:0} readings/s)",
-                totals.Sent, totals.Accepted, totals.Rejected, totals.Failed, totals.Elapsed, totals.ReadingsPerSecond);
+            log.Finished(totals.Sent, totals.Accepted, totals.Rejected, totals.Failed, totals.Elapsed, totals.ReadingsPerSecond);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            log.LogInformation("Simulator stopped: sent {Sent}, accepted {Accepted}, rejected {Rejected}, failed {Failed}",
-                _progress.Sent, _progress.Accepted, _progress.Rejected, _progress.Failed);
+            log.Stopped(_progress.Sent, _progress.Accepted, _progress.Rejected, _progress.Failed);
         }
         catch (Exception e)
         {
-            log.LogError(e, "Simulator failed");
+            log.Failed(e);
         }
         finally
         {
@@ -168,8 +163,7 @@ public sealed class SimulatorService(
                 var rate = (totals.Sent - lastSent) / time.GetElapsedTime(lastAt, now).TotalSeconds;
                 Volatile.Write(ref _lastRate, rate);
                 (lastSent, lastAt) = (totals.Sent, now);
-                log.LogInformation("Simulator: sent {Sent}, accepted {Accepted}, rejected {Rejected}, failed {Failed}, {Rate:0} readings/s, event time {EventTime:yyyy-MM-ddTHH:mm:ssZ}",
-                    totals.Sent, totals.Accepted, totals.Rejected, totals.Failed, rate, totals.EventTime);
+                log.Progress(totals.Sent, totals.Accepted, totals.Rejected, totals.Failed, rate, totals.EventTime);
             }
         }
         catch (OperationCanceledException)

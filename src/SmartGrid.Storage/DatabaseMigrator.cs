@@ -69,7 +69,7 @@ public static class DatabaseMigrator
         }
 
         var applied = result.Scripts.Select(s => s.Name).ToArray();
-        log?.LogInformation("Database {Database} is up to date ({Applied} script(s) applied)", target.Database, applied.Length);
+        log?.DatabaseUpToDate(target.Database, applied.Length);
         return applied;
     }
 

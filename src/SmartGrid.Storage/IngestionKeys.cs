@@ -31,7 +31,7 @@ public sealed record IngestionKey(
 /// what a client guessing keys can cost the database. "Last used" is written in the background,
 /// at most once per <see cref="LastUsedInterval"/> per key.
 /// </summary>
-public sealed class IngestionKeys
+public sealed class IngestionKeys : IDisposable
 {
     public const string SecretPrefix = "sgk_";
     public static readonly TimeSpan DefaultRefreshInterval = TimeSpan.FromSeconds(5);
@@ -245,4 +245,6 @@ public sealed class IngestionKeys
     {
         public static Cache Empty { get; } = new(FrozenDictionary<string, (IngestionKey, byte[])[]>.Empty, DateTimeOffset.MinValue);
     }
+
+    public void Dispose() => _loading.Dispose();
 }

@@ -117,8 +117,7 @@ public sealed class JournalCleanup
             if (events > 0) await ExecuteAsync(conn, "VACUUM journal", ct);
             if (deletedSnapshots > 0) await ExecuteAsync(conn, "VACUUM snapshot", ct);
             if (events + deletedSnapshots > 0)
-                _log.LogInformation("Journal cleanup: {Events} event(s) behind snapshots and projection offset {Cutoff}, {Snapshots} superseded snapshot(s) deleted",
-                    events, cutoff, deletedSnapshots);
+                _log.JournalCleaned(events, cutoff, deletedSnapshots);
             return new JournalCleanupResult(events, deletedSnapshots, cutoff);
         }
         finally
@@ -140,7 +139,7 @@ public sealed class JournalCleanup
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                _log.LogError(ex, "Journal cleanup failed; retrying in {Interval}", interval);
+                _log.JournalCleanupFailed(ex, interval);
             }
         }
         while (await timer.WaitForNextTickAsync(ct));

@@ -126,8 +126,7 @@ public sealed class PartitionMaintenance
             foreach (var p in expired)
                 _known.TryRemove((table.Name, DateOnly.FromDateTime(p.From.UtcDateTime)), out _);
             dropped.AddRange(expired);
-            _log.LogInformation("Dropped {Count} expired partition(s) of {Table} (retention {Retention}, cutoff {Cutoff:O})",
-                expired.Count, table.Name, table.Retention, cutoff);
+            _log.PartitionsDropped(expired.Count, table.Name, table.Retention, cutoff);
         }
         return dropped;
     }
@@ -156,7 +155,7 @@ public sealed class PartitionMaintenance
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                _log.LogError(ex, "Partition maintenance failed; retrying in {Interval}", interval);
+                _log.PartitionMaintenanceFailed(ex, interval);
             }
         }
         while (await WaitAsync(timer, ct));
@@ -215,8 +214,7 @@ public sealed class PartitionMaintenance
             _known.TryAdd((table.Name, day), 0);
         if (missing.Count > 0)
         {
-            _log.LogInformation("Created {Count} partition(s) of {Table} ({First} .. {Last})",
-                missing.Count, table.Name, missing[0], missing[^1]);
+            _log.PartitionsCreated(missing.Count, table.Name, missing[0], missing[^1]);
         }
         return missing.Count;
     }

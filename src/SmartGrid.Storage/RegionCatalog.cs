@@ -56,7 +56,7 @@ public sealed class RegionSet
 /// and which a node also runs on a timer (so a capacity change reaches the region actors within
 /// that interval, without a restart).
 /// </summary>
-public sealed class RegionCatalog
+public sealed class RegionCatalog : IDisposable
 {
     public const string SeedActor = "seed:configuration";
     public static readonly TimeSpan DefaultRefreshInterval = TimeSpan.FromSeconds(10);
@@ -305,6 +305,8 @@ public sealed class RegionCatalog
         new RegionSpec(reader.GetString(0), reader.GetDouble(1)) { NominalVoltage = reader.GetDouble(2), TimeZone = reader.GetString(3) },
         reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5),
         reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6));
+
+    public void Dispose() => _refreshing.Dispose();
 }
 
 /// <summary>The region a reading is counted in, or why it may not be counted (a reason for the field <c>region</c>).</summary>

@@ -37,7 +37,7 @@ public sealed class PartitionMaintenanceService(PartitionMaintenance partitions,
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            log.LogDebug("partition maintenance stopped");
+            log.PartitionMaintenanceStopped();
         }
     }
 }
@@ -53,7 +53,7 @@ public sealed class JournalCleanupService(JournalCleanup cleanup, TimeSpan inter
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            log.LogDebug("journal cleanup stopped");
+            log.JournalCleanupStopped();
         }
     }
 }

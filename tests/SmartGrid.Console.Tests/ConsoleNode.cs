@@ -18,7 +18,7 @@ namespace SmartGrid.Console.Tests;
 /// free port, the demo accounts, and Debian's chromium driven by Playwright. The readings go through the real
 /// pipeline (raw_readings → meters → regional windows in PostgreSQL and on regional_aggregates).
 /// </summary>
-public sealed class ConsoleNode : IAsyncLifetime
+public sealed class ConsoleNode : IAsyncLifetime, IDisposable
 {
     public const string Password = DemoAccountSeeder.DefaultPassword;
     public const string Chromium = "/usr/bin/chromium";
@@ -213,6 +213,9 @@ public sealed class ConsoleNode : IAsyncLifetime
             rows.Add(string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
         return rows;
     }
+
+    // xUnit disposes a fixture after its DisposeAsync.
+    public void Dispose() => _sceneryGate.Dispose();
 
     public async Task DisposeAsync()
     {

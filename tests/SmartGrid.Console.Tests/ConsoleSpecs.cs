@@ -278,7 +278,7 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
             .ToDictionary(r => r[0], r => double.Parse(r[1], CultureInfo.InvariantCulture));
     }
 
-    private static Task WaitLiveAsync(IPage page) =>
+    private static Task<IJSHandle> WaitLiveAsync(IPage page) =>
         page.WaitForFunctionAsync("() => document.body.dataset.live === 'connected'", null, new() { Timeout = Wait });
 
     private void Report(string line)

@@ -35,10 +35,10 @@ public sealed class DeadLetterSpecs(ServicesFixture fixture, ITestOutputHelper o
         };
     }
 
-    private Task Produce(string topic, string key, string value) =>
+    private Task<DeliveryResult<string, string>> Produce(string topic, string key, string value) =>
         Fixture.Producer.ProduceAsync(topic, new Message<string, string> { Key = key, Value = value });
 
-    private Task Produce(string topic, string key, object value) => Produce(topic, key, WireJson.Serialize(value));
+    private Task<DeliveryResult<string, string>> Produce(string topic, string key, object value) => Produce(topic, key, WireJson.Serialize(value));
 
     /// <summary>The dead letters as key → (reason, source topic).</summary>
     private Dictionary<string, (string Reason, string Topic)> DeadLetters() =>

@@ -130,7 +130,7 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
             await command.ExecuteNonQueryAsync();
     }
 
-    private Task Produce(string topic, string key, object value) =>
+    private Task<DeliveryResult<string, string>> Produce(string topic, string key, object value) =>
         Fixture.Producer.ProduceAsync(topic, new Message<string, string> { Key = key, Value = WireJson.Serialize(value) });
 
     private static RegionalAggregateMessage Window(int minute, double load, string size = "1m") => new()

@@ -114,7 +114,7 @@ public abstract class ServiceSpec : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         return name;
     }
 
-    protected async Task<RecordHandled> Deliver(IActorRef manager, string topic, object value) =>
+    protected static async Task<RecordHandled> Deliver(IActorRef manager, string topic, object value) =>
         await manager.Ask<RecordHandled>(new ConsumedRecord(topic, null, WireJson.Serialize(value)), TimeSpan.FromSeconds(10));
 
     /// <summary>Every message on the topic, in partition then offset order.</summary>

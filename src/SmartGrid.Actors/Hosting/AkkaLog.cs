@@ -21,7 +21,9 @@ public sealed class AkkaLog : LoggerFactoryLogger
     {
         var type = log.LogClass ?? typeof(ActorSystem);
         if (!_loggers.TryGetValue(type, out var logger)) _loggers[type] = logger = _factory.CreateLogger(type.FullName ?? type.Name);
-        logger.Log(Level(log.LogLevel()), default, log, log.Cause, static (e, _) => $"[{e.LogSource}] {e.Message}");
+        var level = Level(log.LogLevel());
+        if (logger.IsEnabled(level))
+            logger.Log(level, default, log, log.Cause, static (e, _) => $"[{e.LogSource}] {e.Message}");
     }
 
     private static Microsoft.Extensions.Logging.LogLevel Level(Akka.Event.LogLevel level) => level switch

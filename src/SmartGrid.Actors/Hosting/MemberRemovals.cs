@@ -10,7 +10,7 @@ namespace SmartGrid.Actors.Hosting;
 /// stream behind them: cancelling fails the stream at once, it replays from its commits, and the
 /// shards answer from their new homes. Each consumer pass takes <see cref="Token"/> when it starts.
 /// </summary>
-public sealed class MemberRemovals
+public sealed class MemberRemovals : IDisposable
 {
     private CancellationTokenSource _current = new();
 
@@ -25,8 +25,11 @@ public sealed class MemberRemovals
     {
         var removals = new MemberRemovals();
         system.ActorOf(Props.Create(() => new Watcher(removals, role)), "member-removals-" + role);
+        system.RegisterOnTermination(removals.Dispose);
         return removals;
     }
+
+    public void Dispose() => Volatile.Read(ref _current).Dispose();
 
     private void OnRemoved()
     {

@@ -19,9 +19,9 @@ public sealed class RegionCatalogRefresher(RegionCatalog catalog, ILogger<Region
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
         {
             // A node starts without its database (the gateway then answers from its stale cache); the timer tries again.
-            log.LogWarning(e, "Regions could not be loaded at start; retrying every {Interval}", catalog.RefreshInterval);
+            log.RegionsNotLoaded(e, catalog.RefreshInterval);
         }
-        _running = catalog.RunRefreshAsync(e => log.LogWarning(e, "Regions could not be reloaded; using the ones loaded at {LoadedAt}", catalog.Current.LoadedAt), _stop.Token);
+        _running = catalog.RunRefreshAsync(e => log.RegionsNotReloaded(e, catalog.Current.LoadedAt), _stop.Token);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -9,7 +9,7 @@ namespace SmartGrid.Actors.Metering;
 /// out the whole ask timeout (a minute) before it failed and replayed, long after the database
 /// came back. Cancelling every ask in flight costs only a replay the meters de-duplicate.
 /// </summary>
-public sealed class JournalFailures : IExtension
+public sealed class JournalFailures : IExtension, IDisposable
 {
     private CancellationTokenSource _current = new();
 
@@ -18,10 +18,17 @@ public sealed class JournalFailures : IExtension
 
     public void Report() => Interlocked.Exchange(ref _current, new CancellationTokenSource()).Cancel();
 
+    public void Dispose() => Volatile.Read(ref _current).Dispose();
+
     public static JournalFailures For(ActorSystem system) => system.WithExtension<JournalFailures, Provider>();
 
     private sealed class Provider : ExtensionIdProvider<JournalFailures>
     {
-        public override JournalFailures CreateExtension(ExtendedActorSystem system) => new();
+        public override JournalFailures CreateExtension(ExtendedActorSystem system)
+        {
+            var failures = new JournalFailures();
+            system.RegisterOnTermination(failures.Dispose);
+            return failures;
+        }
     }
 }

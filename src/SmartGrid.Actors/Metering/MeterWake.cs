@@ -36,12 +36,12 @@ public sealed class MeterWake(IActorRef meters, JournalRecency journal, TimeSpan
         {
             var ids = await journal.WrittenBeforeNewestAsync(MeterActor.PersistenceIdPrefix, horizon);
             var answered = 0;
-            await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (id, _) =>
+            await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (id, ct) =>
             {
                 var meter = id[MeterActor.PersistenceIdPrefix.Length..];
                 try
                 {
-                    await meters.Ask<MeterStatus>(new GetMeterStatus(meter), AskTimeout);
+                    await meters.Ask<MeterStatus>(new GetMeterStatus(meter), AskTimeout, ct);
                     Interlocked.Increment(ref answered);
                 }
                 catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)

@@ -47,7 +47,7 @@ public sealed class RegistryGate(MeterRegistry meters, RegionCatalog regions, IP
         return admitted;
     }
 
-    private Task DeadLetterAsync(CommittableMessage<string, TelemetryReading> message, string reason)
+    private Task<DeliveryResult<string, string>> DeadLetterAsync(CommittableMessage<string, TelemetryReading> message, string reason)
     {
         var record = message.Record;
         log.Error("Record {0}[{1}]@{2} with key {3} goes to dead-letter topic {4}: {5}",

@@ -38,14 +38,14 @@ public static class TelemetryConsumer
         var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
         return KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
             .SelectAsyncUnordered(64, partition => RunPartition(partition.Item2,
-                new Asks(meters, StreamRuns.Next(), settings.AskTimeout, abandon, journalFailures), settings, committer, materializer, gate));
+                new Asks(meters, StreamRuns.Next(), settings.AskTimeout, journalFailures, abandon), settings, committer, materializer, gate));
     }
 
     /// <summary>
     /// How a partition's sub-stream talks to the meters: its run, how long it waits, and what ends the wait
     /// early: this pass abandoned (a processor left), or a meter that failed its journal (see <see cref="JournalFailures"/>).
     /// </summary>
-    private sealed record Asks(IActorRef Meters, long Run, TimeSpan Timeout, CancellationToken Abandon, JournalFailures JournalFailures)
+    private sealed record Asks(IActorRef Meters, long Run, TimeSpan Timeout, JournalFailures JournalFailures, CancellationToken Abandon)
     {
         public async Task<T> AskAsync<T>(IMeterMessage message)
         {

@@ -18,7 +18,7 @@ namespace SmartGrid.Actors.Projections;
 /// offset, so every batch takes effect at least once and, the handlers being idempotent,
 /// exactly once in effect. Hosted as a cluster singleton: one reader per projection.
 /// </summary>
-public sealed class ProjectionRunner : ReceiveActor
+public sealed class ProjectionRunner : ReceiveActor, IDisposable
 {
     public delegate Task ProjectionHandler(IReadOnlyList<EventEnvelope> batch, ProjectionCheckpoint checkpoint, CancellationToken ct);
 
@@ -70,6 +70,8 @@ public sealed class ProjectionRunner : ReceiveActor
     {
         _killSwitch?.Shutdown();
         _stop.Cancel();
-        _stop.Dispose();
     }
+
+    // Akka disposes a stopped actor that is IDisposable, after PostStop.
+    public void Dispose() => _stop.Dispose();
 }

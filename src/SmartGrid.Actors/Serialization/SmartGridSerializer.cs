@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Runtime.Serialization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -58,11 +59,11 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
     };
 
     /// <summary>Every manifest that can be read: the current ones and the legacy JSON ones.</summary>
-    private static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key)
+    private static readonly FrozenDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key)
         .Append(new KeyValuePair<string, Type>(ReadingsAcceptedV1, typeof(ReadingsAccepted)))
         .Append(new KeyValuePair<string, Type>(MeterSnapshotV1, typeof(MeterSnapshot)))
         .Append(new KeyValuePair<string, Type>(RecordReadingsV1, typeof(RecordReadings)))
-        .ToDictionary();
+        .ToFrozenDictionary();
 
     public override int Identifier => SerializerId;
 

@@ -103,10 +103,10 @@ public sealed record RegionAlertState
     }
 
     /// <summary>
-    /// Whether the region is overloaded now: its newest window counts towards the rule. An operator's resolve then
+    /// Whether the region is overloaded now: its newest window counts towards the rule (a method: not part of the stored state). An operator's resolve then
     /// keeps the alert open, since the next overload window would raise it again at once.
     /// </summary>
-    public bool OverloadContinues => NewestWindowStart is not null && BelowSince is null && OverloadWindowStarts.Count > 0;
+    public bool OverloadContinues() => NewestWindowStart is not null && BelowSince is null && OverloadWindowStarts.Count > 0;
 
     /// <summary>
     /// The state after an operator resolved the region's overload once its load was back under the threshold: the

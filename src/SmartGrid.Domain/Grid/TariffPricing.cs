@@ -28,7 +28,7 @@ public sealed record TariffRegionState(DateTimeOffset? WindowStart, int Revision
 
     /// <summary>The only mutator: the state after the window's load was applied.</summary>
     public TariffRegionState Apply(DateTimeOffset windowStart, int revision, double loadPercent) =>
-        new(windowStart.ToUniversalTime(), revision, loadPercent);
+        this with { WindowStart = windowStart.ToUniversalTime(), Revision = revision, LoadPercent = loadPercent };
 
     /// <summary>
     /// The price the region should have now, when it differs enough from <paramref name="current"/> (null: no

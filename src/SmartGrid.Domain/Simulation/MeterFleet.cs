@@ -143,27 +143,27 @@ public sealed class MeterFleet
         return new MeterFleet(options, meters);
     }
 
-    private static void Validate(SimulationOptions o)
+    private static void Validate(SimulationOptions options)
     {
-        static void Require(bool condition, string message)
+        void Require(bool condition, string message)
         {
             if (!condition)
             {
-                throw new ArgumentException(message, "options");
+                throw new ArgumentException(message, nameof(options));
             }
         }
 
-        Require(o.MeterCount is >= 1 and <= 99_999_999, "MeterCount must be 1 to 99,999,999 (eight-digit meter ids)");
-        Require(o.Interval >= TimeSpan.FromSeconds(1) && o.Interval <= TimeSpan.FromHours(1), "Interval must be 1 s to 1 h");
-        Require(o.Regions is { Count: > 0 } && o.Regions.All(r => !string.IsNullOrWhiteSpace(r.Name)), "at least one named region is needed");
-        Require(o.ResidentialShare >= 0 && o.CommercialShare >= 0 && o.ResidentialShare + o.CommercialShare <= 1,
+        Require(options.MeterCount is >= 1 and <= 99_999_999, "MeterCount must be 1 to 99,999,999 (eight-digit meter ids)");
+        Require(options.Interval >= TimeSpan.FromSeconds(1) && options.Interval <= TimeSpan.FromHours(1), "Interval must be 1 s to 1 h");
+        Require(options.Regions is { Count: > 0 } && options.Regions.All(r => !string.IsNullOrWhiteSpace(r.Name)), "at least one named region is needed");
+        Require(options.ResidentialShare >= 0 && options.CommercialShare >= 0 && options.ResidentialShare + options.CommercialShare <= 1,
             "customer shares must be non-negative and add up to at most 1");
-        Require(o.LocalOffset > TimeSpan.FromHours(-24) && o.LocalOffset < TimeSpan.FromHours(24), "LocalOffset must be within a day");
-        Require(o.NominalVoltage > 0 && o.VoltageSpreadPercent is >= 0 and < 100, "voltage must be positive with a spread under 100 %");
-        Require(o.NominalFrequency > 0 && o.FrequencySpreadHz >= 0 && o.FrequencySpreadHz < o.NominalFrequency, "invalid frequency settings");
-        Require(o.NoisePercent is >= 0 and < 100, "NoisePercent must be 0 to under 100");
-        Require(o.SpikesPerMeterPerDay >= 0 && o.DropsPerMeterPerDay >= 0 && o.OutagesPerMeterPerDay >= 0, "rates must not be negative");
-        Require(o.SpikeDuration > TimeSpan.Zero && o.DropDuration > TimeSpan.Zero && o.OutageDuration > TimeSpan.Zero,
+        Require(options.LocalOffset > TimeSpan.FromHours(-24) && options.LocalOffset < TimeSpan.FromHours(24), "LocalOffset must be within a day");
+        Require(options.NominalVoltage > 0 && options.VoltageSpreadPercent is >= 0 and < 100, "voltage must be positive with a spread under 100 %");
+        Require(options.NominalFrequency > 0 && options.FrequencySpreadHz >= 0 && options.FrequencySpreadHz < options.NominalFrequency, "invalid frequency settings");
+        Require(options.NoisePercent is >= 0 and < 100, "NoisePercent must be 0 to under 100");
+        Require(options.SpikesPerMeterPerDay >= 0 && options.DropsPerMeterPerDay >= 0 && options.OutagesPerMeterPerDay >= 0, "rates must not be negative");
+        Require(options.SpikeDuration > TimeSpan.Zero && options.DropDuration > TimeSpan.Zero && options.OutageDuration > TimeSpan.Zero,
             "episode durations must be positive");
     }
 }

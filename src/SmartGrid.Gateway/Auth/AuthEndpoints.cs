@@ -225,8 +225,7 @@ internal static partial class AuthEndpoints
                 await TryAsync(redis, () => redis.PutSessionAsync(result.FamilyId, user.Id, user.Role, options.RefreshTokenLifetime));
                 return Answer(context, TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
             case RefreshOutcome.ReuseDetected:
-                logs.CreateLogger("SmartGrid.Gateway.Auth").LogWarning(
-                    "Refresh token reused after rotation: session {Session} of user {User} revoked", result.FamilyId, result.UserId);
+                logs.CreateLogger("SmartGrid.Gateway.Auth").RefreshTokenReused(result.FamilyId, result.UserId);
                 await revocations.RevokedAsync(result.FamilyId, RevokeReasons.ReuseDetected);
                 await TryAsync(redis, () => redis.DeleteSessionAsync(result.FamilyId));
                 return Problems.Unauthorized("This refresh token was already used; the session has been revoked. Log in again.");
@@ -319,7 +318,7 @@ internal static partial class AuthEndpoints
         catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
         {
             redis.Failed(e);
-            log?.LogWarning(e, "Redis unavailable; continuing with PostgreSQL state only");
+            log?.RedisUnavailableForAuth(e);
         }
     }
 

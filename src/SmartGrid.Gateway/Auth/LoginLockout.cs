@@ -36,13 +36,13 @@ public sealed class LoginLockout(RedisGuard redis, GatewayOptions options, ILogg
         if (DelayAfter(pair) is { } delay)
         {
             await redis.SetAsync(WaitKey(email, address), delay);
-            log.LogWarning("Login to {Email} from {Address}: {Failures} failures, that address now waits {Delay}", email, address, pair, delay);
+            log.LoginDelayed(email, address, pair, delay);
         }
         // Logged once, when a ceiling is reached; each refusal after it is counted, not logged (an attacker must not flood the log).
         if (account == options.LoginMaxFailuresPerAccount)
-            log.LogWarning("Login to {Email} closed for the rest of the failure window: {Failures} failures from all addresses", email, account);
+            log.AccountLoginsClosed(email, account);
         if (fromAddress == options.LoginMaxFailuresPerIp)
-            log.LogWarning("Logins from {Address} closed for the rest of the failure window: {Failures} failures over all accounts", address, fromAddress);
+            log.AddressLoginsClosed(address, fromAddress);
     }
 
     /// <summary>The owner got in from this address: its own failures are forgiven (not the account's, nor the address's).</summary>

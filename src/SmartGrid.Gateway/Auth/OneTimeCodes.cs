@@ -35,7 +35,7 @@ public sealed class OneTimeCodes(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            log.LogWarning(e, "{Purpose} message to user {User} by {Channel} not delivered", message.Purpose, message.UserId, message.Channel);
+            log.AccountMessageNotDelivered(e, message.Purpose, message.UserId, message.Channel);
         }
     }
 }

@@ -35,7 +35,7 @@ public sealed class RevocationMirror(
             }
             catch (Exception e) when (e is Npgsql.NpgsqlException && !stoppingToken.IsCancellationRequested)
             {
-                log.LogDebug(e, "Revocation mirror: PostgreSQL unavailable, next pass in {Interval}", options.RevocationMirrorInterval);
+                log.RevocationMirrorDatabaseUnavailable(e, options.RevocationMirrorInterval);
             }
         }
     }

@@ -63,7 +63,7 @@ public sealed class SessionRevocations(
         {
             redis.Failed(e);
             // PostgreSQL holds the revocation; RevocationMirror copies it into Redis once Redis answers again.
-            log.LogWarning(e, "Revocation of {Count} session(s) ({Reason}) not written to Redis", sessions.Count, reason);
+            log.RevocationNotMirrored(e, sessions.Count, reason);
         }
     }
 

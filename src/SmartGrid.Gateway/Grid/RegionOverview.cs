@@ -122,7 +122,7 @@ public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridSe
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             redis.Failed(e);
-            log.LogWarning(e, "Alert counts not read from Redis; counting in PostgreSQL");
+            log.AlertCountsFromDatabase(e);
         }
         var missing = regions.Where(r => !counts.ContainsKey(r)).ToArray();
         if (missing.Length > 0)

@@ -70,7 +70,7 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
         catch (Exception e) when (e is BrokenCircuitException || DatabaseBreaker.IsDatabaseUnavailable(e))
         {
             if (e is not BrokenCircuitException)
-                _log.LogWarning(e, "PostgreSQL unavailable for {Method} {Path}", http.Request.Method, http.Request.Path);
+                _log.DatabaseUnavailableForRequest(e, http.Request.Method, http.Request.Path);
             if (key is not null && await ReadStaleAsync(key) is { } stale)
                 return stale;
             var retryAfter = e is BrokenCircuitException { RetryAfter: { } after } ? after : _options.DatabaseBreakDuration;
@@ -116,7 +116,7 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             _redis.Failed(e);
-            _log.LogDebug(e, "Answer not kept for stale reads: Redis unavailable");
+            _log.StaleAnswerNotKept(e);
         }
     }
 
@@ -134,7 +134,7 @@ internal sealed class DatabaseOutageFilter : IEndpointFilter
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             _redis.Failed(e);
-            _log.LogWarning(e, "No stale answer: Redis unavailable too");
+            _log.NoStaleAnswer(e);
             return null;
         }
     }
@@ -167,12 +167,12 @@ public sealed class DatabaseBreaker
             BreakDuration = options.DatabaseBreakDuration,
             OnOpened = args =>
             {
-                log.LogWarning(args.Outcome.Exception, "PostgreSQL unavailable: reads served from Redis, writes refused for {Break}", args.BreakDuration);
+                log.DatabaseCircuitOpened(args.Outcome.Exception, args.BreakDuration);
                 return ValueTask.CompletedTask;
             },
             OnClosed = _ =>
             {
-                log.LogInformation("PostgreSQL reachable again");
+                log.DatabaseCircuitClosed();
                 return ValueTask.CompletedTask;
             },
         }).Build();

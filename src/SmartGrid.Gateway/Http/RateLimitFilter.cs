@@ -33,7 +33,7 @@ internal sealed class RateLimitFilter(RedisGuard redis, GatewayOptions options, 
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            log.LogWarning(e, "Rate limit not checked for {Endpoint}: Redis unavailable", endpoint);
+            log.RateLimitNotChecked(e, endpoint);
         }
         return await next(context);
     }
@@ -55,7 +55,7 @@ public sealed class LoginThrottle(RedisGuard redis, GatewayOptions options, ILog
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            log.LogWarning(e, "Rate limit not checked for {Endpoint}: Redis unavailable", endpoint);
+            log.RateLimitNotChecked(e, endpoint);
             return null;
         }
     }

@@ -15,13 +15,15 @@ namespace SmartGrid.Gateway.Http;
 /// would cost every call its full timeout: after a timed-out command the gateway skips Redis for
 /// <see cref="SkipAfterTimeout"/> (<see cref="Database"/> fails at once), then tries it again.
 /// </summary>
-public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions options, ILogger<RedisGuard> log)
+public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions options, ILogger<RedisGuard> log) : IDisposable
 {
     public static readonly TimeSpan SkipAfterTimeout = TimeSpan.FromSeconds(5);
 
     private readonly LocalWindows _local = new();
     private long _warnedAt;
     private long _skipUntil;
+
+    public void Dispose() => _local.Dispose();
 
     // INCR, and start the window's clock on the first hit; returns the count and the ms left.
     private const string CountScript =
@@ -93,7 +95,7 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _warnedAt);
         if ((last == 0 || now - last > 60_000) && Interlocked.CompareExchange(ref _warnedAt, now, last) == last)
-            log.LogWarning("Redis unavailable ({Error}): rate limits and failed-login counters are kept in this process, session revocations read from PostgreSQL, until it answers", e.Message);
+            log.RedisUnavailable(e.Message);
     }
 
     /// <summary>Removes <paramref name="key"/> here and in Redis (a Redis failure leaves its copy to expire).</summary>
@@ -164,11 +166,13 @@ public sealed class RedisGuard(IConnectionMultiplexer redis, GatewayOptions opti
 /// Fixed windows in this process's memory, the stand-in for the Redis counters: at most <see cref="MaxKeys"/> keys (a new key
 /// beyond that counts 1, failing open rather than growing without bound), each dropped when its window ends.
 /// </summary>
-internal sealed class LocalWindows
+internal sealed class LocalWindows : IDisposable
 {
     public const int MaxKeys = 100_000;
 
     private readonly MemoryCache _windows = new(new MemoryCacheOptions { SizeLimit = MaxKeys });
+
+    public void Dispose() => _windows.Dispose();
 
     private sealed class Window(DateTimeOffset end)
     {

@@ -73,7 +73,7 @@ public sealed class ConsoleEventFeed(string bootstrapServers, ILogger<ConsoleEve
             FetchWaitMaxMs = 100,
         }).SetPartitionsAssignedHandler((_, partitions) =>
         {
-            log.LogInformation("Console event feed reads {Count} partitions", partitions.Count);
+            log.ConsoleFeedAssigned(partitions.Count);
             _assigned.TrySetResult();
         }).Build();
         consumer.Subscribe(Watched.Select(w => w.Topic));
@@ -89,7 +89,7 @@ public sealed class ConsoleEventFeed(string bootstrapServers, ILogger<ConsoleEve
                 catch (ConsumeException e)
                 {
                     // A topic not created yet, a broker restarting: the next poll tries again.
-                    log.LogDebug(e, "Console event feed: {Reason}", e.Error.Reason);
+                    log.ConsoleFeedConsumeFailed(e, e.Error.Reason);
                     continue;
                 }
                 if (record?.Message?.Value is not { } json)

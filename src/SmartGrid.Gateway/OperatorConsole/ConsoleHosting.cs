@@ -32,7 +32,7 @@ public static class ConsoleHosting
         var root = Path.Combine(AppContext.BaseDirectory, "wwwroot");
         if (!Directory.Exists(root))
         {
-            app.Logger.LogWarning("No console pages at {Root}: the gateway serves its API only", root);
+            app.Logger.NoConsolePages(root);
             return app;
         }
         var files = new PhysicalFileProvider(root);

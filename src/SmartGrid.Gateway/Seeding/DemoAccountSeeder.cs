@@ -30,8 +30,7 @@ public sealed class DemoAccountSeeder(
         if (string.IsNullOrEmpty(password))
         {
             password = DefaultPassword;
-            log.LogWarning("Demo accounts {User}, {Operator}, {Admin} use the default password '{Password}' (set {Setting} to change it)",
-                UserEmail, OperatorEmail, AdminEmail, DefaultPassword, PasswordSetting);
+            log.DemoDefaultPassword(UserEmail, OperatorEmail, AdminEmail, DefaultPassword, PasswordSetting);
         }
         var hash = PasswordPolicy.Hash(password);
         await accounts.CreateUserAsync(UserEmail, null, hash, Roles.User, [], emailVerified: true, ct);
@@ -43,7 +42,7 @@ public sealed class DemoAccountSeeder(
         if (await registry.GetRegionAsync(meterId, ct) is null)
             await meters.CreateAsync(meterId, RegionOfSimulatedMeter(meterId), ct);
         var outcome = await meters.AssignAsync(meterId, demoUser!.Id, ct);
-        log.LogInformation("Demo accounts ready; meter {Meter} for {User}: {Outcome}", meterId, UserEmail, outcome);
+        log.DemoAccountsReady(meterId, UserEmail, outcome);
     }
 
     /// <summary>The region the simulator gives this meter, so the pipeline's first sighting agrees with it.</summary>

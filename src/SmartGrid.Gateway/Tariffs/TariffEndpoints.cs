@@ -243,8 +243,7 @@ public sealed class TariffOverridePublisher(IServiceProvider services, GridServi
         }
         catch (Exception e) when (e is KafkaException or OperationCanceledException)
         {
-            log.LogWarning(e, "Override {Override} ({Action}) not published to {Topic}; the TariffManager applies the stored row at its next check",
-                message.OverrideId, message.Action, options.Tariffs.OverridesTopic);
+            log.OverrideNotPublished(e, message.OverrideId, message.Action, options.Tariffs.OverridesTopic);
             return false;
         }
     }

@@ -35,7 +35,7 @@ public sealed class TariffStore(TariffRecords records, RedisGuard redis, GridSer
         catch (Exception e) when (e is RedisException or TimeoutException or JsonException)
         {
             redis.Failed(e);
-            log.LogWarning(e, "Tariff of {Region} not read from Redis; reading PostgreSQL", region);
+            log.TariffFromDatabase(e, region);
         }
 
         if (await records.NewestAsync(region, ct) is not { } tariff)
@@ -49,7 +49,7 @@ public sealed class TariffStore(TariffRecords records, RedisGuard redis, GridSer
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             redis.Failed(e);
-            log.LogWarning(e, "Tariff of {Region} not cached: Redis unavailable", region);
+            log.TariffNotCached(e, region);
         }
         return new TariffInForce(tariff, "database");
     }

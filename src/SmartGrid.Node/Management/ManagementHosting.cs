@@ -75,15 +75,15 @@ public static class ManagementHosting
             var who = Who(context);
             if (!Authorized(context, options))
             {
-                audit.LogWarning("{Who} ran 'cluster tail': refused (wrong or missing token)", who);
+                audit.TailRefused(who);
                 await Unauthorized().ExecuteAsync(context);
                 return;
             }
-            audit.LogInformation("{Who} ran 'cluster tail': streaming", who);
+            audit.TailStarted(who);
             var stopping = node.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
             await new MembershipTail(System()).StreamAsync(context.Response, both.Token);
-            audit.LogInformation("{Who} ended 'cluster tail'", who);
+            audit.TailEnded(who);
         });
 
         NodeCommands Node(HttpContext _) => new(System(), node.GetRequiredService<HealthCheckService>(),
@@ -97,12 +97,12 @@ public static class ManagementHosting
         var what = Printable(string.Join(' ', context.Request.Query.Select(q => $"{q.Key}={q.Value}").Prepend(name)), 300);
         if (!Authorized(context, options))
         {
-            audit.LogWarning("{Who} ran '{What}': refused (wrong or missing token)", who, what);
+            audit.CommandUnauthorized(who, what);
             return Unauthorized();
         }
         if (HttpMethods.IsPost(context.Request.Method) && context.Request.Headers[CommandHeader] != "1")
         {
-            audit.LogWarning("{Who} ran '{What}': refused (no {Header} header)", who, what, CommandHeader);
+            audit.CommandWithoutHeader(who, what, CommandHeader);
             return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
                 detail: $"commands that change the cluster need the header {CommandHeader}: 1 (smartgrid-cmd sends it)");
         }
@@ -110,25 +110,26 @@ public static class ManagementHosting
         try
         {
             var output = await run(context);
-            audit.LogInformation("{Who} ran '{What}': ok in {Ms} ms ({Result})", who, what, clock.ElapsedMilliseconds, output.Summary());
+            if (audit.IsEnabled(LogLevel.Information))
+                audit.CommandSucceeded(who, what, clock.ElapsedMilliseconds, output.Summary());
             return Results.Json(output);
         }
         catch (CommandException e)
         {
-            audit.LogWarning("{Who} ran '{What}': {Status} {Detail}", who, what, e.Status, e.Message);
+            audit.CommandRefused(who, what, e.Status, e.Message);
             return e.Field is { } field && e.Status == StatusCodes.Status400BadRequest
                 ? Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [e.Message] }, title: e.Title, detail: e.Message)
                 : Results.Problem(statusCode: e.Status, title: e.Title, detail: e.Message);
         }
         catch (Exception e) when (e is AskTimeoutException or TimeoutException or OperationCanceledException)
         {
-            audit.LogWarning("{Who} ran '{What}': timed out ({Error})", who, what, e.Message);
+            audit.CommandTimedOut(who, what, e.Message);
             return Results.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "Timed out", detail: e.Message);
         }
         catch (Exception e)
         {
             // Audited like any other result: an operator's command that broke must show in the log, with its cause.
-            audit.LogError(e, "{Who} ran '{What}': failed", who, what);
+            audit.CommandFailed(e, who, what);
             return Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Command failed", detail: $"{e.GetType().Name}: {e.Message}");
         }
     }
@@ -172,7 +173,7 @@ public sealed class ManagementServer(IServiceProvider node, ManagementOptions op
         var address = options.Validate();
         if (string.IsNullOrEmpty(options.Token))
         {
-            log.LogWarning("Management endpoint (smartgrid-cmd) NOT started: it needs a token; set SmartGrid:Management:Token or SmartGrid:Management:TokenFile");
+            log.ManagementWithoutToken();
             return;
         }
         // No command line of its own, and no watch on appsettings.json: the node already has one.
@@ -189,14 +190,13 @@ public sealed class ManagementServer(IServiceProvider node, ManagementOptions op
         {
             await server.StartAsync(cancellationToken);
             _server = server;
-            log.LogInformation("Management endpoint (smartgrid-cmd) listening on {Address}:{Port}, token required{From}",
-                address, options.Port, string.IsNullOrWhiteSpace(options.TokenFile) ? "" : $" (from {Path.GetFullPath(options.TokenFile)})");
+            log.ManagementListening(address, options.Port,
+                string.IsNullOrWhiteSpace(options.TokenFile) ? "" : $" (from {Path.GetFullPath(options.TokenFile)})");
         }
         catch (IOException e)
         {
             // Another node on this host holds the port: the node still does its work, without the command endpoint.
-            log.LogError("Management endpoint NOT started on {Address}:{Port}: {Reason}; set SmartGrid:Management:Port to a free port",
-                address, options.Port, e.Message);
+            log.ManagementNotStarted(address, options.Port, e.Message);
             await server.DisposeAsync();
         }
     }

@@ -101,7 +101,7 @@ public sealed class ClusterMetrics : BackgroundService
                 catch (Exception e) when (e is AskTimeoutException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
                 {
                     // A busy region answers next time; the gauge keeps its last figure meanwhile.
-                    _log.LogDebug("shard region {Type} did not report its state in time", type);
+                    _log.ShardRegionSilent(type);
                 }
             }
         }

@@ -214,7 +214,7 @@ public sealed partial class AlertManager : ManagerActor
         RegionAlertState? forgotten = null;
         if (target == AlertStatuses.Resolved && overload is { } region)
         {
-            if (region.State.OverloadContinues)
+            if (region.State.OverloadContinues())
                 return await HoldResolveAsync(tx, current, by, note, now);
             forgotten = region.State.ResolvedByOperator();
             await tx.SaveRegionAsync(region.Region, forgotten);
@@ -287,7 +287,7 @@ public sealed partial class AlertManager : ManagerActor
         return tx.AuditAsync(alert, action, actor, _time.GetUtcNow(), note);
     }
 
-    private async Task MirrorOverloadAsync(string region, IReadOnlyList<DateTimeOffset> windows)
+    private async Task MirrorOverloadAsync(string region, List<DateTimeOffset> windows)
     {
         var key = _keys.Overload(region);
         var batch = _redis.CreateTransaction();

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
@@ -32,7 +33,7 @@ public sealed class GridServicesSerializer(ExtendedActorSystem system) : Seriali
         [typeof(OutagesChecked)] = "alerts.outages-checked.v1",
     };
 
-    private static readonly IReadOnlyDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);
+    private static readonly FrozenDictionary<string, Type> Types = Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
 
     public override int Identifier => SerializerId;
 

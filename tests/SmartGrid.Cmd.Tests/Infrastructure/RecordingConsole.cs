@@ -3,7 +3,7 @@ using Spectre.Console;
 namespace SmartGrid.Cmd.Tests.Infrastructure;
 
 /// <summary>A Spectre console that writes plain text (no colours, wide enough for addresses) into a string.</summary>
-public sealed class RecordingConsole
+public sealed class RecordingConsole : IDisposable
 {
     private readonly StringWriter _out = new();
 
@@ -21,4 +21,6 @@ public sealed class RecordingConsole
 
     public IAnsiConsole Console { get; }
     public string Text => _out.ToString();
+
+    public void Dispose() => _out.Dispose();
 }

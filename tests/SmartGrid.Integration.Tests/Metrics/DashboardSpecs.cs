@@ -103,7 +103,7 @@ public sealed partial class DashboardSpecs
         return [.. instruments.Keys];
     }
 
-    private static IEnumerable<Assembly> SmartGridAssemblies()
+    private static List<Assembly> SmartGridAssemblies()
     {
         var seen = new Dictionary<string, Assembly>();
         var pending = new Stack<Assembly>([typeof(SmartGridNode).Assembly]);
@@ -113,7 +113,7 @@ public sealed partial class DashboardSpecs
             foreach (var reference in assembly.GetReferencedAssemblies().Where(r => r.Name!.StartsWith("SmartGrid.", StringComparison.Ordinal)))
                 pending.Push(Assembly.Load(reference));
         }
-        return seen.Values;
+        return [.. seen.Values];
     }
 
     [GeneratedRegex("[^a-z0-9_]")]

@@ -11,7 +11,7 @@ namespace SmartGrid.Integration.Tests.Metrics;
 /// after readings go through ingestion and the pipeline, the counters moved by exactly what was
 /// sent, the route histogram exists per route and status, and the gauges describe the node.
 /// </summary>
-public sealed class NodeMetricsSpecs(ITestOutputHelper output) : IAsyncLifetime
+public sealed class NodeMetricsSpecs(ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private const string IngestedAccepted = "smartgrid_ingestion_readings_accepted";
     private const string IngestedRejected = "smartgrid_ingestion_readings_rejected";
@@ -146,13 +146,17 @@ public sealed class NodeMetricsSpecs(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    private Task EventuallyAsync(Func<Task> attempt, string what) =>
+    private Task<bool> EventuallyAsync(Func<Task> attempt, string what) =>
         EventuallyAsync(async () => { await attempt(); return true; }, what);
 
-    public async Task DisposeAsync()
+    public void Dispose()
     {
         _ingest?.Dispose();
         _management?.Dispose();
+    }
+
+    public async Task DisposeAsync()
+    {
         _node?.Dispose();
         if (_database is not null) await _database.DisposeAsync();
     }

@@ -84,7 +84,7 @@ public sealed class GroundTruth
         static string Kind(int side, double extreme) => side > 0 ? "swell" : extreme < 0.05 * nominal ? "interruption" : "sag";
     }
 
-    public IReadOnlyList<RegionalRow> Regional(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows) =>
+    public static IReadOnlyList<RegionalRow> Regional(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows) =>
         meterRows.Values.GroupBy(r => (r.Region, r.WindowStart))
             .Select(g => new RegionalRow(g.Key.Region, g.Key.WindowStart, g.Count(), g.Sum(r => r.Count),
                 g.Sum(r => r.PowerSum / r.Count), g.Sum(r => r.EnergySum)))

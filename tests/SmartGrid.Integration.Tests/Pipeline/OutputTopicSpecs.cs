@@ -60,8 +60,8 @@ public sealed class OutputTopicSpecs(ITestOutputHelper output)
 
         var expected1m = truth.OneMinute.Count;
         var expected15m = truth.FifteenMinutes.Count;
-        var regional1m = truth.Regional(truth.OneMinute);
-        var regional15m = truth.Regional(truth.FifteenMinutes);
+        var regional1m = GroundTruth.Regional(truth.OneMinute);
+        var regional15m = GroundTruth.Regional(truth.FifteenMinutes);
         var topics = await ReadUntilAsync(node.KafkaBootstrap, t =>
             Newest(t[Topics.Aggregates1m], MeterKey).Count == expected1m
             && Newest(t[Topics.Aggregates15m], MeterKey).Count == expected15m

@@ -32,8 +32,8 @@ public static class PipelineAssertions
         await conn.OpenAsync();
         await CompareMeterRowsAsync(conn, "aggregates_1m", truth.OneMinute, problems);
         await CompareMeterRowsAsync(conn, "aggregates_15m", truth.FifteenMinutes, problems);
-        await CompareRegionalAsync(conn, "regional_aggregates_1m", truth.Regional(truth.OneMinute), problems);
-        await CompareRegionalAsync(conn, "regional_aggregates_15m", truth.Regional(truth.FifteenMinutes), problems);
+        await CompareRegionalAsync(conn, "regional_aggregates_1m", GroundTruth.Regional(truth.OneMinute), problems);
+        await CompareRegionalAsync(conn, "regional_aggregates_15m", GroundTruth.Regional(truth.FifteenMinutes), problems);
         await CompareVoltageAsync(conn, truth, problems);
         return problems;
     }

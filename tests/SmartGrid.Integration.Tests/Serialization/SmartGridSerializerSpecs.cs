@@ -12,6 +12,8 @@ namespace SmartGrid.Integration.Tests.Serialization;
 /// <summary>Every persisted or remote message survives the trip through its stable manifest.</summary>
 public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
 {
+    private static readonly System.Text.Json.JsonSerializerOptions SnakeCaseJson = new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
+
     public SmartGridSerializerSpecs() : base(ConfigurationFactory.ParseString($$"""
         akka.actor.serializers.smartgrid = "{{typeof(SmartGridSerializer).AssemblyQualifiedName}}"
         akka.actor.serialization-bindings {
@@ -146,7 +148,7 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(snapshot.Baseline, back.Baseline);
         Assert.Equal((snapshot.MeterId, snapshot.Region, snapshot.Watermark, snapshot.Newest, snapshot.AcceptedTotal, snapshot.DuplicatesTotal, snapshot.TooLateTotal),
             (back.MeterId, back.Region, back.Watermark, back.Newest, back.AcceptedTotal, back.DuplicatesTotal, back.TooLateTotal));
-        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(snapshot, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower });
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(snapshot, SnakeCaseJson);
         Assert.True(serializer.ToBinary(snapshot).Length * 3 < json.Length, $"{serializer.ToBinary(snapshot).Length} bytes against {json.Length} as JSON");
     }
 
