@@ -7,8 +7,8 @@ using Akka.Persistence;
 using Akka.Persistence.Journal;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Persistence;
-using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Storage;
 
