@@ -49,7 +49,7 @@ internal static class MeterBench
                 };
                 foreach (var e in state.Decide([reading], idle: false, policy))
                 {
-                    if (e is ReadingsAccepted r) state.Apply(r);
+                    if (e is ReadingsAccepted r) state.Apply(r, policy);
                     if (e is WindowsEmitted w) state.Apply(w, policy);
                 }
                 readings++;

@@ -137,6 +137,7 @@ public static class GatewayHosting
         AuthEndpoints.Map(api);
         UserTelemetryEndpoints.Map(api);
         OperatorEndpoints.Map(api);
+        PowerQuality.PowerQualityEndpoints.Map(api);
         AdminEndpoints.Map(api);
         RegistryEndpoints.Map(api);
         EscalationPolicyEndpoints.Map(api);

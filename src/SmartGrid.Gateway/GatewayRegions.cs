@@ -18,6 +18,9 @@ public sealed class GatewayRegions(RegionCatalog catalog)
     /// <summary>The stored spelling of <paramref name="region"/> (any case, retired ones too: their history is still read), or null.</summary>
     public string? Canonical(string region) => Loaded.Find(region)?.Name;
 
+    /// <summary>The region's nominal voltage (power quality is judged against it); the default for a region the table does not know.</summary>
+    public double NominalVoltage(string region) => Loaded.Find(region)?.Spec.NominalVoltage ?? Domain.Grid.Regions.DefaultNominalVoltage;
+
     /// <summary>
     /// The catalog, loaded now if it never was (the node started while PostgreSQL was down): the
     /// load's failure then reaches <see cref="Http.DatabaseOutageFilter"/>, which answers from the

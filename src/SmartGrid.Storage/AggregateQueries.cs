@@ -5,11 +5,11 @@ using SmartGrid.Domain.Telemetry;
 namespace SmartGrid.Storage;
 
 /// <summary>Read side for the gateway and for ground-truth checks. Ranges are [from, to) on window_start / ts.</summary>
-public sealed class AggregateQueries
+public sealed partial class AggregateQueries
 {
     private const string MeterColumns =
         "meter_id, region, window_start, window_end, reading_count, energy_kwh_sum, power_kw_sum, power_kw_min, " +
-        "power_kw_max, voltage_sum, current_sum, power_factor_sum, power_factor_count, frequency_sum, frequency_count";
+        "power_kw_max, voltage_sum, current_sum, power_factor_sum, power_factor_count, frequency_sum, frequency_count, voltage_min, voltage_max";
 
     private const string RegionalColumns =
         "region, window_start, meter_count, total_power_kw, energy_kwh_sum, reading_count, capacity_kw, load_percent";
@@ -130,6 +130,9 @@ public sealed class AggregateQueries
         PowerFactorCount = r.GetInt32(12),
         FrequencySum = r.GetDouble(13),
         FrequencyCount = r.GetInt32(14),
+        // Rows from before migration 0090 kept no extremes: the mean is the one value known to lie between them.
+        VoltageMin = r.IsDBNull(15) ? r.GetDouble(9) / r.GetInt32(4) : r.GetDouble(15),
+        VoltageMax = r.IsDBNull(16) ? r.GetDouble(9) / r.GetInt32(4) : r.GetDouble(16),
     };
 
     private static RegionalAggregate ReadRegional(NpgsqlDataReader r, WindowSize size) => new()

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using SmartGrid.Domain.PowerQuality;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Storage;
@@ -9,6 +10,11 @@ namespace SmartGrid.Storage;
 /// A window arrives as its full state, so a later version of (meter_id, window_start) replaces
 /// the row (late readings, replays). With a checkpoint, the projection's offset is stored in the
 /// same transaction: either the rows and the offset are stored, or neither.
+/// <para>
+/// The 10-minute voltage windows (voltage_10m) of every bucket a 1-minute row touches are rebuilt
+/// from aggregates_1m in that transaction, after its UPSERT: a bucket's row is always the sum of
+/// its minutes as stored, so a replayed or revised minute replaces its share instead of adding to it.
+/// </para>
 /// </summary>
 public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMaintenance partitions)
 {
@@ -17,13 +23,76 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
     /// <paramref name="checkpoint"/> if given, atomically and in one round trip. Empty windows
     /// (no reading) are not rows of the seed's tables and are skipped.
     /// </summary>
-    public async Task UpsertAsync(IReadOnlyList<WindowAggregate> rows, ProjectionCheckpoint? checkpoint, CancellationToken ct = default)
+    public Task UpsertAsync(IReadOnlyList<WindowAggregate> rows, ProjectionCheckpoint? checkpoint, CancellationToken ct = default) =>
+        UpsertAsync(rows, [], checkpoint, ct);
+
+    /// <summary>
+    /// As above, with the meters' voltage events (sag, swell, interruption) UPSERTed by (meter, start)
+    /// in the same transaction; when one occurs twice the later wins, and an ended event is never reopened.
+    /// </summary>
+    public async Task UpsertAsync(IReadOnlyList<WindowAggregate> rows, IReadOnlyList<VoltageEvent> voltageEvents,
+        ProjectionCheckpoint? checkpoint, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(voltageEvents);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await ProjectionBatch.UpsertWindowsAsync(dataSource, partitions, rows.Where(r => !r.IsEmpty), r => TableOf(r.Size),
-            r => (r.MeterId, r.WindowStart.ToUniversalTime()), r => r.WindowStart, Upsert, checkpoint, ct);
+        var stored = rows.Where(r => !r.IsEmpty).ToList();
+        var after = new List<(TimeSeriesTable?, IReadOnlyList<DateTimeOffset>, Func<NpgsqlBatchCommand>)>(2);
+        var buckets = stored.Where(r => r.Size == WindowSize.OneMinute)
+            .Select(r => (r.MeterId, Start: VoltageWindow.Floor(r.WindowStart))).Distinct().ToList();
+        if (buckets.Count > 0)
+            after.Add((TimeSeriesTable.Voltage10m, buckets.Select(b => b.Start).ToArray(), () => RebuildVoltage10m(buckets)));
+        if (voltageEvents.Count > 0)
+        {
+            var latest = voltageEvents.GroupBy(e => (e.MeterId, e.Start.UtcTicks)).Select(g => g.Last()).ToList();
+            after.Add((null, [], () => UpsertVoltageEvents(latest)));
+        }
+        await ProjectionBatch.UpsertWindowsAsync(dataSource, partitions, stored, r => TableOf(r.Size),
+            r => (r.MeterId, r.WindowStart.ToUniversalTime()), r => r.WindowStart, Upsert, after, checkpoint, ct);
         StorageMetrics.Written("aggregates", rows.Count, started);
+    }
+
+    private static NpgsqlBatchCommand RebuildVoltage10m(IReadOnlyList<(string MeterId, DateTimeOffset Start)> buckets)
+    {
+        // The region of a bucket is its newest minute's, as a window's region is its last reading's.
+        var command = new NpgsqlBatchCommand(
+            """
+            INSERT INTO voltage_10m AS t (meter_id, region, window_start, window_end, sample_count, voltage_sum, voltage_mean, voltage_min, voltage_max, updated_at)
+            SELECT a.meter_id, (array_agg(a.region ORDER BY a.window_start DESC))[1], k.bucket, k.bucket + interval '10 minutes',
+                   sum(a.reading_count)::int, sum(a.voltage_sum), sum(a.voltage_sum) / sum(a.reading_count),
+                   min(a.voltage_min), max(a.voltage_max), now()
+            FROM unnest($1::text[], $2::timestamptz[]) AS k(meter_id, bucket)
+            JOIN aggregates_1m a ON a.meter_id = k.meter_id AND a.window_start >= k.bucket AND a.window_start < k.bucket + interval '10 minutes'
+            GROUP BY a.meter_id, k.bucket
+            ON CONFLICT (meter_id, window_start) DO UPDATE SET
+                region = EXCLUDED.region, window_end = EXCLUDED.window_end, sample_count = EXCLUDED.sample_count,
+                voltage_sum = EXCLUDED.voltage_sum, voltage_mean = EXCLUDED.voltage_mean,
+                voltage_min = EXCLUDED.voltage_min, voltage_max = EXCLUDED.voltage_max, updated_at = EXCLUDED.updated_at
+            """);
+        command.Parameters.Add(Sql.Array(buckets.Select(b => b.MeterId).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(Sql.Array(buckets.Select(b => b.Start.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
+        return command;
+    }
+
+    private static NpgsqlBatchCommand UpsertVoltageEvents(IReadOnlyList<VoltageEvent> events)
+    {
+        var command = new NpgsqlBatchCommand(
+            """
+            INSERT INTO voltage_events AS t (meter_id, start_at, region, kind, end_at, extreme_voltage, nominal_voltage, updated_at)
+            SELECT u.*, now() FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[], $6::float8[], $7::float8[]) AS u
+            ON CONFLICT (meter_id, start_at) DO UPDATE SET
+                region = EXCLUDED.region, kind = EXCLUDED.kind, end_at = EXCLUDED.end_at,
+                extreme_voltage = EXCLUDED.extreme_voltage, nominal_voltage = EXCLUDED.nominal_voltage, updated_at = EXCLUDED.updated_at
+            WHERE t.end_at IS NULL
+            """);
+        command.Parameters.Add(Sql.Array(events.Select(e => e.MeterId).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(Sql.Array(events.Select(e => e.Start.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(Sql.Array(events.Select(e => e.Region).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(Sql.Array(events.Select(e => VoltageWindow.WireName(e.Kind)).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(Sql.Array(events.Select(e => e.End?.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(Sql.Array(events.Select(e => e.ExtremeVoltage).ToArray(), NpgsqlDbType.Double));
+        command.Parameters.Add(Sql.Array(events.Select(e => e.NominalVoltage).ToArray(), NpgsqlDbType.Double));
+        return command;
     }
 
     internal static TimeSeriesTable TableOf(WindowSize size) => size switch
@@ -48,6 +117,9 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
         .Column("power_factor_avg", "float8", NpgsqlDbType.Double, r => r.PowerFactorCount == 0 ? null : (double?)r.PowerFactorAvg)
         .Column("power_kw_sum", "float8", NpgsqlDbType.Double, r => r.PowerKwSum)
         .Column("voltage_sum", "float8", NpgsqlDbType.Double, r => r.VoltageSum)
+        // A window published before extremes were kept carries 0 for both, which no accepted reading can be (0 V is refused): unknown.
+        .Column("voltage_min", "float8", NpgsqlDbType.Double, r => r.VoltageMax == 0 ? null : (double?)r.VoltageMin)
+        .Column("voltage_max", "float8", NpgsqlDbType.Double, r => r.VoltageMax == 0 ? null : (double?)r.VoltageMax)
         .Column("current_sum", "float8", NpgsqlDbType.Double, r => r.CurrentSum)
         .Column("power_factor_sum", "float8", NpgsqlDbType.Double, r => r.PowerFactorSum)
         .Column("power_factor_count", "int4", NpgsqlDbType.Integer, r => r.PowerFactorCount)

@@ -12,7 +12,8 @@ internal static class ProjectionBatch
 {
     /// <summary>
     /// Windows to their tables: grouped by table, the later of two versions of a window (by <paramref name="key"/>) wins,
-    /// written with <paramref name="checkpoint"/> by <see cref="ExecuteAsync"/>.
+    /// written with <paramref name="checkpoint"/> by <see cref="ExecuteAsync"/>. <paramref name="after"/> are statements
+    /// that run after the UPSERTs in the same transaction (they see the rows).
     /// </summary>
     public static Task UpsertWindowsAsync<TRow, TKey>(
         NpgsqlDataSource dataSource,
@@ -22,11 +23,12 @@ internal static class ProjectionBatch
         Func<TRow, TKey> key,
         Func<TRow, DateTimeOffset> windowStart,
         Func<IReadOnlyList<TRow>, UnnestUpsert<TRow>> upsert,
+        IReadOnlyList<(TimeSeriesTable? Table, IReadOnlyList<DateTimeOffset> Timestamps, Func<NpgsqlBatchCommand> Build)> after,
         ProjectionCheckpoint? checkpoint,
         CancellationToken ct)
         where TKey : notnull
     {
-        var upserts = new List<(TimeSeriesTable, IReadOnlyList<DateTimeOffset>, Func<NpgsqlBatchCommand>)>();
+        var upserts = new List<(TimeSeriesTable?, IReadOnlyList<DateTimeOffset>, Func<NpgsqlBatchCommand>)>();
         foreach (var group in rows.GroupBy(table))
         {
             var last = new Dictionary<TKey, TRow>();
@@ -35,6 +37,7 @@ internal static class ProjectionBatch
             List<TRow> windows = [.. last.Values];
             upserts.Add((group.Key, windows.Select(windowStart).ToArray(), () => upsert(windows).Build(group.Key)));
         }
+        upserts.AddRange(after);
 
         return ExecuteAsync(dataSource, partitions, upserts, checkpoint, ct);
     }
@@ -42,7 +45,7 @@ internal static class ProjectionBatch
     public static async Task ExecuteAsync(
         NpgsqlDataSource dataSource,
         PartitionMaintenance partitions,
-        IReadOnlyList<(TimeSeriesTable Table, IReadOnlyList<DateTimeOffset> Timestamps, Func<NpgsqlBatchCommand> Build)> upserts,
+        IReadOnlyList<(TimeSeriesTable? Table, IReadOnlyList<DateTimeOffset> Timestamps, Func<NpgsqlBatchCommand> Build)> upserts,
         ProjectionCheckpoint? checkpoint,
         CancellationToken ct)
     {
@@ -51,7 +54,8 @@ internal static class ProjectionBatch
 
         await WriteRetry.OnMissingPartitionAsync(
             partitions,
-            upserts.Select(u => (u.Table, u.Timestamps)).ToList(),
+            // A statement on a plain table (Table null) needs no partition.
+            upserts.Where(u => u.Table is not null).Select(u => (u.Table!, u.Timestamps)).ToList(),
             async () =>
             {
                 await using var conn = await dataSource.OpenConnectionAsync(ct);

@@ -18,7 +18,7 @@ public sealed class RegionalAggregateStore(NpgsqlDataSource dataSource, Partitio
         ArgumentNullException.ThrowIfNull(rows);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await ProjectionBatch.UpsertWindowsAsync(dataSource, partitions, rows, r => TableOf(r.Size),
-            r => (r.Region, r.WindowStart.ToUniversalTime()), r => r.WindowStart, Upsert, checkpoint, ct);
+            r => (r.Region, r.WindowStart.ToUniversalTime()), r => r.WindowStart, Upsert, [], checkpoint, ct);
         StorageMetrics.Written("regional_aggregates", rows.Count, started);
     }
 

@@ -24,9 +24,11 @@ public sealed class TimeSeriesTable
     public static readonly TimeSeriesTable Aggregates15m = new("aggregates_15m", "window_start", TimeSpan.FromDays(90));
     public static readonly TimeSeriesTable RegionalAggregates1m = new("regional_aggregates_1m", "window_start", TimeSpan.FromDays(90));
     public static readonly TimeSeriesTable RegionalAggregates15m = new("regional_aggregates_15m", "window_start", TimeSpan.FromDays(90));
+    /// <summary>Migration 0090, not 0001/0002: same scheme and policies.</summary>
+    public static readonly TimeSeriesTable Voltage10m = new("voltage_10m", "window_start", TimeSpan.FromDays(90));
 
     public static IReadOnlyList<TimeSeriesTable> All { get; } =
-        [RawReadings, Aggregates1m, Aggregates15m, RegionalAggregates1m, RegionalAggregates15m];
+        [RawReadings, Aggregates1m, Aggregates15m, RegionalAggregates1m, RegionalAggregates15m, Voltage10m];
 
     private TimeSeriesTable(string name, string timeColumn, TimeSpan retention)
     {

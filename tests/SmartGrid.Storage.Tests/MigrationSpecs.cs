@@ -45,7 +45,7 @@ public sealed class MigrationSpecs(FreshDatabases databases) : IClassFixture<Fre
         Assert.Equal("native", await ScalarAsync<string>(cs, "SELECT value FROM storage_settings WHERE key = 'time_series_mode'"));
         Assert.Equal(
             ["aggregates_15m:r:window_start", "aggregates_1m:r:window_start", "raw_readings:r:ts",
-             "regional_aggregates_15m:r:window_start", "regional_aggregates_1m:r:window_start"],
+             "regional_aggregates_15m:r:window_start", "regional_aggregates_1m:r:window_start", "voltage_10m:r:window_start"],
             await ListAsync(cs,
                 """
                 SELECT c.relname || ':' || p.partstrat::text || ':' || a.attname

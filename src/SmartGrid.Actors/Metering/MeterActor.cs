@@ -7,8 +7,10 @@ using Akka.Persistence;
 using Akka.Persistence.Journal;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Persistence;
+using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Telemetry;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Actors.Metering;
 
@@ -68,7 +70,8 @@ public sealed class MeterActor : WindowOwnerActor
             _state = MeterState.FromSnapshot((MeterSnapshot)offer.Snapshot);
             SnapshotRecovered(offer.Metadata);
         });
-        Recover<ReadingsAccepted>(e => _state.Apply(e));
+        Recover<ReadingsAccepted>(e => _state.Apply(e, _policy));
+        Recover<VoltageEventsObserved>(_ => { });
         Recover<WindowsEmitted>(e => _state.Apply(e, _policy));
 
         Command<RecordReadings>(Record);
@@ -167,8 +170,12 @@ public sealed class MeterActor : WindowOwnerActor
             switch (e)
             {
                 case ReadingsAccepted r:
-                    _state.Apply(r);
+                    _state.Apply(r, _policy);
                     Append(r);
+                    break;
+                case VoltageEventsObserved v:
+                    // Its effect is the readings' (the run lives in the state); it only carries the run to the projection.
+                    _unpersisted.Add(v);
                     break;
                 case WindowsEmitted w:
                     _state.Apply(w, _policy);
@@ -222,7 +229,7 @@ public sealed class MeterActor : WindowOwnerActor
     private sealed class StreamRunReplacedException(string persistenceId, long held, long replay)
         : Exception($"{persistenceId}: unpersisted readings of stream run {held} dropped for the replay of run {replay}");
 
-    private static object Tag(object e) => e is WindowsEmitted ? new Tagged(e, [WindowsTag]) : e;
+    private static object Tag(object e) => e is WindowsEmitted or VoltageEventsObserved ? new Tagged(e, [WindowsTag]) : e;
 
     private MeterStatus Status() => new(
         _state.MeterId, _state.Region, _state.LastReadingAt, _state.AcceptedTotal, _state.DuplicatesTotal, _state.TooLateTotal,
@@ -238,9 +245,18 @@ public static class MeterActorHosting
     {
         if (!placement.HostedHere)
             return builder.WithShardRegionProxy<MeterActor>(MeterActor.TypeName, placement.Role, new MeterMessageExtractor());
-        var policy = new MeterPolicy { AllowedLateness = pipeline.AllowedLateness };
         return builder.WithShardRegion<MeterActor>(MeterActor.TypeName,
-            id => Props.Create(() => new MeterActor(id, policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter)),
+            (_, _, resolver) =>
+            {
+                // Sags and swells are measured against the region's nominal voltage, as the node's catalog last loaded it.
+                var catalog = resolver.GetService<RegionCatalog>();
+                var policy = new MeterPolicy
+                {
+                    AllowedLateness = pipeline.AllowedLateness,
+                    NominalVoltage = region => catalog?.Current.Find(region)?.Spec.NominalVoltage ?? Regions.DefaultNominalVoltage,
+                };
+                return id => Props.Create(() => new MeterActor(id, policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter));
+            },
             new MeterMessageExtractor(),
             // Not remembered: a meter starts on its first message, and MeterWake starts the few a dead
             // node left with unpublished windows. The coordinator keeps its shard homes in the journal as before.

@@ -13,7 +13,8 @@ namespace SmartGrid.Actors.Projections;
 /// to their three destinations, in an order that makes a replayed batch harmless: the region
 /// actors (which ignore revisions they hold), the Kafka topics aggregates_1m, aggregates_15m and
 /// anomalies (at-least-once, keyed by meter, carrying the revision), and last the aggregate
-/// tables, UPSERTed in the same transaction that stores this projection's offset.
+/// tables, voltage_10m and the voltage events, UPSERTed in the same transaction that stores this
+/// projection's offset.
 /// </summary>
 public sealed class WindowProjection(IActorRef regions, KafkaJson kafka, AggregateStore store, TimeSpan askTimeout)
 {
@@ -33,7 +34,8 @@ public sealed class WindowProjection(IActorRef regions, KafkaJson kafka, Aggrega
             kafka.PublishAsync(Topics.Aggregates15m, Messages(windows, WindowSize.FifteenMinutes), ct),
             kafka.PublishAsync(Topics.Anomalies, anomalies.Select(a => (a.MeterId, a)), ct));
 
-        await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), checkpoint, ct);
+        var voltageEvents = batch.Select(e => e.Event).OfType<VoltageEventsObserved>().SelectMany(e => e.Events).ToList();
+        await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), voltageEvents, checkpoint, ct);
         PipelineMetrics.WindowsPublished.Add(windows.Count);
         PipelineMetrics.AnomaliesPublished.Add(anomalies.Count);
         var now = DateTimeOffset.UtcNow;

@@ -11,10 +11,17 @@ namespace SmartGrid.Actors.Serialization;
 /// 4 bytes a reading instead of a 19-digit number), counters the same way, the sums and the baseline
 /// as raw doubles so they read back bit for bit. Times are UTC ticks: a snapshot's instants are all
 /// that matter, and v1 snapshots read back equal as instants.
+/// <para>
+/// Format 3 (same manifest; the first byte tells) adds each window's voltage minimum and maximum and
+/// the open voltage run. A format 2 window did not keep the extremes: it reads back with both at its
+/// mean voltage, the one value known to lie between them, so a window open across the upgrade
+/// under-reports its spread rather than inventing one.
+/// </para>
 /// </summary>
 internal static class MeterSnapshotFormat
 {
-    private const byte Version = 2;
+    private const byte Version = 3;
+    private const byte WithoutVoltageExtremes = 2;
 
     public static byte[] Write(MeterSnapshot s)
     {
@@ -63,6 +70,16 @@ internal static class MeterSnapshotFormat
                 w.Write(a.CurrentSum);
                 w.Write(a.PowerFactorSum);
                 w.Write(a.FrequencySum);
+                w.Write(a.VoltageMin);
+                w.Write(a.VoltageMax);
+            }
+
+            var run = s.VoltageRun;
+            w.Write((sbyte)(run is null ? 0 : Math.Sign(run.Side)));
+            if (run is not null)
+            {
+                w.Write(run.Start.UtcTicks);
+                w.Write(run.Extreme);
             }
         }
         return buffer.ToArray();
@@ -72,7 +89,7 @@ internal static class MeterSnapshotFormat
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         var version = r.ReadByte();
-        if (version != Version) throw new SerializationException($"meter snapshot: unknown format version {version}");
+        if (version is not (Version or WithoutVoltageExtremes)) throw new SerializationException($"meter snapshot: unknown format version {version}");
         var meterId = r.ReadString();
         var region = r.ReadString();
         var newest = Utc(r.ReadInt64());
@@ -95,7 +112,7 @@ internal static class MeterSnapshotFormat
             var revision = r.Read7BitEncodedInt();
             var dirty = r.ReadBoolean();
             var windowRegion = r.ReadBoolean() ? r.ReadString() : region;
-            windows[i] = new MeterSnapshot.Slot(new WindowAggregate
+            var aggregate = new WindowAggregate
             {
                 MeterId = meterId, Region = windowRegion, Size = size, WindowStart = start,
                 ReadingCount = r.Read7BitEncodedInt(),
@@ -109,9 +126,17 @@ internal static class MeterSnapshotFormat
                 CurrentSum = r.ReadDouble(),
                 PowerFactorSum = r.ReadDouble(),
                 FrequencySum = r.ReadDouble(),
-            }, revision, dirty);
+            };
+            aggregate = version == WithoutVoltageExtremes
+                ? aggregate with { VoltageMin = aggregate.VoltageAvg, VoltageMax = aggregate.VoltageAvg }
+                : aggregate with { VoltageMin = r.ReadDouble(), VoltageMax = r.ReadDouble() };
+            windows[i] = new MeterSnapshot.Slot(aggregate, revision, dirty);
         }
-        return new MeterSnapshot(meterId, region, watermark, accepted, duplicates, tooLate, baseline, seen, windows, newest);
+
+        MeterSnapshot.OpenVoltageRun? run = null;
+        if (version != WithoutVoltageExtremes && r.ReadSByte() is var side and not 0)
+            run = new MeterSnapshot.OpenVoltageRun(side, Utc(r.ReadInt64()), r.ReadDouble());
+        return new MeterSnapshot(meterId, region, watermark, accepted, duplicates, tooLate, baseline, seen, windows, newest, run);
     }
 
     private static void WriteBaseline(BinaryWriter w, MeterBaseline b)

@@ -1,3 +1,4 @@
+using SmartGrid.Domain.PowerQuality;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Domain.Metering;
@@ -19,3 +20,11 @@ public sealed record EmittedWindow(WindowAggregate Aggregate, int Revision)
     public static IEnumerable<EmittedWindow> NewestRevisions(IEnumerable<EmittedWindow> windows) =>
         windows.GroupBy(w => (w.Aggregate.MeterId, w.Aggregate.Size, w.Aggregate.WindowStart)).Select(g => g.MaxBy(w => w.Revision)!);
 }
+
+/// <summary>
+/// Persisted by a meter with the readings that started or ended voltage runs (sag, swell,
+/// interruption): a run appears once when it starts (no end) and once when it ends. The run itself
+/// lives in the meter's state, rebuilt from the readings; this event only carries it to the
+/// window projection, which UPSERTs it by (meter, start).
+/// </summary>
+public sealed record VoltageEventsObserved(string MeterId, IReadOnlyList<VoltageEvent> Events);

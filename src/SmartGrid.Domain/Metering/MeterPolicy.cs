@@ -16,4 +16,11 @@ public sealed record MeterPolicy
     public TimeSpan DedupHorizon { get; init; } = TimeSpan.FromMinutes(30);
 
     public AnomalyDetector Detector { get; init; } = new();
+
+    /// <summary>
+    /// The nominal voltage of a region (the regions table), which sags and swells are measured
+    /// against. Read as readings are applied, also in recovery: change a region's nominal voltage
+    /// and the runs open at that moment are judged by the new one from then on.
+    /// </summary>
+    public Func<string, double> NominalVoltage { get; init; } = _ => Grid.Regions.DefaultNominalVoltage;
 }

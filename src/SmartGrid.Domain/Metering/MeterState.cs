@@ -1,3 +1,4 @@
+using SmartGrid.Domain.PowerQuality;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Domain.Metering;
@@ -44,6 +45,8 @@ public sealed class MeterState
     private readonly SeenTimestamps? _seen;
     private long _newestTicks;
     private long _watermarkTicks;
+    /// <summary>The open sag, swell or interruption, if any: fed by the newest reading only (see <see cref="Apply(ReadingsAccepted, MeterPolicy)"/>).</summary>
+    private VoltageRun _voltageRun;
 
     public MeterState(string meterId)
         : this(meterId, Domain.Grid.Regions.Unassigned, DateTimeOffset.MinValue.UtcTicks, DateTimeOffset.MinValue.UtcTicks, [], new SeenTimestamps(), MeterBaseline.Create())
@@ -120,7 +123,9 @@ public sealed class MeterState
             return events;
 
         var scratch = ScratchCopy();
-        if (accepted.Count > 0) scratch.Apply((ReadingsAccepted)events[0]);
+        List<VoltageEvent>? observed = null;
+        if (accepted.Count > 0) scratch.Apply((ReadingsAccepted)events[0], policy, ref observed);
+        if (observed is not null) events.Add(new VoltageEventsObserved(MeterId, observed));
         var emitted = scratch.EmittableWindows(idle, policy);
         if (emitted.Count == 0) return events;
 
@@ -135,16 +140,31 @@ public sealed class MeterState
         return events;
     }
 
-    public void Apply(ReadingsAccepted e)
+    /// <summary>
+    /// Adds the readings to their windows and, for each reading newer than every accepted one, to
+    /// the voltage run. A reading older than the newest (out of order, yet within lateness) counts in
+    /// its windows, voltage_10m included, but does not split or extend a run: runs follow the meter's
+    /// newest readings in the order they arrive, so a replay of the same stream decides the same runs.
+    /// </summary>
+    public void Apply(ReadingsAccepted e, MeterPolicy policy)
+    {
+        List<VoltageEvent>? ignored = null;
+        Apply(e, policy, ref ignored);
+    }
+
+    private void Apply(ReadingsAccepted e, MeterPolicy policy, ref List<VoltageEvent>? observed)
     {
         Region = Shared(e.Region);
         DuplicatesTotal += e.Duplicates;
         TooLateTotal += e.TooLate;
+        var nominal = e.Readings.Count > 0 ? policy.NominalVoltage(Region) : 0;
         foreach (var reading in e.Readings)
         {
             var ticks = reading.Timestamp.UtcTicks;
             if (_seen is not null && !_seen.Add(ticks)) continue;
             AcceptedTotal++;
+            if (ticks > _newestTicks)
+                _voltageRun.Observe(MeterId, Region, ticks, reading.Voltage, nominal, ref observed);
             foreach (var size in Sizes)
             {
                 ref var window = ref WindowAt(size, Window.Floor(reading.Timestamp, size).UtcTicks);
@@ -257,13 +277,18 @@ public sealed class MeterState
     private MeterState ScratchCopy() =>
         new(MeterId, Region, _newestTicks, _watermarkTicks, _windows[.._windowCount], seen: null, Baseline)
         {
-            AcceptedTotal = AcceptedTotal, DuplicatesTotal = DuplicatesTotal, TooLateTotal = TooLateTotal,
+            AcceptedTotal = AcceptedTotal, DuplicatesTotal = DuplicatesTotal, TooLateTotal = TooLateTotal, _voltageRun = _voltageRun,
         };
 
     public MeterSnapshot ToSnapshot() => new(
         MeterId, Region, Watermark, AcceptedTotal, DuplicatesTotal, TooLateTotal, Baseline,
         _seen?.ToSortedArray() ?? [],
-        _windows.Take(_windowCount).Select(w => new MeterSnapshot.Slot(w.ToAggregate(MeterId), w.Revision, w.Dirty)).ToArray(), Newest);
+        _windows.Take(_windowCount).Select(w => new MeterSnapshot.Slot(w.ToAggregate(MeterId), w.Revision, w.Dirty)).ToArray(), Newest,
+        _voltageRun.Open ? new MeterSnapshot.OpenVoltageRun(_voltageRun.Side, new DateTimeOffset(_voltageRun.StartTicks, TimeSpan.Zero), _voltageRun.Extreme) : null);
+
+    /// <summary>The sag, swell or interruption in progress, as its event with no end.</summary>
+    public VoltageEvent? OpenVoltageEvent(MeterPolicy policy) =>
+        _voltageRun.Open ? _voltageRun.ToEvent(MeterId, Region, policy.NominalVoltage(Region), end: null) : null;
 
     public static MeterState FromSnapshot(MeterSnapshot s) =>
         // Snapshots from before the two-timestamp watermark held the newest only.
@@ -272,6 +297,9 @@ public sealed class MeterState
             new SeenTimestamps(s.Seen), s.Baseline)
         {
             AcceptedTotal = s.AcceptedTotal, DuplicatesTotal = s.DuplicatesTotal, TooLateTotal = s.TooLateTotal,
+            _voltageRun = s.VoltageRun is { } run
+                ? new VoltageRun { Side = (sbyte)Math.Sign(run.Side), StartTicks = run.Start.UtcTicks, Extreme = run.Extreme }
+                : default,
         };
 
     /// <summary>One open window: its identity, publication state and sums, with no meter id or record around them.</summary>
@@ -293,15 +321,30 @@ public sealed class MeterState
         public static OpenWindow From(MeterSnapshot.Slot slot) => new()
         {
             StartTicks = slot.Aggregate.WindowStart.UtcTicks, Size = slot.Aggregate.Size, Revision = slot.Revision, Dirty = slot.Dirty,
-            Region = Shared(slot.Aggregate.Region), Sums = slot.Aggregate.Sums,
+            Region = Shared(slot.Aggregate.Region), Sums = WithVoltageExtremes(slot.Aggregate.Sums),
         };
+
+        /// <summary>
+        /// Windows saved before extremes were kept read back with both at 0, which no accepted reading
+        /// can be (ingestion refuses 0 V): they get the window's mean, the one value known to lie between them.
+        /// </summary>
+        private static WindowSums WithVoltageExtremes(WindowSums sums)
+        {
+            if (sums.ReadingCount == 0 || sums.VoltageMax != 0) return sums;
+            sums.VoltageMin = sums.VoltageMax = sums.VoltageSum / sums.ReadingCount;
+            return sums;
+        }
     }
 }
 
 /// <summary>A meter's whole state, as saved in a snapshot.</summary>
 public sealed record MeterSnapshot(
     string MeterId, string Region, DateTimeOffset Watermark, long AcceptedTotal, long DuplicatesTotal, long TooLateTotal,
-    MeterBaseline Baseline, long[] Seen, MeterSnapshot.Slot[] Windows, DateTimeOffset? Newest = null)
+    MeterBaseline Baseline, long[] Seen, MeterSnapshot.Slot[] Windows, DateTimeOffset? Newest = null,
+    MeterSnapshot.OpenVoltageRun? VoltageRun = null)
 {
     public sealed record Slot(WindowAggregate Aggregate, int Revision, bool Dirty);
+
+    /// <summary>A run outside 90–110 % of nominal in progress: Side -1 low, +1 high.</summary>
+    public sealed record OpenVoltageRun(int Side, DateTimeOffset Start, double Extreme);
 }

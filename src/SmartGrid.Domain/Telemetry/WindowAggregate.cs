@@ -47,6 +47,12 @@ public sealed record WindowAggregate
     [JsonPropertyName("power_kw_max")] public double PowerKwMax { get => _sums.PowerKwMax; init => _sums.PowerKwMax = value; }
 
     [JsonPropertyName("voltage_sum")] public double VoltageSum { get => _sums.VoltageSum; init => _sums.VoltageSum = value; }
+    /// <summary>0 while the window is empty; in windows persisted before it was kept, the mean (see MeterSnapshotFormat).</summary>
+    [JsonPropertyName("voltage_min")] public double VoltageMin { get => _sums.VoltageMin; init => _sums.VoltageMin = value; }
+
+    /// <summary>0 while the window is empty; in windows persisted before it was kept, the mean.</summary>
+    [JsonPropertyName("voltage_max")] public double VoltageMax { get => _sums.VoltageMax; init => _sums.VoltageMax = value; }
+
     [JsonPropertyName("current_sum")] public double CurrentSum { get => _sums.CurrentSum; init => _sums.CurrentSum = value; }
 
     /// <summary>power_factor is optional in a reading, so it has its own count.</summary>

@@ -17,6 +17,9 @@ internal record struct WindowSums
     public double PowerKwMin;
     public double PowerKwMax;
     public double VoltageSum;
+    /// <summary>Extremes for power quality (voltage_10m); 0 while the window is empty, like the power ones.</summary>
+    public double VoltageMin;
+    public double VoltageMax;
     public double CurrentSum;
     public double PowerFactorSum;
     public double FrequencySum;
@@ -35,6 +38,8 @@ internal record struct WindowSums
         PowerKwMin = reading.PowerKw,
         PowerKwMax = reading.PowerKw,
         VoltageSum = reading.Voltage,
+        VoltageMin = reading.Voltage,
+        VoltageMax = reading.Voltage,
         CurrentSum = reading.Current,
         PowerFactorSum = reading.PowerFactor ?? 0,
         FrequencySum = reading.Frequency ?? 0,
@@ -54,6 +59,8 @@ internal record struct WindowSums
         PowerKwMin = first ? other.PowerKwMin : Math.Min(PowerKwMin, other.PowerKwMin);
         PowerKwMax = first ? other.PowerKwMax : Math.Max(PowerKwMax, other.PowerKwMax);
         VoltageSum += other.VoltageSum;
+        VoltageMin = first ? other.VoltageMin : Math.Min(VoltageMin, other.VoltageMin);
+        VoltageMax = first ? other.VoltageMax : Math.Max(VoltageMax, other.VoltageMax);
         CurrentSum += other.CurrentSum;
         PowerFactorSum += other.PowerFactorSum;
         PowerFactorCount += other.PowerFactorCount;

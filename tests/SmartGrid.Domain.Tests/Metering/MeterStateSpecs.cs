@@ -19,7 +19,7 @@ public class MeterStateSpecs
         var published = new List<EmittedWindow>();
         foreach (var e in state.Decide(batch, idle, Policy))
         {
-            if (e is ReadingsAccepted r) state.Apply(r);
+            if (e is ReadingsAccepted r) state.Apply(r, Policy);
             if (e is WindowsEmitted w)
             {
                 state.Apply(w, Policy);

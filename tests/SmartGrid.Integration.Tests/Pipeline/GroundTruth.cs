@@ -18,6 +18,15 @@ public sealed class GroundTruth
 
     public Dictionary<(string Meter, DateTimeOffset Start), Row> OneMinute { get; } = [];
     public Dictionary<(string Meter, DateTimeOffset Start), Row> FifteenMinutes { get; } = [];
+    /// <summary>voltage_10m: per meter and 10-minute bucket the count, sum, min and max of the accepted voltages.</summary>
+    public Dictionary<(string Meter, DateTimeOffset Start), (int Count, double Sum, double Min, double Max)> Voltage10m { get; } = [];
+
+    /// <summary>
+    /// voltage_events by (meter, start): a run of readings outside 90–110 % of 230 V, fed only by a meter's
+    /// accepted readings newer than all it accepted before; a low run is an interruption if it went below 5 %.
+    /// </summary>
+    public Dictionary<(string Meter, DateTimeOffset Start), (string Kind, DateTimeOffset? End, double Extreme)> VoltageEvents { get; } = [];
+
     public int Accepted { get; private set; }
     public int Duplicates { get; private set; }
     public int TooLate { get; private set; }
@@ -27,6 +36,7 @@ public sealed class GroundTruth
         var truth = new GroundTruth();
         var seen = new Dictionary<string, HashSet<DateTimeOffset>>();
         var newest = new Dictionary<string, (DateTimeOffset First, DateTimeOffset Second)>();
+        var runs = new Dictionary<string, (int Side, DateTimeOffset Start, double Extreme)>();
         foreach (var r in arrivalOrder)
         {
             var meterSeen = seen.TryGetValue(r.MeterId, out var s) ? s : seen[r.MeterId] = [];
@@ -39,13 +49,39 @@ public sealed class GroundTruth
                 continue;
             }
             meterSeen.Add(r.Timestamp);
+            if (r.Timestamp > top.First) truth.Run(runs, r);
             var two = new[] { top.First, top.Second, r.Timestamp }.OrderDescending().ToArray();
             newest[r.MeterId] = (two[0], two[1]);
             truth.Accepted++;
             Add(truth.OneMinute, r, minuteStart);
             Add(truth.FifteenMinutes, r, Floor(r.Timestamp, TimeSpan.FromMinutes(15)));
+            var bucket = (r.MeterId, Floor(r.Timestamp, TimeSpan.FromMinutes(10)));
+            truth.Voltage10m[bucket] = truth.Voltage10m.TryGetValue(bucket, out var v)
+                ? (v.Count + 1, v.Sum + r.Voltage, Math.Min(v.Min, r.Voltage), Math.Max(v.Max, r.Voltage))
+                : (1, r.Voltage, r.Voltage, r.Voltage);
         }
         return truth;
+    }
+
+    private void Run(Dictionary<string, (int Side, DateTimeOffset Start, double Extreme)> runs, TelemetryReading r)
+    {
+        const double nominal = 230;
+        var side = r.Voltage < 0.9 * nominal ? -1 : r.Voltage > 1.1 * nominal ? 1 : 0;
+        var open = runs.TryGetValue(r.MeterId, out var run) && run.Side != 0;
+        if (open && side == run.Side)
+        {
+            run.Extreme = side < 0 ? Math.Min(run.Extreme, r.Voltage) : Math.Max(run.Extreme, r.Voltage);
+            runs[r.MeterId] = run;
+            VoltageEvents[(r.MeterId, run.Start)] = (Kind(run.Side, run.Extreme), null, run.Extreme);
+            return;
+        }
+        if (open)
+            VoltageEvents[(r.MeterId, run.Start)] = (Kind(run.Side, run.Extreme), r.Timestamp, run.Extreme);
+        runs[r.MeterId] = (side, r.Timestamp, r.Voltage);
+        if (side != 0)
+            VoltageEvents[(r.MeterId, r.Timestamp)] = (Kind(side, r.Voltage), null, r.Voltage);
+
+        static string Kind(int side, double extreme) => side > 0 ? "swell" : extreme < 0.05 * nominal ? "interruption" : "sag";
     }
 
     public static IReadOnlyList<RegionalRow> Regional(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows) =>

@@ -20,6 +20,7 @@ public sealed class MeterStateTruthSpecs
         var truth = GroundTruth.Of(stream, PipelineNode.Lateness);
         var policy = new MeterPolicy { AllowedLateness = PipelineNode.Lateness };
         var published = new Dictionary<(string, WindowSize, DateTimeOffset), EmittedWindow>();
+        var voltageEvents = new Dictionary<(string, DateTimeOffset), (string, DateTimeOffset?, double)>();
 
         foreach (var meter in stream.GroupBy(r => r.MeterId))
         {
@@ -33,7 +34,10 @@ public sealed class MeterStateTruthSpecs
             {
                 foreach (var e in state.Decide(batch, idle: batch.Length == 0, policy))
                 {
-                    if (e is ReadingsAccepted r) state.Apply(r);
+                    if (e is ReadingsAccepted r) state.Apply(r, policy);
+                    if (e is VoltageEventsObserved v)
+                        foreach (var ve in v.Events)
+                            voltageEvents[(ve.MeterId, ve.Start)] = (SmartGrid.Domain.PowerQuality.VoltageWindow.WireName(ve.Kind), ve.End, ve.ExtremeVoltage);
                     if (e is WindowsEmitted w)
                     {
                         state.Apply(w, policy);
@@ -57,5 +61,8 @@ public sealed class MeterStateTruthSpecs
         }
         Assert.Equal(truth.OneMinute.Count, published.Keys.Count(k => k.Item2 == WindowSize.OneMinute));
         Assert.Equal(truth.FifteenMinutes.Count, published.Keys.Count(k => k.Item2 == WindowSize.FifteenMinutes));
+        // The sags and swells the scenario holds, decided the same whatever the batching.
+        Assert.True(truth.VoltageEvents.Count > 20, $"scenario too tame: {truth.VoltageEvents.Count} voltage events");
+        Assert.Equal(truth.VoltageEvents.OrderBy(e => e.Key).ToList(), voltageEvents.OrderBy(e => e.Key).ToList());
     }
 }

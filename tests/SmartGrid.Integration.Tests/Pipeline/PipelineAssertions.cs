@@ -34,7 +34,39 @@ public static class PipelineAssertions
         await CompareMeterRowsAsync(conn, "aggregates_15m", truth.FifteenMinutes, problems);
         await CompareRegionalAsync(conn, "regional_aggregates_1m", GroundTruth.Regional(truth.OneMinute), problems);
         await CompareRegionalAsync(conn, "regional_aggregates_15m", GroundTruth.Regional(truth.FifteenMinutes), problems);
+        await CompareVoltageAsync(conn, truth, problems);
         return problems;
+    }
+
+    /// <summary>voltage_10m and voltage_events, row by row.</summary>
+    private static async Task CompareVoltageAsync(NpgsqlConnection conn, GroundTruth truth, List<string> problems)
+    {
+        var windows = new Dictionary<(string, DateTimeOffset), (int Count, double Sum, double? Min, double? Max)>();
+        await using (var cmd = new NpgsqlCommand("SELECT meter_id, window_start, sample_count, voltage_sum, voltage_min, voltage_max FROM voltage_10m", conn))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync())
+                windows[(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1))] = (reader.GetInt32(2), reader.GetDouble(3),
+                    reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.IsDBNull(5) ? null : reader.GetDouble(5));
+        foreach (var (key, e) in truth.Voltage10m)
+        {
+            if (!windows.TryGetValue(key, out var a)) problems.Add($"voltage_10m: missing {key}");
+            else if (a.Count != e.Count || !GroundTruth.Close(e.Sum, a.Sum) || a.Min != e.Min || a.Max != e.Max)
+                problems.Add($"voltage_10m {key}: {a} differs from {e}");
+        }
+        if (windows.Count != truth.Voltage10m.Count) problems.Add($"voltage_10m: {windows.Count} rows, expected {truth.Voltage10m.Count}");
+
+        var events = new Dictionary<(string, DateTimeOffset), (string Kind, DateTimeOffset? End, double Extreme)>();
+        await using (var cmd = new NpgsqlCommand("SELECT meter_id, start_at, kind, end_at, extreme_voltage FROM voltage_events", conn))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync())
+                events[(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1))] = (reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3), reader.GetDouble(4));
+        foreach (var (key, e) in truth.VoltageEvents)
+        {
+            if (!events.TryGetValue(key, out var a)) problems.Add($"voltage_events: missing {key}");
+            else if (a != e) problems.Add($"voltage_events {key}: {a} differs from {e}");
+        }
+        if (events.Count != truth.VoltageEvents.Count) problems.Add($"voltage_events: {events.Count} rows, expected {truth.VoltageEvents.Count}");
     }
 
     private static async Task CompareMeterRowsAsync(NpgsqlConnection conn, string table,

@@ -25,7 +25,9 @@ public static class ReadingScenario
             {
                 var ts = start + TimeSpan.FromSeconds(10 * t) + TimeSpan.FromMilliseconds(m * 7);
                 var power = Math.Round(0.5 + 4 * random.NextDouble(), 4);
-                var voltage = Math.Round(225 + 10 * random.NextDouble(), 3);
+                var drawn = 225 + 10 * random.NextDouble();
+                // About 1 reading in 100 sags and 1 in 200 swells, from the draw itself so the rest of the scenario stays as it was.
+                var voltage = drawn > 234.9 ? 190 + drawn - 234.9 : drawn < 225.05 ? 255 + drawn - 225 : Math.Round(drawn, 3);
                 tick.Add(new TelemetryReading
                 {
                     MeterId = $"MTR-{m:D8}",

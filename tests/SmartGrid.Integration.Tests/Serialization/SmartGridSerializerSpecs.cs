@@ -42,7 +42,7 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             var decided = state.Decide(Enumerable.Range(0, 6).Select(i => Reading(batch * 60 + i * 10, 1 + i * 0.1)).ToList(), idle: false, policy);
             foreach (var e in decided)
             {
-                if (e is ReadingsAccepted r) state.Apply(r);
+                if (e is ReadingsAccepted r) state.Apply(r, policy);
                 if (e is WindowsEmitted w) state.Apply(w, policy);
             }
             events.AddRange(decided);
@@ -150,6 +150,29 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             (back.MeterId, back.Region, back.Watermark, back.Newest, back.AcceptedTotal, back.DuplicatesTotal, back.TooLateTotal));
         var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(snapshot, SnakeCaseJson);
         Assert.True(serializer.ToBinary(snapshot).Length * 3 < json.Length, $"{serializer.ToBinary(snapshot).Length} bytes against {json.Length} as JSON");
+    }
+
+    [Fact]
+    public void Should_keep_voltage_extremes_and_an_open_voltage_run_across_a_binary_snapshot()
+    {
+        var state = new MeterState("MTR-00000042");
+        var policy = new MeterPolicy();
+        var observed = new List<VoltageEventsObserved>();
+        // 231.5 V, then a sag of 200 and 180 V still in progress.
+        foreach (var e in state.Decide([Reading(0, 1), Reading(10, 1) with { Voltage = 200 }, Reading(20, 1) with { Voltage = 180 }], idle: false, policy))
+        {
+            if (e is ReadingsAccepted r) state.Apply(r, policy);
+            if (e is VoltageEventsObserved v) observed.Add(v);
+        }
+
+        var back = RoundTrip(state.ToSnapshot());
+        var restored = MeterState.FromSnapshot(back);
+
+        Assert.All(back.Windows, w => Assert.Equal((180.0, 231.5), (w.Aggregate.VoltageMin, w.Aggregate.VoltageMax)));
+        Assert.Equal(state.OpenVoltageEvent(policy), restored.OpenVoltageEvent(policy));
+        Assert.Equal(180, restored.OpenVoltageEvent(policy)!.ExtremeVoltage);
+        var observedBack = RoundTrip(Assert.Single(observed));
+        Assert.Equal(observed[0].Events, observedBack.Events);
     }
 
     [Fact]
