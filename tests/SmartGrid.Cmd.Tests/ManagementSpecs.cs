@@ -81,7 +81,7 @@ public sealed class ManagementSpecs
         {
             var file = Path.Combine(dir, ".data", "management-token");
             // Nodes of one cluster start together: all of them must end up with one token.
-            var tokens = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => new ManagementOptions { TokenFile = file }.ResolveToken())));
+            var tokens = await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(() => new ManagementOptions { TokenFile = file }.ResolveToken())));
             var token = Assert.Single(tokens.Distinct());
             Assert.True(token!.Length >= ManagementOptions.MinTokenLength);
             if (!OperatingSystem.IsWindows())

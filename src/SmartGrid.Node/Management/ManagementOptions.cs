@@ -57,25 +57,33 @@ public sealed class ManagementOptions
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+            // CreateNew is O_EXCL: of nodes starting together exactly one creates the file, and every other one reads
+            // that token. (A temporary file moved into place is not enough: File.Move without overwrite checks for the
+            // target and then renames, so two nodes could both "win" and end up with different tokens.)
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows())
                 options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using (var file = new StreamWriter(temp, System.Text.Encoding.ASCII, options))
-                file.Write(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));
             try
             {
-                // Without overwrite: nodes of one cluster starting together end up with the first one's token.
-                File.Move(temp, path, overwrite: false);
+                var created = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+                using (var file = new StreamWriter(path, System.Text.Encoding.ASCII, options))
+                    file.Write(created);
+                return created;
             }
             catch (IOException) when (File.Exists(path))
             {
-                File.Delete(temp);
+                // Another node created it first: read its token below.
             }
         }
-        var token = File.ReadAllText(path).Trim();
-        if (token.Length < MinTokenLength)
-            throw new InvalidOperationException($"SmartGrid:Management:TokenFile {path} holds fewer than {MinTokenLength} characters");
-        return token;
+
+        // The creator may still be writing its token (one short write): give it a moment before calling the file wrong.
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var token = File.ReadAllText(path).Trim();
+            if (token.Length >= MinTokenLength)
+                return token;
+            Thread.Sleep(20);
+        }
+        throw new InvalidOperationException($"SmartGrid:Management:TokenFile {path} holds fewer than {MinTokenLength} characters");
     }
 }
