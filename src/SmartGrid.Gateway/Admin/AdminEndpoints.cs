@@ -10,7 +10,7 @@ internal static class AdminEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        var admin = api.MapGroup("/admin").WithTags("admin").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
+        var admin = api.MapSignedInGroup("/admin", "admin", Roles.AdminPolicy);
         admin.MapPost("/meters", CreateMeterAsync).WithName("admin.meters.create")
             .Produces<MeterView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Register a meter").Body("""{"meter_id":"MTR-00000042","region":"Pune-West"}""");

@@ -26,8 +26,7 @@ internal static class EscalationPolicyEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        var admin = api.MapGroup("/admin/escalation-policies").WithTags("admin").RequireAuthorization(Roles.AdminPolicy)
-            .AddEndpointFilter<RateLimitFilter>();
+        var admin = api.MapSignedInGroup("/admin/escalation-policies", "admin", Roles.AdminPolicy);
         admin.MapGet("", ListAsync).WithName("admin.escalation-policies.list").Produces<ItemList<EscalationPolicyView>>()
             .WithSummary("Every escalation policy, oldest first (the most specific matching policy applies; the oldest breaks ties)");
         admin.MapPost("", (HttpContext context, GatewayOptions options, EscalationStore store, GatewayRegions regions, AccountStore accounts) =>

@@ -16,7 +16,7 @@ internal static class RegistryEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        var admin = api.MapGroup("/admin").WithTags("admin").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
+        var admin = api.MapSignedInGroup("/admin", "admin", Roles.AdminPolicy);
         admin.MapGet("/regions", ListRegionsAsync).WithName("admin.regions.list").WithSummary("Every region, retired ones included")
             .Produces<ItemList<RegionView>>();
         admin.MapPost("/regions", CreateRegionAsync).WithName("admin.regions.create")

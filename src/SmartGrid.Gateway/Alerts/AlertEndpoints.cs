@@ -19,7 +19,7 @@ internal static class AlertEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        var op = api.MapGroup("/alerts/operator").WithTags("alerts").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
+        var op = api.MapSignedInGroup("/alerts/operator", "alerts", Roles.OperatorPolicy);
         op.MapGet("/active", ActiveAsync).WithName("alerts.operator.active").Produces<Page<AlertView>>()
             .WithSummary("Open alerts (active and acknowledged; status= narrows) of the caller's regions, most severe first (paged)")
             .Query("region", "One of the caller's regions (default: all of them)").Query("severity", "low, medium, high or critical")
@@ -35,7 +35,7 @@ internal static class AlertEndpoints
             .WithName("alerts.operator.resolve").Accepts<AlertActionBody>("application/json").Produces<AlertView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Resolve an active or acknowledged alert (through the AlertManager); an overload that continues stays open, acknowledged, with a note saying why");
 
-        var user = api.MapGroup("/alerts/user").WithTags("alerts").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
+        var user = api.MapSignedInGroup("/alerts/user", "alerts", Roles.UserPolicy);
         user.MapGet("", UserAlertsAsync).WithName("alerts.user").Produces<Page<AlertView>>()
             .WithSummary("Alerts on the caller's meters (open ones unless status= says otherwise), most severe first (paged)")
             .Query("severity", "low, medium, high or critical").Query("type", "ANOMALY, THRESHOLD or OUTAGE")

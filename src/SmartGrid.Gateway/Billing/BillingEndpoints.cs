@@ -12,12 +12,12 @@ internal static class BillingEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        var admin = api.MapGroup("/billing/admin").WithTags("billing").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
+        var admin = api.MapSignedInGroup("/billing/admin", "billing", Roles.AdminPolicy);
         admin.MapPost("/run", RunAsync).WithName("billing.admin.run").Produces<BillingRun>().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Generate (or regenerate) every user's invoice of period=YYYY-MM; one invoice per user and period")
             .Query("period", "Calendar month in UTC as YYYY-MM, e.g. 2026-01", required: true);
 
-        var user = api.MapGroup("/billing/user").WithTags("billing").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
+        var user = api.MapSignedInGroup("/billing/user", "billing", Roles.UserPolicy);
         user.MapGet("/invoices", ListAsync).WithName("billing.user.invoices").Produces<Page<Invoice>>()
             .WithSummary("The caller's invoices, newest period first (paged)").Paged();
         user.MapGet("/invoices/{invoiceId}", DetailAsync).Produces<Invoice>().ProducesProblem(StatusCodes.Status404NotFound).WithName("billing.user.invoice")

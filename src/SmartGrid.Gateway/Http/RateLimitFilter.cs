@@ -60,3 +60,19 @@ public sealed class LoginThrottle(RedisGuard redis, GatewayOptions options, ILog
         }
     }
 }
+
+/// <summary>Route groups of signed-in callers: the role check and the per-user rate limit are joined here, so no group gets one without the other.</summary>
+internal static class SignedInGroups
+{
+    /// <summary>
+    /// Routes under <paramref name="prefix"/>, shown under <paramref name="tag"/>, for callers of <paramref name="policy"/> (null: any
+    /// signed-in caller), each limited per user by <see cref="RateLimitFilter"/>.
+    /// </summary>
+    public static RouteGroupBuilder MapSignedInGroup(this RouteGroupBuilder api, string prefix, string tag, string? policy = null)
+    {
+        var group = api.MapGroup(prefix).WithTags(tag);
+        _ = policy is null ? group.RequireAuthorization() : group.RequireAuthorization(policy);
+        group.AddEndpointFilter<RateLimitFilter>();
+        return group;
+    }
+}

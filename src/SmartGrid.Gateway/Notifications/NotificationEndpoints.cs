@@ -22,8 +22,7 @@ internal static class NotificationEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         // Every role: operators and admins are notified of their regions' alerts and need their channels too.
-        var user = api.MapGroup("/notifications/user").WithTags("notifications").RequireAuthorization()
-            .AddEndpointFilter<RateLimitFilter>();
+        var user = api.MapSignedInGroup("/notifications/user", "notifications");
         user.MapGet("/preferences", GetAsync).WithName("notifications.user.preferences.get").Produces<PreferencesView>()
             .WithSummary("The caller's notification preferences (the defaults until saved once)");
         user.MapPut("/preferences", PutAsync).WithName("notifications.user.preferences.put").Produces<PreferencesView>()

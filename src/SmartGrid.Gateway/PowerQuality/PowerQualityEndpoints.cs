@@ -19,7 +19,7 @@ internal static class PowerQualityEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        var pq = api.MapGroup("/power-quality").WithTags("power-quality").RequireAuthorization().AddEndpointFilter<RateLimitFilter>();
+        var pq = api.MapSignedInGroup("/power-quality", "power-quality");
         pq.MapGet("/meters/{meterId}", MeterAsync).WithName("power-quality.meter").Produces<MeterPowerQuality>()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("A meter's 10-minute voltage windows in [from, to): shares within ±10 % and ±5 % of nominal, EN 50160 compliance, and its voltage events")

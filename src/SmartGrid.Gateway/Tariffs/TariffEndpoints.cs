@@ -26,7 +26,7 @@ internal static class TariffEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        var user = api.MapGroup("/tariff/user").WithTags("tariff").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
+        var user = api.MapSignedInGroup("/tariff/user", "tariff", Roles.UserPolicy);
         user.MapGet("/current", CurrentAsync).Produces<CurrentTariffView>().ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.user.current")
             .WithSummary("Price in force in the region of the caller's meter (Redis first, PostgreSQL on a miss)")
             .Query("meter_id", "One of the caller's meters (default: the first)");
@@ -34,13 +34,13 @@ internal static class TariffEndpoints
             .WithSummary("Price changes in the region of the caller's meter, newest first (paged)")
             .TimeRange("30 days").Paged().Query("meter_id", "One of the caller's meters (default: the first)");
 
-        var op = api.MapGroup("/tariff/operator").WithTags("tariff").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
+        var op = api.MapSignedInGroup("/tariff/operator", "tariff", Roles.OperatorPolicy);
         op.MapGet("/history", RegionHistoryAsync).Produces<RegionTariffHistoryPage>().ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound).WithName("tariff.operator.history")
             .WithSummary("Price changes of one of the caller's regions, newest first (paged)")
             .Query("region", "One of the caller's regions (required)").TimeRange("30 days").Paged();
 
-        var admin = api.MapGroup("/tariff/admin").WithTags("tariff").RequireAuthorization(Roles.AdminPolicy).AddEndpointFilter<RateLimitFilter>();
+        var admin = api.MapSignedInGroup("/tariff/admin", "tariff", Roles.AdminPolicy);
         admin.MapPost("/override", CreateOverrideAsync).WithName("tariff.admin.override.create").Produces<OverrideView>(StatusCodes.Status201Created)
             .WithSummary("Override a region's price (fixed price or percentage on the base rate) for [valid_from, valid_to)")
             .Body("""{"region":"Nashik","price_per_kwh":9.5,"valid_from":"2026-07-01T12:00:00Z","valid_to":"2026-07-01T18:00:00Z","reason":"heat wave"}""");
@@ -56,25 +56,23 @@ internal static class TariffEndpoints
     }
 
     /// <summary>The caller's meter (or the one asked for, if theirs) and the region it is in; a problem when it is not theirs.</summary>
+    /// <summary>The caller's meter (<see cref="UserTelemetryEndpoints.ResolveMeterAsync"/>) and its region.</summary>
     private static async Task<(string? MeterId, string? Region, IResult? Problem)> ResolveRegionAsync(HttpContext context,
-        MeterDirectory meters, MeterRegistry registry, string? requested, CancellationToken ct)
+        QueryReader query, MeterDirectory meters, MeterRegistry registry, string? requested)
     {
-        var (meterId, problem) = await UserTelemetryEndpoints.ResolveMeterAsync(context, meters, requested, ct);
+        var (meterId, problem) = await UserTelemetryEndpoints.ResolveMeterAsync(context, query, meters, requested);
         if (problem is not null)
             return (null, null, problem);
-        return (meterId, await registry.GetRegionAsync(meterId!, ct), null);
+        return (meterId, await registry.GetRegionAsync(meterId!, context.RequestAborted), null);
     }
 
     private static async Task<IResult> CurrentAsync(HttpContext context, MeterDirectory meters, MeterRegistry registry, TariffStore tariffs)
     {
         var query = new QueryReader(context.Request.Query);
-        var requested = ReadMeterId(query);
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        var (meterId, region, problem) = await ResolveRegionAsync(context, meters, registry, requested, ct);
+        var (meterId, region, problem) = await ResolveRegionAsync(context, query, meters, registry, UserTelemetryEndpoints.ReadMeterId(query));
         if (problem is not null)
             return problem;
+        var ct = context.RequestAborted;
         if (region is null || await tariffs.CurrentAsync(region, ct) is not { } current)
             return Problems.NotFound("No tariff", $"No price is in force yet in the region of meter '{meterId}'.");
         var t = current.Tariff;
@@ -85,16 +83,13 @@ internal static class TariffEndpoints
         TariffRecords tariffs, TimeProvider time)
     {
         var query = new QueryReader(context.Request.Query);
-        var requested = ReadMeterId(query);
+        var requested = UserTelemetryEndpoints.ReadMeterId(query);
         var (from, to) = query.Range(time.GetUtcNow(), TimeSpan.FromDays(30), MaxHistorySpan);
         var (limit, offset) = query.Page(options);
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        var (meterId, region, problem) = await ResolveRegionAsync(context, meters, registry, requested, ct);
+        var (meterId, region, problem) = await ResolveRegionAsync(context, query, meters, registry, requested);
         if (problem is not null)
             return problem;
-        var (items, total) = region is null ? ([], 0) : await tariffs.HistoryAsync(region, from, to, limit, offset, ct);
+        var (items, total) = region is null ? ([], 0) : await tariffs.HistoryAsync(region, from, to, limit, offset, context.RequestAborted);
         return GatewayJson.Ok(new TariffHistoryPage(meterId!, region, from, to, items, total, limit, offset));
     }
 
@@ -231,14 +226,6 @@ internal static class TariffEndpoints
             Action = "lift",
         });
         return GatewayJson.Ok(OverrideView.Of(lifted, published));
-    }
-
-    private static string? ReadMeterId(QueryReader query)
-    {
-        var requested = query.Raw("meter_id");
-        if (requested is { Length: > 0 } && !Identifiers.IsMeterId(requested))
-            query.Error("meter_id", Identifiers.MeterIdRule);
-        return requested;
     }
 }
 

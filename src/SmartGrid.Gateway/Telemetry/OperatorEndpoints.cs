@@ -17,7 +17,7 @@ internal static class OperatorEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        var meters = api.MapGroup("/meters/{meterId}").WithTags("meters").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
+        var meters = api.MapSignedInGroup("/meters/{meterId}", "meters", Roles.OperatorPolicy);
         meters.MapGet("/aggregates", AggregatesAsync).Produces<AggregatePage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("meters.aggregates")
             .WithSummary("A meter's 1-minute or 15-minute windows in [from, to) (paged by next_from)")
             .TimeRange("1 day").Query("resolution", "1m or 15m (default 15m)").Query("limit", "Page size, 1 to 1000 (default 100)");
@@ -27,7 +27,7 @@ internal static class OperatorEndpoints
             .WithSummary("The meter's anomaly alerts seen in [from, to), oldest first (at most limit)")
             .TimeRange("1 day").Query("limit", "At most this many, 1 to 1000 (default 100)");
 
-        var grid = api.MapGroup("/grid").WithTags("grid").RequireAuthorization(Roles.OperatorPolicy).AddEndpointFilter<RateLimitFilter>();
+        var grid = api.MapSignedInGroup("/grid", "grid", Roles.OperatorPolicy);
         grid.MapGet("/regions", RegionsAsync).WithName("grid.regions").Produces<RegionOverviewList>()
             .WithSummary("Per region the caller operates: current load % (the newest complete window), a newer partial window marked, price in force and open alert count");
         grid.MapGet("/regions/{region}/load", RegionLoadAsync).Produces<RegionLoadPage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("grid.regions.load")

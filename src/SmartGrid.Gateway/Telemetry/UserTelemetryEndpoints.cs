@@ -14,7 +14,7 @@ internal static class UserTelemetryEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        var user = api.MapGroup("/telemetry/user").WithTags("telemetry").RequireAuthorization(Roles.UserPolicy).AddEndpointFilter<RateLimitFilter>();
+        var user = api.MapSignedInGroup("/telemetry/user", "telemetry", Roles.UserPolicy);
         user.MapGet("/history", HistoryAsync).Produces<AggregatePage>().ProducesProblem(StatusCodes.Status404NotFound).WithName("telemetry.user.history")
             .WithSummary("Windows of the caller's meter in [from, to) (paged by next_from)")
             .TimeRange("1 day").Query("resolution", "1m or 15m (default 15m)").Query("limit", "Page size, 1 to 1000 (default 100)")
@@ -28,31 +28,19 @@ internal static class UserTelemetryEndpoints
     {
         var query = new QueryReader(context.Request.Query);
         var (from, to, size, limit) = AggregatePaging.Read(query, options, time.GetUtcNow(), WindowSize.FifteenMinutes);
-        var requested = query.Raw("meter_id");
-        if (requested is { Length: > 0 } && !Identifiers.IsMeterId(requested))
-            query.Error("meter_id", Identifiers.MeterIdRule);
-        if (query.HasErrors)
-            return query.Problem();
-
-        var ct = context.RequestAborted;
-        var (meterId, problem) = await ResolveMeterAsync(context, meters, requested, ct);
+        var (meterId, problem) = await ResolveMeterAsync(context, query, meters, ReadMeterId(query));
         if (problem is not null)
             return problem;
-        return GatewayJson.Ok(await AggregatePaging.ReadAsync(queries, meterId!, size, from, to, limit, ct));
+        return GatewayJson.Ok(await AggregatePaging.ReadAsync(queries, meterId!, size, from, to, limit, context.RequestAborted));
     }
 
     private static async Task<IResult> LatestAsync(HttpContext context, MeterDirectory meters, AggregateQueries queries)
     {
         var query = new QueryReader(context.Request.Query);
-        var requested = query.Raw("meter_id");
-        if (requested is { Length: > 0 } && !Identifiers.IsMeterId(requested))
-            query.Error("meter_id", Identifiers.MeterIdRule);
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        var (meterId, problem) = await ResolveMeterAsync(context, meters, requested, ct);
+        var (meterId, problem) = await ResolveMeterAsync(context, query, meters, ReadMeterId(query));
         if (problem is not null)
             return problem;
+        var ct = context.RequestAborted;
 
         return GatewayJson.Ok(new LatestWindows(
             meterId!,
@@ -69,10 +57,25 @@ internal static class UserTelemetryEndpoints
         return rows.Count > 0 ? rows[0] : null;
     }
 
-    /// <summary>The caller's meter: the one named by meter_id if it is theirs, else their first.</summary>
-    internal static async Task<(string? MeterId, IResult? Problem)> ResolveMeterAsync(HttpContext context, MeterDirectory meters,
-        string? requested, CancellationToken ct)
+    /// <summary>The query's meter_id, with which a USER picks one of their meters (a malformed one is an error of the query).</summary>
+    internal static string? ReadMeterId(QueryReader query)
     {
+        var requested = query.Raw("meter_id");
+        if (requested is { Length: > 0 } && !Identifiers.IsMeterId(requested))
+            query.Error("meter_id", Identifiers.MeterIdRule);
+        return requested;
+    }
+
+    /// <summary>
+    /// The caller's meter once <paramref name="query"/> is free of errors (else its problem): the one named by
+    /// <paramref name="requested"/> if it is theirs, else their first.
+    /// </summary>
+    internal static async Task<(string? MeterId, IResult? Problem)> ResolveMeterAsync(HttpContext context, QueryReader query,
+        MeterDirectory meters, string? requested)
+    {
+        if (query.HasErrors)
+            return (null, query.Problem());
+        var ct = context.RequestAborted;
         var user = CurrentUser.From(context.User);
         var owned = await meters.MetersOfAsync(user.Id, ct);
         if (owned.Count == 0)
