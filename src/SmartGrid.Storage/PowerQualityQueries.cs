@@ -50,10 +50,7 @@ public sealed partial class AggregateQueries
             : ReadAsync(
                 $"""
                 SELECT v.meter_id, v.region, v.window_start, v.sample_count, v.voltage_mean, v.voltage_min, v.voltage_max
-                FROM voltage_10m v
-                JOIN meter_placements p ON p.meter_id = v.meter_id AND v.window_start >= p.valid_from AND (p.valid_to IS NULL OR v.window_start < p.valid_to)
-                JOIN grid_nodes t ON t.node_id = p.transformer_id
-                WHERE {TopologyStore.UnderColumn(node.Kind)} = $1 AND v.window_start >= $2 AND v.window_start < $3
+                FROM voltage_10m v {PlacedUnder(node.Kind, "v.meter_id", "v.window_start")} AND v.window_start >= $2 AND v.window_start < $3
                 ORDER BY v.meter_id, v.window_start
                 """,
                 [Sql.Value(node.Id), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
@@ -67,14 +64,19 @@ public sealed partial class AggregateQueries
             : ReadAsync(
                 $"""
                 SELECT e.meter_id, e.region, e.kind, e.start_at, e.end_at, e.extreme_voltage, e.nominal_voltage
-                FROM voltage_events e
-                JOIN meter_placements p ON p.meter_id = e.meter_id AND e.start_at >= p.valid_from AND (p.valid_to IS NULL OR e.start_at < p.valid_to)
-                JOIN grid_nodes t ON t.node_id = p.transformer_id
-                WHERE {TopologyStore.UnderColumn(node.Kind)} = $1 AND e.start_at < $3 AND (e.end_at IS NULL OR e.end_at > $2)
+                FROM voltage_events e {PlacedUnder(node.Kind, "e.meter_id", "e.start_at")} AND e.start_at < $3 AND (e.end_at IS NULL OR e.end_at > $2)
                 ORDER BY e.start_at, e.meter_id
                 """,
                 [Sql.Value(node.Id), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
                 ReadEvent, ct);
+
+    /// <summary>Joins the rows to the placements their time falls in and keeps those under node $1; the arguments are constants, never input.</summary>
+    private static string PlacedUnder(GridNodeKind kind, string meterColumn, string timeColumn) =>
+        $"""
+        JOIN meter_placements p ON p.meter_id = {meterColumn} AND {timeColumn} >= p.valid_from AND (p.valid_to IS NULL OR {timeColumn} < p.valid_to)
+        JOIN grid_nodes t ON t.node_id = p.transformer_id
+        WHERE {TopologyStore.UnderColumn(kind)} = $1
+        """;
 
     private static VoltageWindowRow ReadWindow(Npgsql.NpgsqlDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetFieldValue<DateTimeOffset>(2), r.GetInt32(3), r.GetDouble(4),
