@@ -144,9 +144,18 @@ public sealed partial class NotificationManager : ManagerActor
         values["occurred_at"] = message.OccurredAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
         return new NotificationEvent($"alert:{message.EventId}", template, alert.Region, alert.Severity, alert.MeterId, values, json)
         {
-            AlertId = alert.AlertId, AlertType = alert.Type,
+            AlertId = alert.AlertId, AlertType = alert.Type, MachinesOnly = IsQuietEnd(message),
         };
     }
+
+    /// <summary>
+    /// A below-critical alert that ended by itself (the meter reported again, the load fell back): the condition is gone and
+    /// nobody has anything to do, so a person is not interrupted for it (the alert's timeline and webhooks still show it).
+    /// A critical one's end is told: someone may be on the way.
+    /// </summary>
+    private static bool IsQuietEnd(AlertEventMessage message) =>
+        message.Event == "resolved" && message.Actor == "system"
+        && SeverityExtensions.RankOf(message.Alert.Severity) < SeverityExtensions.RankOf("critical");
 
     private static NotificationEvent? FromTariff(TariffUpdateMessage message, string json)
     {
@@ -184,7 +193,7 @@ public sealed partial class NotificationManager : ManagerActor
         {
             foreach (var recipient in recipients)
             {
-                var channels = _channels.Where(c => recipient.Channels.Contains(c.Name)).ToList();
+                var channels = _channels.Where(c => recipient.Channels.Contains(c.Name) && (!e.MachinesOnly || c.Name == WebhookChannelName)).ToList();
                 if (digestible && !string.IsNullOrWhiteSpace(recipient.Email) && channels.Any(c => c.Name != WebhookChannelName))
                 {
                     // One digest line instead of a message on each personal channel; webhooks (machines) still get theirs at once.
@@ -386,6 +395,8 @@ public sealed partial class NotificationManager : ManagerActor
         /// <summary>notification_log.kind: notified, reminded or escalated.</summary>
         public string Kind { get; init; } = Kinds.Notified;
         public bool RegionRecipients { get; init; } = true;
+        /// <summary>Webhooks only (machines keep the full lifecycle); no email, SMS or push to a person.</summary>
+        public bool MachinesOnly { get; init; }
         public Guid[] TargetUsers { get; init; } = [];
         public string[] TargetRoles { get; init; } = [];
     }
