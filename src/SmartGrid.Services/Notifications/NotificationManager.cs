@@ -69,7 +69,9 @@ public sealed partial class NotificationManager : ManagerActor
 
     public NotificationManager(NotificationSettings settings, NpgsqlDataSource db, IEnumerable<INotificationChannel> channels,
         NotificationTemplates templates, TimeProvider time, RecipientRateLimit? rateLimit)
-        : base(settings.Consumer, settings.MaintenanceInterval)
+        : base(settings.Consumer, settings.MaintenanceInterval,
+            TopicReader.Of<AlertEventMessage>(settings.AlertsTopic, MessageValidation.Validated),
+            TopicReader.Of<TariffUpdateMessage>(settings.TariffUpdatesTopic, MessageValidation.Validated))
     {
         _settings = settings;
         _db = db;
@@ -87,11 +89,6 @@ public sealed partial class NotificationManager : ManagerActor
         NotificationTemplates? templates = null, TimeProvider? time = null, RecipientRateLimit? rateLimit = null) =>
         Akka.Actor.Props.Create(() => new NotificationManager(settings, db, channels, templates ?? new NotificationTemplates(),
             time ?? TimeProvider.System, rateLimit));
-
-    protected override object Parse(string topic, string json) =>
-        topic == _settings.AlertsTopic ? WireJson.Deserialize<AlertEventMessage>(json).Validated()
-        : topic == _settings.TariffUpdatesTopic ? WireJson.Deserialize<TariffUpdateMessage>(json).Validated()
-        : json;
 
     protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message)
     {
