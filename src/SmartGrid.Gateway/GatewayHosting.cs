@@ -54,6 +54,7 @@ public static class GatewayHosting
         services.AddSingleton(keys);
         services.TryAddSingleton(sp => sp.GetRequiredService<StorageServices>().Regions);
         services.TryAddSingleton(sp => sp.GetRequiredService<StorageServices>().IngestionKeys);
+        services.TryAddSingleton(sp => sp.GetRequiredService<StorageServices>().Topology);
         // First of the gateway's hosted services: the demo seeder reads the regions.
         services.AddHostedService<RegionCatalogRefresher>();
         services.AddSingleton<GatewayRegions>();
@@ -144,6 +145,7 @@ public static class GatewayHosting
         UserTelemetryEndpoints.Map(api);
         OperatorEndpoints.Map(api);
         PowerQuality.PowerQualityEndpoints.Map(api);
+        Grid.TopologyEndpoints.Map(api);
         AdminEndpoints.Map(api);
         RegistryEndpoints.Map(api);
         EscalationPolicyEndpoints.Map(api);
