@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Confluent.Kafka;
+using SmartGrid.Channels;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Contracts.Tariffs;
