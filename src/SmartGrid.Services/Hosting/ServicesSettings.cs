@@ -71,6 +71,8 @@ public static class ServicesSettings
         Require(s.MaxPerRecipientPerHour is >= 0 and <= 10000, $"{path}:MaxPerRecipientPerHour", "must be between 0 (no limit) and 10000");
         Require(string.IsNullOrEmpty(s.DigestBelow) || SeverityExtensions.RankOf(s.DigestBelow) > 0, $"{path}:DigestBelow",
             $"'{s.DigestBelow}' is not a severity (low, medium, high, critical; empty: no digests)");
+        Require(string.IsNullOrEmpty(s.MeterDigestBelow) || SeverityExtensions.RankOf(s.MeterDigestBelow) > 0, $"{path}:MeterDigestBelow",
+            $"'{s.MeterDigestBelow}' is not a severity (low, medium, high, critical; empty: as DigestBelow)");
         Positive(s.DigestInterval, $"{path}:DigestInterval");
         foreach (var (severity, every) in s.ReminderIntervals)
         {

@@ -185,7 +185,7 @@ public sealed partial class NotificationManager : ManagerActor
         var (already, suppressed, limited, digested) = (0, 0, 0, 0);
         var critical = string.Equals(e.Severity, "critical", StringComparison.OrdinalIgnoreCase);
         // A page of an escalation is never held for a digest: it exists because nobody answered.
-        var digestible = e.AlertId is not null && e.Kind != Kinds.Escalated && DigestHolds(e.Severity) && _channels.Any(c => c.Name == EmailChannelName);
+        var digestible = e.AlertId is not null && e.Kind != Kinds.Escalated && DigestHolds(e.Severity, e.MeterId) && _channels.Any(c => c.Name == EmailChannelName);
         await using (var connection = await _db.OpenConnectionAsync())
         {
             foreach (var recipient in recipients)
@@ -278,9 +278,10 @@ public sealed partial class NotificationManager : ManagerActor
         return (sent, failed);
     }
 
-    private bool DigestHolds(string? severity) =>
+    private bool DigestHolds(string? severity, string? meterId) =>
         !string.IsNullOrEmpty(_settings.DigestBelow) && severity is not null
-        && SeverityExtensions.RankOf(severity) < SeverityExtensions.RankOf(_settings.DigestBelow);
+        && SeverityExtensions.RankOf(severity) < Math.Max(SeverityExtensions.RankOf(_settings.DigestBelow),
+            meterId is null ? 0 : SeverityExtensions.RankOf(_settings.MeterDigestBelow));
 
     /// <summary>Up to MaxAttempts tries, each recorded; true when sent.</summary>
     private async Task<bool> DeliverAsync(long logId, INotificationChannel channel, Notification notification)

@@ -32,6 +32,15 @@ public sealed record NotificationSettings : ChannelSettings
     /// </summary>
     public string? DigestBelow { get; init; } = "high";
 
+    /// <summary>
+    /// A per-meter alert (one meter's spike, drop or silence) below this severity goes to the digest too, even at or above
+    /// <see cref="DigestBelow"/>: a single meter is one customer's matter, and a grid's hundreds of them an hour would bury
+    /// the region-wide alerts (overload, incident, a silent region), which follow <see cref="DigestBelow"/>. When many
+    /// meters fail together the storm's INCIDENT (critical) goes at once. null or "": per-meter alerts follow DigestBelow;
+    /// no effect when digests are off.
+    /// </summary>
+    public string? MeterDigestBelow { get; init; } = "critical";
+
     /// <summary>How long a recipient's oldest waiting notification waits for its digest.</summary>
     public TimeSpan DigestInterval { get; init; } = TimeSpan.FromHours(1);
 

@@ -77,12 +77,12 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
     }
 
     /// <summary>The alert as the AlertManager stores it, and its "created" event as the alerts topic carries it.</summary>
-    private async Task<AlertEventMessage> Raise(string severity, string type = AlertTypes.Threshold)
+    private async Task<AlertEventMessage> Raise(string severity, string type = AlertTypes.Threshold, bool perMeter = true)
     {
         var alert = new AlertView
         {
             // A meter each: at most one alert of a type is open per region and meter.
-            AlertId = Guid.NewGuid(), Type = type, Severity = severity, Region = Region, MeterId = $"MTR-{_nextEventId:D8}",
+            AlertId = Guid.NewGuid(), Type = type, Severity = severity, Region = Region, MeterId = perMeter ? $"MTR-{_nextEventId:D8}" : null,
             Message = $"{type} {severity} in {Region}",
             Metadata = JsonDocument.Parse("{}").RootElement, Status = AlertStatuses.Active, OccurrenceCount = 1,
             FirstSeenAt = _clock.GetUtcNow(), LastSeenAt = _clock.GetUtcNow(), CreatedAt = _clock.GetUtcNow(),
@@ -97,7 +97,7 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
         command.Parameters.AddWithValue(Region);
         command.Parameters.AddWithValue(alert.Message);
         command.Parameters.AddWithValue(_clock.GetUtcNow());
-        command.Parameters.AddWithValue(alert.MeterId!);
+        command.Parameters.AddWithValue((object?)alert.MeterId ?? DBNull.Value);
         await command.ExecuteNonQueryAsync();
         return new AlertEventMessage(_nextEventId++, "created", "system", _clock.GetUtcNow(), alert);
     }
@@ -303,6 +303,21 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
         Assert.Equal(1, await ScalarAsync<long>("SELECT count(*) FROM notification_log WHERE kind = 'digest' AND status = 'sent'"));
         var timeline = await new AlertStore(Db).EventsAsync(low.Alert.AlertId, default);
         Assert.Equal("sent in the digest email", Assert.Single(timeline, e => e.Action == "notified").Note);
+    }
+
+    [Fact]
+    public async Task Should_hold_a_high_meter_alert_for_the_digest_but_send_a_high_region_alert_and_a_critical_meter_alert_at_once()
+    {
+        await AddUser("op@grid.test", "OPERATOR", [Region], minSeverity: "low");
+        var manager = Start(Settings(digestBelow: "high") with { MeterDigestBelow = "critical" });
+
+        Assert.Equal("sent:0,failed:0,digest:1", (await Deliver(manager, "alerts", await Raise("high", AlertTypes.Outage))).Outcome);
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("high", AlertTypes.Threshold, perMeter: false))).Outcome);
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("critical", AlertTypes.Anomaly))).Outcome);
+        // Off (empty), a meter's alert follows DigestBelow like the others.
+        var plain = Start(Settings(digestBelow: "high") with { MeterDigestBelow = "" });
+        Assert.Equal("sent:1,failed:0", (await Deliver(plain, "alerts", await Raise("high", AlertTypes.Outage))).Outcome);
+        await Eventually(() => Task.FromResult(_smtp.Messages.Count == 3), 10, "three emails at once");
     }
 
     [Fact]
