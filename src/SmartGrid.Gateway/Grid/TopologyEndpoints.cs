@@ -73,10 +73,9 @@ internal static class TopologyEndpoints
         if (query.HasErrors)
             return query.Problem();
         var ct = context.RequestAborted;
-        if (await GridNodes.FindAsync(id, topology, ct) is not { } node)
-            return GridNodes.NotFound(id);
-        if (!CurrentUser.From(context.User).MayOperate(node.Region))
-            return Problems.Forbidden($"{node.Kind.Name()} '{node.Id}' is in region '{node.Region}', which you do not operate.");
+        var (node, refusal) = await GridNodes.OperatedAsync(id, context, topology);
+        if (node is null)
+            return refusal!;
         var rows = await queries.GetNodeLoadAsync(node, size, from, to, ct);
         return GatewayJson.Ok(new NodeLoadPage(node.Id, node.Kind.Name(), node.RatedKw, size.ToWireName(), from, to,
             rows.Select(r => new NodeLoadWindow(r.WindowStart, r.TotalPowerKw, r.TotalPowerKw / node.RatedKw * 100, r.MeterCount, r.ExpectedMeters)).ToList()));
