@@ -14,6 +14,9 @@ internal static partial class SimulatorLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulator: {Registered} of {Meters} meters newly registered over {Regions} regions")]
     public static partial void Registered(this ILogger log, int registered, int meters, int regions);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Simulator: topology of {Transformers} transformers on {Feeders} feeders: {Placed} meters placed, {Unchanged} unchanged, {Refused} refused (moved by an operator since)")]
+    public static partial void Placed(this ILogger log, int placed, int unchanged, int refused, int transformers, int feeders);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulator: issued itself ingestion key {Prefix}… for this run")]
     public static partial void KeyIssued(this ILogger log, string prefix);
 

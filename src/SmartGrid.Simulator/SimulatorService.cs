@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Confluent.Kafka;
+using SmartGrid.Domain.Simulation;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Simulator;
@@ -75,15 +76,36 @@ public sealed class SimulatorService(
                 throw new InvalidOperationException("the regions table holds no active region to deal the meters over (POST /api/v1/admin/regions)");
             run = run with { Regions = active.Select(r => r.Spec).ToArray() };
         }
-        var fleet = SimulatorRun.CreateGenerator(run).Fleet.Meters;
-        var registered = await registry.EnsureRegisteredAsync(fleet.Select(m => (m.MeterId, m.Region)), ct);
-        log.Registered(registered, fleet.Count, run.Regions!.Count);
+        var fleet = SimulatorRun.CreateGenerator(run).Fleet;
+        var registered = await registry.EnsureRegisteredAsync(fleet.Meters.Select(m => (m.MeterId, m.Region)), ct);
+        log.Registered(registered, fleet.Meters.Count, run.Regions!.Count);
+        if (services.GetService<TopologyStore>() is { } topology)
+            await PlaceAsync(topology, fleet, ct);
         if (run.Mode != SimulatorMode.Http || run.ApiKey is not null || services.GetService<IngestionKeys>() is not { } keys)
             return (run, null);
         var (key, secret) = await keys.CreateAsync($"simulator {Environment.MachineName} pid {Environment.ProcessId}", null,
             canProvision: false, createdBy: "simulator", ct);
         log.KeyIssued(key.Prefix);
         return (run, new IssuedKey(key, secret));
+    }
+
+    /// <summary>
+    /// Imports the fleet's tree like an operator's file: the first start creates its feeders and
+    /// transformers, a restart finds every line unchanged, and a meter an operator has moved since
+    /// stays where they put it (its line is refused and counted).
+    /// </summary>
+    private async Task PlaceAsync(TopologyStore topology, MeterFleet fleet, CancellationToken ct)
+    {
+        var tree = FleetTopology.Of(fleet);
+        var results = await topology.ImportAsync(
+            tree.Select((p, i) => new TopologyImportRow(i + 1, p.MeterId, p.TransformerId, p.FeederId, p.Region, p.TransformerRatedKw, p.FeederRatedKw)).ToArray(),
+            FleetTopology.PlacedFrom, ct);
+        var placed = results.Count(r => r.Outcome is PlacementOutcome.Placed or PlacementOutcome.Moved);
+        var unchanged = results.Count(r => r.Outcome == PlacementOutcome.Unchanged);
+        var refused = results.Count - placed - unchanged;
+        var transformers = tree.Select(p => p.TransformerId).Distinct().Count();
+        var feeders = tree.Select(p => p.FeederId).Distinct().Count();
+        log.Placed(placed, unchanged, refused, transformers, feeders);
     }
 
     private async Task RevokeQuietlyAsync(IngestionKey key)

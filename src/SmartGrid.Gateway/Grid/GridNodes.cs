@@ -1,4 +1,5 @@
 using SmartGrid.Domain.Grid;
+using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage;
 
@@ -10,6 +11,16 @@ internal static class GridNodes
     /// <summary>The node, or null when there is none (an id no node could have is not looked up).</summary>
     public static async Task<GridNode?> FindAsync(string id, TopologyStore topology, CancellationToken ct) =>
         Topology.IsValidId(id) || Regions.IsValidName(id) ? await topology.FindNodeAsync(id, ct) : null;
+
+    /// <summary>The node when the caller operates its region; else the 404 or 403 to answer.</summary>
+    public static async Task<(GridNode? Node, IResult? Refusal)> OperatedAsync(string id, HttpContext context, TopologyStore topology)
+    {
+        if (await FindAsync(id, topology, context.RequestAborted) is not { } node)
+            return (null, NotFound(id));
+        return CurrentUser.From(context.User).MayOperate(node.Region)
+            ? (node, null)
+            : (null, Problems.Forbidden($"{node.Kind.Name()} '{node.Id}' is in region '{node.Region}', which you do not operate."));
+    }
 
     public static IResult NotFound(string id) =>
         Problems.NotFound("Node not found", $"No grid node '{(id.Length <= 64 ? id : id[..64] + "…")}' (a region, feeder or transformer).");

@@ -1,4 +1,5 @@
 using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Admin;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
@@ -55,6 +56,29 @@ internal static class TopologyEndpoints
         grid.MapGet("/topology", TreeAsync).WithName("grid.topology").Produces<TopologyTree>().ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("The tree region → feeder → transformer → meters as placed now, of the regions the caller operates")
             .Query("region", "Only this region");
+        grid.MapGet("/nodes/{id}/load", NodeLoadAsync).WithName("grid.nodes.load").Produces<NodeLoadPage>()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("A node's load windows in [from, to): the summed average power of the meters placed under it, % of its rating, meters reported and expected")
+            .TimeRange("1 day").Query("resolution", "1m (at most 1 day) or 15m (default)");
+    }
+
+    private static async Task<IResult> NodeLoadAsync(string id, HttpContext context, GatewayOptions options, TopologyStore topology,
+        AggregateQueries queries, TimeProvider time)
+    {
+        var query = new QueryReader(context.Request.Query);
+        var (from, to) = query.Range(time.GetUtcNow(), TimeSpan.FromDays(1), options.MaxQueryRange);
+        var size = query.Resolution(WindowSize.FifteenMinutes);
+        if (!query.HasErrors && size == WindowSize.OneMinute && to - from > TimeSpan.FromDays(1))
+            query.Error("from", "with resolution=1m the range from..to may span at most 1 day");
+        if (query.HasErrors)
+            return query.Problem();
+        var ct = context.RequestAborted;
+        var (node, refusal) = await GridNodes.OperatedAsync(id, context, topology);
+        if (node is null)
+            return refusal!;
+        var rows = await queries.GetNodeLoadAsync(node, size, from, to, ct);
+        return GatewayJson.Ok(new NodeLoadPage(node.Id, node.Kind.Name(), node.RatedKw, size.ToWireName(), from, to,
+            rows.Select(r => new NodeLoadWindow(r.WindowStart, r.TotalPowerKw, r.TotalPowerKw / node.RatedKw * 100, r.MeterCount, r.ExpectedMeters)).ToList()));
     }
 
     private static async Task<IResult> ListNodesAsync(HttpContext context, TopologyStore topology, GatewayRegions regions)
@@ -251,6 +275,12 @@ public sealed record TopologyImportAnswer(DateTimeOffset ValidFrom, int Lines, i
     IReadOnlyList<ImportLineErrors> Errors);
 
 public sealed record ImportLineErrors(int Line, string MeterId, IReadOnlyDictionary<string, string[]> Errors);
+
+/// <summary>A node's load windows; <c>load_percent</c> is of the node's <c>rated_kw</c>.</summary>
+public sealed record NodeLoadPage(string NodeId, string Kind, double RatedKw, string Resolution, DateTimeOffset From, DateTimeOffset To,
+    IReadOnlyList<NodeLoadWindow> Items);
+
+public sealed record NodeLoadWindow(DateTimeOffset WindowStart, double TotalPowerKw, double LoadPercent, int MeterCount, int ExpectedMeters);
 
 public sealed record TopologyTree(DateTimeOffset At, IReadOnlyList<RegionBranch> Regions);
 

@@ -70,10 +70,9 @@ internal static class PowerQualityEndpoints
         if (query.HasErrors)
             return query.Problem();
         var ct = context.RequestAborted;
-        if (await GridNodes.FindAsync(nodeId, topology, ct) is not { } node)
-            return GridNodes.NotFound(nodeId);
-        if (!CurrentUser.From(context.User).MayOperate(node.Region))
-            return Problems.Forbidden($"{node.Kind.Name()} '{node.Id}' is in region '{node.Region}', which you do not operate.");
+        var (node, refusal) = await GridNodes.OperatedAsync(nodeId, context, topology);
+        if (node is null)
+            return refusal!;
 
         var nominal = regions.NominalVoltage(node.Region);
         var windows = await queries.GetVoltageWindowsAsync(node, from, to, ct);

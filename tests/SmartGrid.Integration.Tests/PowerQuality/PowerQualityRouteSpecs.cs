@@ -17,7 +17,7 @@ namespace SmartGrid.Integration.Tests.PowerQuality;
 /// </summary>
 public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
 {
-    private const string Password = "Power-Quality-Specs-2026";
+    internal const string Password = "Power-Quality-Specs-2026";
     private const string Disturbed = "MTR-77000001";
     private const string Steady = "MTR-77000002";
 
@@ -106,9 +106,9 @@ public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
         output.WriteLine(meter.ToString());
     }
 
-    private static string Q(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("O"));
+    internal static string Q(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("O"));
 
-    private static async Task<HttpClient> LoginAsync(PipelineNode node, string email)
+    internal static async Task<HttpClient> LoginAsync(PipelineNode node, string email)
     {
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.App.Services.GetRequiredService<SmartGridOptions>().Http.GatewayPort}") };
         var login = await http.PostAsJsonAsync("/api/v1/auth/login", new { email, password = Password });
@@ -119,7 +119,7 @@ public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
     }
 
     /// <summary>Polls a route until its answer satisfies <paramref name="done"/> (the pipeline is asynchronous), at most 90 s.</summary>
-    private static async Task<JsonElement> WaitForAsync(HttpClient http, string route, Func<JsonElement, bool> done)
+    internal static async Task<JsonElement> WaitForAsync(HttpClient http, string route, Func<JsonElement, bool> done)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (true)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Ingestion;
 using SmartGrid.Kafka;
@@ -87,6 +88,8 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         builder.Services.AddSingleton(new RegionCatalog(fixture.DataSource));
         var keys = new IngestionKeys(fixture.DataSource);
         builder.Services.AddSingleton(keys);
+        var topology = new TopologyStore(fixture.DataSource);
+        builder.Services.AddSingleton(topology);
         builder.AddSimulator(builder.Configuration.GetSection(SmartGridOptions.Section).Get<SmartGridOptions>()!.Http.LocalIngestUrl);
         await using var app = builder.Build();
         var options = app.Services.GetRequiredService<SimulatorOptions>();
@@ -115,6 +118,14 @@ public sealed class SimulatorHostingSpecs(IngestionFixture fixture)
         Assert.Null(options.Regions);
         Assert.Equal(options.Meters, await fixture.ScalarAsync("SELECT count(*) FROM meters WHERE meter_id <= 'MTR-00000100' AND region = ANY($1)",
             (object)Regions.Defaults.Select(r => r.Name).ToArray()));
+        // The fleet's tree is placed from before any reading, as FleetTopology draws it from the seed.
+        var tree = FleetTopology.Of(MeterFleet.Create(new SimulationOptions { Seed = 3, MeterCount = 100, Regions = (await new RegionCatalog(fixture.DataSource).RefreshAsync()).Active.Select(r => r.Spec).ToArray() }));
+        foreach (var placement in tree.Where((_, i) => i % 10 == 0))
+        {
+            var placed = Assert.Single(await topology.PlacementsOfAsync(placement.MeterId));
+            Assert.Equal((placement.TransformerId, FleetTopology.PlacedFrom, (DateTimeOffset?)null), (placed.TransformerId, placed.ValidFrom, placed.ValidTo));
+        }
+        Assert.Equal(tree.Select(p => p.FeederId).Distinct().Order(), (await topology.NodesAsync(null)).Where(n => n.Kind == GridNodeKind.Feeder).Select(n => n.Id).Order());
         var issued = Assert.Single(await keys.ListAsync(), k => k.CreatedBy == "simulator");
         Assert.NotNull(issued.LastUsedAt);
         Assert.NotNull(issued.RevokedAt);
