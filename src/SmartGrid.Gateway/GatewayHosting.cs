@@ -138,6 +138,7 @@ public static class GatewayHosting
         UserTelemetryEndpoints.Map(api);
         OperatorEndpoints.Map(api);
         PowerQuality.PowerQualityEndpoints.Map(api);
+        Reliability.ReliabilityEndpoints.Map(api);
         AdminEndpoints.Map(api);
         RegistryEndpoints.Map(api);
         EscalationPolicyEndpoints.Map(api);
