@@ -13,17 +13,30 @@ public sealed partial class AggregateQueries
         CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(region);
-        return ReadAsync(
-            """
+        return GetCustomerInterruptionsAsync("region = $1", Sql.Value(region), from, to, ct);
+    }
+
+    /// <summary>The customer interruptions of these meters that start in [from, to), oldest first.</summary>
+    public Task<IReadOnlyList<CustomerInterruption>> GetCustomerInterruptionsAsync(IReadOnlyCollection<string> meterIds, DateTimeOffset from,
+        DateTimeOffset to, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(meterIds);
+        return GetCustomerInterruptionsAsync("meter_id = ANY($1)", Sql.Array(meterIds.ToArray(), NpgsqlTypes.NpgsqlDbType.Text), from, to, ct);
+    }
+
+    /// <summary><paramref name="owner"/> is one of two constants, never input.</summary>
+    private Task<IReadOnlyList<CustomerInterruption>> GetCustomerInterruptionsAsync(string owner, Npgsql.NpgsqlParameter ownerValue,
+        DateTimeOffset from, DateTimeOffset to, CancellationToken ct) =>
+        ReadAsync(
+            $"""
             SELECT meter_id, start_at, end_at, started_by FROM customer_interruptions
-            WHERE region = $1 AND start_at >= $2 AND start_at < $3
+            WHERE {owner} AND start_at >= $2 AND start_at < $3
             ORDER BY start_at, meter_id
             """,
-            [Sql.Value(region), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+            [ownerValue, Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
             r => new CustomerInterruption(r.GetString(0), r.GetFieldValue<DateTimeOffset>(1),
                 r.IsDBNull(2) ? null : r.GetFieldValue<DateTimeOffset>(2), CustomerInterruption.ParseStart(r.GetString(3))),
             ct);
-    }
 
     /// <summary>
     /// Customers a region served during [from, to): its meters registered before the period's end, and every meter that
@@ -53,20 +66,31 @@ public sealed partial class AggregateQueries
     public Task<IReadOnlyList<MeterLastReading>> GetLastReadingsAsync(string region, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(region);
-        return ReadAsync(
-            """
+        return GetLastReadingsAsync("m.region = $1", Sql.Value(region), ct);
+    }
+
+    /// <summary>As above, for these meters (registered ones only).</summary>
+    public Task<IReadOnlyList<MeterLastReading>> GetLastReadingsAsync(IReadOnlyCollection<string> meterIds, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(meterIds);
+        return GetLastReadingsAsync("m.meter_id = ANY($1)", Sql.Array(meterIds.ToArray(), NpgsqlTypes.NpgsqlDbType.Text), ct);
+    }
+
+    /// <summary><paramref name="owner"/> is one of two constants, never input.</summary>
+    private Task<IReadOnlyList<MeterLastReading>> GetLastReadingsAsync(string owner, Npgsql.NpgsqlParameter ownerValue, CancellationToken ct) =>
+        ReadAsync(
+            $"""
             SELECT m.meter_id, l.newest, l.newest - l.previous
             FROM meters m
             CROSS JOIN LATERAL (
                 SELECT max(x.ts) AS newest, min(x.ts) AS previous
                 FROM (SELECT r.ts FROM raw_readings r WHERE r.meter_id = m.meter_id ORDER BY r.ts DESC LIMIT 2) x
             ) l
-            WHERE m.region = $1 AND l.newest IS NOT NULL
+            WHERE {owner} AND l.newest IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM customer_interruptions c WHERE c.meter_id = m.meter_id AND c.end_at IS NULL)
             """,
-            [Sql.Value(region)],
+            [ownerValue],
             r => new MeterLastReading(r.GetString(0), r.GetFieldValue<DateTimeOffset>(1),
                 r.GetFieldValue<TimeSpan>(2) is { Ticks: > 0 } gap ? gap : null),
             ct);
-    }
 }

@@ -51,6 +51,14 @@ public sealed class ReliabilityRouteSpecs(ITestOutputHelper output)
             "--environment=Development", $"--{DemoAccountSeeder.PasswordSetting}={Password}");
         await node.App.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(
             [(LastGasp, "Nashik"), (Flicker, "Nashik"), (Silent, "Nashik"), (Elsewhere, "Pune-West")]);
+        // The flickering meter hangs under a transformer of its own on a feeder, the other two under another on the same feeder.
+        var imported = await node.App.Services.GetRequiredService<TopologyStore>().ImportAsync(
+        [
+            new TopologyImportRow(1, Flicker, "TR-REL-1", "FD-REL", "Nashik", 100, 2000),
+            new TopologyImportRow(2, LastGasp, "TR-REL-2", "FD-REL", "Nashik", 100, 2000),
+            new TopologyImportRow(3, Silent, "TR-REL-2", "FD-REL", "Nashik", 100, 2000),
+        ], start.AddDays(-1));
+        Assert.All(imported, r => Assert.Empty(r.Errors));
         var stream = streams.SelectMany(s => s).OrderBy(r => r.Timestamp).ToList();
         // The whole stream twice: duplicates the meters must drop.
         await PipelineNode.ProduceAsync(node.KafkaBootstrap, stream.Concat(stream).ToList());
@@ -89,12 +97,22 @@ public sealed class ReliabilityRouteSpecs(ITestOutputHelper output)
         var asNode = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/reliability/nodes/nashik?{period}");
         Assert.Equal(("Nashik", answer.GetProperty("saidi_minutes").GetDouble()), (asNode.GetProperty("node_id").GetString(), asNode.GetProperty("saidi_minutes").GetDouble()));
 
+        // A transformer: its one customer's two momentary interruptions; the feeder: all three customers, as the region.
+        var transformer = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/reliability/nodes/tr-rel-1?{period}");
+        Assert.Equal(("TR-REL-1", "transformer", 1, 0, 2, 2.0), (transformer.GetProperty("node_id").GetString(), transformer.GetProperty("level").GetString(),
+            transformer.GetProperty("customers_served").GetInt32(), transformer.GetProperty("sustained_interruptions").GetInt32(),
+            transformer.GetProperty("momentary_interruptions").GetInt32(), transformer.GetProperty("maifi").GetDouble()));
+        var feeder = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/reliability/nodes/FD-REL?{period}");
+        Assert.Equal((3, answer.GetProperty("saidi_minutes").GetDouble(), 4), (feeder.GetProperty("customers_served").GetInt32(),
+            feeder.GetProperty("saidi_minutes").GetDouble(), feeder.GetProperty("interruptions").GetArrayLength()));
+
         // Input is validated, naming the field.
         await AssertBadRequestAsync(admin, "/api/v1/reliability/regions/Nashik?from=yesterday", "from");
         await AssertBadRequestAsync(admin, $"/api/v1/reliability/regions/Nashik?from={Q(start.AddHours(1))}&to={Q(start)}", "from");
         await AssertBadRequestAsync(admin, "/api/v1/reliability/regions/%24%7Bjndi%7D", "region");
         await AssertBadRequestAsync(admin, "/api/v1/reliability/nodes/..%2F..%2Fetc", "nodeId");
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v1/reliability/regions/Atlantis")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v1/reliability/nodes/TR-NOWHERE")).StatusCode);
 
         // The attacker: an operator of Pune-West only asks for Nashik, by either route and in another case.
         var users = await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/users?limit=100");
@@ -104,6 +122,7 @@ public sealed class ReliabilityRouteSpecs(ITestOutputHelper output)
         using var punePeople = await LoginAsync(node, DemoAccountSeeder.OperatorEmail);
         Assert.Equal(HttpStatusCode.Forbidden, (await punePeople.GetAsync($"/api/v1/reliability/regions/Nashik?{period}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await punePeople.GetAsync($"/api/v1/reliability/nodes/NASHIK?{period}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await punePeople.GetAsync($"/api/v1/reliability/nodes/TR-REL-2?{period}")).StatusCode);
         var pune = await punePeople.GetFromJsonAsync<JsonElement>($"/api/v1/reliability/regions/Pune-West?{period}");
         Assert.DoesNotContain(pune.GetProperty("interruptions").EnumerateArray(), i => i.GetProperty("meter_id").GetString() != Elsewhere);
         using var user = await LoginAsync(node, DemoAccountSeeder.UserEmail);
