@@ -93,7 +93,7 @@ public static class CustomerInterruptions
 
 /// <summary>
 /// A meter's customer-interruption state, kept in its state beside the voltage run: its learned reporting
-/// interval and the interruption in progress, if any (17 bytes). Fed by the meter's newest readings only.
+/// interval and the interruption in progress, if any (24 bytes). Fed by the meter's newest readings only.
 /// </summary>
 internal struct InterruptionWatch
 {
