@@ -24,6 +24,8 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
         RevocationBench.RunAsync),
     ["generator"] = ("generator [--ticks N] [--rate N] [--seconds N]: ms per simulator tick of the 5,000-meter fleet, and a rate-capped run's achieved rate against its cap",
         GeneratorBench.RunAsync),
+    ["faults"] = ("faults [--from ISO-8601] [--minutes N (60)] [--meters N (5,000)] [--seed N (1)]: the simulator's ground truth: every spike, drop, outage (with or without a last gasp), sag, swell and drift of the span, as TSV",
+        FaultsCommand.RunAsync),
 };
 
 if (args.Length == 0 || !commands.TryGetValue(args[0], out var command))

@@ -145,6 +145,7 @@ public static class GatewayHosting
         UserTelemetryEndpoints.Map(api);
         OperatorEndpoints.Map(api);
         PowerQuality.PowerQualityEndpoints.Map(api);
+        Reliability.ReliabilityEndpoints.Map(api);
         Grid.TopologyEndpoints.Map(api);
         AdminEndpoints.Map(api);
         RegistryEndpoints.Map(api);

@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using SmartGrid.Domain.PowerQuality;
+using SmartGrid.Domain.Reliability;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Storage;
@@ -24,17 +25,19 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
     /// (no reading) are not rows of the seed's tables and are skipped.
     /// </summary>
     public Task UpsertAsync(IReadOnlyList<WindowAggregate> rows, ProjectionCheckpoint? checkpoint, CancellationToken ct = default) =>
-        UpsertAsync(rows, [], checkpoint, ct);
+        UpsertAsync(rows, [], [], checkpoint, ct);
 
     /// <summary>
-    /// As above, with the meters' voltage events (sag, swell, interruption) UPSERTed by (meter, start)
-    /// in the same transaction; when one occurs twice the later wins, and an ended event is never reopened.
+    /// As above, with the meters' voltage events (sag, swell, interruption) and customer interruptions
+    /// (with the meter's region) UPSERTed by (meter, start) in the same transaction; when one occurs
+    /// twice the later wins, and an ended one is never reopened.
     /// </summary>
     public async Task UpsertAsync(IReadOnlyList<WindowAggregate> rows, IReadOnlyList<VoltageEvent> voltageEvents,
-        ProjectionCheckpoint? checkpoint, CancellationToken ct = default)
+        IReadOnlyList<(string Region, CustomerInterruption Interruption)> interruptions, ProjectionCheckpoint? checkpoint, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(voltageEvents);
+        ArgumentNullException.ThrowIfNull(interruptions);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var stored = rows.Where(r => !r.IsEmpty).ToList();
         var after = new List<(TimeSeriesTable?, IReadOnlyList<DateTimeOffset>, Func<NpgsqlBatchCommand>)>(2);
@@ -46,6 +49,11 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
         {
             var latest = voltageEvents.GroupBy(e => (e.MeterId, e.Start.UtcTicks)).Select(g => g.Last()).ToList();
             after.Add((null, [], () => UpsertVoltageEvents(latest)));
+        }
+        if (interruptions.Count > 0)
+        {
+            var latest = interruptions.GroupBy(i => (i.Interruption.MeterId, i.Interruption.Start.UtcTicks)).Select(g => g.Last()).ToList();
+            after.Add((null, [], () => UpsertInterruptions(latest)));
         }
         await ProjectionBatch.UpsertWindowsAsync(dataSource, partitions, stored, r => TableOf(r.Size),
             r => (r.MeterId, r.WindowStart.ToUniversalTime()), r => r.WindowStart, Upsert, after, checkpoint, ct);
@@ -95,6 +103,24 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
         return command;
     }
 
+    private static NpgsqlBatchCommand UpsertInterruptions(IReadOnlyList<(string Region, CustomerInterruption Interruption)> interruptions)
+    {
+        var command = new NpgsqlBatchCommand(
+            """
+            INSERT INTO customer_interruptions AS t (meter_id, start_at, region, started_by, end_at, updated_at)
+            SELECT u.*, now() FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[]) AS u
+            ON CONFLICT (meter_id, start_at) DO UPDATE SET
+                region = EXCLUDED.region, started_by = EXCLUDED.started_by, end_at = EXCLUDED.end_at, updated_at = EXCLUDED.updated_at
+            WHERE t.end_at IS NULL
+            """);
+        command.Parameters.Add(Sql.Array(interruptions.Select(i => i.Interruption.MeterId).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(Sql.Array(interruptions.Select(i => i.Interruption.Start.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(Sql.Array(interruptions.Select(i => i.Region).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(Sql.Array(interruptions.Select(i => CustomerInterruption.WireName(i.Interruption.StartedBy)).ToArray(), NpgsqlDbType.Text));
+        command.Parameters.Add(Sql.Array(interruptions.Select(i => i.Interruption.End?.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
+        return command;
+    }
+
     internal static TimeSeriesTable TableOf(WindowSize size) => size switch
     {
         WindowSize.OneMinute => TimeSeriesTable.Aggregates1m,
@@ -117,9 +143,9 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
         .Column("power_factor_avg", "float8", NpgsqlDbType.Double, r => r.PowerFactorCount == 0 ? null : (double?)r.PowerFactorAvg)
         .Column("power_kw_sum", "float8", NpgsqlDbType.Double, r => r.PowerKwSum)
         .Column("voltage_sum", "float8", NpgsqlDbType.Double, r => r.VoltageSum)
-        // A window published before extremes were kept carries 0 for both, which no accepted reading can be (0 V is refused): unknown.
-        .Column("voltage_min", "float8", NpgsqlDbType.Double, r => r.VoltageMax == 0 ? null : (double?)r.VoltageMin)
-        .Column("voltage_max", "float8", NpgsqlDbType.Double, r => r.VoltageMax == 0 ? null : (double?)r.VoltageMax)
+        // A window published before extremes were kept: unknown.
+        .Column("voltage_min", "float8", NpgsqlDbType.Double, r => r.HasVoltageExtremes ? r.VoltageMin : (double?)null)
+        .Column("voltage_max", "float8", NpgsqlDbType.Double, r => r.HasVoltageExtremes ? r.VoltageMax : (double?)null)
         .Column("current_sum", "float8", NpgsqlDbType.Double, r => r.CurrentSum)
         .Column("power_factor_sum", "float8", NpgsqlDbType.Double, r => r.PowerFactorSum)
         .Column("power_factor_count", "int4", NpgsqlDbType.Integer, r => r.PowerFactorCount)

@@ -1,9 +1,10 @@
 using SmartGrid.Domain.PowerQuality;
+using SmartGrid.Domain.Reliability;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Storage.Tests;
 
-/// <summary>voltage_10m is rebuilt from aggregates_1m in the projection's transaction; voltage events are UPSERTed by (meter, start).</summary>
+/// <summary>voltage_10m is rebuilt from aggregates_1m in the projection's transaction; voltage events and customer interruptions are UPSERTed by (meter, start).</summary>
 public sealed class PowerQualityStoreSpecs(PostgresDatabase db) : IClassFixture<PostgresDatabase>
 {
     private static readonly DateTimeOffset T0 = new(2030, 3, 1, 10, 0, 0, TimeSpan.Zero);
@@ -60,11 +61,26 @@ public sealed class PowerQualityStoreSpecs(PostgresDatabase db) : IClassFixture<
         var opened = new VoltageEvent("MTR-PQ3", "Pune-West", VoltageEventKind.Sag, T0, null, 200, 230);
         var ended = opened with { Kind = VoltageEventKind.Interruption, End = T0.AddSeconds(40), ExtremeVoltage = 0 };
 
-        await Store.UpsertAsync([], [opened, ended], new ProjectionCheckpoint("pq-events", 1));
-        await Store.UpsertAsync([], [opened], new ProjectionCheckpoint("pq-events", 2));
+        await Store.UpsertAsync([], [opened, ended], [], new ProjectionCheckpoint("pq-events", 1));
+        await Store.UpsertAsync([], [opened], [], new ProjectionCheckpoint("pq-events", 2));
 
         Assert.Equal([ended], await Queries.GetVoltageEventsAsync("MTR-PQ3", null, T0.AddMinutes(-1), T0.AddMinutes(1)));
         Assert.Equal([ended], await Queries.GetVoltageEventsAsync(null, "Pune-West", T0.AddSeconds(39), T0.AddSeconds(41)));
         Assert.Empty(await Queries.GetVoltageEventsAsync("MTR-PQ3", null, T0.AddSeconds(40), T0.AddMinutes(1)));
+    }
+
+    [Fact]
+    public async Task Should_store_a_customer_interruption_once_and_never_reopen_an_ended_one_on_replay()
+    {
+        var opened = new CustomerInterruption("MTR-PQ4", T0, null, InterruptionStart.LastGasp);
+        var ended = opened with { End = T0.AddMinutes(7) };
+        var silence = new CustomerInterruption("MTR-PQ4", T0.AddMinutes(20), T0.AddMinutes(21), InterruptionStart.Silence);
+
+        await Store.UpsertAsync([], [], [("Pune-West", opened), ("Pune-West", ended)], new ProjectionCheckpoint("pq-interruptions", 1));
+        await Store.UpsertAsync([], [], [("Pune-West", opened), ("Pune-West", silence)], new ProjectionCheckpoint("pq-interruptions", 2));
+
+        Assert.Equal([ended, silence], await Queries.GetCustomerInterruptionsAsync("Pune-West", T0, T0.AddHours(1)));
+        Assert.Equal([silence], await Queries.GetCustomerInterruptionsAsync(["MTR-PQ4"], T0.AddMinutes(1), T0.AddHours(1)));
+        Assert.Empty(await Queries.GetCustomerInterruptionsAsync("Nashik", T0, T0.AddHours(1)));
     }
 }

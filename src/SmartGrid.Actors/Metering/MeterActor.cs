@@ -72,6 +72,7 @@ public sealed class MeterActor : WindowOwnerActor
         });
         Recover<ReadingsAccepted>(e => _state.Apply(e, _policy));
         Recover<VoltageEventsObserved>(_ => { });
+        Recover<CustomerInterruptionsObserved>(_ => { });
         Recover<WindowsEmitted>(e => _state.Apply(e, _policy));
 
         Command<RecordReadings>(Record);
@@ -173,9 +174,9 @@ public sealed class MeterActor : WindowOwnerActor
                     _state.Apply(r, _policy);
                     Append(r);
                     break;
-                case VoltageEventsObserved v:
-                    // Its effect is the readings' (the run lives in the state); it only carries the run to the projection.
-                    _unpersisted.Add(v);
+                case VoltageEventsObserved or CustomerInterruptionsObserved:
+                    // Its effect is the readings' (the run, the interruption live in the state); it only carries them to the projection.
+                    _unpersisted.Add(e);
                     break;
                 case WindowsEmitted w:
                     _state.Apply(w, _policy);
@@ -229,7 +230,7 @@ public sealed class MeterActor : WindowOwnerActor
     private sealed class StreamRunReplacedException(string persistenceId, long held, long replay)
         : Exception($"{persistenceId}: unpersisted readings of stream run {held} dropped for the replay of run {replay}");
 
-    private static object Tag(object e) => e is WindowsEmitted or VoltageEventsObserved ? new Tagged(e, [WindowsTag]) : e;
+    private static object Tag(object e) => e is WindowsEmitted or VoltageEventsObserved or CustomerInterruptionsObserved ? new Tagged(e, [WindowsTag]) : e;
 
     private MeterStatus Status() => new(
         _state.MeterId, _state.Region, _state.LastReadingAt, _state.AcceptedTotal, _state.DuplicatesTotal, _state.TooLateTotal,

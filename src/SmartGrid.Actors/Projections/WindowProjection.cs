@@ -13,8 +13,8 @@ namespace SmartGrid.Actors.Projections;
 /// to their three destinations, in an order that makes a replayed batch harmless: the region
 /// actors (which ignore revisions they hold), the Kafka topics aggregates_1m, aggregates_15m and
 /// anomalies (at-least-once, keyed by meter, carrying the revision), and last the aggregate
-/// tables, voltage_10m and the voltage events, UPSERTed in the same transaction that stores this
-/// projection's offset.
+/// tables, voltage_10m, the voltage events and the customer interruptions, UPSERTed in the same
+/// transaction that stores this projection's offset.
 /// </summary>
 public sealed class WindowProjection(IActorRef regions, KafkaJson kafka, AggregateStore store, TimeSpan askTimeout)
 {
@@ -35,7 +35,9 @@ public sealed class WindowProjection(IActorRef regions, KafkaJson kafka, Aggrega
             kafka.PublishAsync(Topics.Anomalies, anomalies.Select(a => (a.MeterId, a)), ct));
 
         var voltageEvents = batch.Select(e => e.Event).OfType<VoltageEventsObserved>().SelectMany(e => e.Events).ToList();
-        await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), voltageEvents, checkpoint, ct);
+        var interruptions = batch.Select(e => e.Event).OfType<CustomerInterruptionsObserved>()
+            .SelectMany(e => e.Interruptions.Select(i => (e.Region, i))).ToList();
+        await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), voltageEvents, interruptions, checkpoint, ct);
         PipelineMetrics.WindowsPublished.Add(windows.Count);
         PipelineMetrics.AnomaliesPublished.Add(anomalies.Count);
         var now = DateTimeOffset.UtcNow;

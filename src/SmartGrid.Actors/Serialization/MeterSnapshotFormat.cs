@@ -1,5 +1,6 @@
 using System.Runtime.Serialization;
 using SmartGrid.Domain.Metering;
+using SmartGrid.Domain.Reliability;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Actors.Serialization;
@@ -17,10 +18,16 @@ namespace SmartGrid.Actors.Serialization;
 /// mean voltage, the one value known to lie between them, so a window open across the upgrade
 /// under-reports its spread rather than inventing one.
 /// </para>
+/// <para>
+/// Format 4 adds the meter's learned reporting interval and its customer interruption in progress. A
+/// format 2 or 3 snapshot reads back with neither: the meter learns its interval again from its next
+/// two readings, and an interruption open across the upgrade is not seen (there was none before it).
+/// </para>
 /// </summary>
 internal static class MeterSnapshotFormat
 {
-    private const byte Version = 3;
+    private const byte Version = 4;
+    private const byte WithoutInterruptions = 3;
     private const byte WithoutVoltageExtremes = 2;
 
     public static byte[] Write(MeterSnapshot s)
@@ -81,6 +88,10 @@ internal static class MeterSnapshotFormat
                 w.Write(run.Start.UtcTicks);
                 w.Write(run.Extreme);
             }
+
+            w.Write7BitEncodedInt64(s.ReportingInterval?.Ticks ?? 0);
+            w.Write((byte)(s.Interruption?.StartedBy ?? 0));
+            if (s.Interruption is { } open) w.Write(open.Start.UtcTicks);
         }
         return buffer.ToArray();
     }
@@ -89,7 +100,7 @@ internal static class MeterSnapshotFormat
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         var version = r.ReadByte();
-        if (version is not (Version or WithoutVoltageExtremes)) throw new SerializationException($"meter snapshot: unknown format version {version}");
+        if (version is not (Version or WithoutInterruptions or WithoutVoltageExtremes)) throw new SerializationException($"meter snapshot: unknown format version {version}");
         var meterId = r.ReadString();
         var region = r.ReadString();
         var newest = Utc(r.ReadInt64());
@@ -136,7 +147,14 @@ internal static class MeterSnapshotFormat
         MeterSnapshot.OpenVoltageRun? run = null;
         if (version != WithoutVoltageExtremes && r.ReadSByte() is var side and not 0)
             run = new MeterSnapshot.OpenVoltageRun(side, Utc(r.ReadInt64()), r.ReadDouble());
-        return new MeterSnapshot(meterId, region, watermark, accepted, duplicates, tooLate, baseline, seen, windows, newest, run);
+        TimeSpan? interval = null;
+        MeterSnapshot.OpenInterruption? interruption = null;
+        if (version == Version)
+        {
+            if (r.Read7BitEncodedInt64() is var ticks and > 0) interval = new TimeSpan(ticks);
+            if ((InterruptionStart)r.ReadByte() is var by and not 0) interruption = new MeterSnapshot.OpenInterruption(Utc(r.ReadInt64()), by);
+        }
+        return new MeterSnapshot(meterId, region, watermark, accepted, duplicates, tooLate, baseline, seen, windows, newest, run, interval, interruption);
     }
 
     private static void WriteBaseline(BinaryWriter w, MeterBaseline b)

@@ -43,6 +43,7 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
         [typeof(ReadingsAccepted)] = ReadingsAcceptedV2,
         [typeof(WindowsEmitted)] = "meter.windows-emitted.v1",
         [typeof(VoltageEventsObserved)] = "meter.voltage-events-observed.v1",
+        [typeof(CustomerInterruptionsObserved)] = "meter.customer-interruptions-observed.v1",
         [typeof(MeterSnapshot)] = MeterSnapshotV2,
         [typeof(RecordReadings)] = "meter.record-readings.v2",
         [typeof(ReadingsRecorded)] = "meter.readings-recorded.v2",

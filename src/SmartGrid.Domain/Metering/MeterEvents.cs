@@ -1,4 +1,5 @@
 using SmartGrid.Domain.PowerQuality;
+using SmartGrid.Domain.Reliability;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Domain.Metering;
@@ -28,3 +29,11 @@ public sealed record EmittedWindow(WindowAggregate Aggregate, int Revision)
 /// window projection, which UPSERTs it by (meter, start).
 /// </summary>
 public sealed record VoltageEventsObserved(string MeterId, IReadOnlyList<VoltageEvent> Events);
+
+/// <summary>
+/// Persisted by a meter with the readings that started or ended a customer interruption (last gasp,
+/// or silence seen when the meter reports again), like <see cref="VoltageEventsObserved"/>: the
+/// interruption lives in the meter's state; this carries it to the window projection, which UPSERTs
+/// it into customer_interruptions by (meter, start). <see cref="Region"/> is the meter's at the time.
+/// </summary>
+public sealed record CustomerInterruptionsObserved(string MeterId, string Region, IReadOnlyList<CustomerInterruption> Interruptions);

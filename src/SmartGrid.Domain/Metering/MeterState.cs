@@ -1,4 +1,5 @@
 using SmartGrid.Domain.PowerQuality;
+using SmartGrid.Domain.Reliability;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Domain.Metering;
@@ -47,6 +48,8 @@ public sealed class MeterState
     private long _watermarkTicks;
     /// <summary>The open sag, swell or interruption, if any: fed by the newest reading only (see <see cref="Apply(ReadingsAccepted, MeterPolicy)"/>).</summary>
     private VoltageRun _voltageRun;
+    /// <summary>The customer interruption in progress and the meter's reporting interval, fed like <see cref="_voltageRun"/>.</summary>
+    private InterruptionWatch _interruption;
 
     public MeterState(string meterId)
         : this(meterId, Domain.Grid.Regions.Unassigned, DateTimeOffset.MinValue.UtcTicks, DateTimeOffset.MinValue.UtcTicks, [], new SeenTimestamps(), MeterBaseline.Create())
@@ -124,8 +127,10 @@ public sealed class MeterState
 
         var scratch = ScratchCopy();
         List<VoltageEvent>? observed = null;
-        if (accepted.Count > 0) scratch.Apply((ReadingsAccepted)events[0], policy, ref observed);
+        List<CustomerInterruption>? interruptions = null;
+        if (accepted.Count > 0) scratch.Apply((ReadingsAccepted)events[0], policy, ref observed, ref interruptions);
         if (observed is not null) events.Add(new VoltageEventsObserved(MeterId, observed));
+        if (interruptions is not null) events.Add(new CustomerInterruptionsObserved(MeterId, scratch.Region, interruptions));
         var emitted = scratch.EmittableWindows(idle, policy);
         if (emitted.Count == 0) return events;
 
@@ -149,10 +154,11 @@ public sealed class MeterState
     public void Apply(ReadingsAccepted e, MeterPolicy policy)
     {
         List<VoltageEvent>? ignored = null;
-        Apply(e, policy, ref ignored);
+        List<CustomerInterruption>? alsoIgnored = null;
+        Apply(e, policy, ref ignored, ref alsoIgnored);
     }
 
-    private void Apply(ReadingsAccepted e, MeterPolicy policy, ref List<VoltageEvent>? observed)
+    private void Apply(ReadingsAccepted e, MeterPolicy policy, ref List<VoltageEvent>? observed, ref List<CustomerInterruption>? interruptions)
     {
         Region = Shared(e.Region);
         DuplicatesTotal += e.Duplicates;
@@ -164,7 +170,10 @@ public sealed class MeterState
             if (_seen is not null && !_seen.Add(ticks)) continue;
             AcceptedTotal++;
             if (ticks > _newestTicks)
+            {
                 _voltageRun.Observe(MeterId, Region, ticks, reading.Voltage, nominal, ref observed);
+                _interruption.Observe(MeterId, _newestTicks, ticks, reading.Voltage, nominal, ref interruptions);
+            }
             foreach (var size in Sizes)
             {
                 ref var window = ref WindowAt(size, Window.Floor(reading.Timestamp, size).UtcTicks);
@@ -278,13 +287,22 @@ public sealed class MeterState
         new(MeterId, Region, _newestTicks, _watermarkTicks, _windows[.._windowCount], seen: null, Baseline)
         {
             AcceptedTotal = AcceptedTotal, DuplicatesTotal = DuplicatesTotal, TooLateTotal = TooLateTotal, _voltageRun = _voltageRun,
+            _interruption = _interruption,
         };
 
     public MeterSnapshot ToSnapshot() => new(
         MeterId, Region, Watermark, AcceptedTotal, DuplicatesTotal, TooLateTotal, Baseline,
         _seen?.ToSortedArray() ?? [],
         _windows.Take(_windowCount).Select(w => new MeterSnapshot.Slot(w.ToAggregate(MeterId), w.Revision, w.Dirty)).ToArray(), Newest,
-        _voltageRun.Open ? new MeterSnapshot.OpenVoltageRun(_voltageRun.Side, new DateTimeOffset(_voltageRun.StartTicks, TimeSpan.Zero), _voltageRun.Extreme) : null);
+        _voltageRun.Open ? new MeterSnapshot.OpenVoltageRun(_voltageRun.Side, new DateTimeOffset(_voltageRun.StartTicks, TimeSpan.Zero), _voltageRun.Extreme) : null,
+        _interruption.Cadence,
+        _interruption.Open ? new MeterSnapshot.OpenInterruption(new DateTimeOffset(_interruption.OpenStartTicks, TimeSpan.Zero), _interruption.OpenBy) : null);
+
+    /// <summary>The customer interruption in progress, with no end.</summary>
+    public CustomerInterruption? OpenInterruption => _interruption.Open ? _interruption.ToInterruption(MeterId, end: null) : null;
+
+    /// <summary>The meter's reporting interval as learned from its two newest readings; null until it has two.</summary>
+    public TimeSpan? ReportingInterval => _interruption.Cadence;
 
     /// <summary>The sag, swell or interruption in progress, as its event with no end.</summary>
     public VoltageEvent? OpenVoltageEvent(MeterPolicy policy) =>
@@ -300,6 +318,12 @@ public sealed class MeterState
             _voltageRun = s.VoltageRun is { } run
                 ? new VoltageRun { Side = (sbyte)Math.Sign(run.Side), StartTicks = run.Start.UtcTicks, Extreme = run.Extreme }
                 : default,
+            _interruption = new InterruptionWatch
+            {
+                CadenceTicks = s.ReportingInterval?.Ticks ?? 0,
+                OpenStartTicks = s.Interruption?.Start.UtcTicks ?? 0,
+                OpenBy = s.Interruption?.StartedBy ?? default,
+            },
         };
 
     /// <summary>One open window: its identity, publication state and sums, with no meter id or record around them.</summary>
@@ -325,12 +349,13 @@ public sealed class MeterState
         };
 
         /// <summary>
-        /// Windows saved before extremes were kept read back with both at 0, which no accepted reading
-        /// can be (ingestion refuses 0 V): they get the window's mean, the one value known to lie between them.
+        /// Windows saved before extremes were kept read back with both at 0 beside a positive voltage sum
+        /// (both at 0 with a sum of 0 are real: every reading was 0 V): they get the window's mean, the one
+        /// value known to lie between them.
         /// </summary>
         private static WindowSums WithVoltageExtremes(WindowSums sums)
         {
-            if (sums.ReadingCount == 0 || sums.VoltageMax != 0) return sums;
+            if (sums.ReadingCount == 0 || sums.VoltageMax != 0 || sums.VoltageSum == 0) return sums;
             sums.VoltageMin = sums.VoltageMax = sums.VoltageSum / sums.ReadingCount;
             return sums;
         }
@@ -341,10 +366,13 @@ public sealed class MeterState
 public sealed record MeterSnapshot(
     string MeterId, string Region, DateTimeOffset Watermark, long AcceptedTotal, long DuplicatesTotal, long TooLateTotal,
     MeterBaseline Baseline, long[] Seen, MeterSnapshot.Slot[] Windows, DateTimeOffset? Newest = null,
-    MeterSnapshot.OpenVoltageRun? VoltageRun = null)
+    MeterSnapshot.OpenVoltageRun? VoltageRun = null, TimeSpan? ReportingInterval = null, MeterSnapshot.OpenInterruption? Interruption = null)
 {
     public sealed record Slot(WindowAggregate Aggregate, int Revision, bool Dirty);
 
     /// <summary>A run outside 90–110 % of nominal in progress: Side -1 low, +1 high.</summary>
     public sealed record OpenVoltageRun(int Side, DateTimeOffset Start, double Extreme);
+
+    /// <summary>A customer interruption in progress.</summary>
+    public sealed record OpenInterruption(DateTimeOffset Start, InterruptionStart StartedBy);
 }

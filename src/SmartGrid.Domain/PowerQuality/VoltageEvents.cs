@@ -69,15 +69,20 @@ internal struct VoltageRun
 
     /// <summary>
     /// One more reading, the meter's newest. Adds to <paramref name="observed"/> (created on need) the
-    /// run it ends and the one it starts; a reading that crosses from one side straight to the
-    /// other does both, and the new run starts at that reading.
+    /// run it ends and the one it starts, and a low run the moment it turns from sag to interruption; a
+    /// reading that crosses from one side straight to the other does both, and the new run starts at that reading.
     /// </summary>
     public void Observe(string meterId, string region, long ticks, double voltage, double nominal, ref List<VoltageEvent>? observed)
     {
         var side = VoltageBands.Side(voltage, nominal);
         if (Open && side == Side)
         {
+            var sagBefore = Side < 0 && VoltageBands.LowKind(Extreme, nominal) == VoltageEventKind.Sag;
             Extreme = Side < 0 ? Math.Min(Extreme, voltage) : Math.Max(Extreme, voltage);
+            // A sag that deepens into an interruption is told at once: a supply that fails mid-sag (its last gasp)
+            // may never send the reading that ends the run, and the open event would stay a sag.
+            if (sagBefore && VoltageBands.LowKind(Extreme, nominal) == VoltageEventKind.Interruption)
+                (observed ??= []).Add(ToEvent(meterId, region, nominal, end: null));
             return;
         }
         if (Open)

@@ -21,10 +21,27 @@ public sealed record InjectedFault(string MeterId, string Region, MeterCondition
 /// </summary>
 public static class FaultSchedule
 {
-    /// <summary>Faults of [from, to), clipped to it, ordered by start then meter.</summary>
+    /// <summary>Power faults and outages (spike, drop, outage) of [from, to), clipped to it, ordered by start then meter.</summary>
     public static IReadOnlyList<InjectedFault> Between(ReadingGenerator generator, DateTimeOffset from, DateTimeOffset to)
     {
         ArgumentNullException.ThrowIfNull(generator);
+        return Collect(generator, from, to, generator.ConditionAt);
+    }
+
+    /// <summary>
+    /// Voltage faults (sag, swell, drift) of [from, to), the same way: what the power-quality routes must find. A tick
+    /// in an outage shows none (the meter sends nothing, or its last gasp).
+    /// </summary>
+    public static IReadOnlyList<InjectedFault> VoltageBetween(ReadingGenerator generator, DateTimeOffset from, DateTimeOffset to)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        return Collect(generator, from, to, (meter, tick) =>
+            generator.ConditionAt(meter, tick) == MeterCondition.Outage ? MeterCondition.Normal : generator.VoltageConditionAt(meter, tick));
+    }
+
+    private static List<InjectedFault> Collect(ReadingGenerator generator, DateTimeOffset from, DateTimeOffset to,
+        Func<SimulatedMeter, DateTimeOffset, MeterCondition> conditionAt)
+    {
         var interval = generator.Fleet.Options.Interval;
         var first = generator.AlignToTick(from);
         if (first < from)
@@ -37,7 +54,7 @@ public static class FaultSchedule
             var tick = first;
             for (; tick < to; tick += interval)
             {
-                var now = generator.ConditionAt(meter, tick);
+                var now = conditionAt(meter, tick);
                 if (now == kind)
                     continue;
                 if (kind != MeterCondition.Normal)

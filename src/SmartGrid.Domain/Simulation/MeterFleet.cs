@@ -57,9 +57,24 @@ public sealed record SimulationOptions
     public double DropsPerMeterPerDay { get; init; } = 0.2;
     public TimeSpan DropDuration { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Expected outages per meter per day; during one the meter sends nothing.</summary>
+    /// <summary>Expected outages per meter per day; during one the meter sends nothing but, at its first tick, its last gasp.</summary>
     public double OutagesPerMeterPerDay { get; init; } = 0.05;
     public TimeSpan OutageDuration { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Share of outages whose meter sends a last gasp (0–3 V, no power) at the outage's first tick; the rest just fall silent.</summary>
+    public double LastGaspShare { get; init; } = 0.8;
+
+    /// <summary>Expected voltage sags per meter per day (60–88 % of nominal for the episode).</summary>
+    public double SagsPerMeterPerDay { get; init; } = 0.5;
+    public TimeSpan SagDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Expected voltage swells per meter per day (111–118 % of nominal for the episode).</summary>
+    public double SwellsPerMeterPerDay { get; init; } = 0.2;
+    public TimeSpan SwellDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Expected voltage drifts per meter per day: a lasting offset of −6 to −12 % or +6 to +10 % (a tap changer stuck, a long feeder).</summary>
+    public double DriftsPerMeterPerDay { get; init; } = 0.1;
+    public TimeSpan DriftDuration { get; init; } = TimeSpan.FromHours(2);
 }
 
 /// <summary>
@@ -162,8 +177,11 @@ public sealed class MeterFleet
         Require(options.NominalVoltage > 0 && options.VoltageSpreadPercent is >= 0 and < 100, "voltage must be positive with a spread under 100 %");
         Require(options.NominalFrequency > 0 && options.FrequencySpreadHz >= 0 && options.FrequencySpreadHz < options.NominalFrequency, "invalid frequency settings");
         Require(options.NoisePercent is >= 0 and < 100, "NoisePercent must be 0 to under 100");
-        Require(options.SpikesPerMeterPerDay >= 0 && options.DropsPerMeterPerDay >= 0 && options.OutagesPerMeterPerDay >= 0, "rates must not be negative");
-        Require(options.SpikeDuration > TimeSpan.Zero && options.DropDuration > TimeSpan.Zero && options.OutageDuration > TimeSpan.Zero,
+        Require(options.SpikesPerMeterPerDay >= 0 && options.DropsPerMeterPerDay >= 0 && options.OutagesPerMeterPerDay >= 0
+                && options.SagsPerMeterPerDay >= 0 && options.SwellsPerMeterPerDay >= 0 && options.DriftsPerMeterPerDay >= 0, "rates must not be negative");
+        Require(options.SpikeDuration > TimeSpan.Zero && options.DropDuration > TimeSpan.Zero && options.OutageDuration > TimeSpan.Zero
+                && options.SagDuration > TimeSpan.Zero && options.SwellDuration > TimeSpan.Zero && options.DriftDuration > TimeSpan.Zero,
             "episode durations must be positive");
+        Require(options.LastGaspShare is >= 0 and <= 1, "LastGaspShare must be 0 to 1");
     }
 }

@@ -13,8 +13,17 @@ public enum MeterCondition
     /// <summary>Drawing a fraction of its usual power.</summary>
     Drop = 2,
 
-    /// <summary>Silent: no reading is sent.</summary>
+    /// <summary>Silent: no reading is sent, but for the last gasp (0–3 V) at the outage's first tick when the meter has one.</summary>
     Outage = 3,
+
+    /// <summary>Voltage below 90 % of nominal (60–88 %). Voltage conditions are independent of the power ones.</summary>
+    Sag = 4,
+
+    /// <summary>Voltage above 110 % of nominal (111–118 %).</summary>
+    Swell = 5,
+
+    /// <summary>Voltage offset from nominal for hours (−6 to −12 %, or +6 to +10 %).</summary>
+    Drift = 6,
 }
 
 /// <summary>
@@ -36,6 +45,10 @@ public sealed class ReadingGenerator
     private const ulong SpikeSalt = 0x7370696b65; // "spike"
     private const ulong DropSalt = 0x64726f70; // "drop"
     private const ulong OutageSalt = 0x6f75746167; // "outag"
+    private const ulong GaspSalt = 0x67617370; // "gasp"
+    private const ulong SagSalt = 0x736167; // "sag"
+    private const ulong SwellSalt = 0x7377656c6c; // "swell"
+    private const ulong DriftSalt = 0x6472696674; // "drift"
 
     // Share of the meter's peak at each local hour (linear in between). Hand-drawn after the
     // familiar shapes: homes peak around 20:00 with a smaller morning peak, offices follow
@@ -71,6 +84,9 @@ public sealed class ReadingGenerator
     private readonly Episode _spike;
     private readonly Episode _drop;
     private readonly Episode _outage;
+    private readonly Episode _sag;
+    private readonly Episode _swell;
+    private readonly Episode _drift;
 
     public ReadingGenerator(MeterFleet fleet)
     {
@@ -83,6 +99,9 @@ public sealed class ReadingGenerator
         _spike = new Episode(_options.SpikesPerMeterPerDay, _options.SpikeDuration, SpikeSalt);
         _drop = new Episode(_options.DropsPerMeterPerDay, _options.DropDuration, DropSalt);
         _outage = new Episode(_options.OutagesPerMeterPerDay, _options.OutageDuration, OutageSalt);
+        _sag = new Episode(_options.SagsPerMeterPerDay, _options.SagDuration, SagSalt);
+        _swell = new Episode(_options.SwellsPerMeterPerDay, _options.SwellDuration, SwellSalt);
+        _drift = new Episode(_options.DriftsPerMeterPerDay, _options.DriftDuration, DriftSalt);
     }
 
     public MeterFleet Fleet { get; }
@@ -120,6 +139,13 @@ public sealed class ReadingGenerator
     public MeterCondition ConditionAt(SimulatedMeter meter, DateTimeOffset tick) =>
         Condition(MeterKey(meter), new TickContext(this, AlignToTick(tick)), out _);
 
+    /// <summary>The meter's voltage condition at the tick: <see cref="MeterCondition.Sag"/>, <see cref="MeterCondition.Swell"/>, <see cref="MeterCondition.Drift"/> or normal.</summary>
+    public MeterCondition VoltageConditionAt(SimulatedMeter meter, DateTimeOffset tick) =>
+        VoltageCondition(MeterKey(meter), new TickContext(this, AlignToTick(tick)), out _);
+
+    /// <summary>Whether the meter sends its last gasp at this tick: the first tick of an outage, for the share of outages that have one.</summary>
+    public bool IsLastGasp(SimulatedMeter meter, DateTimeOffset tick) => IsLastGasp(MeterKey(meter), new TickContext(this, AlignToTick(tick)));
+
     /// <summary>The meter's noise-free power (kW) at this time on its daily curve, outside any episode.</summary>
     public double CurvePowerKw(SimulatedMeter meter, DateTimeOffset time) =>
         meter.PeakKw * CurveShare(meter, time.UtcTicks + _options.LocalOffset.Ticks);
@@ -131,7 +157,7 @@ public sealed class ReadingGenerator
         MeterCondition condition = Condition(meterKey, context, out double episodeFactor);
         if (condition == MeterCondition.Outage)
         {
-            return null;
+            return IsLastGasp(meterKey, context) ? LastGasp(meter, meterKey, context) : null;
         }
 
         var random = DeterministicRandom.For(meterKey, context.ReadingKey);
@@ -143,7 +169,14 @@ public sealed class ReadingGenerator
         // Two thirds of the voltage spread is where the meter sits on its feeder (lasting),
         // one third is moment-to-moment fluctuation.
         double voltagePercent = meter.VoltageOffsetPercent + _options.VoltageSpreadPercent / 3.0 * random.NextSymmetric();
-        double voltage = Math.Round(_options.NominalVoltage * (1.0 + voltagePercent / 100.0), 1);
+        double voltage = VoltageCondition(meterKey, context, out double voltageDraw) switch
+        {
+            MeterCondition.Sag => _options.NominalVoltage * (0.60 + 0.28 * voltageDraw) * (1.0 + voltagePercent / 1000.0),
+            MeterCondition.Swell => _options.NominalVoltage * (1.11 + 0.07 * voltageDraw) * (1.0 + voltagePercent / 1000.0),
+            MeterCondition.Drift => _options.NominalVoltage * (1.0 + DriftPercent(voltageDraw) / 100.0 + voltagePercent / 300.0),
+            _ => _options.NominalVoltage * (1.0 + voltagePercent / 100.0),
+        };
+        voltage = Math.Round(voltage, 1);
 
         // Frequency is one value for the whole synchronous grid, plus a little measurement noise.
         double frequency = Math.Round(
@@ -168,6 +201,39 @@ public sealed class ReadingGenerator
             Region = meter.Region,
         };
     }
+
+    /// <summary>The meter's last reading as its supply fails: a few volts or none, no power drawn.</summary>
+    private static TelemetryReading LastGasp(SimulatedMeter meter, ulong meterKey, in TickContext context)
+    {
+        var random = DeterministicRandom.For(meterKey, context.ReadingKey);
+        return new TelemetryReading
+        {
+            MeterId = meter.MeterId, Timestamp = context.Time, Voltage = Math.Round(3 * random.NextDouble(), 1), Current = 0, PowerKw = 0,
+            EnergyKwh = 0, PowerFactor = null, Frequency = null, Region = meter.Region,
+        };
+    }
+
+    /// <summary>The first tick of an outage (the tick before was not one) whose draw gives it a last gasp.</summary>
+    private bool IsLastGasp(ulong meterKey, in TickContext context)
+    {
+        if (!_outage.IsActive(meterKey, context.OutageKey, out _)) return false;
+        var before = new TickContext(this, context.Time - _options.Interval);
+        if (_outage.IsActive(meterKey, before.OutageKey, out _)) return false;
+        return DeterministicRandom.For(meterKey, DeterministicRandom.Key(_options.Seed, _outage.Slot(context.Time.UtcTicks), GaspSalt)).NextDouble()
+               < _options.LastGaspShare;
+    }
+
+    /// <summary>Sag over swell over drift when episodes overlap; <paramref name="draw"/> is the episode's magnitude.</summary>
+    private MeterCondition VoltageCondition(ulong meterKey, in TickContext context, out double draw)
+    {
+        if (_sag.IsActive(meterKey, context.SagKey, out draw)) return MeterCondition.Sag;
+        if (_swell.IsActive(meterKey, context.SwellKey, out draw)) return MeterCondition.Swell;
+        if (_drift.IsActive(meterKey, context.DriftKey, out draw)) return MeterCondition.Drift;
+        return MeterCondition.Normal;
+    }
+
+    /// <summary>Seven drifts in ten go low (−6 to −12 %), the rest high (+6 to +10 %).</summary>
+    private static double DriftPercent(double draw) => draw < 0.7 ? -(6 + 6 * draw / 0.7) : 6 + 4 * (draw - 0.7) / 0.3;
 
     private MeterCondition Condition(ulong meterKey, in TickContext context, out double episodeFactor)
     {
@@ -271,6 +337,9 @@ public sealed class ReadingGenerator
             SpikeKey = DeterministicRandom.Key(seed, generator._spike.Slot(utcTicks), generator._spike.Salt);
             DropKey = DeterministicRandom.Key(seed, generator._drop.Slot(utcTicks), generator._drop.Salt);
             OutageKey = DeterministicRandom.Key(seed, generator._outage.Slot(utcTicks), generator._outage.Salt);
+            SagKey = DeterministicRandom.Key(seed, generator._sag.Slot(utcTicks), generator._sag.Salt);
+            SwellKey = DeterministicRandom.Key(seed, generator._swell.Slot(utcTicks), generator._swell.Salt);
+            DriftKey = DeterministicRandom.Key(seed, generator._drift.Slot(utcTicks), generator._drift.Salt);
             var grid = DeterministicRandom.For(DeterministicRandom.Key(seed, tickIndex, FrequencySalt), 0);
             GridFrequencyOffset = 0.8 * generator._options.FrequencySpreadHz * grid.NextSymmetric();
         }
@@ -281,6 +350,9 @@ public sealed class ReadingGenerator
         public ulong SpikeKey { get; }
         public ulong DropKey { get; }
         public ulong OutageKey { get; }
+        public ulong SagKey { get; }
+        public ulong SwellKey { get; }
+        public ulong DriftKey { get; }
         public double GridFrequencyOffset { get; }
     }
 }

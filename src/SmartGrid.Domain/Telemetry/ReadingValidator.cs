@@ -23,8 +23,11 @@ public sealed record ReadingValidationOptions
     /// </summary>
     public string MeterIdPattern { get; init; } = "^MTR-[0-9]{8}$";
 
-    /// <summary>Volts. Zero is excluded: a meter that measures no voltage measures nothing.</summary>
-    public ValueRange Voltage { get; init; } = new(0, 500, minInclusive: false);
+    /// <summary>
+    /// Volts. Zero is a reading: a meter's last gasp as its supply fails is 0 V or a few volts, and it
+    /// starts a customer interruption (below 5 % of nominal), so it must reach the meter.
+    /// </summary>
+    public ValueRange Voltage { get; init; } = new(0, 500);
 
     /// <summary>Amperes.</summary>
     public ValueRange Current { get; init; } = new(0, 1000);

@@ -53,6 +53,13 @@ public sealed record WindowAggregate
     /// <summary>0 while the window is empty; in windows persisted before it was kept, the mean.</summary>
     [JsonPropertyName("voltage_max")] public double VoltageMax { get => _sums.VoltageMax; init => _sums.VoltageMax = value; }
 
+    /// <summary>
+    /// False for a window published before the extremes were kept: it carries 0 for both beside a
+    /// positive voltage sum. With 0 V a valid reading (a last gasp), both at 0 are real only when every
+    /// reading was 0, which leaves the sum at 0 too.
+    /// </summary>
+    [JsonIgnore] public bool HasVoltageExtremes => VoltageMax != 0 || VoltageSum == 0;
+
     [JsonPropertyName("current_sum")] public double CurrentSum { get => _sums.CurrentSum; init => _sums.CurrentSum = value; }
 
     /// <summary>power_factor is optional in a reading, so it has its own count.</summary>

@@ -61,6 +61,18 @@ public class VoltageRunSpecs
     }
 
     [Fact]
+    public void Should_tell_a_sag_that_deepens_into_an_interruption_at_once_for_a_meter_that_never_reports_again()
+    {
+        // A sag at 150 V, then the last gasp: nothing ends the run, and the open event must not stay a sag.
+        var observed = Feed(new MeterState(Meter), Policy, Volts(230, 150, 140, 2));
+
+        Assert.Equal(
+            [new VoltageEvent(Meter, "Pune-West", VoltageEventKind.Sag, At(1), null, 150, 230),
+             new VoltageEvent(Meter, "Pune-West", VoltageEventKind.Interruption, At(1), null, 2, 230)],
+            observed);
+    }
+
+    [Fact]
     public void Should_end_a_sag_and_start_a_swell_at_a_reading_that_jumps_across_the_band()
     {
         var stored = Stored(Feed(new MeterState(Meter), Policy, Volts(230, 150, 260, 254, 230)));

@@ -7,7 +7,6 @@ namespace SmartGrid.Domain.Tests.Reliability;
 public class ReliabilitySpecs
 {
     private const string Meter = "MTR-00000001";
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
 
     private static IEnumerable<(DateTimeOffset, double)> Every10s(DateTimeOffset from, params double[] voltages) =>
         voltages.Select((v, i) => (from.AddSeconds(10 * i), v));
@@ -16,7 +15,7 @@ public class ReliabilitySpecs
     public void Should_start_an_interruption_at_the_last_gasp_and_end_it_at_the_first_reading_above_90_percent()
     {
         // 11 V is below 5 % (11.5 V); 150 and 207 V are not above 90 % (207 V): restored at 208 V, reading 5.
-        var found = CustomerInterruptions.Find(Meter, Every10s(Noon, 230, 11, 3, 150, 207, 208, 230), 230, Interval, Noon.AddMinutes(1));
+        var found = CustomerInterruptions.Find(Meter, Every10s(Noon, 230, 11, 3, 150, 207, 208, 230), 230, Noon.AddMinutes(1));
 
         Assert.Equal([new CustomerInterruption(Meter, Noon.AddSeconds(10), Noon.AddSeconds(50), InterruptionStart.LastGasp)], found);
     }
@@ -27,14 +26,14 @@ public class ReliabilitySpecs
         // Silent from 12:00:10 to 12:20:10: out from 12:00:20, back at 12:20:10 — 19 min 50 s, sustained.
         var readings = Every10s(Noon, 230, 231).Concat(Every10s(Noon.AddMinutes(20).AddSeconds(10), 229, 230));
 
-        var found = CustomerInterruptions.Find(Meter, readings, 230, Interval, Noon.AddMinutes(20).AddSeconds(30));
+        var found = CustomerInterruptions.Find(Meter, readings, 230, Noon.AddMinutes(20).AddSeconds(30));
 
         var outage = Assert.Single(found);
         Assert.Equal(new CustomerInterruption(Meter, Noon.AddSeconds(20), Noon.AddMinutes(20).AddSeconds(10), InterruptionStart.Silence), outage);
         Assert.True(outage.IsSustained(Noon.AddMinutes(30)));
         // Asked ten minutes later, the meter is silent again since 12:20:20.
         Assert.Equal(new CustomerInterruption(Meter, Noon.AddMinutes(20).AddSeconds(30), null, InterruptionStart.Silence),
-            CustomerInterruptions.Find(Meter, readings, 230, Interval, Noon.AddMinutes(30))[^1]);
+            CustomerInterruptions.Find(Meter, readings, 230, Noon.AddMinutes(30))[^1]);
     }
 
     [Fact]
@@ -42,13 +41,13 @@ public class ReliabilitySpecs
     {
         var readings = new[] { (Noon, 230.0), (Noon.AddSeconds(10), 230.0), (Noon.AddSeconds(30), 230.0) };
 
-        Assert.Empty(CustomerInterruptions.Find(Meter, readings, 230, Interval, Noon.AddSeconds(40)));
+        Assert.Empty(CustomerInterruptions.Find(Meter, readings, 230, Noon.AddSeconds(40)));
     }
 
     [Fact]
     public void Should_leave_an_interruption_open_while_the_meter_stays_silent()
     {
-        var found = CustomerInterruptions.Find(Meter, Every10s(Noon, 230, 5), 230, Interval, Noon.AddHours(1));
+        var found = CustomerInterruptions.Find(Meter, Every10s(Noon, 230, 5), 230, Noon.AddHours(1));
 
         Assert.Equal([new CustomerInterruption(Meter, Noon.AddSeconds(10), null, InterruptionStart.LastGasp)], found);
     }

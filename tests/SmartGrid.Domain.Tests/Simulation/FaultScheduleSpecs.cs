@@ -28,10 +28,43 @@ public class FaultScheduleSpecs
             {
                 var fault = byMeter[meter.MeterId].SingleOrDefault(f => f.Start <= tick && tick < f.End);
                 Assert.Equal(generator.ConditionAt(meter, tick), fault?.Kind ?? MeterCondition.Normal);
-                // An outage is a meter that sends nothing; every other tick has its reading.
-                Assert.Equal(fault?.Kind == MeterCondition.Outage, generator.ReadingAt(meter, tick) is null);
+                // An outage is a meter that sends nothing but its last gasp; every other tick has its reading. (Before
+                // issue 17 an outage sent nothing at all: the last gasp is new, on purpose.)
+                var reading = generator.ReadingAt(meter, tick);
+                Assert.Equal(fault?.Kind == MeterCondition.Outage && !generator.IsLastGasp(meter, tick), reading is null);
+                if (generator.IsLastGasp(meter, tick)) Assert.True(reading!.Voltage < 0.05 * 230, $"{reading}");
             }
         }
+    }
+
+    [Fact]
+    public void Should_list_the_voltage_faults_the_readings_show()
+    {
+        var generator = Generator();
+        var faults = FaultSchedule.VoltageBetween(generator, From, To);
+        var interval = generator.Fleet.Options.Interval;
+
+        Assert.Contains(faults, f => f.Kind == MeterCondition.Sag);
+        Assert.Contains(faults, f => f.Kind == MeterCondition.Swell);
+        Assert.Contains(faults, f => f.Kind == MeterCondition.Drift);
+        var byMeter = faults.ToLookup(f => f.MeterId);
+        foreach (var meter in generator.Fleet.Meters)
+            for (var tick = From; tick < To; tick += interval)
+            {
+                var kind = byMeter[meter.MeterId].SingleOrDefault(f => f.Start <= tick && tick < f.End)?.Kind;
+                if (generator.ReadingAt(meter, tick) is not { } r || generator.ConditionAt(meter, tick) == MeterCondition.Outage) continue;
+                // The EN 50160 bands of 230 V: a sag below 90 %, a swell above 110 %; a drift of −12 % to +10 % (plus the
+                // moment's fluctuation) may cross them for hours, and nothing else leaves them.
+                if (kind == MeterCondition.Drift)
+                {
+                    Assert.True(Math.Abs(r.Voltage - 230) > 230 * 0.04, $"{r}");
+                    continue;
+                }
+                Assert.Equal(kind == MeterCondition.Sag, r.Voltage < 207);
+                Assert.Equal(kind == MeterCondition.Swell, r.Voltage > 253);
+            }
+        Assert.True(FaultSchedule.Between(generator, From, To).Any(f => f.Kind == MeterCondition.Outage && generator.IsLastGasp(
+            generator.Fleet.Find(f.MeterId)!, f.Start)), "no outage with a last gasp");
     }
 
     [Fact]

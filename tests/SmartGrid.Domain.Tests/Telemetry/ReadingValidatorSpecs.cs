@@ -190,8 +190,8 @@ public class ReadingValidatorSpecs
     }
 
     [Theory]
-    [InlineData("voltage", 0.0, false)]
-    [InlineData("voltage", 0.001, true)]
+    [InlineData("voltage", -0.001, false)]
+    [InlineData("voltage", 0.0, true)]
     [InlineData("voltage", 500.0, true)]
     [InlineData("voltage", 500.1, false)]
     [InlineData("current", -0.01, false)]
@@ -230,7 +230,8 @@ public class ReadingValidatorSpecs
     [Fact]
     public void Should_describe_the_violated_range_in_the_reason()
     {
-        Assert.Equal(new FieldError("voltage", "must be greater than 0 and at most 500"), SingleError(With("voltage", 0)));
+        // 0 V became a reading on purpose (a last gasp, issue 17): the bound below is now inclusive.
+        Assert.Equal(new FieldError("voltage", "must be at least 0 and at most 500"), SingleError(With("voltage", -0.5)));
         Assert.Equal(new FieldError("frequency", "must be at least 40 and at most 70"), SingleError(With("frequency", 12.5)));
     }
 

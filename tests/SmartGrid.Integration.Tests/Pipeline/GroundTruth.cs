@@ -23,9 +23,17 @@ public sealed class GroundTruth
 
     /// <summary>
     /// voltage_events by (meter, start): a run of readings outside 90–110 % of 230 V, fed only by a meter's
-    /// accepted readings newer than all it accepted before; a low run is an interruption if it went below 5 %.
+    /// accepted readings newer than all it accepted before; a low run is an interruption if it went below 5 %. One still
+    /// open holds what it was written with: its start, or the reading that turned a sag into an interruption.
     /// </summary>
     public Dictionary<(string Meter, DateTimeOffset Start), (string Kind, DateTimeOffset? End, double Extreme)> VoltageEvents { get; } = [];
+
+    /// <summary>
+    /// customer_interruptions by (meter, start), fed by the same readings as the runs: one starts at a reading
+    /// below 5 % of 230 V, or, when the gap to the previous such reading is more than twice the gap before it,
+    /// at the previous reading plus that earlier gap; it ends at the first reading above 90 %.
+    /// </summary>
+    public Dictionary<(string Meter, DateTimeOffset Start), (string StartedBy, DateTimeOffset? End)> Interruptions { get; } = [];
 
     public int Accepted { get; private set; }
     public int Duplicates { get; private set; }
@@ -37,6 +45,7 @@ public sealed class GroundTruth
         var seen = new Dictionary<string, HashSet<DateTimeOffset>>();
         var newest = new Dictionary<string, (DateTimeOffset First, DateTimeOffset Second)>();
         var runs = new Dictionary<string, (int Side, DateTimeOffset Start, double Extreme)>();
+        var outages = new Dictionary<string, (DateTimeOffset Last, TimeSpan Gap, DateTimeOffset? OpenSince)>();
         foreach (var r in arrivalOrder)
         {
             var meterSeen = seen.TryGetValue(r.MeterId, out var s) ? s : seen[r.MeterId] = [];
@@ -49,7 +58,11 @@ public sealed class GroundTruth
                 continue;
             }
             meterSeen.Add(r.Timestamp);
-            if (r.Timestamp > top.First) truth.Run(runs, r);
+            if (r.Timestamp > top.First)
+            {
+                truth.Run(runs, r);
+                truth.Outage(outages, r);
+            }
             var two = new[] { top.First, top.Second, r.Timestamp }.OrderDescending().ToArray();
             newest[r.MeterId] = (two[0], two[1]);
             truth.Accepted++;
@@ -70,9 +83,12 @@ public sealed class GroundTruth
         var open = runs.TryGetValue(r.MeterId, out var run) && run.Side != 0;
         if (open && side == run.Side)
         {
+            var kindBefore = Kind(run.Side, run.Extreme);
             run.Extreme = side < 0 ? Math.Min(run.Extreme, r.Voltage) : Math.Max(run.Extreme, r.Voltage);
             runs[r.MeterId] = run;
-            VoltageEvents[(r.MeterId, run.Start)] = (Kind(run.Side, run.Extreme), null, run.Extreme);
+            // An open run is written when it starts and when a sag turns into an interruption, not at every new extreme.
+            if (Kind(run.Side, run.Extreme) != kindBefore)
+                VoltageEvents[(r.MeterId, run.Start)] = (Kind(run.Side, run.Extreme), null, run.Extreme);
             return;
         }
         if (open)
@@ -82,6 +98,35 @@ public sealed class GroundTruth
             VoltageEvents[(r.MeterId, r.Timestamp)] = (Kind(side, r.Voltage), null, r.Voltage);
 
         static string Kind(int side, double extreme) => side > 0 ? "swell" : extreme < 0.05 * nominal ? "interruption" : "sag";
+    }
+
+    private void Outage(Dictionary<string, (DateTimeOffset Last, TimeSpan Gap, DateTimeOffset? OpenSince)> outages, TelemetryReading r)
+    {
+        const double nominal = 230;
+        if (!outages.TryGetValue(r.MeterId, out var o))
+        {
+            if (r.Voltage < 0.05 * nominal) Interruptions[(r.MeterId, r.Timestamp)] = ("last-gasp", null);
+            outages[r.MeterId] = (r.Timestamp, TimeSpan.Zero, r.Voltage < 0.05 * nominal ? r.Timestamp : null);
+            return;
+        }
+        var gap = r.Timestamp - o.Last;
+        var open = o.OpenSince;
+        if (open is null && o.Gap > TimeSpan.Zero && gap > 2 * o.Gap)
+        {
+            open = o.Last + o.Gap;
+            Interruptions[(r.MeterId, open.Value)] = ("silence", null);
+        }
+        if (open is { } since && r.Voltage > 0.9 * nominal)
+        {
+            Interruptions[(r.MeterId, since)] = (Interruptions[(r.MeterId, since)].StartedBy, r.Timestamp);
+            open = null;
+        }
+        else if (open is null && r.Voltage < 0.05 * nominal)
+        {
+            open = r.Timestamp;
+            Interruptions[(r.MeterId, r.Timestamp)] = ("last-gasp", null);
+        }
+        outages[r.MeterId] = (r.Timestamp, gap, open);
     }
 
     public static IReadOnlyList<RegionalRow> Regional(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows) =>

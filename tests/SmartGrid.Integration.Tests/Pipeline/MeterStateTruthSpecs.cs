@@ -21,6 +21,7 @@ public sealed class MeterStateTruthSpecs
         var policy = new MeterPolicy { AllowedLateness = PipelineNode.Lateness };
         var published = new Dictionary<(string, WindowSize, DateTimeOffset), EmittedWindow>();
         var voltageEvents = new Dictionary<(string, DateTimeOffset), (string, DateTimeOffset?, double)>();
+        var interruptions = new Dictionary<(string, DateTimeOffset), (string, DateTimeOffset?)>();
 
         foreach (var meter in stream.GroupBy(r => r.MeterId))
         {
@@ -38,6 +39,9 @@ public sealed class MeterStateTruthSpecs
                     if (e is VoltageEventsObserved v)
                         foreach (var ve in v.Events)
                             voltageEvents[(ve.MeterId, ve.Start)] = (SmartGrid.Domain.PowerQuality.VoltageWindow.WireName(ve.Kind), ve.End, ve.ExtremeVoltage);
+                    if (e is CustomerInterruptionsObserved c)
+                        foreach (var i in c.Interruptions)
+                            interruptions[(i.MeterId, i.Start)] = (SmartGrid.Domain.Reliability.CustomerInterruption.WireName(i.StartedBy), i.End);
                     if (e is WindowsEmitted w)
                     {
                         state.Apply(w, policy);
@@ -64,5 +68,9 @@ public sealed class MeterStateTruthSpecs
         // The sags and swells the scenario holds, decided the same whatever the batching.
         Assert.True(truth.VoltageEvents.Count > 20, $"scenario too tame: {truth.VoltageEvents.Count} voltage events");
         Assert.Equal(truth.VoltageEvents.OrderBy(e => e.Key).ToList(), voltageEvents.OrderBy(e => e.Key).ToList());
+        // The outages: last gasps and silences, momentary and sustained.
+        Assert.True(truth.Interruptions.Count > 10 && truth.Interruptions.Values.Any(i => i.StartedBy == "silence")
+            && truth.Interruptions.Values.Any(i => i.StartedBy == "last-gasp"), $"scenario too tame: {truth.Interruptions.Count} interruptions");
+        Assert.Equal(truth.Interruptions.OrderBy(e => e.Key).ToList(), interruptions.OrderBy(e => e.Key).ToList());
     }
 }

@@ -38,7 +38,7 @@ public static class PipelineAssertions
         return problems;
     }
 
-    /// <summary>voltage_10m and voltage_events, row by row.</summary>
+    /// <summary>voltage_10m, voltage_events and customer_interruptions, row by row.</summary>
     private static async Task CompareVoltageAsync(NpgsqlConnection conn, GroundTruth truth, List<string> problems)
     {
         var windows = new Dictionary<(string, DateTimeOffset), (int Count, double Sum, double? Min, double? Max)>();
@@ -67,6 +67,20 @@ public static class PipelineAssertions
             else if (a != e) problems.Add($"voltage_events {key}: {a} differs from {e}");
         }
         if (events.Count != truth.VoltageEvents.Count) problems.Add($"voltage_events: {events.Count} rows, expected {truth.VoltageEvents.Count}");
+
+        var interruptions = new Dictionary<(string, DateTimeOffset), (string StartedBy, DateTimeOffset? End)>();
+        await using (var cmd = new NpgsqlCommand("SELECT meter_id, start_at, started_by, end_at FROM customer_interruptions", conn))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync())
+                interruptions[(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1))] = (reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+        foreach (var (key, e) in truth.Interruptions)
+        {
+            if (!interruptions.TryGetValue(key, out var a)) problems.Add($"customer_interruptions: missing {key}");
+            else if (a != e) problems.Add($"customer_interruptions {key}: {a} differs from {e}");
+        }
+        if (interruptions.Count != truth.Interruptions.Count)
+            problems.Add($"customer_interruptions: {interruptions.Count} rows, expected {truth.Interruptions.Count}");
     }
 
     private static async Task CompareMeterRowsAsync(NpgsqlConnection conn, string table,

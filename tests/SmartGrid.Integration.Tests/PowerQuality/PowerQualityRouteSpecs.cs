@@ -5,9 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Seeding;
 using SmartGrid.Integration.Tests.Pipeline;
-using SmartGrid.Node;
 using SmartGrid.Storage;
 using Xunit.Abstractions;
+using static SmartGrid.Integration.Tests.Pipeline.NodeHttp;
 
 namespace SmartGrid.Integration.Tests.PowerQuality;
 
@@ -17,7 +17,7 @@ namespace SmartGrid.Integration.Tests.PowerQuality;
 /// </summary>
 public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
 {
-    internal const string Password = "Power-Quality-Specs-2026";
+    private const string Password = "Power-Quality-Specs-2026";
     private const string Disturbed = "MTR-77000001";
     private const string Steady = "MTR-77000002";
 
@@ -31,7 +31,7 @@ public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
     private static double? Disturbance(int i) => i switch
     {
         30 => 190, 31 => 180, 32 => 185, 33 => 200, 34 => 195, 35 => 199,     // sag, readings 30–35
-        >= 60 and < 68 => i % 2 == 0 ? 1 : 3,                                  // interruption, readings 60–67 (0 V is refused at ingestion)
+        >= 60 and < 68 => i % 2 == 0 ? 1 : 3,                                  // interruption, readings 60–67
         90 => 260, 91 => 265, 92 => 258,                                       // swell, readings 90–92
         _ => null,
     };
@@ -106,28 +106,5 @@ public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
         output.WriteLine(meter.ToString());
     }
 
-    internal static string Q(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("O"));
-
-    internal static async Task<HttpClient> LoginAsync(PipelineNode node, string email)
-    {
-        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.App.Services.GetRequiredService<SmartGridOptions>().Http.GatewayPort}") };
-        var login = await http.PostAsJsonAsync("/api/v1/auth/login", new { email, password = Password });
-        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
-            (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString());
-        return http;
-    }
-
-    /// <summary>Polls a route until its answer satisfies <paramref name="done"/> (the pipeline is asynchronous), at most 90 s.</summary>
-    internal static async Task<JsonElement> WaitForAsync(HttpClient http, string route, Func<JsonElement, bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            var answer = await http.GetFromJsonAsync<JsonElement>(route);
-            if (done(answer)) return answer;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{route} never settled; last answer: {answer}");
-            await Task.Delay(250);
-        }
-    }
+    private static Task<HttpClient> LoginAsync(PipelineNode node, string email) => NodeHttp.LoginAsync(node, email, Password);
 }

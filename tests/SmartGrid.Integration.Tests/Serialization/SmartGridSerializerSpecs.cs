@@ -5,6 +5,7 @@ using SmartGrid.Actors.Regional;
 using SmartGrid.Actors.Serialization;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Regional;
+using SmartGrid.Domain.Reliability;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Integration.Tests.Serialization;
@@ -173,6 +174,28 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(180, restored.OpenVoltageEvent(policy)!.ExtremeVoltage);
         var observedBack = RoundTrip(Assert.Single(observed));
         Assert.Equal(observed[0].Events, observedBack.Events);
+    }
+
+    [Fact]
+    public void Should_keep_the_reporting_interval_and_an_open_customer_interruption_across_a_binary_snapshot()
+    {
+        var state = new MeterState("MTR-00000042");
+        var policy = new MeterPolicy();
+        var observed = new List<CustomerInterruptionsObserved>();
+        // Every 10 s, then a last gasp at 0 V that nothing has ended yet.
+        foreach (var e in state.Decide([Reading(0, 1), Reading(10, 1), Reading(20, 0) with { Voltage = 0 }], idle: false, policy))
+        {
+            if (e is ReadingsAccepted r) state.Apply(r, policy);
+            if (e is CustomerInterruptionsObserved i) observed.Add(i);
+        }
+
+        var restored = MeterState.FromSnapshot(RoundTrip(state.ToSnapshot()));
+
+        Assert.Equal(new CustomerInterruption("MTR-00000042", T0.AddSeconds(20), null, InterruptionStart.LastGasp), restored.OpenInterruption);
+        Assert.Equal(TimeSpan.FromSeconds(10), restored.ReportingInterval);
+        var observedBack = RoundTrip(Assert.Single(observed));
+        Assert.Equal((observed[0].MeterId, observed[0].Region), (observedBack.MeterId, observedBack.Region));
+        Assert.Equal(observed[0].Interruptions, observedBack.Interruptions);
     }
 
     [Fact]

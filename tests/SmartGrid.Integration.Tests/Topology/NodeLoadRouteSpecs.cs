@@ -6,6 +6,7 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Seeding;
 using SmartGrid.Integration.Tests.Pipeline;
 using SmartGrid.Storage;
+using static SmartGrid.Integration.Tests.Pipeline.NodeHttp;
 using static SmartGrid.Integration.Tests.PowerQuality.PowerQualityRouteSpecs;
 
 namespace SmartGrid.Integration.Tests.Topology;
@@ -32,7 +33,7 @@ public sealed class NodeLoadRouteSpecs
             PipelineNode.Reading(meter, start.AddMinutes(minute).AddSeconds(10 * i)) with { PowerKw = Power(m, minute, i), EnergyKwh = Power(m, minute, i) / 360 })))
             .ToList();
         await using var node = await PipelineNode.StartAsync("processor,gateway", "--environment=Development", $"--{DemoAccountSeeder.PasswordSetting}={Password}");
-        using var admin = await LoginAsync(node, DemoAccountSeeder.AdminEmail);
+        using var admin = await LoginAsync(node, DemoAccountSeeder.AdminEmail, Password);
         var csv = $"meter_id,transformer_id,feeder_id,region,transformer_rated_kw,feeder_rated_kw\n{Meters[0]},TR-L1,FD-L,Nashik,10,40\n{Meters[1]},TR-L1,FD-L,Nashik,,\n{Meters[2]},TR-L2,FD-L,Nashik,20,";
         var imported = await (await admin.PostAsync($"/api/v1/admin/topology/import?valid_from={Q(start.AddHours(-1))}", new StringContent(csv, Encoding.UTF8, "text/csv")))
             .Content.ReadFromJsonAsync<JsonElement>();
@@ -64,7 +65,7 @@ public sealed class NodeLoadRouteSpecs
         Assert.Equal(12, (await node.App.Services.GetRequiredService<AggregateQueries>().GetAllMeterAggregatesAsync(WindowSize.OneMinute, start, start.AddMinutes(4)))
             .Count(w => Meters.Contains(w.MeterId)));
 
-        var (op, bad) = (await LoginAsync(node, DemoAccountSeeder.UserEmail), await admin.GetAsync($"/api/v1/grid/nodes/FD-L/load?resolution=5m"));
+        var (op, bad) = (await LoginAsync(node, DemoAccountSeeder.UserEmail, Password), await admin.GetAsync($"/api/v1/grid/nodes/FD-L/load?resolution=5m"));
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.True((await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("resolution", out _));
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await op.GetAsync($"/api/v1/grid/nodes/FD-L/load?{span}")).StatusCode);
