@@ -37,6 +37,7 @@ public sealed class StorageServices : IAsyncDisposable
         Offsets = new ProjectionOffsets(DataSource);
         Queries = new AggregateQueries(DataSource);
         Ledger = new IngestLedger(DataSource);
+        Topology = new TopologyStore(DataSource);
     }
 
     public string ConnectionString { get; }
@@ -51,6 +52,7 @@ public sealed class StorageServices : IAsyncDisposable
     public ProjectionOffsets Offsets { get; }
     public AggregateQueries Queries { get; }
     public IngestLedger Ledger { get; }
+    public TopologyStore Topology { get; }
 
     /// <exception cref="ArgumentException">The connection string is missing or names no database.</exception>
     public static StorageServices Create(string connectionString, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
@@ -96,6 +98,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Offsets);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Queries);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Ledger);
+        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Topology);
         return services;
     }
 }

@@ -7,8 +7,9 @@ namespace SmartGrid.Actors.Hosting;
 /// A token cancelled when another member of a role leaves the cluster (downed after a crash, or
 /// gone). Messages sent to the dead member's entities before its shards moved are lost, and their
 /// asks would otherwise wait out their whole timeout (a minute), holding every partition of the
-/// stream behind them: cancelling fails the stream at once, it replays from its commits, and the
-/// shards answer from their new homes. Each consumer pass takes <see cref="Token"/> when it starts.
+/// stream behind them: cancelling fails the partition runs at once, each partition is read again
+/// from its commits (the consumer stays in its group), and the shards answer from their new homes.
+/// Each partition run takes <see cref="Token"/> when it starts.
 /// </summary>
 public sealed class MemberRemovals : IDisposable
 {

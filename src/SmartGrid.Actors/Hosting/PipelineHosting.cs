@@ -57,7 +57,7 @@ public static class PipelineHosting
             MeterWake.Start(registry.Get<MeterActor>(), new JournalRecency(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()), pipeline, removals, log);
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
-                CommitterSettings.Default, materializer, gate, removals.Token), log, materializer);
+                CommitterSettings.Default, materializer, gate, () => removals.Token), log, materializer);
             ConsumerDrain.Get(system).Add(telemetry);
         });
 

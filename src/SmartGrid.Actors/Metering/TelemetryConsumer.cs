@@ -29,16 +29,42 @@ public static class TelemetryConsumer
     /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
     /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
     /// <param name="abandon">
-    /// Cancels this pass's asks at once, so the stream fails and replays instead of waiting out the
-    /// ask timeout for answers that cannot come (see <see cref="Hosting.MemberRemovals"/>).
+    /// The token that cancels a partition run's asks at once, taken when the run starts (see
+    /// <see cref="Hosting.MemberRemovals"/>): the partition is then read again from its commits, and
+    /// only it, instead of waiting out the ask timeout for answers that cannot come.
     /// </param>
     public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, IActorRef meters,
-        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, CancellationToken abandon = default)
+        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, Func<CancellationToken>? abandon = null)
     {
         var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
         return KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
-            .SelectAsyncUnordered(64, partition => RunPartition(partition.Item2,
-                new Asks(meters, StreamRuns.Next(), settings.AskTimeout, journalFailures, abandon), settings, committer, materializer, gate));
+            .SelectAsyncUnordered(64, partition => RunReplayingAbandoned(partition.Item2,
+                new Asks(meters, StreamRuns.Next(), settings.AskTimeout, journalFailures, abandon?.Invoke() ?? default), settings, committer, materializer, gate));
+    }
+
+    /// <summary>
+    /// A run abandoned because a processor left (its meters' answers are lost) reads its partition again from the
+    /// commits, with a new run, while the consumer stays in its group: restarting the whole stream instead would
+    /// rejoin the group, and the rebalance that causes stops every partition of every member for seconds. Any other
+    /// failure fails the stream (<see cref="Hosting.RestartingConsumer"/> restarts it with back-off).
+    /// </summary>
+    private static async Task<Done> RunReplayingAbandoned(Source<CommittableMessage<string, TelemetryReading>, NotUsed> partition, Asks asks,
+        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate)
+    {
+        CommittableOffset? emitted = null;
+        try
+        {
+            return await RunPartition(partition.Select(m =>
+            {
+                emitted ??= m.CommittableOffset;
+                return m;
+            }), asks, settings, committer, materializer, gate);
+        }
+        catch (Exception) when (asks.Abandon.IsCancellationRequested && emitted is not null)
+        {
+            emitted.ReplayPartition();
+            return Done.Instance;
+        }
     }
 
     /// <summary>

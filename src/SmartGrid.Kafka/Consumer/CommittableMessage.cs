@@ -13,6 +13,8 @@ public sealed record CommittableMessage<TKey, TValue>(ConsumeResult<TKey, TValue
 internal interface IOffsetCommitter
 {
     Task CommitAsync(IReadOnlyCollection<CommittableOffset> offsets);
+
+    void Replay(CommittableOffset emitted);
 }
 
 /// <summary>
@@ -41,6 +43,15 @@ public sealed class CommittableOffset : IEquatable<CommittableOffset>
 
     /// <summary>Commits this offset alone (prefer <see cref="Kafka.Committer"/> for batching).</summary>
     public Task CommitAsync() => Committer.CommitAsync([this]);
+
+    /// <summary>
+    /// Reads this record's partition again from its last committed offset, without leaving the group (a rejoin
+    /// rebalances every member and stops all their partitions for seconds): the sub-source of the assignment that
+    /// emitted this record completes at once and the partition gets a new sub-source. Call it when what was emitted
+    /// since the last commit is lost downstream. Nothing happens if that assignment is gone already (revoked or
+    /// replayed: its successor reads from the committed offset anyway) or the consumer is stopping.
+    /// </summary>
+    public void ReplayPartition() => Committer.Replay(this);
 
     public bool Equals(CommittableOffset? other) =>
         other is not null && Offset == other.Offset && Partition == other.Partition

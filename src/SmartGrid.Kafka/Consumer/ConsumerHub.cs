@@ -48,6 +48,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
     private readonly List<PartitionBuffer> _dirty = new();
     private readonly List<TopicPartition> _newlyAssigned = new(); // consumer thread
     private readonly ConcurrentQueue<CommitRequest> _commitQueue = new();
+    private readonly ConcurrentQueue<(TopicPartition Partition, long Epoch)> _replays = new();
     private volatile bool _commitsClosed;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -337,6 +338,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             _stopped.TrySetResult();
             _listener?.OnStopped();
         }
+        ApplyReplays();
 
         List<TopicPartition>? toPause = null, toResume = null;
         // librdkafka keeps a partition's pause flag across an incremental revoke and re-assign: a partition this
@@ -368,6 +370,40 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             _consumer!.Pause(toPause);
         if (toResume is not null)
             _consumer!.Resume(toResume);
+    }
+
+    /// <summary>
+    /// Replaces each assignment asked to replay with a new one (a new epoch, so offsets still in flight from the old one
+    /// are ignored) and seeks the partition back to what the old one committed, or to its first fetched record.
+    /// </summary>
+    private void ApplyReplays()
+    {
+        while (_replays.TryDequeue(out var replay))
+        {
+            if (_stopRequested || !_assigned.TryGetValue(replay.Partition, out var old) || old.Epoch != replay.Epoch)
+                continue;
+            PartitionBuffer fresh;
+            long from;
+            lock (_commitLock)
+            {
+                from = old.CommittedNext >= 0 ? old.CommittedNext : old.FirstFetched;
+                fresh = new PartitionBuffer(old.TopicPartition, ++_epoch, _lowWater, () => _wake.Set()) { CommittedNext = old.CommittedNext };
+                _assigned[old.TopicPartition] = fresh;
+                Interlocked.Add(ref _retiredEmitted, Interlocked.Read(ref old.Emitted));
+            }
+            _lastRouted = null;
+            _dirty.Remove(old);
+            old.DropPending();
+            old.Complete();
+            // Seeking drops what librdkafka prefetched for the partition; nothing fetched yet needs no seek.
+            if (from >= 0)
+                _consumer!.Seek(new TopicPartitionOffset(old.TopicPartition, new Offset(from)));
+            _newlyAssigned.Add(old.TopicPartition); // resumed below, whether back-pressure or the abandoned sub-source paused it
+            _log.Info("Kafka consumer {0}: replaying {1} from offset {2}", _settings.GroupId, old.TopicPartition,
+                from >= 0 ? from.ToString(System.Globalization.CultureInfo.InvariantCulture) : "its current position");
+            _listener?.OnRevoked([old]);
+            _listener?.OnAssigned([fresh]);
+        }
     }
 
     private void PollBatch(TimeSpan firstTimeout)
@@ -439,6 +475,8 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             }
             _lastRouted = buffer;
         }
+        if (buffer.FirstFetched < 0)
+            buffer.FirstFetched = result.Offset.Value;
 
         object entry;
         if (_keyDeserializer.Failure is not null || _valueDeserializer.Failure is not null)
@@ -614,6 +652,12 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         }
         if (_commitsExpected)
             Enqueue(new CommitRequest([], buffer, null));
+    }
+
+    public void Replay(CommittableOffset emitted)
+    {
+        _replays.Enqueue((new TopicPartition(emitted.Topic, emitted.Partition), emitted.AssignmentEpoch));
+        _wake.Set();
     }
 
     public Task CommitAsync(IReadOnlyCollection<CommittableOffset> offsets)

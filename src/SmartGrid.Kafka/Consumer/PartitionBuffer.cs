@@ -55,6 +55,9 @@ internal sealed class PartitionBuffer
     /// <summary>Consumer thread.</summary>
     public bool Paused { get; set; }
 
+    /// <summary>Offset of the first record fetched for this assignment, -1 before it (consumer thread): where a replay starts when nothing was committed.</summary>
+    public long FirstFetched { get; set; } = -1;
+
     /// <summary>Set when the sub-source was cancelled: nobody reads this partition any more.</summary>
     public volatile bool Abandoned;
 
