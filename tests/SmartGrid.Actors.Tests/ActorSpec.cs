@@ -37,6 +37,9 @@ public sealed class ActorDatabase : IAsyncLifetime
     public Task<long> SnapshotSequenceNrAsync(string persistenceId) =>
         ScalarAsync("SELECT coalesce(max(sequence_number), 0) FROM snapshot WHERE persistence_id = $1", persistenceId);
 
+    /// <summary>Snapshot rows of every entity.</summary>
+    public Task<long> SnapshotCountAsync() => ScalarAsync("SELECT count(*) FROM snapshot WHERE persistence_id <> $1", "");
+
     public async Task ExecuteAsync(string sql, string persistenceId)
     {
         await using var conn = new NpgsqlConnection(ConnectionString);
