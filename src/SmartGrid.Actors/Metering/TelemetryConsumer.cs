@@ -92,7 +92,11 @@ public static class TelemetryConsumer
                 return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
             })
             .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, asks))
-            .GroupedWithin(10_000, settings.CheckpointInterval)
+            // A run's first group is checkpointed as soon as it is recorded, then every checkpoint interval: a
+            // partition replayed after a processor left (or newly assigned) commits past its backlog an interval sooner.
+            .PrefixAndTail(1)
+            .ConcatMany(first => Source.From(first.Item1.Select(group => (IEnumerable<Recorded>)[group]))
+                .Concat(first.Item2.GroupedWithin(10_000, settings.CheckpointInterval)))
             .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), asks))
             .RunWith(Committer.Sink(committer), materializer);
 
