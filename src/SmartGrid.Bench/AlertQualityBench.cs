@@ -8,6 +8,7 @@ using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Node;
+using SmartGrid.Services.Notifications;
 using SmartGrid.Simulator;
 using SmartGrid.Storage;
 
@@ -31,8 +32,14 @@ namespace SmartGrid.Bench;
 /// faults. The floor to the minute is there because an anomaly is stamped with its window's start.
 /// </para>
 /// <para>
-/// The node's wall-clock timers that drive event-time decisions (the outage check) are compressed by
-/// the same factor as event time, so compression does not hide outages from a check that runs too rarely.
+/// The node's wall-clock timers that drive event-time decisions (the outage check, reminders, digests) are
+/// compressed by the same factor as event time, so compression neither hides outages from a check that runs too
+/// rarely nor leaves reminders and digests out of the notification count.
+/// </para>
+/// <para>
+/// A deployment runs on baselines learned long before any fault it is judged on, so the faults start after
+/// --warmup-minutes of the same fleet without faults; what is raised during the warm-up is printed but not scored,
+/// and notifications count from the first fault window on.
 /// </para>
 /// </summary>
 internal static class AlertQualityBench
@@ -49,8 +56,9 @@ internal static class AlertQualityBench
         var grace = TimeSpan.FromMinutes(options.Int("grace-minutes", 5));
         var seed = options.Int("seed", 1);
         var faultsFile = options.Text("faults");
-        if (hours < 1 || meters < 1 || rate < 100)
-            throw new ArgumentException("--hours and --meters must be at least 1, --rate at least 100");
+        var warmup = TimeSpan.FromMinutes(options.Int("warmup-minutes", 30));
+        if (hours < 1 || meters < 1 || rate < 100 || warmup < TimeSpan.Zero)
+            throw new ArgumentException("--hours and --meters must be at least 1, --rate at least 100, --warmup-minutes not negative");
 
         var speed = rate * Interval.TotalSeconds / meters;
         var overload = OverloadRuleOptions.Default;
@@ -76,7 +84,10 @@ internal static class AlertQualityBench
         await using var database = await BenchDatabase.CreateAsync();
         var ingestPort = BenchDatabase.FreePort();
         var outageCheck = TimeSpan.FromSeconds(Math.Max(1, 60 / speed));
-        Console.WriteLine($"alert-quality bench: {meters:N0} meters, {hours} h of faults from {start:u} + {QuietTail.TotalMinutes:0} min without, " +
+        TimeSpan Compressed(TimeSpan eventTime) => eventTime / speed;
+        var notifications = new NotificationSettings();
+        Console.WriteLine($"alert-quality bench: {meters:N0} meters, {warmup.TotalMinutes:0} min warm-up without faults, {hours} h of faults from {start:u} + " +
+                          $"{QuietTail.TotalMinutes:0} min without, " +
                           $"{rate:N0} readings/s ({speed:0.#}× real time), seed {seed}, grace {grace.TotalMinutes:0} min, outage check every " +
                           $"{outageCheck.TotalSeconds:0.#} s, database {database.Name}");
         Console.WriteLine($"injected: {faults.Count(f => f.Kind == MeterCondition.Spike)} spikes, {faults.Count(f => f.Kind == MeterCondition.Drop)} drops, " +
@@ -90,6 +101,9 @@ internal static class AlertQualityBench
             $"--SmartGrid:Http:IngestPort={ingestPort}",
             $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database.Name, "bootstrap")}",
             $"--SmartGrid:Services:Alerts:OutageCheckInterval={outageCheck:c}",
+            $"--SmartGrid:Notifications:DigestInterval={Compressed(notifications.DigestInterval):c}",
+            $"--SmartGrid:Notifications:EscalationCheckInterval={TimeSpan.FromSeconds(Math.Max(1, notifications.EscalationCheckInterval.TotalSeconds / speed)):c}",
+            .. notifications.ReminderIntervals.Select(r => $"--SmartGrid:Notifications:ReminderIntervals:{r.Key}={Compressed(r.Value):c}"),
             "--SmartGrid:Simulator:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
         ]);
@@ -106,6 +120,8 @@ internal static class AlertQualityBench
             var load = new TrueLoad();
             using var sender = new Sender(sink, rate, load);
             var clock = Stopwatch.StartNew();
+            await sender.SendAsync(clean, start - warmup, start);
+            var faultsFrom = DateTimeOffset.UtcNow;
             await sender.SendAsync(faulty, start, faultsEnd);
             await WaitForWindowsAsync(db, faultsEnd);
             var openAtFaultsEnd = await OpenAlertsAsync(db);
@@ -114,11 +130,13 @@ internal static class AlertQualityBench
             var openAfterTail = await OpenAlertsAsync(db);
             Console.WriteLine($"sent {sender.Accepted:N0} readings in {clock.Elapsed.TotalMinutes:0.0} min ({sender.Failed:N0} not delivered)");
 
-            var alerts = await AlertsAsync(db, sender);
-            var overloads = load.Episodes(faulty.Fleet.Options.Regions, overload.ThresholdPercent, Interval);
+            var raised = await AlertsAsync(db, sender);
+            var alerts = raised.Where(a => a.RaisedAt >= start).ToList();
+            Console.WriteLine($"raised during the warm-up (not scored): {raised.Count - alerts.Count} " +
+                              $"({string.Join(", ", raised.Where(a => a.RaisedAt < start).GroupBy(a => $"{a.Type} {a.Kind}".Trim()).Select(g => $"{g.Key} {g.Count()}"))})");
+            var overloads = load.Episodes(faulty.Fleet.Options.Regions, overload.ThresholdPercent, Interval).Where(o => o.End > start).ToList();
             var report = Score(faults, overloads, alerts, grace);
-            var notifications = await NotificationsAsync(db, operators);
-            Print(report, alerts, overloads, openAtFaultsEnd, openAfterTail, notifications, hours);
+            Print(report, alerts, overloads, openAtFaultsEnd, openAfterTail, await NotificationsAsync(db, operators, faultsFrom), hours);
         }
         finally
         {
@@ -272,13 +290,14 @@ internal static class AlertQualityBench
     }
 
     private static async Task<IReadOnlyList<(string Email, long Total, string Statuses)>> NotificationsAsync(NpgsqlDataSource db,
-        IReadOnlyList<(Guid Id, string Email)> operators)
+        IReadOnlyList<(Guid Id, string Email)> operators, DateTimeOffset since)
     {
         var result = new List<(string, long, string)>();
         foreach (var (id, email) in operators)
         {
-            await using var command = db.CreateCommand("SELECT status, count(*) FROM notification_log WHERE user_id = $1 GROUP BY status ORDER BY status");
+            await using var command = db.CreateCommand("SELECT status, count(*) FROM notification_log WHERE user_id = $1 AND created_at >= $2 GROUP BY status ORDER BY status");
             command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = since });
             await using var reader = await command.ExecuteReaderAsync();
             var statuses = new List<string>();
             long total = 0;

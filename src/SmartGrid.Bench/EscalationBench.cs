@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
 using Npgsql;
+using SmartGrid.Channels;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
 

@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Scalar.AspNetCore;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Channels;
+using SmartGrid.Contracts;
 using SmartGrid.Gateway.Admin;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
@@ -14,8 +16,6 @@ using SmartGrid.Gateway.Notifications;
 using SmartGrid.Gateway.Seeding;
 using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
-using SmartGrid.Services.Hosting;
-using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
 using SmartGrid.Storage.Tariffs;
 using StackExchange.Redis;
@@ -42,12 +42,19 @@ public static class GatewayHosting
     public static IServiceCollection AddGateway(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.BindValidated<GatewayOptions>(GatewayOptions.Section, o => o.Validate(builder.Environment.IsDevelopment()));
+        // Only the channels' part of SmartGrid:Notifications: the rest (and unknown keys) is the NotificationManager's to refuse.
+        var channels = builder.Configuration.BindValidated<ChannelSettings>(ChannelSettings.Section, c =>
+        {
+            c.Validate();
+            return c;
+        });
         var keys = SigningKeys.Load(options, builder.Environment.IsDevelopment(), TimeProvider.System);
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(keys);
         services.TryAddSingleton(sp => sp.GetRequiredService<StorageServices>().Regions);
         services.TryAddSingleton(sp => sp.GetRequiredService<StorageServices>().IngestionKeys);
+        services.TryAddSingleton(sp => sp.GetRequiredService<StorageServices>().Topology);
         // First of the gateway's hosted services: the demo seeder reads the regions.
         services.AddHostedService<RegionCatalogRefresher>();
         services.AddSingleton<GatewayRegions>();
@@ -56,12 +63,12 @@ public static class GatewayHosting
         var mailDrop = builder.Environment.IsDevelopment() && options.DevelopmentMailDrop is { Length: > 0 } drop ? Path.GetFullPath(drop) : null;
         services.TryAddSingleton<IAccountMessenger>(sp => mailDrop is not null
             ? new MailDropMessenger(mailDrop, sp.GetRequiredService<TimeProvider>())
-            : ChannelAccountMessenger.From(builder.Configuration));
+            : ChannelAccountMessenger.From(channels));
         services.AddSingleton<OneTimeCodes>();
         services.TryAddSingleton<IMeterStatusSource, ShardRegionMeterStatusSource>();
         services.TryAddSingleton<IAlertManagerRef, SingletonAlertManagerRef>();
         // The same allow-list the NotificationManager delivers with: a URL saved here is one it will connect to.
-        services.TryAddSingleton(WebhookTargets.From(ServicesSettings.ReadNotifications(builder.Configuration).Webhook));
+        services.TryAddSingleton(WebhookTargets.From(channels.Webhook));
         services.AddSingleton(sp => new AccountStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));
@@ -138,6 +145,7 @@ public static class GatewayHosting
         UserTelemetryEndpoints.Map(api);
         OperatorEndpoints.Map(api);
         PowerQuality.PowerQualityEndpoints.Map(api);
+        Grid.TopologyEndpoints.Map(api);
         AdminEndpoints.Map(api);
         RegistryEndpoints.Map(api);
         EscalationPolicyEndpoints.Map(api);

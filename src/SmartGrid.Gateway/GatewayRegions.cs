@@ -21,6 +21,9 @@ public sealed class GatewayRegions(RegionCatalog catalog)
     /// <summary>The region's nominal voltage (power quality is judged against it); the default for a region the table does not know.</summary>
     public double NominalVoltage(string region) => Loaded.Find(region)?.Spec.NominalVoltage ?? Domain.Grid.Regions.DefaultNominalVoltage;
 
+    /// <summary>The region's capacity in kW (its substation's rating), 0 for a region the table does not know.</summary>
+    public double CapacityKw(string region) => Loaded.Find(region)?.Spec.CapacityKw ?? 0;
+
     /// <summary>
     /// The catalog, loaded now if it never was (the node started while PostgreSQL was down): the
     /// load's failure then reaches <see cref="Http.DatabaseOutageFilter"/>, which answers from the

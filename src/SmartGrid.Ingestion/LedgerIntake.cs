@@ -1,6 +1,6 @@
 using Npgsql;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Gateway.Http;
+using SmartGrid.Http;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Ingestion;
@@ -44,6 +44,5 @@ public sealed class LedgerIntake(IngestLedger ledger, LedgerPump pump, LedgerBac
     }
 
     private RetryAfterResult Unavailable(string title, string detail) =>
-        new(options.RetryAfter, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: title, detail: detail,
-            extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = RetryAfterResult.SecondsOf(options.RetryAfter) }));
+        RetryAfterResult.Problem(StatusCodes.Status503ServiceUnavailable, title, detail, options.RetryAfter);
 }

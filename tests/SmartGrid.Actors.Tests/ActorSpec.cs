@@ -45,6 +45,31 @@ public sealed class ActorDatabase : IAsyncLifetime
         await cmd.ExecuteNonQueryAsync();
     }
 
+    /// <summary>
+    /// Holds an exclusive lock on a table until disposed: every read of it waits, as behind a database
+    /// that has fallen behind its callers.
+    /// </summary>
+    public async Task<IAsyncDisposable> LockAsync(string table)
+    {
+        // Outside the pool the journal plugins share, which a burst of their writes can exhaust.
+        var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+        await conn.OpenAsync();
+        var tx = await conn.BeginTransactionAsync();
+        await using (var cmd = new NpgsqlCommand($"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE", conn, tx))
+            await cmd.ExecuteNonQueryAsync();
+        return new TableLock(conn, tx);
+    }
+
+    private sealed class TableLock(NpgsqlConnection conn, NpgsqlTransaction tx) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await tx.RollbackAsync();
+            await tx.DisposeAsync();
+            await conn.DisposeAsync();
+        }
+    }
+
     private async Task<long> ScalarAsync(string sql, string persistenceId)
     {
         await using var conn = new NpgsqlConnection(ConnectionString);

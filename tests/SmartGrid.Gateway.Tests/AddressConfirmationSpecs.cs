@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.RegularExpressions;
 using Akka.Actor;
+using SmartGrid.Channels;
+using SmartGrid.Contracts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services;
 using SmartGrid.Services.Notifications;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using SmartGrid.Gateway.Seeding;
 using SmartGrid.Services.Hosting;
+using SmartGrid.Storage;
 using SmartGrid.Testing;
 
 namespace SmartGrid.Gateway.Tests;

@@ -116,7 +116,7 @@ public sealed class SessionSpecs(GatewayFixture gateway)
             Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/api/v1/auth/logout", null)).StatusCode);
 
         // A second node whose Redis is a closed port: nothing answers there, PostgreSQL must.
-        using var deadRedis = SmartGrid.Services.Hosting.RedisConnection.Connect($"127.0.0.1:{SmartGrid.Testing.FreePort.Next()}");
+        using var deadRedis = SmartGrid.Storage.RedisConnection.Connect($"127.0.0.1:{SmartGrid.Testing.FreePort.Next()}");
         var node = await gateway.StartSecondGatewayAsync(gateway.Storage, redis: deadRedis);
 
         Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(ended.Access, node));
@@ -131,7 +131,7 @@ public sealed class SessionSpecs(GatewayFixture gateway)
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(tokens.Access));
 
         // The session ends on a node that cannot reach Redis: only PostgreSQL learns of it there.
-        using var deadRedis = SmartGrid.Services.Hosting.RedisConnection.Connect($"127.0.0.1:{SmartGrid.Testing.FreePort.Next()}");
+        using var deadRedis = SmartGrid.Storage.RedisConnection.Connect($"127.0.0.1:{SmartGrid.Testing.FreePort.Next()}");
         var cutOff = await gateway.StartSecondGatewayAsync(gateway.Storage, redis: deadRedis);
         using (var client = gateway.Client(tokens.Access, cutOff))
             Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/api/v1/auth/logout", null)).StatusCode);

@@ -172,6 +172,26 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
     }
 
     [Fact]
+    public async Task Should_lower_an_overloads_severity_when_its_load_falls_under_the_critical_share_and_not_for_a_late_window()
+    {
+        var manager = Start(new AlertSettings { CriticalLoadPercent = 95 });
+        foreach (var minute in new[] { 0, 1, 2 })
+            await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 97));
+        Assert.Equal("critical", await ScalarAsync<string>("SELECT severity FROM alerts"));
+
+        // Still over the threshold, no longer critical: the same alert, high now (the escalation de-escalates it from that).
+        Assert.Equal("alert-updated", (await Deliver(manager, RegionalTopic, Minute("Nashik", 3, 88))).Outcome);
+        Assert.Equal(("high", 1L), (await ScalarAsync<string>("SELECT severity FROM alerts"), await Count("SELECT count(*) FROM alerts")));
+
+        // A window older than the newest seen, critical, arriving late: it says nothing about the load now.
+        await Deliver(manager, RegionalTopic, Minute("Nashik", 2, 99, revision: 2));
+        Assert.Equal("high", await ScalarAsync<string>("SELECT severity FROM alerts"));
+
+        Assert.Equal("alert-updated", (await Deliver(manager, RegionalTopic, Minute("Nashik", 4, 98))).Outcome);
+        Assert.Equal("critical", await ScalarAsync<string>("SELECT severity FROM alerts"));
+    }
+
+    [Fact]
     public async Task Should_merge_two_anomalies_of_the_same_meter_milliseconds_apart_into_one_alert()
     {
         var manager = Start();

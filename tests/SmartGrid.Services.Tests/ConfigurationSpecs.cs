@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using SmartGrid.Channels;
+using SmartGrid.Contracts;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Akka.Actor;
 using Confluent.Kafka;
+using SmartGrid.Channels;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Contracts.Tariffs;

@@ -32,6 +32,8 @@ public static class PipelineMetrics
         "From the meter persisting a published window to its row being committed");
     public static readonly Histogram<double> PersistLatency = Meter.CreateHistogram<double>("persist.duration", "ms",
         "One checkpoint of a partition: from asking the meters it touched to persist until all of them have");
+    public static readonly Histogram<long> RecoveryBatchSize = Meter.CreateHistogram<long>("recovery.batch_size", "{entity}",
+        "Entities one recovery read answered for in one statement (read: Snapshot, HighestSequenceNr, Events)");
 
     static PipelineMetrics() =>
         Meter.CreateObservableGauge("consumer.lag", ObserveLag, "{record}",

@@ -1,5 +1,5 @@
 using System.Globalization;
-using SmartGrid.Services.Notifications;
+using SmartGrid.Channels;
 
 namespace SmartGrid.Gateway.Auth;
 
@@ -56,9 +56,8 @@ public sealed class ChannelAccountMessenger(IEnumerable<INotificationChannel> ch
             message.Address, subject, text, $"<p>{System.Net.WebUtility.HtmlEncode(text)}</p>", new Dictionary<string, object?>()), ct);
     }
 
-    public static ChannelAccountMessenger From(IConfiguration configuration)
+    public static ChannelAccountMessenger From(ChannelSettings settings)
     {
-        var settings = SmartGrid.Services.Hosting.ServicesSettings.ReadNotifications(configuration);
         var list = new List<INotificationChannel> { new EmailChannel(settings.Smtp) };
         if (!string.IsNullOrWhiteSpace(settings.Sms.BaseUrl))
             list.Add(new SmsChannel(new HttpClient(), settings.Sms));

@@ -1,9 +1,8 @@
 using SmartGrid.Gateway.Http;
 using Npgsql;
+using SmartGrid.Contracts;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Tariffs;
-using SmartGrid.Services;
-using SmartGrid.Services.Hosting;
 using SmartGrid.Storage;
 using StackExchange.Redis;
 

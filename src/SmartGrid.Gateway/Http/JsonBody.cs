@@ -40,18 +40,10 @@ internal sealed class JsonBody : IDisposable
             return (null, Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported content type",
                 detail: $"Send a JSON object as application/json (got '{request.ContentType ?? "none"}')."));
         }
-        if (request.ContentLength > maxBytes)
-            return (null, TooLarge(maxBytes));
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-                return (null, TooLarge(maxBytes));
-            buffer.Write(chunk, 0, read);
-        }
+        var (read, tooLarge) = await ReadBytesAsync(context, maxBytes);
+        if (tooLarge is not null)
+            return (null, tooLarge);
+        using var buffer = read!;
 
         JsonDocument document;
         try
@@ -224,6 +216,28 @@ internal sealed class JsonBody : IDisposable
     }
 
     public void Dispose() => _document?.Dispose();
+
+    /// <summary>The whole body, refused with 413 as soon as it is known to exceed <paramref name="maxBytes"/> (declared or read).</summary>
+    public static async Task<(MemoryStream? Body, IResult? Failure)> ReadBytesAsync(HttpContext context, int maxBytes)
+    {
+        var request = context.Request;
+        if (request.ContentLength > maxBytes)
+            return (null, TooLarge(maxBytes));
+        var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                await buffer.DisposeAsync();
+                return (null, TooLarge(maxBytes));
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        buffer.Position = 0;
+        return (buffer, null);
+    }
 
     private static IResult TooLarge(int maxBytes) =>
         Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large",

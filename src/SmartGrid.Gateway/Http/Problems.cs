@@ -1,3 +1,5 @@
+using SmartGrid.Http;
+
 namespace SmartGrid.Gateway.Http;
 
 /// <summary>RFC 7807 answers of the gateway; validation problems name the field in <c>errors</c>.</summary>
@@ -22,20 +24,11 @@ internal static class Problems
     public static IResult Unauthorized(string detail) =>
         Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: detail);
 
-    public static IResult TooManyRequests(TimeSpan retryAfter, string detail)
-    {
-        var seconds = RetryAfterResult.SecondsOf(retryAfter);
-        return new RetryAfterResult(retryAfter, Results.Problem(statusCode: StatusCodes.Status429TooManyRequests,
-            title: "Too many requests", detail: detail,
-            extensions: new Dictionary<string, object?> { ["retryAfterSeconds"] = seconds }));
-    }
+    public static IResult TooManyRequests(TimeSpan retryAfter, string detail) =>
+        RetryAfterResult.Problem(StatusCodes.Status429TooManyRequests, "Too many requests", detail, retryAfter);
 
     /// <param name="database">How the database failed: unreachable (tried now) or circuit-open (not tried: it failed moments ago).</param>
-    public static IResult ServiceUnavailable(TimeSpan retryAfter, string detail, string database)
-    {
-        var seconds = RetryAfterResult.SecondsOf(retryAfter);
-        return new RetryAfterResult(retryAfter, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "Database unavailable", detail: detail,
-            extensions: new Dictionary<string, object?> { ["database"] = database, ["retryAfterSeconds"] = seconds }));
-    }
+    public static IResult ServiceUnavailable(TimeSpan retryAfter, string detail, string database) =>
+        RetryAfterResult.Problem(StatusCodes.Status503ServiceUnavailable, "Database unavailable", detail, retryAfter,
+            [new("database", database)]);
 }

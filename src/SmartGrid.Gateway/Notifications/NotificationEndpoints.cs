@@ -1,7 +1,7 @@
 using System.Globalization;
+using SmartGrid.Channels;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
-using SmartGrid.Services.Notifications;
 
 namespace SmartGrid.Gateway.Notifications;
 

@@ -1,6 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
-using SmartGrid.Services.Notifications;
+using SmartGrid.Channels;
 
 namespace SmartGrid.Gateway.Notifications;
 

@@ -1,5 +1,7 @@
+using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.PowerQuality;
 using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Grid;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
 using SmartGrid.Storage;
@@ -8,8 +10,8 @@ namespace SmartGrid.Gateway.PowerQuality;
 
 /// <summary>
 /// <c>/api/v1/power-quality</c>: EN 50160 / ANSI C84.1 summaries of the 10-minute voltage windows and
-/// the sags, swells and interruptions, per meter and per grid node. Until the topology exists a node
-/// is a region (its id the region's name). A meter is read by an OPERATOR of its region, an ADMIN, or
+/// the sags, swells and interruptions, per meter and per grid node (a region, feeder or transformer;
+/// a meter counts under a node only while it was placed there). A meter is read by an OPERATOR of its region, an ADMIN, or
 /// the USER it is assigned to; a node by an OPERATOR of it or an ADMIN.
 /// </summary>
 internal static class PowerQualityEndpoints
@@ -26,7 +28,7 @@ internal static class PowerQualityEndpoints
             .TimeRange("7 days");
         pq.MapGet("/nodes/{nodeId}", NodeAsync).WithName("power-quality.node").Produces<NodePowerQuality>()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("The same summary over every meter of a node (a region until the topology exists), worst meters first")
+            .WithSummary("The same summary over every meter of a node (a region, feeder or transformer), worst meters first")
             .TimeRange("7 days").Query("limit", "How many of the worst meters to list, 1 to 1000 (default 100)");
     }
 
@@ -60,22 +62,22 @@ internal static class PowerQualityEndpoints
     }
 
     private static async Task<IResult> NodeAsync(string nodeId, HttpContext context, GatewayOptions options, GatewayRegions regions,
-        AggregateQueries queries, TimeProvider time)
+        TopologyStore topology, AggregateQueries queries, TimeProvider time)
     {
         var query = new QueryReader(context.Request.Query);
         var (from, to) = query.Range(time.GetUtcNow(), DefaultSpan, options.MaxQueryRange);
         var limit = query.Int("limit", options.DefaultPageSize, 1, options.MaxPageSize);
         if (query.HasErrors)
             return query.Problem();
-        if (regions.Canonical(nodeId) is not { } region)
-            return Problems.NotFound("Node not found", $"No grid node '{(nodeId.Length <= 64 ? nodeId : nodeId[..64] + "…")}'; nodes are regions: {string.Join(", ", regions.Names)}.");
-        if (!CurrentUser.From(context.User).MayOperate(region))
-            return Problems.Forbidden($"You do not operate region '{region}'.");
-
         var ct = context.RequestAborted;
-        var nominal = regions.NominalVoltage(region);
-        var windows = await queries.GetVoltageWindowsAsync(null, region, from, to, ct);
-        var events = await queries.GetVoltageEventsAsync(null, region, from, to, ct);
-        return GatewayJson.Ok(NodePowerQuality.Of(region, nominal, from, to, windows, events, limit, MaxNodeEvents));
+        if (await GridNodes.FindAsync(nodeId, topology, ct) is not { } node)
+            return GridNodes.NotFound(nodeId);
+        if (!CurrentUser.From(context.User).MayOperate(node.Region))
+            return Problems.Forbidden($"{node.Kind.Name()} '{node.Id}' is in region '{node.Region}', which you do not operate.");
+
+        var nominal = regions.NominalVoltage(node.Region);
+        var windows = await queries.GetVoltageWindowsAsync(node, from, to, ct);
+        var events = await queries.GetVoltageEventsAsync(node, from, to, ct);
+        return GatewayJson.Ok(NodePowerQuality.Of(node, nominal, from, to, windows, events, limit, MaxNodeEvents));
     }
 }

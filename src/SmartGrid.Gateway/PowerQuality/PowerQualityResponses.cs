@@ -1,3 +1,4 @@
+using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.PowerQuality;
 using SmartGrid.Storage;
 
@@ -38,7 +39,7 @@ public sealed record NodePowerQuality(
     IReadOnlyDictionary<VoltageEventKind, int> EventCounts, IReadOnlyList<MeterPowerQualitySummary> WorstMeters,
     IReadOnlyList<VoltageEventView> Events, bool EventsTruncated)
 {
-    public static NodePowerQuality Of(string region, double nominal, DateTimeOffset from, DateTimeOffset to,
+    public static NodePowerQuality Of(GridNode node, double nominal, DateTimeOffset from, DateTimeOffset to,
         IReadOnlyList<VoltageWindowRow> windows, IReadOnlyList<VoltageEvent> events, int limit, int maxEvents)
     {
         var eventsByMeter = events.GroupBy(e => e.MeterId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
@@ -52,7 +53,7 @@ public sealed record NodePowerQuality(
         var worst = meters.OrderBy(m => m.Compliant == true).ThenBy(m => m.WithinBandShare).ThenByDescending(m => m.Events)
             .ThenBy(m => m.MeterId, StringComparer.Ordinal).Take(limit).ToArray();
         var counts = Enum.GetValues<VoltageEventKind>().ToDictionary(k => k, k => events.Count(e => e.Kind == k));
-        return new NodePowerQuality(region, "region", nominal, from, to, meters.Count, meters.Count(m => m.Compliant == true), all.Windows,
+        return new NodePowerQuality(node.Id, node.Kind.Name(), nominal, from, to, meters.Count, meters.Count(m => m.Compliant == true), all.Windows,
             all.WithinBandShare, all.RangeAShare, meters.Count == 0 ? null : meters.All(m => m.Compliant == true),
             counts, worst, events.Take(maxEvents).Select(VoltageEventView.Of).ToArray(), events.Count > maxEvents);
     }

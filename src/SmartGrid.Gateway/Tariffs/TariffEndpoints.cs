@@ -5,7 +5,6 @@ using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
 using SmartGrid.Gateway.Telemetry;
-using SmartGrid.Services.Hosting;
 using SmartGrid.Storage;
 using SmartGrid.Storage.Tariffs;
 

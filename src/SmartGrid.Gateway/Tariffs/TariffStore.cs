@@ -2,8 +2,6 @@ using System.Text.Json;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Gateway.Http;
-using SmartGrid.Services;
-using SmartGrid.Services.Hosting;
 using SmartGrid.Storage.Tariffs;
 using StackExchange.Redis;
 

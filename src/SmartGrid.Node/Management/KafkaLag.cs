@@ -3,6 +3,7 @@ using Confluent.Kafka.Admin;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Contracts.Management;
+using SmartGrid.Contracts;
 using SmartGrid.Kafka;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Services.Notifications;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Contracts;
 using SmartGrid.Storage;
 using SmartGrid.Contracts.Management;
 using SmartGrid.Services.Hosting;

@@ -45,7 +45,9 @@ public sealed partial class AlertManager : ManagerActor
 
     public AlertManager(AlertSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
         IProducer<string, string> producer, TimeProvider time)
-        : base(settings.Consumer, settings.MaintenanceInterval)
+        : base(settings.Consumer, settings.MaintenanceInterval,
+            TopicReader.Of<RegionalAggregateMessage>(settings.RegionalTopic, MessageValidation.Validated),
+            TopicReader.Of<Anomaly>(settings.AnomaliesTopic, MessageValidation.Validated))
     {
         _settings = settings;
         _policy = new RegionAlertPolicy(new OverloadRule(settings.Overload), settings.CriticalLoadPercent, settings.OverloadClearPercent,
@@ -79,11 +81,6 @@ public sealed partial class AlertManager : ManagerActor
     public static Props Props(AlertSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
         IProducer<string, string> producer, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new AlertManager(settings, db, redis, keys, producer, time ?? TimeProvider.System));
-
-    protected override object Parse(string topic, string json) =>
-        topic == _settings.RegionalTopic ? WireJson.Deserialize<RegionalAggregateMessage>(json).Validated()
-        : topic == _settings.AnomaliesTopic ? WireJson.Deserialize<Anomaly>(json).Validated()
-        : json;
 
     protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message) => message switch
     {

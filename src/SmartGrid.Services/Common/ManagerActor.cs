@@ -3,6 +3,7 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
+using SmartGrid.Contracts;
 using SmartGrid.Kafka;
 
 namespace SmartGrid.Services.Common;
@@ -19,13 +20,17 @@ public abstract class ManagerActor : ReceiveActor, IWithTimers
     private const string MaintenanceTimer = "maintenance";
     private readonly ConsumerOptions _consumer;
     private readonly TimeSpan _maintenanceInterval;
+    private readonly Dictionary<string, Func<string, object>> _readers;
     private IControl? _control;
     private int _generation;
 
-    protected ManagerActor(ConsumerOptions consumer, TimeSpan maintenanceInterval)
+    /// <param name="readers">How each topic's records are read (<see cref="TopicReader.Of{T}"/>); a record of any other topic stays
+    /// its JSON text, which <see cref="HandleRecordAsync"/> ignores.</param>
+    protected ManagerActor(ConsumerOptions consumer, TimeSpan maintenanceInterval, params IEnumerable<TopicReader> readers)
     {
         _consumer = consumer;
         _maintenanceInterval = maintenanceInterval;
+        _readers = readers.ToDictionary(r => r.Topic, r => r.Read, StringComparer.Ordinal);
         Receive<StartConsumer>(_ => StartStream());
         Receive<ConsumerStopped>(OnStreamStopped);
         ReceiveAsync<ConsumedRecord>(async record =>
@@ -77,9 +82,9 @@ public abstract class ManagerActor : ReceiveActor, IWithTimers
     /// <summary>
     /// Reads and validates a record of one of the manager's topics; throws <see cref="JsonException"/> or
     /// <see cref="MalformedRecordException"/> for one that can never be applied. Runs on the Kafka
-    /// consumer's thread: must only read the manager's immutable settings.
+    /// consumer's thread: reads only the readers fixed at construction.
     /// </summary>
-    protected abstract object Parse(string topic, string json);
+    private object Parse(string topic, string json) => _readers.TryGetValue(topic, out var read) ? read(json) : json;
 
     /// <summary>Applies one record (<paramref name="message"/> is what <see cref="Parse"/> read) durably; throw to have it redelivered.</summary>
     protected abstract Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message);
@@ -115,6 +120,12 @@ public abstract class ManagerActor : ReceiveActor, IWithTimers
         Log.Warning(stopped.Cause, "{0}: Kafka consumer stopped; restarting in {1}", Self.Path.Name, _consumer.RestartBackoff);
         _control = null;
         Timers.StartSingleTimer("restart-consumer", StartConsumer.Instance, _consumer.RestartBackoff);
+    }
+
+    /// <summary>How a manager reads one of its topics: the wire JSON of <c>T</c>, validated.</summary>
+    protected sealed record TopicReader(string Topic, Func<string, object> Read)
+    {
+        public static TopicReader Of<T>(string topic, Func<T, T> validated) => new(topic, json => validated(WireJson.Deserialize<T>(json))!);
     }
 
     private sealed class StartConsumer : IDeadLetterSuppression

@@ -10,36 +10,10 @@ using Npgsql;
 using SmartGrid.Contracts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Tariffs;
+using SmartGrid.Storage;
 using StackExchange.Redis;
 
 namespace SmartGrid.Services.Hosting;
-
-/// <summary>Settings of the grid services of one node, bound from <see cref="Section"/> (<see cref="ServicesSettings.ReadGridServices"/>).</summary>
-public sealed record GridServicesOptions
-{
-    public const string Section = "SmartGrid:Services";
-
-    public TariffSettings Tariffs { get; init; } = new();
-    public AlertSettings Alerts { get; init; } = new();
-    // A fresh instance, not RedisKeyspace.Default: the binder writes into the instance it is given.
-    public RedisKeyspace Redis { get; init; } = new();
-
-    /// <summary>
-    /// Where the managers' consumers (tariffs, alerts, notifications) send records that are not valid messages of
-    /// their topic; null: each consumer's own, <see cref="ConsumerOptions.DeadLetterTopic"/> (the seed's dead_letters).
-    /// </summary>
-    public string? DeadLetterTopic { get; init; }
-
-    /// <summary>The TariffManager's settings on a node whose Kafka is <paramref name="kafkaBootstrap"/>.</summary>
-    public TariffSettings TariffsFor(string? kafkaBootstrap) => Tariffs with { Consumer = ConsumerFor(Tariffs.Consumer, kafkaBootstrap) };
-
-    /// <summary>The AlertManager's settings on a node whose Kafka is <paramref name="kafkaBootstrap"/>.</summary>
-    public AlertSettings AlertsFor(string? kafkaBootstrap) => Alerts with { Consumer = ConsumerFor(Alerts.Consumer, kafkaBootstrap) };
-
-    /// <summary>A manager's consumer on a node whose Kafka is <paramref name="kafkaBootstrap"/>, with this node's dead-letter topic.</summary>
-    public ConsumerOptions ConsumerFor(ConsumerOptions consumer, string? kafkaBootstrap) =>
-        consumer with { BootstrapServers = kafkaBootstrap, DeadLetterTopic = DeadLetterTopic ?? consumer.DeadLetterTopic };
-}
 
 /// <summary>
 /// Wiring of the TariffManager and AlertManager: cluster singletons on nodes with the services role,

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
-using MimeKit;
 using SmartGrid.Domain;
 using SmartGrid.Domain.Grid;
+using SmartGrid.Channels;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Storage;
 
@@ -16,7 +16,7 @@ namespace SmartGrid.Services.Hosting;
 /// </summary>
 public static class ServicesSettings
 {
-    public const string NotificationsSection = "SmartGrid:Notifications";
+    public const string NotificationsSection = ChannelSettings.Section;
 
     /// <summary>SmartGrid:Services → <see cref="GridServicesOptions"/>; absent keys keep their defaults.</summary>
     public static GridServicesOptions ReadGridServices(IConfiguration configuration) =>
@@ -64,42 +64,7 @@ public static class ServicesSettings
     public static NotificationSettings Validate(NotificationSettings s)
     {
         const string path = NotificationsSection;
-        Require(!string.IsNullOrWhiteSpace(s.Smtp.Host), $"{path}:Smtp:Host", "is required");
-        Require(s.Smtp.Port is > 0 and <= 65535, $"{path}:Smtp:Port", $"{s.Smtp.Port} is not a port");
-        Require(MailboxAddress.TryParse(s.Smtp.From, out _), $"{path}:Smtp:From", $"'{s.Smtp.From}' is not a mail address");
-        Require(s.Smtp.Password is null || !string.IsNullOrEmpty(s.Smtp.UserName), $"{path}:Smtp:UserName", "is required with a password");
-        Positive(s.Smtp.Timeout, $"{path}:Smtp:Timeout");
-
-        for (var i = 0; i < s.Webhook.AllowedTargets.Length; i++)
-        {
-            try
-            {
-                _ = new WebhookTargets([s.Webhook.AllowedTargets[i]]);
-            }
-            catch (FormatException e)
-            {
-                throw Invalid($"{path}:Webhook:AllowedTargets:{i}", e.Message);
-            }
-        }
-        Positive(s.Webhook.Timeout, $"{path}:Webhook:Timeout");
-
-        if (!string.IsNullOrWhiteSpace(s.Sms.BaseUrl))
-        {
-            RequireUrl(s.Sms.BaseUrl, $"{path}:Sms:BaseUrl");
-            Require(!string.IsNullOrWhiteSpace(s.Sms.AccountSid), $"{path}:Sms:AccountSid", "is required with an SMS base URL");
-            Require(!string.IsNullOrWhiteSpace(s.Sms.AuthToken), $"{path}:Sms:AuthToken", "is required with an SMS base URL");
-            Require(!string.IsNullOrWhiteSpace(s.Sms.From), $"{path}:Sms:From", "is required with an SMS base URL");
-            Positive(s.Sms.Timeout, $"{path}:Sms:Timeout");
-        }
-
-        if (!string.IsNullOrWhiteSpace(s.Push.BaseUrl))
-        {
-            RequireUrl(s.Push.BaseUrl, $"{path}:Push:BaseUrl");
-            Require(!string.IsNullOrWhiteSpace(s.Push.ProjectId), $"{path}:Push:ProjectId", "is required with a push base URL");
-            Require(!string.IsNullOrWhiteSpace(s.Push.AccessToken), $"{path}:Push:AccessToken", "is required with a push base URL");
-            Positive(s.Push.Timeout, $"{path}:Push:Timeout");
-        }
-
+        s.Validate();
         Require(s.MaxAttempts is >= 1 and <= 10, $"{path}:MaxAttempts", "must be between 1 and 10");
         Require(s.RetryBaseDelay >= TimeSpan.Zero, $"{path}:RetryBaseDelay", "must not be negative");
         Require(s.MaxConcurrentDeliveries is >= 1 and <= 256, $"{path}:MaxConcurrentDeliveries", "must be between 1 and 256");
@@ -160,10 +125,6 @@ public static class ServicesSettings
     {
         if (!condition) throw Invalid(key, problem);
     }
-
-    private static void RequireUrl(string value, string key) =>
-        Require(Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps),
-            key, $"'{value}' is not an http(s) URL");
 
     private static InvalidOperationException Invalid(string key, string problem) => new($"Configuration {key}: {problem}");
 }

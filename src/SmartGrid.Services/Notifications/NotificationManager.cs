@@ -69,7 +69,9 @@ public sealed partial class NotificationManager : ManagerActor
 
     public NotificationManager(NotificationSettings settings, NpgsqlDataSource db, IEnumerable<INotificationChannel> channels,
         NotificationTemplates templates, TimeProvider time, RecipientRateLimit? rateLimit)
-        : base(settings.Consumer, settings.MaintenanceInterval)
+        : base(settings.Consumer, settings.MaintenanceInterval,
+            TopicReader.Of<AlertEventMessage>(settings.AlertsTopic, MessageValidation.Validated),
+            TopicReader.Of<TariffUpdateMessage>(settings.TariffUpdatesTopic, MessageValidation.Validated))
     {
         _settings = settings;
         _db = db;
@@ -87,11 +89,6 @@ public sealed partial class NotificationManager : ManagerActor
         NotificationTemplates? templates = null, TimeProvider? time = null, RecipientRateLimit? rateLimit = null) =>
         Akka.Actor.Props.Create(() => new NotificationManager(settings, db, channels, templates ?? new NotificationTemplates(),
             time ?? TimeProvider.System, rateLimit));
-
-    protected override object Parse(string topic, string json) =>
-        topic == _settings.AlertsTopic ? WireJson.Deserialize<AlertEventMessage>(json).Validated()
-        : topic == _settings.TariffUpdatesTopic ? WireJson.Deserialize<TariffUpdateMessage>(json).Validated()
-        : json;
 
     protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message)
     {
@@ -144,9 +141,18 @@ public sealed partial class NotificationManager : ManagerActor
         values["occurred_at"] = message.OccurredAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
         return new NotificationEvent($"alert:{message.EventId}", template, alert.Region, alert.Severity, alert.MeterId, values, json)
         {
-            AlertId = alert.AlertId, AlertType = alert.Type,
+            AlertId = alert.AlertId, AlertType = alert.Type, MachinesOnly = IsQuietEnd(message),
         };
     }
+
+    /// <summary>
+    /// A below-critical alert that ended by itself (the meter reported again, the load fell back): the condition is gone and
+    /// nobody has anything to do, so a person is not interrupted for it (the alert's timeline and webhooks still show it).
+    /// A critical one's end is told: someone may be on the way.
+    /// </summary>
+    private static bool IsQuietEnd(AlertEventMessage message) =>
+        message.Event == "resolved" && message.Actor == "system"
+        && SeverityExtensions.RankOf(message.Alert.Severity) < SeverityExtensions.RankOf("critical");
 
     private static NotificationEvent? FromTariff(TariffUpdateMessage message, string json)
     {
@@ -184,7 +190,7 @@ public sealed partial class NotificationManager : ManagerActor
         {
             foreach (var recipient in recipients)
             {
-                var channels = _channels.Where(c => recipient.Channels.Contains(c.Name)).ToList();
+                var channels = _channels.Where(c => recipient.Channels.Contains(c.Name) && (!e.MachinesOnly || c.Name == WebhookChannelName)).ToList();
                 if (digestible && !string.IsNullOrWhiteSpace(recipient.Email) && channels.Any(c => c.Name != WebhookChannelName))
                 {
                     // One digest line instead of a message on each personal channel; webhooks (machines) still get theirs at once.
@@ -386,6 +392,8 @@ public sealed partial class NotificationManager : ManagerActor
         /// <summary>notification_log.kind: notified, reminded or escalated.</summary>
         public string Kind { get; init; } = Kinds.Notified;
         public bool RegionRecipients { get; init; } = true;
+        /// <summary>Webhooks only (machines keep the full lifecycle); no email, SMS or push to a person.</summary>
+        public bool MachinesOnly { get; init; }
         public Guid[] TargetUsers { get; init; } = [];
         public string[] TargetRoles { get; init; } = [];
     }

@@ -2,15 +2,10 @@ using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Services.Notifications;
 
-/// <summary>Settings of the NotificationManager and its channels.</summary>
-public sealed record NotificationSettings
+/// <summary>Settings of the NotificationManager; its channels' are those of <see cref="ChannelSettings"/>.</summary>
+public sealed record NotificationSettings : ChannelSettings
 {
     public const string GroupId = "notification-service-group";
-
-    public SmtpSettings Smtp { get; init; } = new();
-    public WebhookSettings Webhook { get; init; } = new();
-    public SmsSettings Sms { get; init; } = new();
-    public PushSettings Push { get; init; } = new();
 
     /// <summary>Attempts per delivery (first try included); waits BaseDelay·2^(n-1) plus up to 25 % jitter between them.</summary>
     public int MaxAttempts { get; init; } = 3;
@@ -65,51 +60,4 @@ public sealed record NotificationSettings
 
     public string AlertsTopic => Consumer.Topics[0];
     public string TariffUpdatesTopic => Consumer.Topics[1];
-}
-
-/// <summary>The SMTP server (MailKit). No user name: no authentication.</summary>
-public sealed record SmtpSettings
-{
-    public string Host { get; init; } = "127.0.0.1";
-    public int Port { get; init; } = 25;
-    public string From { get; init; } = "SmartGrid <notifications@smartgrid.local>";
-    /// <summary>Use STARTTLS when the server offers it.</summary>
-    public bool StartTlsWhenAvailable { get; init; } = true;
-    public string? UserName { get; init; }
-    public string? Password { get; init; }
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
-}
-
-/// <summary>
-/// Webhooks: the URL and its signing secret are the user's (notification_preferences.webhook_url, webhook_secret);
-/// these settings are the node's.
-/// </summary>
-public sealed record WebhookSettings
-{
-    /// <summary>
-    /// Exceptions to the public-addresses-only rule of <see cref="WebhookTargets"/>: addresses or networks with an optional
-    /// port ("10.20.0.7:8443", "10.20.0.0/16", "[fd00::7]:443"). A setting, not an API: opening the node's own networks to
-    /// requests users aim is an infrastructure decision, reviewed with the deployment, and a stolen ADMIN token cannot make it.
-    /// </summary>
-    public string[] AllowedTargets { get; init; } = [];
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
-}
-
-/// <summary>SMS provider (Twilio-style API). No base URL: no SMS channel.</summary>
-public sealed record SmsSettings
-{
-    public string? BaseUrl { get; init; }
-    public string AccountSid { get; init; } = "";
-    public string AuthToken { get; init; } = "";
-    public string From { get; init; } = "SmartGrid";
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
-}
-
-/// <summary>Push provider (FCM HTTP v1-style API). No base URL: no push channel.</summary>
-public sealed record PushSettings
-{
-    public string? BaseUrl { get; init; }
-    public string ProjectId { get; init; } = "";
-    public string AccessToken { get; init; } = "";
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 }

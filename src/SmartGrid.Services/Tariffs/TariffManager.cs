@@ -39,7 +39,9 @@ public sealed class TariffManager : ManagerActor
 
     public TariffManager(TariffSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
         IProducer<string, string> producer, TimeProvider time)
-        : base(settings.Consumer, settings.OverrideCheckInterval)
+        : base(settings.Consumer, settings.OverrideCheckInterval,
+            TopicReader.Of<RegionalAggregateMessage>(settings.RegionalTopic, MessageValidation.Validated),
+            TopicReader.Of<TariffOverrideMessage>(settings.OverridesTopic, MessageValidation.Validated))
     {
         _settings = settings;
         _records = new TariffRecords(db);
@@ -53,11 +55,6 @@ public sealed class TariffManager : ManagerActor
     public static Props Props(TariffSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
         IProducer<string, string> producer, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new TariffManager(settings, db, redis, keys, producer, time ?? TimeProvider.System));
-
-    protected override object Parse(string topic, string json) =>
-        topic == _settings.RegionalTopic ? WireJson.Deserialize<RegionalAggregateMessage>(json).Validated()
-        : topic == _settings.OverridesTopic ? WireJson.Deserialize<TariffOverrideMessage>(json).Validated()
-        : json;
 
     protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message) => message switch
     {

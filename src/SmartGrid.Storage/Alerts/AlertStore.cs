@@ -191,8 +191,10 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
 
     /// <summary>
     /// Opens the alert of (type, region, meter), or counts a repeat on the open one: at most one open alert per
-    /// (type, region, meter), enforced by a partial unique index; a repeat raises the count, the last-seen time
-    /// and never lowers the severity. Inserted is true when it was opened.
+    /// (type, region, meter), enforced by a partial unique index; a repeat raises the count and the last-seen time, and
+    /// the severity is the newest occurrence's, up or down: an overload back under the critical load is high again, which
+    /// de-escalates the alert (the NotificationManager's escalation notes it in the timeline). A repeat older than the
+    /// last seen one (late on the topic) leaves the severity. Inserted is true when it was opened.
     /// </summary>
     public async Task<(AlertView Alert, bool Inserted)> UpsertOpenAsync(AlertOccurrence occurrence)
     {
@@ -202,9 +204,7 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
             ON CONFLICT (type, region, (COALESCE(meter_id, ''))) WHERE status <> 'resolved' DO UPDATE SET
                 occurrence_count = alerts.occurrence_count + 1,
                 last_seen_at = GREATEST(alerts.last_seen_at, EXCLUDED.last_seen_at),
-                severity = CASE WHEN array_position(ARRAY['low','medium','high','critical'], EXCLUDED.severity)
-                                  > array_position(ARRAY['low','medium','high','critical'], alerts.severity)
-                                THEN EXCLUDED.severity ELSE alerts.severity END,
+                severity = CASE WHEN EXCLUDED.last_seen_at >= alerts.last_seen_at THEN EXCLUDED.severity ELSE alerts.severity END,
                 message = EXCLUDED.message,
                 metadata = EXCLUDED.metadata,
                 incident_id = COALESCE(alerts.incident_id, EXCLUDED.incident_id),

@@ -77,6 +77,20 @@ public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
         Assert.Equal([Disturbed, Steady], region.GetProperty("worst_meters").EnumerateArray().Select(m => m.GetProperty("meter_id").GetString()).ToList());
         Assert.Equal(1, region.GetProperty("event_counts").GetProperty("interruption").GetInt32());
 
+        // A transformer and a feeder: each meter counts under a node only while it was placed there (the steady one moved at +10 min).
+        var topology = node.App.Services.GetRequiredService<TopologyStore>();
+        await topology.ImportAsync([new(2, Disturbed, "TR-PQ1", "FD-PQ", "Nashik", 100, 1_000), new(3, Steady, "TR-PQ2", "FD-PQ", "Nashik", 100)], start.AddHours(-1));
+        await topology.ImportAsync([new(2, Steady, "TR-PQ1", "FD-PQ", "Nashik")], start.AddMinutes(10));
+        var span = $"from={Q(start)}&to={Q(start.AddHours(1))}";
+        var first = await http.GetFromJsonAsync<JsonElement>($"/api/v1/power-quality/nodes/tr-pq1?{span}");
+        var second = await http.GetFromJsonAsync<JsonElement>($"/api/v1/power-quality/nodes/TR-PQ2?{span}");
+        var feeder = await http.GetFromJsonAsync<JsonElement>($"/api/v1/power-quality/nodes/FD-PQ?{span}");
+        Assert.Equal(("TR-PQ1", "transformer", 2, 3), (first.GetProperty("node_id").GetString(), first.GetProperty("level").GetString(),
+            first.GetProperty("meters").GetInt32(), first.GetProperty("windows").GetInt32()));
+        Assert.Equal((1, 1, 1), (second.GetProperty("meters").GetInt32(), second.GetProperty("windows").GetInt32(), second.GetProperty("compliant_meters").GetInt32()));
+        Assert.Equal(("feeder", 2, 4, 1), (feeder.GetProperty("level").GetString(), feeder.GetProperty("meters").GetInt32(),
+            feeder.GetProperty("windows").GetInt32(), feeder.GetProperty("event_counts").GetProperty("sag").GetInt32()));
+
         // Input is validated, naming the field.
         var bad = await http.GetAsync($"/api/v1/power-quality/meters/{Disturbed}?from=yesterday");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);

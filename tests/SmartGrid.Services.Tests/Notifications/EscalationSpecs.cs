@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
 using Microsoft.Extensions.Time.Testing;
+using SmartGrid.Channels;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Domain.Alerts;

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Confluent.Kafka;
+using SmartGrid.Channels;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Contracts.Tariffs;
@@ -306,6 +307,29 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
     }
 
     [Fact]
+    public async Task Should_tell_webhooks_but_no_person_when_a_non_critical_alert_ends_by_itself()
+    {
+        using var receiver = new WebhookReceiver();
+        await AddUser("operator@grid.test", "OPERATOR", ["Pune-West"], ["email", "webhook"], webhookUrl: receiver.Url);
+        var manager = Start(Settings());
+
+        var high = AlertEvent("Pune-West", "high");
+        Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, high)).Outcome);
+        var ended = AlertEvent("Pune-West", "high", "resolved") with { Alert = high.Alert with { Status = AlertStatuses.Resolved } };
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, AlertsTopic, ended)).Outcome);
+        Assert.Single(_smtp.Messages);
+        Assert.Equal(2, receiver.Requests.Count);
+
+        // Resolved by a person: the others who were told hear that it is handled.
+        var byOperator = AlertEvent("Pune-West", "high", "resolved") with { Actor = "operator", Alert = high.Alert with { Status = AlertStatuses.Resolved } };
+        Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, byOperator)).Outcome);
+        // A critical alert's end is told to everyone, whoever ended it.
+        var critical = AlertEvent("Pune-West", "critical", "resolved");
+        Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, critical)).Outcome);
+        Assert.Equal(3, _smtp.Messages.Count);
+    }
+
+    [Fact]
     public async Task Should_retry_a_failing_webhook_three_times_then_log_it_failed_without_holding_up_email()
     {
         using var receiver = new WebhookReceiver(_ => 500);
@@ -563,14 +587,14 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
             rateLimit: new RecipientRateLimit(Fixture.Redis, Keys, settings.MaxPerRecipientPerHour)));
         var manager = StartManager();
 
-        // One alert flapping for ten minutes: raised, resolved, raised again…
+        // One alert flapping for ten minutes: raised, resolved by its operator, raised again…
         var first = AlertEvent("Pune-West");
         var flapping = new List<AlertEventMessage>();
         var outcomes = new List<string>();
         for (var i = 0; i < 10; i++)
         {
             clock.Now = T0.AddMinutes(i);
-            var e = AlertEvent("Pune-West", "high", i % 2 == 0 ? "created" : "resolved") with { Alert = first.Alert };
+            var e = AlertEvent("Pune-West", "high", i % 2 == 0 ? "created" : "resolved") with { Alert = first.Alert, Actor = i % 2 == 0 ? "system" : "operator" };
             flapping.Add(e);
             outcomes.Add((await Deliver(manager, AlertsTopic, e)).Outcome);
         }

@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using SmartGrid.Channels;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Services.Alerts;

@@ -1,3 +1,4 @@
+using SmartGrid.Channels;
 using SmartGrid.Services.Notifications;
 
 namespace SmartGrid.Services.Tests.Notifications;

@@ -1,4 +1,5 @@
 using System.Net;
+using SmartGrid.Channels;
 using SmartGrid.Services.Notifications;
 
 namespace SmartGrid.Services.Tests.Notifications;

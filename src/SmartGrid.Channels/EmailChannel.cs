@@ -2,7 +2,7 @@ using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
 
-namespace SmartGrid.Services.Notifications;
+namespace SmartGrid.Channels;
 
 /// <summary>Email over SMTP (MailKit): plain text and HTML alternatives, one connection per message.</summary>
 public sealed class EmailChannel(SmtpSettings settings) : INotificationChannel

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace SmartGrid.Services.Notifications;
+namespace SmartGrid.Channels;
 
 /// <summary>
 /// Where a webhook may go. A user's URL is a request our node makes on their behalf, so it must not

@@ -1,4 +1,4 @@
-namespace SmartGrid.Services.Notifications;
+namespace SmartGrid.Channels;
 
 /// <summary>One way of reaching a user (email, webhook…). Throws when the delivery failed; the manager retries.</summary>
 public interface INotificationChannel

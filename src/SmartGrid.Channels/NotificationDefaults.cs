@@ -1,4 +1,4 @@
-namespace SmartGrid.Services.Notifications;
+namespace SmartGrid.Channels;
 
 /// <summary>
 /// What a user who never saved notification preferences gets: the gateway reports these from

@@ -4,9 +4,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using SmartGrid.Contracts;
-using SmartGrid.Services.Common;
 
-namespace SmartGrid.Services.Notifications;
+namespace SmartGrid.Channels;
 
 /// <summary>
 /// Webhooks: HTTP POST of a JSON body to the user's URL with the idempotency key in <c>X-SmartGrid-Delivery</c>,

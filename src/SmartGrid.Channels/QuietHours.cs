@@ -1,4 +1,4 @@
-namespace SmartGrid.Services.Notifications;
+namespace SmartGrid.Channels;
 
 /// <summary>
 /// A user's quiet hours (notification_preferences.quiet_hours_start / _end, time of day in UTC:

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
 
-namespace SmartGrid.Services.Hosting;
+namespace SmartGrid.Storage;
 
 /// <summary>
 /// The one way the node connects to Redis. Redis is a cache and a counter store here, never the only copy of

@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Sql.Journal;
+using SmartGrid.Storage;
+
+namespace SmartGrid.Actors.Persistence;
+
+/// <summary>
+/// Akka.Persistence.Sql's journal, with the two reads of a recovery batched across entities: the
+/// highest sequence number and the replay of the events after the snapshot. Thousands of meters
+/// starting at once (a restart, a fleet of passivated or new meters) each asked the plugin for
+/// both on a connection of their own, and the journal's recovery rate (a few hundred meters a
+/// second) set the pace of the whole stream. Here the requests that arrive while earlier ones are
+/// answered go as one statement (<see cref="JournalRecoveryReader"/>), and a batch of hundreds costs
+/// about what one request did. Writes, deletes and queries are the plugin's, unchanged; a replay
+/// longer than <see cref="MaxBatchedReplay"/> events (a region's, a sharding coordinator's) is the
+/// plugin's too, which pages it.
+/// </summary>
+public sealed class BatchedSqlJournal : SqlWriteJournal
+{
+    /// <summary>Longest replay answered in a batch; a meter snapshots every 100 events, so it replays fewer.</summary>
+    public const long MaxBatchedReplay = 1_000;
+
+    private readonly RecoveryBatching.Reads _reads;
+    private readonly Akka.Serialization.Serialization _serialization;
+
+    /// <summary>Each entity's write in flight: its recovery must not read the highest sequence number before the write ends.</summary>
+    private readonly ConcurrentDictionary<string, Task> _writes = new();
+
+    public BatchedSqlJournal(Config journalConfig) : base(journalConfig)
+    {
+        _reads = RecoveryBatching.For(Context.System).ReadsFor(journalConfig);
+        _serialization = Context.System.Serialization;
+    }
+
+    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    {
+        // A restarted entity may recover while its last write is still on its way: it would number its next events from an old highest.
+        if (_writes.TryGetValue(persistenceId, out var write))
+            await write.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(cancellationToken);
+        return await _reads.HighestSequenceNrAsync(persistenceId, fromSequenceNr).WaitAsync(cancellationToken);
+    }
+
+    public override async Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
+        Action<IPersistentRepresentation> recoveryCallback)
+    {
+        if (toSequenceNr - fromSequenceNr >= MaxBatchedReplay)
+        {
+            await base.ReplayMessagesAsync(context, persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback);
+            return;
+        }
+        foreach (var row in await _reads.EventsAsync(new EventRange(persistenceId, fromSequenceNr, toSequenceNr, max)))
+            recoveryCallback(new Persistent(
+                payload: RecoveryBatching.Deserialize(_serialization, row.Payload, row.SerializerId, row.Manifest),
+                sequenceNr: row.SequenceNr,
+                persistenceId: row.PersistenceId,
+                manifest: row.Manifest,
+                isDeleted: false,
+                sender: ActorRefs.NoSender,
+                writerGuid: row.WriterUuid,
+                timestamp: row.Created));
+    }
+
+    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    {
+        var writes = messages as IReadOnlyList<AtomicWrite> ?? messages.ToList();
+        var write = base.WriteMessagesAsync(writes, cancellationToken);
+        // One entity's writes come one after the other (an entity waits for its write to end), so the newest is the one to wait for.
+        var persistenceId = writes[0].PersistenceId;
+        _writes[persistenceId] = write;
+        write.ContinueWith(done => _writes.TryRemove(KeyValuePair.Create(persistenceId, (Task)done)), TaskScheduler.Default);
+        return write;
+    }
+}
