@@ -119,10 +119,6 @@ public sealed class ClusterFailoverSpecs(ITestOutputHelper output) : IAsyncLifet
                              $"{(truthAt - lastSentAt).TotalSeconds:0.0} s after the last reading was sent " +
                              $"({truth.Accepted} readings, {truth.OneMinute.Count} 1m rows, {truth.FifteenMinutes.Count} 15m rows)");
 
-            // The survivor read the partitions whose asks the removal cancelled again from their commits (or got them
-            // anew from the rebalance that the dead member's session caused, whichever came first) while its consumer
-            // stayed in the group: restarting the consumer would rejoin, and that rebalance stops every partition.
-            Assert.DoesNotContain($"Kafka consumer {TelemetryConsumer.GroupId}: restarting after a failure", ReadLog(survivor));
             _passed = true;
         }
         catch
@@ -157,12 +153,6 @@ public sealed class ClusterFailoverSpecs(ITestOutputHelper output) : IAsyncLifet
         _nodes.Add(node);
         await node.WaitForLogAsync(readyLine, ReadyTimeout);
         return node;
-    }
-
-    private static string ReadLog(NodeProcess node)
-    {
-        using var reader = new StreamReader(new FileStream(node.LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
-        return reader.ReadToEnd();
     }
 
     /// <summary>Keeps, in order, every reading the broker acknowledged: the ground truth's input.</summary>
