@@ -13,10 +13,9 @@ namespace SmartGrid.Kafka;
 /// those 100,000 in about 100 ms then sat idle for the rest of the second: the "stuck near 230K msg/s" rounds of
 /// <c>./build.sh bench kafka</c>, for the raw Confluent loop too.
 /// For failover: <c>session.timeout.ms=6000</c> (a killed member's partitions move after 6 s, the lowest a stock
-/// broker accepts, not after librdkafka's 45 s), <c>heartbeat.interval.ms=1000</c> and
-/// <c>partition.assignment.strategy=cooperative-sticky</c>: a rebalance revokes only the partitions that move, so the
-/// other members' partitions keep flowing while it runs (RebalanceSpecs). Every member of a group must use the same
-/// protocol: a group cannot mix it with the eager <c>range</c>/<c>roundrobin</c>.
+/// broker accepts, not after librdkafka's 45 s) and <c>heartbeat.interval.ms=1000</c>. The assignment stays
+/// librdkafka's eager <c>range</c>; <c>partition.assignment.strategy=cooperative-sticky</c> is supported (a rebalance
+/// revokes only the partitions that move, RebalanceSpecs), but every member of a group must use the same protocol.
 /// Anything in <see cref="Properties"/> overrides them.
 /// </summary>
 public sealed record ConsumerSettings<TKey, TValue>

@@ -38,17 +38,19 @@ public static class TelemetryConsumer
     {
         var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
         return KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
-            .SelectAsyncUnordered(64, partition => RunReplayingAbandoned(partition.Item2,
+            .SelectAsyncUnordered(64, partition => RunReplayingLost(partition.Item2,
                 new Asks(meters, StreamRuns.Next(), settings.AskTimeout, journalFailures, abandon?.Invoke() ?? default), settings, committer, materializer, gate));
     }
 
     /// <summary>
-    /// A run abandoned because a processor left (its meters' answers are lost) reads its partition again from the
-    /// commits, with a new run, while the consumer stays in its group: restarting the whole stream instead would
-    /// rejoin the group, and the rebalance that causes stops every partition of every member for seconds. Any other
-    /// failure fails the stream (<see cref="Hosting.RestartingConsumer"/> restarts it with back-off).
+    /// A run whose recorded readings are lost reads its partition again from the commits, with a new run, while the
+    /// consumer stays in its group: the run was abandoned because a processor left (its meters' answers never come),
+    /// or a meter restarted before its checkpoint (its readings all come from this partition, keyed by meter).
+    /// Restarting the whole stream instead would rejoin the group, and the rebalance that causes stops every
+    /// partition of every member for seconds. Any other failure fails the stream (<see cref="Hosting.RestartingConsumer"/>
+    /// restarts it with back-off).
     /// </summary>
-    private static async Task<Done> RunReplayingAbandoned(Source<CommittableMessage<string, TelemetryReading>, NotUsed> partition, Asks asks,
+    private static async Task<Done> RunReplayingLost(Source<CommittableMessage<string, TelemetryReading>, NotUsed> partition, Asks asks,
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate)
     {
         CommittableOffset? emitted = null;
@@ -60,8 +62,11 @@ public static class TelemetryConsumer
                 return m;
             }), asks, settings, committer, materializer, gate);
         }
-        catch (Exception) when (asks.Abandon.IsCancellationRequested && emitted is not null)
+        catch (Exception e) when (emitted is not null && (asks.Abandon.IsCancellationRequested || e.GetBaseException() is MeterRestartedException))
         {
+            // A meter that keeps restarting must not turn the replay into a busy loop: the stream restart's first back-off.
+            if (!asks.Abandon.IsCancellationRequested)
+                await Task.Delay(StreamRestarts.MinBackoff);
             emitted.ReplayPartition();
             return Done.Instance;
         }
@@ -92,7 +97,11 @@ public static class TelemetryConsumer
                 return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
             })
             .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, asks))
-            .GroupedWithin(10_000, settings.CheckpointInterval)
+            // A run's first group is checkpointed as soon as it is recorded, then every checkpoint interval: a
+            // partition replayed after a processor left (or newly assigned) commits past its backlog an interval sooner.
+            .PrefixAndTail(1)
+            .ConcatMany(first => Source.From(first.Item1.Select(group => (IEnumerable<Recorded>)[group]))
+                .Concat(first.Item2.GroupedWithin(10_000, settings.CheckpointInterval)))
             .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), asks))
             .RunWith(Committer.Sink(committer), materializer);
 
@@ -137,9 +146,8 @@ public static class TelemetryConsumer
     }
 
     /// <summary>
-    /// A meter lost readings it had applied but not persisted (it restarted or moved): the
-    /// stream fails, <see cref="Hosting.RestartingConsumer"/> rebuilds it, and Kafka replays from
-    /// the last commit.
+    /// A meter lost readings it had applied but not persisted (it restarted or moved): its
+    /// partition's run ends and the partition is read again from the last commit.
     /// </summary>
     public sealed class MeterRestartedException(string meterId)
         : Exception($"meter {meterId} restarted before its checkpoint; replaying from the last committed offsets");

@@ -53,8 +53,8 @@ public sealed class ClusterFailoverSpecs(ITestOutputHelper output) : IAsyncLifet
 
     /// <summary>
     /// The victim is the oldest member, so it hosts the cluster singletons (the shard coordinators and both
-    /// projections) as well as its share of the partitions: the survivor must take all of them over. It holds the
-    /// lower address, which is what keep-majority keeps when two members split one against one (README "Failover").
+    /// projections) as well as its share of the partitions: the survivor must take all of them over. The survivor
+    /// holds the lower address, which is what keep-majority keeps when two members split one against one (README "Failover").
     /// </summary>
     [Fact]
     public async Task Should_take_over_the_singletons_and_partitions_of_a_killed_oldest_processor_and_reach_the_truth()
@@ -118,6 +118,7 @@ public sealed class ClusterFailoverSpecs(ITestOutputHelper output) : IAsyncLifet
             output.WriteLine($"truth: every aggregate equals the truth {truthAt.TotalSeconds:0.0} s after the kill, " +
                              $"{(truthAt - lastSentAt).TotalSeconds:0.0} s after the last reading was sent " +
                              $"({truth.Accepted} readings, {truth.OneMinute.Count} 1m rows, {truth.FifteenMinutes.Count} 15m rows)");
+
             _passed = true;
         }
         catch
