@@ -17,7 +17,7 @@ namespace SmartGrid.Integration.Tests.PowerQuality;
 /// </summary>
 public sealed class PowerQualityRouteSpecs(ITestOutputHelper output)
 {
-    private const string Password = "Power-Quality-Specs-2026";
+    internal const string Password = "Power-Quality-Specs-2026";
     private const string Disturbed = "MTR-77000001";
     private const string Steady = "MTR-77000002";
 
