@@ -293,6 +293,42 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
     }
 
     [Fact]
+    public async Task Should_keep_an_open_timeline_and_an_unsent_note_when_another_alert_arrives_live()
+    {
+        var page = await node.LoginAsync(Operator);
+        await page.GotoAsync("/#/alerts");
+        await Assertions.Expect(page.Locator("#page h1")).ToHaveTextAsync("Alerts", new() { Timeout = Wait });
+        await WaitLiveAsync(page);
+        const string read = "MTR-77000504", noted = "MTR-77000505", arriving = "MTR-77000506";
+        node.ProduceAnomaly(read, "Nashik", DateTimeOffset.UtcNow.AddMinutes(-3));
+        node.ProduceAnomaly(noted, "Nashik", DateTimeOffset.UtcNow.AddMinutes(-3));
+        var readRow = page.Locator("tr[data-alert-id]", new() { HasText = read });
+        var notedRow = page.Locator("tr[data-alert-id]", new() { HasText = noted });
+        await Assertions.Expect(readRow).ToBeVisibleAsync(new() { Timeout = Wait });
+        await Assertions.Expect(notedRow).ToBeVisibleAsync(new() { Timeout = Wait });
+
+        // The operator reads one alert's timeline and starts a note on another.
+        await readRow.GetByRole(AriaRole.Button, new() { Name = "Timeline" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".timeline-events li[data-action='created']")).ToBeVisibleAsync(new() { Timeout = Wait });
+        await notedRow.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
+        await page.GetByLabel("Note for acknowledging", new() { Exact = false }).FillAsync("half-written note");
+
+        // Somebody else's alert arrives and the list is drawn again.
+        node.ProduceAnomaly(arriving, "Nashik", DateTimeOffset.UtcNow.AddMinutes(-3));
+        await Assertions.Expect(page.Locator("tr[data-alert-id]", new() { HasText = arriving })).ToBeVisibleAsync(new() { Timeout = Wait });
+
+        // Both stay where they were: the timeline under its alert, the note under its alert with the text typed so far.
+        var timelineRow = page.Locator("tr.timeline");
+        await Assertions.Expect(timelineRow).ToHaveCountAsync(1, new() { Timeout = Wait });
+        Assert.Equal(await readRow.GetAttributeAsync("data-alert-id"),
+            await timelineRow.EvaluateAsync<string>("t => t.previousElementSibling.dataset.alertId"));
+        var noteRow = page.Locator("tr.note-row");
+        await Assertions.Expect(noteRow.Locator("textarea")).ToHaveValueAsync("half-written note");
+        Assert.Equal(await notedRow.GetAttributeAsync("data-alert-id"),
+            await noteRow.EvaluateAsync<string>("t => t.previousElementSibling.dataset.alertId"));
+    }
+
+    [Fact]
     public async Task Should_refuse_a_note_over_1000_characters_and_resolve_with_one_at_the_limit()
     {
         const string meter = "MTR-77000503";

@@ -291,6 +291,7 @@ function noteForm(alert, action, button, onChange) {
     try {
       await api.request('PUT', `/alerts/operator/${enc(alert.alert_id)}/${action}`, note ? { note } : undefined);
       document.getElementById('live').textContent = `Alert ${action === 'resolve' ? 'resolved' : 'acknowledged'}.`;
+      note.remove();
       await onChange?.();
     } catch (err) {
       error.textContent = err.problem?.errors ? Object.entries(err.problem.errors).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ') : `Could not ${action}: ${err.message}`;
@@ -334,7 +335,23 @@ async function alerts(target, _, { onLive }) {
   const load = async () => {
     const f = Object.fromEntries(new FormData(filters));
     const items = await allPages('/alerts/operator/active', f);
+    // A live alert re-renders the list: an operator reading a timeline or writing a note must not lose it to
+    // somebody else's alert, so open timelines are opened again (fresh) and an unsent note moves to the new row.
+    const openTimelines = [...list.querySelectorAll('tr.timeline')].map((t) => t.previousElementSibling?.dataset.alertId);
+    const draft = list.querySelector('tr.note-row');
+    const draftFocused = draft?.contains(document.activeElement);
+    const draftFor = draft?.previousElementSibling?.dataset.alertId;
     list.replaceChildren(alertTable(`${items.length} ${items.length === 1 ? 'alert' : 'alerts'}, most severe first`, items, true, load));
+    const rowOf = (id) => [...list.querySelectorAll('tr[data-alert-id]')].find((r) => r.dataset.alertId === id);
+    if (draft && rowOf(draftFor)?.dataset.status !== 'resolved') {
+      rowOf(draftFor)?.after(draft);
+      if (draftFocused) draft.querySelector('textarea')?.focus();
+    }
+    for (const id of openTimelines) {
+      const alert = items.find((a) => a.alert_id === id);
+      const button = rowOf(id)?.querySelector('button[aria-expanded]');
+      if (alert && button) await timeline(alert, button);
+    }
   };
   filters.addEventListener('change', load);
   target.replaceChildren(h('h1', {}, 'Alerts'),
