@@ -40,7 +40,7 @@ internal static class ReliabilityEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        var group = api.MapGroup("/reliability").WithTags("reliability").RequireAuthorization().AddEndpointFilter<RateLimitFilter>();
+        var group = api.MapSignedInGroup("/reliability", "reliability");
         group.MapGet("/regions/{region}", RegionAsync).WithName("reliability.region").Produces<NodeReliability>()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("A region's SAIFI, SAIDI, CAIDI and MAIFI over [from, to), with its customer interruptions")
