@@ -64,6 +64,8 @@ public sealed partial class AlertManager : ManagerActor
 
         ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatuses.Acknowledged)));
         ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatuses.Resolved)));
+        ReceiveAsync<CheckPowerQuality>(_ => ReplyAsync(Sender.IsNobody() || Sender.Equals(Self) ? ActorRefs.Nobody : Sender,
+            async () => await CheckPowerQualityAsync()));
         ReceiveAsync<CheckOutages>(async _ =>
         {
             // The timer's checks answer nobody; a failed one is retried at the next interval.
@@ -97,6 +99,7 @@ public sealed partial class AlertManager : ManagerActor
     {
         base.PreStart();
         Timers.StartPeriodicTimer("outages", CheckOutages.Instance, _settings.OutageCheckInterval);
+        Timers.StartPeriodicTimer("power-quality", CheckPowerQuality.Instance, _settings.PowerQualityCheckInterval);
     }
 
     protected override async Task MaintainAsync()
