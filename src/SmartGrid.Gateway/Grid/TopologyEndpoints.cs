@@ -57,7 +57,7 @@ internal static class TopologyEndpoints
             .WithSummary("The tree region → feeder → transformer → meters as placed now, of the regions the caller operates")
             .Query("region", "Only this region");
         grid.MapGet("/nodes/{id}/load", NodeLoadAsync).WithName("grid.nodes.load").Produces<NodeLoadPage>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("A node's load windows in [from, to): the summed average power of the meters placed under it, % of its rating, meters reported and expected")
             .TimeRange("1 day").Query("resolution", "1m (at most 1 day) or 15m (default)");
     }
