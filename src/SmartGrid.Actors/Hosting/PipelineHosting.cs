@@ -53,11 +53,11 @@ public static class PipelineHosting
         {
             var (consumer, gate, log, materializer) = RawReadings(system, pipeline, kafkaBootstrap);
             var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
-            var removals = MemberRemovals.Watch(system, role);
+            var removals = MemberRemovals.Watch(system, role, registry.Get<MeterActor>());
             MeterWake.Start(registry.Get<MeterActor>(), new JournalRecency(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()), pipeline, removals, log);
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
-                CommitterSettings.Default, materializer, gate, () => removals.Token), log, materializer);
+                CommitterSettings.Default, materializer, gate, () => removals.Current), log, materializer);
             ConsumerDrain.Get(system).Add(telemetry);
         });
 
