@@ -102,6 +102,7 @@ public static class PipelineHosting
         var consumer = ConsumerSettings.Create(kafkaBootstrap, TelemetryConsumer.GroupId, Deserializers.Utf8,
                 new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
             .WithDeadLetterTopic(Topics.DeadLetters)
+            .WithProperty("session.timeout.ms", ((int)pipeline.ConsumerSessionTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture))
             // Room for two full groups per partition, so the next group fills while one is recorded.
             with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
         var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");

@@ -93,7 +93,7 @@ public static class TelemetryConsumer
     private static Task<Done> RunPartition(Source<CommittableMessage<string, TelemetryReading>, NotUsed> partition, Asks asks,
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate) =>
         partition
-            .GroupedWithin(settings.MaxBatch, settings.MaxBatchInterval)
+            .GroupedWeightedWithin(settings.MaxBatch, settings.MaxBatch, settings.MaxBatchInterval, FirstGroupFirst(settings.MaxBatch))
             // One group at a time through the gate, so groups reach the meters in offset order:
             // RecordAsync sends its readings before it awaits, and a meter's readings stay in order.
             .SelectAsync(1, async group =>
@@ -109,6 +109,27 @@ public static class TelemetryConsumer
                 .Concat(first.Item2.GroupedWithin(10_000, settings.CheckpointInterval)))
             .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), asks))
             .RunWith(Committer.Sink(committer), materializer);
+
+    /// <summary>
+    /// Readings a run's first group holds at most. A run starts on a fresh node, after a rebalance or a replay, with a
+    /// backlog, and its first group waits for every meter in it to recover (about 500 meters/s on two loaded cores):
+    /// a full group of the backlog held the first checkpoint back until thousands of meters were up (9.5 s of a 17.8 s
+    /// restart with 5,000 meters). A small first group is checkpointed (and committed) once its few meters are up.
+    /// </summary>
+    public const int FirstGroup = 200;
+
+    /// <summary>The weight of each reading: the first <see cref="FirstGroup"/> of a run fill a group between them, then a group holds <paramref name="maxBatch"/>.</summary>
+    private static Func<CommittableMessage<string, TelemetryReading>, long> FirstGroupFirst(int maxBatch)
+    {
+        var seen = 0;
+        var heavy = Math.Max(1, maxBatch / FirstGroup);
+        return _ =>
+        {
+            if (seen >= FirstGroup) return 1;
+            seen++;
+            return heavy;
+        };
+    }
 
     /// <summary>Groups recorded since the last checkpoint: the meters (and their instances) that hold them, and the offset they reach.</summary>
     private sealed record Recorded(CommittableOffset Offset, Dictionary<string, Guid> Meters, long Accepted, long Duplicates, long TooLate)
