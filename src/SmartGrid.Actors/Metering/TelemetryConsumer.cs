@@ -70,6 +70,7 @@ public static class TelemetryConsumer
             else
                 await asks.HandedOver;
             emitted.ReplayPartition();
+            PipelineMetrics.PartitionReplays.Add(1);
             return Done.Instance;
         }
     }
