@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace SmartGrid.Bench;
 
-/// <summary>A throwaway database per benchmark run on the server of ConnectionStrings__Postgres, dropped at the end.</summary>
+/// <summary>A throwaway database per benchmark run on the server of ConnectionStrings__Postgres, dropped at the end unless kept.</summary>
 internal sealed class BenchDatabase : IAsyncDisposable
 {
     private readonly string _server;
@@ -19,6 +19,9 @@ internal sealed class BenchDatabase : IAsyncDisposable
     public string Name { get; }
     public string ConnectionString { get; }
 
+    /// <summary>Leave the database in place at the end, so a run's rows can be queried afterwards.</summary>
+    public bool Keep { get; set; }
+
     public static async Task<BenchDatabase> CreateAsync()
     {
         var server = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } cs
@@ -32,6 +35,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
+        if (Keep)
+        {
+            Console.WriteLine($"database kept: {ConnectionString}");
+            return;
+        }
         await ExecuteAsync(_server, $"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
     }
 

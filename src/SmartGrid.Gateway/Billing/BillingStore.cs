@@ -2,6 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using SmartGrid.Domain.Billing;
 using SmartGrid.Gateway.Http;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Gateway.Billing;
 
@@ -196,17 +197,7 @@ public sealed class BillingStore(NpgsqlDataSource db)
         await using var cmd = db.CreateCommand(
             $"SELECT {Columns}, count(*) OVER () FROM invoices WHERE user_id = $1 ORDER BY period DESC LIMIT $2 OFFSET $3");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        var items = new List<Invoice>();
-        long total = 0;
-        while (await r.ReadAsync(ct))
-        {
-            items.Add(Read(r));
-            total = r.GetInt64(14);
-        }
-        return (items, total);
+        return await cmd.ReadPageAsync(limit, offset, Read, ct);
     }
 
     /// <summary>The invoice if it belongs to the user; another user's answers like a missing one.</summary>

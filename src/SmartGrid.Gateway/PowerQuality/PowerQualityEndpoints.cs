@@ -23,11 +23,11 @@ internal static class PowerQualityEndpoints
     {
         var pq = api.MapSignedInGroup("/power-quality", "power-quality");
         pq.MapGet("/meters/{meterId}", MeterAsync).WithName("power-quality.meter").Produces<MeterPowerQuality>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("A meter's 10-minute voltage windows in [from, to): shares within ±10 % and ±5 % of nominal, EN 50160 compliance, and its voltage events")
             .TimeRange("7 days");
         pq.MapGet("/nodes/{nodeId}", NodeAsync).WithName("power-quality.node").Produces<NodePowerQuality>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("The same summary over every meter of a node (a region, feeder or transformer), worst meters first")
             .TimeRange("7 days").Query("limit", "How many of the worst meters to list, 1 to 1000 (default 100)");
     }

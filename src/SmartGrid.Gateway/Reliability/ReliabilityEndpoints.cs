@@ -1,6 +1,7 @@
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Reliability;
 using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Grid;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage;
 
@@ -43,11 +44,11 @@ internal static class ReliabilityEndpoints
     {
         var group = api.MapSignedInGroup("/reliability", "reliability");
         group.MapGet("/regions/{region}", RegionAsync).WithName("reliability.region").Produces<NodeReliability>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("A region's SAIFI, SAIDI, CAIDI and MAIFI over [from, to), with its customer interruptions")
             .TimeRange("30 days");
         group.MapGet("/nodes/{nodeId}", NodeAsync).WithName("reliability.node").Produces<NodeReliability>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("The same for a grid node: a region, a feeder or a transformer (the meters placed under it during the period)")
             .TimeRange("30 days");
     }
@@ -72,10 +73,9 @@ internal static class ReliabilityEndpoints
         if (query.HasErrors)
             return query.Problem();
         var ct = context.RequestAborted;
-        if (await topology.FindNodeAsync(nodeId, ct) is not { } node)
-            return Problems.NotFound("Node not found", $"No grid node '{nodeId}' (a region, feeder or transformer).");
-        if (!CurrentUser.From(context.User).MayOperate(node.Region))
-            return Problems.Forbidden($"Node '{node.Id}' is in region '{node.Region}', which you do not operate.");
+        var (node, refusal) = await GridNodes.OperatedAsync(nodeId, context, topology);
+        if (node is null)
+            return refusal!;
         var now = time.GetUtcNow();
         if (node.Kind == GridNodeKind.Region)
             return await RegionAnswerAsync(node.Region, from, to, queries, now, ct);

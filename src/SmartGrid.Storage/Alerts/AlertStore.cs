@@ -59,17 +59,7 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
         cmd.Parameters.Add(Text(filter.Type));
         cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = filter.Statuses.ToArray() });
         cmd.Parameters.Add(TextArray(filter.MeterIds));
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        var items = new List<AlertView>();
-        long total = 0;
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(AlertRows.Read(reader));
-            total = reader.GetInt64(AlertRows.Count);
-        }
-        return (items, total);
+        return await cmd.ReadPageAsync(limit, offset, AlertRows.Read, ct);
     }
 
     public async Task<AlertView?> FindAsync(Guid alertId, CancellationToken ct)

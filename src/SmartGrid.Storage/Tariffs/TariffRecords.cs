@@ -61,19 +61,9 @@ public sealed class TariffRecords(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = region });
         cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
         cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        var items = new List<TariffHistoryEntry>();
-        long total = 0;
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(new TariffHistoryEntry(reader.GetGuid(0), region, reader.GetDecimal(1), reader.IsDBNull(2) ? null : reader.GetDecimal(2),
-                reader.GetFieldValue<DateTimeOffset>(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetGuid(5),
-                reader.IsDBNull(6) ? null : reader.GetDouble(6)));
-            total = reader.GetInt64(7);
-        }
-        return (items, total);
+        return await cmd.ReadPageAsync(limit, offset, reader => new TariffHistoryEntry(reader.GetGuid(0), region, reader.GetDecimal(1),
+            reader.IsDBNull(2) ? null : reader.GetDecimal(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetDouble(6)), ct);
     }
 
     public async Task CreateOverrideAsync(TariffOverride o, CancellationToken ct)
@@ -108,17 +98,7 @@ public sealed class TariffRecords(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)region ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = inForceOrAhead });
         cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        var items = new List<TariffOverride>();
-        long total = 0;
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(ReadOverride(reader));
-            total = reader.GetInt64(11);
-        }
-        return (items, total);
+        return await cmd.ReadPageAsync(limit, offset, ReadOverride, ct);
     }
 
     public async Task<TariffOverride?> FindOverrideAsync(Guid id, CancellationToken ct)
