@@ -283,7 +283,7 @@ function powerQualitySection(pq, title) {
       fact('range_a_share', 'Within ±5 % (ANSI range A)', pq.range_a_share, percent(pq.range_a_share)),
       fact('compliant_meters', 'Compliant meters', pq.compliant_meters, `${pq.compliant_meters} of ${pq.meters} with data (${pq.windows} windows)`),
       fact('event_counts', 'Events', null, counts)),
-    table('Worst meters first', ['Meter', 'Compliant', 'Within ±10 %', 'Within ±5 %', 'Lowest mean', 'Highest mean', 'Events'],
+    table(`Worst meters first${pq.meters > 20 ? ` (20 of ${pq.meters})` : ''}`, ['Meter', 'Compliant', 'Within ±10 %', 'Within ±5 %', 'Lowest mean', 'Highest mean', 'Events'],
       (pq.worst_meters ?? []).slice(0, 20).map((m) => h('tr', { dataset: { pqMeter: m.meter_id } },
         h('th', { scope: 'row' }, h('a', { href: `#/meter/${enc(m.meter_id)}` }, m.meter_id)), h('td', {}, yesNo(m.compliant)),
         h('td', { class: 'num' }, percent(m.within_band_share)), h('td', { class: 'num' }, percent(m.range_a_share)),
