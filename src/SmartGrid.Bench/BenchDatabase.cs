@@ -4,7 +4,7 @@ using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
-/// <summary>A throwaway database per benchmark run (the specs' <see cref="TestDatabase"/>), dropped at the end.</summary>
+/// <summary>A throwaway database per benchmark run (the specs' <see cref="TestDatabase"/>), dropped at the end unless kept.</summary>
 internal sealed class BenchDatabase : IAsyncDisposable
 {
     private readonly TestDatabase _database;
@@ -24,7 +24,19 @@ internal sealed class BenchDatabase : IAsyncDisposable
         return database;
     }
 
-    public ValueTask DisposeAsync() => _database.DisposeAsync();
+    /// <summary>Leave the database in place at the end, so a run's rows can be queried afterwards.</summary>
+    public bool Keep { get; set; }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Keep)
+        {
+            await _database.DisposeAsync();
+            return;
+        }
+        NpgsqlConnection.ClearAllPools();
+        Console.WriteLine($"database kept: {ConnectionString}");
+    }
 
     /// <summary>Kept for AlertQualityBench, which another change owns now; the others call <see cref="Testing.FreePort.Next"/>.</summary>
     public static int FreePort() => Testing.FreePort.Next();

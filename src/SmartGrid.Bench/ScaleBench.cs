@@ -6,6 +6,7 @@ using Akka.Hosting;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
@@ -156,6 +157,7 @@ internal static class ScaleBench
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
         await app.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(ids.Select((id, i) => (id, BenchReadings.RegionOf(i))));
         var random = new Random(7);
+        using var restarts = new PipelineCounters();
         var clock = Stopwatch.StartNew();
         var nextReport = TimeSpan.FromSeconds(30);
         var lastCommitted = 0L;
@@ -175,7 +177,7 @@ internal static class ScaleBench
                 var committed = offsets.Committed().Sum();
                 var (heap, rss) = Memory(collect: false);
                 Console.WriteLine($"{clock.Elapsed.TotalMinutes,5:0.0} min  sent {sent,12:N0}  processed {(committed - lastCommitted) / 30.0,8:N0}/s  lag {lag,9:N0}  " +
-                                  $"heap {heap / 1048576.0,6:N0} MiB  rss {rss / 1048576.0,6:N0} MiB");
+                                  $"heap {heap / 1048576.0,6:N0} MiB  rss {rss / 1048576.0,6:N0} MiB  consumer restarts {restarts.Restarts}  partition replays {restarts.Replays}");
                 lastCommitted = committed;
                 nextReport += TimeSpan.FromSeconds(30);
             }
@@ -186,6 +188,8 @@ internal static class ScaleBench
         await app.StopAsync();
         await app.DisposeAsync();
         Console.WriteLine($"soak max lag: {maxLag}");
+        Console.WriteLine($"soak consumer restarts: {restarts.Restarts}");
+        Console.WriteLine($"soak partition replays: {restarts.Replays}");
         return 0;
     }
 
@@ -198,6 +202,9 @@ internal static class ScaleBench
         $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
         "--SmartGrid:Simulator:Enabled=false",
         "--SmartGrid:Pipeline:CheckpointInterval=00:00:01",
+        // The embedded broker takes a session shorter than a stock broker's 6 s minimum: a killed node's partitions
+        // are free for its restarted process sooner (README "Scale").
+        "--SmartGrid:Pipeline:ConsumerSessionTimeout=00:00:03",
         $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",
         // Default log levels: StartNodeAsync waits for the consumer's "assigned" line, which Akka logs at Info.
     ];
@@ -247,6 +254,30 @@ internal static class ScaleBench
         }
         using var self = Process.GetCurrentProcess();
         return (GC.GetTotalMemory(forceFullCollection: false), self.WorkingSet64);
+    }
+
+    /// <summary>The in-process node's stream restarts and partition replays, as its Prometheus counters count them.</summary>
+    private sealed class PipelineCounters : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private long _restarts, _replays;
+
+        public PipelineCounters()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument == PipelineMetrics.ConsumerRestarts || instrument == PipelineMetrics.PartitionReplays)
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+                Interlocked.Add(ref instrument == PipelineMetrics.ConsumerRestarts ? ref _restarts : ref _replays, value));
+            _listener.Start();
+        }
+
+        public long Restarts => Interlocked.Read(ref _restarts);
+        public long Replays => Interlocked.Read(ref _replays);
+
+        public void Dispose() => _listener.Dispose();
     }
 
     /// <summary>The telemetry group's committed offsets against the log's end, read without joining the group.</summary>

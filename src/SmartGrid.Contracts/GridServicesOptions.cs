@@ -163,9 +163,11 @@ public sealed record AlertSettings
     public ConsumerOptions Consumer { get; init; } = new()
     {
         GroupId = GroupId,
-        Topics = [Topics.RegionalAggregates, Topics.Anomalies],
+        Topics = [Topics.RegionalAggregates, Topics.Anomalies, Topics.GridNodeAggregates],
     };
 
     public string RegionalTopic => Consumer.Topics[0];
     public string AnomaliesTopic => Consumer.Topics[1];
+    /// <summary>Transformers' and feeders' loads (issue 17); a consumer configured with two topics reads none.</summary>
+    public string? GridNodeTopic => Consumer.Topics.Count > 2 ? Consumer.Topics[2] : null;
 }

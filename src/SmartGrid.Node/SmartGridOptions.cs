@@ -60,6 +60,8 @@ public sealed class SmartGridOptions
             throw new InvalidOperationException($"SmartGrid:Pipeline:PassivateAfter must be positive (is {Pipeline.PassivateAfter})");
         if (Pipeline.JournalCleanupInterval <= TimeSpan.Zero)
             throw new InvalidOperationException($"SmartGrid:Pipeline:JournalCleanupInterval must be positive (is {Pipeline.JournalCleanupInterval})");
+        if (Pipeline.ConsumerSessionTimeout < TimeSpan.FromSeconds(2))
+            throw new InvalidOperationException($"SmartGrid:Pipeline:ConsumerSessionTimeout must be at least 2 s, twice the 1 s Kafka heartbeat (is {Pipeline.ConsumerSessionTimeout})");
         foreach (var r in EffectiveRegions)
             if (r.CapacityKw <= 0) throw new InvalidOperationException($"region {r.Name}: CapacityKw must be > 0");
         return this;

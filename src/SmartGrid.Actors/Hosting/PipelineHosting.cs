@@ -53,11 +53,11 @@ public static class PipelineHosting
         {
             var (consumer, gate, log, materializer) = RawReadings(system, pipeline, kafkaBootstrap);
             var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
-            var removals = MemberRemovals.Watch(system, role);
+            var removals = MemberRemovals.Watch(system, role, registry.Get<MeterActor>());
             MeterWake.Start(registry.Get<MeterActor>(), new JournalRecency(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()), pipeline, removals, log);
             var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
-                CommitterSettings.Default, materializer, gate, () => removals.Token), log, materializer);
+                CommitterSettings.Default, materializer, gate, () => removals.Current), log, materializer);
             ConsumerDrain.Get(system).Add(telemetry);
         });
 
@@ -102,6 +102,7 @@ public static class PipelineHosting
         var consumer = ConsumerSettings.Create(kafkaBootstrap, TelemetryConsumer.GroupId, Deserializers.Utf8,
                 new TelemetryConsumer.ReadingDeserializer(validator, TimeProvider.System))
             .WithDeadLetterTopic(Topics.DeadLetters)
+            .WithProperty("session.timeout.ms", ((int)pipeline.ConsumerSessionTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture))
             // Room for two full groups per partition, so the next group fills while one is recorded.
             with { MaxBufferPerPartition = 2 * pipeline.MaxBatch };
         var log = Akka.Event.Logging.GetLogger(system, "SmartGrid.Pipeline");

@@ -32,6 +32,10 @@ public static class PipelineMetrics
         "From the meter persisting a published window to its row being committed");
     public static readonly Histogram<double> PersistLatency = Meter.CreateHistogram<double>("persist.duration", "ms",
         "One checkpoint of a partition: from asking the meters it touched to persist until all of them have");
+    public static readonly Counter<long> ConsumerRestarts = Meter.CreateCounter<long>("consumer.restarts", "{restart}",
+        "Kafka consumer streams rebuilt after a failure (label group): every partition of the group re-read from its commits");
+    public static readonly Counter<long> PartitionReplays = Meter.CreateCounter<long>("partition.replays", "{replay}",
+        "Telemetry partitions read again from their commits without a restart: a processor left, or a meter restarted before its checkpoint");
     public static readonly Histogram<long> RecoveryBatchSize = Meter.CreateHistogram<long>("recovery.batch_size", "{entity}",
         "Entities one recovery read answered for in one statement (read: Snapshot, HighestSequenceNr, Events)");
 

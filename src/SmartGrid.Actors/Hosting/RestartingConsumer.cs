@@ -22,7 +22,11 @@ public sealed class RestartingConsumer
         var restarts = 0;
         _killSwitch = RestartSource.OnFailuresWithBackoff(() =>
                 {
-                    if (restarts++ > 0) log.Warning("Kafka consumer {0}: restarting after a failure (restart {1})", name, restarts - 1);
+                    if (restarts++ > 0)
+                    {
+                        log.Warning("Kafka consumer {0}: restarting after a failure (restart {1})", name, restarts - 1);
+                        PipelineMetrics.ConsumerRestarts.Add(1, new KeyValuePair<string, object?>("group", name));
+                    }
                     return create().MapMaterializedValue(control =>
                     {
                         _current = control;

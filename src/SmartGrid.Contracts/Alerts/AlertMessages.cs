@@ -29,6 +29,8 @@ public sealed record AlertView
     public required string Severity { get; init; }
     public required string Region { get; init; }
     public string? MeterId { get; init; }
+    /// <summary>The transformer or feeder an overload alert is about; null for a region's and for meters' alerts.</summary>
+    public string? NodeId { get; init; }
     public required string Message { get; init; }
     /// <summary>Context: baseline, current value, threshold, window…</summary>
     public JsonElement Metadata { get; init; }

@@ -74,7 +74,7 @@ internal static class TopologyEndpoints
         {
             var rows = await queries.GetNodeLoadAsync(node, size, from, to, context.RequestAborted);
             return GatewayJson.Ok(new NodeLoadPage(node.Id, node.Kind.Name(), node.RatedKw, size.ToWireName(), from, to,
-                rows.Select(r => new NodeLoadWindow(r.WindowStart, r.TotalPowerKw, r.TotalPowerKw / node.RatedKw * 100, r.MeterCount, r.ExpectedMeters)).ToList()));
+                rows.Select(r => new NodeLoadWindow(r.WindowStart, r.TotalPowerKw, r.LoadPercent ?? r.TotalPowerKw / node.RatedKw * 100, r.MeterCount, r.ExpectedMeters)).ToList()));
         });
     }
 

@@ -27,6 +27,17 @@ internal static class MessageValidation
         return m;
     }
 
+    public static GridNodeAggregateMessage Validated(this GridNodeAggregateMessage m)
+    {
+        Require(!string.IsNullOrWhiteSpace(m.NodeId), "node_id", "is required");
+        Require(!string.IsNullOrWhiteSpace(m.Region), "region", "is required");
+        Require(m.WindowSize is "1m" or "15m", "window_size", $"must be 1m or 15m, not '{m.WindowSize}'");
+        Require(m.WindowStart != default, "window_start", "is required");
+        Require(double.IsFinite(m.LoadPercent) && m.LoadPercent >= 0, "load_percent", "must be a number >= 0");
+        Require(m.Revision >= 0, "revision", "must be >= 0");
+        return m;
+    }
+
     public static Anomaly Validated(this Anomaly a)
     {
         Require(!string.IsNullOrWhiteSpace(a.MeterId), "meter_id", "is required");

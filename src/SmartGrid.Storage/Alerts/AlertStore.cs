@@ -23,7 +23,7 @@ public sealed record AlertEvent(long? EventId, string Action, string Actor, stri
 
 /// <summary>An alert to open, or to count again on the open alert of its (type, region, meter); attached to an incident when one is given.</summary>
 public sealed record AlertOccurrence(string Type, Severity Severity, string Region, string? MeterId, string Message,
-    IReadOnlyDictionary<string, object?> Metadata, DateTimeOffset SeenAt, Guid? IncidentId = null);
+    IReadOnlyDictionary<string, object?> Metadata, DateTimeOffset SeenAt, Guid? IncidentId = null, string? NodeId = null);
 
 /// <summary>
 /// The alert tables (alerts, alert_acknowledgments, alert_source_events, alert_region_state) in one place: the
@@ -185,9 +185,9 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     public async Task<(AlertView Alert, bool Inserted)> UpsertOpenAsync(AlertOccurrence occurrence)
     {
         await using var command = Command($"""
-            INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, metadata, status, first_seen_at, last_seen_at, incident_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'active', $8, $8, $9)
-            ON CONFLICT (type, region, (COALESCE(meter_id, ''))) WHERE status <> 'resolved' DO UPDATE SET
+            INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, metadata, status, first_seen_at, last_seen_at, incident_id, node_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'active', $8, $8, $9, $10)
+            ON CONFLICT (type, region, (COALESCE(meter_id, '')), (COALESCE(node_id, ''))) WHERE status <> 'resolved' DO UPDATE SET
                 occurrence_count = alerts.occurrence_count + 1,
                 last_seen_at = GREATEST(alerts.last_seen_at, EXCLUDED.last_seen_at),
                 severity = CASE WHEN EXCLUDED.last_seen_at >= alerts.last_seen_at THEN EXCLUDED.severity ELSE alerts.severity END,
@@ -198,7 +198,7 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
             RETURNING {AlertRows.Columns}, (xmax = 0) AS inserted
             """, Guid.NewGuid(), occurrence.Type, occurrence.Severity.ToWireName(), occurrence.Region, occurrence.MeterId, occurrence.Message,
             JsonSerializer.Serialize(occurrence.Metadata, WireJson.Options), occurrence.SeenAt,
-            occurrence.IncidentId);
+            occurrence.IncidentId, occurrence.NodeId);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (AlertRows.Read(reader), reader.GetBoolean(AlertRows.Count));
@@ -245,12 +245,13 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
             """, incidentId, region, meterIds.ToArray());
 
     /// <summary>Resolves the region's open overload (THRESHOLD) alert, if it has one.</summary>
-    public Task<AlertView?> ResolveOverloadAsync(string region, DateTimeOffset at) =>
+    /// <summary>Resolves the open overload alert of a region, or of one of its transformers or feeders (<paramref name="nodeId"/>).</summary>
+    public Task<AlertView?> ResolveOverloadAsync(string region, DateTimeOffset at, string? nodeId = null) =>
         SingleAsync($"""
             UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = 'system', updated_at = now()
-            WHERE type = 'THRESHOLD' AND region = $1 AND meter_id IS NULL AND status <> 'resolved'
+            WHERE type = 'THRESHOLD' AND region = $1 AND meter_id IS NULL AND node_id IS NOT DISTINCT FROM $3::text AND status <> 'resolved'
             RETURNING {AlertRows.Columns}
-            """, region, at);
+            """, region, at, nodeId);
 
     /// <summary>The audit row of a lifecycle event, which is also the alerts topic's outbox row.</summary>
     public Task AuditAsync(AlertView alert, string action, string actor, DateTimeOffset at, string? note = null) =>

@@ -164,17 +164,22 @@ public sealed class JournalCleanupSpecs : IAsyncLifetime
         JsonSerializer.Serialize(await Meters.Ask<MeterStatus>(new GetMeterStatus(meter), Timeout));
 }
 
-/// <summary>The cleanup's settings fail start-up loudly rather than deleting the wrong rows or never running.</summary>
+/// <summary>The pipeline's settings fail start-up loudly rather than deleting the wrong rows, never running, or flapping in their group.</summary>
 public sealed class JournalCleanupSettingsSpecs
 {
     [Theory]
-    [InlineData("00:00:00")]
-    [InlineData("-00:00:01")]
-    public void Should_refuse_a_cleanup_interval_that_is_not_positive_naming_the_key(string interval)
+    [InlineData("JournalCleanupInterval", "00:00:00")]
+    [InlineData("JournalCleanupInterval", "-00:00:01")]
+    // Twice the 1 s Kafka heartbeat at least: a shorter session drops a member between two heartbeats.
+    [InlineData("ConsumerSessionTimeout", "00:00:01.999")]
+    [InlineData("ConsumerSessionTimeout", "00:00:00")]
+    public void Should_refuse_a_pipeline_interval_out_of_range_naming_the_key(string setting, string value)
     {
-        var options = new SmartGrid.Node.SmartGridOptions { Pipeline = { JournalCleanupInterval = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture) } };
+        var options = new SmartGrid.Node.SmartGridOptions();
+        typeof(SmartGrid.Actors.Hosting.PipelineSettings).GetProperty(setting)!
+            .SetValue(options.Pipeline, TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture));
         var error = Assert.Throws<InvalidOperationException>(() => options.Validate("Host=127.0.0.1"));
-        Assert.Contains("SmartGrid:Pipeline:JournalCleanupInterval", error.Message);
+        Assert.Contains($"SmartGrid:Pipeline:{setting}", error.Message);
     }
 
     [Fact]
