@@ -10,6 +10,7 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Node;
 using SmartGrid.Simulator;
 using SmartGrid.Storage;
+using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -32,7 +33,7 @@ internal static class PipelineBench
             .Split(',').Select(int.Parse).ToArray();
 
         await using var database = await BenchDatabase.CreateAsync();
-        var ingestPort = BenchDatabase.FreePort();
+        var ingestPort = FreePort.Next();
         var app = SmartGridNode.Build(
         [
             $"--ConnectionStrings:Postgres={database.ConnectionString}",

@@ -102,7 +102,11 @@ public static class TelemetryConsumer
                 var messages = group.ToList();
                 return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
             })
-            .SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, asks))
+            // The small first group is recorded alone: only its meters recover before the first checkpoint, instead of
+            // queueing among the backlog's thousands that the next groups would start at the same time.
+            .PrefixAndTail(1)
+            .ConcatMany(first => Source.From(first.Item1).SelectAsync(1, admitted => RecordAsync(admitted.messages, admitted.Readings, asks))
+                .Concat(first.Item2.SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, asks))))
             // A run's first group is checkpointed as soon as it is recorded, then every checkpoint interval: a
             // partition replayed after a processor left (or newly assigned) commits past its backlog an interval sooner.
             .PrefixAndTail(1)
@@ -117,7 +121,7 @@ public static class TelemetryConsumer
     /// a full group of the backlog held the first checkpoint back until thousands of meters were up (9.5 s of a 17.8 s
     /// restart with 5,000 meters). A small first group is checkpointed (and committed) once its few meters are up.
     /// </summary>
-    public const int FirstGroup = 200;
+    public const int FirstGroup = 100;
 
     /// <summary>The weight of each reading: the first <see cref="FirstGroup"/> of a run fill a group between them, then a group holds <paramref name="maxBatch"/>.</summary>
     private static Func<CommittableMessage<string, TelemetryReading>, long> FirstGroupFirst(int maxBatch)

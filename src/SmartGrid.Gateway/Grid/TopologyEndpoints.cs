@@ -70,15 +70,12 @@ internal static class TopologyEndpoints
         var size = query.Resolution(WindowSize.FifteenMinutes);
         if (!query.HasErrors && size == WindowSize.OneMinute && to - from > TimeSpan.FromDays(1))
             query.Error("from", "with resolution=1m the range from..to may span at most 1 day");
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        var (node, refusal) = await GridNodes.OperatedAsync(id, context, topology);
-        if (node is null)
-            return refusal!;
-        var rows = await queries.GetNodeLoadAsync(node, size, from, to, ct);
-        return GatewayJson.Ok(new NodeLoadPage(node.Id, node.Kind.Name(), node.RatedKw, size.ToWireName(), from, to,
-            rows.Select(r => new NodeLoadWindow(r.WindowStart, r.TotalPowerKw, r.LoadPercent ?? r.TotalPowerKw / node.RatedKw * 100, r.MeterCount, r.ExpectedMeters)).ToList()));
+        return await GridNodes.HandleOperatedAsync(id, query, context, topology, async node =>
+        {
+            var rows = await queries.GetNodeLoadAsync(node, size, from, to, context.RequestAborted);
+            return GatewayJson.Ok(new NodeLoadPage(node.Id, node.Kind.Name(), node.RatedKw, size.ToWireName(), from, to,
+                rows.Select(r => new NodeLoadWindow(r.WindowStart, r.TotalPowerKw, r.LoadPercent ?? r.TotalPowerKw / node.RatedKw * 100, r.MeterCount, r.ExpectedMeters)).ToList()));
+        });
     }
 
     private static async Task<IResult> ListNodesAsync(HttpContext context, TopologyStore topology, GatewayRegions regions)

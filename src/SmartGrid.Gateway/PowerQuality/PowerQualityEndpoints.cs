@@ -67,16 +67,13 @@ internal static class PowerQualityEndpoints
         var query = new QueryReader(context.Request.Query);
         var (from, to) = query.Range(time.GetUtcNow(), DefaultSpan, options.MaxQueryRange);
         var limit = query.Int("limit", options.DefaultPageSize, 1, options.MaxPageSize);
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        var (node, refusal) = await GridNodes.OperatedAsync(nodeId, context, topology);
-        if (node is null)
-            return refusal!;
-
-        var nominal = regions.NominalVoltage(node.Region);
-        var windows = await queries.GetVoltageWindowsAsync(node, from, to, ct);
-        var events = await queries.GetVoltageEventsAsync(node, from, to, ct);
-        return GatewayJson.Ok(NodePowerQuality.Of(node, nominal, from, to, windows, events, limit, MaxNodeEvents));
+        return await GridNodes.HandleOperatedAsync(nodeId, query, context, topology, async node =>
+        {
+            var ct = context.RequestAborted;
+            var nominal = regions.NominalVoltage(node.Region);
+            var windows = await queries.GetVoltageWindowsAsync(node, from, to, ct);
+            var events = await queries.GetVoltageEventsAsync(node, from, to, ct);
+            return GatewayJson.Ok(NodePowerQuality.Of(node, nominal, from, to, windows, events, limit, MaxNodeEvents));
+        });
     }
 }

@@ -70,25 +70,23 @@ internal static class ReliabilityEndpoints
         AggregateQueries queries, TimeProvider time)
     {
         var (query, from, to) = Read(nodeId, "nodeId", context, options, time);
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        var (node, refusal) = await GridNodes.OperatedAsync(nodeId, context, topology);
-        if (node is null)
-            return refusal!;
-        var now = time.GetUtcNow();
-        if (node.Kind == GridNodeKind.Region)
-            return await RegionAnswerAsync(node.Region, from, to, queries, now, ct);
+        return await GridNodes.HandleOperatedAsync(nodeId, query, context, topology, async node =>
+        {
+            var ct = context.RequestAborted;
+            var now = time.GetUtcNow();
+            if (node.Kind == GridNodeKind.Region)
+                return await RegionAnswerAsync(node.Region, from, to, queries, now, ct);
 
-        var placements = await topology.MetersUnderAsync(node, from, to, ct);
-        var meters = placements.Select(p => p.MeterId).Distinct(StringComparer.Ordinal).ToArray();
-        // A meter that moved counts its interruptions where it was when they started.
-        var stored = (await queries.GetCustomerInterruptionsAsync(meters, from, to, ct))
-            .Where(i => placements.Any(p => p.MeterId == i.MeterId && p.ValidFrom <= i.Start && (p.ValidTo is null || i.Start < p.ValidTo)));
-        var placedNow = placements.Where(p => p.ValidTo is null).Select(p => p.MeterId).ToArray();
-        var silent = SilentNow(await queries.GetLastReadingsAsync(placedNow, ct), from, to, now);
-        var evidence = await queries.GetSilenceEvidenceAsync(node.Region, from, to, ct);
-        return Answer(node.Id, node.Kind.Name(), from, to, now, meters.Length, stored.Concat(silent), evidence);
+            var placements = await topology.MetersUnderAsync(node, from, to, ct);
+            var meters = placements.Select(p => p.MeterId).Distinct(StringComparer.Ordinal).ToArray();
+            // A meter that moved counts its interruptions where it was when they started.
+            var stored = (await queries.GetCustomerInterruptionsAsync(meters, from, to, ct))
+                .Where(i => placements.Any(p => p.MeterId == i.MeterId && p.ValidFrom <= i.Start && (p.ValidTo is null || i.Start < p.ValidTo)));
+            var placedNow = placements.Where(p => p.ValidTo is null).Select(p => p.MeterId).ToArray();
+            var silent = SilentNow(await queries.GetLastReadingsAsync(placedNow, ct), from, to, now);
+            var evidence = await queries.GetSilenceEvidenceAsync(node.Region, from, to, ct);
+            return Answer(node.Id, node.Kind.Name(), from, to, now, meters.Length, stored.Concat(silent), evidence);
+        });
     }
 
     private static (QueryReader Query, DateTimeOffset From, DateTimeOffset To) Read(string id, string idField, HttpContext context,

@@ -145,11 +145,7 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
     }
 
     /// <summary>A transaction over the alert tables; nothing is stored unless it is committed.</summary>
-    public async Task<AlertTransaction> BeginAsync()
-    {
-        var connection = await db.OpenConnectionAsync();
-        return new AlertTransaction(connection, await connection.BeginTransactionAsync());
-    }
+    public Task<AlertTransaction> BeginAsync() => StoreTransaction.BeginAsync(db, (connection, tx) => new AlertTransaction(connection, tx));
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 
@@ -158,11 +154,11 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
 }
 
 /// <summary>The AlertManager's writes, all in one transaction with the audit rows they cause.</summary>
-public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
+public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransaction tx) : StoreTransaction(connection, tx)
 {
     /// <summary>Records that a source event was applied; false when it was already (a redelivery: change nothing).</summary>
     public async Task<bool> RememberSourceAsync(string sourceKey) =>
-        await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_source_events (source_key) VALUES ($1) ON CONFLICT DO NOTHING", sourceKey) > 0;
+        await ExecuteAsync("INSERT INTO alert_source_events (source_key) VALUES ($1) ON CONFLICT DO NOTHING", sourceKey) > 0;
 
     /// <summary>
     /// The region's overload bookkeeping, locked for this transaction (created empty when missing), so two
@@ -170,13 +166,13 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     /// </summary>
     public async Task<RegionAlertState> LockRegionAsync(string region)
     {
-        await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_region_state (region, state) VALUES ($1, '{}'::jsonb) ON CONFLICT DO NOTHING", region);
-        await using var command = Db.Command(connection, tx, "SELECT state::text FROM alert_region_state WHERE region = $1 FOR UPDATE", region);
+        await ExecuteAsync("INSERT INTO alert_region_state (region, state) VALUES ($1, '{}'::jsonb) ON CONFLICT DO NOTHING", region);
+        await using var command = Command("SELECT state::text FROM alert_region_state WHERE region = $1 FOR UPDATE", region);
         return WireJson.Deserialize<RegionAlertState>((string)(await command.ExecuteScalarAsync())!);
     }
 
     public Task SaveRegionAsync(string region, RegionAlertState state) =>
-        Db.ExecuteAsync(connection, tx, "UPDATE alert_region_state SET state = $2::jsonb, updated_at = now() WHERE region = $1",
+        ExecuteAsync("UPDATE alert_region_state SET state = $2::jsonb, updated_at = now() WHERE region = $1",
             region, WireJson.Serialize(state));
 
     /// <summary>
@@ -188,7 +184,7 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     /// </summary>
     public async Task<(AlertView Alert, bool Inserted)> UpsertOpenAsync(AlertOccurrence occurrence)
     {
-        await using var command = Db.Command(connection, tx, $"""
+        await using var command = Command($"""
             INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, metadata, status, first_seen_at, last_seen_at, incident_id, node_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'active', $8, $8, $9, $10)
             ON CONFLICT (type, region, (COALESCE(meter_id, '')), (COALESCE(node_id, ''))) WHERE status <> 'resolved' DO UPDATE SET
@@ -232,7 +228,7 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     /// <summary>The region's open INCIDENT, if it has one: per-meter alerts raised now attach to it.</summary>
     public async Task<Guid?> OpenIncidentAsync(string region)
     {
-        await using var command = Db.Command(connection, tx,
+        await using var command = Command(
             "SELECT alert_id FROM alerts WHERE type = 'INCIDENT' AND region = $1 AND meter_id IS NULL AND status <> 'resolved'", region);
         return await command.ExecuteScalarAsync() is Guid id ? id : null;
     }
@@ -242,7 +238,7 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     /// recognised); returns how many were attached. No lifecycle event: they were notified already, and stay as they are.
     /// </summary>
     public Task<int> AttachAsync(Guid incidentId, string region, IReadOnlyList<string> meterIds) =>
-        Db.ExecuteAsync(connection, tx, """
+        ExecuteAsync("""
             UPDATE alerts SET incident_id = $1, updated_at = now()
             WHERE region = $2 AND meter_id = ANY ($3) AND status <> 'resolved' AND incident_id IS NULL
               AND (type = 'OUTAGE' OR (type = 'ANOMALY' AND metadata ->> 'kind' = 'drop'))
@@ -259,21 +255,13 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
 
     /// <summary>The audit row of a lifecycle event, which is also the alerts topic's outbox row.</summary>
     public Task AuditAsync(AlertView alert, string action, string actor, DateTimeOffset at, string? note = null) =>
-        Db.ExecuteAsync(connection, tx,
+        ExecuteAsync(
             "INSERT INTO alert_acknowledgments (alert_id, action, actor, at, alert, note) VALUES ($1, $2, $3, $4, $5::jsonb, $6::text)",
             alert.AlertId, action, actor, at, WireJson.Serialize(alert), note);
 
-    public Task CommitAsync() => tx.CommitAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        await tx.DisposeAsync();
-        await connection.DisposeAsync();
-    }
-
     private async Task<AlertView?> SingleAsync(string sql, params object?[] values)
     {
-        await using var command = Db.Command(connection, tx, sql, values);
+        await using var command = Command(sql, values);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? AlertRows.Read(reader) : null;
     }
