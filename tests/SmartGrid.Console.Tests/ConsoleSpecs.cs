@@ -482,6 +482,7 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
         // Chosen from the keyboard: its indices and power quality, as the route answered the page.
         await transformer.Locator(".node-row .node-name").First.FocusAsync();
         await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.Locator("#node-title")).ToBeFocusedAsync(new() { Timeout = Wait });
         var reliability = await (await reliabilityAnswer).JsonAsync<JsonElement>();
         var detail = page.Locator("#node-detail[data-node='TR-CON-1']");
         await Assertions.Expect(detail.Locator(".quality[data-loaded='TR-CON-1']")).ToBeVisibleAsync(new() { Timeout = Wait });

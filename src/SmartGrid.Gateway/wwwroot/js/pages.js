@@ -320,16 +320,21 @@ async function grid(target, [name, selected]) {
   const loadCells = new Map();
   const detail = h('section', { id: 'node-detail', 'aria-labelledby': 'node-title' });
   const selectButtons = new Map();
-  const select = async (node) => {
+  const select = async (node, byHand = false) => {
     for (const [id, b] of selectButtons) { if (id === node.id) b.setAttribute('aria-current', 'true'); else b.removeAttribute('aria-current'); }
     history.replaceState(null, '', `#/grid/${enc(name)}/${enc(node.id)}`);
-    await showNode(detail, node);
+    const shown = showNode(detail, node);
+    // Chosen by the operator: their focus follows to the node's heading (on a phone the details are below the tree).
+    if (byHand) detail.querySelector('h2')?.focus();
+    await shown;
   };
   const item = (node, children) => {
     nodes.push(node);
     const load = h('span', { class: 'node-load' }, h('span', { class: 'muted' }, '…'));
     loadCells.set(node.id, load);
-    const pick = h('button', { type: 'button', class: 'node-name', onclick: () => select(node) }, node.id);
+    const pick = h('button', { type: 'button', class: 'node-name', onclick: () => select(node, true).catch((e) => {
+      if (detail.dataset.node === node.id) detail.append(h('p', { class: 'error', role: 'alert' }, `Could not load ${node.id}: ${e.message}`));
+    }) }, node.id);
     selectButtons.set(node.id, pick);
     const row = h('div', { class: 'node-row' });
     const li = h('li', { dataset: { node: node.id, kind: node.kind } }, row);
