@@ -525,9 +525,13 @@ async function alerts(target, _, { onLive }) {
         h('option', { value: 'active' }, 'active'), h('option', { value: 'acknowledged' }, 'acknowledged'),
         h('option', { value: 'all' }, 'history (all, resolved too)'))));
   const list = h('div', {});
+  let asked = 0;
   const load = async () => {
     const f = Object.fromEntries(new FormData(filters));
+    // Alerts arriving close together start reads that may answer out of order: only the newest read's answer is drawn.
+    const mine = ++asked;
     const items = await allPages('/alerts/operator/active', f);
+    if (mine !== asked) return;
     // A live alert re-renders the list: an operator reading a timeline or writing a note must not lose it to
     // somebody else's alert, so open timelines are opened again (fresh) and an unsent note moves to the new row.
     const openTimelines = [...list.querySelectorAll('tr.timeline')].map((t) => t.previousElementSibling?.dataset.alertId);
