@@ -23,8 +23,7 @@ internal static class AdmissionBench
         var batches = options.Int("batches", 4_000);
         const int batchSize = 500;
 
-        await using var database = await BenchDatabase.CreateAsync();
-        await Task.Run(() => DatabaseMigrator.Migrate(database.ConnectionString));
+        await using var database = await BenchDatabase.CreateMigratedAsync();
         await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
         await RegionCatalog.SeedIfEmptyAsync(dataSource, Regions.Defaults);
         var registry = new MeterRegistry(dataSource);

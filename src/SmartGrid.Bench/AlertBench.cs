@@ -9,6 +9,7 @@ using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
+using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -51,7 +52,7 @@ internal static class AlertBench
         [
             $"--ConnectionStrings:Postgres={database.ConnectionString}",
             "--SmartGrid:Roles=services",
-            $"--SmartGrid:Cluster:Port={BenchDatabase.FreePort()}",
+            $"--SmartGrid:Cluster:Port={FreePort.Next()}",
             $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
             "--SmartGrid:Simulator:Enabled=false",
             "--Logging:LogLevel:Default=Warning",

@@ -57,6 +57,7 @@ internal static class AlertQualityBench
         var seed = options.Int("seed", 1);
         var faultsFile = options.Text("faults");
         var warmup = TimeSpan.FromMinutes(options.Int("warmup-minutes", 30));
+        var keepDatabase = options.Flag("keep-database");
         if (hours < 1 || meters < 1 || rate < 100 || warmup < TimeSpan.Zero)
             throw new ArgumentException("--hours and --meters must be at least 1, --rate at least 100, --warmup-minutes not negative");
 
@@ -82,6 +83,7 @@ internal static class AlertQualityBench
             await File.WriteAllLinesAsync(faultsFile, faults.Select(f => f.ToLine()).Prepend("meter_id\tregion\tkind\tstart\tend"));
 
         await using var database = await BenchDatabase.CreateAsync();
+        database.Keep = keepDatabase;
         var ingestPort = BenchDatabase.FreePort();
         var outageCheck = TimeSpan.FromSeconds(Math.Max(1, 60 / speed));
         TimeSpan Compressed(TimeSpan eventTime) => eventTime / speed;
@@ -124,7 +126,7 @@ internal static class AlertQualityBench
             var faultsFrom = DateTimeOffset.UtcNow;
             await sender.SendAsync(faulty, start, faultsEnd);
             await WaitForWindowsAsync(db, faultsEnd);
-            var openAtFaultsEnd = await OpenAlertsAsync(db);
+            var openAtFaultsEnd = (await OpenAlertsAsync(db)).Count;
             await sender.SendAsync(clean, faultsEnd, end);
             await WaitForWindowsAsync(db, end - TimeSpan.FromMinutes(2));
             var openAfterTail = await OpenAlertsAsync(db);
@@ -136,7 +138,8 @@ internal static class AlertQualityBench
                               $"({string.Join(", ", raised.Where(a => a.RaisedAt < start).GroupBy(a => $"{a.Type} {a.Kind}".Trim()).Select(g => $"{g.Key} {g.Count()}"))})");
             var overloads = load.Episodes(faulty.Fleet.Options.Regions, overload.ThresholdPercent, Interval).Where(o => o.End > start).ToList();
             var report = Score(faults, overloads, alerts, grace);
-            Print(report, alerts, overloads, openAtFaultsEnd, openAfterTail, await NotificationsAsync(db, operators, faultsFrom), hours);
+            Print(report, alerts, overloads, openAtFaultsEnd, openAfterTail.Count, await NotificationsAsync(db, operators, faultsFrom), hours);
+            PrintBreakdown(report.Unmatched, openAfterTail, faults, simulation.LocalOffset);
         }
         finally
         {
@@ -148,14 +151,19 @@ internal static class AlertQualityBench
 
     /// <param name="RaisedAt">first_seen_at: the event time the alert is about (an anomaly's window start).</param>
     /// <param name="KnownAt">The event time the simulator was sending when the alert's row was written: when an operator could know.</param>
+    /// <param name="LastSeenAt">The newest occurrence's event time (an anomaly's newest anomalous window).</param>
+    /// <param name="ExpectedKw">An anomaly's baseline and observed power (its newest occurrence's); null for other types.</param>
     private sealed record RaisedAlert(string Type, string Region, string? MeterId, string? Kind, string Severity, string Status, DateTimeOffset RaisedAt,
-        DateTimeOffset KnownAt);
+        DateTimeOffset KnownAt, DateTimeOffset LastSeenAt, double? ExpectedKw, double? ObservedKw)
+    {
+        public string Label => Kind is null ? Type : $"{Type} {Kind}";
+    }
 
     private sealed record Overload(string Region, DateTimeOffset Start, DateTimeOffset End);
 
     private sealed record Report(int Matched, int Raised, int Recalled, int Injected, IReadOnlyList<double> DelaysMinutes,
         IReadOnlyDictionary<string, (int Matched, int Raised)> ByType, IReadOnlyDictionary<MeterCondition, (int Recalled, int Injected)> ByKind,
-        int OverloadsAlerted);
+        int OverloadsAlerted, IReadOnlyList<RaisedAlert> Unmatched);
 
     private static Report Score(IReadOnlyList<InjectedFault> faults, IReadOnlyList<Overload> overloads, IReadOnlyList<RaisedAlert> alerts, TimeSpan grace)
     {
@@ -165,6 +173,7 @@ internal static class AlertQualityBench
         var alertedOverloads = new HashSet<Overload>();
         var matched = 0;
         var byType = new Dictionary<string, (int Matched, int Raised)>();
+        var unmatched = new List<RaisedAlert>();
         foreach (var alert in alerts)
         {
             var hit = false;
@@ -187,12 +196,14 @@ internal static class AlertQualityBench
                 }
             }
             matched += hit ? 1 : 0;
+            if (!hit)
+                unmatched.Add(alert);
             var (m, r) = byType.GetValueOrDefault(alert.Type);
             byType[alert.Type] = (m + (hit ? 1 : 0), r + 1);
         }
         var byKind = faults.GroupBy(f => f.Kind).ToDictionary(g => g.Key, g => (g.Count(recalled.ContainsKey), g.Count()));
         return new Report(matched, alerts.Count, recalled.Count, faults.Count, recalled.Values.Select(d => d.TotalMinutes).Order().ToList(),
-            byType, byKind, alertedOverloads.Count);
+            byType, byKind, alertedOverloads.Count, unmatched);
     }
 
     private static MeterCondition? KindOf(RaisedAlert alert) => (alert.Type, alert.Kind) switch
@@ -224,6 +235,38 @@ internal static class AlertQualityBench
         Console.WriteLine($"notifications per operator per simulated hour: {(notifications.Count == 0 ? 0 : notifications.Average(n => n.Total) / hours):0.0}");
         Console.WriteLine(FormattableString.Invariant($"precision: {(report.Raised == 0 ? 0 : report.Matched / (double)report.Raised):0.000}"));
         Console.WriteLine(FormattableString.Invariant($"recall: {(report.Injected == 0 ? 0 : report.Recalled / (double)report.Injected):0.000}"));
+    }
+
+    /// <summary>
+    /// Where precision and the open count were lost: alerts that matched no fault by kind and by simulated hour,
+    /// and the alerts still open at the end, each with a few examples an engineer can look up in the kept database.
+    /// </summary>
+    private static void PrintBreakdown(IReadOnlyList<RaisedAlert> unmatched, IReadOnlyList<RaisedAlert> open, IReadOnlyList<InjectedFault> faults,
+        TimeSpan localOffset)
+    {
+        var byMeter = faults.ToLookup(f => f.MeterId);
+        string Hour(DateTimeOffset at) => $"{at:HH} UTC ({at.ToOffset(localOffset):HH:mm} local)";
+        string Example(RaisedAlert a) =>
+            $"    {a.Label} {a.MeterId ?? a.Region} {a.Severity} {a.Status}, {a.RaisedAt:HH:mm}–{a.LastSeenAt:HH:mm} UTC" +
+            (a.ExpectedKw is { } expected ? FormattableString.Invariant($", observed {a.ObservedKw:0.000} kW vs expected {expected:0.000} kW") : "") +
+            (a.MeterId is null || !byMeter[a.MeterId].Any() ? ", no fault of this meter" : $", faults of this meter: {string.Join("; ", byMeter[a.MeterId].Select(f => $"{f.Kind.ToString().ToLowerInvariant()} {f.Start:HH:mm}–{f.End:HH:mm}"))}");
+        void Breakdown(string title, IReadOnlyList<RaisedAlert> alerts)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{title}: {alerts.Count}");
+            if (alerts.Count == 0)
+                return;
+            Console.WriteLine($"  by kind: {string.Join(", ", alerts.GroupBy(a => a.Label).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}"))}");
+            Console.WriteLine("  by simulated hour raised:");
+            foreach (var hour in alerts.GroupBy(a => new DateTimeOffset(a.RaisedAt.UtcDateTime.Date.AddHours(a.RaisedAt.UtcDateTime.Hour), TimeSpan.Zero)).OrderBy(g => g.Key))
+                Console.WriteLine($"    {Hour(hour.Key)}: {hour.Count()} ({string.Join(", ", hour.GroupBy(a => a.Label).Select(g => $"{g.Key} {g.Count()}"))})");
+            Console.WriteLine("  examples:");
+            foreach (var kind in alerts.GroupBy(a => a.Label))
+                foreach (var a in kind.Take(4))
+                    Console.WriteLine(Example(a));
+        }
+        Breakdown("alerts that matched no fault", unmatched);
+        Breakdown("alerts still open 15 min after the last fault", open);
     }
 
     private static double Median(IReadOnlyList<double> sorted) => Percentile(sorted, 0.5);
@@ -270,22 +313,23 @@ internal static class AlertQualityBench
         await Task.Delay(TimeSpan.FromSeconds(15));
     }
 
-    private static async Task<int> OpenAlertsAsync(NpgsqlDataSource db)
-    {
-        await using var command = db.CreateCommand("SELECT count(*) FROM alerts WHERE status IN ('active', 'acknowledged')");
-        return Convert.ToInt32(await command.ExecuteScalarAsync());
-    }
+    private static Task<IReadOnlyList<RaisedAlert>> OpenAlertsAsync(NpgsqlDataSource db) =>
+        ReadAlertsAsync(db, "WHERE status IN ('active', 'acknowledged')", _ => default);
 
-    private static async Task<IReadOnlyList<RaisedAlert>> AlertsAsync(NpgsqlDataSource db, Sender sender)
+    private static Task<IReadOnlyList<RaisedAlert>> AlertsAsync(NpgsqlDataSource db, Sender sender) => ReadAlertsAsync(db, "", sender.EventTimeAt);
+
+    private static async Task<IReadOnlyList<RaisedAlert>> ReadAlertsAsync(NpgsqlDataSource db, string where, Func<DateTimeOffset, DateTimeOffset> knownAt)
     {
         await using var command = db.CreateCommand(
-            "SELECT type, region, meter_id, metadata ->> 'kind', severity, status, first_seen_at, created_at FROM alerts ORDER BY first_seen_at");
+            "SELECT type, region, meter_id, metadata ->> 'kind', severity, status, first_seen_at, created_at, last_seen_at, " +
+            $"(metadata ->> 'baseline_kw')::float8, (metadata ->> 'actual_kw')::float8 FROM alerts {where} ORDER BY first_seen_at");
         await using var reader = await command.ExecuteReaderAsync();
         var alerts = new List<RaisedAlert>();
         while (await reader.ReadAsync())
             alerts.Add(new RaisedAlert(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6),
-                sender.EventTimeAt(reader.GetFieldValue<DateTimeOffset>(7))));
+                knownAt(reader.GetFieldValue<DateTimeOffset>(7)), reader.GetFieldValue<DateTimeOffset>(8),
+                reader.IsDBNull(9) ? null : reader.GetDouble(9), reader.IsDBNull(10) ? null : reader.GetDouble(10)));
         return alerts;
     }
 

@@ -15,6 +15,9 @@ internal sealed class BenchArgs(string[] args)
         return value;
     }
 
+    /// <summary>Whether the bare switch "--name" was given.</summary>
+    public bool Flag(string name) => Array.IndexOf(args, "--" + name) >= 0;
+
     public string? Text(string name)
     {
         var index = Array.IndexOf(args, "--" + name);

@@ -1,39 +1,45 @@
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
+using SmartGrid.Storage;
+using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
-/// <summary>A throwaway database per benchmark run on the server of ConnectionStrings__Postgres, dropped at the end.</summary>
+/// <summary>A throwaway database per benchmark run (the specs' <see cref="TestDatabase"/>), dropped at the end unless kept.</summary>
 internal sealed class BenchDatabase : IAsyncDisposable
 {
-    private readonly string _server;
+    private readonly TestDatabase _database;
 
-    private BenchDatabase(string server, string name)
+    private BenchDatabase(TestDatabase database) => _database = database;
+
+    public string Name => _database.Name;
+    public string ConnectionString => _database.ConnectionString;
+
+    public static async Task<BenchDatabase> CreateAsync() => new(await TestDatabase.CreateAsync("smartgrid_bench", maxPoolSize: 100));
+
+    /// <summary>A fresh database with the schema, for a benchmark that uses the stores without starting a node (which migrates itself).</summary>
+    public static async Task<BenchDatabase> CreateMigratedAsync()
     {
-        _server = server;
-        Name = name;
-        ConnectionString = new NpgsqlConnectionStringBuilder(server) { Database = name, MaxPoolSize = 100 }.ConnectionString;
-    }
-
-    public string Name { get; }
-    public string ConnectionString { get; }
-
-    public static async Task<BenchDatabase> CreateAsync()
-    {
-        var server = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } cs
-            ? cs
-            : "Host=127.0.0.1;Port=5432;Username=postgres;Database=smartgrid";
-        var database = new BenchDatabase(server, $"smartgrid_bench_{Guid.NewGuid():N}");
-        await ExecuteAsync(server, $"CREATE DATABASE \"{database.Name}\"");
+        var database = await CreateAsync();
+        await Task.Run(() => DatabaseMigrator.Migrate(database.ConnectionString));
         return database;
     }
 
+    /// <summary>Leave the database in place at the end, so a run's rows can be queried afterwards.</summary>
+    public bool Keep { get; set; }
+
     public async ValueTask DisposeAsync()
     {
+        if (!Keep)
+        {
+            await _database.DisposeAsync();
+            return;
+        }
         NpgsqlConnection.ClearAllPools();
-        await ExecuteAsync(_server, $"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
+        Console.WriteLine($"database kept: {ConnectionString}");
     }
+
+    /// <summary>Kept for AlertQualityBench, which another change owns now; the others call <see cref="Testing.FreePort.Next"/>.</summary>
+    public static int FreePort() => Testing.FreePort.Next();
 
     public async Task<long> ScalarAsync(string sql)
     {
@@ -53,22 +59,6 @@ internal sealed class BenchDatabase : IAsyncDisposable
         var rows = await ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'");
         var live = await ScalarAsync("SELECT (SELECT coalesce(sum(pg_column_size(j.*)), 0) FROM journal j) + (SELECT coalesce(sum(pg_column_size(s.*)), 0) FROM snapshot s)");
         return new StoragePerMeter(rows / (double)meters, live / meters, bytes / meters);
-    }
-
-    /// <summary>A loopback port free at the time of asking.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 }
 

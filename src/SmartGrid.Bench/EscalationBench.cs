@@ -22,8 +22,7 @@ internal static class EscalationBench
         var alerts = options.Int("alerts", 1_000);
         var idleRounds = options.Int("rounds", 5);
 
-        await using var database = await BenchDatabase.CreateAsync();
-        DatabaseMigrator.Migrate(database.ConnectionString);
+        await using var database = await BenchDatabase.CreateMigratedAsync();
         await using var db = NpgsqlDataSource.Create(database.ConnectionString);
         var start = DateTimeOffset.UtcNow;
         await SeedAsync(db, alerts, start);

@@ -10,6 +10,7 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Node;
 using SmartGrid.Simulator;
 using SmartGrid.Storage;
+using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -32,7 +33,7 @@ internal static class PipelineBench
             .Split(',').Select(int.Parse).ToArray();
 
         await using var database = await BenchDatabase.CreateAsync();
-        var ingestPort = BenchDatabase.FreePort();
+        var ingestPort = FreePort.Next();
         var app = SmartGridNode.Build(
         [
             $"--ConnectionStrings:Postgres={database.ConnectionString}",
@@ -47,7 +48,10 @@ internal static class PipelineBench
 
         // As a head-end in production: its meters registered by the operator, its requests carrying a key.
         var registry = app.Services.GetRequiredService<MeterRegistry>();
-        await registry.EnsureRegisteredAsync(SimulatorRun.CreateGenerator(new SimulatorOptions { Meters = meters }).Fleet.Meters.Select(m => (m.MeterId, m.Region)));
+        var fleet = SimulatorRun.CreateGenerator(new SimulatorOptions { Meters = meters }).Fleet;
+        await registry.EnsureRegisteredAsync(fleet.Meters.Select(m => (m.MeterId, m.Region)));
+        // And placed on the simulator's tree, so the regions publish their transformers' and feeders' load too.
+        await SimulatorService.ImportTreeAsync(app.Services.GetRequiredService<TopologyStore>(), fleet, CancellationToken.None);
         var (_, apiKey) = await app.Services.GetRequiredService<IngestionKeys>().CreateAsync("bench pipeline", null, canProvision: false, "bench");
 
         using var probe = new Probe();

@@ -16,7 +16,7 @@ var commands = new Dictionary<string, (string Help, Func<string[], Task<int>> Ru
     ["admission"] = ("admission [--meters N] [--batches N]: cost of the ingestion key check and the registry's region rule per batch of 500, one thread",
         AdmissionBench.RunAsync),
     ["alerts"] = ("alerts [--meters N] [--bursts N] [--interval-ms N]: anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load", AlertBench.RunAsync),
-    ["alert-quality"] = ("alert-quality [--hours N] [--meters N] [--rate N] [--start-utc-hour H] [--grace-minutes N] [--seed N] [--faults FILE]: alerts of a real node against the simulator's injected faults: precision, recall, delay, open alerts, notifications",
+    ["alert-quality"] = ("alert-quality [--hours N] [--meters N] [--rate N] [--start-utc-hour H] [--grace-minutes N] [--seed N] [--faults FILE] [--warmup-minutes N] [--keep-database]: alerts of a real node against the simulator's injected faults: precision, recall, delay, open alerts, notifications",
         AlertQualityBench.RunAsync),
     ["escalation"] = ("escalation [--alerts N] [--rounds N]: the NotificationManager's reminder/escalation check over N unacknowledged alerts: nothing due, then a reminder due on each",
         EscalationBench.RunAsync),

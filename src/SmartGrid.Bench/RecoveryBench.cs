@@ -11,6 +11,7 @@ using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
+using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -40,7 +41,7 @@ internal static class RecoveryBench
         [
             $"--ConnectionStrings:Postgres={database.ConnectionString}",
             "--SmartGrid:Roles=processor",
-            $"--SmartGrid:Cluster:Port={BenchDatabase.FreePort()}", // the same address in both lives, as a restarted node has
+            $"--SmartGrid:Cluster:Port={FreePort.Next()}", // the same address in both lives, as a restarted node has
             $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
             "--SmartGrid:Simulator:Enabled=false",
             "--Logging:LogLevel:Default=Warning",

@@ -22,14 +22,14 @@ internal static class RedisOutageBench
         var requests = new BenchArgs(args).Int("requests", 200);
         using var redis = await RedisServer.StartAsync();
         await using var database = await BenchDatabase.CreateAsync();
-        var port = BenchDatabase.FreePort();
+        var port = FreePort.Next();
         var app = SmartGridNode.Build(
         [
             "--environment=Development",
             $"--ConnectionStrings:Postgres={database.ConnectionString}",
             $"--ConnectionStrings:Redis={redis.ConnectionString}",
             "--SmartGrid:Roles=gateway",
-            $"--SmartGrid:Cluster:Port={BenchDatabase.FreePort()}",
+            $"--SmartGrid:Cluster:Port={FreePort.Next()}",
             $"--SmartGrid:Http:GatewayPort={port}",
             "--SmartGrid:Management:Enabled=false",
             "--SmartGrid:Gateway:RateLimitPerMinute=1000000",

@@ -5,6 +5,7 @@ using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage;
 using SmartGrid.Services.Hosting;
+using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -23,15 +24,14 @@ internal static class RevocationBench
         var uncached = options.Int("uncached", 20_000);
         var fallback = options.Int("fallback", 5_000);
 
-        await using var database = await BenchDatabase.CreateAsync();
-        DatabaseMigrator.Migrate(database.ConnectionString);
+        await using var database = await BenchDatabase.CreateMigratedAsync();
         await using var storage = StorageServices.Create(database.ConnectionString);
         var accounts = new AccountStore(storage.DataSource);
         var gateway = new GatewayOptions { RedisKeyPrefix = $"bench:{Guid.NewGuid():N}:" };
         var redisAddress = Environment.GetEnvironmentVariable("ConnectionStrings__Redis") is { Length: > 0 } r ? r : "127.0.0.1:6379";
         // Connected as the node connects: the unreachable one fails each command at once, as a killed Redis does.
         using var redis = RedisConnection.Connect(redisAddress);
-        using var deadRedis = RedisConnection.Connect($"127.0.0.1:{BenchDatabase.FreePort()}");
+        using var deadRedis = RedisConnection.Connect($"127.0.0.1:{FreePort.Next()}");
         using var live = new SessionRevocations(new RedisGuard(redis, gateway, NullLogger<RedisGuard>.Instance), accounts, gateway,
             NullLogger<SessionRevocations>.Instance);
         using var degraded = new SessionRevocations(new RedisGuard(deadRedis, gateway, NullLogger<RedisGuard>.Instance), accounts, gateway,

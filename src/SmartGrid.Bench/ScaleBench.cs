@@ -50,7 +50,7 @@ internal static class ScaleBench
                           $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, database {database.Name}, node logs {logDir}");
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
         var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(2), WindowSize.FifteenMinutes);
-        var port = BenchDatabase.FreePort();
+        var port = FreePort.Next();
 
         // 1. In this process: registration, throughput, memory, storage.
         WebApplication? app = SmartGridNode.Build(NodeArgs(database, broker, port, seedPort: null));
@@ -102,8 +102,8 @@ internal static class ScaleBench
         if (failover)
         {
             // 3. Two processors; the younger (higher address, so keep-majority keeps the other) is killed.
-            var victimPort = BenchDatabase.FreePort();
-            while (victimPort <= port) victimPort = BenchDatabase.FreePort();
+            var victimPort = FreePort.Next();
+            while (victimPort <= port) victimPort = FreePort.Next();
             var victim = await StartNodeAsync(database, broker, victimPort, port, Path.Combine(logDir, "node-3.log"));
             await Task.Delay(TimeSpan.FromSeconds(10)); // the rebalance that gives it its partitions
             produced = 0;
@@ -152,7 +152,7 @@ internal static class ScaleBench
         using var offsets = new GroupOffsets(broker.BootstrapServers, TelemetryConsumer.GroupId);
         using var producer = new BenchProducer(broker.BootstrapServers);
         Console.WriteLine($"soak: {meters:N0} meters every 10 s ({meters / 10:N0} readings/s) for {minutes} min, database {database.Name}");
-        var app = SmartGridNode.Build(NodeArgs(database, broker, BenchDatabase.FreePort(), seedPort: null));
+        var app = SmartGridNode.Build(NodeArgs(database, broker, FreePort.Next(), seedPort: null));
         await app.StartAsync();
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
         await app.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(ids.Select((id, i) => (id, BenchReadings.RegionOf(i))));
@@ -205,7 +205,7 @@ internal static class ScaleBench
         // The embedded broker takes a session shorter than a stock broker's 6 s minimum: a killed node's partitions
         // are free for its restarted process sooner (README "Scale").
         "--SmartGrid:Pipeline:ConsumerSessionTimeout=00:00:03",
-        $"--SmartGrid:Http:ManagementPort={BenchDatabase.FreePort()}",
+        $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",
         // Default log levels: StartNodeAsync waits for the consumer's "assigned" line, which Akka logs at Info.
     ];
 

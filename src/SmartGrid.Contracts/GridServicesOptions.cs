@@ -1,3 +1,4 @@
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 
@@ -147,6 +148,20 @@ public sealed record AlertSettings
     /// <summary>How often silent meters and regions are looked for (and outages of those reporting again resolved).</summary>
     public TimeSpan OutageCheckInterval { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>POWER_QUALITY: a meter's EN 50160 compliance is judged over this period of 10-minute means (EN 50160: a week)…</summary>
+    public TimeSpan PowerQualityPeriod { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>…once it has at least this many of them (144: a day), so a meter heard for an hour is not judged on it.</summary>
+    public int PowerQualityMinimumWindows { get; init; } = 144;
+
+    /// <summary>How often compliance and swells are looked at (the compliance query reads the period's voltage_10m).</summary>
+    public TimeSpan PowerQualityCheckInterval { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>SWELL: swells that started within this long (wall clock) raise; an open SWELL without one for this long resolves.</summary>
+    public TimeSpan SwellQuiet { get; init; } = TimeSpan.FromHours(1);
+
+    public PowerQualityAlertPolicy PowerQuality => new(PowerQualityPeriod, PowerQualityMinimumWindows, SwellQuiet);
+
     /// <summary>Meters and regions last heard of longer ago than this (wall clock) are retired, not in outage.</summary>
     public TimeSpan OutageLookback { get; init; } = TimeSpan.FromHours(24);
 
@@ -163,9 +178,11 @@ public sealed record AlertSettings
     public ConsumerOptions Consumer { get; init; } = new()
     {
         GroupId = GroupId,
-        Topics = [Topics.RegionalAggregates, Topics.Anomalies],
+        Topics = [Topics.RegionalAggregates, Topics.Anomalies, Topics.GridNodeAggregates],
     };
 
     public string RegionalTopic => Consumer.Topics[0];
     public string AnomaliesTopic => Consumer.Topics[1];
+    /// <summary>Transformers' and feeders' loads (issue 17); a consumer configured with two topics reads none.</summary>
+    public string? GridNodeTopic => Consumer.Topics.Count > 2 ? Consumer.Topics[2] : null;
 }

@@ -16,6 +16,7 @@ public static class ServiceRegistration
         services.AddPartitionMaintenance();
         // Before Akka's hosted service: the region actors read capacities from the first load.
         services.AddHostedService<RegionCatalogRefresher>();
+        services.AddHostedService<GridLayoutRefresher>();
         return services;
     }
 

@@ -97,9 +97,7 @@ public sealed class SimulatorService(
     private async Task PlaceAsync(TopologyStore topology, MeterFleet fleet, CancellationToken ct)
     {
         var tree = FleetTopology.Of(fleet);
-        var results = await topology.ImportAsync(
-            tree.Select((p, i) => new TopologyImportRow(i + 1, p.MeterId, p.TransformerId, p.FeederId, p.Region, p.TransformerRatedKw, p.FeederRatedKw)).ToArray(),
-            FleetTopology.PlacedFrom, ct);
+        var results = await ImportTreeAsync(topology, tree, ct);
         var placed = results.Count(r => r.Outcome is PlacementOutcome.Placed or PlacementOutcome.Moved);
         var unchanged = results.Count(r => r.Outcome == PlacementOutcome.Unchanged);
         var refused = results.Count - placed - unchanged;
@@ -107,6 +105,15 @@ public sealed class SimulatorService(
         var feeders = tree.Select(p => p.FeederId).Distinct().Count();
         log.Placed(placed, unchanged, refused, transformers, feeders);
     }
+
+    /// <summary>Imports the fleet's tree (<see cref="FleetTopology"/>) as an operator's file, placed from <see cref="FleetTopology.PlacedFrom"/>.</summary>
+    public static Task<IReadOnlyList<TopologyImportResult>> ImportTreeAsync(TopologyStore topology, MeterFleet fleet, CancellationToken ct) =>
+        ImportTreeAsync(topology, FleetTopology.Of(fleet), ct);
+
+    private static Task<IReadOnlyList<TopologyImportResult>> ImportTreeAsync(TopologyStore topology, IReadOnlyList<SimulatedPlacement> tree, CancellationToken ct) =>
+        topology.ImportAsync(
+            tree.Select((p, i) => new TopologyImportRow(i + 1, p.MeterId, p.TransformerId, p.FeederId, p.Region, p.TransformerRatedKw, p.FeederRatedKw)).ToArray(),
+            FleetTopology.PlacedFrom, ct);
 
     private async Task RevokeQuietlyAsync(IngestionKey key)
     {

@@ -52,14 +52,13 @@ public sealed partial class AggregateQueries
         DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(region);
-        return ReadAsync(
+        return ReadPeriodAsync(
             $"""
             SELECT {RegionalColumns} FROM {RegionalAggregateStore.TableOf(size).Name}
             WHERE region = $1 AND window_start >= $2 AND window_start < $3
             ORDER BY window_start
             """,
-            [Sql.Value(region), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
-            r => ReadRegional(r, size), ct);
+            region, from, to, r => ReadRegional(r, size), ct);
     }
 
     /// <summary>A meter's stored raw readings, oldest first.</summary>
@@ -67,14 +66,14 @@ public sealed partial class AggregateQueries
         DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(meterId);
-        return ReadAsync(
+        return ReadPeriodAsync(
             """
             SELECT meter_id, ts, voltage, current, power_kw, energy_kwh, power_factor, frequency, region, ingested_at
             FROM raw_readings
             WHERE meter_id = $1 AND ts >= $2 AND ts < $3
             ORDER BY ts
             """,
-            [Sql.Value(meterId), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+            meterId, from, to,
             r => new TelemetryReading
             {
                 MeterId = r.GetString(0),
@@ -112,6 +111,11 @@ public sealed partial class AggregateQueries
         StorageMetrics.Queried(query, started);
         return rows;
     }
+
+    /// <summary>Rows of one owner (a meter, a region, a node: $1) over a period ($2 and $3, in UTC as PostgreSQL keeps them).</summary>
+    private Task<IReadOnlyList<T>> ReadPeriodAsync<T>(string sql, string owner, DateTimeOffset from, DateTimeOffset to,
+        Func<NpgsqlDataReader, T> map, CancellationToken ct, [System.Runtime.CompilerServices.CallerMemberName] string query = "") =>
+        ReadAsync(sql, [Sql.Value(owner), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())], map, ct, query);
 
     private static WindowAggregate ReadWindow(NpgsqlDataReader r, WindowSize size) => new()
     {

@@ -1,26 +1,38 @@
+using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Storage;
 
 /// <summary>
 /// One load window of a grid node: the sum of the average power of the meters placed under it that
-/// reported into the window, how many did, and how many were placed under it at the window's start.
+/// reported into the window, how many did, how many were placed under it at the window's start, and
+/// the load in percent of the node's rating (null for a region read on demand: the caller rates it).
 /// </summary>
-public sealed record NodeLoadRow(DateTimeOffset WindowStart, double TotalPowerKw, int MeterCount, int ExpectedMeters);
+public sealed record NodeLoadRow(DateTimeOffset WindowStart, double TotalPowerKw, int MeterCount, int ExpectedMeters, double? LoadPercent = null);
 
-/// <summary>A node's load, read from the per-meter windows through the placements.</summary>
+/// <summary>A node's load: a transformer's or feeder's as stored, a region's from the per-meter windows through the placements.</summary>
 public sealed partial class AggregateQueries
 {
     /// <summary>
-    /// The load windows of <paramref name="node"/> with window_start in [from, to), oldest first. Derived
-    /// on read from aggregates_1m / aggregates_15m, which the projection writes exactly once, so a
-    /// node's load is exactly once too; a meter counts in a window when the window starts during its
-    /// placement under the node.
+    /// The load windows of <paramref name="node"/> with window_start in [from, to), oldest first. A transformer's or a
+    /// feeder's are the windows its region published (grid_node_aggregates_1m / _15m, written exactly once by the regional
+    /// projection); a region's are derived on read from aggregates_1m / aggregates_15m, a meter counting in a window when
+    /// the window starts during its placement in the region's tree.
     /// </summary>
     public Task<IReadOnlyList<NodeLoadRow>> GetNodeLoadAsync(GridNode node, WindowSize size, DateTimeOffset from, DateTimeOffset to,
         CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(node);
+        if (node.Kind != GridNodeKind.Region)
+            return ReadAsync(
+                $"""
+                SELECT window_start, total_power_kw, meter_count, expected_meters, load_percent
+                FROM {RegionalAggregateStore.NodeTableOf(size).Name}
+                WHERE node_id = $1 AND window_start >= $2 AND window_start < $3
+                ORDER BY window_start
+                """,
+                [Sql.Value(node.Id), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+                r => new NodeLoadRow(r.GetFieldValue<DateTimeOffset>(0), r.GetDouble(1), r.GetInt32(2), r.GetInt32(3), r.GetDouble(4)), ct);
         return ReadAsync(
             $"""
             WITH placed AS (

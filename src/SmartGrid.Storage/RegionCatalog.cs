@@ -129,21 +129,8 @@ public sealed class RegionCatalog : IDisposable
     }
 
     /// <summary>Reloads every <see cref="RefreshInterval"/> until cancelled; a failed load is logged by the caller's next attempt.</summary>
-    public async Task RunRefreshAsync(Action<Exception> onError, CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(RefreshInterval, _time);
-        while (await timer.WaitForNextTickAsync(ct))
-        {
-            try
-            {
-                await RefreshAsync(ct);
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
-            {
-                onError(e);
-            }
-        }
-    }
+    public Task RunRefreshAsync(Action<Exception> onError, CancellationToken ct) =>
+        PeriodicReload.RunAsync(RefreshInterval, _time, RefreshAsync, onError, ct);
 
     /// <summary>
     /// Writes <paramref name="regions"/> into an empty table (audited as seeded by configuration);
@@ -334,5 +321,27 @@ public static class RegionClaims
         return regions.FindActive(registered) is { } home
             ? new(home.Name, null)
             : new(null, $"meter '{meterId}' is registered in '{registered}', which is not an active region");
+    }
+}
+
+/// <summary>The timer of a table cached in memory (regions, the grid's tree): reload every interval until cancelled.</summary>
+internal static class PeriodicReload
+{
+    /// <summary>A failed load (the database away) is reported and the last one kept; the next tick tries again.</summary>
+    public static async Task RunAsync<T>(TimeSpan interval, TimeProvider time, Func<CancellationToken, Task<T>> reload, Action<Exception> onError,
+        CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(interval, time);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            try
+            {
+                await reload(ct);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                onError(e);
+            }
+        }
     }
 }

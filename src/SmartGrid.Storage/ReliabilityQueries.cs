@@ -1,4 +1,5 @@
 using SmartGrid.Domain.Reliability;
+using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Storage;
 
@@ -37,6 +38,32 @@ public sealed partial class AggregateQueries
             r => new CustomerInterruption(r.GetString(0), r.GetFieldValue<DateTimeOffset>(1),
                 r.IsDBNull(2) ? null : r.GetFieldValue<DateTimeOffset>(2), CustomerInterruption.ParseStart(r.GetString(3))),
             ct);
+
+    /// <summary>
+    /// What the region's other meters say about silences that start in [from, to) (<see cref="SilenceEvidence"/>): meters heard
+    /// per minute (regional_aggregates_1m) from the period's start to the first whole minute after its end, and the last gasps
+    /// within <see cref="SilenceEvidence.GaspCorroborates"/> of it.
+    /// </summary>
+    public async Task<SilenceEvidence> GetSilenceEvidenceAsync(string region, DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(region);
+        var (start, end) = (from.ToUniversalTime(), to.ToUniversalTime());
+        var heard = await ReadAsync(
+            """
+            SELECT window_start, meter_count FROM regional_aggregates_1m
+            WHERE region = $1 AND window_start >= $2 AND window_start < $3 AND meter_count > 0
+            """,
+            [Sql.Value(region), Sql.Value(Window.Floor(start, WindowSize.OneMinute)), Sql.Value(SilenceEvidence.JudgedMinute(end) + TimeSpan.FromMinutes(1))],
+            r => (At: r.GetFieldValue<DateTimeOffset>(0), Meters: r.GetInt32(1)), ct);
+        var gasps = await ReadAsync(
+            """
+            SELECT meter_id, start_at FROM customer_interruptions
+            WHERE region = $1 AND started_by = 'last-gasp' AND start_at >= $2 AND start_at <= $3
+            """,
+            [Sql.Value(region), Sql.Value(start - SilenceEvidence.GaspCorroborates), Sql.Value(end + SilenceEvidence.GaspCorroborates)],
+            r => (r.GetString(0), r.GetFieldValue<DateTimeOffset>(1)), ct);
+        return new SilenceEvidence(heard.ToDictionary(h => h.At, h => h.Meters), gasps);
+    }
 
     /// <summary>
     /// Customers a region served during [from, to): its meters registered before the period's end, and every meter that

@@ -37,7 +37,8 @@ public sealed class StorageServices : IAsyncDisposable
         Offsets = new ProjectionOffsets(DataSource);
         Queries = new AggregateQueries(DataSource);
         Ledger = new IngestLedger(DataSource);
-        Topology = new TopologyStore(DataSource);
+        GridLayout = new GridLayoutCatalog(DataSource, time);
+        Topology = new TopologyStore(DataSource, GridLayout);
     }
 
     public string ConnectionString { get; }
@@ -53,6 +54,7 @@ public sealed class StorageServices : IAsyncDisposable
     public AggregateQueries Queries { get; }
     public IngestLedger Ledger { get; }
     public TopologyStore Topology { get; }
+    public GridLayoutCatalog GridLayout { get; }
 
     /// <exception cref="ArgumentException">The connection string is missing or names no database.</exception>
     public static StorageServices Create(string connectionString, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
@@ -99,6 +101,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Queries);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Ledger);
         services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Topology);
+        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().GridLayout);
         return services;
     }
 }

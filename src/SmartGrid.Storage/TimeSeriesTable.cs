@@ -27,8 +27,12 @@ public sealed class TimeSeriesTable
     /// <summary>Migration 0090, not 0001/0002: same scheme and policies.</summary>
     public static readonly TimeSeriesTable Voltage10m = new("voltage_10m", "window_start", TimeSpan.FromDays(90));
 
+    /// <summary>Migration 0076: a transformer's or feeder's load, retained like the regional windows.</summary>
+    public static readonly TimeSeriesTable GridNodeAggregates1m = new("grid_node_aggregates_1m", "window_start", TimeSpan.FromDays(90));
+    public static readonly TimeSeriesTable GridNodeAggregates15m = new("grid_node_aggregates_15m", "window_start", TimeSpan.FromDays(90));
+
     public static IReadOnlyList<TimeSeriesTable> All { get; } =
-        [RawReadings, Aggregates1m, Aggregates15m, RegionalAggregates1m, RegionalAggregates15m, Voltage10m];
+        [RawReadings, Aggregates1m, Aggregates15m, RegionalAggregates1m, RegionalAggregates15m, Voltage10m, GridNodeAggregates1m, GridNodeAggregates15m];
 
     private TimeSeriesTable(string name, string timeColumn, TimeSpan retention)
     {

@@ -36,8 +36,23 @@ public sealed class TopologyStore
     private const string NodeColumns = "node_id, kind, parent_id, region, rated_kw";
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly GridLayoutCatalog? _layout;
 
-    public TopologyStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
+    /// <param name="layout">Reloaded after every change, so this process's region actors sum by it from their next window.</param>
+    public TopologyStore(NpgsqlDataSource dataSource, GridLayoutCatalog? layout = null) => (_dataSource, _layout) = (dataSource, layout);
+
+    /// <summary>The change is committed whatever happens here: a layout that fails to load now is loaded by the node's timer.</summary>
+    private async Task ReloadLayoutAsync(CancellationToken ct)
+    {
+        try
+        {
+            if (_layout is not null)
+                await _layout.RefreshAsync(ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+        }
+    }
 
     /// <summary>The node named <paramref name="id"/> in any case: a feeder, a transformer or a region; null when none.</summary>
     public async Task<GridNode?> FindNodeAsync(string id, CancellationToken ct = default)
@@ -149,6 +164,7 @@ public sealed class TopologyStore
         var node = new GridNode(spec.Id, spec.Kind, spec.Kind == GridNodeKind.Feeder ? region : tree.Nodes[spec.ParentId].Id, region!, spec.RatedKw);
         await InsertNodesAsync(conn, tx, [node], ct);
         await tx.CommitAsync(ct);
+        await ReloadLayoutAsync(ct);
         return (TopologyChange.Done, node, null);
     }
 
@@ -185,6 +201,7 @@ public sealed class TopologyStore
             await cmd.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
+        await ReloadLayoutAsync(ct);
         return (TopologyChange.Done, updated, null);
     }
 
@@ -217,6 +234,7 @@ public sealed class TopologyStore
             await delete.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
+        await ReloadLayoutAsync(ct);
         return (TopologyChange.Done, null);
     }
 
@@ -277,6 +295,7 @@ public sealed class TopologyStore
         await RegisterMetersAsync(conn, tx, newMeters, ct);
         await PlaceAsync(conn, tx, placements, validFrom, ct);
         await tx.CommitAsync(ct);
+        await ReloadLayoutAsync(ct);
         return results;
     }
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using SmartGrid.Actors.Regional;
+using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Regional;
 using SmartGrid.Domain.Telemetry;
@@ -22,7 +23,7 @@ public sealed class RegionActorSpecs(ActorDatabase database, ITestOutputHelper o
     private string PersistenceId => RegionActor.PersistenceIdPrefix + _region;
 
     private IActorRef Region(int snapshotEvery = 1_000) =>
-        Sys.ActorOf(Props.Create(() => new RegionActor(_region, () => CapacityKw, new RegionPolicy(), TimeSpan.FromHours(1), snapshotEvery)));
+        Sys.ActorOf(Props.Create(() => new RegionActor(_region, () => CapacityKw, () => GridLayout.Empty, new RegionPolicy(), TimeSpan.FromHours(1), snapshotEvery)));
 
     /// <summary>A meter's published 1-minute window of one reading at this power (0.01 kWh).</summary>
     private EmittedWindow Window(string meter, DateTimeOffset start, double powerKw, int revision = 1)

@@ -11,7 +11,7 @@ public sealed class FreshDatabases : PostgresDatabase
 public sealed class MigrationSpecs(FreshDatabases databases) : IClassFixture<FreshDatabases>
 {
     private static readonly string[] TimeSeriesTables =
-        ["aggregates_15m", "aggregates_1m", "raw_readings", "regional_aggregates_15m", "regional_aggregates_1m"];
+        ["aggregates_15m", "aggregates_1m", "raw_readings", "regional_aggregates_15m", "regional_aggregates_1m", "grid_node_aggregates_1m", "grid_node_aggregates_15m"];
 
     [Fact]
     public async Task Should_create_database_apply_all_scripts_and_apply_nothing_on_rerun()
@@ -44,7 +44,8 @@ public sealed class MigrationSpecs(FreshDatabases databases) : IClassFixture<Fre
 
         Assert.Equal("native", await ScalarAsync<string>(cs, "SELECT value FROM storage_settings WHERE key = 'time_series_mode'"));
         Assert.Equal(
-            ["aggregates_15m:r:window_start", "aggregates_1m:r:window_start", "raw_readings:r:ts",
+            ["aggregates_15m:r:window_start", "aggregates_1m:r:window_start", "grid_node_aggregates_15m:r:window_start",
+             "grid_node_aggregates_1m:r:window_start", "raw_readings:r:ts",
              "regional_aggregates_15m:r:window_start", "regional_aggregates_1m:r:window_start", "voltage_10m:r:window_start"],
             await ListAsync(cs,
                 """

@@ -19,7 +19,8 @@ public sealed class TestDatabase : IAsyncDisposable
     public string Name { get; }
     public string ConnectionString { get; }
 
-    public static async Task<TestDatabase> CreateAsync(string prefix)
+    /// <param name="maxPoolSize">Connections the database's own pool may open (a benchmark's node wants more than a spec's).</param>
+    public static async Task<TestDatabase> CreateAsync(string prefix, int maxPoolSize = 60)
     {
         var name = $"{prefix}_{Guid.NewGuid():N}"[..40].ToLowerInvariant();
         await using (var admin = new NpgsqlConnection(ServerConnectionString))
@@ -28,7 +29,7 @@ public sealed class TestDatabase : IAsyncDisposable
             await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
             await cmd.ExecuteNonQueryAsync();
         }
-        var cs = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name, MaxPoolSize = 60 }.ConnectionString;
+        var cs = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name, MaxPoolSize = maxPoolSize }.ConnectionString;
         return new TestDatabase(name, cs);
     }
 

@@ -4,24 +4,31 @@ using SmartGrid.Storage;
 
 namespace SmartGrid.Actors.Hosting;
 
-/// <summary>Loads the regions table at start-up, then every <see cref="RegionCatalog.RefreshInterval"/> (10 s), so an operator's change reaches every reader without a restart.</summary>
-public sealed class RegionCatalogRefresher(RegionCatalog catalog, ILogger<RegionCatalogRefresher> log) : IHostedService, IDisposable
+/// <summary>
+/// A cache of a table that readers use without I/O: loaded at start-up (a node may start without its database, and then
+/// tries again on the timer), then reloaded on a timer until the node stops.
+/// </summary>
+public abstract class CatalogRefresher : IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private Task _running = Task.CompletedTask;
+
+    protected abstract Task LoadAsync(CancellationToken ct);
+    protected abstract Task RunAsync(Action<Exception> onError, CancellationToken ct);
+    protected abstract void NotLoaded(Exception e);
+    protected abstract void NotReloaded(Exception e);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await catalog.RefreshAsync(cancellationToken);
+            await LoadAsync(cancellationToken);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
         {
-            // A node starts without its database (the gateway then answers from its stale cache); the timer tries again.
-            log.RegionsNotLoaded(e, catalog.RefreshInterval);
+            NotLoaded(e);
         }
-        _running = catalog.RunRefreshAsync(e => log.RegionsNotReloaded(e, catalog.Current.LoadedAt), _stop.Token);
+        _running = RunAsync(NotReloaded, _stop.Token);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -36,5 +43,27 @@ public sealed class RegionCatalogRefresher(RegionCatalog catalog, ILogger<Region
         }
     }
 
-    public void Dispose() => _stop.Dispose();
+    public void Dispose()
+    {
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>Loads the regions table at start-up, then every <see cref="RegionCatalog.RefreshInterval"/> (10 s), so an operator's change reaches every reader without a restart.</summary>
+public sealed class RegionCatalogRefresher(RegionCatalog catalog, ILogger<RegionCatalogRefresher> log) : CatalogRefresher
+{
+    protected override Task LoadAsync(CancellationToken ct) => catalog.RefreshAsync(ct);
+    protected override Task RunAsync(Action<Exception> onError, CancellationToken ct) => catalog.RunRefreshAsync(onError, ct);
+    protected override void NotLoaded(Exception e) => log.RegionsNotLoaded(e, catalog.RefreshInterval);
+    protected override void NotReloaded(Exception e) => log.RegionsNotReloaded(e, catalog.Current.LoadedAt);
+}
+
+/// <summary>Loads the grid's tree at start-up, then every <see cref="GridLayoutCatalog.RefreshInterval"/>: what the region actors sum their transformers and feeders by.</summary>
+public sealed class GridLayoutRefresher(GridLayoutCatalog catalog, ILogger<GridLayoutRefresher> log) : CatalogRefresher
+{
+    protected override Task LoadAsync(CancellationToken ct) => catalog.RefreshAsync(ct);
+    protected override Task RunAsync(Action<Exception> onError, CancellationToken ct) => catalog.RunRefreshAsync(onError, ct);
+    protected override void NotLoaded(Exception e) => log.GridLayoutNotLoaded(e, GridLayoutCatalog.RefreshInterval);
+    protected override void NotReloaded(Exception e) => log.GridLayoutNotReloaded(e, catalog.Current.LoadedAt);
 }

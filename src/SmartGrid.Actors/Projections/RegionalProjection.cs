@@ -10,7 +10,9 @@ namespace SmartGrid.Actors.Projections;
 /// <summary>
 /// Takes published regional windows (tag <see cref="Regional.RegionActor.RegionalTag"/>) to Kafka
 /// regional_aggregates (1-minute loads feed overload detection, 15-minute ones tariffs; the
-/// message says which) and to regional_aggregates_1m / _15m, UPSERTed with this projection's offset.
+/// message says which) and to regional_aggregates_1m / _15m, and the transformers' and feeders'
+/// windows published with them to grid_node_aggregates and grid_node_aggregates_1m / _15m, all
+/// UPSERTed with this projection's offset (a replayed batch republishes the same revisions).
 /// </summary>
 public sealed class RegionalProjection(KafkaJson kafka, RegionalAggregateStore store)
 {
@@ -22,8 +24,11 @@ public sealed class RegionalProjection(KafkaJson kafka, RegionalAggregateStore s
             .GroupBy(w => (w.Aggregate.Region, w.Aggregate.Size, w.Aggregate.WindowStart))
             .Select(g => g.MaxBy(w => w.Revision)!)
             .ToList();
-        await kafka.PublishAsync(Topics.RegionalAggregates, windows.Select(w => (w.Aggregate.Region, RegionalAggregateMessage.From(w.Aggregate, w.Revision))), ct);
-        await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), checkpoint, ct);
+        var nodes = windows.SelectMany(w => (w.Nodes ?? []).Select(n => (Node: n, w.Revision))).ToList();
+        await Task.WhenAll(
+            kafka.PublishAsync(Topics.RegionalAggregates, windows.Select(w => (w.Aggregate.Region, RegionalAggregateMessage.From(w.Aggregate, w.Revision))), ct),
+            kafka.PublishAsync(Topics.GridNodeAggregates, nodes.Select(n => (n.Node.NodeId, GridNodeAggregateMessage.From(n.Node, n.Revision))), ct));
+        await store.UpsertAsync(windows.Select(w => w.Aggregate).ToList(), nodes, checkpoint, ct);
         PipelineMetrics.RegionalWindowsPublished.Add(windows.Count);
     }
 }

@@ -26,15 +26,18 @@ public sealed class RegionActor : WindowOwnerActor
     public const string PersistenceIdPrefix = "region-";
 
     private readonly Func<double> _capacityKw;
+    private readonly Func<GridLayout> _grid;
     private readonly RegionPolicy _policy;
     private RegionState _state;
 
     /// <param name="capacityKw">The region's capacity now: read at each emission, so an operator's change applies to the next window published.</param>
-    public RegionActor(string region, Func<double> capacityKw, RegionPolicy policy, TimeSpan idleClose, int snapshotEvery)
+    /// <param name="grid">The tree below the regions now, read at each emission like the capacity: where each meter hangs, each node's rating.</param>
+    public RegionActor(string region, Func<double> capacityKw, Func<GridLayout> grid, RegionPolicy policy, TimeSpan idleClose, int snapshotEvery)
         : base(PersistenceIdPrefix + region, idleClose, snapshotEvery)
     {
         JournalPluginId = AkkaConfiguration.RegionJournalPluginId;
         _capacityKw = capacityKw;
+        _grid = grid;
         _policy = policy;
         _state = new RegionState(region);
 
@@ -68,7 +71,7 @@ public sealed class RegionActor : WindowOwnerActor
 
     private void PersistEmission(bool idle, Action? whenDone)
     {
-        var emitted = _state.DecideEmission(idle, _capacityKw());
+        var emitted = _state.DecideEmission(idle, _capacityKw(), _grid());
         if (emitted is null)
         {
             whenDone?.Invoke();
@@ -98,10 +101,12 @@ public static class RegionActorHosting
             {
                 // The regions table, as the node's catalog last loaded it (see RegionCatalog.RefreshInterval).
                 var catalog = resolver.GetService<RegionCatalog>();
+                var layout = resolver.GetService<GridLayoutCatalog>();
+                Func<GridLayout> grid = () => layout.Current;
                 return region =>
                 {
                     Func<double> capacity = () => catalog.Current.Find(region) is { } known ? known.Spec.CapacityKw : UnknownRegionCapacityKw;
-                    return Props.Create(() => new RegionActor(region, capacity, policy, pipeline.IdleClose, pipeline.RegionSnapshotEvery));
+                    return Props.Create(() => new RegionActor(region, capacity, grid, policy, pipeline.IdleClose, pipeline.RegionSnapshotEvery));
                 };
             },
             new RegionMessageExtractor(),

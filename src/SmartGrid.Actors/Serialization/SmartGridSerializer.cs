@@ -1,9 +1,6 @@
-using System.Collections.Frozen;
-using System.Runtime.Serialization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
-using Akka.Serialization;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Actors.Regional;
 using SmartGrid.Domain.Metering;
@@ -12,14 +9,15 @@ using SmartGrid.Domain.Regional;
 namespace SmartGrid.Actors.Serialization;
 
 /// <summary>
-/// JSON for everything that is persisted or crosses the wire, with stable manifests: persisted
-/// events live for years, so a type's manifest never changes once written (a new shape gets a
-/// new manifest, and the old one stays readable). Never the default reflection serializer.
-/// The exceptions are the two that hold a meter's bulk, written in compact binary forms: the
-/// per-reading event, <see cref="ReadingsAccepted"/> (<see cref="ReadingsAcceptedFormat"/>, v2),
+/// JSON for everything the pipeline persists or sends across the cluster, with stable manifests
+/// (<see cref="JsonManifestSerializer"/>): persisted events live for years. The exceptions are
+/// the two that hold a meter's bulk, written in compact binary forms: the per-reading event, <see cref="ReadingsAccepted"/> (<see cref="ReadingsAcceptedFormat"/>, v2),
 /// and the meter's snapshot (<see cref="MeterSnapshotFormat"/>, v2); both still read their JSON v1.
 /// </summary>
-public sealed class SmartGridSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManifestSerializer(system, Manifests, Json,
+    KeyValuePair.Create(ReadingsAcceptedV1, typeof(ReadingsAccepted)),
+    KeyValuePair.Create(MeterSnapshotV1, typeof(MeterSnapshot)),
+    KeyValuePair.Create(RecordReadingsV1, typeof(RecordReadings)))
 {
     public const int SerializerId = 4711;
 
@@ -37,7 +35,7 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
     /// <summary>Before stream runs: read as run 0, the oldest.</summary>
     private const string RecordReadingsV1 = "meter.record-readings.v1";
 
-    /// <summary>Manifest each type is written with. Append only; a replaced manifest moves to <see cref="Types"/>'s legacy entries.</summary>
+    /// <summary>Manifest each type is written with. Append only; a replaced manifest moves to the legacy entries above.</summary>
     public static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
     {
         [typeof(ReadingsAccepted)] = ReadingsAcceptedV2,
@@ -59,31 +57,19 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : Serializer
         [typeof(MeterWindowsRecorded)] = "region.meter-windows-recorded.v1",
     };
 
-    /// <summary>Every manifest that can be read: the current ones and the legacy JSON ones.</summary>
-    private static readonly FrozenDictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key)
-        .Append(new KeyValuePair<string, Type>(ReadingsAcceptedV1, typeof(ReadingsAccepted)))
-        .Append(new KeyValuePair<string, Type>(MeterSnapshotV1, typeof(MeterSnapshot)))
-        .Append(new KeyValuePair<string, Type>(RecordReadingsV1, typeof(RecordReadings)))
-        .ToFrozenDictionary();
-
     public override int Identifier => SerializerId;
-
-    public override string Manifest(object o) =>
-        Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"no manifest for {o.GetType()}");
 
     public override byte[] ToBinary(object obj) => obj switch
     {
         ReadingsAccepted readings => ReadingsAcceptedFormat.Write(readings),
         MeterSnapshot snapshot => MeterSnapshotFormat.Write(snapshot),
-        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json),
+        _ => base.ToBinary(obj),
     };
 
     public override object FromBinary(byte[] bytes, string manifest) => manifest switch
     {
         ReadingsAcceptedV2 => ReadingsAcceptedFormat.Read(bytes),
         MeterSnapshotV2 => MeterSnapshotFormat.Read(bytes),
-        _ => Types.TryGetValue(manifest, out var type)
-            ? JsonSerializer.Deserialize(bytes, type, Json) ?? throw new SerializationException($"null payload for {manifest}")
-            : throw new SerializationException($"unknown manifest {manifest}"),
+        _ => base.FromBinary(bytes, manifest),
     };
 }

@@ -10,6 +10,12 @@ public static class AlertTypes
 
     /// <summary>Storm mode: many of a region's meters silent or dropping together, as one regional alert.</summary>
     public const string Incident = "INCIDENT";
+
+    /// <summary>A meter's 10-minute voltage means not EN 50160 compliant over the power-quality period (issue 17).</summary>
+    public const string PowerQuality = "POWER_QUALITY";
+
+    /// <summary>A meter's voltage above 110 % of nominal (issue 17).</summary>
+    public const string Swell = "SWELL";
 }
 
 public static class AlertStatuses
@@ -23,12 +29,14 @@ public static class AlertStatuses
 public sealed record AlertView
 {
     public required Guid AlertId { get; init; }
-    /// <summary>ANOMALY | THRESHOLD | OUTAGE | INCIDENT</summary>
+    /// <summary>ANOMALY | THRESHOLD | OUTAGE | INCIDENT | POWER_QUALITY | SWELL</summary>
     public required string Type { get; init; }
     /// <summary>low | medium | high | critical</summary>
     public required string Severity { get; init; }
     public required string Region { get; init; }
     public string? MeterId { get; init; }
+    /// <summary>The transformer or feeder an overload alert is about; null for a region's and for meters' alerts.</summary>
+    public string? NodeId { get; init; }
     public required string Message { get; init; }
     /// <summary>Context: baseline, current value, threshold, window…</summary>
     public JsonElement Metadata { get; init; }

@@ -137,7 +137,7 @@ public sealed class MeterState
         var anomalies = new List<Anomaly>();
         foreach (var w in emitted.Where(w => w.Revision == 1 && w.Aggregate.Size == WindowSize.OneMinute))
         {
-            var anomaly = policy.Detector.Detect(w.Aggregate, scratch.Baseline);
+            var anomaly = policy.Detector.Detect(w.Aggregate, scratch.Baseline, policy.NominalVoltage(w.Aggregate.Region));
             if (anomaly is not null) anomalies.Add(anomaly);
             scratch.Baseline = Learn(scratch.Baseline, w.Aggregate, policy);
         }
@@ -202,7 +202,9 @@ public sealed class MeterState
     }
 
     private static MeterBaseline Learn(MeterBaseline baseline, WindowAggregate window, MeterPolicy policy) =>
-        baseline.Observe(window.WindowStart, policy.Detector.Learnable(window.PowerKwAvg, baseline.Reference(window.WindowStart)));
+        AnomalyDetector.IsSupplyLoss(window, policy.NominalVoltage(window.Region))
+            ? baseline
+            : baseline.Observe(window.WindowStart, policy.Detector.Learnable(window.PowerKwAvg, baseline.Reference(window.WindowStart)));
 
     /// <summary>The two newest accepted timestamps after one more; the second is the watermark.</summary>
     private static (long Newest, long Watermark) Advance(long newest, long watermark, long ticks) =>

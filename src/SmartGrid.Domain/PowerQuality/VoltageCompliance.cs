@@ -12,19 +12,28 @@ public sealed record VoltageCompliance(int Windows, double? WithinBandShare, dou
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nominal);
         int windows = 0, withinBand = 0, rangeA = 0;
-        var bounded = true;
         double lowest = double.PositiveInfinity, highest = double.NegativeInfinity;
         foreach (var mean in tenMinuteMeans)
         {
             windows++;
             if (Within(mean, nominal, VoltageBands.Band)) withinBand++;
             if (Within(mean, nominal, VoltageBands.RangeA)) rangeA++;
-            if (mean < VoltageBands.MeanFloor * nominal || mean > VoltageBands.MeanCeiling * nominal) bounded = false;
             lowest = Math.Min(lowest, mean);
             highest = Math.Max(highest, mean);
         }
+        return OfCounts(windows, withinBand, rangeA, lowest, highest, nominal);
+    }
+
+    /// <summary>
+    /// The same from counts a database can aggregate (how many means, how many within ±10 % and ±5 %, the lowest and
+    /// highest): the one definition of compliance, for the routes and the power-quality alerts alike.
+    /// </summary>
+    public static VoltageCompliance OfCounts(int windows, int withinBand, int rangeA, double lowest, double highest, double nominal)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nominal);
         if (windows == 0)
             return new VoltageCompliance(0, null, null, null, null, null);
+        var bounded = lowest >= VoltageBands.MeanFloor * nominal && highest <= VoltageBands.MeanCeiling * nominal;
         var bandShare = (double)withinBand / windows;
         return new VoltageCompliance(windows, bandShare, (double)rangeA / windows,
             bandShare >= VoltageBands.CompliantShare && bounded, lowest, highest);

@@ -10,7 +10,11 @@ public sealed record MeterWindowsReceived(string Region, IReadOnlyList<EmittedWi
 /// <summary>Persisted by a region: regional aggregates ready to publish (revision 1, more when a late meter window amends one).</summary>
 public sealed record RegionalWindowsEmitted(string Region, IReadOnlyList<EmittedRegionalWindow> Windows);
 
-public sealed record EmittedRegionalWindow(RegionalAggregate Aggregate, int Revision);
+/// <summary>
+/// A regional window ready to publish, with the load of each transformer and feeder of the region in the same window and
+/// revision (null for a region without a tree, and in events written before node windows existed: the JSON field is optional).
+/// </summary>
+public sealed record EmittedRegionalWindow(RegionalAggregate Aggregate, int Revision, IReadOnlyList<GridNodeAggregate>? Nodes = null);
 
 /// <summary>
 /// One region's open regional windows (1-minute for overload, 15-minute for storage and
@@ -66,13 +70,16 @@ public sealed class RegionState
         }
     }
 
-    /// <summary>Regional windows to publish now: those the meters have moved past, or all of them when idle.</summary>
-    public RegionalWindowsEmitted? DecideEmission(bool idle, double capacityKw)
+    /// <summary>
+    /// Regional windows to publish now: those the meters have moved past, or all of them when idle; each with its
+    /// transformers' and feeders' load as <paramref name="grid"/> places the meters at the window's start.
+    /// </summary>
+    public RegionalWindowsEmitted? DecideEmission(bool idle, double capacityKw, GridLayout? grid = null)
     {
         var ready = _windows.Values
             .Where(s => s.Dirty && (idle || (Watermarks.TryGetValue(s.Size, out var mark) && mark > s.End)))
             .OrderBy(s => s.Size).ThenBy(s => s.Start)
-            .Select(s => new EmittedRegionalWindow(s.Aggregate(Region, capacityKw), s.Revision + 1))
+            .Select(s => new EmittedRegionalWindow(s.Aggregate(Region, capacityKw), s.Revision + 1, s.Nodes(Region, grid)))
             .ToList();
         return ready.Count == 0 ? null : new RegionalWindowsEmitted(Region, ready);
     }
@@ -120,6 +127,9 @@ public sealed class RegionState
 
         public RegionalAggregate Aggregate(string region, double capacityKw) =>
             RegionalAggregate.From(region, Size, Start, capacityKw, Meters.Values.Select(m => m.Aggregate));
+
+        public IReadOnlyList<GridNodeAggregate>? Nodes(string region, GridLayout? grid) =>
+            grid?.LoadOf(region, Size, Start, Meters.Values.Select(m => m.Aggregate)) is { Count: > 0 } nodes ? nodes : null;
     }
 }
 

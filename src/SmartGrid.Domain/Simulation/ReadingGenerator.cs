@@ -71,6 +71,10 @@ public sealed class ReadingGenerator
         0.92, 0.93, 0.95, 0.95, 0.93, 0.90, 0.88, 0.85, 0.82, 0.78, 0.75, 0.72,
     ];
 
+    private static readonly double ResidentialBase = ResidentialCurve.Min();
+    private static readonly double CommercialBase = CommercialCurve.Min();
+    private static readonly double IndustrialBase = IndustrialCurve.Min();
+
     // Keeps current (P / (V·pf)) well inside the validator's 1000 A even in a spike.
     private const double MaxPowerKw = 150;
     private const double MinPowerKw = 0.001;
@@ -274,9 +278,21 @@ public sealed class ReadingGenerator
         };
         double share = curve[h0] + (curve[(h0 + 1) % 24] - curve[h0]) * (hour - h0);
 
+        // The day of the week changes the load above the night's base (an office closed on Sunday), not the base
+        // itself (its servers and fridges run every night): scaling the whole curve tripled a closed office's
+        // draw in the minute it turned Monday, a step no real meter makes.
         // Day 0 of DateTime (0001-01-01) was a Monday.
-        return share * WeekdayFactor(meter.CustomerType, (DayOfWeek)((day + 1) % 7));
+        double night = BaseShare(meter.CustomerType);
+        return night + (share - night) * WeekdayFactor(meter.CustomerType, (DayOfWeek)((day + 1) % 7));
     }
+
+    /// <summary>The lowest share of a customer type's curve: what it draws when closed or asleep.</summary>
+    private static double BaseShare(CustomerType type) => type switch
+    {
+        CustomerType.Residential => ResidentialBase,
+        CustomerType.Commercial => CommercialBase,
+        _ => IndustrialBase,
+    };
 
     private static double WeekdayFactor(CustomerType type, DayOfWeek day) => (type, day) switch
     {

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.Reliability;
 
 namespace SmartGrid.Domain.Telemetry;
 
@@ -94,11 +95,23 @@ public sealed class AnomalyDetector
 
     public AnomalyDetectionOptions Options => _options;
 
-    /// <summary>Checks a closed window's average power against the baseline's reference at the window's start.</summary>
-    public Anomaly? Detect(WindowAggregate window, MeterBaseline baseline) =>
-        window.IsEmpty
+    /// <summary>
+    /// Checks a closed window's average power against the baseline's reference at the window's start; a window of
+    /// <see cref="IsSupplyLoss">supply loss</see> is no anomaly.
+    /// </summary>
+    public Anomaly? Detect(WindowAggregate window, MeterBaseline baseline, double nominalVoltage) =>
+        window.IsEmpty || IsSupplyLoss(window, nominalVoltage)
             ? null
             : Detect(window.MeterId, window.Region, window.WindowStart, window.PowerKwAvg, baseline.Reference(window.WindowStart));
+
+    /// <summary>
+    /// Whether the window's readings say the supply was gone (average voltage under the last gasp's 5 % of nominal):
+    /// the meter's last gasp as an outage begins. Its zero power is not what the customer drew, so it is no drop (the
+    /// OUTAGE rule reports the outage; a critical drop beside it was a second, false alert for the same event) and
+    /// no baseline should learn it.
+    /// </summary>
+    public static bool IsSupplyLoss(WindowAggregate window, double nominalVoltage) =>
+        !window.IsEmpty && window.VoltageAvg < CustomerInterruptions.LastGaspBelow * nominalVoltage;
 
     /// <summary>
     /// The value a baseline should learn from a window: its power, held inside the band around the reference. A

@@ -32,25 +32,22 @@ internal static class AdminEndpoints
             .WithSummary("Set a user's role (and an operator's regions)").Body("""{"role":"OPERATOR","operator_regions":["Nashik"]}""");
     }
 
-    private static async Task<IResult> CreateMeterAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, MeterDirectory meters)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var meterId = body!.String("meter_id", required: true, maxLength: 64);
-        var region = body.String("region", required: true, maxLength: 128);
-        if (meterId is not null && !Identifiers.IsMeterId(meterId))
-            body.Error("meter_id", Identifiers.MeterIdRule);
-        if (region is not null && !regions.IsKnown(region))
-            body.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
-        if (body.HasErrors)
-            return body.Problem();
+    private static Task<IResult> CreateMeterAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, MeterDirectory meters) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
+        {
+            var meterId = body.String("meter_id", required: true, maxLength: 64);
+            var region = body.String("region", required: true, maxLength: 128);
+            if (meterId is not null && !Identifiers.IsMeterId(meterId))
+                body.Error("meter_id", Identifiers.MeterIdRule);
+            if (region is not null && !regions.IsKnown(region))
+                body.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
+            if (body.HasErrors)
+                return body.Problem();
 
-        if (!await meters.CreateAsync(meterId!, region!, context.RequestAborted))
-            return Problems.Conflict("Meter exists", $"Meter '{meterId}' is already registered.");
-        return GatewayJson.Created($"/api/v1/admin/meters/{meterId}", new MeterView(meterId!, region!, null));
-    }
+            if (!await meters.CreateAsync(meterId!, region!, context.RequestAborted))
+                return Problems.Conflict("Meter exists", $"Meter '{meterId}' is already registered.");
+            return GatewayJson.Created($"/api/v1/admin/meters/{meterId}", new MeterView(meterId!, region!, null));
+        });
 
     private static async Task<IResult> GetMeterAsync(string meterId, HttpContext context, MeterRegistry registry, MeterDirectory meters)
     {
@@ -66,27 +63,26 @@ internal static class AdminEndpoints
     {
         if (!Identifiers.IsMeterId(meterId))
             return Problems.Field("meterId", Identifiers.MeterIdRule);
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var userText = body!.String("user_id", required: true, maxLength: 64);
-        Guid userId = default;
-        if (userText is not null && !Guid.TryParse(userText, out userId))
-            body.Error("user_id", "must be a UUID");
-        if (body.HasErrors)
-            return body.Problem();
-
-        var ct = context.RequestAborted;
-        var outcome = await meters.AssignAsync(meterId, userId, ct);
-        return outcome switch
+        return await JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            AssignOutcome.Assigned or AssignOutcome.AlreadyAssigned =>
-                GatewayJson.Ok(await meters.CurrentAssignmentAsync(meterId, ct)),
-            AssignOutcome.MeterNotFound => Problems.NotFound("Meter not found", $"No meter '{meterId}' is registered."),
-            AssignOutcome.UserNotFound => Problems.NotFound("User not found", $"No user '{userId}'."),
-            _ => Problems.Conflict("Meter assigned to another user", $"Meter '{meterId}' belongs to another user; unassign it first."),
-        };
+            var userText = body.String("user_id", required: true, maxLength: 64);
+            Guid userId = default;
+            if (userText is not null && !Guid.TryParse(userText, out userId))
+                body.Error("user_id", "must be a UUID");
+            if (body.HasErrors)
+                return body.Problem();
+
+            var ct = context.RequestAborted;
+            var outcome = await meters.AssignAsync(meterId, userId, ct);
+            return outcome switch
+            {
+                AssignOutcome.Assigned or AssignOutcome.AlreadyAssigned =>
+                    GatewayJson.Ok(await meters.CurrentAssignmentAsync(meterId, ct)),
+                AssignOutcome.MeterNotFound => Problems.NotFound("Meter not found", $"No meter '{meterId}' is registered."),
+                AssignOutcome.UserNotFound => Problems.NotFound("User not found", $"No user '{userId}'."),
+                _ => Problems.Conflict("Meter assigned to another user", $"Meter '{meterId}' belongs to another user; unassign it first."),
+            };
+        });
     }
 
     private static async Task<IResult> UnassignAsync(string meterId, HttpContext context, MeterDirectory meters)
@@ -109,64 +105,55 @@ internal static class AdminEndpoints
         return GatewayJson.Ok(new Page<UserView>(users.Select(UserView.Of).ToArray(), total, limit, offset));
     }
 
-    /// <summary>The opening of a change to one user: the id from the route, then the JSON body; a failure is the answer to send.</summary>
-    private static async Task<(Guid Id, JsonBody? Body, IResult? Failure)> UserBodyAsync(string userId, HttpContext context, GatewayOptions options)
-    {
-        if (!Guid.TryParse(userId, out var id))
-            return (id, null, Problems.Field("userId", "must be a UUID"));
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        return (id, body, failure);
-    }
+    /// <summary>The opening of a change to one user: the id from the route, then the JSON body.</summary>
+    private static Task<IResult> UserBodyAsync(string userId, HttpContext context, GatewayOptions options, Func<Guid, JsonBody, Task<IResult>> handle) =>
+        Guid.TryParse(userId, out var id)
+            ? JsonBody.HandleAsync(context, options.MaxBodyBytes, body => handle(id, body))
+            : Task.FromResult(Problems.Field("userId", "must be a UUID"));
 
-    private static async Task<IResult> SetDisabledAsync(string userId, HttpContext context, GatewayOptions options, AccountStore accounts,
-        SessionRevocations revocations, TimeProvider time)
-    {
-        var (id, body, failure) = await UserBodyAsync(userId, context, options);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var disabled = body!.Boolean("disabled", required: true);
-        if (body.HasErrors)
-            return body.Problem();
-        var ct = context.RequestAborted;
-        if (!await accounts.SetDisabledAsync(id, disabled!.Value, time.GetUtcNow(), ct))
-            return Problems.NotFound("User not found", $"No user '{id}'.");
-        if (disabled.Value)
-            await revocations.RevokeUserAsync(id, RevokeReasons.Disabled, time.GetUtcNow(), ct);
-        return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
-    }
-
-    private static async Task<IResult> SetRoleAsync(string userId, HttpContext context, GatewayOptions options, GatewayRegions regions,
-        AccountStore accounts, SessionRevocations revocations, TimeProvider time)
-    {
-        var (id, body, failure) = await UserBodyAsync(userId, context, options);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var role = body!.String("role", required: true, maxLength: 16);
-        var operated = body.StringArray("operator_regions", required: false) ?? [];
-        if (role is not null && !Roles.All.Contains(role, StringComparer.Ordinal))
+    private static Task<IResult> SetDisabledAsync(string userId, HttpContext context, GatewayOptions options, AccountStore accounts,
+        SessionRevocations revocations, TimeProvider time) =>
+        UserBodyAsync(userId, context, options, async (id, body) =>
         {
-            body.Error("role", $"must be one of {string.Join(", ", Roles.All)}");
-            role = null;
-        }
-        if (role is not null && role != Roles.Operator && operated.Length > 0)
-            body.Error("operator_regions", "only an OPERATOR operates regions; leave it empty for other roles");
-        foreach (var unknown in operated.Where(r => !regions.IsKnown(r)))
-            body.Error("operator_regions", $"'{unknown}' is not a region; known: {string.Join(", ", regions.Names)}");
-        if (body.HasErrors)
-            return body.Problem();
+            var disabled = body.Boolean("disabled", required: true);
+            if (body.HasErrors)
+                return body.Problem();
+            var ct = context.RequestAborted;
+            if (!await accounts.SetDisabledAsync(id, disabled!.Value, time.GetUtcNow(), ct))
+                return Problems.NotFound("User not found", $"No user '{id}'.");
+            if (disabled.Value)
+                await revocations.RevokeUserAsync(id, RevokeReasons.Disabled, time.GetUtcNow(), ct);
+            return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
+        });
 
-        var ct = context.RequestAborted;
-        var before = await accounts.FindByIdAsync(id, ct);
-        var regionsAfter = operated.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        if (before is null || !await accounts.SetRoleAsync(id, role!, regionsAfter, ct))
-            return Problems.NotFound("User not found", $"No user '{id}'.");
-        // Tokens carry the role and regions: the old ones must not outlive the change, so every session ends.
-        if (before.Role != role || !before.OperatorRegions.Order(StringComparer.Ordinal).SequenceEqual(regionsAfter))
-            await revocations.RevokeUserAsync(id, RevokeReasons.RoleChanged, time.GetUtcNow(), ct);
-        return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
-    }
+    private static Task<IResult> SetRoleAsync(string userId, HttpContext context, GatewayOptions options, GatewayRegions regions,
+        AccountStore accounts, SessionRevocations revocations, TimeProvider time) =>
+        UserBodyAsync(userId, context, options, async (id, body) =>
+        {
+            var role = body.String("role", required: true, maxLength: 16);
+            var operated = body.StringArray("operator_regions", required: false) ?? [];
+            if (role is not null && !Roles.All.Contains(role, StringComparer.Ordinal))
+            {
+                body.Error("role", $"must be one of {string.Join(", ", Roles.All)}");
+                role = null;
+            }
+            if (role is not null && role != Roles.Operator && operated.Length > 0)
+                body.Error("operator_regions", "only an OPERATOR operates regions; leave it empty for other roles");
+            foreach (var unknown in operated.Where(r => !regions.IsKnown(r)))
+                body.Error("operator_regions", $"'{unknown}' is not a region; known: {string.Join(", ", regions.Names)}");
+            if (body.HasErrors)
+                return body.Problem();
+
+            var ct = context.RequestAborted;
+            var before = await accounts.FindByIdAsync(id, ct);
+            var regionsAfter = operated.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            if (before is null || !await accounts.SetRoleAsync(id, role!, regionsAfter, ct))
+                return Problems.NotFound("User not found", $"No user '{id}'.");
+            // Tokens carry the role and regions: the old ones must not outlive the change, so every session ends.
+            if (before.Role != role || !before.OperatorRegions.Order(StringComparer.Ordinal).SequenceEqual(regionsAfter))
+                await revocations.RevokeUserAsync(id, RevokeReasons.RoleChanged, time.GetUtcNow(), ct);
+            return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
+        });
 
 }
 

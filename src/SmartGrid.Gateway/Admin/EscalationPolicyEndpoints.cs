@@ -72,60 +72,59 @@ internal static class EscalationPolicyEndpoints
         var ct = context.RequestAborted;
         if (id is not null && await store.FindAsync(policyId, ct) is null)
             return NotFound(policyId);
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-
-        var name = body!.String("name", required: true, maxLength: 100)?.Trim();
-        if (name is { Length: 0 } || name?.Any(char.IsControl) == true)
-            body.Error("name", "must be a non-empty name without control characters");
-        var severity = body.String("severity", required: false, maxLength: 16)?.ToLowerInvariant();
-        if (severity is not null && !Severities.Contains(severity))
-            body.Error("severity", $"must be one of {string.Join(", ", Severities)} (or absent: any)");
-        var type = body.String("type", required: false, maxLength: 16)?.ToUpperInvariant();
-        if (type is not null && !Types.Contains(type))
-            body.Error("type", $"must be one of {string.Join(", ", Types)} (or absent: any)");
-        var askedRegion = body.String("region", required: false, maxLength: 128);
-        var region = askedRegion is null ? null : regions.Canonical(askedRegion);
-        if (askedRegion is not null && region is null)
-            body.Error("region", $"must be one of {string.Join(", ", regions.Names)} (or absent: any)");
-
-        var tiers = new List<EscalationTier>();
-        var items = body.Objects("tiers", required: true, minItems: 1, maxItems: MaxTiers) ?? [];
-        for (var i = 0; i < items.Count; i++)
+        return await JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            var tier = items[i];
-            var users = new List<Guid>();
-            foreach (var (text, index) in (tier.StringArray("users", required: false, maxItems: 20, maxLength: 36) ?? []).Select((t, n) => (t, n)))
-            {
-                if (!Guid.TryParse(text, out var user))
-                    tier.Error($"users[{index}]", "must be a user id (UUID)");
-                else if (await accounts.FindByIdAsync(user, ct) is not { } account || account.DisabledAt is not null)
-                    tier.Error($"users[{index}]", $"no active user '{user}'");
-                else if (!PagedRoles.Contains(account.Role))
-                    tier.Error($"users[{index}]", $"user '{user}' is a {account.Role}; only {string.Join(" and ", PagedRoles)} users are paged");
-                else if (!users.Contains(user))
-                    users.Add(user);
-            }
-            var roles = (tier.StringArray("roles", required: false, maxItems: PagedRoles.Length, maxLength: 16) ?? []).Distinct().ToList();
-            foreach (var role in roles.Where(r => !PagedRoles.Contains(r)))
-                tier.Error("roles", $"'{role}' cannot be paged; use {string.Join(" or ", PagedRoles)}");
-            var wait = tier.Decimal("wait_minutes", required: true, min: 1, max: MaxWaitMinutes);
-            if (wait is { } w && w != decimal.Truncate(w))
-                tier.Error("wait_minutes", "must be a whole number of minutes");
-            if (users.Count == 0 && roles.Count == 0 && !tier.HasErrors)
-                tier.Error("users", "a tier pages at least one user or role");
-            tiers.Add(new EscalationTier(users, roles, TimeSpan.FromMinutes((double)(wait ?? 1))));
-        }
-        if (body.HasErrors)
-            return body.Problem();
 
-        var policy = new EscalationPolicy(policyId, name!, severity, type, region, tiers);
-        if (!await store.SaveAsync(policy, CurrentUser.From(context.User).Id.ToString(), create: id is null, ct))
-            return Problems.Conflict("Policy exists", $"Another escalation policy is named '{name}' (names are unique regardless of case).");
-        var saved = EscalationPolicyView.From((await store.FindAsync(policyId, ct))!);
-        return id is null ? GatewayJson.Created($"/api/v1/admin/escalation-policies/{policyId}", saved) : GatewayJson.Ok(saved);
+            var name = body.String("name", required: true, maxLength: 100)?.Trim();
+            if (name is { Length: 0 } || name?.Any(char.IsControl) == true)
+                body.Error("name", "must be a non-empty name without control characters");
+            var severity = body.String("severity", required: false, maxLength: 16)?.ToLowerInvariant();
+            if (severity is not null && !Severities.Contains(severity))
+                body.Error("severity", $"must be one of {string.Join(", ", Severities)} (or absent: any)");
+            var type = body.String("type", required: false, maxLength: 16)?.ToUpperInvariant();
+            if (type is not null && !Types.Contains(type))
+                body.Error("type", $"must be one of {string.Join(", ", Types)} (or absent: any)");
+            var askedRegion = body.String("region", required: false, maxLength: 128);
+            var region = askedRegion is null ? null : regions.Canonical(askedRegion);
+            if (askedRegion is not null && region is null)
+                body.Error("region", $"must be one of {string.Join(", ", regions.Names)} (or absent: any)");
+
+            var tiers = new List<EscalationTier>();
+            var items = body.Objects("tiers", required: true, minItems: 1, maxItems: MaxTiers) ?? [];
+            for (var i = 0; i < items.Count; i++)
+            {
+                var tier = items[i];
+                var users = new List<Guid>();
+                foreach (var (text, index) in (tier.StringArray("users", required: false, maxItems: 20, maxLength: 36) ?? []).Select((t, n) => (t, n)))
+                {
+                    if (!Guid.TryParse(text, out var user))
+                        tier.Error($"users[{index}]", "must be a user id (UUID)");
+                    else if (await accounts.FindByIdAsync(user, ct) is not { } account || account.DisabledAt is not null)
+                        tier.Error($"users[{index}]", $"no active user '{user}'");
+                    else if (!PagedRoles.Contains(account.Role))
+                        tier.Error($"users[{index}]", $"user '{user}' is a {account.Role}; only {string.Join(" and ", PagedRoles)} users are paged");
+                    else if (!users.Contains(user))
+                        users.Add(user);
+                }
+                var roles = (tier.StringArray("roles", required: false, maxItems: PagedRoles.Length, maxLength: 16) ?? []).Distinct().ToList();
+                foreach (var role in roles.Where(r => !PagedRoles.Contains(r)))
+                    tier.Error("roles", $"'{role}' cannot be paged; use {string.Join(" or ", PagedRoles)}");
+                var wait = tier.Decimal("wait_minutes", required: true, min: 1, max: MaxWaitMinutes);
+                if (wait is { } w && w != decimal.Truncate(w))
+                    tier.Error("wait_minutes", "must be a whole number of minutes");
+                if (users.Count == 0 && roles.Count == 0 && !tier.HasErrors)
+                    tier.Error("users", "a tier pages at least one user or role");
+                tiers.Add(new EscalationTier(users, roles, TimeSpan.FromMinutes((double)(wait ?? 1))));
+            }
+            if (body.HasErrors)
+                return body.Problem();
+
+            var policy = new EscalationPolicy(policyId, name!, severity, type, region, tiers);
+            if (!await store.SaveAsync(policy, CurrentUser.From(context.User).Id.ToString(), create: id is null, ct))
+                return Problems.Conflict("Policy exists", $"Another escalation policy is named '{name}' (names are unique regardless of case).");
+            var saved = EscalationPolicyView.From((await store.FindAsync(policyId, ct))!);
+            return id is null ? GatewayJson.Created($"/api/v1/admin/escalation-policies/{policyId}", saved) : GatewayJson.Ok(saved);
+        });
     }
 
     private static IResult NotFound(Guid id) => Problems.NotFound("Policy not found", $"No escalation policy '{id}'.");

@@ -55,50 +55,46 @@ internal static class RegistryEndpoints
             ? GatewayJson.Ok(RegionView.From(found))
             : RegionNotFound(region);
 
-    private static async Task<IResult> CreateRegionAsync(HttpContext context, GatewayOptions options, RegionCatalog catalog)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        // A field already refused stands in with a valid value, so the domain's check names only the others.
-        var name = body!.String("name", required: true, maxLength: Regions.NameMaxLength);
-        var spec = new RegionSpec(name ?? Regions.Defaults[0].Name, Number(body, "capacity_kw", required: true) ?? 1)
+    private static Task<IResult> CreateRegionAsync(HttpContext context, GatewayOptions options, RegionCatalog catalog) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            NominalVoltage = Number(body, "nominal_voltage", required: false) ?? Regions.DefaultNominalVoltage,
-            TimeZone = body.String("time_zone", required: false, maxLength: 64) ?? Regions.DefaultTimeZone,
-        };
-        if (Check(body, spec) || body.HasErrors)
-            return body.Problem();
+            // A field already refused stands in with a valid value, so the domain's check names only the others.
+            var name = body.String("name", required: true, maxLength: Regions.NameMaxLength);
+            var spec = new RegionSpec(name ?? Regions.Defaults[0].Name, Number(body, "capacity_kw", required: true) ?? 1)
+            {
+                NominalVoltage = Number(body, "nominal_voltage", required: false) ?? Regions.DefaultNominalVoltage,
+                TimeZone = body.String("time_zone", required: false, maxLength: 64) ?? Regions.DefaultTimeZone,
+            };
+            if (Check(body, spec) || body.HasErrors)
+                return body.Problem();
 
-        var (outcome, created) = await catalog.CreateAsync(spec, Actor(context), context.RequestAborted);
-        return outcome == RegionChange.Conflict
-            ? Problems.Conflict("Region exists", $"A region named '{name}' exists already (names are unique regardless of case; a retired one keeps its name).")
-            : GatewayJson.Created($"/api/v1/admin/regions/{Uri.EscapeDataString(created!.Name)}", RegionView.From(created));
-    }
+            var (outcome, created) = await catalog.CreateAsync(spec, Actor(context), context.RequestAborted);
+            return outcome == RegionChange.Conflict
+                ? Problems.Conflict("Region exists", $"A region named '{name}' exists already (names are unique regardless of case; a retired one keeps its name).")
+                : GatewayJson.Created($"/api/v1/admin/regions/{Uri.EscapeDataString(created!.Name)}", RegionView.From(created));
+        });
 
     private static async Task<IResult> UpdateRegionAsync(string region, HttpContext context, GatewayOptions options, RegionCatalog catalog)
     {
         var ct = context.RequestAborted;
         if ((await catalog.RefreshAsync(ct)).Find(region) is not { } current)
             return RegionNotFound(region);
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        if (body!.Has("name"))
-            body.Error("name", "a region cannot be renamed (readings, aggregates and invoices name it); create a new one and retire this one");
-        var spec = current.Spec with
+        return await JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            CapacityKw = Number(body, "capacity_kw", required: false) ?? current.Spec.CapacityKw,
-            NominalVoltage = Number(body, "nominal_voltage", required: false) ?? current.Spec.NominalVoltage,
-            TimeZone = body.String("time_zone", required: false, maxLength: 64) ?? current.Spec.TimeZone,
-        };
-        if (Check(body, spec) || body.HasErrors)
-            return body.Problem();
+            if (body.Has("name"))
+                body.Error("name", "a region cannot be renamed (readings, aggregates and invoices name it); create a new one and retire this one");
+            var spec = current.Spec with
+            {
+                CapacityKw = Number(body, "capacity_kw", required: false) ?? current.Spec.CapacityKw,
+                NominalVoltage = Number(body, "nominal_voltage", required: false) ?? current.Spec.NominalVoltage,
+                TimeZone = body.String("time_zone", required: false, maxLength: 64) ?? current.Spec.TimeZone,
+            };
+            if (Check(body, spec) || body.HasErrors)
+                return body.Problem();
 
-        var (outcome, updated) = await catalog.UpdateAsync(current.Name, spec.CapacityKw, spec.NominalVoltage, spec.TimeZone, Actor(context), ct);
-        return Answer(outcome, updated, region);
+            var (outcome, updated) = await catalog.UpdateAsync(current.Name, spec.CapacityKw, spec.NominalVoltage, spec.TimeZone, Actor(context), ct);
+            return Answer(outcome, updated, region);
+        });
     }
 
     private static async Task<IResult> RetireRegionAsync(string region, HttpContext context, RegionCatalog catalog)
@@ -130,33 +126,30 @@ internal static class RegistryEndpoints
             : Problems.NotFound("Key not found", $"No ingestion key '{keyId}'.");
     }
 
-    private static async Task<IResult> CreateKeyAsync(HttpContext context, GatewayOptions options, IngestionKeys keys, RegionCatalog catalog)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var name = body!.String("name", required: true, maxLength: 128);
-        var named = body.StringArray("regions", required: false);
-        var canProvision = body.Boolean("can_provision", required: false) ?? false;
-        string[]? scope = null;
-        if (named is not null)
+    private static Task<IResult> CreateKeyAsync(HttpContext context, GatewayOptions options, IngestionKeys keys, RegionCatalog catalog) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            var known = await catalog.RefreshAsync(context.RequestAborted);
-            if (named.Length == 0)
-                body.Error("regions", "name at least one region, or leave it out for every region");
-            scope = named.Select(r => known.FindActive(r)?.Name).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
-            foreach (var unknown in named.Where(r => known.FindActive(r) is null))
-                body.Error("regions", $"'{unknown}' is not an active region; known: {string.Join(", ", known.Active.Select(r => r.Name))}");
-        }
-        if (body.HasErrors)
-            return body.Problem();
+            var name = body.String("name", required: true, maxLength: 128);
+            var named = body.StringArray("regions", required: false);
+            var canProvision = body.Boolean("can_provision", required: false) ?? false;
+            string[]? scope = null;
+            if (named is not null)
+            {
+                var known = await catalog.RefreshAsync(context.RequestAborted);
+                if (named.Length == 0)
+                    body.Error("regions", "name at least one region, or leave it out for every region");
+                scope = named.Select(r => known.FindActive(r)?.Name).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+                foreach (var unknown in named.Where(r => known.FindActive(r) is null))
+                    body.Error("regions", $"'{unknown}' is not an active region; known: {string.Join(", ", known.Active.Select(r => r.Name))}");
+            }
+            if (body.HasErrors)
+                return body.Problem();
 
-        var (key, secret) = await keys.CreateAsync(name!, scope, canProvision, Actor(context), context.RequestAborted);
-        // The only time the secret leaves the server: it is stored as a hash.
-        return GatewayJson.Created($"/api/v1/admin/ingestion-keys/{key.Id}",
-            new CreatedIngestionKey(key.Id, key.Name, key.Prefix, key.Regions, key.CanProvision, key.CreatedAt, secret));
-    }
+            var (key, secret) = await keys.CreateAsync(name!, scope, canProvision, Actor(context), context.RequestAborted);
+            // The only time the secret leaves the server: it is stored as a hash.
+            return GatewayJson.Created($"/api/v1/admin/ingestion-keys/{key.Id}",
+                new CreatedIngestionKey(key.Id, key.Name, key.Prefix, key.Regions, key.CanProvision, key.CreatedAt, secret));
+        });
 
     private static async Task<IResult> RevokeKeyAsync(string id, HttpContext context, IngestionKeys keys)
     {

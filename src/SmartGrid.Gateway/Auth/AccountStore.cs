@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Npgsql;
 using NpgsqlTypes;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Gateway.Auth;
 
@@ -65,19 +66,9 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     {
         await using var cmd = dataSource.CreateCommand(
             $"SELECT {UserColumns}, count(*) OVER () FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var users = new List<UserRecord>();
-        long total = 0;
-        while (await reader.ReadAsync(ct))
-        {
-            users.Add(ReadUser(reader));
-            total = reader.GetInt64(9);
-        }
+        var (users, total) = await cmd.ReadPageAsync(limit, offset, ReadUser, ct);
         if (users.Count == 0 && offset > 0)
         {
-            await reader.DisposeAsync();
             await using var count = dataSource.CreateCommand("SELECT count(*) FROM users");
             total = (long)(await count.ExecuteScalarAsync(ct))!;
         }

@@ -41,95 +41,79 @@ internal static partial class AuthEndpoints
     /// an address's owner apart): a new or unverified account gets a code, an existing one a
     /// notice ("someone tried to register with your address").
     /// </summary>
-    private static async Task<IResult> RegisterAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        OneTimeCodes codes, TimeProvider time, LoginThrottle throttle)
-    {
-        var (body, email, failure) = await ThrottledEmailBodyAsync(context, options, throttle, "auth.register");
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var phone = body!.String("phone", required: false, maxLength: 16);
-        var password = body.String("password", required: true, maxLength: 256);
-        if (phone is not null && !PhonePattern().IsMatch(phone))
-            body.Error("phone", "must be E.164, e.g. +919812345678");
-        if (password is not null)
+    private static Task<IResult> RegisterAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        OneTimeCodes codes, TimeProvider time, LoginThrottle throttle) =>
+        ThrottledEmailBodyAsync(context, options, throttle, "auth.register", async (body, email) =>
         {
-            foreach (var problem in PasswordPolicy.Check(password, email))
-                body.Error("password", problem);
-        }
-        if (body.HasErrors)
-            return body.Problem();
+            var phone = body.String("phone", required: false, maxLength: 16);
+            var password = body.String("password", required: true, maxLength: 256);
+            if (phone is not null && !PhonePattern().IsMatch(phone))
+                body.Error("phone", "must be E.164, e.g. +919812345678");
+            if (password is not null)
+            {
+                foreach (var problem in PasswordPolicy.Check(password, email))
+                    body.Error("password", problem);
+            }
+            if (body.HasErrors)
+                return body.Problem();
 
-        var ct = context.RequestAborted;
-        // Hashed for every request, so a taken address does not answer faster.
-        var hash = PasswordPolicy.Hash(password!);
-        var id = await accounts.CreateUserAsync(email!, phone, hash, Roles.User, [], emailVerified: false, ct);
-        if (id is null && await accounts.FindByEmailAsync(email!, ct) is { } existing)
-        {
-            if (await accounts.ReplaceUnverifiedPasswordAsync(existing.Id, hash, phone, ct))
-                id = existing.Id;
-            else
-                await codes.SendAsync(new AccountMessage(existing.Id, "email", existing.Email, MessagePurposes.RegistrationAttempt), ct);
-        }
-        if (id is not null)
-            await codes.IssueAsync(id.Value, "email", email!, MessagePurposes.EmailVerification, ct);
-        return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
-    }
+            var ct = context.RequestAborted;
+            // Hashed for every request, so a taken address does not answer faster.
+            var hash = PasswordPolicy.Hash(password!);
+            var id = await accounts.CreateUserAsync(email!, phone, hash, Roles.User, [], emailVerified: false, ct);
+            if (id is null && await accounts.FindByEmailAsync(email!, ct) is { } existing)
+            {
+                if (await accounts.ReplaceUnverifiedPasswordAsync(existing.Id, hash, phone, ct))
+                    id = existing.Id;
+                else
+                    await codes.SendAsync(new AccountMessage(existing.Id, "email", existing.Email, MessagePurposes.RegistrationAttempt), ct);
+            }
+            if (id is not null)
+                await codes.IssueAsync(id.Value, "email", email!, MessagePurposes.EmailVerification, ct);
+            return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
+        });
 
     /// <summary>One 400 for a wrong, expired, used-up or never-sent code, and for an unknown or verified account: it tells nothing about the account.</summary>
-    private static async Task<IResult> VerifyOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        OneTimeCodes codes, LoginThrottle throttle)
-    {
-        var (body, email, failure) = await ThrottledEmailBodyAsync(context, options, throttle, "auth.verify-otp");
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var code = ReadCode(body!);
-        if (body!.HasErrors)
-            return body.Problem();
+    private static Task<IResult> VerifyOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        OneTimeCodes codes, LoginThrottle throttle) =>
+        ThrottledEmailBodyAsync(context, options, throttle, "auth.verify-otp", async (body, email) =>
+        {
+            var code = ReadCode(body);
+            if (body.HasErrors)
+                return body.Problem();
 
-        var ct = context.RequestAborted;
-        var user = await accounts.FindByEmailAsync(email!, ct);
-        var outcome = user is null
-            ? OtpOutcome.NoCode
-            : (await codes.VerifyAsync(user.Id, user.Email, MessagePurposes.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
-        return outcome == OtpOutcome.Verified
-            ? GatewayJson.Ok(new VerifiedAccount(user!.Id, user.Email, EmailVerified: true))
-            : InvalidCode("/api/v1/auth/resend-otp");
-    }
+            var ct = context.RequestAborted;
+            var user = await accounts.FindByEmailAsync(email!, ct);
+            var outcome = user is null
+                ? OtpOutcome.NoCode
+                : (await codes.VerifyAsync(user.Id, user.Email, MessagePurposes.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
+            return outcome == OtpOutcome.Verified
+                ? GatewayJson.Ok(new VerifiedAccount(user!.Id, user.Email, EmailVerified: true))
+                : InvalidCode("/api/v1/auth/resend-otp");
+        });
 
-    private static async Task<IResult> ResendOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        OneTimeCodes codes, TimeProvider time, LoginThrottle throttle)
-    {
-        var (body, email, failure) = await ThrottledEmailBodyAsync(context, options, throttle, "auth.resend-otp");
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        if (body!.HasErrors)
-            return body.Problem();
-        var user = await accounts.FindByEmailAsync(email!, context.RequestAborted);
-        if (user is { EmailVerified: false })
-            await codes.IssueAsync(user.Id, "email", user.Email, MessagePurposes.EmailVerification, context.RequestAborted);
-        return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
-    }
+    private static Task<IResult> ResendOtpAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        OneTimeCodes codes, TimeProvider time, LoginThrottle throttle) =>
+        ThrottledEmailBodyAsync(context, options, throttle, "auth.resend-otp", async (body, email) =>
+        {
+            if (body.HasErrors)
+                return body.Problem();
+            var user = await accounts.FindByEmailAsync(email!, context.RequestAborted);
+            if (user is { EmailVerified: false })
+                await codes.IssueAsync(user.Id, "email", user.Email, MessagePurposes.EmailVerification, context.RequestAborted);
+            return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
+        });
 
     /// <summary>
-    /// The opening of an anonymous route: its per-address throttle first (so a flood costs no body parsing), then the
-    /// JSON body; a failure is the answer to send.
+    /// The opening of an anonymous route that reads an email: its per-address throttle first (so a flood costs no body
+    /// parsing), then the JSON body (<see cref="JsonBody.HandleAsync(HttpContext, int, Func{JsonBody, Task{IResult}})"/>)
+    /// and its email, checked (a bad one is an error of the body, so <paramref name="handle"/> gets null).
     /// </summary>
-    private static async Task<(JsonBody? Body, IResult? Failure)> ThrottledBodyAsync(HttpContext context, GatewayOptions options,
-        LoginThrottle throttle, string route) =>
+    private static async Task<IResult> ThrottledEmailBodyAsync(HttpContext context, GatewayOptions options, LoginThrottle throttle,
+        string route, Func<JsonBody, string?, Task<IResult>> handle) =>
         await throttle.AnonymousHitAsync(context, route) is { } limited
-            ? (null, limited)
-            : await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-
-    /// <summary><see cref="ThrottledBodyAsync"/> and the body's email, checked (a bad one is an error of the body).</summary>
-    private static async Task<(JsonBody? Body, string? Email, IResult? Failure)> ThrottledEmailBodyAsync(HttpContext context,
-        GatewayOptions options, LoginThrottle throttle, string route)
-    {
-        var (body, failure) = await ThrottledBodyAsync(context, options, throttle, route);
-        return (body, body is null ? null : ReadEmail(body), failure);
-    }
+            ? limited
+            : await JsonBody.HandleAsync(context, options.MaxBodyBytes, body => handle(body, ReadEmail(body)));
 
     /// <summary>The one answer of register and resend-otp.</summary>
     private static IResult CodeSent(string email, DateTimeOffset expiresAt) => Results.Json(new VerificationPending(email, "verification_pending",
@@ -147,44 +131,41 @@ internal static partial class AuthEndpoints
     internal static IResult InvalidCode(string resendAt) =>
         Problems.Field("code", $"is wrong, expired or used up; ask for a new one ({resendAt})", "Invalid code");
 
-    private static async Task<IResult> LoginAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        TokenService tokens, TimeProvider time, LoginLockout lockout, RedisGuard redis)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var email = ReadEmail(body!);
-        var password = body!.String("password", required: true, maxLength: 256);
-        if (body.HasErrors)
-            return body.Problem();
-
-        var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (await lockout.RetryAfterAsync(email!, ip) is { } retryAfter)
-            return Problems.TooManyRequests(retryAfter, "Too many failed logins for this account from this address; try again later.");
-
-        var ct = context.RequestAborted;
-        var user = await accounts.FindByEmailAsync(email!, ct);
-        if (user is null)
-            PasswordPolicy.VerifyAgainstDummy(password!);
-        if (user is null || !PasswordPolicy.Verify(password!, user.PasswordHash))
+    private static Task<IResult> LoginAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        TokenService tokens, TimeProvider time, LoginLockout lockout, RedisGuard redis) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            await lockout.RecordFailureAsync(email!, ip);
-            return Problems.Unauthorized("Invalid email or password.");
-        }
-        if (user.DisabledAt is not null)
-            return Problems.Forbidden("This account is disabled; ask an administrator.");
-        if (!user.EmailVerified)
-            return Problems.Forbidden("The email address is not verified; verify it with the code sent at registration (/api/v1/auth/verify-otp).");
+            var email = ReadEmail(body);
+            var password = body.String("password", required: true, maxLength: 256);
+            if (body.HasErrors)
+                return body.Problem();
 
-        await lockout.RecordSuccessAsync(email!, ip);
-        var refresh = TokenService.NewRefreshToken();
-        var refreshExpires = time.GetUtcNow() + options.RefreshTokenLifetime;
-        var session = await accounts.CreateSessionAsync(user.Id, TokenService.HashRefreshToken(refresh), refreshExpires,
-            context.Request.Headers.UserAgent.ToString(), ip, ct);
-        await TryAsync(redis, () => redis.PutSessionAsync(session, user.Id, user.Role, options.RefreshTokenLifetime));
-        return Answer(context, TokenResponse(tokens.CreateAccessToken(user, session), refresh, refreshExpires, user, time));
-    }
+            var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            if (await lockout.RetryAfterAsync(email!, ip) is { } retryAfter)
+                return Problems.TooManyRequests(retryAfter, "Too many failed logins for this account from this address; try again later.");
+
+            var ct = context.RequestAborted;
+            var user = await accounts.FindByEmailAsync(email!, ct);
+            if (user is null)
+                PasswordPolicy.VerifyAgainstDummy(password!);
+            if (user is null || !PasswordPolicy.Verify(password!, user.PasswordHash))
+            {
+                await lockout.RecordFailureAsync(email!, ip);
+                return Problems.Unauthorized("Invalid email or password.");
+            }
+            if (user.DisabledAt is not null)
+                return Problems.Forbidden("This account is disabled; ask an administrator.");
+            if (!user.EmailVerified)
+                return Problems.Forbidden("The email address is not verified; verify it with the code sent at registration (/api/v1/auth/verify-otp).");
+
+            await lockout.RecordSuccessAsync(email!, ip);
+            var refresh = TokenService.NewRefreshToken();
+            var refreshExpires = time.GetUtcNow() + options.RefreshTokenLifetime;
+            var session = await accounts.CreateSessionAsync(user.Id, TokenService.HashRefreshToken(refresh), refreshExpires,
+                context.Request.Headers.UserAgent.ToString(), ip, ct);
+            await TryAsync(redis, () => redis.PutSessionAsync(session, user.Id, user.Role, options.RefreshTokenLifetime));
+            return Answer(context, TokenResponse(tokens.CreateAccessToken(user, session), refresh, refreshExpires, user, time));
+        });
 
     private static async Task<IResult> RefreshAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
         TokenService tokens, TimeProvider time, RedisGuard redis, LoginThrottle throttle, SessionRevocations revocations, ILoggerFactory logs)
@@ -238,34 +219,31 @@ internal static partial class AuthEndpoints
         }
     }
 
-    private static async Task<IResult> ChangePasswordAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
-        SessionRevocations revocations, TimeProvider time)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var current = body!.String("current_password", required: true, maxLength: 256);
-        var next = body.String("new_password", required: true, maxLength: 256);
-        var ct = context.RequestAborted;
-        var user = await accounts.FindByIdAsync(CurrentUser.From(context.User).Id, ct);
-        if (user is null)
-            return Problems.Unauthorized("The account no longer exists.");
-        if (current is not null && !PasswordPolicy.Verify(current, user.PasswordHash))
-            body.Error("current_password", "is wrong");
-        if (next is not null)
+    private static Task<IResult> ChangePasswordAsync(HttpContext context, GatewayOptions options, AccountStore accounts,
+        SessionRevocations revocations, TimeProvider time) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            foreach (var problem in PasswordPolicy.Check(next, user.Email))
-                body.Error("new_password", problem);
-        }
-        if (body.HasErrors)
-            return body.Problem();
+            var current = body.String("current_password", required: true, maxLength: 256);
+            var next = body.String("new_password", required: true, maxLength: 256);
+            var ct = context.RequestAborted;
+            var user = await accounts.FindByIdAsync(CurrentUser.From(context.User).Id, ct);
+            if (user is null)
+                return Problems.Unauthorized("The account no longer exists.");
+            if (current is not null && !PasswordPolicy.Verify(current, user.PasswordHash))
+                body.Error("current_password", "is wrong");
+            if (next is not null)
+            {
+                foreach (var problem in PasswordPolicy.Check(next, user.Email))
+                    body.Error("new_password", problem);
+            }
+            if (body.HasErrors)
+                return body.Problem();
 
-        await accounts.SetPasswordAsync(user.Id, PasswordPolicy.Hash(next!), ct);
-        // Whoever knew the old password may hold a session: none survives.
-        await revocations.RevokeUserAsync(user.Id, RevokeReasons.PasswordChanged, time.GetUtcNow(), ct);
-        return Results.NoContent();
-    }
+            await accounts.SetPasswordAsync(user.Id, PasswordPolicy.Hash(next!), ct);
+            // Whoever knew the old password may hold a session: none survives.
+            await revocations.RevokeUserAsync(user.Id, RevokeReasons.PasswordChanged, time.GetUtcNow(), ct);
+            return Results.NoContent();
+        });
 
     private static async Task<IResult> LogoutAsync(HttpContext context, AccountStore accounts, TimeProvider time, RedisGuard redis,
         SessionRevocations revocations, ILoggerFactory logs)

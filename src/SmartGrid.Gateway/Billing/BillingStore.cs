@@ -2,6 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using SmartGrid.Domain.Billing;
 using SmartGrid.Gateway.Http;
+using SmartGrid.Storage;
 
 namespace SmartGrid.Gateway.Billing;
 
@@ -114,47 +115,42 @@ public sealed class BillingStore(NpgsqlDataSource db)
     /// <summary>The tariff rows effective before the period ends and the overrides that touch it, per region.</summary>
     private async Task<Dictionary<string, RegionPriceHistory>> LoadHistoriesAsync(BillingPeriod period, CancellationToken ct)
     {
-        var changes = new Dictionary<string, List<TariffChange>>(StringComparer.Ordinal);
-        await using (var cmd = db.CreateCommand(
-            "SELECT region, effective_from, seq, price_per_kwh, reason = 'base', override_id FROM tariffs WHERE effective_from < $1"))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.End });
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-            {
-                var region = r.GetString(0);
-                if (!changes.TryGetValue(region, out var list))
-                    changes[region] = list = [];
-                list.Add(new TariffChange(r.GetFieldValue<DateTimeOffset>(1), r.GetInt64(2), r.GetDecimal(3), r.GetBoolean(4),
-                    r.IsDBNull(5) ? null : r.GetGuid(5)));
-            }
-        }
-
-        var overrides = new Dictionary<string, List<PriceOverride>>(StringComparer.Ordinal);
-        await using (var cmd = db.CreateCommand(
+        var changes = await ReadPerRegionAsync(
+            "SELECT region, effective_from, seq, price_per_kwh, reason = 'base', override_id FROM tariffs WHERE effective_from < $1",
+            r => new TariffChange(r.GetFieldValue<DateTimeOffset>(1), r.GetInt64(2), r.GetDecimal(3), r.GetBoolean(4),
+                r.IsDBNull(5) ? null : r.GetGuid(5)), ct, period.End);
+        var overrides = await ReadPerRegionAsync(
             """
             SELECT region, override_id, valid_from, valid_to, created_at, price_per_kwh, percentage, lifted_at
             FROM tariff_overrides WHERE valid_from < $2 AND valid_to > $1 - interval '1 day'
-            """))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.Start });
-            cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.End });
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-            {
-                var region = r.GetString(0);
-                if (!overrides.TryGetValue(region, out var list))
-                    overrides[region] = list = [];
-                list.Add(new PriceOverride(r.GetGuid(1), r.GetFieldValue<DateTimeOffset>(2), r.GetFieldValue<DateTimeOffset>(3),
-                    r.GetFieldValue<DateTimeOffset>(4), r.IsDBNull(5) ? null : r.GetDecimal(5), r.IsDBNull(6) ? null : r.GetDecimal(6),
-                    r.IsDBNull(7) ? null : r.GetFieldValue<DateTimeOffset>(7)));
-            }
-        }
+            """,
+            r => new PriceOverride(r.GetGuid(1), r.GetFieldValue<DateTimeOffset>(2), r.GetFieldValue<DateTimeOffset>(3),
+                r.GetFieldValue<DateTimeOffset>(4), r.IsDBNull(5) ? null : r.GetDecimal(5), r.IsDBNull(6) ? null : r.GetDecimal(6),
+                r.IsDBNull(7) ? null : r.GetFieldValue<DateTimeOffset>(7)), ct, period.Start, period.End);
 
         return changes.Keys.Union(overrides.Keys).ToDictionary(
             region => region,
             region => new RegionPriceHistory(changes.GetValueOrDefault(region) ?? [], overrides.GetValueOrDefault(region)),
             StringComparer.Ordinal);
+    }
+
+    /// <summary>Rows grouped by their first column, the region; <paramref name="times"/> are $1, $2...</summary>
+    private async Task<Dictionary<string, List<T>>> ReadPerRegionAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken ct,
+        params DateTimeOffset[] times)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        foreach (var time in times)
+            cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time });
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var rows = new Dictionary<string, List<T>>(StringComparer.Ordinal);
+        while (await r.ReadAsync(ct))
+        {
+            var region = r.GetString(0);
+            if (!rows.TryGetValue(region, out var list))
+                rows[region] = list = [];
+            list.Add(read(r));
+        }
+        return rows;
     }
 
     /// <summary>The invoice's revision after the write (1 = created), or 0 when it was stored with exactly these figures already.</summary>
@@ -196,17 +192,7 @@ public sealed class BillingStore(NpgsqlDataSource db)
         await using var cmd = db.CreateCommand(
             $"SELECT {Columns}, count(*) OVER () FROM invoices WHERE user_id = $1 ORDER BY period DESC LIMIT $2 OFFSET $3");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        var items = new List<Invoice>();
-        long total = 0;
-        while (await r.ReadAsync(ct))
-        {
-            items.Add(Read(r));
-            total = r.GetInt64(14);
-        }
-        return (items, total);
+        return await cmd.ReadPageAsync(limit, offset, Read, ct);
     }
 
     /// <summary>The invoice if it belongs to the user; another user's answers like a missing one.</summary>

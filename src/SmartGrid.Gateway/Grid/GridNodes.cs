@@ -12,14 +12,20 @@ internal static class GridNodes
     public static async Task<GridNode?> FindAsync(string id, TopologyStore topology, CancellationToken ct) =>
         Topology.IsValidId(id) || Regions.IsValidName(id) ? await topology.FindNodeAsync(id, ct) : null;
 
-    /// <summary>The node when the caller operates its region; else the 404 or 403 to answer.</summary>
-    public static async Task<(GridNode? Node, IResult? Refusal)> OperatedAsync(string id, HttpContext context, TopologyStore topology)
+    /// <summary>
+    /// The opening of every <c>/nodes/{id}</c> route: the query's problems first, then the node, handed to
+    /// <paramref name="handle"/> when the caller operates its region (else the 404 or 403).
+    /// </summary>
+    public static async Task<IResult> HandleOperatedAsync(string id, QueryReader query, HttpContext context, TopologyStore topology,
+        Func<GridNode, Task<IResult>> handle)
     {
+        if (query.HasErrors)
+            return query.Problem();
         if (await FindAsync(id, topology, context.RequestAborted) is not { } node)
-            return (null, NotFound(id));
+            return NotFound(id);
         return CurrentUser.From(context.User).MayOperate(node.Region)
-            ? (node, null)
-            : (null, Problems.Forbidden($"{node.Kind.Name()} '{node.Id}' is in region '{node.Region}', which you do not operate."));
+            ? await handle(node)
+            : Problems.Forbidden($"{node.Kind.Name()} '{node.Id}' is in region '{node.Region}', which you do not operate.");
     }
 
     public static IResult NotFound(string id) =>

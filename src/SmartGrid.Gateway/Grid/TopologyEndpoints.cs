@@ -57,7 +57,7 @@ internal static class TopologyEndpoints
             .WithSummary("The tree region → feeder → transformer → meters as placed now, of the regions the caller operates")
             .Query("region", "Only this region");
         grid.MapGet("/nodes/{id}/load", NodeLoadAsync).WithName("grid.nodes.load").Produces<NodeLoadPage>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("A node's load windows in [from, to): the summed average power of the meters placed under it, % of its rating, meters reported and expected")
             .TimeRange("1 day").Query("resolution", "1m (at most 1 day) or 15m (default)");
     }
@@ -70,15 +70,12 @@ internal static class TopologyEndpoints
         var size = query.Resolution(WindowSize.FifteenMinutes);
         if (!query.HasErrors && size == WindowSize.OneMinute && to - from > TimeSpan.FromDays(1))
             query.Error("from", "with resolution=1m the range from..to may span at most 1 day");
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        var (node, refusal) = await GridNodes.OperatedAsync(id, context, topology);
-        if (node is null)
-            return refusal!;
-        var rows = await queries.GetNodeLoadAsync(node, size, from, to, ct);
-        return GatewayJson.Ok(new NodeLoadPage(node.Id, node.Kind.Name(), node.RatedKw, size.ToWireName(), from, to,
-            rows.Select(r => new NodeLoadWindow(r.WindowStart, r.TotalPowerKw, r.TotalPowerKw / node.RatedKw * 100, r.MeterCount, r.ExpectedMeters)).ToList()));
+        return await GridNodes.HandleOperatedAsync(id, query, context, topology, async node =>
+        {
+            var rows = await queries.GetNodeLoadAsync(node, size, from, to, context.RequestAborted);
+            return GatewayJson.Ok(new NodeLoadPage(node.Id, node.Kind.Name(), node.RatedKw, size.ToWireName(), from, to,
+                rows.Select(r => new NodeLoadWindow(r.WindowStart, r.TotalPowerKw, r.LoadPercent ?? r.TotalPowerKw / node.RatedKw * 100, r.MeterCount, r.ExpectedMeters)).ToList()));
+        });
     }
 
     private static async Task<IResult> ListNodesAsync(HttpContext context, TopologyStore topology, GatewayRegions regions)
@@ -91,59 +88,53 @@ internal static class TopologyEndpoints
         return GatewayJson.Ok(new ItemList<GridNodeView>(nodes.Select(GridNodeView.From).ToList()));
     }
 
-    private static async Task<IResult> CreateAsync(GridNodeKind kind, HttpContext context, GatewayOptions options, TopologyStore topology)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var parentField = kind == GridNodeKind.Feeder ? "region" : "feeder_id";
-        var spec = new GridNodeSpec(body!.String("id", required: true, maxLength: Topology.IdMaxLength) ?? "",
-            kind, body.String(parentField, required: true, maxLength: Topology.IdMaxLength) ?? "", RatedKw(body, required: true) ?? 1);
-        // A field already refused stands in with a placeholder, so the domain's check runs only on a body that passed the shape.
-        if (!body.HasErrors)
+    private static Task<IResult> CreateAsync(GridNodeKind kind, HttpContext context, GatewayOptions options, TopologyStore topology) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            foreach (var error in Topology.Check(spec))
-                body.Error(error.Field, error.Reason);
-        }
-        if (body.HasErrors)
-            return body.Problem();
-        var (outcome, node, fieldError) = await topology.CreateNodeAsync(spec, context.RequestAborted);
-        return outcome switch
-        {
-            TopologyChange.Done => GatewayJson.Created($"/api/v1/admin/topology/nodes/{Uri.EscapeDataString(node!.Id)}", GridNodeView.From(node)),
-            TopologyChange.Conflict => Problems.Conflict("Node exists", fieldError!.Reason),
-            _ => Problems.Field(fieldError!.Field, fieldError.Reason),
-        };
-    }
+            var parentField = kind == GridNodeKind.Feeder ? "region" : "feeder_id";
+            var spec = new GridNodeSpec(body.String("id", required: true, maxLength: Topology.IdMaxLength) ?? "",
+                kind, body.String(parentField, required: true, maxLength: Topology.IdMaxLength) ?? "", RatedKw(body, required: true) ?? 1);
+            // A field already refused stands in with a placeholder, so the domain's check runs only on a body that passed the shape.
+            if (!body.HasErrors)
+            {
+                foreach (var error in Topology.Check(spec))
+                    body.Error(error.Field, error.Reason);
+            }
+            if (body.HasErrors)
+                return body.Problem();
+            var (outcome, node, fieldError) = await topology.CreateNodeAsync(spec, context.RequestAborted);
+            return outcome switch
+            {
+                TopologyChange.Done => GatewayJson.Created($"/api/v1/admin/topology/nodes/{Uri.EscapeDataString(node!.Id)}", GridNodeView.From(node)),
+                TopologyChange.Conflict => Problems.Conflict("Node exists", fieldError!.Reason),
+                _ => Problems.Field(fieldError!.Field, fieldError.Reason),
+            };
+        });
 
     private static async Task<IResult> GetNodeAsync(string id, HttpContext context, TopologyStore topology) =>
         await GridNodes.FindAsync(id, topology, context.RequestAborted) is { } node ? GatewayJson.Ok(GridNodeView.From(node)) : GridNodes.NotFound(id);
 
-    private static async Task<IResult> UpdateNodeAsync(string id, HttpContext context, GatewayOptions options, TopologyStore topology)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        foreach (var fixedField in FixedFields.Where(body!.Has))
-            body.Error(fixedField, "cannot change; create a new node and move the meters");
-        var ratedKw = RatedKw(body!, required: false);
-        var feederId = body!.String("feeder_id", required: false, maxLength: Topology.IdMaxLength);
-        if (feederId is not null && !Topology.IsValidId(feederId))
-            body.Error("feeder_id", Topology.IdRule);
-        if (body.HasErrors)
-            return body.Problem();
-        if (!Topology.IsValidId(id))
-            return GridNodes.NotFound(id);
-        var (outcome, node, fieldError) = await topology.UpdateNodeAsync(id, ratedKw, feederId, context.RequestAborted);
-        return outcome switch
+    private static Task<IResult> UpdateNodeAsync(string id, HttpContext context, GatewayOptions options, TopologyStore topology) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            TopologyChange.Done => GatewayJson.Ok(GridNodeView.From(node!)),
-            TopologyChange.Conflict => Problems.Field(fieldError!.Field, fieldError.Reason),
-            _ => GridNodes.NotFound(id),
-        };
-    }
+            foreach (var fixedField in FixedFields.Where(body.Has))
+                body.Error(fixedField, "cannot change; create a new node and move the meters");
+            var ratedKw = RatedKw(body, required: false);
+            var feederId = body.String("feeder_id", required: false, maxLength: Topology.IdMaxLength);
+            if (feederId is not null && !Topology.IsValidId(feederId))
+                body.Error("feeder_id", Topology.IdRule);
+            if (body.HasErrors)
+                return body.Problem();
+            if (!Topology.IsValidId(id))
+                return GridNodes.NotFound(id);
+            var (outcome, node, fieldError) = await topology.UpdateNodeAsync(id, ratedKw, feederId, context.RequestAborted);
+            return outcome switch
+            {
+                TopologyChange.Done => GatewayJson.Ok(GridNodeView.From(node!)),
+                TopologyChange.Conflict => Problems.Field(fieldError!.Field, fieldError.Reason),
+                _ => GridNodes.NotFound(id),
+            };
+        });
 
     private static async Task<IResult> DeleteNodeAsync(string id, HttpContext context, TopologyStore topology)
     {
@@ -165,28 +156,25 @@ internal static class TopologyEndpoints
         return GatewayJson.Ok(new MeterPlacements(meterId, (await topology.PlacementsOfAsync(meterId, context.RequestAborted)).Select(PlacementView.From).ToList()));
     }
 
-    private static async Task<IResult> PlaceAsync(string meterId, HttpContext context, GatewayOptions options, TopologyStore topology, TimeProvider time)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        if (!Identifiers.IsMeterId(meterId))
-            body!.Error("meterId", Identifiers.MeterIdRule);
-        var transformerId = body!.String("transformer_id", required: true, maxLength: Topology.IdMaxLength);
-        var validFrom = body.Time("valid_from", required: false) ?? time.GetUtcNow();
-        if (transformerId is not null && !Topology.IsValidId(transformerId))
-            body.Error("transformer_id", Topology.IdRule);
-        if (body.HasErrors)
-            return body.Problem();
-        var ct = context.RequestAborted;
-        if (await topology.FindNodeAsync(transformerId!, ct) is not { Kind: GridNodeKind.Transformer } transformer)
-            return Problems.Field("transformer_id", $"no transformer '{transformerId}'");
-        var result = (await topology.ImportAsync([new(1, meterId, transformer.Id, transformer.ParentId!, transformer.Region)], validFrom, ct))[0];
-        if (result.Outcome == PlacementOutcome.Refused)
-            return Problems.Validation(result.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray()));
-        return GatewayJson.Ok(new MeterPlacements(meterId, (await topology.PlacementsOfAsync(meterId, ct)).Select(PlacementView.From).ToList()));
-    }
+    private static Task<IResult> PlaceAsync(string meterId, HttpContext context, GatewayOptions options, TopologyStore topology, TimeProvider time) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
+        {
+            if (!Identifiers.IsMeterId(meterId))
+                body.Error("meterId", Identifiers.MeterIdRule);
+            var transformerId = body.String("transformer_id", required: true, maxLength: Topology.IdMaxLength);
+            var validFrom = body.Time("valid_from", required: false) ?? time.GetUtcNow();
+            if (transformerId is not null && !Topology.IsValidId(transformerId))
+                body.Error("transformer_id", Topology.IdRule);
+            if (body.HasErrors)
+                return body.Problem();
+            var ct = context.RequestAborted;
+            if (await topology.FindNodeAsync(transformerId!, ct) is not { Kind: GridNodeKind.Transformer } transformer)
+                return Problems.Field("transformer_id", $"no transformer '{transformerId}'");
+            var result = (await topology.ImportAsync([new(1, meterId, transformer.Id, transformer.ParentId!, transformer.Region)], validFrom, ct))[0];
+            if (result.Outcome == PlacementOutcome.Refused)
+                return Problems.Validation(result.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Reason).ToArray()));
+            return GatewayJson.Ok(new MeterPlacements(meterId, (await topology.PlacementsOfAsync(meterId, ct)).Select(PlacementView.From).ToList()));
+        });
 
     private static async Task<IResult> ImportAsync(HttpContext context, TopologyStore topology, TimeProvider time)
     {

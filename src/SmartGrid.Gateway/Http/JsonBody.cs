@@ -64,6 +64,23 @@ internal sealed class JsonBody : IDisposable
         return (new JsonBody(document), null);
     }
 
+    /// <summary>
+    /// The opening of every route that reads a JSON body: <paramref name="handle"/> gets the parsed body (disposed once it
+    /// has answered), or the route answers the problem of reading it.
+    /// </summary>
+    public static async Task<IResult> HandleAsync(HttpContext context, int maxBytes, Func<JsonBody, Task<IResult>> handle)
+    {
+        var (body, failure) = await ReadAsync(context, maxBytes);
+        if (failure is not null)
+            return failure;
+        using (body)
+            return await handle(body!);
+    }
+
+    /// <inheritdoc cref="HandleAsync(HttpContext, int, Func{JsonBody, Task{IResult}})"/>
+    public static Task<IResult> HandleAsync(HttpContext context, int maxBytes, Func<JsonBody, IResult> handle) =>
+        HandleAsync(context, maxBytes, body => Task.FromResult(handle(body)));
+
     public string? String(string name, bool required, int maxLength = 256)
     {
         if (!Present(name, required, out var value))

@@ -23,6 +23,10 @@ internal static class OpenApiDocs
         builder.Query("from", $"Start, inclusive: ISO-8601 with a zone, e.g. 2026-01-31T10:15:00Z (default: {defaultSpan} before to)")
             .Query("to", "End, exclusive: ISO-8601 with a zone (default: now)");
 
+    /// <summary>A route about one meter, region or grid node that the caller must operate: 404 when there is none, 403 when they do not operate it.</summary>
+    public static TBuilder OperatedOnly<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden);
+
     public static TBuilder Body<TBuilder>(this TBuilder builder, string exampleJson) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new JsonBodyExample(exampleJson));
 }

@@ -50,74 +50,71 @@ internal static class NotificationEndpoints
         return GatewayJson.Ok(View(saved ?? NotificationPreferences.Defaults, saved is not null));
     }
 
-    private static async Task<IResult> PutAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, AccountStore accounts,
-        WebhookTargets webhookTargets, OneTimeCodes codes)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var channels = body!.StringArray("channels", required: true, maxItems: Channels.Length * 2, maxLength: 16) ?? [];
-        foreach (var unknown in channels.Where(c => !Channels.Contains(c)).Distinct())
-            body.Error("channels", $"'{unknown}' is not a channel; use {string.Join(", ", Channels)}");
-        if (channels.Distinct().Count() != channels.Length)
-            body.Error("channels", "must not repeat a channel");
-        var severity = body.String("min_severity", required: false, maxLength: 16) ?? NotificationPreferences.Defaults.MinSeverity;
-        if (!Severities.Contains(severity))
-            body.Error("min_severity", $"must be one of {string.Join(", ", Severities)}");
-        var email = AuthEndpoints.ReadEmail(body, "email", required: false);
-        var phone = body.String("phone", required: false, maxLength: 16);
-        if (phone is not null && !AuthEndpoints.PhonePattern().IsMatch(phone))
-            body.Error("phone", "must be E.164, e.g. +919812345678");
-        var webhook = body.String("webhook_url", required: false, maxLength: 2048);
-        if (webhook is not null && await webhookTargets.CheckAsync(webhook, context.RequestAborted) is { } refused)
-            body.Error("webhook_url", refused);
-        var pushToken = body.String("push_token", required: false, maxLength: 4096);
-        if (pushToken is not null && (pushToken.Length == 0 || pushToken.Any(char.IsControl) || pushToken.Any(char.IsWhiteSpace)))
-            body.Error("push_token", "must be a non-empty token without spaces or control characters");
-        var quietStart = ReadTime(body, "quiet_hours_start");
-        var quietEnd = ReadTime(body, "quiet_hours_end");
-        if ((quietStart is null) != (quietEnd is null) && !body.HasErrors)
-            body.Error(quietStart is null ? "quiet_hours_start" : "quiet_hours_end", "give both quiet_hours_start and quiet_hours_end, or neither");
-        else if (quietStart is not null && quietStart == quietEnd)
-            body.Error("quiet_hours_end", "must differ from quiet_hours_start");
-        IReadOnlyList<AlertChannelRule>? rules = ReadAlertRules(body);
-        if (body.HasErrors)
-            return body.Problem();
+    private static Task<IResult> PutAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, AccountStore accounts,
+        WebhookTargets webhookTargets, OneTimeCodes codes) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
+        {
+            var channels = body.StringArray("channels", required: true, maxItems: Channels.Length * 2, maxLength: 16) ?? [];
+            foreach (var unknown in channels.Where(c => !Channels.Contains(c)).Distinct())
+                body.Error("channels", $"'{unknown}' is not a channel; use {string.Join(", ", Channels)}");
+            if (channels.Distinct().Count() != channels.Length)
+                body.Error("channels", "must not repeat a channel");
+            var severity = body.String("min_severity", required: false, maxLength: 16) ?? NotificationPreferences.Defaults.MinSeverity;
+            if (!Severities.Contains(severity))
+                body.Error("min_severity", $"must be one of {string.Join(", ", Severities)}");
+            var email = AuthEndpoints.ReadEmail(body, "email", required: false);
+            var phone = body.String("phone", required: false, maxLength: 16);
+            if (phone is not null && !AuthEndpoints.PhonePattern().IsMatch(phone))
+                body.Error("phone", "must be E.164, e.g. +919812345678");
+            var webhook = body.String("webhook_url", required: false, maxLength: 2048);
+            if (webhook is not null && await webhookTargets.CheckAsync(webhook, context.RequestAborted) is { } refused)
+                body.Error("webhook_url", refused);
+            var pushToken = body.String("push_token", required: false, maxLength: 4096);
+            if (pushToken is not null && (pushToken.Length == 0 || pushToken.Any(char.IsControl) || pushToken.Any(char.IsWhiteSpace)))
+                body.Error("push_token", "must be a non-empty token without spaces or control characters");
+            var quietStart = ReadTime(body, "quiet_hours_start");
+            var quietEnd = ReadTime(body, "quiet_hours_end");
+            if ((quietStart is null) != (quietEnd is null) && !body.HasErrors)
+                body.Error(quietStart is null ? "quiet_hours_start" : "quiet_hours_end", "give both quiet_hours_start and quiet_hours_end, or neither");
+            else if (quietStart is not null && quietStart == quietEnd)
+                body.Error("quiet_hours_end", "must differ from quiet_hours_start");
+            IReadOnlyList<AlertChannelRule>? rules = ReadAlertRules(body);
+            if (body.HasErrors)
+                return body.Problem();
 
-        var ct = context.RequestAborted;
-        var user = CurrentUser.From(context.User);
-        var account = await accounts.FindByIdAsync(user.Id, ct);
-        if (account is null)
-            return Problems.NotFound("Account not found", "The account of this token no longer exists.");
-        var before = await store.GetAsync(user.Id, ct);
-        // Left out, the saved rules stay: a client that does not know them must not erase them.
-        rules ??= before?.Rules ?? [];
-        var used = channels.Concat(rules.SelectMany(r => r.Channels)).ToHashSet();
-        // A channel without its address would be accepted and then never deliver anything; sms
-        // keeps the confirmed phone, else offers the account's (which then needs confirming).
-        phone ??= used.Contains("sms") ? before?.Phone ?? account.Phone : null;
-        if (used.Contains("sms") && phone is null)
-            body.Error("phone", "is required for the sms channel (the account has no phone number)");
-        if (used.Contains("webhook") && webhook is null)
-            body.Error("webhook_url", "is required for the webhook channel");
-        if (used.Contains("push") && pushToken is null)
-            body.Error("push_token", "is required for the push channel");
-        if (body.HasErrors)
-            return body.Problem();
+            var ct = context.RequestAborted;
+            var user = CurrentUser.From(context.User);
+            var account = await accounts.FindByIdAsync(user.Id, ct);
+            if (account is null)
+                return Problems.NotFound("Account not found", "The account of this token no longer exists.");
+            var before = await store.GetAsync(user.Id, ct);
+            // Left out, the saved rules stay: a client that does not know them must not erase them.
+            rules ??= before?.Rules ?? [];
+            var used = channels.Concat(rules.SelectMany(r => r.Channels)).ToHashSet();
+            // A channel without its address would be accepted and then never deliver anything; sms
+            // keeps the confirmed phone, else offers the account's (which then needs confirming).
+            phone ??= used.Contains("sms") ? before?.Phone ?? account.Phone : null;
+            if (used.Contains("sms") && phone is null)
+                body.Error("phone", "is required for the sms channel (the account has no phone number)");
+            if (used.Contains("webhook") && webhook is null)
+                body.Error("webhook_url", "is required for the webhook channel");
+            if (used.Contains("push") && pushToken is null)
+                body.Error("push_token", "is required for the push channel");
+            if (body.HasErrors)
+                return body.Problem();
 
-        var (confirmedEmail, pendingEmail) = Confirmation(email, before?.Email, before?.PendingEmail, account.Email);
-        var (confirmedPhone, pendingPhone) = Confirmation(phone, before?.Phone, before?.PendingPhone, trusted: null);
-        var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, confirmedEmail, confirmedPhone,
-            pushToken, quietStart, quietEnd, null, PendingEmail: pendingEmail, PendingPhone: pendingPhone, AlertRules: rules);
-        var newSecret = await store.SaveAsync(user.Id, preferences, ct);
-        if (pendingEmail is not null && pendingEmail != before?.PendingEmail)
-            await codes.IssueAsync(user.Id, "email", pendingEmail, MessagePurposes.EmailConfirmation, ct);
-        if (pendingPhone is not null && pendingPhone != before?.PendingPhone)
-            await codes.IssueAsync(user.Id, "sms", pendingPhone, MessagePurposes.PhoneConfirmation, ct);
-        var saved = await store.GetAsync(user.Id, ct);
-        return GatewayJson.Ok(View(saved!, true, newSecret));
-    }
+            var (confirmedEmail, pendingEmail) = Confirmation(email, before?.Email, before?.PendingEmail, account.Email);
+            var (confirmedPhone, pendingPhone) = Confirmation(phone, before?.Phone, before?.PendingPhone, trusted: null);
+            var preferences = new NotificationPreferences(Channels.Where(channels.Contains).ToArray(), severity, webhook, confirmedEmail, confirmedPhone,
+                pushToken, quietStart, quietEnd, null, PendingEmail: pendingEmail, PendingPhone: pendingPhone, AlertRules: rules);
+            var newSecret = await store.SaveAsync(user.Id, preferences, ct);
+            if (pendingEmail is not null && pendingEmail != before?.PendingEmail)
+                await codes.IssueAsync(user.Id, "email", pendingEmail, MessagePurposes.EmailConfirmation, ct);
+            if (pendingPhone is not null && pendingPhone != before?.PendingPhone)
+                await codes.IssueAsync(user.Id, "sms", pendingPhone, MessagePurposes.PhoneConfirmation, ct);
+            var saved = await store.GetAsync(user.Id, ct);
+            return GatewayJson.Ok(View(saved!, true, newSecret));
+        });
 
     /// <summary>
     /// The (confirmed, pending) pair after asking for <paramref name="requested"/>: an address
@@ -127,29 +124,26 @@ internal static class NotificationEndpoints
     private static (string? Confirmed, string? Pending) Confirmation(string? requested, string? confirmed, string? pending, string? trusted) =>
         requested is null || requested == confirmed || requested == trusted ? (requested, null) : (confirmed, requested);
 
-    private static async Task<IResult> ConfirmAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, OneTimeCodes codes)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        var address = body!.String("address", required: true, maxLength: 8);
-        if (address is not null and not ("email" or "phone"))
-            body.Error("address", "must be email or phone");
-        var code = AuthEndpoints.ReadCode(body);
-        if (body.HasErrors)
-            return body.Problem();
+    private static Task<IResult> ConfirmAsync(HttpContext context, GatewayOptions options, NotificationPreferenceStore store, OneTimeCodes codes) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
+        {
+            var address = body.String("address", required: true, maxLength: 8);
+            if (address is not null and not ("email" or "phone"))
+                body.Error("address", "must be email or phone");
+            var code = AuthEndpoints.ReadCode(body);
+            if (body.HasErrors)
+                return body.Problem();
 
-        var ct = context.RequestAborted;
-        var user = CurrentUser.From(context.User);
-        var saved = await store.GetAsync(user.Id, ct);
-        var (pending, purpose, effect) = address == "email"
-            ? (saved?.PendingEmail, MessagePurposes.EmailConfirmation, OtpEffects.ConfirmEmail)
-            : (saved?.PendingPhone, MessagePurposes.PhoneConfirmation, OtpEffects.ConfirmPhone);
-        if (pending is null || (await codes.VerifyAsync(user.Id, pending, purpose, code!, effect, ct)).Outcome != OtpOutcome.Verified)
-            return AuthEndpoints.InvalidCode("save the address again in PUT /api/v1/notifications/user/preferences");
-        return GatewayJson.Ok(View((await store.GetAsync(user.Id, ct))!, true));
-    }
+            var ct = context.RequestAborted;
+            var user = CurrentUser.From(context.User);
+            var saved = await store.GetAsync(user.Id, ct);
+            var (pending, purpose, effect) = address == "email"
+                ? (saved?.PendingEmail, MessagePurposes.EmailConfirmation, OtpEffects.ConfirmEmail)
+                : (saved?.PendingPhone, MessagePurposes.PhoneConfirmation, OtpEffects.ConfirmPhone);
+            if (pending is null || (await codes.VerifyAsync(user.Id, pending, purpose, code!, effect, ct)).Outcome != OtpOutcome.Verified)
+                return AuthEndpoints.InvalidCode("save the address again in PUT /api/v1/notifications/user/preferences");
+            return GatewayJson.Ok(View((await store.GetAsync(user.Id, ct))!, true));
+        });
 
     /// <summary>
     /// alert_rules: at most <see cref="MaxAlertRules"/> of {"types": [...], "severities": [...], "channels": [...]}, each list

@@ -23,11 +23,11 @@ internal static class PowerQualityEndpoints
     {
         var pq = api.MapSignedInGroup("/power-quality", "power-quality");
         pq.MapGet("/meters/{meterId}", MeterAsync).WithName("power-quality.meter").Produces<MeterPowerQuality>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("A meter's 10-minute voltage windows in [from, to): shares within ±10 % and ±5 % of nominal, EN 50160 compliance, and its voltage events")
             .TimeRange("7 days");
         pq.MapGet("/nodes/{nodeId}", NodeAsync).WithName("power-quality.node").Produces<NodePowerQuality>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("The same summary over every meter of a node (a region, feeder or transformer), worst meters first")
             .TimeRange("7 days").Query("limit", "How many of the worst meters to list, 1 to 1000 (default 100)");
     }
@@ -67,16 +67,13 @@ internal static class PowerQualityEndpoints
         var query = new QueryReader(context.Request.Query);
         var (from, to) = query.Range(time.GetUtcNow(), DefaultSpan, options.MaxQueryRange);
         var limit = query.Int("limit", options.DefaultPageSize, 1, options.MaxPageSize);
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        var (node, refusal) = await GridNodes.OperatedAsync(nodeId, context, topology);
-        if (node is null)
-            return refusal!;
-
-        var nominal = regions.NominalVoltage(node.Region);
-        var windows = await queries.GetVoltageWindowsAsync(node, from, to, ct);
-        var events = await queries.GetVoltageEventsAsync(node, from, to, ct);
-        return GatewayJson.Ok(NodePowerQuality.Of(node, nominal, from, to, windows, events, limit, MaxNodeEvents));
+        return await GridNodes.HandleOperatedAsync(nodeId, query, context, topology, async node =>
+        {
+            var ct = context.RequestAborted;
+            var nominal = regions.NominalVoltage(node.Region);
+            var windows = await queries.GetVoltageWindowsAsync(node, from, to, ct);
+            var events = await queries.GetVoltageEventsAsync(node, from, to, ct);
+            return GatewayJson.Ok(NodePowerQuality.Of(node, nominal, from, to, windows, events, limit, MaxNodeEvents));
+        });
     }
 }

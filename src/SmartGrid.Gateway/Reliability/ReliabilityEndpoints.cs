@@ -1,6 +1,7 @@
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Reliability;
 using SmartGrid.Gateway.Auth;
+using SmartGrid.Gateway.Grid;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage;
 
@@ -22,12 +23,13 @@ public sealed record NodeReliability(
     string NodeId, string Level, DateTimeOffset From, DateTimeOffset To, int CustomersServed,
     double? Saifi, double? SaidiMinutes, double? CaidiMinutes, double? Maifi,
     int SustainedInterruptions, int MomentaryInterruptions, double CustomerMinutesInterrupted,
-    IReadOnlyList<InterruptionView> Interruptions, bool InterruptionsTruncated);
+    IReadOnlyList<InterruptionView> Interruptions, bool InterruptionsTruncated, int PlatformSilencesExcluded);
 
 /// <summary>
 /// <c>/api/v1/reliability</c>: SAIFI, SAIDI, CAIDI and MAIFI (IEEE 1366) per region and per grid node (a region, a
 /// feeder or a transformer), from customer_interruptions, which the meters decide exactly once, and from the meters
-/// silent now whose interruption no reading has shown yet. A feeder's or transformer's customers are the meters placed
+/// silent now whose interruption no reading has shown yet; a silence its peers do not corroborate is the platform's and
+/// is left out (<see cref="SilenceEvidence"/>), counted in <c>platform_silences_excluded</c>. A feeder's or transformer's customers are the meters placed
 /// under it during the period, each with its interruptions while it was there. An OPERATOR reads the nodes of the
 /// regions they operate, an ADMIN all.
 /// </summary>
@@ -42,11 +44,11 @@ internal static class ReliabilityEndpoints
     {
         var group = api.MapSignedInGroup("/reliability", "reliability");
         group.MapGet("/regions/{region}", RegionAsync).WithName("reliability.region").Produces<NodeReliability>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("A region's SAIFI, SAIDI, CAIDI and MAIFI over [from, to), with its customer interruptions")
             .TimeRange("30 days");
         group.MapGet("/nodes/{nodeId}", NodeAsync).WithName("reliability.node").Produces<NodeReliability>()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status403Forbidden)
+            .OperatedOnly()
             .WithSummary("The same for a grid node: a region, a feeder or a transformer (the meters placed under it during the period)")
             .TimeRange("30 days");
     }
@@ -68,25 +70,23 @@ internal static class ReliabilityEndpoints
         AggregateQueries queries, TimeProvider time)
     {
         var (query, from, to) = Read(nodeId, "nodeId", context, options, time);
-        if (query.HasErrors)
-            return query.Problem();
-        var ct = context.RequestAborted;
-        if (await topology.FindNodeAsync(nodeId, ct) is not { } node)
-            return Problems.NotFound("Node not found", $"No grid node '{nodeId}' (a region, feeder or transformer).");
-        if (!CurrentUser.From(context.User).MayOperate(node.Region))
-            return Problems.Forbidden($"Node '{node.Id}' is in region '{node.Region}', which you do not operate.");
-        var now = time.GetUtcNow();
-        if (node.Kind == GridNodeKind.Region)
-            return await RegionAnswerAsync(node.Region, from, to, queries, now, ct);
+        return await GridNodes.HandleOperatedAsync(nodeId, query, context, topology, async node =>
+        {
+            var ct = context.RequestAborted;
+            var now = time.GetUtcNow();
+            if (node.Kind == GridNodeKind.Region)
+                return await RegionAnswerAsync(node.Region, from, to, queries, now, ct);
 
-        var placements = await topology.MetersUnderAsync(node, from, to, ct);
-        var meters = placements.Select(p => p.MeterId).Distinct(StringComparer.Ordinal).ToArray();
-        // A meter that moved counts its interruptions where it was when they started.
-        var stored = (await queries.GetCustomerInterruptionsAsync(meters, from, to, ct))
-            .Where(i => placements.Any(p => p.MeterId == i.MeterId && p.ValidFrom <= i.Start && (p.ValidTo is null || i.Start < p.ValidTo)));
-        var placedNow = placements.Where(p => p.ValidTo is null).Select(p => p.MeterId).ToArray();
-        var silent = SilentNow(await queries.GetLastReadingsAsync(placedNow, ct), from, to, now);
-        return Answer(node.Id, node.Kind.Name(), from, to, now, meters.Length, stored.Concat(silent));
+            var placements = await topology.MetersUnderAsync(node, from, to, ct);
+            var meters = placements.Select(p => p.MeterId).Distinct(StringComparer.Ordinal).ToArray();
+            // A meter that moved counts its interruptions where it was when they started.
+            var stored = (await queries.GetCustomerInterruptionsAsync(meters, from, to, ct))
+                .Where(i => placements.Any(p => p.MeterId == i.MeterId && p.ValidFrom <= i.Start && (p.ValidTo is null || i.Start < p.ValidTo)));
+            var placedNow = placements.Where(p => p.ValidTo is null).Select(p => p.MeterId).ToArray();
+            var silent = SilentNow(await queries.GetLastReadingsAsync(placedNow, ct), from, to, now);
+            var evidence = await queries.GetSilenceEvidenceAsync(node.Region, from, to, ct);
+            return Answer(node.Id, node.Kind.Name(), from, to, now, meters.Length, stored.Concat(silent), evidence);
+        });
     }
 
     private static (QueryReader Query, DateTimeOffset From, DateTimeOffset To) Read(string id, string idField, HttpContext context,
@@ -106,19 +106,22 @@ internal static class ReliabilityEndpoints
         var stored = await queries.GetCustomerInterruptionsAsync(region, from, to, ct);
         var served = await queries.CountCustomersServedAsync(region, from, to, ct);
         var silent = SilentNow(await queries.GetLastReadingsAsync(region, ct), from, to, now);
-        return Answer(region, "region", from, to, now, served, stored.Concat(silent));
+        var evidence = await queries.GetSilenceEvidenceAsync(region, from, to, ct);
+        return Answer(region, "region", from, to, now, served, stored.Concat(silent), evidence);
     }
 
     private static IResult Answer(string nodeId, string level, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, int served,
-        IEnumerable<CustomerInterruption> found)
+        IEnumerable<CustomerInterruption> found, SilenceEvidence evidence)
     {
         // Nothing has happened after now: an open interruption lasts up to now, not to a later end of the period.
         var asOf = to > now && now > from ? now : to;
-        var interruptions = found.OrderBy(i => i.Start).ThenBy(i => i.MeterId, StringComparer.Ordinal).ToList();
+        // Evidence is judged as of now, not the period's end: the minute after a silence near the end may lie beyond it.
+        var judged = found.ToLookup(i => evidence.Counts(i, now));
+        var interruptions = judged[true].OrderBy(i => i.Start).ThenBy(i => i.MeterId, StringComparer.Ordinal).ToList();
         var indices = ReliabilityIndices.Of(interruptions, served, from, asOf);
         return GatewayJson.Ok(new NodeReliability(nodeId, level, from, to, served, indices.Saifi, indices.SaidiMinutes, indices.CaidiMinutes, indices.Maifi,
             indices.Sustained, indices.Momentary, indices.SustainedMinutes,
-            interruptions.Take(MaxInterruptions).Select(i => InterruptionView.Of(i, asOf)).ToArray(), interruptions.Count > MaxInterruptions));
+            interruptions.Take(MaxInterruptions).Select(i => InterruptionView.Of(i, asOf)).ToArray(), interruptions.Count > MaxInterruptions, judged[false].Count()));
     }
 
     /// <summary>

@@ -113,68 +113,65 @@ internal static class TariffEndpoints
         return GatewayJson.Ok(new RegionTariffHistoryPage(region, from, to, items, total, limit, offset));
     }
 
-    private static async Task<IResult> CreateOverrideAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffRecords tariffs,
-        TariffOverridePublisher publisher, TimeProvider time)
-    {
-        var (body, failure) = await JsonBody.ReadAsync(context, options.MaxBodyBytes);
-        if (failure is not null)
-            return failure;
-        using var _ = body;
-        // PostgreSQL keeps microseconds: answer with the times as they are stored.
-        var clock = time.GetUtcNow();
-        var now = new DateTimeOffset(clock.Ticks - (clock.Ticks % 10), TimeSpan.Zero);
-        var region = body!.String("region", required: true, maxLength: 128);
-        if (region is not null && !regions.IsKnown(region))
-            body.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
-        if (body.Has("price") && body.Has("price_per_kwh"))
-            body.Error("price", "give price_per_kwh or its alias price, not both");
-        var priceField = body.Has("price") ? "price" : "price_per_kwh";
-        var price = body.Decimal(priceField, required: false, 0m, 1000m);
-        var percentage = body.Decimal("percentage", required: false, -100m, 1000m);
-        if (!body.Has(priceField) && !body.Has("percentage"))
-            body.Error("price_per_kwh", "give either price_per_kwh (a fixed price) or percentage (on the region's base rate)");
-        else if (body.Has(priceField) && body.Has("percentage"))
-            body.Error("percentage", $"give either {priceField} or percentage, not both");
-        if (price is { } p && decimal.Round(p, 4) != p)
-            body.Error(priceField, "may have at most 4 decimal places");
-        if (percentage is { } pc && decimal.Round(pc, 3) != pc)
-            body.Error("percentage", "may have at most 3 decimal places");
-        var validFrom = body.Time("valid_from", required: false) ?? (body.Has("valid_from") ? null : now);
-        var validTo = body.Time("valid_to", required: true);
-        var reason = body.String("reason", required: true, maxLength: 500);
-        if (validFrom is { } from && validTo is { } to)
+    private static Task<IResult> CreateOverrideAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffRecords tariffs,
+        TariffOverridePublisher publisher, TimeProvider time) =>
+        JsonBody.HandleAsync(context, options.MaxBodyBytes, async body =>
         {
-            if (from < now - ValidFromTolerance)
-                body.Error("valid_from", "must not be in the past: an override cannot re-price consumption that already happened");
-            if (to <= from)
-                body.Error("valid_to", $"must be after valid_from ({from:O})");
-            else if (to - from > MaxOverrideSpan)
-                body.Error("valid_to", $"an override may last at most {MaxOverrideSpan.TotalDays:0} days");
-        }
-        if (body.HasErrors)
-            return body.Problem();
+            // PostgreSQL keeps microseconds: answer with the times as they are stored.
+            var clock = time.GetUtcNow();
+            var now = new DateTimeOffset(clock.Ticks - (clock.Ticks % 10), TimeSpan.Zero);
+            var region = body.String("region", required: true, maxLength: 128);
+            if (region is not null && !regions.IsKnown(region))
+                body.Error("region", $"must be one of {string.Join(", ", regions.Names)}");
+            if (body.Has("price") && body.Has("price_per_kwh"))
+                body.Error("price", "give price_per_kwh or its alias price, not both");
+            var priceField = body.Has("price") ? "price" : "price_per_kwh";
+            var price = body.Decimal(priceField, required: false, 0m, 1000m);
+            var percentage = body.Decimal("percentage", required: false, -100m, 1000m);
+            if (!body.Has(priceField) && !body.Has("percentage"))
+                body.Error("price_per_kwh", "give either price_per_kwh (a fixed price) or percentage (on the region's base rate)");
+            else if (body.Has(priceField) && body.Has("percentage"))
+                body.Error("percentage", $"give either {priceField} or percentage, not both");
+            if (price is { } p && decimal.Round(p, 4) != p)
+                body.Error(priceField, "may have at most 4 decimal places");
+            if (percentage is { } pc && decimal.Round(pc, 3) != pc)
+                body.Error("percentage", "may have at most 3 decimal places");
+            var validFrom = body.Time("valid_from", required: false) ?? (body.Has("valid_from") ? null : now);
+            var validTo = body.Time("valid_to", required: true);
+            var reason = body.String("reason", required: true, maxLength: 500);
+            if (validFrom is { } from && validTo is { } to)
+            {
+                if (from < now - ValidFromTolerance)
+                    body.Error("valid_from", "must not be in the past: an override cannot re-price consumption that already happened");
+                if (to <= from)
+                    body.Error("valid_to", $"must be after valid_from ({from:O})");
+                else if (to - from > MaxOverrideSpan)
+                    body.Error("valid_to", $"an override may last at most {MaxOverrideSpan.TotalDays:0} days");
+            }
+            if (body.HasErrors)
+                return body.Problem();
 
-        var user = CurrentUser.From(context.User);
-        var created = new TariffOverride(Guid.CreateVersion7(), region!, price, percentage, validFrom!.Value, validTo!.Value, reason,
-            user.Id.ToString(), now, null, null);
-        // The row first: it is what the TariffManager applies (it inserts the message's override
-        // idempotently by override_id and also re-prices overrides it finds in the table), so a
-        // message that is lost, late or redelivered changes the timing at most, never the price.
-        await tariffs.CreateOverrideAsync(created, context.RequestAborted);
-        var published = await publisher.PublishAsync(new TariffOverrideMessage
-        {
-            OverrideId = created.OverrideId,
-            Region = created.Region,
-            PricePerKwh = created.PricePerKwh,
-            Percentage = created.Percentage,
-            ValidFrom = created.ValidFrom,
-            ValidTo = created.ValidTo,
-            Reason = created.Reason,
-            CreatedBy = created.CreatedBy,
-            Action = "create",
+            var user = CurrentUser.From(context.User);
+            var created = new TariffOverride(Guid.CreateVersion7(), region!, price, percentage, validFrom!.Value, validTo!.Value, reason,
+                user.Id.ToString(), now, null, null);
+            // The row first: it is what the TariffManager applies (it inserts the message's override
+            // idempotently by override_id and also re-prices overrides it finds in the table), so a
+            // message that is lost, late or redelivered changes the timing at most, never the price.
+            await tariffs.CreateOverrideAsync(created, context.RequestAborted);
+            var published = await publisher.PublishAsync(new TariffOverrideMessage
+            {
+                OverrideId = created.OverrideId,
+                Region = created.Region,
+                PricePerKwh = created.PricePerKwh,
+                Percentage = created.Percentage,
+                ValidFrom = created.ValidFrom,
+                ValidTo = created.ValidTo,
+                Reason = created.Reason,
+                CreatedBy = created.CreatedBy,
+                Action = "create",
+            });
+            return GatewayJson.Created($"/api/v1/tariff/admin/override/{created.OverrideId}", OverrideView.Of(created, published));
         });
-        return GatewayJson.Created($"/api/v1/tariff/admin/override/{created.OverrideId}", OverrideView.Of(created, published));
-    }
 
     private static async Task<IResult> ListOverridesAsync(HttpContext context, GatewayOptions options, GatewayRegions regions, TariffRecords tariffs,
         TimeProvider time)

@@ -46,8 +46,11 @@ public sealed partial class AlertManager : ManagerActor
     public AlertManager(AlertSettings settings, NpgsqlDataSource db, IConnectionMultiplexer redis, RedisKeyspace keys,
         IProducer<string, string> producer, TimeProvider time)
         : base(settings.Consumer, settings.MaintenanceInterval,
-            TopicReader.Of<RegionalAggregateMessage>(settings.RegionalTopic, MessageValidation.Validated),
-            TopicReader.Of<Anomaly>(settings.AnomaliesTopic, MessageValidation.Validated))
+            [
+                TopicReader.Of<RegionalAggregateMessage>(settings.RegionalTopic, MessageValidation.Validated),
+                TopicReader.Of<Anomaly>(settings.AnomaliesTopic, MessageValidation.Validated),
+                .. settings.GridNodeTopic is { } nodes ? [TopicReader.Of<GridNodeAggregateMessage>(nodes, MessageValidation.Validated)] : Array.Empty<TopicReader>(),
+            ])
     {
         _settings = settings;
         _policy = new RegionAlertPolicy(new OverloadRule(settings.Overload), settings.CriticalLoadPercent, settings.OverloadClearPercent,
@@ -61,6 +64,8 @@ public sealed partial class AlertManager : ManagerActor
 
         ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatuses.Acknowledged)));
         ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatuses.Resolved)));
+        ReceiveAsync<CheckPowerQuality>(_ => ReplyAsync(Sender.IsNobody() || Sender.Equals(Self) ? ActorRefs.Nobody : Sender,
+            async () => await CheckPowerQualityAsync()));
         ReceiveAsync<CheckOutages>(async _ =>
         {
             // The timer's checks answer nobody; a failed one is retried at the next interval.
@@ -85,6 +90,7 @@ public sealed partial class AlertManager : ManagerActor
     protected override async Task<RecordHandled> HandleRecordAsync(ConsumedRecord record, object message) => message switch
     {
         RegionalAggregateMessage { WindowSize: "1m" } load => await ApplyLoadAsync(load),
+        GridNodeAggregateMessage { WindowSize: "1m" } node => await ApplyNodeLoadAsync(node),
         Anomaly anomaly => await ApplyAnomalyAsync(anomaly),
         _ => RecordHandled.Ignored,
     };
@@ -93,6 +99,7 @@ public sealed partial class AlertManager : ManagerActor
     {
         base.PreStart();
         Timers.StartPeriodicTimer("outages", CheckOutages.Instance, _settings.OutageCheckInterval);
+        Timers.StartPeriodicTimer("power-quality", CheckPowerQuality.Instance, _settings.PowerQualityCheckInterval);
     }
 
     protected override async Task MaintainAsync()
@@ -101,12 +108,26 @@ public sealed partial class AlertManager : ManagerActor
         await _store.PruneSourceEventsAsync(_time.GetUtcNow() - _settings.SourceEventRetention);
     }
 
-    private async Task<RecordHandled> ApplyLoadAsync(RegionalAggregateMessage message)
+    private Task<RecordHandled> ApplyLoadAsync(RegionalAggregateMessage message) =>
+        ApplyOverloadAsync(message.Region, null,
+            new RegionLoadObserved(message.Region, message.WindowStart, message.WindowEnd, message.LoadPercentage, message.Revision),
+            raised => OverloadAlert(raised, message));
+
+    /// <summary>
+    /// A transformer's or feeder's 1-minute load: the region's rule and hysteresis, its own state (kept under the node's id,
+    /// which is never a region's name) and its own alert, in the node's region so its operators see it.
+    /// </summary>
+    private Task<RecordHandled> ApplyNodeLoadAsync(GridNodeAggregateMessage message) =>
+        ApplyOverloadAsync(message.Region, message.NodeId,
+            new RegionLoadObserved(message.NodeId, message.WindowStart, message.WindowEnd, message.LoadPercent, message.Revision),
+            raised => NodeOverloadAlert(raised, message));
+
+    private async Task<RecordHandled> ApplyOverloadAsync(string region, string? node, RegionLoadObserved load, Func<OverloadRaised, AlertOccurrence> alert)
     {
+        var key = node ?? region;
         await using var tx = await BeginAsync();
-        var state = await tx.LockRegionAsync(message.Region);
-        var events = state.Decide(
-            new RegionLoadObserved(message.Region, message.WindowStart, message.WindowEnd, message.LoadPercentage, message.Revision), _policy);
+        var state = await tx.LockRegionAsync(key);
+        var events = state.Decide(load, _policy);
         if (events.Count == 0)
             return RecordHandled.Duplicate;
 
@@ -116,9 +137,9 @@ public sealed partial class AlertManager : ManagerActor
             switch (e)
             {
                 case OverloadRaised raised:
-                    outcome = await OpenAsync(tx, OverloadAlert(raised, message)) ? "alert-created" : "alert-updated";
+                    outcome = await OpenAsync(tx, alert(raised)) ? "alert-created" : "alert-updated";
                     break;
-                case OverloadCleared when await tx.ResolveOverloadAsync(message.Region, _time.GetUtcNow()) is { } resolved:
+                case OverloadCleared when await tx.ResolveOverloadAsync(region, _time.GetUtcNow(), node) is { } resolved:
                     await AuditAsync(tx, resolved, "resolved", "system");
                     outcome = "alert-resolved";
                     break;
@@ -127,12 +148,34 @@ public sealed partial class AlertManager : ManagerActor
             state = state.Apply(e, _policy);
         }
 
-        await tx.SaveRegionAsync(message.Region, state);
+        await tx.SaveRegionAsync(key, state);
         await CommitAsync(tx);
 
-        await MirrorOverloadAsync(message.Region, state.OverloadWindowStarts);
-        await AfterCommitAsync(message.Region);
+        await MirrorOverloadAsync(key, state.OverloadWindowStarts);
+        await AfterCommitAsync(region);
         return new RecordHandled(outcome);
+    }
+
+    private AlertOccurrence NodeOverloadAlert(OverloadRaised raised, GridNodeAggregateMessage message)
+    {
+        var overload = _settings.Overload;
+        var metadata = new Dictionary<string, object?>
+        {
+            ["node_id"] = message.NodeId,
+            ["kind"] = message.Kind,
+            ["load_percent"] = raised.LoadPercent,
+            ["threshold_percent"] = overload.ThresholdPercent,
+            ["overload_windows"] = raised.OverloadWindows,
+            ["span_minutes"] = overload.Span.TotalMinutes,
+            ["window_start"] = raised.WindowStart,
+            ["rated_kw"] = message.RatedKw,
+            ["total_power_kw"] = message.TotalPowerKw,
+            ["meter_count"] = message.MeterCount,
+            ["expected_meters"] = message.ExpectedMeters,
+        };
+        var text = $"{(message.Kind == "feeder" ? "Feeder" : "Transformer")} {message.NodeId} in {message.Region} overloaded: " +
+                   $"{raised.LoadPercent:F1}% of its rating ({raised.OverloadWindows} windows over {overload.ThresholdPercent}% within {overload.Span.TotalMinutes:F0} min)";
+        return new AlertOccurrence(AlertTypes.Threshold, raised.Severity, message.Region, null, text, metadata, raised.WindowEnd, NodeId: message.NodeId);
     }
 
     private AlertOccurrence OverloadAlert(OverloadRaised raised, RegionalAggregateMessage message)
@@ -196,8 +239,9 @@ public sealed partial class AlertManager : ManagerActor
 
         await using var tx = await BeginAsync();
         // A region's overload state is locked before its alert, in the order ApplyLoadAsync takes them.
+        // A transformer's or feeder's overload keeps its state under the node's id.
         var overload = await tx.FindAsync(alertId) is { Type: AlertTypes.Threshold, MeterId: null } threshold
-            ? (Region: threshold.Region, State: await tx.LockRegionAsync(threshold.Region))
+            ? (Region: threshold.NodeId ?? threshold.Region, State: await tx.LockRegionAsync(threshold.NodeId ?? threshold.Region))
             : ((string Region, RegionAlertState State)?)null;
         var current = await tx.LockAsync(alertId);
         if (current is null)
@@ -229,7 +273,7 @@ public sealed partial class AlertManager : ManagerActor
         await AuditAsync(tx, updated!, target, by, note);
         await CommitAsync(tx);
         if (forgotten is not null)
-            await MirrorOverloadAsync(updated!.Region, forgotten.OverloadWindowStarts);
+            await MirrorOverloadAsync(updated!.NodeId ?? updated.Region, forgotten.OverloadWindowStarts);
         await AfterCommitAsync(updated!.Region);
         return new AlertCommandSucceeded(updated);
     }
@@ -247,7 +291,7 @@ public sealed partial class AlertManager : ManagerActor
             await AuditAsync(tx, alert, AlertStatuses.Acknowledged, by, note);
         }
 
-        var why = $"Resolve held: region {alert.Region} is still overloaded. The alert stays open; resolve it once the load is back " +
+        var why = $"Resolve held: {(alert.NodeId is { } node ? $"node {node}" : $"region {alert.Region}")} is still overloaded. The alert stays open; resolve it once the load is back " +
                   $"under {_settings.OverloadClearPercent}%, or it resolves itself after {_settings.OverloadClearWindows} windows there.";
         await AuditAsync(tx, alert, "noted", by, note is null ? why : $"{why} Operator's note: {note}");
         await CommitAsync(tx);

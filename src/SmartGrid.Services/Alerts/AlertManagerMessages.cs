@@ -12,3 +12,15 @@ public sealed record CheckOutages : Akka.Event.IDeadLetterSuppression
 
 /// <summary>Outage alerts opened and resolved by one check.</summary>
 public sealed record OutagesChecked(int Raised, int Resolved);
+
+/// <summary>
+/// Judge every meter's power quality now (the AlertManager also does it every <see cref="AlertSettings.PowerQualityCheckInterval"/>).
+/// Answered with <see cref="PowerQualityChecked"/>.
+/// </summary>
+public sealed record CheckPowerQuality : Akka.Event.IDeadLetterSuppression
+{
+    public static readonly CheckPowerQuality Instance = new();
+}
+
+/// <summary>POWER_QUALITY and SWELL alerts opened and resolved by one check.</summary>
+public sealed record PowerQualityChecked(int Raised, int Resolved);

@@ -19,12 +19,25 @@ internal static class MessageValidation
 
     public static RegionalAggregateMessage Validated(this RegionalAggregateMessage m)
     {
-        Require(!string.IsNullOrWhiteSpace(m.Region), "region", "is required");
-        Require(m.WindowSize is "1m" or "15m", "window_size", $"must be 1m or 15m, not '{m.WindowSize}'");
-        Require(m.WindowStart != default, "window_start", "is required");
-        Require(double.IsFinite(m.LoadPercentage) && m.LoadPercentage >= 0, "load_percentage", "must be a number >= 0");
-        Require(m.Revision >= 0, "revision", "must be >= 0");
+        RequireLoadWindow(m.Region, m.WindowSize, m.WindowStart, m.LoadPercentage, "load_percentage", m.Revision);
         return m;
+    }
+
+    public static GridNodeAggregateMessage Validated(this GridNodeAggregateMessage m)
+    {
+        Require(!string.IsNullOrWhiteSpace(m.NodeId), "node_id", "is required");
+        RequireLoadWindow(m.Region, m.WindowSize, m.WindowStart, m.LoadPercent, "load_percent", m.Revision);
+        return m;
+    }
+
+    /// <summary>What a load window from the regional projection (a region's or a grid node's) needs to be applied.</summary>
+    private static void RequireLoadWindow(string region, string windowSize, DateTimeOffset windowStart, double load, string loadField, int revision)
+    {
+        Require(!string.IsNullOrWhiteSpace(region), "region", "is required");
+        Require(windowSize is "1m" or "15m", "window_size", $"must be 1m or 15m, not '{windowSize}'");
+        Require(windowStart != default, "window_start", "is required");
+        Require(double.IsFinite(load) && load >= 0, loadField, "must be a number >= 0");
+        Require(revision >= 0, "revision", "must be >= 0");
     }
 
     public static Anomaly Validated(this Anomaly a)

@@ -1,8 +1,5 @@
-using System.Collections.Frozen;
-using System.Runtime.Serialization;
-using System.Text.Json;
 using Akka.Actor;
-using Akka.Serialization;
+using SmartGrid.Actors.Serialization;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Services.Alerts;
@@ -11,11 +8,11 @@ using SmartGrid.Services.Common;
 namespace SmartGrid.Services.Hosting;
 
 /// <summary>
-/// JSON (System.Text.Json, snake_case) for the grid services' messages that cross the wire: the
-/// gateway's commands to the AlertManager singleton and their replies. Manifests are stable: a
-/// new shape gets a new manifest. Registered by <see cref="GridServicesHosting.AddGridServices(Akka.Hosting.AkkaConfigurationBuilder, IEnumerable{string}, string?)"/>.
+/// JSON (<see cref="WireJson"/>, snake_case) with stable manifests (<see cref="JsonManifestSerializer"/>) for the grid
+/// services' messages that cross the wire: the gateway's commands to the AlertManager singleton and their replies.
+/// Registered by <see cref="GridServicesHosting.AddGridServices(Akka.Hosting.AkkaConfigurationBuilder, IEnumerable{string}, string?)"/>.
 /// </summary>
-public sealed class GridServicesSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+public sealed class GridServicesSerializer(ExtendedActorSystem system) : JsonManifestSerializer(system, Manifests, WireJson.Options)
 {
     public const int SerializerId = 4720;
 
@@ -33,17 +30,5 @@ public sealed class GridServicesSerializer(ExtendedActorSystem system) : Seriali
         [typeof(OutagesChecked)] = "alerts.outages-checked.v1",
     };
 
-    private static readonly FrozenDictionary<string, Type> Types = Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
-
     public override int Identifier => SerializerId;
-
-    public override string Manifest(object o) =>
-        Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"no manifest for {o.GetType()}");
-
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), WireJson.Options);
-
-    public override object FromBinary(byte[] bytes, string manifest) =>
-        Types.TryGetValue(manifest, out var type)
-            ? JsonSerializer.Deserialize(bytes, type, WireJson.Options) ?? throw new SerializationException($"null payload for {manifest}")
-            : throw new SerializationException($"unknown manifest {manifest}");
 }

@@ -55,6 +55,10 @@ public static class ServicesSettings
             "must be at least 2 minutes (it is counted in 1-minute regional windows)");
         Positive(a.OutageCheckInterval, $"{alerts}:OutageCheckInterval");
         Check(a.OutageLookback, v => v > a.OutageSilence, $"{alerts}:OutageLookback", "must be longer than OutageSilence");
+        Check(a.PowerQualityPeriod, v => v >= TimeSpan.FromMinutes(10), $"{alerts}:PowerQualityPeriod", "must be at least one 10-minute window");
+        Check(a.PowerQualityMinimumWindows, v => v >= 1, $"{alerts}:PowerQualityMinimumWindows", "must be >= 1");
+        Positive(a.PowerQualityCheckInterval, $"{alerts}:PowerQualityCheckInterval");
+        Positive(a.SwellQuiet, $"{alerts}:SwellQuiet");
 
         Require(options.DeadLetterTopic is null || !string.IsNullOrWhiteSpace(options.DeadLetterTopic),
             $"{GridServicesOptions.Section}:DeadLetterTopic", "must not be blank");

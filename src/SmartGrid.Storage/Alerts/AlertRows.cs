@@ -12,11 +12,11 @@ public static class AlertRows
 {
     public const string Columns = """
         alert_id, type, severity, region, meter_id, message, metadata::text AS metadata, status, occurrence_count,
-        first_seen_at, last_seen_at, created_at, acknowledged_by, acknowledged_at, resolved_by, resolved_at, incident_id
+        first_seen_at, last_seen_at, created_at, acknowledged_by, acknowledged_at, resolved_by, resolved_at, incident_id, node_id
         """;
 
     /// <summary>How many columns <see cref="Columns"/> selects: the ordinal of the first one after them.</summary>
-    public const int Count = 17;
+    public const int Count = 18;
 
     public static AlertView Read(NpgsqlDataReader r)
     {
@@ -40,6 +40,7 @@ public static class AlertRows
             ResolvedBy = r.IsDBNull(14) ? null : r.GetString(14),
             ResolvedAt = r.IsDBNull(15) ? null : r.GetFieldValue<DateTimeOffset>(15),
             IncidentId = r.IsDBNull(16) ? null : r.GetGuid(16),
+            NodeId = r.IsDBNull(17) ? null : r.GetString(17),
         };
     }
 }

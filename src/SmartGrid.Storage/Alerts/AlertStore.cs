@@ -23,7 +23,7 @@ public sealed record AlertEvent(long? EventId, string Action, string Actor, stri
 
 /// <summary>An alert to open, or to count again on the open alert of its (type, region, meter); attached to an incident when one is given.</summary>
 public sealed record AlertOccurrence(string Type, Severity Severity, string Region, string? MeterId, string Message,
-    IReadOnlyDictionary<string, object?> Metadata, DateTimeOffset SeenAt, Guid? IncidentId = null);
+    IReadOnlyDictionary<string, object?> Metadata, DateTimeOffset SeenAt, Guid? IncidentId = null, string? NodeId = null);
 
 /// <summary>
 /// The alert tables (alerts, alert_acknowledgments, alert_source_events, alert_region_state) in one place: the
@@ -59,17 +59,7 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
         cmd.Parameters.Add(Text(filter.Type));
         cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = filter.Statuses.ToArray() });
         cmd.Parameters.Add(TextArray(filter.MeterIds));
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        var items = new List<AlertView>();
-        long total = 0;
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(AlertRows.Read(reader));
-            total = reader.GetInt64(AlertRows.Count);
-        }
-        return (items, total);
+        return await cmd.ReadPageAsync(limit, offset, AlertRows.Read, ct);
     }
 
     public async Task<AlertView?> FindAsync(Guid alertId, CancellationToken ct)
@@ -155,11 +145,7 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
     }
 
     /// <summary>A transaction over the alert tables; nothing is stored unless it is committed.</summary>
-    public async Task<AlertTransaction> BeginAsync()
-    {
-        var connection = await db.OpenConnectionAsync();
-        return new AlertTransaction(connection, await connection.BeginTransactionAsync());
-    }
+    public Task<AlertTransaction> BeginAsync() => StoreTransaction.BeginAsync(db, (connection, tx) => new AlertTransaction(connection, tx));
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 
@@ -168,11 +154,11 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
 }
 
 /// <summary>The AlertManager's writes, all in one transaction with the audit rows they cause.</summary>
-public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
+public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransaction tx) : StoreTransaction(connection, tx)
 {
     /// <summary>Records that a source event was applied; false when it was already (a redelivery: change nothing).</summary>
     public async Task<bool> RememberSourceAsync(string sourceKey) =>
-        await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_source_events (source_key) VALUES ($1) ON CONFLICT DO NOTHING", sourceKey) > 0;
+        await ExecuteAsync("INSERT INTO alert_source_events (source_key) VALUES ($1) ON CONFLICT DO NOTHING", sourceKey) > 0;
 
     /// <summary>
     /// The region's overload bookkeeping, locked for this transaction (created empty when missing), so two
@@ -180,13 +166,13 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     /// </summary>
     public async Task<RegionAlertState> LockRegionAsync(string region)
     {
-        await Db.ExecuteAsync(connection, tx, "INSERT INTO alert_region_state (region, state) VALUES ($1, '{}'::jsonb) ON CONFLICT DO NOTHING", region);
-        await using var command = Db.Command(connection, tx, "SELECT state::text FROM alert_region_state WHERE region = $1 FOR UPDATE", region);
+        await ExecuteAsync("INSERT INTO alert_region_state (region, state) VALUES ($1, '{}'::jsonb) ON CONFLICT DO NOTHING", region);
+        await using var command = Command("SELECT state::text FROM alert_region_state WHERE region = $1 FOR UPDATE", region);
         return WireJson.Deserialize<RegionAlertState>((string)(await command.ExecuteScalarAsync())!);
     }
 
     public Task SaveRegionAsync(string region, RegionAlertState state) =>
-        Db.ExecuteAsync(connection, tx, "UPDATE alert_region_state SET state = $2::jsonb, updated_at = now() WHERE region = $1",
+        ExecuteAsync("UPDATE alert_region_state SET state = $2::jsonb, updated_at = now() WHERE region = $1",
             region, WireJson.Serialize(state));
 
     /// <summary>
@@ -198,10 +184,10 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     /// </summary>
     public async Task<(AlertView Alert, bool Inserted)> UpsertOpenAsync(AlertOccurrence occurrence)
     {
-        await using var command = Db.Command(connection, tx, $"""
-            INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, metadata, status, first_seen_at, last_seen_at, incident_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'active', $8, $8, $9)
-            ON CONFLICT (type, region, (COALESCE(meter_id, ''))) WHERE status <> 'resolved' DO UPDATE SET
+        await using var command = Command($"""
+            INSERT INTO alerts (alert_id, type, severity, region, meter_id, message, metadata, status, first_seen_at, last_seen_at, incident_id, node_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'active', $8, $8, $9, $10)
+            ON CONFLICT (type, region, (COALESCE(meter_id, '')), (COALESCE(node_id, ''))) WHERE status <> 'resolved' DO UPDATE SET
                 occurrence_count = alerts.occurrence_count + 1,
                 last_seen_at = GREATEST(alerts.last_seen_at, EXCLUDED.last_seen_at),
                 severity = CASE WHEN EXCLUDED.last_seen_at >= alerts.last_seen_at THEN EXCLUDED.severity ELSE alerts.severity END,
@@ -212,7 +198,7 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
             RETURNING {AlertRows.Columns}, (xmax = 0) AS inserted
             """, Guid.NewGuid(), occurrence.Type, occurrence.Severity.ToWireName(), occurrence.Region, occurrence.MeterId, occurrence.Message,
             JsonSerializer.Serialize(occurrence.Metadata, WireJson.Options), occurrence.SeenAt,
-            occurrence.IncidentId);
+            occurrence.IncidentId, occurrence.NodeId);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (AlertRows.Read(reader), reader.GetBoolean(AlertRows.Count));
@@ -242,7 +228,7 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     /// <summary>The region's open INCIDENT, if it has one: per-meter alerts raised now attach to it.</summary>
     public async Task<Guid?> OpenIncidentAsync(string region)
     {
-        await using var command = Db.Command(connection, tx,
+        await using var command = Command(
             "SELECT alert_id FROM alerts WHERE type = 'INCIDENT' AND region = $1 AND meter_id IS NULL AND status <> 'resolved'", region);
         return await command.ExecuteScalarAsync() is Guid id ? id : null;
     }
@@ -252,37 +238,30 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
     /// recognised); returns how many were attached. No lifecycle event: they were notified already, and stay as they are.
     /// </summary>
     public Task<int> AttachAsync(Guid incidentId, string region, IReadOnlyList<string> meterIds) =>
-        Db.ExecuteAsync(connection, tx, """
+        ExecuteAsync("""
             UPDATE alerts SET incident_id = $1, updated_at = now()
             WHERE region = $2 AND meter_id = ANY ($3) AND status <> 'resolved' AND incident_id IS NULL
               AND (type = 'OUTAGE' OR (type = 'ANOMALY' AND metadata ->> 'kind' = 'drop'))
             """, incidentId, region, meterIds.ToArray());
 
     /// <summary>Resolves the region's open overload (THRESHOLD) alert, if it has one.</summary>
-    public Task<AlertView?> ResolveOverloadAsync(string region, DateTimeOffset at) =>
+    /// <summary>Resolves the open overload alert of a region, or of one of its transformers or feeders (<paramref name="nodeId"/>).</summary>
+    public Task<AlertView?> ResolveOverloadAsync(string region, DateTimeOffset at, string? nodeId = null) =>
         SingleAsync($"""
             UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = 'system', updated_at = now()
-            WHERE type = 'THRESHOLD' AND region = $1 AND meter_id IS NULL AND status <> 'resolved'
+            WHERE type = 'THRESHOLD' AND region = $1 AND meter_id IS NULL AND node_id IS NOT DISTINCT FROM $3::text AND status <> 'resolved'
             RETURNING {AlertRows.Columns}
-            """, region, at);
+            """, region, at, nodeId);
 
     /// <summary>The audit row of a lifecycle event, which is also the alerts topic's outbox row.</summary>
     public Task AuditAsync(AlertView alert, string action, string actor, DateTimeOffset at, string? note = null) =>
-        Db.ExecuteAsync(connection, tx,
+        ExecuteAsync(
             "INSERT INTO alert_acknowledgments (alert_id, action, actor, at, alert, note) VALUES ($1, $2, $3, $4, $5::jsonb, $6::text)",
             alert.AlertId, action, actor, at, WireJson.Serialize(alert), note);
 
-    public Task CommitAsync() => tx.CommitAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        await tx.DisposeAsync();
-        await connection.DisposeAsync();
-    }
-
     private async Task<AlertView?> SingleAsync(string sql, params object?[] values)
     {
-        await using var command = Db.Command(connection, tx, sql, values);
+        await using var command = Command(sql, values);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? AlertRows.Read(reader) : null;
     }

@@ -61,19 +61,9 @@ public sealed class TariffRecords(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = region });
         cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
         cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        var items = new List<TariffHistoryEntry>();
-        long total = 0;
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(new TariffHistoryEntry(reader.GetGuid(0), region, reader.GetDecimal(1), reader.IsDBNull(2) ? null : reader.GetDecimal(2),
-                reader.GetFieldValue<DateTimeOffset>(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetGuid(5),
-                reader.IsDBNull(6) ? null : reader.GetDouble(6)));
-            total = reader.GetInt64(7);
-        }
-        return (items, total);
+        return await cmd.ReadPageAsync(limit, offset, reader => new TariffHistoryEntry(reader.GetGuid(0), region, reader.GetDecimal(1),
+            reader.IsDBNull(2) ? null : reader.GetDecimal(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetDouble(6)), ct);
     }
 
     public async Task CreateOverrideAsync(TariffOverride o, CancellationToken ct)
@@ -108,17 +98,7 @@ public sealed class TariffRecords(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)region ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = inForceOrAhead });
         cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        var items = new List<TariffOverride>();
-        long total = 0;
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            items.Add(ReadOverride(reader));
-            total = reader.GetInt64(11);
-        }
-        return (items, total);
+        return await cmd.ReadPageAsync(limit, offset, ReadOverride, ct);
     }
 
     public async Task<TariffOverride?> FindOverrideAsync(Guid id, CancellationToken ct)
@@ -173,11 +153,7 @@ public sealed class TariffRecords(NpgsqlDataSource db)
     }
 
     /// <summary>A transaction over the tariff tables; nothing is stored unless it is committed.</summary>
-    public async Task<TariffTransaction> BeginAsync()
-    {
-        var connection = await db.OpenConnectionAsync();
-        return new TariffTransaction(connection, await connection.BeginTransactionAsync());
-    }
+    public Task<TariffTransaction> BeginAsync() => StoreTransaction.BeginAsync(db, (connection, tx) => new TariffTransaction(connection, tx));
 
     internal static async Task<CachedTariff?> ReadNewestAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, string region)
     {
@@ -208,13 +184,13 @@ public sealed class TariffRecords(NpgsqlDataSource db)
 }
 
 /// <summary>The TariffManager's writes of one decision, in one transaction with the region's progress row.</summary>
-public sealed class TariffTransaction(NpgsqlConnection connection, NpgsqlTransaction tx) : IAsyncDisposable
+public sealed class TariffTransaction(NpgsqlConnection connection, NpgsqlTransaction tx) : StoreTransaction(connection, tx)
 {
     /// <summary>The region's progress row, locked for this transaction (created empty when missing).</summary>
     public async Task<TariffRegionState> LockRegionAsync(string region)
     {
-        await Db.ExecuteAsync(connection, tx, "INSERT INTO tariff_region_state (region) VALUES ($1) ON CONFLICT DO NOTHING", region);
-        await using var command = Db.Command(connection, tx,
+        await ExecuteAsync("INSERT INTO tariff_region_state (region) VALUES ($1) ON CONFLICT DO NOTHING", region);
+        await using var command = Command(
             "SELECT last_window_start, last_revision, load_percent FROM tariff_region_state WHERE region = $1 FOR UPDATE", region);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
@@ -223,32 +199,32 @@ public sealed class TariffTransaction(NpgsqlConnection connection, NpgsqlTransac
     }
 
     public Task SaveRegionAsync(string region, TariffRegionState state) =>
-        Db.ExecuteAsync(connection, tx,
+        ExecuteAsync(
             "UPDATE tariff_region_state SET last_window_start = $2, last_revision = $3, load_percent = $4, updated_at = now() WHERE region = $1",
             region, state.WindowStart, state.Revision, state.LoadPercent);
 
     /// <summary>The region's base rate; <paramref name="defaultBase"/> is written as its base row on first use.</summary>
     public async Task<decimal> BasePriceAsync(string region, decimal defaultBase, DateTimeOffset now)
     {
-        await using (var command = Db.Command(connection, tx,
-                         "SELECT price_per_kwh FROM tariffs WHERE region = $1 AND reason = 'base' ORDER BY seq DESC LIMIT 1", region))
+        await using (var command = Command(
+            "SELECT price_per_kwh FROM tariffs WHERE region = $1 AND reason = 'base' ORDER BY seq DESC LIMIT 1", region))
         {
             if (await command.ExecuteScalarAsync() is decimal price) return price;
         }
 
-        await Db.ExecuteAsync(connection, tx, """
+        await ExecuteAsync("""
             INSERT INTO tariffs (tariff_id, region, price_per_kwh, effective_from, reason, triggered_by, published_at)
             VALUES ($1, $2, $3, $4, 'base', 'system', $4)
             """, Guid.NewGuid(), region, defaultBase, now);
         return defaultBase;
     }
 
-    public Task<CachedTariff?> NewestAsync(string region) => TariffRecords.ReadNewestAsync(connection, tx, region);
+    public Task<CachedTariff?> NewestAsync(string region) => TariffRecords.ReadNewestAsync(Connection, Transaction, region);
 
     /// <summary>The override in force at <paramref name="now"/>: the latest to start wins.</summary>
     public async Task<ActiveOverride?> ActiveOverrideAsync(string region, DateTimeOffset now)
     {
-        await using var command = Db.Command(connection, tx, """
+        await using var command = Command("""
             SELECT override_id, price_per_kwh, percentage, created_by FROM tariff_overrides
             WHERE region = $1 AND lifted_at IS NULL AND valid_from <= $2 AND valid_to > $2
             ORDER BY valid_from DESC, created_at DESC, override_id LIMIT 1
@@ -261,29 +237,22 @@ public sealed class TariffTransaction(NpgsqlConnection connection, NpgsqlTransac
 
     /// <summary>An override from the tariff_overrides topic; one already stored (a redelivery) is left as it is.</summary>
     public Task AddOverrideAsync(TariffOverride o) =>
-        Db.ExecuteAsync(connection, tx, """
+        ExecuteAsync("""
             INSERT INTO tariff_overrides (override_id, region, price_per_kwh, percentage, valid_from, valid_to, reason, created_by)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (override_id) DO NOTHING
             """, o.OverrideId, o.Region, o.PricePerKwh, o.Percentage, o.ValidFrom, o.ValidTo, o.Reason, o.CreatedBy);
 
     public Task LiftOverrideAsync(Guid overrideId, string by, DateTimeOffset at) =>
-        Db.ExecuteAsync(connection, tx, "UPDATE tariff_overrides SET lifted_at = $2, lifted_by = $3 WHERE override_id = $1 AND lifted_at IS NULL",
+        ExecuteAsync("UPDATE tariff_overrides SET lifted_at = $2, lifted_by = $3 WHERE override_id = $1 AND lifted_at IS NULL",
             overrideId, at, by);
 
     /// <summary>A new price in force: the tariffs row, which is also the outbox row of its tariff_updates message.</summary>
     public Task InsertPriceAsync(CachedTariff row, PriceChange change, string triggeredBy, (DateTimeOffset Start, int Revision)? window) =>
-        Db.ExecuteAsync(connection, tx, """
+        ExecuteAsync("""
             INSERT INTO tariffs (tariff_id, region, price_per_kwh, old_price, effective_from, reason, triggered_by,
                                  source_window_start, source_revision, load_percent, override_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             """, row.TariffId, row.Region, change.PricePerKwh, change.OldPrice, row.EffectiveFrom, row.Reason, triggeredBy,
             window?.Start, window?.Revision, change.LoadPercent, change.Override?.OverrideId);
 
-    public Task CommitAsync() => tx.CommitAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        await tx.DisposeAsync();
-        await connection.DisposeAsync();
-    }
 }

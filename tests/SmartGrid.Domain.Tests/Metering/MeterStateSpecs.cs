@@ -208,6 +208,35 @@ public class MeterStateSpecs
         Assert.All(amended, w => AssertClose(4, w.Aggregate.PowerKwAvg)); // (3 + 3 + 6) / 3
     }
 
+    [Theory]
+    [InlineData(2.0, false)] // the last gasp: under 5 % of 230 V, the supply is gone
+    [InlineData(229.0, true)] // the supply is there and the customer draws nothing: a drop
+    public void Should_raise_no_drop_for_the_last_gasp_of_an_outage_nor_learn_it(double voltage, bool isDrop)
+    {
+        var state = new MeterState(Meter);
+        Feed(state, Every10Seconds(Noon, 6 * 12)); // twelve minutes at 1 kW: the noon slot is established at exactly 1.0
+        Feed(state, [], idle: true);
+        Assert.Equal(1.0, state.Baseline.Expected(Noon));
+
+        var anomalies = new List<Anomaly>();
+        foreach (var batch in new[] { [Reading(Noon.AddMinutes(12), powerKw: 0, voltage: voltage, current: 0)], Array.Empty<TelemetryReading>() })
+        {
+            foreach (var e in state.Decide(batch, idle: batch.Length == 0, Policy))
+            {
+                if (e is ReadingsAccepted r) state.Apply(r, Policy);
+                if (e is WindowsEmitted w)
+                {
+                    state.Apply(w, Policy);
+                    anomalies.AddRange(w.Anomalies);
+                }
+            }
+        }
+
+        Assert.Equal(isDrop ? [(AnomalyKind.Drop, Severity.Critical)] : [], anomalies.Select(a => (a.Kind, a.Severity)));
+        // A drop is learned held to the band (half the reference: 1.0 + 0.1 × (0.5 − 1.0) = 0.95); a gasp not at all.
+        AssertClose(isDrop ? 0.95 : 1.0, state.Baseline.Expected(Noon)!.Value);
+    }
+
     [Fact]
     public void Should_persist_nothing_for_an_empty_batch_and_only_counts_for_a_batch_of_duplicates()
     {

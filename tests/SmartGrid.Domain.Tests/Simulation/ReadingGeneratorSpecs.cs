@@ -182,6 +182,23 @@ public class ReadingGeneratorSpecs(DefaultFleetFixture defaults) : IClassFixture
     }
 
     [Fact]
+    public void Should_shrink_only_the_day_load_on_a_weekend_so_a_closed_office_does_not_step_up_when_the_week_turns()
+    {
+        // On the customer's own clock (IST shifted by its CurveShift): Sunday 2024-01-14 and Monday 2024-01-15.
+        DateTimeOffset OwnClock(SimulatedMeter meter, int day, int hour) => new DateTimeOffset(2024, 1, day, hour, 0, 0, Ist) - meter.CurveShift;
+        SimulatedMeter office = defaults.Fleet.Meters.First(m => m.CustomerType == CustomerType.Commercial);
+        double Share(DateTimeOffset at) => defaults.Generator.CurvePowerKw(office, at) / office.PeakKw;
+
+        // Midnight: the office curve's night base 0.12 on both sides (before, Sunday's 0.35 × 0.12 = 0.042 stepped to 0.12,
+        // a +186 % "spike" of every closed office in the minute it turned Monday).
+        Assert.Equal(0.12, Share(OwnClock(office, 15, 0) - TimeSpan.FromSeconds(10)), 3);
+        Assert.Equal(0.12, Share(OwnClock(office, 15, 0)), 3);
+        // 11:00: the curve's 1.00 on Monday; on Sunday the base plus 35 % of the rest, 0.12 + 0.35 × 0.88 = 0.428.
+        Assert.Equal(1.00, Share(OwnClock(office, 15, 11)), 3);
+        Assert.Equal(0.428, Share(OwnClock(office, 14, 11)), 3);
+    }
+
+    [Fact]
     public void Should_load_smaller_regions_more_and_peak_in_the_evening()
     {
         Dictionary<string, double> LoadAt(int hour) => defaults.Generator.ReadingsAt(Midnight.AddHours(hour))

@@ -66,7 +66,7 @@ public class AnomalyDetectorSpecs
     public void Should_stay_silent_until_the_baseline_is_established()
     {
         Assert.Null(Detect(1000, baselineKw: null));
-        Anomaly? anomaly = _detector.Detect(WindowAggregate.Of(Reading(Start, powerKw: 10), WindowSize.OneMinute), new MeterBaseline());
+        Anomaly? anomaly = _detector.Detect(WindowAggregate.Of(Reading(Start, powerKw: 10), WindowSize.OneMinute), new MeterBaseline(), 230);
         Assert.Null(anomaly);
     }
 
@@ -84,7 +84,7 @@ public class AnomalyDetectorSpecs
         WindowAggregate window = WindowAggregate.Of(Reading(Start, powerKw: 3, region: "Nashik"), WindowSize.OneMinute)
             .Add(Reading(Start.AddSeconds(10), powerKw: 5, region: "Nashik"));
 
-        Anomaly anomaly = Assert.IsType<Anomaly>(_detector.Detect(window, Established(1.0)));
+        Anomaly anomaly = Assert.IsType<Anomaly>(_detector.Detect(window, Established(1.0), 230));
 
         Assert.Equal(
             new Anomaly
@@ -99,6 +99,23 @@ public class AnomalyDetectorSpecs
                 Severity = Severity.High,
             },
             anomaly);
+    }
+
+    [Fact]
+    public void Should_not_call_a_window_of_the_meters_last_gasp_a_drop()
+    {
+        // An outage's first minute: one reading at 2 V and 0 kW (under 5 % of 230 V = 11.5 V), then silence.
+        WindowAggregate gasp = WindowAggregate.Of(Reading(Start, powerKw: 0, voltage: 2, current: 0), WindowSize.OneMinute);
+        // The same draw with the supply there is a -100 % drop, critical.
+        WindowAggregate emptyHouse = WindowAggregate.Of(Reading(Start, powerKw: 0, voltage: 229, current: 0), WindowSize.OneMinute);
+        // 11.4 V against 11.5 V: still the supply gone; 11.6 V is a supply there (low), judged as consumption.
+        WindowAggregate justUnder = WindowAggregate.Of(Reading(Start, powerKw: 0, voltage: 11.4, current: 0), WindowSize.OneMinute);
+        WindowAggregate justOver = WindowAggregate.Of(Reading(Start, powerKw: 0, voltage: 11.6, current: 0), WindowSize.OneMinute);
+
+        Assert.Null(_detector.Detect(gasp, Established(1.0), 230));
+        Assert.Null(_detector.Detect(justUnder, Established(1.0), 230));
+        Assert.Equal(Severity.Critical, _detector.Detect(emptyHouse, Established(1.0), 230)?.Severity);
+        Assert.Equal(AnomalyKind.Drop, _detector.Detect(justOver, Established(1.0), 230)?.Kind);
     }
 
     [Fact]

@@ -3,9 +3,11 @@ using Confluent.Kafka;
 using Npgsql;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
+using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Integration.Tests.Pipeline;
 using SmartGrid.Kafka;
+using SmartGrid.Storage;
 using Xunit.Abstractions;
 
 namespace SmartGrid.Integration.Tests.Crash;
@@ -23,6 +25,7 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
     private const string AssignedLogLine = "Kafka consumer stream-processor-group: assigned";
 
     private readonly List<NodeProcess> _nodes = [];
+    private readonly GroundTruth.Tree _tree = ReadingScenario.Tree(meters: 40);
     private readonly string _logDir = Path.Combine(Path.GetTempPath(), $"sg-crash-{Guid.NewGuid():N}");
     private EmbeddedKafkaBroker _broker = null!; // set in InitializeAsync
     private TestDatabase _database = null!;
@@ -33,6 +36,17 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
     {
         _broker = EmbeddedKafkaBroker.Start(Topics.All);
         _database = await TestDatabase.CreateAsync("sg_crash");
+        // The meters hang on a tree before the first node starts, so every regional window is published with its transformers'
+        // and feeders' windows, which must come out exactly once too.
+        await using (var storage = StorageServices.Create(_database.ConnectionString))
+        {
+            await storage.InitializeAsync();
+            await RegionCatalog.SeedIfEmptyAsync(storage.DataSource, Regions.Defaults);
+            var rows = _tree.TransformerOf.Select((m, i) => (m, i)).Select(x => new TopologyImportRow(x.i + 1, x.m.Key, x.m.Value,
+                _tree.Transformers[x.m.Value].Feeder, _tree.Transformers[x.m.Value].Region, _tree.Transformers[x.m.Value].RatedKw,
+                _tree.Feeders[_tree.Transformers[x.m.Value].Feeder])).ToList();
+            Assert.All(await storage.Topology.ImportAsync(rows, DateTimeOffset.UtcNow.AddDays(-1)), r => Assert.Empty(r.Errors));
+        }
         _nodeArgs =
         [
             $"--ConnectionStrings:Postgres={_database.ConnectionString}",
@@ -158,6 +172,7 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
         var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(2), WindowSize.FifteenMinutes);
         var stream = ReadingScenario.Generate(meters: 40, span: TimeSpan.FromMinutes(32), start, seed: 11);
         var truth = GroundTruth.Of(stream, PipelineNode.Lateness);
+        truth.Placed = _tree;
         Assert.True(truth.Duplicates > 100 && truth.TooLate > 5, $"scenario too tame: {truth.Duplicates} duplicates, {truth.TooLate} too late");
         output.WriteLine($"{stream.Count} readings to send, {truth.Accepted} accepted, {truth.Duplicates} duplicates, {truth.TooLate} too late; " +
                          $"{truth.OneMinute.Count} 1m rows, {truth.FifteenMinutes.Count} 15m rows expected");

@@ -35,6 +35,9 @@ public sealed class GroundTruth
     /// </summary>
     public Dictionary<(string Meter, DateTimeOffset Start), (string StartedBy, DateTimeOffset? End)> Interruptions { get; } = [];
 
+    /// <summary>The tree the meters hang on, when the scenario placed them on one: grid_node_aggregates_1m / _15m are compared then.</summary>
+    public Tree? Placed { get; set; }
+
     public int Accepted { get; private set; }
     public int Duplicates { get; private set; }
     public int TooLate { get; private set; }
@@ -127,6 +130,42 @@ public sealed class GroundTruth
             Interruptions[(r.MeterId, r.Timestamp)] = ("last-gasp", null);
         }
         outages[r.MeterId] = (r.Timestamp, gap, open);
+    }
+
+    /// <summary>A grid node's window: grid_node_aggregates_1m / _15m.</summary>
+    public sealed record NodeRow(string NodeId, DateTimeOffset WindowStart, int MeterCount, int ExpectedMeters, double TotalPowerKw, double LoadPercent);
+
+    /// <summary>
+    /// A tree placed before the stream and never changed: meter → transformer, transformer → (feeder, region, rating),
+    /// feeder → rating.
+    /// </summary>
+    public sealed record Tree(IReadOnlyDictionary<string, string> TransformerOf,
+        IReadOnlyDictionary<string, (string Feeder, string Region, double RatedKw)> Transformers, IReadOnlyDictionary<string, double> Feeders);
+
+    /// <summary>
+    /// The node windows published with each regional window: per region window, every transformer of the region with meters
+    /// placed under it (those of them with a row there counted, their average powers summed), and each feeder as the sum of
+    /// its transformers.
+    /// </summary>
+    public static IReadOnlyList<NodeRow> Nodes(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows, Tree tree)
+    {
+        var rows = new List<NodeRow>();
+        foreach (var window in meterRows.Values.GroupBy(r => (r.Region, r.WindowStart)))
+        {
+            var feeders = new Dictionary<string, (int Meters, int Expected, double Kw)>();
+            foreach (var (transformer, (feeder, region, rated)) in tree.Transformers.Where(t => t.Value.Region == window.Key.Region))
+            {
+                var under = window.Where(r => tree.TransformerOf.GetValueOrDefault(r.MeterId) == transformer).ToList();
+                var expected = tree.TransformerOf.Count(m => m.Value == transformer);
+                var kw = under.Sum(r => r.PowerSum / r.Count);
+                rows.Add(new NodeRow(transformer, window.Key.WindowStart, under.Count, expected, kw, kw / rated * 100));
+                var f = feeders.GetValueOrDefault(feeder);
+                feeders[feeder] = (f.Meters + under.Count, f.Expected + expected, f.Kw + kw);
+            }
+            rows.AddRange(feeders.Select(f => new NodeRow(f.Key, window.Key.WindowStart, f.Value.Meters, f.Value.Expected, f.Value.Kw,
+                f.Value.Kw / tree.Feeders[f.Key] * 100)));
+        }
+        return rows;
     }
 
     public static IReadOnlyList<RegionalRow> Regional(Dictionary<(string Meter, DateTimeOffset Start), Row> meterRows) =>

@@ -35,6 +35,11 @@ public static class PipelineAssertions
         await CompareRegionalAsync(conn, "regional_aggregates_1m", GroundTruth.Regional(truth.OneMinute), problems);
         await CompareRegionalAsync(conn, "regional_aggregates_15m", GroundTruth.Regional(truth.FifteenMinutes), problems);
         await CompareVoltageAsync(conn, truth, problems);
+        if (truth.Placed is { } tree)
+        {
+            await CompareNodesAsync(conn, "grid_node_aggregates_1m", GroundTruth.Nodes(truth.OneMinute, tree), problems);
+            await CompareNodesAsync(conn, "grid_node_aggregates_15m", GroundTruth.Nodes(truth.FifteenMinutes, tree), problems);
+        }
         return problems;
     }
 
@@ -109,6 +114,27 @@ public static class PipelineAssertions
         }
         foreach (var key in actual.Keys.Where(k => !expected.ContainsKey(k)))
             problems.Add($"{table}: unexpected row {key}");
+    }
+
+    private static async Task CompareNodesAsync(NpgsqlConnection conn, string table, IReadOnlyList<GroundTruth.NodeRow> expected, List<string> problems)
+    {
+        var actual = new Dictionary<(string, DateTimeOffset), GroundTruth.NodeRow>();
+        await using (var cmd = new NpgsqlCommand($"SELECT node_id, window_start, meter_count, expected_meters, total_power_kw, load_percent FROM {table}", conn))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync())
+            {
+                var row = new GroundTruth.NodeRow(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2),
+                    reader.GetInt32(3), reader.GetDouble(4), reader.GetDouble(5));
+                actual[(row.NodeId, row.WindowStart)] = row;
+            }
+        foreach (var e in expected)
+        {
+            if (!actual.TryGetValue((e.NodeId, e.WindowStart), out var a)) { problems.Add($"{table}: missing {e.NodeId} {e.WindowStart:O}"); continue; }
+            if (a.MeterCount != e.MeterCount || a.ExpectedMeters != e.ExpectedMeters
+                || !GroundTruth.Close(e.TotalPowerKw, a.TotalPowerKw) || !GroundTruth.Close(e.LoadPercent, a.LoadPercent))
+                problems.Add($"{table} {e.NodeId} {e.WindowStart:O}: {a} differs from {e}");
+        }
+        if (actual.Count != expected.Count) problems.Add($"{table}: {actual.Count} rows, expected {expected.Count}");
     }
 
     private static async Task CompareRegionalAsync(NpgsqlConnection conn, string table, IReadOnlyList<GroundTruth.RegionalRow> expected, List<string> problems)

@@ -12,6 +12,18 @@ public static class ReadingScenario
 {
     public static readonly string[] Regions = ["Mumbai-Central", "Mumbai-North", "Pune-West", "Nashik"];
 
+    /// <summary>
+    /// A tree for the meters <see cref="Generate"/> makes: per region one feeder (rated 200 kW) and two transformers (20 kW),
+    /// meters dealt over them alternately; ratings small enough that the scenario's loads run above 50 %.
+    /// </summary>
+    public static GroundTruth.Tree Tree(int meters)
+    {
+        var transformerOf = Enumerable.Range(1, meters).ToDictionary(m => $"MTR-{m:D8}", m => $"TR-SC-{(m - 1) % Regions.Length}-{(m - 1) / Regions.Length % 2}");
+        var transformers = transformerOf.Values.Distinct().ToDictionary(t => t, t =>
+            (Feeder: $"FD-SC-{t.Split('-')[2]}", Region: Regions[int.Parse(t.Split('-')[2], System.Globalization.CultureInfo.InvariantCulture)], RatedKw: 20.0));
+        return new GroundTruth.Tree(transformerOf, transformers, transformers.Values.Select(t => t.Feeder).Distinct().ToDictionary(f => f, _ => 200.0));
+    }
+
     public static List<TelemetryReading> Generate(int meters, TimeSpan span, DateTimeOffset start, int seed)
     {
         var random = new Random(seed);

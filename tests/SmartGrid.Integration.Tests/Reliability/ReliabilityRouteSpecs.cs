@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using SmartGrid.Domain.Reliability;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Seeding;
 using SmartGrid.Integration.Tests.Pipeline;
@@ -67,7 +68,7 @@ public sealed class ReliabilityRouteSpecs(ITestOutputHelper output)
         var period = $"from={Q(start)}&to={Q(start.AddHours(1))}";
         var answer = await WaitForAsync(admin, $"/api/v1/reliability/regions/Nashik?{period}",
             a => a.GetProperty("interruptions").EnumerateArray().Count(i => i.GetProperty("end").ValueKind != JsonValueKind.Null) == 3
-                 && a.GetProperty("customers_served").GetInt32() == 3);
+                 && a.GetProperty("interruptions").GetArrayLength() == 4 && a.GetProperty("customers_served").GetInt32() == 3);
         output.WriteLine(answer.ToString());
 
         // The truth, by hand.
@@ -127,6 +128,65 @@ public sealed class ReliabilityRouteSpecs(ITestOutputHelper output)
         Assert.DoesNotContain(pune.GetProperty("interruptions").EnumerateArray(), i => i.GetProperty("meter_id").GetString() != Elsewhere);
         using var user = await LoginAsync(node, DemoAccountSeeder.UserEmail);
         Assert.Equal(HttpStatusCode.Forbidden, (await user.GetAsync($"/api/v1/reliability/regions/Nashik?{period}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Should_not_count_a_platform_stop_as_interruptions_while_a_transformers_silent_outage_counts()
+    {
+        var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(4), WindowSize.FifteenMinutes);
+        start = start.AddMinutes(-start.Minute);
+        var meters = Enumerable.Range(1, 6).Select(n => $"MTR-7810000{n}").ToArray();
+        // One hour every 10 s. The platform hears nobody from 20:00 to 35:00 (the node stopped); meters 1 and 2, on their own
+        // transformer, lose supply from 45:00 to 52:00 without a gasp while the rest report; after 59:50 nobody is heard again.
+        var stream = meters.SelectMany((meter, m) => Enumerable.Range(0, 360)
+                .Where(i => i is < 120 or >= 210 && (m >= 2 || i is < 270 or >= 312))
+                .Select(i => PipelineNode.Reading(meter, start.AddSeconds(10 * i)) with { Voltage = 231, Region = "Nashik" }))
+            .OrderBy(r => r.Timestamp).ToList();
+        await using var node = await PipelineNode.StartAsync("processor,gateway",
+            "--environment=Development", $"--{DemoAccountSeeder.PasswordSetting}={Password}");
+        await node.App.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(meters.Select(m => (m, "Nashik")).ToArray());
+        var imported = await node.App.Services.GetRequiredService<TopologyStore>().ImportAsync(
+            meters.Select((m, i) => new TopologyImportRow(i + 1, m, i < 2 ? "TR-OUT" : "TR-ON", "FD-PLAT", "Nashik", 100, 2000)).ToList(),
+            start.AddDays(-1));
+        Assert.All(imported, r => Assert.Empty(r.Errors));
+        await PipelineNode.ProduceAsync(node.KafkaBootstrap, stream);
+
+        // Settled when every meter has decided its interruptions (the platform's six and the transformer's two, all ended) and the
+        // region's last minute is stored: what the routes judge by is then all there.
+        var queries = node.App.Services.GetRequiredService<AggregateQueries>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while ((await queries.GetCustomerInterruptionsAsync("Nashik", start, start.AddHours(1))).Count(i => i.End is not null) < 8
+               || (await queries.GetRegionalLoadAsync("Nashik", WindowSize.OneMinute, start.AddMinutes(59), start.AddHours(1))).Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the interruptions and the region's windows were never stored");
+            await Task.Delay(250);
+        }
+        var stored = await queries.GetCustomerInterruptionsAsync("Nashik", start, start.AddHours(1));
+        Assert.Equal(6, stored.Count(i => i.StartedBy == InterruptionStart.Silence && i.Start == start.AddMinutes(20)));
+
+        using var admin = await LoginAsync(node, DemoAccountSeeder.AdminEmail);
+        // Two hours: the period also holds the fleet's silence since 59:50, the platform's too (no reading from anyone since).
+        var period = $"from={Q(start)}&to={Q(start.AddHours(2))}";
+        var answer = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/reliability/regions/Nashik?{period}");
+        output.WriteLine(answer.ToString());
+
+        Assert.Equal([(meters[0], start.AddMinutes(45), start.AddMinutes(52)), (meters[1], start.AddMinutes(45), start.AddMinutes(52))],
+            answer.GetProperty("interruptions").EnumerateArray().Select(i => (i.GetProperty("meter_id").GetString(), i.GetProperty("start").GetDateTimeOffset(),
+                i.GetProperty("end").GetDateTimeOffset())).ToList());
+        // The stop's six and the six silent since the stream ended are the platform's.
+        Assert.Equal(12, answer.GetProperty("platform_silences_excluded").GetInt32());
+        // 6 customers, 2 sustained interruptions of 7 minutes: SAIFI 1/3, SAIDI 14/6 minutes, CAIDI 7.
+        Assert.Equal((6, 2, 0), (answer.GetProperty("customers_served").GetInt32(), answer.GetProperty("sustained_interruptions").GetInt32(),
+            answer.GetProperty("momentary_interruptions").GetInt32()));
+        Assert.Equal(1.0 / 3, answer.GetProperty("saifi").GetDouble(), 9);
+        Assert.Equal(14.0 / 6, answer.GetProperty("saidi_minutes").GetDouble(), 9);
+        // The transformer that was out: both its customers, once each; the one that stayed on: none.
+        var outage = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/reliability/nodes/TR-OUT?{period}");
+        Assert.Equal((2, 1.0, 7.0), (outage.GetProperty("customers_served").GetInt32(), outage.GetProperty("saifi").GetDouble(),
+            outage.GetProperty("saidi_minutes").GetDouble()));
+        var stayedOn = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/reliability/nodes/TR-ON?{period}");
+        Assert.Equal((4, 0.0, 0), (stayedOn.GetProperty("customers_served").GetInt32(), stayedOn.GetProperty("saifi").GetDouble(),
+            stayedOn.GetProperty("interruptions").GetArrayLength()));
     }
 
     private static async Task AssertBadRequestAsync(HttpClient http, string route, string field)

@@ -3,6 +3,7 @@ using Akka.Configuration;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Actors.Regional;
 using SmartGrid.Actors.Serialization;
+using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Regional;
 using SmartGrid.Domain.Reliability;
@@ -242,6 +243,17 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Null(restored.Decide(windows, T0.AddHours(2)));
         Assert.Equal(windows, RoundTrip(new RecordMeterWindows("Nashik", windows)).Windows);
         Assert.Equal(new MeterWindowsRecorded("Nashik", 3), RoundTrip(new MeterWindowsRecorded("Nashik", 3)));
+
+        // With a tree, each regional window carries its transformers' and feeders' windows.
+        var layout = new GridLayout(
+            [new GridNodeRating("FD-N", GridNodeKind.Feeder, "Nashik", "Nashik", 100), new GridNodeRating("TR-N", GridNodeKind.Transformer, "Nashik", "FD-N", 20)],
+            windows.Select(w => w.Aggregate.MeterId).Distinct().Select(m => new PlacementSpan(m, "TR-N", T0.AddDays(-1), null)), T0);
+        var treed = new RegionState("Nashik");
+        treed.Apply(treed.Decide(windows, T0.AddHours(1))!, new RegionPolicy());
+        var withNodes = treed.DecideEmission(idle: true, capacityKw: 2500, layout)!;
+        var nodes = withNodes.Windows.SelectMany(w => w.Nodes!).ToList();
+        Assert.Equal(withNodes.Windows.Count * 2, nodes.Count);
+        Assert.Equal(nodes, RoundTrip(withNodes).Windows.SelectMany(w => w.Nodes!));
     }
 
     [Fact]
