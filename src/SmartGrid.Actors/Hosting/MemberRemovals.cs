@@ -76,7 +76,7 @@ public sealed class MemberRemovals : IDisposable
     /// So: wait until the coordinator's view no longer lists the dead member, then let the local region take two
     /// messages in turn, so the death notice it queued for itself is handled before any replayed reading.
     /// </summary>
-    private static async Task HandOverAsync(IActorRef region, Address dead, ILoggingAdapter log)
+    public static async Task HandOverAsync(IActorRef region, Address dead, ILoggingAdapter log)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         while (System.Diagnostics.Stopwatch.GetElapsedTime(started) < HandoverLimit)
