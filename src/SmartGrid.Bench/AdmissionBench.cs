@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Npgsql;
 using SmartGrid.Domain.Grid;
@@ -16,11 +17,11 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class AdmissionBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 5_000, "registered meters");
+    internal static readonly Option<int> Batches = BenchOptions.Int("--batches", 4_000, "timed batches of 500");
+
+    internal static async Task<int> RunAsync(int meters, int batches)
     {
-        var options = new BenchArgs(args);
-        var meters = options.Int("meters", 5_000);
-        var batches = options.Int("batches", 4_000);
         const int batchSize = 500;
 
         await using var database = await BenchDatabase.CreateMigratedAsync();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
@@ -30,12 +31,13 @@ internal static class AlertBench
 {
     private static readonly string[] Regions = ["bench-Mumbai-Central", "bench-Mumbai-North", "bench-Pune-West", "bench-Nashik"];
 
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 5_000, "simulated meters");
+    internal static readonly Option<int> Bursts = BenchOptions.Int("--bursts", 60, "anomaly bursts to time");
+    internal static readonly Option<int> IntervalMs = BenchOptions.Int("--interval-ms", 2_000, "milliseconds between bursts");
+
+    internal static async Task<int> RunAsync(int meters, int bursts, int intervalMs)
     {
-        var options = new BenchArgs(args);
-        var meters = options.Int("meters", 5_000);
-        var bursts = options.Int("bursts", 60);
-        var interval = TimeSpan.FromMilliseconds(options.Int("interval-ms", 2_000));
+        var interval = TimeSpan.FromMilliseconds(intervalMs);
         var fleet = new SimulationOptions();
         var inEpisode = meters * (fleet.SpikesPerMeterPerDay * fleet.SpikeDuration.TotalDays + fleet.DropsPerMeterPerDay * fleet.DropDuration.TotalDays);
         var burst = Math.Max(1, (int)Math.Round(inEpisode));

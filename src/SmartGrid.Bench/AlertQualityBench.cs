@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
@@ -47,25 +48,30 @@ internal static class AlertQualityBench
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan QuietTail = TimeSpan.FromMinutes(15);
 
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Hours = BenchOptions.Int("--hours", 6, "hours of event time with faults");
+    internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 5_000, "simulated meters");
+    internal static readonly Option<int> Rate = BenchOptions.Int("--rate", 6_000, "readings/s offered", minimum: 100);
+    internal static readonly Option<int> StartUtcHour = BenchOptions.Int("--start-utc-hour", 12, "UTC hour the faults start at", minimum: 0, maximum: 23);
+    internal static readonly Option<int> GraceMinutes = BenchOptions.Int("--grace-minutes", 5, "how late an alert may still match its fault", minimum: 0);
+    internal static readonly Option<int> Seed = BenchOptions.Int("--seed", 1, "the simulator's seed", minimum: int.MinValue);
+    internal static readonly Option<string?> Faults = new("--faults") { Description = "write the injected faults to this TSV file" };
+    internal static readonly Option<int> WarmupMinutes = BenchOptions.Int("--warmup-minutes", 30, "minutes without faults before them, not scored", minimum: 0);
+    internal static readonly Option<bool> KeepDatabase = new("--keep-database") { Description = "keep the run's database for inspection" };
+
+    internal static async Task<int> RunAsync(ParseResult parse)
     {
-        var options = new BenchArgs(args);
-        var hours = options.Int("hours", 6);
-        var meters = options.Int("meters", 5_000);
-        var rate = options.Int("rate", 6_000);
-        var grace = TimeSpan.FromMinutes(options.Int("grace-minutes", 5));
-        var seed = options.Int("seed", 1);
-        var faultsFile = options.Text("faults");
-        var warmup = TimeSpan.FromMinutes(options.Int("warmup-minutes", 30));
-        var keepDatabase = options.Flag("keep-database");
-        if (hours < 1 || meters < 1 || rate < 100 || warmup < TimeSpan.Zero)
-            throw new ArgumentException("--hours and --meters must be at least 1, --rate at least 100, --warmup-minutes not negative");
+        var hours = parse.GetValue(Hours);
+        var meters = parse.GetValue(Meters);
+        var rate = parse.GetValue(Rate);
+        var grace = TimeSpan.FromMinutes(parse.GetValue(GraceMinutes));
+        var seed = parse.GetValue(Seed);
+        var faultsFile = parse.GetValue(Faults);
+        var warmup = TimeSpan.FromMinutes(parse.GetValue(WarmupMinutes));
+        var keepDatabase = parse.GetValue(KeepDatabase);
 
         var speed = rate * Interval.TotalSeconds / meters;
         var overload = OverloadRuleOptions.Default;
-        var startHour = options.Int("start-utc-hour", 12);
-        if (startHour is < 0 or > 23)
-            throw new ArgumentException("--start-utc-hour must be 0 to 23");
+        var startHour = parse.GetValue(StartUtcHour);
         // In the past as a whole (the stream never waits for the wall clock), at the latest day's --start-utc-hour
         // that allows it: 12 UTC is 17:30 in India, so the evening peak and its overloads fall in the span.
         var latestStart = DateTimeOffset.UtcNow - TimeSpan.FromHours(hours) - QuietTail - TimeSpan.FromMinutes(20);

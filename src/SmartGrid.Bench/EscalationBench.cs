@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
@@ -16,11 +17,11 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class EscalationBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Alerts = BenchOptions.Int("--alerts", 1_000, "unacknowledged alerts");
+    internal static readonly Option<int> Rounds = BenchOptions.Int("--rounds", 5, "checks timed with nothing due");
+
+    internal static async Task<int> RunAsync(int alerts, int idleRounds)
     {
-        var options = new BenchArgs(args);
-        var alerts = options.Int("alerts", 1_000);
-        var idleRounds = options.Int("rounds", 5);
 
         await using var database = await BenchDatabase.CreateMigratedAsync();
         await using var db = NpgsqlDataSource.Create(database.ConnectionString);

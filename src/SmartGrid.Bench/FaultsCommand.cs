@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Simulator;
@@ -11,14 +13,27 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class FaultsCommand
 {
-    public static Task<int> RunAsync(string[] args)
+    internal static readonly Option<DateTimeOffset?> From = new("--from")
     {
-        var a = new BenchArgs(args);
-        var options = new SimulatorOptions { Meters = a.Int("meters", 5_000), Seed = a.Int("seed", 1) };
-        var from = a.Text("from") is { } text
-            ? DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)
-            : DateTimeOffset.UtcNow.AddHours(-1);
-        var to = from.AddMinutes(a.Int("minutes", 60));
+        Description = "start of the span, ISO-8601, UTC unless it says otherwise [default: an hour ago]",
+        CustomParser = result => DateTimeOffset.TryParse(result.Tokens[0].Value, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var from) ? from : Invalid(result),
+    };
+    internal static readonly Option<int> Minutes = BenchOptions.Int("--minutes", 60, "length of the span");
+    internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 5_000, "the simulated fleet's size");
+    internal static readonly Option<int> Seed = BenchOptions.Int("--seed", 1, "the simulator's seed", minimum: int.MinValue);
+
+    private static DateTimeOffset? Invalid(ArgumentResult result)
+    {
+        result.AddError($"--from needs an ISO-8601 time, not '{result.Tokens[0].Value}'");
+        return null;
+    }
+
+    internal static Task<int> RunAsync(ParseResult parse)
+    {
+        var options = new SimulatorOptions { Meters = parse.GetValue(Meters), Seed = parse.GetValue(Seed) };
+        var from = parse.GetValue(From) ?? DateTimeOffset.UtcNow.AddHours(-1);
+        var to = from.AddMinutes(parse.GetValue(Minutes));
         var generator = SimulatorRun.CreateGenerator(options);
         var faults = FaultSchedule.Between(generator, from, to).Concat(FaultSchedule.VoltageBetween(generator, from, to))
             .OrderBy(f => f.Start).ThenBy(f => f.MeterId, StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
@@ -13,12 +14,12 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class GeneratorBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Ticks = BenchOptions.Int("--ticks", 200, "ticks of the 5,000-meter fleet to time");
+    internal static readonly Option<int> Rate = BenchOptions.Int("--rate", 2_000, "readings/s cap of the rate-capped run");
+    internal static readonly Option<int> Seconds = BenchOptions.Int("--seconds", 5, "length of the rate-capped run at its cap");
+
+    internal static async Task<int> RunAsync(int ticks, int rate, int seconds)
     {
-        var options = new BenchArgs(args);
-        var ticks = options.Int("ticks", 200);
-        var rate = options.Int("rate", 2_000);
-        var seconds = options.Int("seconds", 5);
 
         var generator = new ReadingGenerator(MeterFleet.Create());
         var start = new DateTimeOffset(2024, 1, 15, 0, 0, 0, TimeSpan.Zero);

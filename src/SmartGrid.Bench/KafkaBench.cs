@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -23,13 +25,30 @@ internal static class KafkaBench
 {
     private const string Topic = "bench_readings";
 
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Messages = BenchOptions.Int("--messages", 1_000_000, "messages per round");
+    internal static readonly Option<int> Partitions = BenchOptions.Int("--partitions", 6, "topic partitions");
+    internal static readonly Option<int> Rounds = BenchOptions.Int("--rounds", 3, "interleaved rounds per contender");
+    internal static readonly Option<int> Batch = BenchOptions.Int("--batch", 2_000, "messages per producer batch");
+    internal static readonly Option<KeyValuePair<string, string>[]> ConsumerProperty = new("--consumer-property")
     {
-        var options = new BenchArgs(args);
-        var messages = options.Int("messages", 1_000_000);
-        var partitions = options.Int("partitions", 6);
-        var rounds = options.Int("rounds", 3);
-        var batch = options.Int("batch", 2_000);
+        Description = "key=value set on both contenders' consumers; repeatable",
+        CustomParser = result => result.Tokens.Select(token => token.Value.Split('=', 2) is [{ Length: > 0 } key, var value]
+            ? KeyValuePair.Create(key, value)
+            : Invalid(result, token.Value)).ToArray(),
+    };
+
+    private static KeyValuePair<string, string> Invalid(ArgumentResult result, string token)
+    {
+        result.AddError($"--consumer-property needs key=value, not '{token}'");
+        return default;
+    }
+
+    internal static async Task<int> RunAsync(ParseResult parse)
+    {
+        var messages = parse.GetValue(Messages);
+        var partitions = parse.GetValue(Partitions);
+        var rounds = parse.GetValue(Rounds);
+        var batch = parse.GetValue(Batch);
 
         using var broker = EmbeddedKafkaBroker.Start([(Topic, partitions)]);
         Console.WriteLine($"embedded broker {broker.BootstrapServers}, librdkafka {Library.VersionString} from {KafkaNative.LibraryPath ?? "default"}");
@@ -49,7 +68,7 @@ internal static class KafkaBench
 
         // The machine is shared and noisy: alternate the contenders over several rounds and compare per-round ratios.
         // --consumer-property k=v (repeatable) sets a librdkafka property for every contender, e.g. to put back a default.
-        var settings = ConsumerProperties(args).Aggregate(ConsumerSettings.ForStrings(broker.BootstrapServers, "bench"),
+        var settings = (parse.GetValue(ConsumerProperty) ?? []).Aggregate(ConsumerSettings.ForStrings(broker.BootstrapServers, "bench"),
             (s, p) => s.WithProperty(p.Key, p.Value));
         foreach (var (key, value) in settings.Properties)
             Console.WriteLine($"consumer property {key}={value}");
@@ -112,19 +131,6 @@ internal static class KafkaBench
     private sealed record Run(double Rate, long StarvedPolls, TimeSpan StarvedTime, ConsumerMetrics? Metrics)
     {
         public TimeSpan CpuPerMessage { get; init; }
-    }
-
-    private static IEnumerable<KeyValuePair<string, string>> ConsumerProperties(string[] args)
-    {
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i] != "--consumer-property")
-                continue;
-            var pair = i + 1 < args.Length ? args[i + 1].Split('=', 2) : [];
-            if (pair.Length != 2 || pair[0].Length == 0)
-                throw new ArgumentException("--consumer-property needs key=value");
-            yield return new(pair[0], pair[1]);
-        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime;
 using SmartGrid.Domain.Metering;
@@ -18,11 +19,11 @@ internal static class MeterBench
 {
     private static readonly string[] Regions = ["Mumbai-Central", "Mumbai-North", "Pune-West", "Nashik"];
 
-    public static Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 10_000, "meters held in memory");
+    internal static readonly Option<int> Minutes = BenchOptions.Int("--minutes", 40, "minutes of readings each meter has seen");
+
+    internal static Task<int> RunAsync(int meters, int minutes)
     {
-        var options = new BenchArgs(args);
-        var meters = options.Int("meters", 10_000);
-        var minutes = options.Int("minutes", 40);
         var policy = new MeterPolicy();
         var start = Window.Floor(DateTimeOffset.UtcNow.AddHours(-2), WindowSize.FifteenMinutes);
         Console.WriteLine($"meters bench: {meters:N0} meters, {minutes} min of readings every 10 s each, " +

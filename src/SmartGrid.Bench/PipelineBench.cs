@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Akka.Hosting;
@@ -24,11 +25,11 @@ internal static class PipelineBench
 {
     private static readonly TimeSpan SustainedDrain = TimeSpan.FromSeconds(10);
 
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 5_000, "simulated meters");
+    internal static readonly Option<int> StepSeconds = BenchOptions.Int("--step-seconds", 20, "seconds at each offered rate (BENCH_RATES=2000,5000,...)");
+
+    internal static async Task<int> RunAsync(int meters, int stepSeconds)
     {
-        var options = new BenchArgs(args);
-        var meters = options.Int("meters", 5_000);
-        var stepSeconds = options.Int("step-seconds", 20);
         var rates = (Environment.GetEnvironmentVariable("BENCH_RATES") ?? "2000,5000,10000,20000,30000")
             .Split(',').Select(int.Parse).ToArray();
 

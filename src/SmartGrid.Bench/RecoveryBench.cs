@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json;
@@ -26,12 +27,12 @@ internal static class RecoveryBench
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
 
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 5_000, "meters to recover");
+    internal static readonly Option<int> Readings = BenchOptions.Int("--readings", 20, "readings journaled per meter before the restart");
+    internal static readonly Option<int> Parallelism = BenchOptions.Int("--parallelism", 256, "state asks in flight after the restart");
+
+    internal static async Task<int> RunAsync(int meters, int readings, int parallelism)
     {
-        var options = new BenchArgs(args);
-        var meters = options.Int("meters", 5_000);
-        var readings = options.Int("readings", 20);
-        var parallelism = options.Int("parallelism", 256);
 
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();

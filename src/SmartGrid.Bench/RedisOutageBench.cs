@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -17,9 +18,10 @@ internal static class RedisOutageBench
 {
     private const string Password = "Bench-Demo-Password-2025";
 
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Requests = BenchOptions.Int("--requests", 200, "requests per route and phase");
+
+    internal static async Task<int> RunAsync(int requests)
     {
-        var requests = new BenchArgs(args).Int("requests", 200);
         using var redis = await RedisServer.StartAsync();
         await using var database = await BenchDatabase.CreateAsync();
         var port = FreePort.Next();

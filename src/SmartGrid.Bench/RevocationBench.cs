@@ -1,10 +1,11 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartGrid.Gateway;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
-using SmartGrid.Storage;
 using SmartGrid.Services.Hosting;
+using SmartGrid.Storage;
 using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
@@ -17,12 +18,12 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class RevocationBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    internal static readonly Option<int> Cached = BenchOptions.Int("--cached", 1_000_000, "checks answered by the process cache");
+    internal static readonly Option<int> Uncached = BenchOptions.Int("--uncached", 20_000, "checks answered by Redis");
+    internal static readonly Option<int> Fallback = BenchOptions.Int("--fallback", 5_000, "checks answered by PostgreSQL (Redis down)");
+
+    internal static async Task<int> RunAsync(int cached, int uncached, int fallback)
     {
-        var options = new BenchArgs(args);
-        var cached = options.Int("cached", 1_000_000);
-        var uncached = options.Int("uncached", 20_000);
-        var fallback = options.Int("fallback", 5_000);
 
         await using var database = await BenchDatabase.CreateMigratedAsync();
         await using var storage = StorageServices.Create(database.ConnectionString);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime;
 using Akka.Actor;
@@ -33,13 +34,21 @@ internal static class ScaleBench
     private static readonly TimeSpan NodeReady = TimeSpan.FromMinutes(3);
     private static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(30);
 
-    public static async Task<int> RunAsync(string[] args)
+    private const int FleetMeters = 1_000_000;
+    private const int SoakMeters = 50_000;
+    internal static readonly Option<int?> Meters =
+        BenchOptions.OptionalInt("--meters", $"meters in the fleet [default: {FleetMeters:N0}, with --soak {SoakMeters:N0}]");
+    internal static readonly Option<int> Readings = BenchOptions.Int("--readings", 2, "readings per meter");
+    internal static readonly Option<bool> Failover = new("--failover") { Description = "two processors; one is killed with SIGKILL" };
+    internal static readonly Option<bool> Soak = new("--soak") { Description = "lag and memory every 30 s instead" };
+    internal static readonly Option<int> Minutes = BenchOptions.Int("--minutes", 30, "length of the --soak run");
+
+    internal static async Task<int> RunAsync(ParseResult parse)
     {
-        var options = new BenchArgs(args);
-        if (args.Contains("--soak")) return await SoakAsync(options.Int("meters", 50_000), options.Int("minutes", 30));
-        var meters = options.Int("meters", 1_000_000);
-        var ticks = options.Int("readings", 2);
-        var failover = args.Contains("--failover");
+        if (parse.GetValue(Soak)) return await SoakAsync(parse.GetValue(Meters) ?? SoakMeters, parse.GetValue(Minutes));
+        var meters = parse.GetValue(Meters) ?? FleetMeters;
+        var ticks = parse.GetValue(Readings);
+        var failover = parse.GetValue(Failover);
 
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();

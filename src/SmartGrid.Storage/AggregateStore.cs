@@ -121,12 +121,8 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
         return command;
     }
 
-    internal static TimeSeriesTable TableOf(WindowSize size) => size switch
-    {
-        WindowSize.OneMinute => TimeSeriesTable.Aggregates1m,
-        WindowSize.FifteenMinutes => TimeSeriesTable.Aggregates15m,
-        _ => throw new ArgumentOutOfRangeException(nameof(size), size, "Unknown window size."),
-    };
+    internal static TimeSeriesTable TableOf(WindowSize size) =>
+        TimeSeriesTable.OfSize(size, TimeSeriesTable.Aggregates1m, TimeSeriesTable.Aggregates15m);
 
     private static UnnestUpsert<WindowAggregate> Upsert(IReadOnlyList<WindowAggregate> rows) => new UnnestUpsert<WindowAggregate>(rows)
         .Key("meter_id", "text", NpgsqlDbType.Text, r => r.MeterId)

@@ -36,12 +36,8 @@ public sealed class RegionalAggregateStore(NpgsqlDataSource dataSource, Partitio
             StorageMetrics.Written("grid_node_aggregates", nodes.Count, started);
     }
 
-    internal static TimeSeriesTable NodeTableOf(WindowSize size) => size switch
-    {
-        WindowSize.OneMinute => TimeSeriesTable.GridNodeAggregates1m,
-        WindowSize.FifteenMinutes => TimeSeriesTable.GridNodeAggregates15m,
-        _ => throw new ArgumentOutOfRangeException(nameof(size), size, "Unknown window size."),
-    };
+    internal static TimeSeriesTable NodeTableOf(WindowSize size) =>
+        TimeSeriesTable.OfSize(size, TimeSeriesTable.GridNodeAggregates1m, TimeSeriesTable.GridNodeAggregates15m);
 
     private static UnnestUpsert<(GridNodeAggregate Node, int Revision)> NodeUpsert(IReadOnlyList<(GridNodeAggregate Node, int Revision)> rows) =>
         new UnnestUpsert<(GridNodeAggregate Node, int Revision)>(rows)
@@ -57,12 +53,8 @@ public sealed class RegionalAggregateStore(NpgsqlDataSource dataSource, Partitio
             .Column("load_percent", "float8", NpgsqlDbType.Double, r => r.Node.LoadPercent)
             .Column("revision", "int4", NpgsqlDbType.Integer, r => r.Revision);
 
-    internal static TimeSeriesTable TableOf(WindowSize size) => size switch
-    {
-        WindowSize.OneMinute => TimeSeriesTable.RegionalAggregates1m,
-        WindowSize.FifteenMinutes => TimeSeriesTable.RegionalAggregates15m,
-        _ => throw new ArgumentOutOfRangeException(nameof(size), size, "Unknown window size."),
-    };
+    internal static TimeSeriesTable TableOf(WindowSize size) =>
+        TimeSeriesTable.OfSize(size, TimeSeriesTable.RegionalAggregates1m, TimeSeriesTable.RegionalAggregates15m);
 
     private static UnnestUpsert<RegionalAggregate> Upsert(IReadOnlyList<RegionalAggregate> rows) => new UnnestUpsert<RegionalAggregate>(rows)
         .Key("region", "text", NpgsqlDbType.Text, r => r.Region)

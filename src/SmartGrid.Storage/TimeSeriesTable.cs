@@ -1,4 +1,5 @@
 using System.Globalization;
+using SmartGrid.Domain.Telemetry;
 
 namespace SmartGrid.Storage;
 
@@ -44,6 +45,14 @@ public sealed class TimeSeriesTable
     public string Name { get; }
     public string TimeColumn { get; }
     public TimeSpan Retention { get; }
+
+    /// <summary>The table of a window family (meters, regions, grid nodes) that holds windows of <paramref name="size"/>.</summary>
+    internal static TimeSeriesTable OfSize(WindowSize size, TimeSeriesTable oneMinute, TimeSeriesTable fifteenMinutes) => size switch
+    {
+        WindowSize.OneMinute => oneMinute,
+        WindowSize.FifteenMinutes => fifteenMinutes,
+        _ => throw new ArgumentOutOfRangeException(nameof(size), size, "Unknown window size."),
+    };
 
     /// <summary>Name of the native daily partition holding <paramref name="day"/> (UTC).</summary>
     public string PartitionName(DateOnly day) =>

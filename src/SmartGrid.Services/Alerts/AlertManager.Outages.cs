@@ -61,10 +61,7 @@ public sealed partial class AlertManager
             }
         }
 
-        foreach (var region in touched)
-            await AfterCommitAsync(region);
-        if (raised + resolved > 0)
-            Log.Info("alert-manager: outage check raised {0} and resolved {1} alert(s)", raised, resolved);
+        await AfterCheckAsync("outage", touched, raised, resolved);
         return new OutagesChecked(raised, resolved);
     }
 

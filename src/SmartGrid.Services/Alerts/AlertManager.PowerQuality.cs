@@ -68,10 +68,7 @@ public sealed partial class AlertManager
             touched.Add(quiet.Region);
         }
 
-        foreach (var region in touched)
-            await AfterCommitAsync(region);
-        if (raised + resolved > 0)
-            Log.Info("alert-manager: power-quality check raised {0} and resolved {1} alert(s)", raised, resolved);
+        await AfterCheckAsync("power-quality", touched, raised, resolved);
         return new PowerQualityChecked(raised, resolved);
     }
 

@@ -156,29 +156,22 @@ public sealed partial class AlertManager : ManagerActor
         return new RecordHandled(outcome);
     }
 
-    private AlertOccurrence NodeOverloadAlert(OverloadRaised raised, GridNodeAggregateMessage message)
-    {
-        var overload = _settings.Overload;
-        var metadata = new Dictionary<string, object?>
-        {
-            ["node_id"] = message.NodeId,
-            ["kind"] = message.Kind,
-            ["load_percent"] = raised.LoadPercent,
-            ["threshold_percent"] = overload.ThresholdPercent,
-            ["overload_windows"] = raised.OverloadWindows,
-            ["span_minutes"] = overload.Span.TotalMinutes,
-            ["window_start"] = raised.WindowStart,
-            ["rated_kw"] = message.RatedKw,
-            ["total_power_kw"] = message.TotalPowerKw,
-            ["meter_count"] = message.MeterCount,
-            ["expected_meters"] = message.ExpectedMeters,
-        };
-        var text = $"{(message.Kind == "feeder" ? "Feeder" : "Transformer")} {message.NodeId} in {message.Region} overloaded: " +
-                   $"{raised.LoadPercent:F1}% of its rating ({raised.OverloadWindows} windows over {overload.ThresholdPercent}% within {overload.Span.TotalMinutes:F0} min)";
-        return new AlertOccurrence(AlertTypes.Threshold, raised.Severity, message.Region, null, text, metadata, raised.WindowEnd, NodeId: message.NodeId);
-    }
+    private AlertOccurrence NodeOverloadAlert(OverloadRaised raised, GridNodeAggregateMessage message) =>
+        ThresholdAlert(raised, message.Region, message.NodeId,
+            $"{(message.Kind == "feeder" ? "Feeder" : "Transformer")} {message.NodeId} in {message.Region} overloaded: {raised.LoadPercent:F1}% of its rating",
+            ("node_id", message.NodeId), ("kind", message.Kind), ("rated_kw", message.RatedKw), ("total_power_kw", message.TotalPowerKw),
+            ("meter_count", message.MeterCount), ("expected_meters", message.ExpectedMeters));
 
-    private AlertOccurrence OverloadAlert(OverloadRaised raised, RegionalAggregateMessage message)
+    private AlertOccurrence OverloadAlert(OverloadRaised raised, RegionalAggregateMessage message) =>
+        ThresholdAlert(raised, raised.Region, null, $"Region {raised.Region} overloaded: {raised.LoadPercent:F1}% of capacity",
+            ("capacity_kw", message.CapacityKw), ("total_power_kw", message.TotalPowerKw));
+
+    /// <summary>
+    /// A THRESHOLD alert: the overload rule's evidence (load, threshold, windows within the span), which a region's and a
+    /// node's alert share, then what is particular to the loaded thing.
+    /// </summary>
+    private AlertOccurrence ThresholdAlert(OverloadRaised raised, string region, string? nodeId, string summary,
+        params (string Key, object? Value)[] particular)
     {
         var overload = _settings.Overload;
         var metadata = new Dictionary<string, object?>
@@ -188,12 +181,11 @@ public sealed partial class AlertManager : ManagerActor
             ["overload_windows"] = raised.OverloadWindows,
             ["span_minutes"] = overload.Span.TotalMinutes,
             ["window_start"] = raised.WindowStart,
-            ["capacity_kw"] = message.CapacityKw,
-            ["total_power_kw"] = message.TotalPowerKw,
         };
-        var text = $"Region {raised.Region} overloaded: {raised.LoadPercent:F1}% of capacity " +
-                   $"({raised.OverloadWindows} windows over {overload.ThresholdPercent}% within {overload.Span.TotalMinutes:F0} min)";
-        return new AlertOccurrence(AlertTypes.Threshold, raised.Severity, raised.Region, null, text, metadata, raised.WindowEnd);
+        foreach (var (key, value) in particular)
+            metadata[key] = value;
+        var text = $"{summary} ({raised.OverloadWindows} windows over {overload.ThresholdPercent}% within {overload.Span.TotalMinutes:F0} min)";
+        return new AlertOccurrence(AlertTypes.Threshold, raised.Severity, region, null, text, metadata, raised.WindowEnd, NodeId: nodeId);
     }
 
     private async Task<RecordHandled> ApplyAnomalyAsync(Anomaly anomaly)
@@ -353,6 +345,15 @@ public sealed partial class AlertManager : ManagerActor
     {
         await PublishPendingAsync();
         await _redis.StringSetAsync(_keys.AlertCount(region), await _store.OpenCountAsync(region), _settings.AlertCountTtl);
+    }
+
+    /// <summary>How a periodic check ends: each region it touched gets its after-commit work, and a change is logged.</summary>
+    private async Task AfterCheckAsync(string check, IEnumerable<string> touched, int raised, int resolved)
+    {
+        foreach (var region in touched)
+            await AfterCommitAsync(region);
+        if (raised + resolved > 0)
+            Log.Info("alert-manager: {0} check raised {1} and resolved {2} alert(s)", check, raised, resolved);
     }
 
     /// <summary>Sends unpublished lifecycle events to the alerts topic in event order and marks them once acknowledged.</summary>
