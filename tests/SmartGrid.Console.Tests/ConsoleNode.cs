@@ -120,24 +120,39 @@ public sealed class ConsoleNode : IAsyncLifetime, IDisposable
     }
 
     /// <summary>Six readings of each meter (registered first) in the minute from <paramref name="minute"/>, through raw_readings.</summary>
-    public async Task ProduceAsync(IReadOnlyList<(string MeterId, string Region)> fleet, DateTimeOffset minute, double kw)
+    public Task ProduceAsync(IReadOnlyList<(string MeterId, string Region)> fleet, DateTimeOffset minute, double kw) =>
+        ProduceReadingsAsync(fleet.SelectMany(m => Enumerable.Range(0, 6).Select(s => new TelemetryReading
+        {
+            MeterId = m.MeterId, Timestamp = minute.AddSeconds(s * 10), Voltage = 228 + s, Current = kw * 1000 / 230, PowerKw = kw,
+            EnergyKwh = kw / 360, Region = m.Region,
+        })).ToList());
+
+    /// <summary>Readings as given (each meter registered in its reading's region first), in order, through raw_readings.</summary>
+    public async Task ProduceReadingsAsync(IReadOnlyList<TelemetryReading> readings)
     {
-        await App.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(fleet);
+        await App.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(readings.Select(r => (r.MeterId, r.Region!)).Distinct().ToList());
         KafkaNative.EnsureLoaded();
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = KafkaBootstrap, Acks = Acks.All }).Build();
-        foreach (var (id, region) in fleet)
-        {
-            for (var s = 0; s < 6; s++)
-            {
-                var reading = new TelemetryReading
-                {
-                    MeterId = id, Timestamp = minute.AddSeconds(s * 10), Voltage = 228 + s, Current = kw * 1000 / 230, PowerKw = kw,
-                    EnergyKwh = kw / 360, Region = region,
-                };
-                producer.Produce(Topics.RawReadings, new Message<string, string> { Key = id, Value = JsonSerializer.Serialize(reading) });
-            }
-        }
+        foreach (var reading in readings)
+            producer.Produce(Topics.RawReadings, new Message<string, string> { Key = reading.MeterId, Value = JsonSerializer.Serialize(reading) });
         producer.Flush(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// Places meters through the ADMIN's CSV import (creating the feeders and transformers it rates) from
+    /// <paramref name="validFrom"/>, as an operator's tree is built; fails unless every line is placed or unchanged.
+    /// </summary>
+    public async Task PlaceAsync(IEnumerable<(string MeterId, string TransformerId, string FeederId, string Region)> placements,
+        double transformerRatedKw, double feederRatedKw, DateTimeOffset validFrom)
+    {
+        using var admin = await ApiClientAsync(DemoAccountSeeder.AdminEmail);
+        var csv = "meter_id,transformer_id,feeder_id,region,transformer_rated_kw,feeder_rated_kw\n" + string.Concat(placements.Select(p =>
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.MeterId},{p.TransformerId},{p.FeederId},{p.Region},{transformerRatedKw},{feederRatedKw}\n")));
+        using var content = new StringContent(csv, System.Text.Encoding.UTF8, "text/csv");
+        var response = await admin.PostAsync($"/api/v1/admin/topology/import?valid_from={Uri.EscapeDataString(validFrom.ToString("O", System.Globalization.CultureInfo.InvariantCulture))}", content);
+        var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
+        if (!response.IsSuccessStatusCode || answer.GetProperty("refused").GetInt32() != 0)
+            throw new InvalidOperationException($"topology import refused: {answer}");
     }
 
     /// <summary>
@@ -160,6 +175,9 @@ public sealed class ConsoleNode : IAsyncLifetime, IDisposable
             // The same meters minute after minute (in order, so none is too late), as a real fleet reports.
             var meters = await ProduceMinuteAsync(first, 30, loads[0]);
             var fleet = meters.Select(m => (m, Regions[(int.Parse(m.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture) / 1000) % 10])).ToList();
+            // A small tree per region for the grid pages: two transformers of 15 meters on one feeder, rated so their load runs 75-110 %.
+            await PlaceAsync(fleet.Select((m, i) => (m.Item1, $"TR-{m.Item2.ToUpperInvariant()}-1-{i % 30 / 15 + 1}", $"FD-{m.Item2.ToUpperInvariant()}-1", m.Item2)),
+                transformerRatedKw: 800, feederRatedKw: 2000, first.AddHours(-1));
             for (var i = 0; i < loads.Length; i++)
             {
                 if (i > 0) await ProduceAsync(fleet, first.AddMinutes(i), loads[i]);

@@ -422,6 +422,152 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
         Assert.Equal(0, await page.Locator("tr[data-region]").CountAsync());
     }
 
+    [Fact]
+    public async Task Should_show_the_grid_tree_with_each_nodes_load_power_quality_and_indices_as_the_API_answers()
+    {
+        // Three meters of Nashik on one feeder: two on TR-CON-1 (10 kW), one on TR-CON-2. Twelve minutes of readings every 10 s,
+        // 2 kW each; meter 1 sags to 190 V for 2:00-2:20 and loses its supply (0 V, 0 kW) from 5:00 until its reading at 11:00.
+        var start = Minute(-28);
+        string[] meters = ["MTR-78600001", "MTR-78600002", "MTR-78600003"];
+        await node.PlaceAsync(meters.Select((m, i) => (m, i < 2 ? "TR-CON-1" : "TR-CON-2", "FD-CON", "Nashik")), transformerRatedKw: 10, feederRatedKw: 50,
+            start.AddHours(-1));
+        var readings = Enumerable.Range(0, 72).SelectMany(i => meters.Select((m, n) =>
+        {
+            var (volts, kw) = n > 0 ? (231.0, 2.0) : i switch { >= 12 and < 15 => (190.0, 2.0), >= 30 and < 66 => (0.0, 0.0), _ => (230.0, 2.0) };
+            return new TelemetryReading
+            {
+                MeterId = m, Timestamp = start.AddSeconds(10 * i), Voltage = volts, Current = kw * 1000 / 230, PowerKw = kw, EnergyKwh = kw / 360, Region = "Nashik",
+            };
+        })).ToList();
+        await node.ProduceReadingsAsync(readings);
+
+        using var op = await node.ApiClientAsync(Operator);
+        // Hand-checked over the twelve minutes: 2 customers, one sustained interruption of 6 minutes (5:00 → 11:00, a last gasp).
+        var period = $"from={Q(start.AddHours(-1))}&to={Q(start.AddMinutes(12))}";
+        var truth = await EventuallyJsonAsync(op, $"/api/v1/reliability/nodes/TR-CON-1?{period}", r => r.GetProperty("sustained_interruptions").GetInt32() == 1
+            && r.GetProperty("interruptions")[0].GetProperty("end").ValueKind != JsonValueKind.Null);
+        Assert.Equal((2, 0.5, 3.0, 6.0, 0.0), (truth.GetProperty("customers_served").GetInt32(), truth.GetProperty("saifi").GetDouble(),
+            truth.GetProperty("saidi_minutes").GetDouble(), truth.GetProperty("caidi_minutes").GetDouble(), truth.GetProperty("maifi").GetDouble()));
+        var cut = truth.GetProperty("interruptions")[0];
+        Assert.Equal((meters[0], start.AddMinutes(5), start.AddMinutes(11), "last-gasp"), (cut.GetProperty("meter_id").GetString(),
+            cut.GetProperty("start").GetDateTimeOffset(), cut.GetProperty("end").GetDateTimeOffset(), cut.GetProperty("started_by").GetString()));
+        // The newest window of TR-CON-1 (minute 11): both its meters at 2 kW of its 10 kW.
+        var load = await EventuallyJsonAsync(op, $"/api/v1/grid/nodes/TR-CON-1/load?resolution=1m&from={Q(start)}&to={Q(start.AddMinutes(12))}",
+            l => l.GetProperty("items").EnumerateArray().Any(w => w.GetProperty("window_start").GetDateTimeOffset() == start.AddMinutes(11) && w.GetProperty("meter_count").GetInt32() == 2));
+        Assert.Equal(40.0, load.GetProperty("items").EnumerateArray().Last().GetProperty("load_percent").GetDouble(), 9);
+        await EventuallyJsonAsync(op, $"/api/v1/power-quality/nodes/TR-CON-1?{period}", pq => pq.GetProperty("event_counts").GetProperty("sag").GetInt32() >= 1);
+
+        var page = await node.LoginAsync(Operator);
+        await page.GotoAsync("/#/region/Nashik");
+        var reliabilityAnswer = page.WaitForResponseAsync(r => r.Url.Contains("/api/v1/reliability/nodes/TR-CON-1?", StringComparison.Ordinal), new() { Timeout = Wait });
+        var qualityAnswer = page.WaitForResponseAsync(r => r.Url.Contains("/api/v1/power-quality/nodes/TR-CON-1?", StringComparison.Ordinal), new() { Timeout = Wait });
+        await page.Locator("#grid-link").ClickAsync(new() { Timeout = Wait });
+        await Assertions.Expect(page.Locator("#page h1")).ToHaveTextAsync("Grid of Nashik", new() { Timeout = Wait });
+
+        // The tree: every node the API answers for the region, and nothing else.
+        var tree = await op.GetFromJsonAsync<JsonElement>("/api/v1/grid/topology?region=nashik");
+        var feeders = tree.GetProperty("regions")[0].GetProperty("feeders").EnumerateArray().ToList();
+        var ids = feeders.Select(f => f.GetProperty("id").GetString()!)
+            .Concat(feeders.SelectMany(f => f.GetProperty("transformers").EnumerateArray().Select(t => t.GetProperty("id").GetString()!))).Append("Nashik").Order().ToList();
+        Assert.Contains("TR-CON-1", ids);
+        await Assertions.Expect(page.Locator("#grid-tree li[data-node]")).ToHaveCountAsync(ids.Count, new() { Timeout = Wait });
+        Assert.Equal(ids, (await page.Locator("#grid-tree li[data-node]").EvaluateAllAsync<string[]>("l => l.map(e => e.dataset.node)")).Order().ToList());
+
+        // Its newest load, in words as well as colour.
+        var transformer = page.Locator("#grid-tree li[data-node='TR-CON-1']");
+        await Assertions.Expect(transformer).ToHaveAttributeAsync("data-load-percent", new System.Text.RegularExpressions.Regex("^\\d"), new() { Timeout = Wait });
+        Assert.Equal(40.0, double.Parse((await transformer.GetAttributeAsync("data-load-percent"))!, CultureInfo.InvariantCulture), 9);
+        await Assertions.Expect(transformer.Locator(".node-row .load-badge").First).ToHaveTextAsync("40.0 % · normal");
+
+        // Chosen from the keyboard: its indices and power quality, as the route answered the page.
+        await transformer.Locator(".node-row .node-name").First.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.Locator("#node-title")).ToBeFocusedAsync(new() { Timeout = Wait });
+        var reliability = await (await reliabilityAnswer).JsonAsync<JsonElement>();
+        var detail = page.Locator("#node-detail[data-node='TR-CON-1']");
+        await Assertions.Expect(detail.Locator(".quality[data-loaded='TR-CON-1']")).ToBeVisibleAsync(new() { Timeout = Wait });
+        Assert.True(reliability.GetProperty("sustained_interruptions").GetInt32() >= 1);
+        foreach (var index in new[] { "customers_served", "saifi", "saidi_minutes", "caidi_minutes", "maifi", "platform_silences_excluded" })
+        {
+            var shown = await detail.Locator($".reliability dd[data-index='{index}']").GetAttributeAsync("data-value");
+            Assert.True(double.Parse(shown!, CultureInfo.InvariantCulture) == reliability.GetProperty(index).GetDouble(), $"{index}: shown {shown}, answered {reliability.GetProperty(index)}");
+        }
+        await Assertions.Expect(detail.Locator(".reliability tr[data-interruption]")).ToHaveCountAsync(reliability.GetProperty("interruptions").GetArrayLength());
+        await Assertions.Expect(detail.Locator($".reliability tr[data-interruption='{meters[0]}']", new() { HasText = "sustained" })).ToHaveCountAsync(1);
+
+        var quality = await (await qualityAnswer).JsonAsync<JsonElement>();
+        Assert.Equal(meters[0], quality.GetProperty("worst_meters")[0].GetProperty("meter_id").GetString());
+        Assert.Equal(meters[0], await detail.Locator(".power-quality tr[data-pq-meter]").First.GetAttributeAsync("data-pq-meter"));
+        Assert.Equal(quality.GetProperty("compliant").ToString().ToLowerInvariant(),
+            await detail.Locator(".power-quality dd[data-index='compliant']").GetAttributeAsync("data-value"));
+        Assert.Equal(quality.GetProperty("within_band_share").GetDouble(),
+            double.Parse((await detail.Locator(".power-quality dd[data-index='within_band_share']").GetAttributeAsync("data-value"))!, CultureInfo.InvariantCulture));
+        await Assertions.Expect(detail.Locator(".power-quality tr[data-event='sag']", new() { HasText = meters[0] })).Not.ToHaveCountAsync(0);
+        Assert.True(await detail.Locator("canvas").CountAsync() >= 2);
+
+        // Folding a feeder hides its transformers, from the keyboard too.
+        var fold = page.Locator("#grid-tree li[data-node='FD-CON'] > .node-row .disclose");
+        await fold.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(fold).ToHaveAttributeAsync("aria-expanded", "false");
+        await Assertions.Expect(transformer).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task Should_show_an_operator_of_another_region_no_grid_of_it()
+    {
+        const string email = "pune-operator@smartgrid.local";
+        await node.App.Services.GetRequiredService<SmartGrid.Gateway.Auth.AccountStore>().CreateUserAsync(email, null,
+            SmartGrid.Gateway.Auth.PasswordPolicy.Hash(ConsoleNode.Password), SmartGrid.Gateway.Auth.Roles.Operator, ["Pune-West"], emailVerified: true, CancellationToken.None);
+        await node.SceneryAsync();
+
+        var page = await node.LoginAsync(email);
+        await page.GotoAsync("/#/grid/Nashik");
+        await Assertions.Expect(page.Locator("#page .error")).ToContainTextAsync("Nashik", new() { Timeout = Wait });
+        Assert.Equal(0, await page.Locator("#grid-tree").CountAsync());
+        Assert.Equal(0, await page.Locator("[data-node^='TR-NASHIK'], [data-node^='FD-NASHIK']").CountAsync());
+
+        // The attacker's own requests: the tree and a Nashik transformer's figures are refused; their own region's tree is theirs.
+        using var pune = await node.ApiClientAsync(email);
+        foreach (var path in new[] { "/api/v1/grid/topology?region=NASHIK", "/api/v1/grid/nodes/TR-NASHIK-1-1/load", "/api/v1/reliability/nodes/FD-NASHIK-1",
+            "/api/v1/power-quality/nodes/tr-nashik-1-2" })
+            Assert.True((await pune.GetAsync(path)).StatusCode == HttpStatusCode.Forbidden, path);
+        var own = await pune.GetFromJsonAsync<JsonElement>("/api/v1/grid/topology");
+        Assert.Equal(["Pune-West"], own.GetProperty("regions").EnumerateArray().Select(r => r.GetProperty("region").GetString()));
+        await page.GotoAsync("/#/grid/Pune-West");
+        await Assertions.Expect(page.Locator("#grid-tree li[data-node='TR-PUNE-WEST-1-1']")).ToBeVisibleAsync(new() { Timeout = Wait });
+    }
+
+    [Fact]
+    public async Task Should_show_a_regions_reliability_and_power_quality_for_the_chosen_period()
+    {
+        await node.SceneryAsync();
+        var page = await node.LoginAsync(Operator);
+        var month = page.WaitForResponseAsync(r => r.Url.Contains("/api/v1/reliability/regions/Nashik?", StringComparison.Ordinal), new() { Timeout = Wait });
+        await page.GotoAsync("/#/region/Nashik");
+        var answered = await (await month).JsonAsync<JsonElement>();
+        Assert.Equal(30, (answered.GetProperty("to").GetDateTimeOffset() - answered.GetProperty("from").GetDateTimeOffset()).TotalDays, 3);
+        await Assertions.Expect(page.Locator(".reliability dd[data-index='customers_served']"))
+            .ToHaveAttributeAsync("data-value", answered.GetProperty("customers_served").GetInt32().ToString(CultureInfo.InvariantCulture), new() { Timeout = Wait });
+        Assert.True(answered.GetProperty("customers_served").GetInt32() > 0);
+
+        var week = page.WaitForResponseAsync(r => r.Url.Contains("/api/v1/reliability/regions/Nashik?", StringComparison.Ordinal), new() { Timeout = Wait });
+        var weekQuality = page.WaitForResponseAsync(r => r.Url.Contains("/api/v1/power-quality/nodes/Nashik?", StringComparison.Ordinal), new() { Timeout = Wait });
+        await page.Locator("#region-period").SelectOptionAsync("7");
+        var weekly = await (await week).JsonAsync<JsonElement>();
+        var quality = await (await weekQuality).JsonAsync<JsonElement>();
+        Assert.Equal(7, (weekly.GetProperty("to").GetDateTimeOffset() - weekly.GetProperty("from").GetDateTimeOffset()).TotalDays, 3);
+        await Assertions.Expect(page.Locator(".reliability h3")).ToContainTextAsync("last 7 days", new() { Timeout = Wait });
+        foreach (var index in new[] { "customers_served", "saifi", "maifi", "platform_silences_excluded" })
+        {
+            var value = weekly.GetProperty(index);
+            var shown = await page.Locator($".reliability dd[data-index='{index}']").GetAttributeAsync("data-value");
+            Assert.Equal(value.ValueKind == JsonValueKind.Null ? "" : value.GetDouble().ToString("R", CultureInfo.InvariantCulture),
+                shown == "" ? "" : double.Parse(shown!, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture));
+        }
+        Assert.Equal(quality.GetProperty("windows").GetInt32() > 0, await page.Locator(".power-quality dd[data-index='compliant']").GetAttributeAsync("data-value") != "");
+    }
+
     [Theory]
     [InlineData(Operator, "overview", 1280, 800)]
     [InlineData(Operator, "alerts", 1280, 800)]
@@ -431,7 +577,9 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
     [InlineData(Admin, "admin", 1280, 800)]
     [InlineData(Admin, "tariffs", 1280, 800)]
     [InlineData(User, "energy", 1280, 800)]
+    [InlineData(Operator, "grid/Nashik/TR-NASHIK-1-1", 1280, 800)]
     [InlineData(Operator, "overview", 390, 844)]
+    [InlineData(Operator, "grid/Nashik/TR-NASHIK-1-1", 390, 844)]
     [InlineData(User, "energy", 390, 844)]
     public async Task Should_find_no_serious_accessibility_violations(string email, string route, int width, int height)
     {
@@ -452,6 +600,23 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
             Directory.CreateDirectory(folder);
             var name = $"{route.Split('/')[0]}{(width < 600 ? "-phone" : "")}{(email == Admin && route == "tariffs" ? "-admin" : "")}.png";
             await page.ScreenshotAsync(new() { Path = Path.Combine(folder, name), FullPage = true });
+        }
+    }
+
+    private static string Q(DateTimeOffset at) => Uri.EscapeDataString(at.ToString("O", CultureInfo.InvariantCulture));
+
+    /// <summary>A route's JSON answer once <paramref name="done"/> holds (or 60 s): the pipeline decides and stores asynchronously.</summary>
+    private static async Task<JsonElement> EventuallyJsonAsync(HttpClient client, string path, Func<JsonElement, bool> done)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var answer = await client.GetFromJsonAsync<JsonElement>(path);
+            if (done(answer))
+                return answer;
+            if (DateTime.UtcNow > until)
+                throw new TimeoutException($"{path} never answered as expected: {answer}");
+            await Task.Delay(500);
         }
     }
 

@@ -69,7 +69,8 @@ async function route() {
   }
   if (current !== navigation) return;
   const heading = target.querySelector('h1');
-  if (heading) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
+  // Not when the operator already works inside the page while its last figures were loading (a node chosen in the grid's tree).
+  if (heading && !target.contains(document.activeElement)) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
   document.body.dataset.page = name;
 }
 

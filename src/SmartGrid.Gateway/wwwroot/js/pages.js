@@ -196,16 +196,209 @@ async function region(target, [name]) {
   h('button', { type: 'submit' }, 'Search'));
   const latest = loads1m.at(-1);
   const c1 = h('div', { class: 'plot' }), c15 = h('div', { class: 'plot' });
+  const quality = qualityPanel(name, `/reliability/regions/${enc(name)}`, 'region');
   target.replaceChildren(
     h('h1', {}, `Region ${name}`),
     h('p', {}, latest ? ['Newest 1-minute window: ', h('strong', {}, `${number(latest.load_percentage)} %`), ` of ${number(latest.capacity_kw, 0)} kW, ${latest.meter_count} meters reporting, `, time(latest.window_start)] : 'No windows in the last 6 h.'),
+    h('p', {}, h('a', { href: `#/grid/${enc(name)}`, id: 'grid-link' }, `Grid of ${name}: feeders and transformers, their load, power quality and reliability`)),
     h('h2', {}, 'Meters'), searchForm, meters,
     h('figure', { class: 'chart' }, c1, h('figcaption', {}, 'Load, last 6 h, 1-minute windows')),
     h('figure', { class: 'chart' }, c15, h('figcaption', {}, 'Load, last 24 h, 15-minute windows')),
+    h('h2', {}, 'Reliability and power quality'), quality.element,
     alertTable(`Open alerts in ${name}`, alerts, false));
-  await showMeters();
+  await Promise.all([showMeters(), quality.ready]);
   loadChart(c1, `${name}: 6 h`, [{ region: name, items: loads1m }], 6);
   loadChart(c15, `${name}: 24 h`, [{ region: name, items: loads15m }], 24);
+}
+
+// ---------------------------------------------------------------- grid: topology, node load, power quality, reliability
+const DAY = 24 * HOUR;
+const PERIODS = [{ days: 1, label: 'last 24 hours' }, { days: 7, label: 'last 7 days' }, { days: 30, label: 'last 30 days' }];
+const DEFAULT_PERIOD_DAYS = 30;
+// Load levels: over the node's rating, over the overload line (the alerts' rule), else normal. Said in words, not colour alone.
+const LOAD_LEVELS = [{ from: 100, text: 'over rating', cls: 'load-over' }, { from: OVERLOAD_PERCENT, text: 'overload', cls: 'load-high' },
+  { from: -Infinity, text: 'normal', cls: 'load-ok' }];
+const percent = (share) => (share == null ? '–' : `${number(share * 100, 1)} %`);
+const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+const yesNo = (b) => (b == null ? '–' : b ? 'yes' : 'no');
+
+function loadBadge(w) {
+  if (!w) return h('span', { class: 'muted' }, 'no window in the last hour');
+  const level = LOAD_LEVELS.find((l) => w.load_percent >= l.from);
+  return h('span', { class: `load-badge ${level.cls}` }, `${number(w.load_percent)} % · ${level.text}`);
+}
+
+/** Runs the tasks a few at a time: a region's tree asks for one load per node, and the route's per-minute budget is shared. */
+async function few(tasks, width = 4) {
+  const queue = [...tasks];
+  await Promise.all(Array.from({ length: width }, async () => { while (queue.length) await queue.shift()(); }));
+}
+
+const nodeLoad = (id, hours, resolution) => {
+  const to = Date.now();
+  return api.get(`/grid/nodes/${enc(id)}/load?${q({ from: iso(to - hours * HOUR), to: iso(to), resolution })}`);
+};
+
+const period = (days) => { const to = Date.now(); return { from: iso(to - days * DAY), to: iso(to) }; };
+
+function periodSelect(id, onchange) {
+  return h('p', { class: 'inline' }, h('label', { for: id }, 'Period'),
+    h('select', { id, onchange: (e) => onchange(Number(e.target.value)) },
+      PERIODS.map((p) => h('option', { value: String(p.days), selected: p.days === DEFAULT_PERIOD_DAYS }, p.label))));
+}
+
+/** A figure as a term and its value; data-value holds the API's number as answered (what the specs compare). */
+const fact = (key, label, value, shown) => [h('dt', {}, label), h('dd', { dataset: { index: key, value: value == null ? '' : String(value) } }, shown)];
+
+/** IEEE 1366 indices of a region or node (GET /reliability/…) and its interruptions. */
+function reliabilitySection(r, title) {
+  const minutes = (m) => (m == null ? '–' : `${number(m, 2)} min`);
+  return h('section', { class: 'reliability', 'aria-label': title },
+    h('h3', {}, title),
+    h('dl', { class: 'facts indices' },
+      fact('customers_served', 'Customers served', r.customers_served, String(r.customers_served)),
+      fact('saifi', 'SAIFI (sustained interruptions per customer)', r.saifi, r.saifi == null ? '–' : number(r.saifi, 3)),
+      fact('saidi_minutes', 'SAIDI (interrupted minutes per customer)', r.saidi_minutes, minutes(r.saidi_minutes)),
+      fact('caidi_minutes', 'CAIDI (minutes per sustained interruption)', r.caidi_minutes, minutes(r.caidi_minutes)),
+      fact('maifi', 'MAIFI (momentary interruptions per customer)', r.maifi, r.maifi == null ? '–' : number(r.maifi, 3)),
+      fact('sustained_interruptions', 'Sustained / momentary', r.sustained_interruptions, `${r.sustained_interruptions} / ${r.momentary_interruptions}`),
+      fact('platform_silences_excluded', 'Platform silences left out', r.platform_silences_excluded, String(r.platform_silences_excluded))),
+    table(`Interruptions (${r.interruptions.length}${r.interruptions_truncated ? ', the first 1000' : ''})`,
+      ['Meter', 'Start', 'End', 'Started by', 'Minutes', 'Kind'],
+      r.interruptions.map((i) => h('tr', { dataset: { interruption: i.meter_id } },
+        h('th', { scope: 'row' }, h('a', { href: `#/meter/${enc(i.meter_id)}` }, i.meter_id)),
+        h('td', {}, time(i.start)), h('td', {}, i.end ? time(i.end) : 'ongoing'), h('td', {}, i.started_by),
+        h('td', { class: 'num' }, number(i.duration_minutes, 1)),
+        h('td', {}, i.sustained == null ? 'ongoing' : i.sustained ? 'sustained' : 'momentary')))));
+}
+
+/** EN 50160 / ANSI C84.1 summary of a node (GET /power-quality/nodes/{id}): shares, worst meters first, events. */
+function powerQualitySection(pq, title) {
+  const counts = Object.entries(pq.event_counts ?? {}).map(([k, n]) => `${n} ${k}`).join(', ') || 'none';
+  return h('section', { class: 'power-quality', 'aria-label': title },
+    h('h3', {}, title),
+    h('dl', { class: 'facts' },
+      fact('compliant', 'EN 50160 compliant', pq.compliant, yesNo(pq.compliant)),
+      fact('within_band_share', `10-minute means within ±10 % of ${pq.nominal_voltage} V`, pq.within_band_share, percent(pq.within_band_share)),
+      fact('range_a_share', 'Within ±5 % (ANSI range A)', pq.range_a_share, percent(pq.range_a_share)),
+      fact('compliant_meters', 'Compliant meters', pq.compliant_meters, `${pq.compliant_meters} of ${pq.meters} with data (${pq.windows} windows)`),
+      fact('event_counts', 'Events', null, counts)),
+    table(`Worst meters first${pq.meters > 20 ? ` (20 of ${pq.meters})` : ''}`, ['Meter', 'Compliant', 'Within ±10 %', 'Within ±5 %', 'Lowest mean', 'Highest mean', 'Events'],
+      (pq.worst_meters ?? []).slice(0, 20).map((m) => h('tr', { dataset: { pqMeter: m.meter_id } },
+        h('th', { scope: 'row' }, h('a', { href: `#/meter/${enc(m.meter_id)}` }, m.meter_id)), h('td', {}, yesNo(m.compliant)),
+        h('td', { class: 'num' }, percent(m.within_band_share)), h('td', { class: 'num' }, percent(m.range_a_share)),
+        h('td', { class: 'num' }, m.lowest_mean == null ? '–' : `${number(m.lowest_mean)} V`),
+        h('td', { class: 'num' }, m.highest_mean == null ? '–' : `${number(m.highest_mean)} V`), h('td', { class: 'num' }, m.events)))),
+    table(`Voltage events (${pq.events.length}${pq.events_truncated ? ', the first 1000' : ''}; newest 50 shown)`, ['Meter', 'Kind', 'Start', 'End', 'Extreme'],
+      pq.events.slice(-50).reverse().map((e) => h('tr', { dataset: { event: e.kind } },
+        h('th', { scope: 'row' }, e.meter_id), h('td', {}, e.kind), h('td', {}, time(e.start)), h('td', {}, e.end ? time(e.end) : 'ongoing'),
+        h('td', { class: 'num' }, `${number(e.extreme_voltage)} V`)))));
+}
+
+/** Reliability and power quality of a node (a region too) over a chosen period, re-read when the period changes. */
+function qualityPanel(id, reliabilityPath, idPrefix) {
+  const body = h('div', { class: 'quality', 'aria-live': 'polite' });
+  const show = async (days) => {
+    const asked = ++show.asked;
+    body.replaceChildren(h('p', { class: 'muted' }, 'Loading indices…'));
+    const range = q(period(days));
+    const [rel, pq] = await Promise.all([api.get(`${reliabilityPath}?${range}`), api.get(`/power-quality/nodes/${enc(id)}?${range}`)]);
+    if (asked !== show.asked) return;
+    const label = PERIODS.find((p) => p.days === days).label;
+    body.replaceChildren(reliabilitySection(rel, `Reliability (IEEE 1366), ${label}`), powerQualitySection(pq, `Power quality (EN 50160), ${label}`));
+    body.dataset.loaded = id;
+  };
+  show.asked = 0;
+  return { element: h('div', {}, periodSelect(`${idPrefix}-period`, (d) => show(d).catch((e) => body.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message)))), body),
+    ready: show(DEFAULT_PERIOD_DAYS) };
+}
+
+async function grid(target, [name, selected]) {
+  const tree = await api.get(`/grid/topology?${q({ region: name })}`);
+  const branch = tree.regions[0];
+  const nodes = [{ id: branch.region, kind: 'region', rated_kw: branch.capacity_kw, meter_count: branch.meter_count }];
+  const loadCells = new Map();
+  const detail = h('section', { id: 'node-detail', 'aria-labelledby': 'node-title' });
+  const selectButtons = new Map();
+  const select = async (node, byHand = false) => {
+    for (const [id, b] of selectButtons) { if (id === node.id) b.setAttribute('aria-current', 'true'); else b.removeAttribute('aria-current'); }
+    history.replaceState(null, '', `#/grid/${enc(name)}/${enc(node.id)}`);
+    const shown = showNode(detail, node);
+    // Chosen by the operator: their focus follows to the node's heading (on a phone the details are below the tree).
+    if (byHand) detail.querySelector('h2')?.focus();
+    await shown;
+  };
+  const item = (node, children) => {
+    nodes.push(node);
+    const load = h('span', { class: 'node-load' }, h('span', { class: 'muted' }, '…'));
+    loadCells.set(node.id, load);
+    const pick = h('button', { type: 'button', class: 'node-name', onclick: () => select(node, true).catch((e) => {
+      if (detail.dataset.node === node.id) detail.append(h('p', { class: 'error', role: 'alert' }, `Could not load ${node.id}: ${e.message}`));
+    }) }, node.id);
+    selectButtons.set(node.id, pick);
+    const row = h('div', { class: 'node-row' });
+    const li = h('li', { dataset: { node: node.id, kind: node.kind } }, row);
+    if (children?.length) {
+      const list = h('ul', { id: `children-${node.id}` }, children);
+      const toggle = h('button', { type: 'button', class: 'disclose', 'aria-expanded': 'true', 'aria-controls': list.id,
+        'aria-label': `${node.kind === 'feeder' ? 'Transformers' : 'Feeders'} of ${node.id}`, onclick: () => {
+          const open = toggle.getAttribute('aria-expanded') !== 'true';
+          toggle.setAttribute('aria-expanded', String(open));
+          list.hidden = !open;
+        } });
+      row.append(toggle);
+      li.append(list);
+    } else {
+      row.append(h('span', { class: 'disclose-space', 'aria-hidden': 'true' }));
+    }
+    row.append(pick, ' ', load, h('span', { class: 'muted node-facts' }, ` ${node.kind}, rated ${number(node.rated_kw, 0)} kW, ${count(node.meter_count, 'meter')}`));
+    return li;
+  };
+  const root = nodes[0];
+  nodes.length = 0;
+  const rootItem = item(root, branch.feeders.map((f) => item({ id: f.id, kind: 'feeder', rated_kw: f.rated_kw, meter_count: f.meter_count },
+    f.transformers.map((t) => item({ id: t.id, kind: 'transformer', rated_kw: t.rated_kw, meter_count: t.meter_count })))));
+  target.replaceChildren(
+    h('h1', {}, `Grid of ${branch.region}`),
+    h('p', {}, h('a', { href: `#/region/${enc(branch.region)}` }, `Back to region ${branch.region}`),
+      ` · ${count(branch.feeders.length, 'feeder')}, ${count(branch.feeders.reduce((n, f) => n + f.transformers.length, 0), 'transformer')}, ${count(branch.meter_count, 'meter')} placed.`,
+      ` Load is the newest 1-minute window (over ${OVERLOAD_PERCENT} % is an overload, over 100 % over the rating); choose a node for its charts, power quality and reliability.`),
+    h('div', { class: 'grid-layout' },
+      h('nav', { 'aria-label': `Grid of ${branch.region}`, class: 'tree-pane' }, h('ul', { class: 'tree', id: 'grid-tree' }, rootItem)),
+      detail));
+  if (!branch.feeders.length) detail.replaceChildren(h('p', { id: 'node-title', class: 'muted' }, 'No feeders in this region yet: an ADMIN imports the topology.'));
+  const first = nodes.find((n) => n.id.toLowerCase() === (selected ?? '').toLowerCase()) ?? root;
+  // The newest load of every node, a few requests at a time (there is no route answering all of a region's nodes at once).
+  const loads = few(nodes.map((n) => async () => {
+    const cell = loadCells.get(n.id);
+    try {
+      const page = await nodeLoad(n.id, 1, '1m');
+      const newest = page.items.at(-1);
+      cell.replaceChildren(loadBadge(newest));
+      cell.closest('li').dataset.loadPercent = newest ? String(newest.load_percent) : '';
+    } catch (e) {
+      cell.replaceChildren(h('span', { class: 'muted' }, `load not available (${e.status ?? e.message})`));
+    }
+  }));
+  await Promise.all([select(first), loads]);
+}
+
+/** One node's load charts and its reliability and power quality. */
+async function showNode(detail, node) {
+  const c1 = h('div', { class: 'plot' }), c15 = h('div', { class: 'plot' });
+  const quality = qualityPanel(node.id, `/reliability/nodes/${enc(node.id)}`, 'node');
+  detail.dataset.node = node.id;
+  detail.replaceChildren(
+    h('h2', { id: 'node-title', tabindex: '-1' }, `${node.kind[0].toUpperCase()}${node.kind.slice(1)} ${node.id}`),
+    h('p', {}, `Rated ${number(node.rated_kw, 0)} kW, ${count(node.meter_count, 'meter')} placed now.`),
+    h('figure', { class: 'chart' }, c1, h('figcaption', {}, 'Load % of the rating, last 6 h, 1-minute windows')),
+    h('figure', { class: 'chart' }, c15, h('figcaption', {}, 'Load % of the rating, last 24 h, 15-minute windows')),
+    quality.element);
+  const [w1, w15] = await Promise.all([nodeLoad(node.id, 6, '1m'), nodeLoad(node.id, 24, '15m'), quality.ready]);
+  if (detail.dataset.node !== node.id) return;
+  const series = (page) => [{ region: node.id, items: page.items.map((w) => ({ window_start: w.window_start, load_percentage: w.load_percent })) }];
+  loadChart(c1, `${node.id}: 6 h`, series(w1), 6);
+  loadChart(c15, `${node.id}: 24 h`, series(w15), 24);
 }
 
 // ---------------------------------------------------------------- meter
@@ -332,9 +525,13 @@ async function alerts(target, _, { onLive }) {
         h('option', { value: 'active' }, 'active'), h('option', { value: 'acknowledged' }, 'acknowledged'),
         h('option', { value: 'all' }, 'history (all, resolved too)'))));
   const list = h('div', {});
+  let asked = 0;
   const load = async () => {
     const f = Object.fromEntries(new FormData(filters));
+    // Alerts arriving close together start reads that may answer out of order: only the newest read's answer is drawn.
+    const mine = ++asked;
     const items = await allPages('/alerts/operator/active', f);
+    if (mine !== asked) return;
     // A live alert re-renders the list: an operator reading a timeline or writing a note must not lose it to
     // somebody else's alert, so open timelines are opened again (fresh) and an unsent note moves to the new row.
     const openTimelines = [...list.querySelectorAll('tr.timeline')].map((t) => t.previousElementSibling?.dataset.alertId);
@@ -561,6 +758,7 @@ function preferencesForm(prefs) {
 export const pages = {
   overview: { roles: OPS, render: overview },
   region: { roles: OPS, render: region },
+  grid: { roles: OPS, render: grid },
   meter: { roles: OPS, render: meter },
   alerts: { roles: OPS, render: alerts },
   tariffs: { roles: OPS, render: tariffs },
