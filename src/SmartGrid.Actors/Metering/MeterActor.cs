@@ -236,7 +236,14 @@ public sealed class MeterActor : WindowOwnerActor
         _state.MeterId, _state.Region, _state.LastReadingAt, _state.AcceptedTotal, _state.DuplicatesTotal, _state.TooLateTotal,
         _state.Windows.Select(w => new MeterWindowStatus(w.Aggregate.Size.ToString(), w.Aggregate.WindowStart, w.Aggregate.ReadingCount,
             w.Aggregate.PowerKwAvg, w.Revision, w.Dirty)).ToList(),
-        Enumerable.Range(0, 24).Select(h => _state.Baseline.Expected(new DateTimeOffset(2000, 1, 1, h, 0, 0, TimeSpan.Zero))).ToArray());
+        BaselineByHour());
+
+    /// <summary>The baseline hour by hour of the day the meter last reported: its day type's slots, weekday or weekend.</summary>
+    private double?[] BaselineByHour()
+    {
+        var day = new DateTimeOffset((_state.LastReadingAt ?? DateTimeOffset.UtcNow).UtcDateTime.Date, TimeSpan.Zero);
+        return Enumerable.Range(0, MeterBaseline.HoursPerDay).Select(h => _state.Baseline.Expected(day.AddHours(h))).ToArray();
+    }
 }
 
 public static class MeterActorHosting

@@ -23,6 +23,10 @@ namespace SmartGrid.Actors.Serialization;
 /// format 2 or 3 snapshot reads back with neither: the meter learns its interval again from its next
 /// two readings, and an interruption open across the upgrade is not seen (there was none before it).
 /// </para>
+/// <para>
+/// The baseline writes its slot count before its slots, so its growth from 24 hour slots to 48 (weekday and weekend
+/// hours) needed no new version: a snapshot with 24 reads back with each hour's history in both day types.
+/// </para>
 /// </summary>
 internal static class MeterSnapshotFormat
 {

@@ -4,9 +4,10 @@ namespace SmartGrid.Domain.Telemetry;
 
 /// <summary>
 /// What a meter normally draws at each hour of the day, learned from its own history: an
-/// exponentially weighted mean of power per hour-of-day slot. Consumption follows the clock
-/// (cooking at 19:00, offices at 11:00), so one mean per hour is a far better yardstick for
-/// anomalies than one mean for the whole day.
+/// exponentially weighted mean of power per slot, one slot per hour of a weekday (Monday to Friday)
+/// and one per hour of a weekend day. Consumption follows the clock (cooking at 19:00, offices at
+/// 11:00) and the week (an office closed on Sunday is open on Monday), so Monday 11:00 is judged
+/// only against what weekdays drew at 11:00, never against Sunday's.
 /// <para>
 /// Feed it one value per closed window (e.g. a window's average power) after comparing that
 /// value with <see cref="Expected"/>, so an anomaly is not judged against itself. The memory
@@ -14,13 +15,17 @@ namespace SmartGrid.Domain.Telemetry;
 /// the last ten minutes seen at that hour; with 15-minute windows about two and a half days.
 /// </para>
 /// <para>
-/// Immutable and serialisable (public init properties, arrays of 24) so the meter entity can
-/// persist it in its snapshot. Equality compares the slot contents.
+/// Immutable and serialisable (public init properties, arrays of 48: weekday hours 0-23, then
+/// weekend hours 0-23) so the meter entity can persist it in its snapshot. Arrays of 24, written
+/// before slots had day types, still load: each hour's history is copied into both day types, the
+/// best guess there is, and the weekend slots drift to their own values as the meter is observed.
+/// Equality compares the slot contents.
 /// </para>
 /// </summary>
 public sealed record MeterBaseline
 {
-    public const int SlotCount = 24;
+    public const int HoursPerDay = 24;
+    public const int SlotCount = 2 * HoursPerDay;
     public const double DefaultAlpha = 0.1;
     public const int DefaultMinSamples = 10;
 
@@ -87,8 +92,16 @@ public sealed record MeterBaseline
             UtcOffsetMinutes = (int)(slotClockOffset ?? TimeSpan.Zero).TotalMinutes,
         };
 
-    /// <summary>The hour-of-day slot (0-23) of an instant, on the baseline's clock.</summary>
-    public int SlotOf(DateTimeOffset at) => (at.UtcDateTime + TimeSpan.FromMinutes(_utcOffsetMinutes)).Hour;
+    /// <summary>
+    /// The slot of an instant on the baseline's clock: its hour (0-23) on a weekday, 24 + its hour on a
+    /// Saturday or Sunday. The day type is taken on the same local clock as the hour, so a region ahead
+    /// of UTC starts its weekend when its own Saturday does.
+    /// </summary>
+    public int SlotOf(DateTimeOffset at)
+    {
+        DateTime local = at.UtcDateTime + TimeSpan.FromMinutes(_utcOffsetMinutes);
+        return IsWeekend(local) ? HoursPerDay + local.Hour : local.Hour;
+    }
 
     public int SamplesAt(DateTimeOffset at) => _counts[SlotOf(at)];
 
@@ -105,8 +118,14 @@ public sealed record MeterBaseline
     /// What power at <paramref name="at"/> is judged against: this hour's <see cref="Expected"/>, or while its slot is
     /// still young (the first minutes of every hour) the hour before's. With alpha 0.1 a slot's mean is about its last
     /// ten minutes, so the previous hour's is what the meter drew just now; without it each hour would start blind.
+    /// The hour before only stands in when it is of the same day type: Sunday 23:00 says nothing about how an office
+    /// draws on Monday, so Monday's first hour waits for its own slot rather than be judged against the weekend.
     /// </summary>
-    public double? Reference(DateTimeOffset at) => Expected(at) ?? Expected(at.AddHours(-1));
+    public double? Reference(DateTimeOffset at)
+    {
+        DateTimeOffset hourBefore = at.AddHours(-1);
+        return Expected(at) ?? (IsWeekendSlot(SlotOf(hourBefore)) == IsWeekendSlot(SlotOf(at)) ? Expected(hourBefore) : null);
+    }
 
     /// <summary>The baseline after one more observation of power at <paramref name="at"/>.</summary>
     public MeterBaseline Observe(DateTimeOffset at, double powerKw)
@@ -158,15 +177,20 @@ public sealed record MeterBaseline
         return hash.ToHashCode();
     }
 
+    private static bool IsWeekend(DateTime local) => local.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday;
+
+    private static bool IsWeekendSlot(int slot) => slot >= HoursPerDay;
+
     private static T[] CopySlots<T>(IReadOnlyList<T> value, string name)
     {
         ArgumentNullException.ThrowIfNull(value, name);
-        if (value.Count != SlotCount)
-        {
-            throw new ArgumentException($"{name} must have {SlotCount} slots, not {value.Count}", name);
-        }
 
         // Copy so that no caller keeps a handle that could mutate this immutable value.
-        return value.ToArray();
+        return value.Count switch
+        {
+            SlotCount => value.ToArray(),
+            HoursPerDay => [.. value, .. value],
+            _ => throw new ArgumentException($"{name} must have {SlotCount} slots (or {HoursPerDay} from before day types), not {value.Count}", name),
+        };
     }
 }

@@ -6,7 +6,18 @@ namespace SmartGrid.Domain.Tests.Telemetry;
 
 public class MeterBaselineSpecs
 {
-    private static readonly DateTimeOffset NineOClock = new(2024, 1, 15, 9, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset NineOClock = new(2024, 1, 15, 9, 0, 0, TimeSpan.Zero); // a Monday
+
+    // The week of Monday 2024-01-15, UTC.
+    private static readonly DateTimeOffset Saturday = new(2024, 1, 13, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Sunday = Saturday.AddDays(1);
+    private static readonly DateTimeOffset Monday = Saturday.AddDays(2);
+    private static readonly DateTimeOffset Tuesday = Saturday.AddDays(3);
+    private static readonly DateTimeOffset Friday = Saturday.AddDays(6);
+    private static readonly DateTimeOffset NextSaturday = Saturday.AddDays(7);
+
+    private static MeterBaseline Learned(MeterBaseline baseline, DateTimeOffset hour, double powerKw) =>
+        ObserveEachMinute(baseline, hour, Enumerable.Repeat(powerKw, MeterBaseline.DefaultMinSamples).ToArray());
 
     private static MeterBaseline ObserveEachMinute(MeterBaseline baseline, DateTimeOffset hour, params double[] values)
     {
@@ -117,6 +128,7 @@ public class MeterBaselineSpecs
         Assert.Throws<ArgumentOutOfRangeException>(() => MeterBaseline.Create(alpha: 1.5));
         Assert.Throws<ArgumentOutOfRangeException>(() => MeterBaseline.Create(minSamples: 0));
         Assert.Throws<ArgumentException>(() => new MeterBaseline { Means = new double[23] });
+        Assert.Throws<ArgumentException>(() => new MeterBaseline { Counts = new int[MeterBaseline.SlotCount - 1] });
         Assert.Throws<ArgumentOutOfRangeException>(() => new MeterBaseline().Observe(NineOClock, double.NaN));
     }
 
@@ -132,5 +144,88 @@ public class MeterBaselineSpecs
         Assert.Equal(baseline.GetHashCode(), back!.GetHashCode());
         Assert.Contains("\"min_samples\":5", json, StringComparison.Ordinal);
         Assert.Equal(baseline.Expected(NineOClock), back.Expected(NineOClock));
+    }
+
+    [Fact]
+    public void Should_not_judge_a_monday_hour_against_what_the_office_drew_at_that_hour_on_sunday()
+    {
+        // Closed on Sunday: 0.2 kW at 11:00. Monday 11:00 has no weekday history yet.
+        MeterBaseline baseline = Learned(new MeterBaseline(), Sunday.AddHours(11), 0.2);
+
+        Assert.Equal(0.2, baseline.Expected(Sunday.AddHours(11).AddMinutes(30)));
+        Assert.Null(baseline.Expected(Monday.AddHours(11)));
+        Assert.Null(baseline.Reference(Monday.AddHours(11)));
+        Assert.Null(baseline.Reference(Monday.AddHours(12).AddMinutes(5)));
+        Assert.Equal(0, baseline.SamplesAt(Monday.AddHours(11)));
+    }
+
+    [Fact]
+    public void Should_judge_tuesday_by_what_monday_drew_and_not_saturday()
+    {
+        MeterBaseline baseline = Learned(new MeterBaseline(), Monday.AddHours(11), 6);
+
+        Assert.Equal(6, baseline.Expected(Tuesday.AddHours(11).AddMinutes(20)));
+        Assert.Equal(6, baseline.Expected(Friday.AddHours(11)));
+        Assert.Null(baseline.Expected(NextSaturday.AddHours(11)));
+        Assert.Null(baseline.Reference(NextSaturday.AddHours(11)));
+    }
+
+    [Fact]
+    public void Should_judge_saturday_by_what_sunday_drew_and_keep_both_day_types_apart()
+    {
+        MeterBaseline baseline = Learned(new MeterBaseline(), Sunday.AddHours(11), 0.2);
+        baseline = Learned(baseline, Monday.AddHours(11), 6);
+
+        Assert.Equal(0.2, baseline.Expected(NextSaturday.AddHours(11)));
+        Assert.Equal(6, baseline.Expected(Tuesday.AddHours(11)));
+        Assert.Equal(MeterBaseline.DefaultMinSamples, baseline.SamplesAt(NextSaturday.AddHours(11)));
+        Assert.Equal(2 * MeterBaseline.DefaultMinSamples, baseline.Counts.Sum());
+    }
+
+    [Fact]
+    public void Should_fall_back_to_the_hour_before_only_within_the_same_day_type()
+    {
+        MeterBaseline baseline = Learned(new MeterBaseline(), Monday.AddHours(10), 6);
+        baseline = Learned(baseline, Monday.AddHours(23), 1);
+        baseline = Learned(baseline, Sunday.AddHours(23), 0.5);
+
+        // The young first minutes of an hour lean on the hour before, as they always did...
+        Assert.Equal(6, baseline.Reference(Tuesday.AddHours(11).AddMinutes(5)));
+        Assert.Equal(1, baseline.Reference(Tuesday.AddMinutes(5))); // Monday 23:00 -> Tuesday 00:00
+        // ...but never across the edge of the weekend, either way.
+        Assert.Null(baseline.Reference(Monday.AddDays(7).AddMinutes(5))); // Sunday 23:00 -> Monday 00:00
+        Assert.Equal(1, baseline.Expected(Friday.AddHours(23)));
+        Assert.Null(baseline.Reference(NextSaturday.AddMinutes(5))); // Friday 23:00 -> Saturday 00:00
+    }
+
+    [Fact]
+    public void Should_take_the_day_type_on_the_baselines_own_clock()
+    {
+        MeterBaseline ist = MeterBaseline.Create(slotClockOffset: new TimeSpan(5, 30, 0));
+
+        // Friday 20:00 UTC is Saturday 01:30 IST; Sunday 20:00 UTC is Monday 01:30 IST.
+        Assert.Equal(MeterBaseline.HoursPerDay + 1, ist.SlotOf(Friday.AddHours(20)));
+        Assert.Equal(1, ist.SlotOf(Sunday.AddHours(20)));
+        Assert.Equal(MeterBaseline.HoursPerDay + 20, new MeterBaseline().SlotOf(Sunday.AddHours(20)));
+    }
+
+    [Fact]
+    public void Should_load_a_baseline_written_with_one_slot_per_hour_into_both_day_types()
+    {
+        // What a baseline serialised as JSON before day types: 24 slots, hour 11 learned.
+        string hours = string.Join(",", Enumerable.Range(0, 24).Select(h => h == 11 ? "4.5" : "0"));
+        string counts = string.Join(",", Enumerable.Range(0, 24).Select(h => h == 11 ? "12" : "0"));
+        string old = $$"""{"alpha":0.1,"min_samples":10,"utc_offset_minutes":0,"means":[{{hours}}],"counts":[{{counts}}]}""";
+
+        MeterBaseline baseline = JsonSerializer.Deserialize<MeterBaseline>(old)!;
+
+        Assert.Equal(4.5, baseline.Expected(Monday.AddHours(11)));
+        Assert.Equal(4.5, baseline.Expected(Sunday.AddHours(11)));
+        Assert.Equal(MeterBaseline.SlotCount, baseline.Means.Count);
+        Assert.Equal(baseline, JsonSerializer.Deserialize<MeterBaseline>(JsonSerializer.Serialize(baseline)));
+        // From here on each day type learns on its own.
+        MeterBaseline sundayMoved = Learned(baseline, Sunday.AddHours(11), 0.2);
+        Assert.Equal(4.5, sundayMoved.Expected(Monday.AddHours(11)));
+        Assert.True(sundayMoved.Expected(Sunday.AddHours(11)) < 4.5);
     }
 }

@@ -200,6 +200,57 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_keep_weekday_and_weekend_baseline_slots_apart_across_a_binary_snapshot()
+    {
+        var (state, _) = BusyMeter(); // T0 is a Sunday: it learned weekend 18:00 only
+        var back = RoundTrip(state.ToSnapshot());
+
+        Assert.Equal(MeterBaseline.SlotCount, back.Baseline.Means.Count);
+        Assert.Equal(state.Baseline, back.Baseline);
+        Assert.True(back.Baseline.SamplesAt(T0.AddDays(6)) > 0); // the next Saturday 18:00
+        Assert.Equal(0, back.Baseline.SamplesAt(T0.AddDays(1))); // Monday 18:00
+    }
+
+    [Fact]
+    public void Should_still_read_a_binary_snapshot_whose_baseline_has_one_slot_per_hour()
+    {
+        // The format 4 layout as written before the baseline had day types: 24 slots, 18:00 learned, nothing else held.
+        using var buffer = new MemoryStream();
+        using (var w = new BinaryWriter(buffer))
+        {
+            w.Write((byte)4);
+            w.Write("MTR-00000042");
+            w.Write("Nashik");
+            w.Write(T0.UtcTicks);
+            w.Write(T0.UtcTicks);
+            w.Write7BitEncodedInt64(15);
+            w.Write7BitEncodedInt64(0);
+            w.Write7BitEncodedInt64(0);
+            w.Write(0.1);
+            w.Write7BitEncodedInt(10);
+            w.Write((short)0);
+            w.Write((byte)24);
+            for (var h = 0; h < 24; h++) w.Write(h == 18 ? 3.125 : 0.0);
+            for (var h = 0; h < 24; h++) w.Write7BitEncodedInt(h == 18 ? 12 : 0);
+            w.Write7BitEncodedInt(0); // seen
+            w.Write7BitEncodedInt(0); // windows
+            w.Write((sbyte)0); // no voltage run
+            w.Write7BitEncodedInt64(0); // no interval
+            w.Write((byte)0); // no interruption
+        }
+        var serializer = (SmartGridSerializer)Sys.Serialization.FindSerializerFor(new GetMeterStatus("MTR-00000042"));
+
+        var back = (MeterSnapshot)serializer.FromBinary(buffer.ToArray(), SmartGridSerializer.Manifests[typeof(MeterSnapshot)]);
+
+        // The hour's history stands for both day types: Sunday's (T0) and Monday's 18:00.
+        Assert.Equal(3.125, back.Baseline.Expected(T0));
+        Assert.Equal(3.125, back.Baseline.Expected(T0.AddDays(1)));
+        Assert.Null(back.Baseline.Expected(T0.AddHours(1)));
+        Assert.Equal(15, back.AcceptedTotal);
+        Assert.Equal(back.Baseline, RoundTrip(back).Baseline);
+    }
+
+    [Fact]
     public void Should_still_recover_a_meter_from_a_snapshot_written_as_json_before_the_binary_format()
     {
         // Exactly what the v1 serializer wrote for a meter 15 readings in (three open windows): snapshots live for years.
