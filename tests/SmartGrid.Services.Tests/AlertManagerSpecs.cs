@@ -18,12 +18,8 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
     private static readonly DateTimeOffset T0 = new(2024, 1, 15, 14, 0, 0, TimeSpan.Zero);
     private readonly string _alerts = $"alerts-{Guid.NewGuid():N}";
 
-    private IActorRef Start(AlertSettings? settings = null)
-    {
-        Fixture.Broker.CreateTopic(_alerts, 3);
-        settings = (settings ?? new AlertSettings()) with { AlertsTopic = _alerts };
-        return Sys.ActorOf(AlertManager.Props(settings, Db, Fixture.Redis, Keys, Fixture.Producer));
-    }
+    private IActorRef Start(AlertSettings? settings = null) =>
+        StartAlertManager((settings ?? new AlertSettings()) with { AlertsTopic = _alerts });
 
     private static RegionalAggregateMessage Minute(string region, int minute, double load, int revision = 1, string size = "1m") => new()
     {

@@ -114,6 +114,13 @@ public abstract class ServiceSpec : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
         return name;
     }
 
+    /// <summary>An AlertManager publishing to its own <see cref="AlertSettings.AlertsTopic"/> (created here, 3 partitions).</summary>
+    protected IActorRef StartAlertManager(AlertSettings settings)
+    {
+        Fixture.Broker.CreateTopic(settings.AlertsTopic, 3);
+        return Sys.ActorOf(SmartGrid.Services.Alerts.AlertManager.Props(settings, Db, Fixture.Redis, Keys, Fixture.Producer));
+    }
+
     protected static async Task<RecordHandled> Deliver(IActorRef manager, string topic, object value) =>
         await manager.Ask<RecordHandled>(new ConsumedRecord(topic, null, WireJson.Serialize(value)), TimeSpan.FromSeconds(10));
 
