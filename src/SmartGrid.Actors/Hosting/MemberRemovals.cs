@@ -21,7 +21,7 @@ public sealed class MemberRemovals : IDisposable
 
     /// <summary>
     /// How long a replay waits for the coordinator to drop the dead region at most: it drops it its removal margin
-    /// (the resolver's <c>stable-after</c>) after the removal, plus a singleton hand-over when the coordinator died too.
+    /// (<c>akka.cluster.down-removal-margin</c>) after the removal, plus a singleton hand-over when the coordinator died too.
     /// </summary>
     public static readonly TimeSpan HandoverLimit = TimeSpan.FromSeconds(30);
 
