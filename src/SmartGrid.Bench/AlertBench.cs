@@ -134,8 +134,7 @@ internal static class AlertBench
         });
 
     private static string Percentile(List<double> sorted, int percent) =>
-        sorted.Count == 0 ? "-" : sorted[Math.Clamp((int)Math.Ceiling(percent / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)]
-            .ToString("0.0", CultureInfo.InvariantCulture);
+        sorted.Count == 0 ? "-" : Percentiles.Of(sorted, percent).ToString("0.0", CultureInfo.InvariantCulture);
 
     /// <summary>Reads the created-alert audit rows as they appear (in event order) and notes when each meter's was first seen.</summary>
     private sealed class AlertWatcher(NpgsqlDataSource db)

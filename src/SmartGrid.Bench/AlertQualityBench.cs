@@ -232,7 +232,7 @@ internal static class AlertQualityBench
             Console.WriteLine($"{kind.ToString().ToLowerInvariant(),-12} {injected,8} {recalled,8}");
         Console.WriteLine($"{"overload",-12} {overloads.Count,8} {report.OverloadsAlerted,8}   (genuine overload episodes: minutes above the threshold by the readings sent)");
         Console.WriteLine($"severity of raised alerts: {string.Join(", ", alerts.GroupBy(a => a.Severity).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"))}");
-        Console.WriteLine($"median detection delay: {Median(report.DelaysMinutes):0.0} min of event time (p90 {Percentile(report.DelaysMinutes, 0.9):0.0}; " +
+        Console.WriteLine($"median detection delay: {Median(report.DelaysMinutes):0.0} min of event time (p90 {Percentiles.Of(report.DelaysMinutes, 90):0.0}; " +
                           "from the fault's start to the event time being sent when the alert row was written)");
         Console.WriteLine($"open alerts once every fault has ended: {openAtFaultsEnd}");
         Console.WriteLine($"open alerts 15 min after: {openAfterTail}");
@@ -275,10 +275,7 @@ internal static class AlertQualityBench
         Breakdown("alerts still open 15 min after the last fault", open);
     }
 
-    private static double Median(IReadOnlyList<double> sorted) => Percentile(sorted, 0.5);
-
-    private static double Percentile(IReadOnlyList<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+    private static double Median(IReadOnlyList<double> sorted) => Percentiles.Of(sorted, 50);
 
     /// <summary>One operator per region, notified by email (the NotificationManager's defaults otherwise).</summary>
     private static async Task<IReadOnlyList<(Guid Id, string Email)>> CreateOperatorsAsync(NpgsqlDataSource db)

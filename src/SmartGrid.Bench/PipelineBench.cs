@@ -101,7 +101,8 @@ internal static class PipelineBench
                 using var self = Process.GetCurrentProcess();
                 Console.WriteLine(
                     $"{rate,10} {totals.Accepted / sendSeconds,9:F0} {processed / (sendSeconds + drain.Elapsed.TotalSeconds),12:F0} {steady,9:F0} {drain.Elapsed.TotalSeconds,8:F1} " +
-                    $"{P(acks, 50),8:F1} {P(acks, 95),6:F1} {P(acks, 99),6:F1} {P(windows, 50),12:F0} {P(windows, 95),7:F0} {P(windows, 99),7:F0} " +
+                    $"{Percentiles.Of(acks, 50),8:F1} {Percentiles.Of(acks, 95),6:F1} {Percentiles.Of(acks, 99),6:F1} " +
+                    $"{Percentiles.Of(windows, 50),12:F0} {Percentiles.Of(windows, 95),7:F0} {Percentiles.Of(windows, 99),7:F0} " +
                     $"{GC.GetTotalMemory(false) / 1e6,8:F0} {self.WorkingSet64 / 1e6,7:F0}");
                 // Per step, so a long run shows whether the journal grows with time or stays flat.
                 Console.WriteLine($"  storage: {await database.StoragePerMeterAsync(meters)}");
@@ -168,9 +169,6 @@ internal static class PipelineBench
         var variance = tail.Sum(s => (s.Seconds - meanT) * (s.Seconds - meanT));
         return covariance / variance;
     }
-
-    private static double P(double[] sorted, int percentile) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1)];
 
     /// <summary>Times each batch from send to ingestion's answer (which comes after Kafka acknowledged it).</summary>
     private sealed class TimedSink(ITelemetrySink inner) : ITelemetrySink

@@ -67,8 +67,8 @@ internal static class RedisOutageBench
                 foreach (var (phase, figures) in new[] { ("up", up), ("paused", paused), ("killed", killed) })
                 {
                     var (u, d) = (up[name], figures[name]);
-                    Console.WriteLine($"{name,-36} {phase,-7} {Pct(d, 50),8:0.0} {Pct(d, 95),8:0.0} {d.Max(),8:0.0} " +
-                                      (phase == "up" ? "" : $"{Pct(d, 50) - Pct(u, 50),10:0.0} {Pct(d, 95) - Pct(u, 95),10:0.0}"));
+                    Console.WriteLine($"{name,-36} {phase,-7} {Percentiles.Of(d, 50),8:0.0} {Percentiles.Of(d, 95),8:0.0} {d.Max(),8:0.0} " +
+                                      (phase == "up" ? "" : $"{Percentiles.Of(d, 50) - Percentiles.Of(u, 50),10:0.0} {Percentiles.Of(d, 95) - Percentiles.Of(u, 95),10:0.0}"));
                 }
             }
             Console.WriteLine("goal: at most 100 ms added per request with Redis down");
@@ -81,7 +81,7 @@ internal static class RedisOutageBench
         }
     }
 
-    /// <summary>Each route's latencies in ms; every answer must be a success (the fallbacks answer, they do not fail).</summary>
+    /// <summary>Each route's latencies in ms, sorted; every answer must be a success (the fallbacks answer, they do not fail).</summary>
     private static async Task<Dictionary<string, List<double>>> MeasureAsync((string Name, Func<Task<HttpResponseMessage>> Call)[] routes, int requests)
     {
         var result = routes.ToDictionary(r => r.Name, _ => new List<double>());
@@ -97,13 +97,9 @@ internal static class RedisOutageBench
                     throw new InvalidOperationException($"{name} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
             }
         }
+        foreach (var latencies in result.Values)
+            latencies.Sort();
         return result;
-    }
-
-    private static double Pct(List<double> values, int percentile)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
     }
 
     private static async Task<string> LoginAsync(HttpClient http, string email)
