@@ -24,7 +24,19 @@ public static class TelemetryConsumer
 {
     public const string GroupId = "stream-processor-group";
 
-    public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout, TimeSpan CheckpointInterval);
+    /// <param name="CheckpointsInFlight">Checkpoint asks of every partition of the node together; see <see cref="DefaultCheckpointsInFlight"/>.</param>
+    public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout, TimeSpan CheckpointInterval,
+        int CheckpointsInFlight = DefaultCheckpointsInFlight);
+
+    /// <summary>
+    /// Meters asked to persist at once, over all the node's partitions. A checkpoint asks every meter its partition
+    /// touched (50,000 fresh meters in a soak's first tick, any number in a larger fleet), and each ask waits for its
+    /// meter's journal write: asked all at once, the last ones waited for tens of thousands of writes ahead of them,
+    /// and past the ask timeout the stream failed and replayed. A few thousand keep the journal busy (its writer takes
+    /// batch-size × parallelism = 1,600 rows at a time) while an ask waits for at most that many writes, whatever the
+    /// fleet; the rest of a checkpoint waits here, and with it the partition: back-pressure, not a timeout.
+    /// </summary>
+    public const int DefaultCheckpointsInFlight = 2_000;
 
     /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
     /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
@@ -37,9 +49,10 @@ public static class TelemetryConsumer
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, Func<MemberRemovals.Removal>? abandon = null)
     {
         var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
+        var checkpoints = new SemaphoreSlim(settings.CheckpointsInFlight, settings.CheckpointsInFlight);
         return KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
             .SelectAsyncUnordered(64, partition => RunReplayingLost(partition.Item2,
-                Asks.For(meters, settings.AskTimeout, journalFailures, abandon?.Invoke()), settings, committer, materializer, gate));
+                Asks.For(meters, settings.AskTimeout, journalFailures, checkpoints, abandon?.Invoke()), settings, committer, materializer, gate));
     }
 
     /// <summary>
@@ -78,16 +91,32 @@ public static class TelemetryConsumer
     /// <summary>
     /// How a partition's sub-stream talks to the meters: its run, how long it waits, and what ends the wait
     /// early: this pass abandoned (a processor left), or a meter that failed its journal (see <see cref="JournalFailures"/>).
+    /// Checkpoint asks take a place among the node's <see cref="Settings.CheckpointsInFlight"/> first.
     /// </summary>
-    private sealed record Asks(IActorRef Meters, long Run, TimeSpan Timeout, JournalFailures JournalFailures, Task HandedOver, CancellationToken Abandon)
+    private sealed record Asks(IActorRef Meters, long Run, TimeSpan Timeout, JournalFailures JournalFailures, SemaphoreSlim Checkpoints,
+        Task HandedOver, CancellationToken Abandon)
     {
-        public static Asks For(IActorRef meters, TimeSpan timeout, JournalFailures journalFailures, MemberRemovals.Removal? removal) =>
-            new(meters, StreamRuns.Next(), timeout, journalFailures, removal?.HandedOver ?? Task.CompletedTask, removal?.Token ?? default);
+        public static Asks For(IActorRef meters, TimeSpan timeout, JournalFailures journalFailures, SemaphoreSlim checkpoints, MemberRemovals.Removal? removal) =>
+            new(meters, StreamRuns.Next(), timeout, journalFailures, checkpoints, removal?.HandedOver ?? Task.CompletedTask, removal?.Token ?? default);
 
         public async Task<T> AskAsync<T>(IMeterMessage message)
         {
             using var either = CancellationTokenSource.CreateLinkedTokenSource(Abandon, JournalFailures.Token);
             return await Meters.Ask<T>(message, Timeout, either.Token);
+        }
+
+        public async Task<object> CheckpointAsync(CheckpointMeter message)
+        {
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(Abandon, JournalFailures.Token);
+            await Checkpoints.WaitAsync(either.Token);
+            try
+            {
+                return await Meters.Ask<object>(message, Timeout, either.Token);
+            }
+            finally
+            {
+                Checkpoints.Release();
+            }
         }
     }
 
@@ -165,7 +194,7 @@ public static class TelemetryConsumer
     private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, Asks asks)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var replies = await Task.WhenAll(recorded.Meters.Select(m => asks.AskAsync<object>(new CheckpointMeter(m.Key, m.Value))));
+        var replies = await Task.WhenAll(recorded.Meters.Select(m => asks.CheckpointAsync(new CheckpointMeter(m.Key, m.Value))));
         foreach (var reply in replies)
             if (reply is MeterCheckpointRefused refused) throw new MeterRestartedException(refused.MeterId);
         PipelineMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
