@@ -153,7 +153,10 @@ internal static class ScaleBench
         return 0;
     }
 
-    /// <summary>Issue 15 goal 1: <paramref name="meters"/> meters every 10 s of wall time, lag and memory every 30 s.</summary>
+    /// <summary>
+    /// Issue 15 goal 1: <paramref name="meters"/> meters every 10 s of wall time; every 30 s the readings processed, the lag,
+    /// memory, PostgreSQL journal + snapshot bytes per meter, the journal writes waiting for room, restarts and replays.
+    /// </summary>
     private static async Task<int> SoakAsync(int meters, int minutes)
     {
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
@@ -166,7 +169,7 @@ internal static class ScaleBench
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
         await app.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(ids.Select((id, i) => (id, BenchReadings.RegionOf(i))));
         var random = new Random(7);
-        using var restarts = new PipelineCounters();
+        using var counters = new PipelineCounters();
         var clock = Stopwatch.StartNew();
         var nextReport = TimeSpan.FromSeconds(30);
         var lastCommitted = 0L;
@@ -185,8 +188,10 @@ internal static class ScaleBench
             {
                 var committed = offsets.Committed().Sum();
                 var (heap, rss) = Memory(collect: false);
+                var (pgBytes, journalRows) = await database.RelationSizePerMeterAsync(meters);
                 Console.WriteLine($"{clock.Elapsed.TotalMinutes,5:0.0} min  sent {sent,12:N0}  processed {(committed - lastCommitted) / 30.0,8:N0}/s  lag {lag,9:N0}  " +
-                                  $"heap {heap / 1048576.0,6:N0} MiB  rss {rss / 1048576.0,6:N0} MiB  consumer restarts {restarts.Restarts}  partition replays {restarts.Replays}");
+                                  $"heap {heap / 1048576.0,6:N0} MiB  rss {rss / 1048576.0,6:N0} MiB  pg {pgBytes,7:N0} B/meter ({journalRows,5:0.0} journal rows)  " +
+                                  $"held writes {counters.HeldWrites,6:N0}  consumer restarts {counters.Restarts}  partition replays {counters.Replays}");
                 lastCommitted = committed;
                 nextReport += TimeSpan.FromSeconds(30);
             }
@@ -194,11 +199,14 @@ internal static class ScaleBench
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
         }
         await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
+        var storage = await database.StoragePerMeterAsync(meters);
+        Console.WriteLine(storage);
         await app.StopAsync();
         await app.DisposeAsync();
         Console.WriteLine($"soak max lag: {maxLag}");
-        Console.WriteLine($"soak consumer restarts: {restarts.Restarts}");
-        Console.WriteLine($"soak partition replays: {restarts.Replays}");
+        Console.WriteLine($"soak consumer restarts: {counters.Restarts}");
+        Console.WriteLine($"soak partition replays: {counters.Replays}");
+        Console.WriteLine(storage.Figure);
         return 0;
     }
 
@@ -265,26 +273,31 @@ internal static class ScaleBench
         return (GC.GetTotalMemory(forceFullCollection: false), self.WorkingSet64);
     }
 
-    /// <summary>The in-process node's stream restarts and partition replays, as its Prometheus counters count them.</summary>
+    /// <summary>
+    /// The in-process node's stream restarts, partition replays and journal writes waiting for room, as its Prometheus
+    /// instruments count them.
+    /// </summary>
     private sealed class PipelineCounters : IDisposable
     {
         private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
-        private long _restarts, _replays;
+        private long _restarts, _replays, _held;
 
         public PipelineCounters()
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument == PipelineMetrics.ConsumerRestarts || instrument == PipelineMetrics.PartitionReplays)
+                if (instrument == PipelineMetrics.ConsumerRestarts || instrument == PipelineMetrics.PartitionReplays || instrument == PipelineMetrics.JournalWritesHeld)
                     listener.EnableMeasurementEvents(instrument);
             };
             _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-                Interlocked.Add(ref instrument == PipelineMetrics.ConsumerRestarts ? ref _restarts : ref _replays, value));
+                Interlocked.Add(ref instrument == PipelineMetrics.ConsumerRestarts ? ref _restarts
+                    : ref instrument == PipelineMetrics.PartitionReplays ? ref _replays : ref _held, value));
             _listener.Start();
         }
 
         public long Restarts => Interlocked.Read(ref _restarts);
         public long Replays => Interlocked.Read(ref _replays);
+        public long HeldWrites => Interlocked.Read(ref _held);
 
         public void Dispose() => _listener.Dispose();
     }
