@@ -42,10 +42,12 @@ internal static class ScaleBench
     internal static readonly Option<bool> Failover = new("--failover") { Description = "two processors; one is killed with SIGKILL" };
     internal static readonly Option<bool> Soak = new("--soak") { Description = "lag and memory every 30 s instead" };
     internal static readonly Option<int> Minutes = BenchOptions.Int("--minutes", 30, "length of the --soak run");
+    internal static readonly Option<int> Tick = BenchOptions.Int("--tick", 10,
+        "seconds of wall time between --soak ticks; each is 10 s of event time, so less compresses it (--tick 1: 2 h of event time in 12 min)");
 
     internal static async Task<int> RunAsync(ParseResult parse)
     {
-        if (parse.GetValue(Soak)) return await SoakAsync(parse.GetValue(Meters) ?? SoakMeters, parse.GetValue(Minutes));
+        if (parse.GetValue(Soak)) return await SoakAsync(parse.GetValue(Meters) ?? SoakMeters, parse.GetValue(Minutes), parse.GetValue(Tick));
         var meters = parse.GetValue(Meters) ?? FleetMeters;
         var ticks = parse.GetValue(Readings);
         var failover = parse.GetValue(Failover);
@@ -156,14 +158,21 @@ internal static class ScaleBench
     /// <summary>
     /// Issue 15 goal 1: <paramref name="meters"/> meters every 10 s of wall time; every 30 s the readings processed, the lag,
     /// memory, PostgreSQL journal + snapshot bytes per meter, the journal writes waiting for room, restarts and replays.
+    /// With <paramref name="tickSeconds"/> under 10, event time runs faster than the wall clock: it starts that much in the
+    /// past and reaches now at the end, so storage over hours of a meter's life is seen in minutes (a meter's journal
+    /// grows by its checkpoints, one a tick, not by the wall clock).
     /// </summary>
-    private static async Task<int> SoakAsync(int meters, int minutes)
+    private static async Task<int> SoakAsync(int meters, int minutes, int tickSeconds)
     {
+        if (tickSeconds is < 1 or > 10) throw new ArgumentOutOfRangeException(nameof(tickSeconds), tickSeconds, "--tick: 1 to 10 s");
+        var ticks = minutes * 60 / tickSeconds;
+        var compressed = tickSeconds < 10;
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();
         using var offsets = new GroupOffsets(broker.BootstrapServers, TelemetryConsumer.GroupId);
         using var producer = new BenchProducer(broker.BootstrapServers);
-        Console.WriteLine($"soak: {meters:N0} meters every 10 s ({meters / 10:N0} readings/s) for {minutes} min, database {database.Name}");
+        Console.WriteLine($"soak: {meters:N0} meters every {tickSeconds} s ({meters / tickSeconds:N0} readings/s) for {minutes} min" +
+                          (compressed ? $", {ticks} ticks of 10 s = {TimeSpan.FromSeconds(10.0 * ticks).TotalHours:0.0} h of event time" : "") + $", database {database.Name}");
         var app = SmartGridNode.Build(NodeArgs(database, broker, FreePort.Next(), seedPort: null));
         await app.StartAsync();
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
@@ -174,9 +183,11 @@ internal static class ScaleBench
         var nextReport = TimeSpan.FromSeconds(30);
         var lastCommitted = 0L;
         long maxLag = 0, sent = 0;
+        var now = DateTimeOffset.UtcNow;
+        var firstTick = new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero) - (compressed ? TimeSpan.FromSeconds(10.0 * ticks) : TimeSpan.Zero);
         for (var tick = 0; clock.Elapsed < TimeSpan.FromMinutes(minutes); tick++)
         {
-            var at = DateTimeOffset.UtcNow;
+            var at = compressed ? firstTick + TimeSpan.FromSeconds(10.0 * tick) : DateTimeOffset.UtcNow;
             var tickStarted = clock.Elapsed;
             for (var m = 0; m < ids.Count; m++)
                 producer.Produce(BenchReadings.Create(ids[m], m, new DateTimeOffset(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero), random));
@@ -195,7 +206,7 @@ internal static class ScaleBench
                 lastCommitted = committed;
                 nextReport += TimeSpan.FromSeconds(30);
             }
-            var wait = tickStarted + TimeSpan.FromSeconds(10) - clock.Elapsed;
+            var wait = tickStarted + TimeSpan.FromSeconds(tickSeconds) - clock.Elapsed;
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
         }
         await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
