@@ -297,7 +297,7 @@ internal static class ScaleBench
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument == PipelineMetrics.ConsumerRestarts || instrument == PipelineMetrics.PartitionReplays || instrument == PipelineMetrics.JournalWritesHeld)
+                if (instrument == PipelineMetrics.ConsumerRestarts || instrument == PipelineMetrics.PartitionReplays || instrument == PipelineMetrics.WritesHeld)
                     listener.EnableMeasurementEvents(instrument);
             };
             _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>

@@ -20,13 +20,8 @@ namespace SmartGrid.Actors.Persistence;
 /// longer than <see cref="MaxBatchedReplay"/> events (a region's, a sharding coordinator's) is the
 /// plugin's too, which pages it.
 /// <para>
-/// Writes wait for room instead of failing. The plugin hands every write to a queue of
-/// <c>buffer-size</c> entries and fails it when the queue is full; a failed persist stops the meter
-/// and, through <see cref="Metering.JournalFailures"/>, restarts the telemetry stream, which then
-/// replays and asks the same meters to persist again: a fleet of fresh meters (50,000 in the first
-/// tick of a soak) checkpointing at once turned into a restart loop. Here at most <c>buffer-size</c>
-/// writes are in the plugin's hands; the next ones wait in this actor, in arrival order, and go
-/// as earlier ones finish. The journal's rate then paces the writers, whoever they are.
+/// Writes wait for room instead of failing (<see cref="WriteGate"/>): at most <c>buffer-size</c> are in the
+/// plugin's hands, the size of the queue it would otherwise refuse the next one from.
 /// </para>
 /// </summary>
 public sealed class BatchedSqlJournal : SqlWriteJournal
@@ -42,21 +37,19 @@ public sealed class BatchedSqlJournal : SqlWriteJournal
     /// </summary>
     private readonly ConcurrentDictionary<string, Task> _writes = new();
 
-    /// <summary>Writes the plugin's queue holds at most: more than that in its hands, and it fails the next.</summary>
-    private readonly int _maxWritesInFlight;
-    /// <summary>Writes handed to the plugin and not yet ended. Only this actor touches it (an ended write tells it).</summary>
-    private int _writesInFlight;
-    /// <summary>Writes that arrived while <see cref="_maxWritesInFlight"/> were in flight, and the task their recoveries wait on.</summary>
-    private readonly Queue<(WriteMessages Write, TaskCompletionSource Released)> _held = new();
+    private readonly WriteGate _gate;
+    /// <summary>What the recoveries of held writes' entities wait on, until the write is handed to the plugin.</summary>
+    private readonly Dictionary<object, (string PersistenceId, TaskCompletionSource Handed)> _held = new(ReferenceEqualityComparer.Instance);
 
     public BatchedSqlJournal(Config journalConfig) : base(journalConfig)
     {
         _reads = RecoveryBatching.For(Context.System).ReadsFor(journalConfig);
         _serialization = Context.System.Serialization;
         // The plugin's own default when the key is absent.
-        _maxWritesInFlight = journalConfig.GetInt("buffer-size", 5000);
-        if (_maxWritesInFlight < 1)
-            throw new ConfigurationException($"{nameof(BatchedSqlJournal)}: buffer-size must be at least 1, was {_maxWritesInFlight}");
+        var bufferSize = journalConfig.GetInt("buffer-size", 5000);
+        if (bufferSize < 1)
+            throw new ConfigurationException($"{nameof(BatchedSqlJournal)}: buffer-size must be at least 1, was {bufferSize}");
+        _gate = new WriteGate(bufferSize, "journal", m => m is WriteMessages);
     }
 
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
@@ -70,27 +63,26 @@ public sealed class BatchedSqlJournal : SqlWriteJournal
 
     protected override bool AroundReceive(Receive receive, object message)
     {
-        switch (message)
+        var received = message;
+        switch (_gate.Admit(ref message, Sender, Self))
         {
-            // Behind writes already held, a new one waits too: writes go in the order they came.
-            case WriteMessages write when _writesInFlight >= _maxWritesInFlight || _held.Count > 0:
-                var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                if (PersistenceIdOf(write) is { } heldId) _writes[heldId] = released.Task;
-                _held.Enqueue((write, released));
-                PipelineMetrics.JournalWritesHeld.Add(1);
-                return true;
-            case WriteEnded:
-                _writesInFlight--;
-                while (_held.Count > 0 && _writesInFlight < _maxWritesInFlight)
+            case WriteGate.Admission.Taken:
+                if (received is WriteMessages held && PersistenceIdOf(held) is { } heldId)
                 {
-                    var (next, whenReleased) = _held.Dequeue();
-                    PipelineMetrics.JournalWritesHeld.Add(-1);
-                    // Handing it to the plugin puts its real write in _writes (unless the breaker refused it at once).
-                    base.AroundReceive(receive, next);
-                    if (PersistenceIdOf(next) is { } releasedId) _writes.TryRemove(KeyValuePair.Create(releasedId, whenReleased.Task));
-                    whenReleased.TrySetResult();
+                    var handed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _writes[heldId] = handed.Task;
+                    _held[held] = (heldId, handed);
                 }
                 return true;
+            case WriteGate.Admission.Released:
+                // Handing it to the plugin puts its real write in _writes (unless the breaker refused it at once).
+                var handled = base.AroundReceive(receive, message);
+                if (_held.Remove(message, out var waiting))
+                {
+                    _writes.TryRemove(KeyValuePair.Create(waiting.PersistenceId, waiting.Handed.Task));
+                    waiting.Handed.TrySetResult();
+                }
+                return handled;
             default:
                 return base.AroundReceive(receive, message);
         }
@@ -99,21 +91,12 @@ public sealed class BatchedSqlJournal : SqlWriteJournal
     protected override void PostStop()
     {
         // A journal that stops answers nobody: the held writes' recoveries must not wait for them.
-        while (_held.TryDequeue(out var held))
-        {
-            PipelineMetrics.JournalWritesHeld.Add(-1);
-            held.Released.TrySetResult();
-        }
+        foreach (var write in _gate.Abandon())
+            if (_held.Remove(write, out var waiting)) waiting.Handed.TrySetResult();
         base.PostStop();
     }
 
     private static string? PersistenceIdOf(WriteMessages write) => write.Messages.OfType<AtomicWrite>().FirstOrDefault()?.PersistenceId;
-
-    /// <summary>A write handed to the plugin ended (either way): room for a held one.</summary>
-    private sealed class WriteEnded
-    {
-        public static readonly WriteEnded Instance = new();
-    }
 
     public override async Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
         Action<IPersistentRepresentation> recoveryCallback)
@@ -139,16 +122,11 @@ public sealed class BatchedSqlJournal : SqlWriteJournal
     {
         var writes = messages as IReadOnlyList<AtomicWrite> ?? messages.ToList();
         var write = base.WriteMessagesAsync(writes, cancellationToken);
-        _writesInFlight++;
+        _gate.Started(write, Self);
         // One entity's writes come one after the other (an entity waits for its write to end), so the newest is the one to wait for.
         var persistenceId = writes[0].PersistenceId;
         _writes[persistenceId] = write;
-        var self = Self;
-        write.ContinueWith(done =>
-        {
-            _writes.TryRemove(KeyValuePair.Create(persistenceId, (Task)done));
-            self.Tell(WriteEnded.Instance);
-        }, TaskScheduler.Default);
+        write.ContinueWith(done => _writes.TryRemove(KeyValuePair.Create(persistenceId, (Task)done)), TaskScheduler.Default);
         return write;
     }
 }
