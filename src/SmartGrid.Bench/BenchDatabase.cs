@@ -50,6 +50,17 @@ internal sealed class BenchDatabase : IAsyncDisposable
     }
 
     /// <summary>
+    /// The journal and snapshot tables' whole size per meter, and the journal's rows per meter as PostgreSQL
+    /// estimates them: from the catalog, so a soak can ask every 30 s without scanning millions of rows.
+    /// </summary>
+    public async Task<(long Bytes, double JournalRows)> RelationSizePerMeterAsync(int meters)
+    {
+        var bytes = await ScalarAsync("SELECT coalesce(pg_total_relation_size(to_regclass('journal')), 0) + coalesce(pg_total_relation_size(to_regclass('snapshot')), 0)");
+        var rows = await ScalarAsync("SELECT greatest(coalesce((SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('journal')), 0), 0)");
+        return (bytes / meters, rows / (double)meters);
+    }
+
+    /// <summary>
     /// Journal and snapshot tables per meter: meter events in the journal, live row bytes, and the
     /// tables' whole size (pg_total_relation_size: rows, indexes, TOAST and dead space).
     /// </summary>

@@ -45,11 +45,13 @@ internal static class ScaleBench
     // The embedded broker takes a session shorter than a stock broker's 6 s minimum (the node's default): a killed
     // node's partitions are free for its restarted process sooner (README "Scale"); --session 6 measures the default.
     internal static readonly Option<int> Session = BenchOptions.Int("--session", 3, "the nodes' Kafka consumer session, seconds", minimum: 2, maximum: 60);
+    internal static readonly Option<int> Tick = BenchOptions.Int("--tick", 10,
+        "seconds of wall time between --soak ticks; each is 10 s of event time, so less compresses it (--tick 1: 2 h of event time in 12 min)");
 
     internal static async Task<int> RunAsync(ParseResult parse)
     {
         var session = TimeSpan.FromSeconds(parse.GetValue(Session));
-        if (parse.GetValue(Soak)) return await SoakAsync(parse.GetValue(Meters) ?? SoakMeters, parse.GetValue(Minutes), session);
+        if (parse.GetValue(Soak)) return await SoakAsync(parse.GetValue(Meters) ?? SoakMeters, parse.GetValue(Minutes), parse.GetValue(Tick), session);
         var meters = parse.GetValue(Meters) ?? FleetMeters;
         var ticks = parse.GetValue(Readings);
         var failover = parse.GetValue(Failover);
@@ -157,27 +159,39 @@ internal static class ScaleBench
         return 0;
     }
 
-    /// <summary>Issue 15 goal 1: <paramref name="meters"/> meters every 10 s of wall time, lag and memory every 30 s.</summary>
-    private static async Task<int> SoakAsync(int meters, int minutes, TimeSpan session)
+    /// <summary>
+    /// Issue 15 goal 1: <paramref name="meters"/> meters every 10 s of wall time; every 30 s the readings processed, the lag,
+    /// memory, PostgreSQL journal + snapshot bytes per meter, the journal writes waiting for room, restarts and replays.
+    /// With <paramref name="tickSeconds"/> under 10, event time runs faster than the wall clock: it starts that much in the
+    /// past and reaches now at the end, so storage over hours of a meter's life is seen in minutes (a meter's journal
+    /// grows by its checkpoints, one a tick, not by the wall clock).
+    /// </summary>
+    private static async Task<int> SoakAsync(int meters, int minutes, int tickSeconds, TimeSpan session)
     {
+        if (tickSeconds is < 1 or > 10) throw new ArgumentOutOfRangeException(nameof(tickSeconds), tickSeconds, "--tick: 1 to 10 s");
+        var ticks = minutes * 60 / tickSeconds;
+        var compressed = tickSeconds < 10;
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();
         using var offsets = new GroupOffsets(broker.BootstrapServers, TelemetryConsumer.GroupId);
         using var producer = new BenchProducer(broker.BootstrapServers);
-        Console.WriteLine($"soak: {meters:N0} meters every 10 s ({meters / 10:N0} readings/s) for {minutes} min, database {database.Name}");
+        Console.WriteLine($"soak: {meters:N0} meters every {tickSeconds} s ({meters / tickSeconds:N0} readings/s) for {minutes} min" +
+                          (compressed ? $", {ticks} ticks of 10 s = {TimeSpan.FromSeconds(10.0 * ticks).TotalHours:0.0} h of event time" : "") + $", database {database.Name}");
         var app = SmartGridNode.Build(NodeArgs(database, broker, FreePort.Next(), seedPort: null, session));
         await app.StartAsync();
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
         await app.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(ids.Select((id, i) => (id, BenchReadings.RegionOf(i))));
         var random = new Random(7);
-        using var restarts = new PipelineCounters();
+        using var counters = new PipelineCounters();
         var clock = Stopwatch.StartNew();
         var nextReport = TimeSpan.FromSeconds(30);
         var lastCommitted = 0L;
         long maxLag = 0, sent = 0;
+        var now = DateTimeOffset.UtcNow;
+        var firstTick = new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero) - (compressed ? TimeSpan.FromSeconds(10.0 * ticks) : TimeSpan.Zero);
         for (var tick = 0; clock.Elapsed < TimeSpan.FromMinutes(minutes); tick++)
         {
-            var at = DateTimeOffset.UtcNow;
+            var at = compressed ? firstTick + TimeSpan.FromSeconds(10.0 * tick) : DateTimeOffset.UtcNow;
             var tickStarted = clock.Elapsed;
             for (var m = 0; m < ids.Count; m++)
                 producer.Produce(BenchReadings.Create(ids[m], m, new DateTimeOffset(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero), random));
@@ -189,20 +203,25 @@ internal static class ScaleBench
             {
                 var committed = offsets.Committed().Sum();
                 var (heap, rss) = Memory(collect: false);
+                var (pgBytes, journalRows) = await database.RelationSizePerMeterAsync(meters);
                 Console.WriteLine($"{clock.Elapsed.TotalMinutes,5:0.0} min  sent {sent,12:N0}  processed {(committed - lastCommitted) / 30.0,8:N0}/s  lag {lag,9:N0}  " +
-                                  $"heap {heap / 1048576.0,6:N0} MiB  rss {rss / 1048576.0,6:N0} MiB  consumer restarts {restarts.Restarts}  partition replays {restarts.Replays}");
+                                  $"heap {heap / 1048576.0,6:N0} MiB  rss {rss / 1048576.0,6:N0} MiB  pg {pgBytes,7:N0} B/meter ({journalRows,5:0.0} journal rows)  " +
+                                  $"held writes {counters.HeldWrites,6:N0}  consumer restarts {counters.Restarts}  partition replays {counters.Replays}");
                 lastCommitted = committed;
                 nextReport += TimeSpan.FromSeconds(30);
             }
-            var wait = tickStarted + TimeSpan.FromSeconds(10) - clock.Elapsed;
+            var wait = tickStarted + TimeSpan.FromSeconds(tickSeconds) - clock.Elapsed;
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
         }
         await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
+        var storage = await database.StoragePerMeterAsync(meters);
+        Console.WriteLine(storage);
         await app.StopAsync();
         await app.DisposeAsync();
         Console.WriteLine($"soak max lag: {maxLag}");
-        Console.WriteLine($"soak consumer restarts: {restarts.Restarts}");
-        Console.WriteLine($"soak partition replays: {restarts.Replays}");
+        Console.WriteLine($"soak consumer restarts: {counters.Restarts}");
+        Console.WriteLine($"soak partition replays: {counters.Replays}");
+        Console.WriteLine(storage.Figure);
         return 0;
     }
 
@@ -267,26 +286,31 @@ internal static class ScaleBench
         return (GC.GetTotalMemory(forceFullCollection: false), self.WorkingSet64);
     }
 
-    /// <summary>The in-process node's stream restarts and partition replays, as its Prometheus counters count them.</summary>
+    /// <summary>
+    /// The in-process node's stream restarts, partition replays and journal writes waiting for room, as its Prometheus
+    /// instruments count them.
+    /// </summary>
     private sealed class PipelineCounters : IDisposable
     {
         private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
-        private long _restarts, _replays;
+        private long _restarts, _replays, _held;
 
         public PipelineCounters()
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument == PipelineMetrics.ConsumerRestarts || instrument == PipelineMetrics.PartitionReplays)
+                if (instrument == PipelineMetrics.ConsumerRestarts || instrument == PipelineMetrics.PartitionReplays || instrument == PipelineMetrics.WritesHeld)
                     listener.EnableMeasurementEvents(instrument);
             };
             _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-                Interlocked.Add(ref instrument == PipelineMetrics.ConsumerRestarts ? ref _restarts : ref _replays, value));
+                Interlocked.Add(ref instrument == PipelineMetrics.ConsumerRestarts ? ref _restarts
+                    : ref instrument == PipelineMetrics.PartitionReplays ? ref _replays : ref _held, value));
             _listener.Start();
         }
 
         public long Restarts => Interlocked.Read(ref _restarts);
         public long Replays => Interlocked.Read(ref _replays);
+        public long HeldWrites => Interlocked.Read(ref _held);
 
         public void Dispose() => _listener.Dispose();
     }

@@ -36,6 +36,8 @@ public static class PipelineMetrics
         "Kafka consumer streams rebuilt after a failure (label group): every partition of the group re-read from its commits");
     public static readonly Counter<long> PartitionReplays = Meter.CreateCounter<long>("partition.replays", "{replay}",
         "Telemetry partitions read again from their commits without a restart: a processor left, or a meter restarted before its checkpoint");
+    public static readonly UpDownCounter<long> WritesHeld = Meter.CreateUpDownCounter<long>("persistence.writes_held", "{write}",
+        "Meters' writes waiting for room (label store: journal, up to its buffer-size in flight; snapshot): the database pacing its writers");
     public static readonly Histogram<long> RecoveryBatchSize = Meter.CreateHistogram<long>("recovery.batch_size", "{entity}",
         "Entities one recovery read answered for in one statement (read: Snapshot, HighestSequenceNr, Events)");
 

@@ -24,7 +24,23 @@ public static class TelemetryConsumer
 {
     public const string GroupId = "stream-processor-group";
 
-    public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout, TimeSpan CheckpointInterval);
+    /// <param name="AsksInFlight">
+    /// Meters asked at once over all the node's partitions, for each kind of ask (record, checkpoint); see <see cref="DefaultAsksInFlight"/>.
+    /// </param>
+    public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout, TimeSpan CheckpointInterval,
+        int AsksInFlight = DefaultAsksInFlight);
+
+    /// <summary>
+    /// Meters asked to record, and meters asked to persist, at once over all the node's partitions. A group asks every
+    /// meter in it, and a checkpoint every meter its partition touched: 50,000 fresh meters in a soak's first tick, any
+    /// number in a larger fleet. A record ask waits for its meter's recovery and a checkpoint ask for its meter's journal
+    /// write; asked all at once, the last ones waited for tens of thousands of recoveries or writes ahead of them, and
+    /// past the ask timeout the stream failed and read everything again. With a few thousand out, an ask waits for at
+    /// most that many, whatever the fleet: as many recoveries as a node runs at once (max-concurrent-recoveries), and
+    /// enough writes to keep the journal's writer busy (batch-size × parallelism = 1,600 rows at a time). The rest of a
+    /// group or checkpoint waits for a place, and with it the partition: back-pressure, not a timeout.
+    /// </summary>
+    public const int DefaultAsksInFlight = 2_000;
 
     /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
     /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
@@ -37,9 +53,10 @@ public static class TelemetryConsumer
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, Func<MemberRemovals.Removal>? abandon = null)
     {
         var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
+        var places = new AskPlaces(new SemaphoreSlim(settings.AsksInFlight), new SemaphoreSlim(settings.AsksInFlight));
         return KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
             .SelectAsyncUnordered(64, partition => RunReplayingLost(partition.Item2,
-                Asks.For(meters, settings.AskTimeout, journalFailures, abandon?.Invoke()), settings, committer, materializer, gate));
+                Asks.For(meters, settings.AskTimeout, journalFailures, places, abandon?.Invoke()), settings, committer, materializer, gate));
     }
 
     /// <summary>
@@ -75,19 +92,40 @@ public static class TelemetryConsumer
         }
     }
 
+    /// <summary>The node's places for asks in flight, one set per kind: see <see cref="DefaultAsksInFlight"/>.</summary>
+    private sealed record AskPlaces(SemaphoreSlim Records, SemaphoreSlim Checkpoints);
+
     /// <summary>
     /// How a partition's sub-stream talks to the meters: its run, how long it waits, and what ends the wait
     /// early: this pass abandoned (a processor left), or a meter that failed its journal (see <see cref="JournalFailures"/>).
+    /// An ask takes a place among the node's first, and its timeout runs from when it is sent.
     /// </summary>
-    private sealed record Asks(IActorRef Meters, long Run, TimeSpan Timeout, JournalFailures JournalFailures, Task HandedOver, CancellationToken Abandon)
+    private sealed record Asks(IActorRef Meters, long Run, TimeSpan Timeout, JournalFailures JournalFailures, AskPlaces Places,
+        Task HandedOver, CancellationToken Abandon)
     {
-        public static Asks For(IActorRef meters, TimeSpan timeout, JournalFailures journalFailures, MemberRemovals.Removal? removal) =>
-            new(meters, StreamRuns.Next(), timeout, journalFailures, removal?.HandedOver ?? Task.CompletedTask, removal?.Token ?? default);
+        public static Asks For(IActorRef meters, TimeSpan timeout, JournalFailures journalFailures, AskPlaces places, MemberRemovals.Removal? removal) =>
+            new(meters, StreamRuns.Next(), timeout, journalFailures, places, removal?.HandedOver ?? Task.CompletedTask, removal?.Token ?? default);
 
-        public async Task<T> AskAsync<T>(IMeterMessage message)
+        /// <summary>Completes once <paramref name="message"/> is sent, with the answer still to come: callers send in order, then wait.</summary>
+        public async Task<Task<T>> SendAsync<T>(SemaphoreSlim places, IMeterMessage message)
         {
-            using var either = CancellationTokenSource.CreateLinkedTokenSource(Abandon, JournalFailures.Token);
-            return await Meters.Ask<T>(message, Timeout, either.Token);
+            var either = CancellationTokenSource.CreateLinkedTokenSource(Abandon, JournalFailures.Token);
+            try
+            {
+                await places.WaitAsync(either.Token);
+            }
+            catch
+            {
+                either.Dispose();
+                throw;
+            }
+            var answer = Meters.Ask<T>(message, Timeout, either.Token);
+            _ = answer.ContinueWith(_ =>
+            {
+                places.Release();
+                either.Dispose();
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return answer;
         }
     }
 
@@ -95,8 +133,8 @@ public static class TelemetryConsumer
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate) =>
         partition
             .GroupedWeightedWithin(settings.MaxBatch, settings.MaxBatch, settings.MaxBatchInterval, FirstGroupFirst(settings.MaxBatch))
-            // One group at a time through the gate, so groups reach the meters in offset order:
-            // RecordAsync sends its readings before it awaits, and a meter's readings stay in order.
+            // One group at a time through the gate and out to the meters, so groups reach the meters in offset order:
+            // SendRecordsAsync completes once its group is sent, before its answers, and a meter's readings stay in order.
             .SelectAsync(1, async group =>
             {
                 var messages = group.ToList();
@@ -105,8 +143,9 @@ public static class TelemetryConsumer
             // The small first group is recorded alone: only its meters recover before the first checkpoint, instead of
             // queueing among the backlog's thousands that the next groups would start at the same time.
             .PrefixAndTail(1)
-            .ConcatMany(first => Source.From(first.Item1).SelectAsync(1, admitted => RecordAsync(admitted.messages, admitted.Readings, asks))
-                .Concat(first.Item2.SelectAsync(settings.GroupsInFlight, admitted => RecordAsync(admitted.messages, admitted.Readings, asks))))
+            .ConcatMany(first => Source.From(first.Item1).SelectAsync(1, async admitted => await await SendRecordsAsync(admitted.messages, admitted.Readings, asks))
+                .Concat(first.Item2.SelectAsync(1, admitted => SendRecordsAsync(admitted.messages, admitted.Readings, asks))
+                    .SelectAsync(settings.GroupsInFlight, answers => answers)))
             // A run's first group is checkpointed as soon as it is recorded, then every checkpoint interval: a
             // partition replayed after a processor left (or newly assigned) commits past its backlog an interval sooner.
             .PrefixAndTail(1)
@@ -154,18 +193,29 @@ public static class TelemetryConsumer
         }
     }
 
-    private static async Task<Recorded> RecordAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings, Asks asks)
+    /// <summary>Sends each meter its share of the group, as places free up; completes once all are sent, with their answers to come.</summary>
+    private static async Task<Task<Recorded>> SendRecordsAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings, Asks asks)
     {
-        var replies = await Task.WhenAll(readings.GroupBy(r => r.MeterId).Select(byMeter =>
-            asks.AskAsync<ReadingsRecorded>(new RecordReadings(byMeter.Key, byMeter.ToList(), asks.Run))));
-        return new Recorded(group[^1].CommittableOffset, replies.ToDictionary(r => r.MeterId, r => r.Incarnation),
+        var answers = new List<Task<ReadingsRecorded>>();
+        foreach (var byMeter in readings.GroupBy(r => r.MeterId))
+            answers.Add(await asks.SendAsync<ReadingsRecorded>(asks.Places.Records, new RecordReadings(byMeter.Key, byMeter.ToList(), asks.Run)));
+        return RecordedAsync(group[^1].CommittableOffset, answers);
+    }
+
+    private static async Task<Recorded> RecordedAsync(CommittableOffset offset, List<Task<ReadingsRecorded>> answers)
+    {
+        var replies = await Task.WhenAll(answers);
+        return new Recorded(offset, replies.ToDictionary(r => r.MeterId, r => r.Incarnation),
             replies.Sum(r => r.Accepted), replies.Sum(r => r.Duplicates), replies.Sum(r => r.TooLate));
     }
 
     private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, Asks asks)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var replies = await Task.WhenAll(recorded.Meters.Select(m => asks.AskAsync<object>(new CheckpointMeter(m.Key, m.Value))));
+        var answers = new List<Task<object>>(recorded.Meters.Count);
+        foreach (var (meter, incarnation) in recorded.Meters)
+            answers.Add(await asks.SendAsync<object>(asks.Places.Checkpoints, new CheckpointMeter(meter, incarnation)));
+        var replies = await Task.WhenAll(answers);
         foreach (var reply in replies)
             if (reply is MeterCheckpointRefused refused) throw new MeterRestartedException(refused.MeterId);
         PipelineMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Journal;
+using SmartGrid.Actors.Hosting;
 using SmartGrid.Storage;
 
 namespace SmartGrid.Actors.Persistence;
@@ -18,6 +19,10 @@ namespace SmartGrid.Actors.Persistence;
 /// about what one request did. Writes, deletes and queries are the plugin's, unchanged; a replay
 /// longer than <see cref="MaxBatchedReplay"/> events (a region's, a sharding coordinator's) is the
 /// plugin's too, which pages it.
+/// <para>
+/// Writes wait for room instead of failing (<see cref="WriteGate"/>): at most <c>buffer-size</c> are in the
+/// plugin's hands, the size of the queue it would otherwise refuse the next one from.
+/// </para>
 /// </summary>
 public sealed class BatchedSqlJournal : SqlWriteJournal
 {
@@ -27,22 +32,71 @@ public sealed class BatchedSqlJournal : SqlWriteJournal
     private readonly RecoveryBatching.Reads _reads;
     private readonly Akka.Serialization.Serialization _serialization;
 
-    /// <summary>Each entity's write in flight: its recovery must not read the highest sequence number before the write ends.</summary>
+    /// <summary>
+    /// Each entity's write in flight, or held back: its recovery must not read the highest sequence number before the write ends.
+    /// </summary>
     private readonly ConcurrentDictionary<string, Task> _writes = new();
+
+    private readonly WriteGate _gate;
+    /// <summary>What the recoveries of held writes' entities wait on, until the write is handed to the plugin.</summary>
+    private readonly Dictionary<object, (string PersistenceId, TaskCompletionSource Handed)> _held = new(ReferenceEqualityComparer.Instance);
 
     public BatchedSqlJournal(Config journalConfig) : base(journalConfig)
     {
         _reads = RecoveryBatching.For(Context.System).ReadsFor(journalConfig);
         _serialization = Context.System.Serialization;
+        // The plugin's own default when the key is absent.
+        var bufferSize = journalConfig.GetInt("buffer-size", 5000);
+        if (bufferSize < 1)
+            throw new ConfigurationException($"{nameof(BatchedSqlJournal)}: buffer-size must be at least 1, was {bufferSize}");
+        _gate = new WriteGate(bufferSize, "journal", m => m is WriteMessages);
     }
 
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
-        // A restarted entity may recover while its last write is still on its way: it would number its next events from an old highest.
-        if (_writes.TryGetValue(persistenceId, out var write))
+        // A restarted entity may recover while its last write is still on its way (or held back): it would number its next
+        // events from an old highest. A held write, once released, is replaced by the plugin's: wait for that one too.
+        while (_writes.TryGetValue(persistenceId, out var write))
             await write.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(cancellationToken);
         return await _reads.HighestSequenceNrAsync(persistenceId, fromSequenceNr).WaitAsync(cancellationToken);
     }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        var received = message;
+        switch (_gate.Admit(ref message, Sender, Self))
+        {
+            case WriteGate.Admission.Taken:
+                if (received is WriteMessages held && PersistenceIdOf(held) is { } heldId)
+                {
+                    var handed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _writes[heldId] = handed.Task;
+                    _held[held] = (heldId, handed);
+                }
+                return true;
+            case WriteGate.Admission.Released:
+                // Handing it to the plugin puts its real write in _writes (unless the breaker refused it at once).
+                var handled = base.AroundReceive(receive, message);
+                if (_held.Remove(message, out var waiting))
+                {
+                    _writes.TryRemove(KeyValuePair.Create(waiting.PersistenceId, waiting.Handed.Task));
+                    waiting.Handed.TrySetResult();
+                }
+                return handled;
+            default:
+                return base.AroundReceive(receive, message);
+        }
+    }
+
+    protected override void PostStop()
+    {
+        // A journal that stops answers nobody: the held writes' recoveries must not wait for them.
+        foreach (var write in _gate.Abandon())
+            if (_held.Remove(write, out var waiting)) waiting.Handed.TrySetResult();
+        base.PostStop();
+    }
+
+    private static string? PersistenceIdOf(WriteMessages write) => write.Messages.OfType<AtomicWrite>().FirstOrDefault()?.PersistenceId;
 
     public override async Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
         Action<IPersistentRepresentation> recoveryCallback)
@@ -68,6 +122,7 @@ public sealed class BatchedSqlJournal : SqlWriteJournal
     {
         var writes = messages as IReadOnlyList<AtomicWrite> ?? messages.ToList();
         var write = base.WriteMessagesAsync(writes, cancellationToken);
+        _gate.Started(write, Self);
         // One entity's writes come one after the other (an entity waits for its write to end), so the newest is the one to wait for.
         var persistenceId = writes[0].PersistenceId;
         _writes[persistenceId] = write;
