@@ -64,36 +64,55 @@ public sealed class MeterActor : WindowOwnerActor
         _policy = policy;
         _passivateAfter = passivateAfter;
         _state = new MeterState(meterId);
+    }
 
-        Recover<SnapshotOffer>(offer =>
+    protected override bool Recovered(object message)
+    {
+        switch (message)
         {
-            _state = MeterState.FromSnapshot((MeterSnapshot)offer.Snapshot);
-            SnapshotRecovered(offer.Metadata);
-        });
-        Recover<ReadingsAccepted>(e => _state.Apply(e, _policy));
-        Recover<VoltageEventsObserved>(_ => { });
-        Recover<CustomerInterruptionsObserved>(_ => { });
-        Recover<WindowsEmitted>(e => _state.Apply(e, _policy));
+            case SnapshotOffer offer:
+                _state = MeterState.FromSnapshot((MeterSnapshot)offer.Snapshot);
+                SnapshotRecovered(offer.Metadata);
+                return true;
+            case ReadingsAccepted e:
+                _state.Apply(e, _policy);
+                return true;
+            case VoltageEventsObserved or CustomerInterruptionsObserved:
+                return true;
+            case WindowsEmitted e:
+                _state.Apply(e, _policy);
+                return true;
+            default:
+                return false;
+        }
+    }
 
-        Command<RecordReadings>(Record);
-        Command<CheckpointMeter>(Checkpoint);
-        Command<GetMeterStatus>(_ => Sender.Tell(Status()));
-        Command<ReceiveTimeout>(_ => PassivateAfterSnapshot());
-        WithWindowOwnerHandlers(() =>
+    protected override bool Commanded(object message)
+    {
+        switch (message)
         {
-            // Readings no checkpoint has covered belong to a consumer pass. Made durable behind its back,
-            // they would outlive a pass that failed, and its replay of older readings (lost with a dead
-            // node's instance) would come too late behind them. Its checkpoint, or its replay (a newer
-            // run, which starts this meter over), comes first; the windows close after.
-            if (_awaitingCheckpoint)
-            {
-                ArmIdleTimer();
-                return;
-            }
-            // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
-            Decide([], idle: true);
-            PersistUnpersisted(null);
-        });
+            case RecordReadings command: Record(command); return true;
+            case CheckpointMeter command: Checkpoint(command); return true;
+            case GetMeterStatus: Sender.Tell(Status()); return true;
+            case ReceiveTimeout: PassivateAfterSnapshot(); return true;
+            default: return false;
+        }
+    }
+
+    protected override void OnIdle()
+    {
+        // Readings no checkpoint has covered belong to a consumer pass. Made durable behind its back,
+        // they would outlive a pass that failed, and its replay of older readings (lost with a dead
+        // node's instance) would come too late behind them. Its checkpoint, or its replay (a newer
+        // run, which starts this meter over), comes first; the windows close after.
+        if (_awaitingCheckpoint)
+        {
+            ArmIdleTimer();
+            return;
+        }
+        // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
+        Decide([], idle: true);
+        PersistUnpersisted(null);
     }
 
     protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
