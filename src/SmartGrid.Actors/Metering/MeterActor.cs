@@ -58,7 +58,7 @@ public sealed class MeterActor : WindowOwnerActor
     /// <summary>The newest stream run this instance took readings from.</summary>
     private long _run;
 
-    public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
+    private MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
         : base(PersistenceIdPrefix + meterId, idleClose, snapshotEvery)
     {
         _policy = policy;
@@ -113,6 +113,41 @@ public sealed class MeterActor : WindowOwnerActor
         // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
         Decide([], idle: true);
         PersistUnpersisted(null);
+    }
+
+    /// <summary>
+    /// How a meter is started: on <see cref="MeterMailbox"/> (configured by AddSmartGridCluster), created by a plain
+    /// constructor call. Props built from an expression evaluate its arguments and look the constructor up by reflection
+    /// for every meter that starts, and keep an argument array and a deployment of their own in each.
+    /// </summary>
+    public static Props Props(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter) =>
+        PropsFactory(policy, idleClose, snapshotEvery, passivateAfter)(meterId);
+
+    /// <summary><see cref="Props"/> for every meter of a shard region, their settings shared.</summary>
+    public static Func<string, Props> PropsFactory(MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
+    {
+        var settings = new MeterProps.Settings(policy, idleClose, snapshotEvery, passivateAfter);
+        return meterId => new MeterProps(MeterProps.Template, meterId, settings);
+    }
+
+    private sealed class MeterProps : Props
+    {
+        public static readonly Props Template = Create<MeterActor>().WithMailbox(MeterMailbox.Id);
+
+        public sealed record Settings(MeterPolicy Policy, TimeSpan IdleClose, int SnapshotEvery, TimeSpan PassivateAfter);
+
+        private readonly string _meterId;
+        private readonly Settings _settings;
+
+        public MeterProps(Props copy, string meterId, Settings settings) : base(copy) => (_meterId, _settings) = (meterId, settings);
+
+        // Props.NewActor is where Akka itself creates actors; this is that place for meters.
+#pragma warning disable AK1000
+        public override ActorBase NewActor() =>
+            new MeterActor(_meterId, _settings.Policy, _settings.IdleClose, _settings.SnapshotEvery, _settings.PassivateAfter);
+#pragma warning restore AK1000
+
+        protected override Props Copy() => new MeterProps(base.Copy(), _meterId, _settings);
     }
 
     protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
@@ -282,7 +317,7 @@ public static class MeterActorHosting
                     AllowedLateness = pipeline.AllowedLateness,
                     NominalVoltage = region => catalog?.Current.Find(region)?.Spec.NominalVoltage ?? Regions.DefaultNominalVoltage,
                 };
-                return id => Props.Create(() => new MeterActor(id, policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter));
+                return MeterActor.PropsFactory(policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter);
             },
             new MeterMessageExtractor(),
             // Not remembered: a meter starts on its first message, and MeterWake starts the few a dead
