@@ -48,7 +48,6 @@ public sealed class MeterActor : WindowOwnerActor
     private readonly List<object> _unpersisted = [];
     private MeterState _state;
 
-    private readonly TimeSpan _passivateAfter;
     /// <summary>
     /// A consumer recorded readings here and will ask this instance for their checkpoint: even when
     /// an idle close has persisted them already, passivating first would refuse that checkpoint and
@@ -62,7 +61,7 @@ public sealed class MeterActor : WindowOwnerActor
         : base(PersistenceIdPrefix + meterId, idleClose, snapshotEvery)
     {
         _policy = policy;
-        _passivateAfter = passivateAfter;
+        PassivateWhenSilentFor(passivateAfter);
         _state = new MeterState(meterId);
     }
 
@@ -94,7 +93,6 @@ public sealed class MeterActor : WindowOwnerActor
             case RecordReadings command: Record(command); return true;
             case CheckpointMeter command: Checkpoint(command); return true;
             case GetMeterStatus: Sender.Tell(Status()); return true;
-            case ReceiveTimeout: PassivateAfterSnapshot(); return true;
             default: return false;
         }
     }
@@ -154,11 +152,7 @@ public sealed class MeterActor : WindowOwnerActor
     protected override bool CanPassivate => base.CanPassivate && _unpersisted.Count == 0 && !_awaitingCheckpoint;
     protected override object Snapshot() => _state.ToSnapshot();
 
-    protected override void PreStart()
-    {
-        Context.SetReceiveTimeout(_passivateAfter);
-        base.PreStart();
-    }
+    protected override void OnPassivationDue() => PassivateAfterSnapshot();
 
     /// <summary>A write the journal refused (not failed) leaves memory ahead of the journal: start over from it.</summary>
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
@@ -322,6 +316,12 @@ public static class MeterActorHosting
             new MeterMessageExtractor(),
             // Not remembered: a meter starts on its first message, and MeterWake starts the few a dead
             // node left with unpublished windows. The coordinator keeps its shard homes in the journal as before.
-            new ShardOptions { Role = placement.Role, RememberEntities = false, StateStoreMode = StateStoreMode.Persistence });
+            // Sharding's own idle passivation (120 s by default) is off: it stops an entity with a PoisonPill, behind the
+            // meter's back, without the snapshot that makes waking it one row, and it keeps a timestamp per entity.
+            // The meter passivates itself after PassivateAfter.
+            new ShardOptions
+            {
+                Role = placement.Role, RememberEntities = false, StateStoreMode = StateStoreMode.Persistence, ShouldPassivateIdleEntities = false,
+            });
     }
 }

@@ -19,13 +19,25 @@ namespace SmartGrid.Actors.Persistence;
 /// hundreds of thousands of meters, and those tables (a delegate, a closure and matcher objects per handler,
 /// built again in every instance) cost about 1.7 KiB per meter, more than the meter's whole domain state.
 /// </para>
+/// <para>
+/// For the same reason the idle close and the passivation share one lazy timer instead of a timer scheduler and a
+/// receive timeout (together about 0.8 KiB per actor): arming it only moves a due time, a tick is scheduled only
+/// when none is pending early enough (replacing a later one), and a tick that finds nothing due yet re-arms for what
+/// is. The pending tick is cancelled when the actor stops, so a passivated entity leaves nothing in the scheduler.
+/// </para>
 /// </summary>
-public abstract class WindowOwnerActor : UntypedPersistentActor, IWithTimers
+public abstract class WindowOwnerActor : UntypedPersistentActor
 {
-    private const string IdleTimer = "idle";
-
     private readonly TimeSpan _idleClose;
     private readonly int _snapshotEvery;
+    /// <summary>When the idle close is due (<see cref="Environment.TickCount64"/>); 0 while nothing is unpublished.</summary>
+    private long _idleDueAt;
+    /// <summary>How long without commands before <see cref="OnPassivationDue"/>; 0 for never.</summary>
+    private long _passivateAfterMs;
+    private long _lastCommandAt = Environment.TickCount64;
+    /// <summary>Due time of the tick this instance has pending; 0 for none.</summary>
+    private long _tickAt;
+    private ICancelable? _tick;
     private int _eventsSinceSnapshot;
     /// <summary>Sequence number the newest snapshot covers: recovered, or written by this instance.</summary>
     private long _snapshotSequenceNr;
@@ -39,7 +51,6 @@ public abstract class WindowOwnerActor : UntypedPersistentActor, IWithTimers
     }
 
     public override string PersistenceId { get; }
-    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>True while some window holds data not yet published in its current form.</summary>
     protected abstract bool HasUnpublishedWindows { get; }
@@ -80,6 +91,18 @@ public abstract class WindowOwnerActor : UntypedPersistentActor, IWithTimers
     /// <summary>No news arrived for the idle time while a window was unpublished.</summary>
     protected abstract void OnIdle();
 
+    /// <summary>No command arrived for the time given to <see cref="PassivateWhenSilentFor"/>; asked again after as long.</summary>
+    protected virtual void OnPassivationDue()
+    {
+    }
+
+    /// <summary>Has <see cref="OnPassivationDue"/> called once no command has arrived for <paramref name="silence"/>.</summary>
+    protected void PassivateWhenSilentFor(TimeSpan silence)
+    {
+        _passivateAfterMs = (long)silence.TotalMilliseconds;
+        ScheduleTick();
+    }
+
     protected sealed override void OnRecover(object message)
     {
         if (message is RecoveryCompleted) ArmIdleTimer();
@@ -88,12 +111,15 @@ public abstract class WindowOwnerActor : UntypedPersistentActor, IWithTimers
 
     protected sealed override void OnCommand(object message)
     {
+        if (message is Tick tick)
+        {
+            OnTick(tick);
+            return;
+        }
+        _lastCommandAt = Environment.TickCount64;
         if (Commanded(message)) return;
         switch (message)
         {
-            case IdleTick:
-                OnIdle();
-                break;
             case SaveSnapshotSuccess s:
                 _snapshotSequenceNr = Math.Max(_snapshotSequenceNr, s.Metadata.SequenceNr);
                 DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
@@ -126,12 +152,43 @@ public abstract class WindowOwnerActor : UntypedPersistentActor, IWithTimers
 
     protected void ArmIdleTimer()
     {
-        if (HasUnpublishedWindows) Timers.StartSingleTimer(IdleTimer, IdleTick.Instance, _idleClose);
-        else Timers.Cancel(IdleTimer);
+        _idleDueAt = HasUnpublishedWindows ? Environment.TickCount64 + (long)_idleClose.TotalMilliseconds : 0;
+        ScheduleTick();
     }
 
-    private sealed class IdleTick : IDeadLetterSuppression
+    private void OnTick(Tick tick)
     {
-        public static readonly IdleTick Instance = new();
+        if (tick.DueAt == _tickAt) (_tickAt, _tick) = (0, null);
+        var now = Environment.TickCount64;
+        if (_idleDueAt != 0 && now >= _idleDueAt)
+        {
+            _idleDueAt = 0;
+            OnIdle();
+        }
+        if (_passivateAfterMs > 0 && now >= _lastCommandAt + _passivateAfterMs)
+        {
+            _lastCommandAt = now;
+            OnPassivationDue();
+        }
+        ScheduleTick();
     }
+
+    /// <summary>Makes sure a tick is pending no later than the next due time.</summary>
+    private void ScheduleTick()
+    {
+        var due = _passivateAfterMs > 0 ? _lastCommandAt + _passivateAfterMs : long.MaxValue;
+        if (_idleDueAt != 0) due = Math.Min(due, _idleDueAt);
+        if (due == long.MaxValue || _tickAt != 0 && _tickAt <= due) return;
+        _tick?.Cancel();
+        _tickAt = due;
+        _tick = Context.System.Scheduler.ScheduleTellOnceCancelable(TimeSpan.FromMilliseconds(Math.Max(0, due - Environment.TickCount64)), Self, new Tick(due), Self);
+    }
+
+    protected override void PostStop()
+    {
+        _tick?.Cancel();
+        base.PostStop();
+    }
+
+    private sealed record Tick(long DueAt) : IDeadLetterSuppression;
 }
