@@ -45,7 +45,8 @@ public sealed class MeterActor : WindowOwnerActor
 
     private readonly MeterPolicy _policy;
     private readonly Guid _incarnation = Guid.NewGuid();
-    private readonly List<object> _unpersisted = [];
+    /// <summary>Events applied but not yet written, in order; null while there are none (most of a meter's life).</summary>
+    private List<object>? _unpersisted;
     private MeterState _state;
 
     /// <summary>
@@ -149,7 +150,7 @@ public sealed class MeterActor : WindowOwnerActor
     }
 
     protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
-    protected override bool CanPassivate => base.CanPassivate && _unpersisted.Count == 0 && !_awaitingCheckpoint;
+    protected override bool CanPassivate => base.CanPassivate && _unpersisted is null && !_awaitingCheckpoint;
     protected override object Snapshot() => _state.ToSnapshot();
 
     protected override void OnPassivationDue() => PassivateAfterSnapshot();
@@ -181,7 +182,7 @@ public sealed class MeterActor : WindowOwnerActor
             Sender.Tell(new ReadingsRecorded(_state.MeterId, 0, 0, 0, Guid.Empty));
             return;
         }
-        if (command.Run > _run && _unpersisted.Count > 0 && WouldDropAsLate(command.Readings))
+        if (command.Run > _run && _unpersisted is not null && WouldDropAsLate(command.Readings))
         {
             Log.Info("meter {0}: stream run {1} replaces run {2} while {3} event(s) were unpersisted; starting over from the journal",
                 _state.MeterId, command.Run, _run, _unpersisted.Count);
@@ -206,7 +207,7 @@ public sealed class MeterActor : WindowOwnerActor
         }
         _awaitingCheckpoint = false;
         var sender = Sender;
-        var events = _unpersisted.Count;
+        var events = _unpersisted?.Count ?? 0;
         PersistUnpersisted(() => sender.Tell(new MeterCheckpointed(_state.MeterId, events)));
     }
 
@@ -224,11 +225,11 @@ public sealed class MeterActor : WindowOwnerActor
                     break;
                 case VoltageEventsObserved or CustomerInterruptionsObserved:
                     // Its effect is the readings' (the run, the interruption live in the state); it only carries them to the projection.
-                    _unpersisted.Add(e);
+                    (_unpersisted ??= []).Add(e);
                     break;
                 case WindowsEmitted w:
                     _state.Apply(w, _policy);
-                    _unpersisted.Add(w);
+                    (_unpersisted ??= []).Add(w);
                     break;
             }
         }
@@ -242,18 +243,17 @@ public sealed class MeterActor : WindowOwnerActor
     /// </summary>
     private void Append(ReadingsAccepted r)
     {
-        if (_unpersisted.Count > 0 && _unpersisted[^1] is ReadingsAccepted last && last.Region == r.Region)
+        if (_unpersisted is [.., ReadingsAccepted last] && last.Region == r.Region)
             _unpersisted[^1] = last with { Readings = [.. last.Readings, .. r.Readings], Duplicates = last.Duplicates + r.Duplicates, TooLate = last.TooLate + r.TooLate };
         else
-            _unpersisted.Add(r);
+            (_unpersisted ??= []).Add(r);
     }
 
     /// <summary>All unpersisted events go to the journal as one atomic write; memory already holds their effect.</summary>
     private void PersistUnpersisted(Action? whenDone)
     {
-        if (_unpersisted.Count == 0) { whenDone?.Invoke(); return; }
-        var events = _unpersisted.ToList();
-        _unpersisted.Clear();
+        if (_unpersisted is not { } events) { whenDone?.Invoke(); return; }
+        _unpersisted = null;
         var remaining = events.Count;
         // A failed write stops this actor and with it the instance the checkpoint was for, so the
         // effect never outlives the write by more than the replay that follows.
