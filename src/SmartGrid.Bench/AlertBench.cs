@@ -2,14 +2,12 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
-using Microsoft.AspNetCore.Builder;
 using Npgsql;
 using SmartGrid.Contracts;
 using SmartGrid.Domain;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
-using SmartGrid.Node;
 using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
@@ -50,7 +48,7 @@ internal static class AlertBench
                           $"every {interval.TotalSeconds:0.0} s ({60 / interval.TotalSeconds:0}× the seed's rate), {bursts} bursts; " +
                           $"database {database.Name}, broker {broker.BootstrapServers}");
 
-        var app = SmartGridNode.Build(
+        await using var node = await BenchNode.StartAsync(
         [
             $"--ConnectionStrings:Postgres={database.ConnectionString}",
             "--SmartGrid:Roles=services",
@@ -59,67 +57,58 @@ internal static class AlertBench
             "--SmartGrid:Simulator:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
         ]);
-        await app.StartAsync();
-        try
+        using var producer = ProducerSettings.ForStrings(broker.BootstrapServers).CreateProducer();
+        await using var db = NpgsqlDataSource.Create(database.ConnectionString);
+        var watcher = new AlertWatcher(db);
+
+        // Warm-up: the singleton is up and its consumer has joined the group once an alert appears.
+        var clock = Stopwatch.StartNew();
+        await PublishAsync(producer, "MTR-WARMUP", Regions[0], DateTimeOffset.UtcNow);
+        await watcher.WaitForAsync(["MTR-WARMUP"], TimeSpan.FromSeconds(60));
+        Console.WriteLine($"services node up and consuming after {clock.Elapsed.TotalSeconds:0.0} s");
+
+        var sentAt = new Dictionary<string, long>();
+        var windowStart = DateTimeOffset.UtcNow;
+        for (var b = 0; b < bursts; b++)
         {
-            using var producer = ProducerSettings.ForStrings(broker.BootstrapServers).CreateProducer();
-            await using var db = NpgsqlDataSource.Create(database.ConnectionString);
-            var watcher = new AlertWatcher(db);
-
-            // Warm-up: the singleton is up and its consumer has joined the group once an alert appears.
-            var clock = Stopwatch.StartNew();
-            await PublishAsync(producer, "MTR-WARMUP", Regions[0], DateTimeOffset.UtcNow);
-            await watcher.WaitForAsync(["MTR-WARMUP"], TimeSpan.FromSeconds(60));
-            Console.WriteLine($"services node up and consuming after {clock.Elapsed.TotalSeconds:0.0} s");
-
-            var sentAt = new Dictionary<string, long>();
-            var windowStart = DateTimeOffset.UtcNow;
-            for (var b = 0; b < bursts; b++)
+            var next = Stopwatch.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
+            var minute = windowStart.AddMinutes(b);
+            var sends = new List<Task>();
+            for (var i = 0; i < burst; i++)
             {
-                var next = Stopwatch.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
-                var minute = windowStart.AddMinutes(b);
-                var sends = new List<Task>();
-                for (var i = 0; i < burst; i++)
-                {
-                    var meter = $"MTR-{b * burst + i + 1:D8}";
-                    sentAt[meter] = Stopwatch.GetTimestamp();
-                    sends.Add(PublishAsync(producer, meter, Regions[i % Regions.Length], minute));
-                }
-
-                // The regional windows of the same minute, which the AlertManager also consumes.
-                sends.AddRange(Regions.Select(region => producer.ProduceAsync(Topics.RegionalAggregates, new Message<string, string>
-                {
-                    Key = region,
-                    Value = WireJson.Serialize(new RegionalAggregateMessage
-                    {
-                        Region = region, WindowSize = "1m", WindowStart = minute, WindowEnd = minute.AddMinutes(1), MeterCount = meters / 4,
-                        TotalPowerKw = 1_500, CapacityKw = 3_000, LoadPercentage = 50, Revision = 1,
-                    }),
-                })));
-                await Task.WhenAll(sends);
-                watcher.Poll();
-                while (Stopwatch.GetTimestamp() < next)
-                {
-                    watcher.Poll();
-                    await Task.Delay(5);
-                }
+                var meter = $"MTR-{b * burst + i + 1:D8}";
+                sentAt[meter] = Stopwatch.GetTimestamp();
+                sends.Add(PublishAsync(producer, meter, Regions[i % Regions.Length], minute));
             }
 
-            var missing = await watcher.WaitForAsync(sentAt.Keys, TimeSpan.FromSeconds(30));
-            var latencies = sentAt.Where(s => watcher.SeenAt.ContainsKey(s.Key))
-                .Select(s => Stopwatch.GetElapsedTime(s.Value, watcher.SeenAt[s.Key]).TotalMilliseconds)
-                .Order().ToList();
-            var within = latencies.Count(l => l <= 1_000);
-            Console.WriteLine($"anomaly → alert row visible to a reader, {latencies.Count} alerts: p50 {Percentile(latencies, 50)} ms, " +
-                              $"p95 {Percentile(latencies, 95)} ms, p99 {Percentile(latencies, 99)} ms, max {Percentile(latencies, 100)} ms " +
-                              $"(poll every ~5 ms); within 1 s: {within}/{sentAt.Count}; missing: {missing}");
-            return missing == 0 && within == sentAt.Count ? 0 : 1;
+            // The regional windows of the same minute, which the AlertManager also consumes.
+            sends.AddRange(Regions.Select(region => producer.ProduceAsync(Topics.RegionalAggregates, new Message<string, string>
+            {
+                Key = region,
+                Value = WireJson.Serialize(new RegionalAggregateMessage
+                {
+                    Region = region, WindowSize = "1m", WindowStart = minute, WindowEnd = minute.AddMinutes(1), MeterCount = meters / 4,
+                    TotalPowerKw = 1_500, CapacityKw = 3_000, LoadPercentage = 50, Revision = 1,
+                }),
+            })));
+            await Task.WhenAll(sends);
+            watcher.Poll();
+            while (Stopwatch.GetTimestamp() < next)
+            {
+                watcher.Poll();
+                await Task.Delay(5);
+            }
         }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+
+        var missing = await watcher.WaitForAsync(sentAt.Keys, TimeSpan.FromSeconds(30));
+        var latencies = sentAt.Where(s => watcher.SeenAt.ContainsKey(s.Key))
+            .Select(s => Stopwatch.GetElapsedTime(s.Value, watcher.SeenAt[s.Key]).TotalMilliseconds)
+            .Order().ToList();
+        var within = latencies.Count(l => l <= 1_000);
+        Console.WriteLine($"anomaly → alert row visible to a reader, {latencies.Count} alerts: p50 {Percentile(latencies, 50)} ms, " +
+                          $"p95 {Percentile(latencies, 95)} ms, p99 {Percentile(latencies, 99)} ms, max {Percentile(latencies, 100)} ms " +
+                          $"(poll every ~5 ms); within 1 s: {within}/{sentAt.Count}; missing: {missing}");
+        return missing == 0 && within == sentAt.Count ? 0 : 1;
     }
 
     private static Task<DeliveryResult<string, string>> PublishAsync(IProducer<string, string> producer, string meter, string region, DateTimeOffset windowStart) =>
@@ -134,8 +123,7 @@ internal static class AlertBench
         });
 
     private static string Percentile(List<double> sorted, int percent) =>
-        sorted.Count == 0 ? "-" : sorted[Math.Clamp((int)Math.Ceiling(percent / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)]
-            .ToString("0.0", CultureInfo.InvariantCulture);
+        sorted.Count == 0 ? "-" : Percentiles.Of(sorted, percent).ToString("0.0", CultureInfo.InvariantCulture);
 
     /// <summary>Reads the created-alert audit rows as they appear (in event order) and notes when each meter's was first seen.</summary>
     private sealed class AlertWatcher(NpgsqlDataSource db)

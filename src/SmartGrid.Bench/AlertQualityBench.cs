@@ -2,13 +2,10 @@ using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Node;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Simulator;
 using SmartGrid.Storage;
@@ -101,7 +98,7 @@ internal static class AlertQualityBench
         Console.WriteLine($"injected: {faults.Count(f => f.Kind == MeterCondition.Spike)} spikes, {faults.Count(f => f.Kind == MeterCondition.Drop)} drops, " +
                           $"{faults.Count(f => f.Kind == MeterCondition.Outage)} outages" + (faultsFile is null ? " (--faults FILE writes them)" : $" (written to {faultsFile})"));
 
-        var app = SmartGridNode.Build(
+        await using var node = await BenchNode.StartAsync(
         [
             $"--ConnectionStrings:Postgres={database.ConnectionString}",
             "--SmartGrid:Roles=ingest,processor,services",
@@ -115,43 +112,33 @@ internal static class AlertQualityBench
             "--SmartGrid:Simulator:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
         ]);
-        await app.StartAsync();
-        try
-        {
-            await app.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(faulty.Fleet.Meters.Select(m => (m.MeterId, m.Region)));
-            var (_, apiKey) = await app.Services.GetRequiredService<IngestionKeys>().CreateAsync("bench alert-quality", null, canProvision: false, "bench");
-            await using var db = NpgsqlDataSource.Create(database.ConnectionString);
-            var operators = await CreateOperatorsAsync(db);
+        var apiKey = await node.RegisterHeadEndAsync(faulty.Fleet, "bench alert-quality");
+        await using var db = NpgsqlDataSource.Create(database.ConnectionString);
+        var operators = await CreateOperatorsAsync(db);
 
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-            var sink = new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch"), apiKey);
-            var load = new TrueLoad();
-            using var sender = new Sender(sink, rate, load);
-            var clock = Stopwatch.StartNew();
-            await sender.SendAsync(clean, start - warmup, start);
-            var faultsFrom = DateTimeOffset.UtcNow;
-            await sender.SendAsync(faulty, start, faultsEnd);
-            await WaitForWindowsAsync(db, faultsEnd);
-            var openAtFaultsEnd = (await OpenAlertsAsync(db)).Count;
-            await sender.SendAsync(clean, faultsEnd, end);
-            await WaitForWindowsAsync(db, end - TimeSpan.FromMinutes(2));
-            var openAfterTail = await OpenAlertsAsync(db);
-            Console.WriteLine($"sent {sender.Accepted:N0} readings in {clock.Elapsed.TotalMinutes:0.0} min ({sender.Failed:N0} not delivered)");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var sink = new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch"), apiKey);
+        var load = new TrueLoad();
+        using var sender = new Sender(sink, rate, load);
+        var clock = Stopwatch.StartNew();
+        await sender.SendAsync(clean, start - warmup, start);
+        var faultsFrom = DateTimeOffset.UtcNow;
+        await sender.SendAsync(faulty, start, faultsEnd);
+        await WaitForWindowsAsync(db, faultsEnd);
+        var openAtFaultsEnd = (await OpenAlertsAsync(db)).Count;
+        await sender.SendAsync(clean, faultsEnd, end);
+        await WaitForWindowsAsync(db, end - TimeSpan.FromMinutes(2));
+        var openAfterTail = await OpenAlertsAsync(db);
+        Console.WriteLine($"sent {sender.Accepted:N0} readings in {clock.Elapsed.TotalMinutes:0.0} min ({sender.Failed:N0} not delivered)");
 
-            var raised = await AlertsAsync(db, sender);
-            var alerts = raised.Where(a => a.RaisedAt >= start).ToList();
-            Console.WriteLine($"raised during the warm-up (not scored): {raised.Count - alerts.Count} " +
-                              $"({string.Join(", ", raised.Where(a => a.RaisedAt < start).GroupBy(a => $"{a.Type} {a.Kind}".Trim()).Select(g => $"{g.Key} {g.Count()}"))})");
-            var overloads = load.Episodes(faulty.Fleet.Options.Regions, overload.ThresholdPercent, Interval).Where(o => o.End > start).ToList();
-            var report = Score(faults, overloads, alerts, grace);
-            Print(report, alerts, overloads, openAtFaultsEnd, openAfterTail.Count, await NotificationsAsync(db, operators, faultsFrom), hours);
-            PrintBreakdown(report.Unmatched, openAfterTail, faults, simulation.LocalOffset);
-        }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        var raised = await AlertsAsync(db, sender);
+        var alerts = raised.Where(a => a.RaisedAt >= start).ToList();
+        Console.WriteLine($"raised during the warm-up (not scored): {raised.Count - alerts.Count} " +
+                          $"({string.Join(", ", raised.Where(a => a.RaisedAt < start).GroupBy(a => $"{a.Type} {a.Kind}".Trim()).Select(g => $"{g.Key} {g.Count()}"))})");
+        var overloads = load.Episodes(faulty.Fleet.Options.Regions, overload.ThresholdPercent, Interval).Where(o => o.End > start).ToList();
+        var report = Score(faults, overloads, alerts, grace);
+        Print(report, alerts, overloads, openAtFaultsEnd, openAfterTail.Count, await NotificationsAsync(db, operators, faultsFrom), hours);
+        PrintBreakdown(report.Unmatched, openAfterTail, faults, simulation.LocalOffset);
         return 0;
     }
 
@@ -232,7 +219,7 @@ internal static class AlertQualityBench
             Console.WriteLine($"{kind.ToString().ToLowerInvariant(),-12} {injected,8} {recalled,8}");
         Console.WriteLine($"{"overload",-12} {overloads.Count,8} {report.OverloadsAlerted,8}   (genuine overload episodes: minutes above the threshold by the readings sent)");
         Console.WriteLine($"severity of raised alerts: {string.Join(", ", alerts.GroupBy(a => a.Severity).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"))}");
-        Console.WriteLine($"median detection delay: {Median(report.DelaysMinutes):0.0} min of event time (p90 {Percentile(report.DelaysMinutes, 0.9):0.0}; " +
+        Console.WriteLine($"median detection delay: {Median(report.DelaysMinutes):0.0} min of event time (p90 {Percentiles.Of(report.DelaysMinutes, 90):0.0}; " +
                           "from the fault's start to the event time being sent when the alert row was written)");
         Console.WriteLine($"open alerts once every fault has ended: {openAtFaultsEnd}");
         Console.WriteLine($"open alerts 15 min after: {openAfterTail}");
@@ -275,10 +262,7 @@ internal static class AlertQualityBench
         Breakdown("alerts still open 15 min after the last fault", open);
     }
 
-    private static double Median(IReadOnlyList<double> sorted) => Percentile(sorted, 0.5);
-
-    private static double Percentile(IReadOnlyList<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+    private static double Median(IReadOnlyList<double> sorted) => Percentiles.Of(sorted, 50);
 
     /// <summary>One operator per region, notified by email (the NotificationManager's defaults otherwise).</summary>
     private static async Task<IReadOnlyList<(Guid Id, string Email)>> CreateOperatorsAsync(NpgsqlDataSource db)

@@ -36,7 +36,7 @@ internal static class GeneratorBench
         }
         Array.Sort(times);
         Console.WriteLine($"generator bench: {ticks} ticks of the default fleet, {readings / ticks:N0} readings a tick");
-        Console.WriteLine($"ms per tick: best {times[0]:0.000}, p50 {Percentile(times, 0.50):0.000}, p99 {Percentile(times, 0.99):0.000}, max {times[^1]:0.000}");
+        Console.WriteLine($"ms per tick: best {times[0]:0.000}, p50 {Percentiles.Of(times, 50):0.000}, p99 {Percentiles.Of(times, 99):0.000}, max {times[^1]:0.000}");
         Console.WriteLine($"readings generated/s on one thread: {readings / times.Sum() * 1000:N0}");
 
         var run = new SimulatorOptions
@@ -51,8 +51,6 @@ internal static class GeneratorBench
                           $"(ideal {totals.Sent / (double)rate:0.00} s): {totals.Sent / wall.Elapsed.TotalSeconds:N0} readings/s achieved");
         return totals.Sent == totals.Accepted ? 0 : 1;
     }
-
-    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     private static DateTimeOffset AlignedMinute(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
 

@@ -3,12 +3,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Akka.Hosting;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Node;
 using SmartGrid.Simulator;
 using SmartGrid.Storage;
 using SmartGrid.Testing;
@@ -35,7 +33,7 @@ internal static class PipelineBench
 
         await using var database = await BenchDatabase.CreateAsync();
         var ingestPort = FreePort.Next();
-        var app = SmartGridNode.Build(
+        await using var node = await BenchNode.StartAsync(
         [
             $"--ConnectionStrings:Postgres={database.ConnectionString}",
             "--SmartGrid:Roles=ingest,processor",
@@ -45,15 +43,11 @@ internal static class PipelineBench
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:SmartGrid.Node.StatusReporter=Information",
         ]);
-        await app.StartAsync();
 
-        // As a head-end in production: its meters registered by the operator, its requests carrying a key.
-        var registry = app.Services.GetRequiredService<MeterRegistry>();
         var fleet = SimulatorRun.CreateGenerator(new SimulatorOptions { Meters = meters }).Fleet;
-        await registry.EnsureRegisteredAsync(fleet.Meters.Select(m => (m.MeterId, m.Region)));
-        // And placed on the simulator's tree, so the regions publish their transformers' and feeders' load too.
-        await SimulatorService.ImportTreeAsync(app.Services.GetRequiredService<TopologyStore>(), fleet, CancellationToken.None);
-        var (_, apiKey) = await app.Services.GetRequiredService<IngestionKeys>().CreateAsync("bench pipeline", null, canProvision: false, "bench");
+        var apiKey = await node.RegisterHeadEndAsync(fleet, "bench pipeline");
+        // Its meters placed on the simulator's tree, so the regions publish their transformers' and feeders' load too.
+        await SimulatorService.ImportTreeAsync(node.Services.GetRequiredService<TopologyStore>(), fleet, CancellationToken.None);
 
         using var probe = new Probe();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
@@ -61,7 +55,7 @@ internal static class PipelineBench
         // measures the processor without the HTTP ingestion sharing its two cores.
         var viaKafka = string.Equals(Environment.GetEnvironmentVariable("BENCH_MODE"), "kafka", StringComparison.OrdinalIgnoreCase);
         var sink = new TimedSink(viaKafka
-            ? new KafkaTelemetrySink(app.Services.GetRequiredService<Confluent.Kafka.IProducer<string, string>>(), TimeSpan.FromSeconds(30))
+            ? new KafkaTelemetrySink(node.Services.GetRequiredService<Confluent.Kafka.IProducer<string, string>>(), TimeSpan.FromSeconds(30))
             : new HttpTelemetrySink(http, new Uri($"http://127.0.0.1:{ingestPort}/telemetry/batch"), apiKey));
         var interval = TimeSpan.FromSeconds(10);
         var eventTime = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromDays(2), WindowSize.FifteenMinutes);
@@ -70,70 +64,63 @@ internal static class PipelineBench
 
         Console.WriteLine($"pipeline bench: {meters} meters, {stepSeconds} s per step, {Environment.ProcessorCount} cores, via {(viaKafka ? "Kafka" : "HTTP ingestion with an API key")}, database {database.Name}");
         Console.WriteLine($"{"offered/s",10} {"acked/s",9} {"processed/s",12} {"steady/s",9} {"drain s",8} {"ack p50",8} {"p95",6} {"p99",6} {"win→row p50",12} {"p95",7} {"p99",7} {"heap MB",8} {"RSS MB",7}");
-        try
+        foreach (var rate in rates)
         {
-            foreach (var rate in rates)
+            var speed = rate * interval.TotalSeconds / meters;
+            var sim = new SimulatorOptions
             {
-                var speed = rate * interval.TotalSeconds / meters;
-                var sim = new SimulatorOptions
-                {
-                    Meters = meters, Interval = interval, Speed = speed, Rate = rate, StartAt = eventTime,
-                    Duration = TimeSpan.FromSeconds(stepSeconds * speed), BatchSize = 500, MaxInFlight = 8,
-                }.Validate();
-                sink.Reset();
-                probe.Reset();
-                var processedBefore = probe.Processed;
-                var clock = Stopwatch.StartNew();
-                using var sampling = new CancellationTokenSource();
-                var samples = SampleAsync(() => probe.Processed - processedBefore, clock, sampling.Token);
-                var totals = await SimulatorRun.RunAsync(sim, sink, CancellationToken.None);
-                var sendSeconds = clock.Elapsed.TotalSeconds;
-                await sampling.CancelAsync();
-                var steady = SteadyRate(await samples, sendSeconds);
-                // The step counts as sustained when the meters caught up with what was acknowledged.
-                var drain = Stopwatch.StartNew();
-                while (probe.Processed - processedBefore < totals.Accepted && drain.Elapsed < TimeSpan.FromSeconds(120))
-                    await Task.Delay(100);
-                var processed = probe.Processed - processedBefore;
-                eventTime = (totals.EventTime ?? eventTime) + interval;
-                var acks = sink.Latencies();
-                var windows = probe.WindowLatencies();
-                using var self = Process.GetCurrentProcess();
-                Console.WriteLine(
-                    $"{rate,10} {totals.Accepted / sendSeconds,9:F0} {processed / (sendSeconds + drain.Elapsed.TotalSeconds),12:F0} {steady,9:F0} {drain.Elapsed.TotalSeconds,8:F1} " +
-                    $"{P(acks, 50),8:F1} {P(acks, 95),6:F1} {P(acks, 99),6:F1} {P(windows, 50),12:F0} {P(windows, 95),7:F0} {P(windows, 99),7:F0} " +
-                    $"{GC.GetTotalMemory(false) / 1e6,8:F0} {self.WorkingSet64 / 1e6,7:F0}");
-                // Per step, so a long run shows whether the journal grows with time or stays flat.
-                Console.WriteLine($"  storage: {await database.StoragePerMeterAsync(meters)}");
-                // Kept up: ingestion acknowledged (nearly) what was offered, and the meters were done with it
-                // within two checkpoint intervals of the send's end.
-                if (totals.Accepted / sendSeconds >= 0.95 * rate && processed >= totals.Accepted && drain.Elapsed <= SustainedDrain)
-                    sustained = Math.Max(sustained, rate);
-                if (processed < totals.Accepted)
-                {
-                    Console.WriteLine($"  not sustained: {totals.Accepted - processed} readings still unprocessed after 120 s; stopping");
-                    break;
-                }
+                Meters = meters, Interval = interval, Speed = speed, Rate = rate, StartAt = eventTime,
+                Duration = TimeSpan.FromSeconds(stepSeconds * speed), BatchSize = 500, MaxInFlight = 8,
+            }.Validate();
+            sink.Reset();
+            probe.Reset();
+            var processedBefore = probe.Processed;
+            var clock = Stopwatch.StartNew();
+            using var sampling = new CancellationTokenSource();
+            var samples = SampleAsync(() => probe.Processed - processedBefore, clock, sampling.Token);
+            var totals = await SimulatorRun.RunAsync(sim, sink, CancellationToken.None);
+            var sendSeconds = clock.Elapsed.TotalSeconds;
+            await sampling.CancelAsync();
+            var steady = SteadyRate(await samples, sendSeconds);
+            // The step counts as sustained when the meters caught up with what was acknowledged.
+            var drain = Stopwatch.StartNew();
+            while (probe.Processed - processedBefore < totals.Accepted && drain.Elapsed < TimeSpan.FromSeconds(120))
+                await Task.Delay(100);
+            var processed = probe.Processed - processedBefore;
+            eventTime = (totals.EventTime ?? eventTime) + interval;
+            var acks = sink.Latencies();
+            var windows = probe.WindowLatencies();
+            using var self = Process.GetCurrentProcess();
+            Console.WriteLine(
+                $"{rate,10} {totals.Accepted / sendSeconds,9:F0} {processed / (sendSeconds + drain.Elapsed.TotalSeconds),12:F0} {steady,9:F0} {drain.Elapsed.TotalSeconds,8:F1} " +
+                $"{Percentiles.Of(acks, 50),8:F1} {Percentiles.Of(acks, 95),6:F1} {Percentiles.Of(acks, 99),6:F1} " +
+                $"{Percentiles.Of(windows, 50),12:F0} {Percentiles.Of(windows, 95),7:F0} {Percentiles.Of(windows, 99),7:F0} " +
+                $"{GC.GetTotalMemory(false) / 1e6,8:F0} {self.WorkingSet64 / 1e6,7:F0}");
+            // Per step, so a long run shows whether the journal grows with time or stays flat.
+            Console.WriteLine($"  storage: {await database.StoragePerMeterAsync(meters)}");
+            // Kept up: ingestion acknowledged (nearly) what was offered, and the meters were done with it
+            // within two checkpoint intervals of the send's end.
+            if (totals.Accepted / sendSeconds >= 0.95 * rate && processed >= totals.Accepted && drain.Elapsed <= SustainedDrain)
+                sustained = Math.Max(sustained, rate);
+            if (processed < totals.Accepted)
+            {
+                Console.WriteLine($"  not sustained: {totals.Accepted - processed} readings still unprocessed after 120 s; stopping");
+                break;
             }
-            var heap = GC.GetTotalMemory(forceFullCollection: true);
-            Console.WriteLine($"memory per active meter: {(heap - baseline) / (double)meters / 1024:F1} KiB (managed heap after full GC, {meters} meter actors live)");
-            Console.WriteLine("latencies in ms; processed/s = readings durably accepted by meters over send + drain time;");
-            Console.WriteLine("steady/s = slope of durably accepted readings over the last two thirds of the send (checkpoints make it a staircase; the drain always includes one checkpoint interval)");
-            Console.WriteLine($"before a final cleanup pass: {await database.StoragePerMeterAsync(meters)}");
-            // One cleanup pass now rather than waiting for the node's next: what the journal holds in the steady state.
-            var pass = await app.Services.GetRequiredService<JournalCleanup>().RunOnceAsync();
-            Console.WriteLine($"journal cleanup: {pass.EventsDeleted:N0} events and {pass.SnapshotsDeleted:N0} snapshots deleted behind snapshots and projection offset {pass.Cutoff}");
-            var storage = await database.StoragePerMeterAsync(meters);
-            Console.WriteLine($"after it: {storage}");
-            Console.WriteLine(storage.Figure);
-            Console.WriteLine($"sustained = acked/s at least 95 % of offered and every acknowledged reading processed within {SustainedDrain.TotalSeconds:0} s of the send's end");
-            Console.WriteLine($"sustained readings/s: {sustained}");
         }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        var heap = GC.GetTotalMemory(forceFullCollection: true);
+        Console.WriteLine($"memory per active meter: {(heap - baseline) / (double)meters / 1024:F1} KiB (managed heap after full GC, {meters} meter actors live)");
+        Console.WriteLine("latencies in ms; processed/s = readings durably accepted by meters over send + drain time;");
+        Console.WriteLine("steady/s = slope of durably accepted readings over the last two thirds of the send (checkpoints make it a staircase; the drain always includes one checkpoint interval)");
+        Console.WriteLine($"before a final cleanup pass: {await database.StoragePerMeterAsync(meters)}");
+        // One cleanup pass now rather than waiting for the node's next: what the journal holds in the steady state.
+        var pass = await node.Services.GetRequiredService<JournalCleanup>().RunOnceAsync();
+        Console.WriteLine($"journal cleanup: {pass.EventsDeleted:N0} events and {pass.SnapshotsDeleted:N0} snapshots deleted behind snapshots and projection offset {pass.Cutoff}");
+        var storage = await database.StoragePerMeterAsync(meters);
+        Console.WriteLine($"after it: {storage}");
+        Console.WriteLine(storage.Figure);
+        Console.WriteLine($"sustained = acked/s at least 95 % of offered and every acknowledged reading processed within {SustainedDrain.TotalSeconds:0} s of the send's end");
+        Console.WriteLine($"sustained readings/s: {sustained}");
         return 0;
     }
 
@@ -168,9 +155,6 @@ internal static class PipelineBench
         var variance = tail.Sum(s => (s.Seconds - meanT) * (s.Seconds - meanT));
         return covariance / variance;
     }
-
-    private static double P(double[] sorted, int percentile) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1)];
 
     /// <summary>Times each batch from send to ingestion's answer (which comes after Kafka acknowledged it).</summary>
     private sealed class TimedSink(ITelemetrySink inner) : ITelemetrySink

@@ -87,8 +87,13 @@ internal sealed class CmdApp(IAnsiConsole console, TextReader? input = null)
         switch (parsed)
         {
             case ParsedLine.Help help:
-                renderer.Help(help.Palette);
-                return help.Palette is null || CommandCatalog.Palettes.Contains(help.Palette) ? ExitCodes.Ok : ExitCodes.Usage;
+                if (CommandCatalog.InPalette(help.Palette) is not { Count: > 0 } commands)
+                {
+                    renderer.Error("help", CommandCatalog.UnknownPalette(help.Palette!), ExitCodes.Usage);
+                    return ExitCodes.Usage;
+                }
+                renderer.Help(commands);
+                return ExitCodes.Ok;
             case ParsedLine.Usage usage:
                 renderer.Error(usage.Command, usage.Message, ExitCodes.Usage);
                 return ExitCodes.Usage;

@@ -35,6 +35,9 @@ internal static class CommandCatalog
 
     public static IEnumerable<string> Palettes => All.Select(c => c.Palette).Distinct();
 
+    /// <summary>The commands of <paramref name="palette"/>, or all of them for null; none for a palette that does not exist.</summary>
+    public static IReadOnlyList<CommandSpec> InPalette(string? palette) => All.Where(c => palette is null || c.Palette == palette).ToList();
+
     public static string UnknownPalette(string palette) => $"no palette '{palette}'; palettes: {string.Join(", ", Palettes)}";
 
     public static CommandSpec? Find(string palette, string name) =>

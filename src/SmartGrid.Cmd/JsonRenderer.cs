@@ -62,14 +62,7 @@ internal sealed class JsonRenderer(TextWriter output, string? host) : IRenderer
         json.WriteEndObject();
     });
 
-    public void Help(string? palette)
-    {
-        var commands = CommandCatalog.All.Where(c => palette is null || c.Palette == palette).ToList();
-        if (commands.Count == 0)
-        {
-            Error("help", CommandCatalog.UnknownPalette(palette!), ExitCodes.Usage);
-            return;
-        }
+    public void Help(IReadOnlyList<CommandSpec> commands) =>
         Document("help", ok: true, json =>
         {
             json.WriteStartArray("commands");
@@ -83,7 +76,6 @@ internal sealed class JsonRenderer(TextWriter output, string? host) : IRenderer
             }
             json.WriteEndArray();
         });
-    }
 
     public void History(IReadOnlyList<string> history) => Document("history", ok: true, json => Strings(json, "history", history));
 

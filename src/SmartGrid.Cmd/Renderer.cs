@@ -20,7 +20,7 @@ internal interface IRenderer
     /// <summary>Why a command did not run; <paramref name="command"/> is null when the line named none.</summary>
     void Error(string? command, string message, int exitCode);
 
-    void Help(string? palette);
+    void Help(IReadOnlyList<CommandSpec> commands);
     void History(IReadOnlyList<string> history);
 
     /// <summary>A line for a person at the prompt (a banner, "Ctrl+C stops"), not part of any command's answer.</summary>
@@ -52,14 +52,8 @@ internal sealed class Renderer(IAnsiConsole console) : IRenderer
     public void Error(string? command, string message, int exitCode) =>
         console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
 
-    public void Help(string? palette)
+    public void Help(IReadOnlyList<CommandSpec> commands)
     {
-        var commands = CommandCatalog.All.Where(c => palette is null || c.Palette == palette).ToList();
-        if (commands.Count == 0)
-        {
-            Error("help", CommandCatalog.UnknownPalette(palette!), ExitCodes.Usage);
-            return;
-        }
         var t = new Table().Border(TableBorder.Simple).AddColumn("command").AddColumn("what it does");
         foreach (var c in commands) t.AddRow(new Text(c.Usage), new Text(c.Description));
         console.Write(t);

@@ -18,22 +18,8 @@ public enum Severity
 public static class SeverityExtensions
 {
     /// <summary>The seed's wire name: low | medium | high | critical.</summary>
-    public static string ToWireName(this Severity severity) => severity switch
-    {
-        Severity.Low => "low",
-        Severity.Medium => "medium",
-        Severity.High => "high",
-        Severity.Critical => "critical",
-        _ => throw new ArgumentOutOfRangeException(nameof(severity), severity, "unknown severity"),
-    };
+    public static string ToWireName(this Severity severity) => WireName.Of(severity);
 
-    /// <summary>The order of a wire name (low 1 … critical 4), 0 for anything else: compare severities as sent.</summary>
-    public static int RankOf(string? wireName) => wireName?.ToLowerInvariant() switch
-    {
-        "low" => 1,
-        "medium" => 2,
-        "high" => 3,
-        "critical" => 4,
-        _ => 0,
-    };
+    /// <summary>The order of a wire name in any case (low 1 … critical 4), 0 for anything else: compare severities as sent.</summary>
+    public static int RankOf(string? wireName) => WireName.TryParse(wireName?.ToLowerInvariant(), out Severity severity) ? (int)severity : 0;
 }

@@ -82,44 +82,27 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
         return command;
     }
 
-    private static NpgsqlBatchCommand UpsertVoltageEvents(IReadOnlyList<VoltageEvent> events)
-    {
-        var command = new NpgsqlBatchCommand(
-            """
-            INSERT INTO voltage_events AS t (meter_id, start_at, region, kind, end_at, extreme_voltage, nominal_voltage, updated_at)
-            SELECT u.*, now() FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[], $6::float8[], $7::float8[]) AS u
-            ON CONFLICT (meter_id, start_at) DO UPDATE SET
-                region = EXCLUDED.region, kind = EXCLUDED.kind, end_at = EXCLUDED.end_at,
-                extreme_voltage = EXCLUDED.extreme_voltage, nominal_voltage = EXCLUDED.nominal_voltage, updated_at = EXCLUDED.updated_at
-            WHERE t.end_at IS NULL
-            """);
-        command.Parameters.Add(Sql.Array(events.Select(e => e.MeterId).ToArray(), NpgsqlDbType.Text));
-        command.Parameters.Add(Sql.Array(events.Select(e => e.Start.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
-        command.Parameters.Add(Sql.Array(events.Select(e => e.Region).ToArray(), NpgsqlDbType.Text));
-        command.Parameters.Add(Sql.Array(events.Select(e => VoltageWindow.WireName(e.Kind)).ToArray(), NpgsqlDbType.Text));
-        command.Parameters.Add(Sql.Array(events.Select(e => e.End?.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
-        command.Parameters.Add(Sql.Array(events.Select(e => e.ExtremeVoltage).ToArray(), NpgsqlDbType.Double));
-        command.Parameters.Add(Sql.Array(events.Select(e => e.NominalVoltage).ToArray(), NpgsqlDbType.Double));
-        return command;
-    }
+    // An ended event or interruption is never reopened by an older version arriving late.
+    private static NpgsqlBatchCommand UpsertVoltageEvents(IReadOnlyList<VoltageEvent> events) => new UnnestUpsert<VoltageEvent>(events)
+        .Key("meter_id", "text", NpgsqlDbType.Text, e => e.MeterId)
+        .Key("start_at", "timestamptz", NpgsqlDbType.TimestampTz, e => e.Start.ToUniversalTime())
+        .Column("region", "text", NpgsqlDbType.Text, e => e.Region)
+        .Column("kind", "text", NpgsqlDbType.Text, e => VoltageWindow.WireName(e.Kind))
+        .Column("end_at", "timestamptz", NpgsqlDbType.TimestampTz, e => e.End?.ToUniversalTime())
+        .Column("extreme_voltage", "float8", NpgsqlDbType.Double, e => e.ExtremeVoltage)
+        .Column("nominal_voltage", "float8", NpgsqlDbType.Double, e => e.NominalVoltage)
+        .OnlyWhere("t.end_at IS NULL")
+        .Build("voltage_events");
 
-    private static NpgsqlBatchCommand UpsertInterruptions(IReadOnlyList<(string Region, CustomerInterruption Interruption)> interruptions)
-    {
-        var command = new NpgsqlBatchCommand(
-            """
-            INSERT INTO customer_interruptions AS t (meter_id, start_at, region, started_by, end_at, updated_at)
-            SELECT u.*, now() FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[]) AS u
-            ON CONFLICT (meter_id, start_at) DO UPDATE SET
-                region = EXCLUDED.region, started_by = EXCLUDED.started_by, end_at = EXCLUDED.end_at, updated_at = EXCLUDED.updated_at
-            WHERE t.end_at IS NULL
-            """);
-        command.Parameters.Add(Sql.Array(interruptions.Select(i => i.Interruption.MeterId).ToArray(), NpgsqlDbType.Text));
-        command.Parameters.Add(Sql.Array(interruptions.Select(i => i.Interruption.Start.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
-        command.Parameters.Add(Sql.Array(interruptions.Select(i => i.Region).ToArray(), NpgsqlDbType.Text));
-        command.Parameters.Add(Sql.Array(interruptions.Select(i => CustomerInterruption.WireName(i.Interruption.StartedBy)).ToArray(), NpgsqlDbType.Text));
-        command.Parameters.Add(Sql.Array(interruptions.Select(i => i.Interruption.End?.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
-        return command;
-    }
+    private static NpgsqlBatchCommand UpsertInterruptions(IReadOnlyList<(string Region, CustomerInterruption Interruption)> interruptions) =>
+        new UnnestUpsert<(string Region, CustomerInterruption Interruption)>(interruptions)
+            .Key("meter_id", "text", NpgsqlDbType.Text, i => i.Interruption.MeterId)
+            .Key("start_at", "timestamptz", NpgsqlDbType.TimestampTz, i => i.Interruption.Start.ToUniversalTime())
+            .Column("region", "text", NpgsqlDbType.Text, i => i.Region)
+            .Column("started_by", "text", NpgsqlDbType.Text, i => CustomerInterruption.WireName(i.Interruption.StartedBy))
+            .Column("end_at", "timestamptz", NpgsqlDbType.TimestampTz, i => i.Interruption.End?.ToUniversalTime())
+            .OnlyWhere("t.end_at IS NULL")
+            .Build("customer_interruptions");
 
     internal static TimeSeriesTable TableOf(WindowSize size) =>
         TimeSeriesTable.OfSize(size, TimeSeriesTable.Aggregates1m, TimeSeriesTable.Aggregates15m);

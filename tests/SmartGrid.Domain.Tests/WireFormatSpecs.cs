@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using SmartGrid.Domain.Grid;
+using SmartGrid.Domain.PowerQuality;
+using SmartGrid.Domain.Reliability;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using static SmartGrid.Domain.Tests.TestData;
@@ -70,5 +73,48 @@ public class WireFormatSpecs
         Assert.Equal(Severity.High, JsonSerializer.Deserialize<Severity>("\"high\""));
         Assert.Equal("\"industrial\"", JsonSerializer.Serialize(CustomerType.Industrial));
         Assert.True(Severity.Critical > Severity.High);
+    }
+
+    [Fact]
+    public void Should_spell_each_enum_value_in_text_as_its_json_name_and_read_it_back()
+    {
+        AssertWireNames<Severity>(["low", "medium", "high", "critical"]);
+        AssertWireNames<WindowSize>(["1m", "15m"]);
+        AssertWireNames<VoltageEventKind>(["sag", "swell", "interruption"]);
+        AssertWireNames<InterruptionStart>(["last-gasp", "silence"]);
+        Assert.Equal("interruption", VoltageWindow.WireName(VoltageEventKind.Interruption));
+        Assert.Equal(VoltageEventKind.Swell, VoltageWindow.ParseKind("swell"));
+        Assert.Equal("last-gasp", CustomerInterruption.WireName(InterruptionStart.LastGasp));
+        Assert.Equal(InterruptionStart.Silence, CustomerInterruption.ParseStart("silence"));
+    }
+
+    [Fact]
+    public void Should_refuse_a_name_or_value_that_is_not_on_the_wire()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => VoltageWindow.ParseKind("Sag"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CustomerInterruption.ParseStart("outage"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ((WindowSize)5).ToWireName());
+        Assert.Throws<ArgumentOutOfRangeException>(() => ((Severity)0).ToWireName());
+    }
+
+    [Fact]
+    public void Should_rank_severities_as_sent_in_any_case_and_unknown_ones_lowest()
+    {
+        Assert.Equal(1, SeverityExtensions.RankOf("low"));
+        Assert.Equal(4, SeverityExtensions.RankOf("CRITICAL"));
+        Assert.Equal(3, SeverityExtensions.RankOf("High"));
+        Assert.Equal(0, SeverityExtensions.RankOf("severe"));
+        Assert.Equal(0, SeverityExtensions.RankOf(null));
+    }
+
+    private static void AssertWireNames<T>(string[] names) where T : struct, Enum
+    {
+        var json = new JsonSerializerOptions { Converters = { new JsonStringEnumConverter() } };
+        Assert.Equal(names, Enum.GetValues<T>().Select(WireName.Of).ToArray());
+        foreach (T value in Enum.GetValues<T>())
+        {
+            Assert.Equal($"\"{WireName.Of(value)}\"", JsonSerializer.Serialize(value, json));
+            Assert.Equal(value, WireName.Parse<T>(WireName.Of(value)));
+        }
     }
 }

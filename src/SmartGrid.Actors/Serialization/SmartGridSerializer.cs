@@ -5,6 +5,7 @@ using SmartGrid.Actors.Metering;
 using SmartGrid.Actors.Regional;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Regional;
+using SmartGrid.Serialization;
 
 namespace SmartGrid.Actors.Serialization;
 

@@ -108,19 +108,7 @@ public static class VoltageWindow
         return new DateTimeOffset(ticks - ticks % Length.Ticks, TimeSpan.Zero);
     }
 
-    public static string WireName(VoltageEventKind kind) => kind switch
-    {
-        VoltageEventKind.Sag => "sag",
-        VoltageEventKind.Swell => "swell",
-        VoltageEventKind.Interruption => "interruption",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown voltage event kind."),
-    };
+    public static string WireName(VoltageEventKind kind) => Domain.WireName.Of(kind);
 
-    public static VoltageEventKind ParseKind(string name) => name switch
-    {
-        "sag" => VoltageEventKind.Sag,
-        "swell" => VoltageEventKind.Swell,
-        "interruption" => VoltageEventKind.Interruption,
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown voltage event kind."),
-    };
+    public static VoltageEventKind ParseKind(string name) => Domain.WireName.Parse<VoltageEventKind>(name);
 }

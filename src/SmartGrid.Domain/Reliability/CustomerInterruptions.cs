@@ -26,19 +26,9 @@ public sealed record CustomerInterruption(string MeterId, DateTimeOffset Start, 
 
     public bool IsSustained(DateTimeOffset asOf) => Duration(asOf) > SustainedAfter;
 
-    public static string WireName(InterruptionStart by) => by switch
-    {
-        InterruptionStart.LastGasp => "last-gasp",
-        InterruptionStart.Silence => "silence",
-        _ => throw new ArgumentOutOfRangeException(nameof(by), by, "Unknown interruption start."),
-    };
+    public static string WireName(InterruptionStart by) => Domain.WireName.Of(by);
 
-    public static InterruptionStart ParseStart(string name) => name switch
-    {
-        "last-gasp" => InterruptionStart.LastGasp,
-        "silence" => InterruptionStart.Silence,
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown interruption start."),
-    };
+    public static InterruptionStart ParseStart(string name) => Domain.WireName.Parse<InterruptionStart>(name);
 }
 
 /// <summary>

@@ -281,19 +281,8 @@ public sealed class ReadingValidator
 
     private static double? ReadNumber(string field, JsonElement? value, bool required, ValueRange range, List<FieldError> errors)
     {
-        if (value is not { } element || element.ValueKind == JsonValueKind.Null)
+        if (!TryGetElement(field, value, required, JsonValueKind.Number, errors, out JsonElement element))
         {
-            if (required)
-            {
-                errors.Add(new(field, value is null ? "is required" : "must not be null"));
-            }
-
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Number)
-        {
-            errors.Add(new(field, $"must be a number, not {Describe(element.ValueKind)}"));
             return null;
         }
 
@@ -314,18 +303,11 @@ public sealed class ReadingValidator
 
     private string? ReadRegion(JsonElement? value, List<FieldError> errors)
     {
-        if (value is not { } element || element.ValueKind == JsonValueKind.Null)
+        if (!ReadString(RegionField, value, required: false, errors, out string? text))
         {
             return null;
         }
 
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            errors.Add(new(RegionField, $"must be a string, not {Describe(element.ValueKind)}"));
-            return null;
-        }
-
-        string text = element.GetString()!;
         if (string.IsNullOrWhiteSpace(text))
         {
             errors.Add(new(RegionField, "must not be empty"));
@@ -351,7 +333,24 @@ public sealed class ReadingValidator
     private static bool ReadString(string field, JsonElement? value, bool required, List<FieldError> errors, [NotNullWhen(true)] out string? text)
     {
         text = null;
-        if (value is not { } element || element.ValueKind == JsonValueKind.Null)
+        if (!TryGetElement(field, value, required, JsonValueKind.String, errors, out JsonElement element))
+        {
+            return false;
+        }
+
+        text = element.GetString()!;
+        return true;
+    }
+
+    /// <summary>
+    /// The field's value when it is present and of <paramref name="kind"/>; otherwise its error. A field that is
+    /// absent or null is an error only when <paramref name="required"/>.
+    /// </summary>
+    private static bool TryGetElement(string field, JsonElement? value, bool required, JsonValueKind kind, List<FieldError> errors,
+        out JsonElement element)
+    {
+        element = default;
+        if (value is not { } present || present.ValueKind == JsonValueKind.Null)
         {
             if (required)
             {
@@ -361,13 +360,13 @@ public sealed class ReadingValidator
             return false;
         }
 
-        if (element.ValueKind != JsonValueKind.String)
+        if (present.ValueKind != kind)
         {
-            errors.Add(new(field, $"must be a string, not {Describe(element.ValueKind)}"));
+            errors.Add(new(field, $"must be {Describe(kind)}, not {Describe(present.ValueKind)}"));
             return false;
         }
 
-        text = element.GetString()!;
+        element = present;
         return true;
     }
 

@@ -23,12 +23,7 @@ public static class WindowSizeExtensions
     };
 
     /// <summary>"1m" or "15m", as in the topic and table names (aggregates_1m, aggregates_15m).</summary>
-    public static string ToWireName(this WindowSize size) => size switch
-    {
-        WindowSize.OneMinute => "1m",
-        WindowSize.FifteenMinutes => "15m",
-        _ => throw new ArgumentOutOfRangeException(nameof(size), size, "unknown window size"),
-    };
+    public static string ToWireName(this WindowSize size) => WireName.Of(size);
 }
 
 /// <summary>

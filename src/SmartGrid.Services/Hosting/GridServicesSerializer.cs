@@ -1,5 +1,5 @@
 using Akka.Actor;
-using SmartGrid.Actors.Serialization;
+using SmartGrid.Serialization;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Services.Alerts;

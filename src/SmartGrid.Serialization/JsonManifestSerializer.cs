@@ -4,7 +4,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
 
-namespace SmartGrid.Actors.Serialization;
+namespace SmartGrid.Serialization;
 
 /// <summary>
 /// JSON with a stable manifest per type, the one way our messages cross the wire or are persisted: a type's
