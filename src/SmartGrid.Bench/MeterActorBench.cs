@@ -8,7 +8,6 @@ using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
-using SmartGrid.Node;
 using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
@@ -36,7 +35,7 @@ internal static class MeterActorBench
         await using var database = await BenchDatabase.CreateAsync();
         Console.WriteLine($"meter actors bench: {meters:N0} meters × {readings} readings, {Environment.ProcessorCount} cores, " +
                           $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, pid {Environment.ProcessId}");
-        var app = SmartGridNode.Build(
+        await using var node = await BenchNode.StartAsync(
         [
             $"--ConnectionStrings:Postgres={database.ConnectionString}",
             "--SmartGrid:Roles=processor",
@@ -47,8 +46,7 @@ internal static class MeterActorBench
             "--SmartGrid:Pipeline:PassivateAfter=01:00:00",
             "--Logging:LogLevel:Default=Warning",
         ]);
-        await app.StartAsync();
-        var region = app.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+        var region = node.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToArray();
         var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(1), WindowSize.FifteenMinutes);
         var random = new Random(7);
@@ -77,8 +75,6 @@ internal static class MeterActorBench
             Console.WriteLine($"holding {hold} s: dotnet-gcdump collect -p {Environment.ProcessId}");
             await Task.Delay(TimeSpan.FromSeconds(hold));
         }
-        await app.StopAsync();
-        await app.DisposeAsync();
         return active == meters && status.AcceptedTotal == readings ? 0 : 1;
     }
 
