@@ -23,6 +23,8 @@ internal static class BenchCli
             ScaleBench.RunAsync, ScaleBench.Meters, ScaleBench.Readings, ScaleBench.Failover, ScaleBench.Soak, ScaleBench.Minutes, ScaleBench.Tick),
         BenchOptions.Command("meters", "managed heap bytes per meter with warm state (de-duplication horizon, windows, baseline)",
             MeterBench.Meters, MeterBench.Minutes, MeterBench.RunAsync),
+        BenchOptions.Command("meter-actors", "managed heap bytes per live meter actor in a node: state, cell, mailbox, persistence, shard maps",
+            MeterActorBench.Meters, MeterActorBench.Readings, MeterActorBench.Hold, MeterActorBench.RunAsync),
         BenchOptions.Command("admission", "cost of the ingestion key check and the registry's region rule per batch of 500, one thread",
             AdmissionBench.Meters, AdmissionBench.Batches, AdmissionBench.RunAsync),
         BenchOptions.Command("alerts", "anomaly → alert row latency (p50/p95/p99) at the seed's anomaly load",

@@ -73,7 +73,8 @@ internal static class MeterBench
         return Task.FromResult(0);
     }
 
-    private static long Heap()
+    /// <summary>Live managed bytes after full, compacting collections.</summary>
+    internal static long Heap()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();

@@ -25,7 +25,7 @@ public sealed class BatchedRecoverySpecs(ActorDatabase database, ITestOutputHelp
     private static string MeterId(int meter) => $"MTR-R{meter:D7}";
 
     private IActorRef Meter(int meter) =>
-        Sys.ActorOf(Props.Create(() => new MeterActor(MeterId(meter), Policy, TimeSpan.FromHours(1), SnapshotEvery(meter), TimeSpan.FromHours(1))));
+        Sys.ActorOf(MeterActor.Props(MeterId(meter), Policy, TimeSpan.FromHours(1), SnapshotEvery(meter), TimeSpan.FromHours(1)));
 
     private static TelemetryReading[] Readings(int meter, int checkpoint) =>
         Enumerable.Range(0, 1 + meter % 5).Select(i => new TelemetryReading

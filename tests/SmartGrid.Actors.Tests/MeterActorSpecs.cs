@@ -20,7 +20,7 @@ public sealed class MeterActorSpecs(ActorDatabase database, ITestOutputHelper ou
     private string PersistenceId => MeterActor.PersistenceIdPrefix + _meterId;
 
     private IActorRef Meter(int snapshotEvery = 100, TimeSpan? idleClose = null) =>
-        Sys.ActorOf(Props.Create(() => new MeterActor(_meterId, Policy, idleClose ?? TimeSpan.FromHours(1), snapshotEvery, TimeSpan.FromHours(1))));
+        Sys.ActorOf(MeterActor.Props(_meterId, Policy, idleClose ?? TimeSpan.FromHours(1), snapshotEvery, TimeSpan.FromHours(1)));
 
     private TelemetryReading Reading(DateTimeOffset at, double powerKw = 2) => new()
     {

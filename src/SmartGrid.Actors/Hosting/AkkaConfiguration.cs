@@ -96,6 +96,7 @@ public static class AkkaConfiguration
             .WithSqlPersistence(
                 journalOptions: Journal(postgres, isDefault: false, RegionJournalId))
             .AddHocon(BatchedRecovery, HoconAddMode.Prepend)
+            .AddHocon(Metering.MeterMailbox.Hocon, HoconAddMode.Prepend)
             .WithActors((system, registry) =>
             {
                 system.ActorOf(Props.Create<ClusterListener>(), "cluster-listener");

@@ -45,10 +45,10 @@ public sealed class MeterActor : WindowOwnerActor
 
     private readonly MeterPolicy _policy;
     private readonly Guid _incarnation = Guid.NewGuid();
-    private readonly List<object> _unpersisted = [];
+    /// <summary>Events applied but not yet written, in order; null while there are none (most of a meter's life).</summary>
+    private List<object>? _unpersisted;
     private MeterState _state;
 
-    private readonly TimeSpan _passivateAfter;
     /// <summary>
     /// A consumer recorded readings here and will ask this instance for their checkpoint: even when
     /// an idle close has persisted them already, passivating first would refuse that checkpoint and
@@ -58,53 +58,102 @@ public sealed class MeterActor : WindowOwnerActor
     /// <summary>The newest stream run this instance took readings from.</summary>
     private long _run;
 
-    public MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
+    private MeterActor(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
         : base(PersistenceIdPrefix + meterId, idleClose, snapshotEvery)
     {
         _policy = policy;
-        _passivateAfter = passivateAfter;
+        PassivateWhenSilentFor(passivateAfter);
         _state = new MeterState(meterId);
+    }
 
-        Recover<SnapshotOffer>(offer =>
+    protected override bool Recovered(object message)
+    {
+        switch (message)
         {
-            _state = MeterState.FromSnapshot((MeterSnapshot)offer.Snapshot);
-            SnapshotRecovered(offer.Metadata);
-        });
-        Recover<ReadingsAccepted>(e => _state.Apply(e, _policy));
-        Recover<VoltageEventsObserved>(_ => { });
-        Recover<CustomerInterruptionsObserved>(_ => { });
-        Recover<WindowsEmitted>(e => _state.Apply(e, _policy));
+            case SnapshotOffer offer:
+                _state = MeterState.FromSnapshot((MeterSnapshot)offer.Snapshot);
+                SnapshotRecovered(offer.Metadata);
+                return true;
+            case ReadingsAccepted e:
+                _state.Apply(e, _policy);
+                return true;
+            case VoltageEventsObserved or CustomerInterruptionsObserved:
+                return true;
+            case WindowsEmitted e:
+                _state.Apply(e, _policy);
+                return true;
+            default:
+                return false;
+        }
+    }
 
-        Command<RecordReadings>(Record);
-        Command<CheckpointMeter>(Checkpoint);
-        Command<GetMeterStatus>(_ => Sender.Tell(Status()));
-        Command<ReceiveTimeout>(_ => PassivateAfterSnapshot());
-        WithWindowOwnerHandlers(() =>
+    protected override bool Commanded(object message)
+    {
+        switch (message)
         {
-            // Readings no checkpoint has covered belong to a consumer pass. Made durable behind its back,
-            // they would outlive a pass that failed, and its replay of older readings (lost with a dead
-            // node's instance) would come too late behind them. Its checkpoint, or its replay (a newer
-            // run, which starts this meter over), comes first; the windows close after.
-            if (_awaitingCheckpoint)
-            {
-                ArmIdleTimer();
-                return;
-            }
-            // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
-            Decide([], idle: true);
-            PersistUnpersisted(null);
-        });
+            case RecordReadings command: Record(command); return true;
+            case CheckpointMeter command: Checkpoint(command); return true;
+            case GetMeterStatus: Sender.Tell(Status()); return true;
+            default: return false;
+        }
+    }
+
+    protected override void OnIdle()
+    {
+        // Readings no checkpoint has covered belong to a consumer pass. Made durable behind its back,
+        // they would outlive a pass that failed, and its replay of older readings (lost with a dead
+        // node's instance) would come too late behind them. Its checkpoint, or its replay (a newer
+        // run, which starts this meter over), comes first; the windows close after.
+        if (_awaitingCheckpoint)
+        {
+            ArmIdleTimer();
+            return;
+        }
+        // Closing windows of a silent meter is rare and nobody will checkpoint it soon: persist now.
+        Decide([], idle: true);
+        PersistUnpersisted(null);
+    }
+
+    /// <summary>
+    /// How a meter is started: on <see cref="MeterMailbox"/> (configured by AddSmartGridCluster), created by a plain
+    /// constructor call. Props built from an expression evaluate its arguments and look the constructor up by reflection
+    /// for every meter that starts, and keep an argument array and a deployment of their own in each.
+    /// </summary>
+    public static Props Props(string meterId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter) =>
+        PropsFactory(policy, idleClose, snapshotEvery, passivateAfter)(meterId);
+
+    /// <summary><see cref="Props"/> for every meter of a shard region, their settings shared.</summary>
+    public static Func<string, Props> PropsFactory(MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter)
+    {
+        var settings = new MeterProps.Settings(policy, idleClose, snapshotEvery, passivateAfter);
+        return meterId => new MeterProps(MeterProps.Template, meterId, settings);
+    }
+
+    private sealed class MeterProps : Props
+    {
+        public static readonly Props Template = Create<MeterActor>().WithMailbox(MeterMailbox.Id);
+
+        public sealed record Settings(MeterPolicy Policy, TimeSpan IdleClose, int SnapshotEvery, TimeSpan PassivateAfter);
+
+        private readonly string _meterId;
+        private readonly Settings _settings;
+
+        public MeterProps(Props copy, string meterId, Settings settings) : base(copy) => (_meterId, _settings) = (meterId, settings);
+
+        // Props.NewActor is where Akka itself creates actors; this is that place for meters.
+#pragma warning disable AK1000
+        public override ActorBase NewActor() =>
+            new MeterActor(_meterId, _settings.Policy, _settings.IdleClose, _settings.SnapshotEvery, _settings.PassivateAfter);
+#pragma warning restore AK1000
+
+        protected override Props Copy() => new MeterProps(base.Copy(), _meterId, _settings);
     }
 
     protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
-    protected override bool CanPassivate => base.CanPassivate && _unpersisted.Count == 0 && !_awaitingCheckpoint;
+    protected override bool CanPassivate => base.CanPassivate && _unpersisted is null && !_awaitingCheckpoint;
     protected override object Snapshot() => _state.ToSnapshot();
 
-    protected override void PreStart()
-    {
-        Context.SetReceiveTimeout(_passivateAfter);
-        base.PreStart();
-    }
+    protected override void OnPassivationDue() => PassivateAfterSnapshot();
 
     /// <summary>A write the journal refused (not failed) leaves memory ahead of the journal: start over from it.</summary>
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
@@ -133,7 +182,7 @@ public sealed class MeterActor : WindowOwnerActor
             Sender.Tell(new ReadingsRecorded(_state.MeterId, 0, 0, 0, Guid.Empty));
             return;
         }
-        if (command.Run > _run && _unpersisted.Count > 0 && WouldDropAsLate(command.Readings))
+        if (command.Run > _run && _unpersisted is not null && WouldDropAsLate(command.Readings))
         {
             Log.Info("meter {0}: stream run {1} replaces run {2} while {3} event(s) were unpersisted; starting over from the journal",
                 _state.MeterId, command.Run, _run, _unpersisted.Count);
@@ -158,7 +207,7 @@ public sealed class MeterActor : WindowOwnerActor
         }
         _awaitingCheckpoint = false;
         var sender = Sender;
-        var events = _unpersisted.Count;
+        var events = _unpersisted?.Count ?? 0;
         PersistUnpersisted(() => sender.Tell(new MeterCheckpointed(_state.MeterId, events)));
     }
 
@@ -176,11 +225,11 @@ public sealed class MeterActor : WindowOwnerActor
                     break;
                 case VoltageEventsObserved or CustomerInterruptionsObserved:
                     // Its effect is the readings' (the run, the interruption live in the state); it only carries them to the projection.
-                    _unpersisted.Add(e);
+                    (_unpersisted ??= []).Add(e);
                     break;
                 case WindowsEmitted w:
                     _state.Apply(w, _policy);
-                    _unpersisted.Add(w);
+                    (_unpersisted ??= []).Add(w);
                     break;
             }
         }
@@ -194,18 +243,17 @@ public sealed class MeterActor : WindowOwnerActor
     /// </summary>
     private void Append(ReadingsAccepted r)
     {
-        if (_unpersisted.Count > 0 && _unpersisted[^1] is ReadingsAccepted last && last.Region == r.Region)
+        if (_unpersisted is [.., ReadingsAccepted last] && last.Region == r.Region)
             _unpersisted[^1] = last with { Readings = [.. last.Readings, .. r.Readings], Duplicates = last.Duplicates + r.Duplicates, TooLate = last.TooLate + r.TooLate };
         else
-            _unpersisted.Add(r);
+            (_unpersisted ??= []).Add(r);
     }
 
     /// <summary>All unpersisted events go to the journal as one atomic write; memory already holds their effect.</summary>
     private void PersistUnpersisted(Action? whenDone)
     {
-        if (_unpersisted.Count == 0) { whenDone?.Invoke(); return; }
-        var events = _unpersisted.ToList();
-        _unpersisted.Clear();
+        if (_unpersisted is not { } events) { whenDone?.Invoke(); return; }
+        _unpersisted = null;
         var remaining = events.Count;
         // A failed write stops this actor and with it the instance the checkpoint was for, so the
         // effect never outlives the write by more than the replay that follows.
@@ -263,11 +311,17 @@ public static class MeterActorHosting
                     AllowedLateness = pipeline.AllowedLateness,
                     NominalVoltage = region => catalog?.Current.Find(region)?.Spec.NominalVoltage ?? Regions.DefaultNominalVoltage,
                 };
-                return id => Props.Create(() => new MeterActor(id, policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter));
+                return MeterActor.PropsFactory(policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter);
             },
             new MeterMessageExtractor(),
             // Not remembered: a meter starts on its first message, and MeterWake starts the few a dead
             // node left with unpublished windows. The coordinator keeps its shard homes in the journal as before.
-            new ShardOptions { Role = placement.Role, RememberEntities = false, StateStoreMode = StateStoreMode.Persistence });
+            // Sharding's own idle passivation (120 s by default) is off: it stops an entity with a PoisonPill, behind the
+            // meter's back, without the snapshot that makes waking it one row, and it keeps a timestamp per entity.
+            // The meter passivates itself after PassivateAfter.
+            new ShardOptions
+            {
+                Role = placement.Role, RememberEntities = false, StateStoreMode = StateStoreMode.Persistence, ShouldPassivateIdleEntities = false,
+            });
     }
 }

@@ -14,13 +14,30 @@ namespace SmartGrid.Actors.Persistence;
 /// snapshot (<see cref="PassivateAfterSnapshot"/>). Subclasses decide, persist
 /// and apply; they call <see cref="AfterWrite"/> after each applied write and
 /// <see cref="ArmIdleTimer"/> whenever their unpublished state may have changed.
+/// <para>
+/// Untyped, with one switch per subclass rather than a ReceivePersistentActor's handler tables: a node holds
+/// hundreds of thousands of meters, and those tables (a delegate, a closure and matcher objects per handler,
+/// built again in every instance) cost about 1.7 KiB per meter, more than the meter's whole domain state.
+/// </para>
+/// <para>
+/// For the same reason the idle close and the passivation share one lazy timer instead of a timer scheduler and a
+/// receive timeout (together about 0.8 KiB per actor): arming it only moves a due time, a tick is scheduled only
+/// when none is pending early enough (replacing a later one), and a tick that finds nothing due yet re-arms for what
+/// is. The pending tick is cancelled when the actor stops, so a passivated entity leaves nothing in the scheduler.
+/// </para>
 /// </summary>
-public abstract class WindowOwnerActor : ReceivePersistentActor, IWithTimers
+public abstract class WindowOwnerActor : UntypedPersistentActor
 {
-    private const string IdleTimer = "idle";
-
     private readonly TimeSpan _idleClose;
     private readonly int _snapshotEvery;
+    /// <summary>When the idle close is due (<see cref="Environment.TickCount64"/>); 0 while nothing is unpublished.</summary>
+    private long _idleDueAt;
+    /// <summary>How long without commands before <see cref="OnPassivationDue"/>; 0 for never.</summary>
+    private long _passivateAfterMs;
+    private long _lastCommandAt = Environment.TickCount64;
+    /// <summary>Due time of the tick this instance has pending; 0 for none.</summary>
+    private long _tickAt;
+    private ICancelable? _tick;
     private int _eventsSinceSnapshot;
     /// <summary>Sequence number the newest snapshot covers: recovered, or written by this instance.</summary>
     private long _snapshotSequenceNr;
@@ -34,7 +51,6 @@ public abstract class WindowOwnerActor : ReceivePersistentActor, IWithTimers
     }
 
     public override string PersistenceId { get; }
-    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>True while some window holds data not yet published in its current form.</summary>
     protected abstract bool HasUnpublishedWindows { get; }
@@ -66,26 +82,64 @@ public abstract class WindowOwnerActor : ReceivePersistentActor, IWithTimers
         SaveSnapshot(Snapshot());
     }
 
-    /// <summary>Registers the shared handlers; call once at the end of the subclass constructor.</summary>
-    protected void WithWindowOwnerHandlers(Action onIdle)
+    /// <summary>Applies one recovered event or snapshot offer; false for a message that is not the subclass's.</summary>
+    protected abstract bool Recovered(object message);
+
+    /// <summary>Handles one of the subclass's commands; false for a message that is not the subclass's.</summary>
+    protected abstract bool Commanded(object message);
+
+    /// <summary>No news arrived for the idle time while a window was unpublished.</summary>
+    protected abstract void OnIdle();
+
+    /// <summary>No command arrived for the time given to <see cref="PassivateWhenSilentFor"/>; asked again after as long.</summary>
+    protected virtual void OnPassivationDue()
     {
-        Recover<RecoveryCompleted>(_ => ArmIdleTimer());
-        Command<IdleTick>(_ => onIdle());
-        Command<SaveSnapshotSuccess>(s =>
+    }
+
+    /// <summary>Has <see cref="OnPassivationDue"/> called once no command has arrived for <paramref name="silence"/>.</summary>
+    protected void PassivateWhenSilentFor(TimeSpan silence)
+    {
+        _passivateAfterMs = (long)silence.TotalMilliseconds;
+        ScheduleTick();
+    }
+
+    protected sealed override void OnRecover(object message)
+    {
+        if (message is RecoveryCompleted) ArmIdleTimer();
+        else if (!Recovered(message)) Unhandled(message);
+    }
+
+    protected sealed override void OnCommand(object message)
+    {
+        if (message is Tick tick)
         {
-            _snapshotSequenceNr = Math.Max(_snapshotSequenceNr, s.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
-            if (!_passivateOnSnapshot) return;
-            _passivateOnSnapshot = false;
-            if (CanPassivate && LastSequenceNr <= _snapshotSequenceNr) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
-        });
-        Command<SaveSnapshotFailure>(f =>
+            OnTick(tick);
+            return;
+        }
+        _lastCommandAt = Environment.TickCount64;
+        if (Commanded(message)) return;
+        switch (message)
         {
-            _passivateOnSnapshot = false;
-            Log.Warning("{0}: snapshot failed: {1}", PersistenceId, f.Cause.Message);
-        });
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => Log.Warning("{0}: deleting old snapshots failed: {1}", PersistenceId, f.Cause.Message));
+            case SaveSnapshotSuccess s:
+                _snapshotSequenceNr = Math.Max(_snapshotSequenceNr, s.Metadata.SequenceNr);
+                DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+                if (!_passivateOnSnapshot) return;
+                _passivateOnSnapshot = false;
+                if (CanPassivate && LastSequenceNr <= _snapshotSequenceNr) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+                break;
+            case SaveSnapshotFailure f:
+                _passivateOnSnapshot = false;
+                Log.Warning("{0}: snapshot failed: {1}", PersistenceId, f.Cause.Message);
+                break;
+            case DeleteSnapshotsSuccess:
+                break;
+            case DeleteSnapshotsFailure f:
+                Log.Warning("{0}: deleting old snapshots failed: {1}", PersistenceId, f.Cause.Message);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     protected void AfterWrite(int events = 1)
@@ -98,12 +152,43 @@ public abstract class WindowOwnerActor : ReceivePersistentActor, IWithTimers
 
     protected void ArmIdleTimer()
     {
-        if (HasUnpublishedWindows) Timers.StartSingleTimer(IdleTimer, IdleTick.Instance, _idleClose);
-        else Timers.Cancel(IdleTimer);
+        _idleDueAt = HasUnpublishedWindows ? Environment.TickCount64 + (long)_idleClose.TotalMilliseconds : 0;
+        ScheduleTick();
     }
 
-    private sealed class IdleTick : IDeadLetterSuppression
+    private void OnTick(Tick tick)
     {
-        public static readonly IdleTick Instance = new();
+        if (tick.DueAt == _tickAt) (_tickAt, _tick) = (0, null);
+        var now = Environment.TickCount64;
+        if (_idleDueAt != 0 && now >= _idleDueAt)
+        {
+            _idleDueAt = 0;
+            OnIdle();
+        }
+        if (_passivateAfterMs > 0 && now >= _lastCommandAt + _passivateAfterMs)
+        {
+            _lastCommandAt = now;
+            OnPassivationDue();
+        }
+        ScheduleTick();
     }
+
+    /// <summary>Makes sure a tick is pending no later than the next due time.</summary>
+    private void ScheduleTick()
+    {
+        var due = _passivateAfterMs > 0 ? _lastCommandAt + _passivateAfterMs : long.MaxValue;
+        if (_idleDueAt != 0) due = Math.Min(due, _idleDueAt);
+        if (due == long.MaxValue || _tickAt != 0 && _tickAt <= due) return;
+        _tick?.Cancel();
+        _tickAt = due;
+        _tick = Context.System.Scheduler.ScheduleTellOnceCancelable(TimeSpan.FromMilliseconds(Math.Max(0, due - Environment.TickCount64)), Self, new Tick(due), Self);
+    }
+
+    protected override void PostStop()
+    {
+        _tick?.Cancel();
+        base.PostStop();
+    }
+
+    private sealed record Tick(long DueAt) : IDeadLetterSuppression;
 }

@@ -40,14 +40,27 @@ public sealed class RegionActor : WindowOwnerActor
         _grid = grid;
         _policy = policy;
         _state = new RegionState(region);
-
-        Recover<SnapshotOffer>(o => _state = RegionState.FromSnapshot((RegionSnapshot)o.Snapshot));
-        Recover<MeterWindowsReceived>(e => _state.Apply(e, _policy));
-        Recover<RegionalWindowsEmitted>(e => _state.Apply(e, _policy));
-
-        Command<RecordMeterWindows>(Record);
-        WithWindowOwnerHandlers(() => PersistEmission(idle: true, null));
     }
+
+    protected override bool Recovered(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer o: _state = RegionState.FromSnapshot((RegionSnapshot)o.Snapshot); return true;
+            case MeterWindowsReceived e: _state.Apply(e, _policy); return true;
+            case RegionalWindowsEmitted e: _state.Apply(e, _policy); return true;
+            default: return false;
+        }
+    }
+
+    protected override bool Commanded(object message)
+    {
+        if (message is not RecordMeterWindows command) return false;
+        Record(command);
+        return true;
+    }
+
+    protected override void OnIdle() => PersistEmission(idle: true, null);
 
     protected override bool HasUnpublishedWindows => _state.HasUnemittedWindows;
     protected override object Snapshot() => _state.ToSnapshot();
