@@ -9,6 +9,9 @@ internal static partial class NodeLog
     [LoggerMessage(Level = LogLevel.Information, Message = "SmartGrid node starting: roles [{Roles}], Kafka {Kafka}")]
     public static partial void NodeStarting(this ILogger log, string roles, string? kafka);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "SmartGrid node started {Seconds:F1} s after its process started")]
+    public static partial void NodeStarted(this ILogger log, double seconds);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "readings/s ingested {Ingested:F0} processed {Processed:F0} (duplicates {Duplicates:F0}); consumer lag {Lag}; windows published {Windows}, regional {Regional}, anomalies {Anomalies}, too late {TooLate}")]
     public static partial void Status(this ILogger log, double ingested, double processed, double duplicates, string lag, long windows, long regional, long anomalies, long tooLate);
 

@@ -20,8 +20,16 @@ public sealed class MemberRemovals : IDisposable
     private static readonly TimeSpan ViewPoll = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
+    /// How long one look at the coordinator's view may take. When the dead member ran the coordinator, the local region
+    /// may forward the first look to it before its own death watch fires, and that one is never answered: with 5 s here
+    /// that wait, not the 2 s removal margin, set when the replays began (5.5 s after the removal). A live coordinator
+    /// answers in milliseconds, and a look that times out is only taken again.
+    /// </summary>
+    private static readonly TimeSpan ViewAskTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// How long a replay waits for the coordinator to drop the dead region at most: it drops it its removal margin
-    /// (the resolver's <c>stable-after</c>) after the removal, plus a singleton hand-over when the coordinator died too.
+    /// (<c>akka.cluster.down-removal-margin</c>) after the removal, plus a singleton hand-over when the coordinator died too.
     /// </summary>
     public static readonly TimeSpan HandoverLimit = TimeSpan.FromSeconds(30);
 
@@ -83,7 +91,7 @@ public sealed class MemberRemovals : IDisposable
         {
             try
             {
-                var view = await region.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(5));
+                var view = await region.Ask<CurrentRegions>(GetCurrentRegions.Instance, ViewAskTimeout);
                 // Empty: the region knows no coordinator yet (the dead member ran it and its successor is starting).
                 if (view.Regions.Count > 0 && !view.Regions.Contains(dead))
                 {
