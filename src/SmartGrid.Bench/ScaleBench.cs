@@ -79,8 +79,12 @@ internal static class ScaleBench
         Console.WriteLine($"registered {meters:N0} meters in {registration.TotalSeconds:0.0} s");
 
         clock.Restart();
-        var sent = await ProduceAsync(producer, offsets, ids, start, 0, ticks, null);
-        await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
+        long sent;
+        using (var progress = new Progress(offsets, clock))
+        {
+            sent = await ProduceAsync(producer, offsets, ids, start, 0, ticks, progress.Produced);
+            await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
+        }
         var sustained = sent / clock.Elapsed.TotalSeconds;
         Console.WriteLine($"{sent:N0} readings processed in {clock.Elapsed.TotalSeconds:0.0} s = {sustained:N0} readings/s sustained");
 
@@ -284,6 +288,53 @@ internal static class ScaleBench
         }
         using var self = Process.GetCurrentProcess();
         return (GC.GetTotalMemory(forceFullCollection: false), self.WorkingSet64);
+    }
+
+    /// <summary>
+    /// Every 30 s of the in-process run: readings produced and committed, the rate over the last 30 s, lag, RSS and
+    /// load, so a fleet too large to finish in the time at hand still says how fast it went and where it got to.
+    /// </summary>
+    private sealed class Progress : IDisposable
+    {
+        private static readonly TimeSpan Every = TimeSpan.FromSeconds(30);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _reporting;
+        private long _produced;
+
+        public Progress(GroupOffsets offsets, Stopwatch clock) => _reporting = ReportAsync(offsets, clock, _stop.Token);
+
+        public void Produced(long readings) => Interlocked.Exchange(ref _produced, readings);
+
+        private async Task ReportAsync(GroupOffsets offsets, Stopwatch clock, CancellationToken stop)
+        {
+            var lastCommitted = 0L;
+            var last = TimeSpan.Zero;
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(Every, stop);
+                    // The offsets client blocks on the broker: off the loop that awaits the producer.
+                    var (committed, lag) = await Task.Run(() => (offsets.Committed().Sum(), offsets.Lag()), stop);
+                    var elapsed = clock.Elapsed;
+                    var (_, rss) = Memory(collect: false);
+                    Console.WriteLine($"{elapsed.TotalSeconds,6:0} s  produced {Interlocked.Read(ref _produced),11:N0}  processed {committed,11:N0}  " +
+                                      $"{(committed - lastCommitted) / (elapsed - last).TotalSeconds,8:N0}/s  lag {lag,9:N0}  rss {rss / 1048576.0,7:N0} MiB  " +
+                                      $"load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+                    (lastCommitted, last) = (committed, elapsed);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _reporting.GetAwaiter().GetResult();
+            _stop.Dispose();
+        }
     }
 
     /// <summary>
