@@ -55,6 +55,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         B = Start("b", "processor,services", ports[0], seed: A);
         C = Start("c", "processor,services", ports[1], seed: A);
         await Task.WhenAll(WaitUntilServingAsync(B), WaitUntilServingAsync(C));
+        // A member sees itself Up as soon as the leader's round marks it, the others only when gossip brings them the
+        // news (the leader's rounds are 4 times as frequent as gossip): every spec starts from a view all three share.
+        await Task.WhenAll(Nodes.Select(node => WaitUntilServingAsync(node, members: Nodes.Count)));
         StartedIn = clock.Elapsed;
     }
 
@@ -90,7 +93,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     ];
 
     /// <summary>Until the node's command endpoint answers and the node itself is Up.</summary>
-    private static async Task WaitUntilServingAsync(ClusterNode node)
+    /// <summary>Until <paramref name="node"/> sees itself Up, and with <paramref name="members"/> also that many members, all Up.</summary>
+    private static async Task WaitUntilServingAsync(ClusterNode node, int? members = null)
     {
         await node.Process.WaitForLogAsync("Management endpoint (smartgrid-cmd) listening", StartTimeout);
         using var client = new NodeClient(node.Host, Token);
@@ -99,9 +103,11 @@ public sealed class ClusterFixture : IAsyncLifetime
         while (true)
         {
             var output = await client.RunAsync(request, CancellationToken.None);
-            var members = output.Tables[0];
-            var self = members.Rows.FirstOrDefault(r => r[members.Columns.ToList().IndexOf("self")] == "*");
-            if (self is not null && self[members.Columns.ToList().IndexOf("status")] == "Up") return;
+            var table = output.Tables[0];
+            var status = table.Columns.ToList().IndexOf("status");
+            var self = table.Rows.FirstOrDefault(r => r[table.Columns.ToList().IndexOf("self")] == "*");
+            var allUp = members is not { } expected || (table.Rows.Count == expected && table.Rows.All(r => r[status] == "Up"));
+            if (self is not null && self[status] == "Up" && allUp) return;
             if (DateTime.UtcNow > until) throw new TimeoutException($"node {node.Name} was not Up within {StartTimeout}: {string.Join(" | ", output.Messages)}");
             await Task.Delay(250);
         }
