@@ -246,7 +246,8 @@ internal static class ScaleBench
     private static async Task<NodeProcess> StartNodeAsync(BenchDatabase database, EmbeddedKafkaBroker broker, int port, int? seedPort, TimeSpan session, string log)
     {
         var node = NodeProcess.Start(NodeArgs(database, broker, port, seedPort, session), log);
-        await node.WaitForLogAsync("Kafka consumer stream-processor-group: assigned", NodeReady);
+        // Up beside the other processor, if any, with whatever partitions the cluster gives it.
+        await node.WaitForLogAsync(NodeProcess.ReadingPartitions(seedPort is null ? 1 : 2), NodeReady);
         return node;
     }
 

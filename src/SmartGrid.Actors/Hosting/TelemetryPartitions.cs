@@ -100,7 +100,7 @@ public static class TelemetryPartitions
         private void Apply()
         {
             var owned = Owned(_cluster.SelfUniqueAddress, _members.Values, _handingOver);
-            if (owned.SequenceEqual(_owned)) return;
+            // Every view is logged (processor membership changes are rare): which partitions a node read when is in its log.
             _log.Info("telemetry partitions: reading [{0}] (was [{1}]); processors {2}{3}", string.Join(",", owned), string.Join(",", _owned),
                 string.Join(", ", _members.Values.Select(m => $"{m.Address} {m.Status}")),
                 _handingOver.Count > 0 ? $"; waiting for the shards of {string.Join(", ", _handingOver.Select(m => m.Address))}" : "");
