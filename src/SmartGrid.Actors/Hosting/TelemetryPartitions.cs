@@ -43,13 +43,15 @@ public static class TelemetryPartitions
     /// <summary>How members are named to the hash: the address and its incarnation, the same string on every node.</summary>
     public static string Key(UniqueAddress member) => $"{member.Address}#{member.Uid}";
 
-    /// <summary>The members that hold partitions, from one node's view; see <see cref="TelemetryPartitions"/>.</summary>
-    internal static IReadOnlyList<int> Owned(UniqueAddress self, IEnumerable<Member> members, IEnumerable<UniqueAddress> handingOver)
+    /// <summary>
+    /// The partitions <paramref name="self"/> reads, from its view of the processor members (their status) and of the
+    /// removed ones whose shards are still moving (<paramref name="handingOver"/>); see <see cref="TelemetryPartitions"/>.
+    /// </summary>
+    public static IReadOnlyList<int> Owned(UniqueAddress self, IReadOnlyDictionary<UniqueAddress, MemberStatus> members, IEnumerable<UniqueAddress> handingOver)
     {
-        var view = members.ToList();
-        if (view.FirstOrDefault(m => m.UniqueAddress.Equals(self)) is not { Status: MemberStatus.Up })
+        if (members.GetValueOrDefault(self, MemberStatus.Removed) != MemberStatus.Up)
             return [];
-        var holders = view.Where(m => m.Status is MemberStatus.Up or MemberStatus.Down).Select(m => m.UniqueAddress)
+        var holders = members.Where(m => m.Value is MemberStatus.Up or MemberStatus.Down).Select(m => m.Key)
             .Concat(handingOver).Distinct().Select(Key).ToList();
         return PartitionOwnership.OwnedBy(Key(self), Count, holders);
     }
@@ -99,7 +101,7 @@ public static class TelemetryPartitions
 
         private void Apply()
         {
-            var owned = Owned(_cluster.SelfUniqueAddress, _members.Values, _handingOver);
+            var owned = Owned(_cluster.SelfUniqueAddress, _members.ToDictionary(m => m.Key, m => m.Value.Status), _handingOver);
             // Every view is logged (processor membership changes are rare): which partitions a node read when is in its log.
             _log.Info("telemetry partitions: reading [{0}] (was [{1}]); processors {2}{3}", string.Join(",", owned), string.Join(",", _owned),
                 string.Join(", ", _members.Values.Select(m => $"{m.Address} {m.Status}")),
