@@ -61,7 +61,7 @@ public sealed class TelemetryPartitionsSpecs
     [Fact]
     public void Should_give_a_leaving_members_partitions_to_the_others_at_once()
     {
-        // A member that leaves has drained its stream first: the survivors read its partitions as soon as it is Leaving.
+        // A member that leaves stops reading when it is Leaving (after draining, when a signal stopped it): the survivors read its partitions at once.
         Assert.NotEqual(Every, Owned(A, (A, MemberStatus.Up), (B, MemberStatus.Up)));
         Assert.Equal(Every, Owned(A, (A, MemberStatus.Up), (B, MemberStatus.Leaving)));
         Assert.Equal(Every, Owned(A, (A, MemberStatus.Up), (B, MemberStatus.Exiting)));
