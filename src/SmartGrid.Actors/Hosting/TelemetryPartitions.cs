@@ -16,8 +16,8 @@ namespace SmartGrid.Actors.Hosting;
 /// dead member's partitions once the dead member's shards have moved, without waiting for a group to notice.
 /// <para>Who holds partitions: the processor members that are Up, and a downed one until it is removed and its meters'
 /// shards have left the shard coordinator's view (<see cref="MemberRemovals.HandOverAsync"/>): asks sent to its meters
-/// before that are never answered. A Leaving or Exiting member holds none (a node that leaves drains its stream
-/// first), nor does this node when it is not Up itself (a node that the split-brain resolver downs takes nothing over
+/// before that are never answered. A Leaving or Exiting member holds none (stopped by a signal, it drains its stream
+/// first; told to leave, it stops reading as soon as it sees itself Leaving), nor does this node when it is not Up itself (a node that the split-brain resolver downs takes nothing over
 /// from the side that won). An unreachable member keeps its partitions until the resolver decides.</para>
 /// <para>There is no barrier between nodes: when a member joins, it may start a partition a moment before the old owner's
 /// view shows it Up and stops it. Both then send the same partition's readings to the same meters, each as its own
