@@ -20,6 +20,16 @@ public static class KafkaConsumer
         CommittablePartitionedSource<TKey, TValue>(ConsumerSettings<TKey, TValue> settings, params IEnumerable<string> topics) =>
         Source.FromGraph(new PartitionedSourceStage<TKey, TValue>(settings, topics, commitsExpected: true));
 
+    /// <summary>
+    /// The same sub-sources for the partitions of <paramref name="assignment"/>, which the application sets: the consumer
+    /// joins no group, starts each partition at the group's committed offset and commits to the group as a
+    /// non-member (see <see cref="PartitionAssignment"/>). Every reader of the group must work this way: a broker refuses such
+    /// commits while any member is subscribed to the group.
+    /// </summary>
+    public static Source<(TopicPartition Partition, Source<CommittableMessage<TKey, TValue>, NotUsed> Messages), IControl>
+        CommittablePartitionedSource<TKey, TValue>(ConsumerSettings<TKey, TValue> settings, PartitionAssignment assignment) =>
+        Source.FromGraph(new PartitionedSourceStage<TKey, TValue>(settings, [], commitsExpected: true, assignment));
+
     /// <summary>All assigned partitions merged; order is kept within each partition only.</summary>
     public static Source<CommittableMessage<TKey, TValue>, IControl> CommittableSource<TKey, TValue>(
         ConsumerSettings<TKey, TValue> settings, params IEnumerable<string> topics) =>

@@ -59,7 +59,7 @@ public sealed class JournalBackPressureSpecs(ActorDatabase database, ITestOutput
         var consumer = ConsumerSettings.Create(broker.BootstrapServers, group, Deserializers.Utf8,
             new TelemetryConsumer.ReadingDeserializer(new ReadingValidator(), TimeProvider.System)) with { MaxBufferPerPartition = 2_000 };
         var meters = ActorRegistry.Get<MeterActor>();
-        var (control, pass) = TelemetryConsumer.Create(consumer, meters,
+        var (control, pass) = TelemetryConsumer.Create(consumer, PartitionAssignment.All(Topics.RawReadings, 2), meters,
                 new TelemetryConsumer.Settings(1_000, TimeSpan.FromMilliseconds(500), 2, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)),
                 CommitterSettings.Default, Sys.Materializer())
             .ToMaterialized(Sink.Ignore<Akka.Done>(), Keep.Both)

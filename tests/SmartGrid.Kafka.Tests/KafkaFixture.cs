@@ -44,6 +44,11 @@ public sealed class KafkaFixture : IDisposable
         Assert.Empty(errors);
     }
 
+    /// <summary>Produces <paramref name="perPartition"/> records to every partition, values prefixed with <paramref name="round"/>.</summary>
+    public void ProduceRound(string topic, int partitions, int perPartition, string round) =>
+        Produce(topic, Enumerable.Range(0, perPartition)
+            .SelectMany(i => Enumerable.Range(0, partitions).Select(p => ($"k{p}", $"{round}{i}", (int?)p))));
+
     /// <summary>The group's committed offset per partition (-1001 = none).</summary>
     public Dictionary<int, long> Committed(string groupId, string topic, int partitions)
     {

@@ -1,62 +1,17 @@
-using System.Collections.Concurrent;
-using Akka;
-using Akka.Streams.Dsl;
-using Confluent.Kafka;
 using Xunit.Abstractions;
 
 namespace SmartGrid.Kafka.Tests;
 
 public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output) : KafkaSpec(kafka, output)
 {
-    private sealed class Member
-    {
-        public readonly ConcurrentDictionary<int, byte> Active = new();
-        /// <summary>How often each partition's sub-stream was started: once, if no rebalance took it away meanwhile.</summary>
-        public readonly ConcurrentDictionary<int, int> Starts = new();
-        public readonly ConcurrentQueue<(int Partition, long Offset)> Seen = new();
-        public IControl Control = null!;
-        public Task<Done> Done = null!;
-        public string Assigned => string.Join(",", Active.Keys.Order());
-    }
-
     /// <param name="tune">Adjusts the member's consumer settings.</param>
-    /// <param name="gate">Every message waits for it before it counts as seen: a downstream that does not move until it completes.</param>
-    private Member Join(string group, string topic,
+    /// <param name="gate">Every message waits for it before it counts as seen.</param>
+    private TrackingReader Join(string group, string topic,
         Func<ConsumerSettings<string, string>, ConsumerSettings<string, string>>? tune = null, Task? gate = null)
     {
-        var member = new Member();
         var settings = StringConsumer(group).WithProperty("partition.assignment.strategy", "cooperative-sticky");
-        var (control, done) = KafkaConsumer.CommittablePartitionedSource(tune?.Invoke(settings) ?? settings, topic)
-            .MergePartitions(16, (tp, messages) =>
-            {
-                var partition = tp.Partition.Value;
-                member.Active[partition] = 0;
-                member.Starts.AddOrUpdate(partition, 1, (_, n) => n + 1);
-                return messages
-                    .SelectAsync(1, async m =>
-                    {
-                        if (gate is not null)
-                            await gate;
-                        member.Seen.Enqueue((partition, m.Record.Offset.Value));
-                        return m.CommittableOffset;
-                    })
-                    .WatchTermination((mat, terminated) =>
-                    {
-                        terminated.ContinueWith(t => member.Active.TryRemove(partition, out var _));
-                        return mat;
-                    });
-            })
-            .ToMaterialized(Committer.Sink(new CommitterSettings { MaxInterval = TimeSpan.FromMilliseconds(50) }), Keep.Both)
-            .Run(Materializer);
-        member.Control = control;
-        member.Done = done;
-        return member;
+        return TrackingReader.Run(KafkaConsumer.CommittablePartitionedSource(tune?.Invoke(settings) ?? settings, topic), Materializer, gate);
     }
-
-    /// <summary>Produces <paramref name="perPartition"/> records to every partition, values prefixed with <paramref name="round"/>.</summary>
-    private void ProduceRound(string topic, int partitions, int perPartition, string round) =>
-        Kafka.Produce(topic, Enumerable.Range(0, perPartition)
-            .SelectMany(i => Enumerable.Range(0, partitions).Select(p => ($"k{p}", $"{round}{i}", (int?)p))));
 
     [Fact]
     public async Task Should_split_partitions_between_two_members_and_hand_over_only_those_that_move()
@@ -64,7 +19,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
         const int partitions = 4, perPartition = 50;
         var topic = Kafka.CreateTopic("rebalance", partitions);
         var group = KafkaFixture.Unique("rebalance");
-        ProduceRound(topic, partitions, perPartition, "a");
+        Kafka.ProduceRound(topic, partitions, perPartition, "a");
 
         var a = Join(group, topic);
         await Eventually(() => a.Active.Count == partitions, 15, "first member owning every partition");
@@ -80,9 +35,9 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
         Assert.All(kept, p => Assert.Equal(1, a.Starts[p]));
 
         // Records produced now go to whoever owns their partition.
-        ProduceRound(topic, partitions, perPartition, "b");
+        Kafka.ProduceRound(topic, partitions, perPartition, "b");
         var total = partitions * perPartition * 2;
-        await Eventually(() => a.Seen.Select(s => s).Concat(b.Seen).Distinct().Count() == total, 15, "both members consuming");
+        await Eventually(() => a.Seen.Concat(b.Seen).Distinct().Count() == total, 15, "both members consuming");
         var bPartitions = b.Active.Keys.ToList();
 
         // B leaves: A takes its partitions over and carries on from B's commits.
@@ -90,7 +45,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
         await Eventually(() => a.Active.Count == partitions, 60, $"first member taking over (has {a.Assigned})");
         Assert.All(kept, p => Assert.Equal(1, a.Starts[p]));
 
-        ProduceRound(topic, partitions, perPartition, "c");
+        Kafka.ProduceRound(topic, partitions, perPartition, "c");
         total += partitions * perPartition;
         await Eventually(() => a.Seen.Concat(b.Seen).Distinct().Count() == total, 15, "every record consumed");
 
@@ -111,7 +66,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
         const int partitions = 4, perPartition = 300;
         var topic = Kafka.CreateTopic("paused-rebalance", partitions);
         var group = KafkaFixture.Unique("paused-rebalance");
-        ProduceRound(topic, partitions, perPartition, "a");
+        Kafka.ProduceRound(topic, partitions, perPartition, "a");
 
         // A's downstream does not move, so each of its partition buffers fills and the partition is paused.
         var stuck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -132,7 +87,7 @@ public sealed class RebalanceSpecs(KafkaFixture kafka, ITestOutputHelper output)
         await Within(b.Control.DrainAndShutdown(b.Done), 15, "second member leaving");
         await Eventually(() => a.Control.Metrics.AssignedPartitions == partitions, 60, "first member taking the partitions back");
         stuck.SetResult();
-        ProduceRound(topic, partitions, perPartition, "b");
+        Kafka.ProduceRound(topic, partitions, perPartition, "b");
 
         string Missing() => string.Join(", ", Enumerable.Range(0, partitions).Select(p =>
             $"{p}: {2 * perPartition - a.Seen.Concat(b.Seen).Where(s => s.Partition == p).Select(s => s.Offset).Distinct().Count()}"));

@@ -120,26 +120,41 @@ public sealed class NodeProcess : IDisposable
     }
 
     /// <summary>Waits until the log shows <paramref name="text"/>; fails early if the process exits first.</summary>
-    public async Task WaitForLogAsync(string text, TimeSpan timeout)
+    public Task WaitForLogAsync(string text, TimeSpan timeout) =>
+        WaitForLogAsync(log => log.Contains(text, StringComparison.Ordinal), $"'{text}'", timeout);
+
+    /// <summary>Waits until a line of the log matches <paramref name="pattern"/>; fails early if the process exits first.</summary>
+    public Task WaitForLogAsync(System.Text.RegularExpressions.Regex pattern, TimeSpan timeout) =>
+        WaitForLogAsync(pattern.IsMatch, $"a line matching /{pattern}/", timeout);
+
+    private async Task WaitForLogAsync(Func<string, bool> shows, string what, TimeSpan timeout)
     {
         var until = DateTime.UtcNow + timeout;
         while (true)
         {
             lock (_gate)
-                if (_recent.ToString().Contains(text, StringComparison.Ordinal)) return;
+                if (shows(_recent.ToString())) return;
             if (_process.HasExited)
             {
                 // Its last lines may still be in the pipes: read them to the end before deciding.
                 await Task.WhenAny(Task.WhenAll(_stdoutClosed.Task, _stderrClosed.Task), Task.Delay(TimeSpan.FromSeconds(5)));
                 lock (_gate)
-                    if (_recent.ToString().Contains(text, StringComparison.Ordinal)) return;
-                throw new InvalidOperationException($"node process {Id} exited with code {_process.ExitCode} before its log showed '{text}'");
+                    if (shows(_recent.ToString())) return;
+                throw new InvalidOperationException($"node process {Id} exited with code {_process.ExitCode} before its log showed {what}");
             }
             if (DateTime.UtcNow > until)
-                throw new TimeoutException($"node process {Id} did not log '{text}' within {timeout}");
+                throw new TimeoutException($"node process {Id} did not log {what} within {timeout}");
             await Task.Delay(100);
         }
     }
+
+    /// <summary>
+    /// The line a processor logs once it is Up beside <paramref name="processors"/> - 1 others, all Up, whichever raw_readings
+    /// partitions the cluster gives it (possibly none: a member of two reads none of the six in about one cluster of 64).
+    /// </summary>
+    public static System.Text.RegularExpressions.Regex ReadingPartitions(int processors) =>
+        new($@"telemetry partitions: reading \[[^\]\n]*\][^\n]*processors {string.Join(", ", Enumerable.Repeat(@"\S+ Up", processors))}(;|\r?$)",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
 
     /// <summary>SIGKILL (no shutdown hooks, no flush, no goodbye to the cluster or the consumer group), then waits until it is gone.</summary>
     public async Task KillAsync(TimeSpan timeout)

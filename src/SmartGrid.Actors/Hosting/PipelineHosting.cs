@@ -47,7 +47,10 @@ public static class PipelineHosting
                 sp.GetRequiredService<ProjectionOffsets>(), projection.HandleAsync));
         }, new ClusterSingletonOptions { Role = role }, createProxyToo: false);
 
-    /// <summary>raw_readings to the meters: one back-pressured sub-stream per partition, offsets committed after each checkpoint.</summary>
+    /// <summary>
+    /// raw_readings to the meters: one back-pressured sub-stream per partition, offsets committed after each checkpoint.
+    /// The cluster decides which node reads which partition (<see cref="TelemetryPartitions"/>), not a consumer group.
+    /// </summary>
     public static AkkaConfigurationBuilder AddTelemetryStream(this AkkaConfigurationBuilder builder, PipelineSettings pipeline, string kafkaBootstrap, string role) =>
         builder.AddStartup((system, registry) =>
         {
@@ -55,7 +58,8 @@ public static class PipelineHosting
             var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
             var removals = MemberRemovals.Watch(system, role, registry.Get<MeterActor>());
             MeterWake.Start(registry.Get<MeterActor>(), new JournalRecency(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()), pipeline, removals, log);
-            var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, registry.Get<MeterActor>(),
+            var partitions = TelemetryPartitions.Watch(system, role, registry.Get<MeterActor>());
+            var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, partitions, registry.Get<MeterActor>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
                 CommitterSettings.Default, materializer, gate, () => removals.Current), log, materializer);
             ConsumerDrain.Get(system).Add(telemetry);

@@ -41,10 +41,11 @@ public sealed class PipelineSettings
     /// </summary>
     public TimeSpan JournalCleanupInterval { get; set; } = TimeSpan.FromMinutes(1);
     /// <summary>
-    /// The raw_readings consumers' Kafka session (<c>session.timeout.ms</c>): how long a member killed without leaving
-    /// keeps its partitions, so also how long a node restarted after <c>kill -9</c> waits for them. 6 s is the lowest a
-    /// stock broker accepts; the embedded broker takes less. Shorter costs a needless rebalance whenever a loaded host
-    /// misses heartbeats (every 1 s) for that long; nothing is lost then, the partitions replay from their commits.
+    /// The raw archive consumer's Kafka session (<c>session.timeout.ms</c>): how long an archiver killed without leaving
+    /// keeps its partitions, so also how long a node restarted after <c>kill -9</c> waits before it archives again. The
+    /// telemetry consumer joins no group (the cluster assigns its partitions, <see cref="TelemetryPartitions"/>), so no
+    /// session delays processing. 6 s is the lowest a stock broker accepts; the embedded broker takes less. Shorter costs
+    /// a needless rebalance whenever a loaded host misses heartbeats (every 1 s) for that long; nothing is lost then.
     /// </summary>
     public TimeSpan ConsumerSessionTimeout { get; set; } = TimeSpan.FromSeconds(6);
 }

@@ -43,18 +43,19 @@ public static class TelemetryConsumer
     public const int DefaultAsksInFlight = 2_000;
 
     /// <summary>One pass of the stream: completes (or fails) when the consumer stops; see <see cref="Hosting.RestartingConsumer"/>.</summary>
+    /// <param name="partitions">The raw_readings partitions this node reads, which the cluster decides (<see cref="Hosting.TelemetryPartitions"/>).</param>
     /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
     /// <param name="abandon">
     /// The next member removal, taken when a partition run starts (see <see cref="Hosting.MemberRemovals"/>): it
     /// cancels the run's asks at once, and the partition is read again from its commits, and only it, once the dead
     /// member's shards have left the coordinator's view, instead of waiting out the ask timeout for answers that cannot come.
     /// </param>
-    public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, IActorRef meters,
+    public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, PartitionAssignment partitions, IActorRef meters,
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, Func<MemberRemovals.Removal>? abandon = null)
     {
         var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
         var places = new AskPlaces(new SemaphoreSlim(settings.AsksInFlight), new SemaphoreSlim(settings.AsksInFlight));
-        return KafkaConsumer.CommittablePartitionedSource(consumer, [Topics.RawReadings])
+        return KafkaConsumer.CommittablePartitionedSource(consumer, partitions)
             .SelectAsyncUnordered(64, partition => RunReplayingLost(partition.Item2,
                 Asks.For(meters, settings.AskTimeout, journalFailures, places, abandon?.Invoke()), settings, committer, materializer, gate));
     }

@@ -36,6 +36,9 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
 
     private readonly ConsumerSettings<TKey, TValue> _settings;
     private readonly string[] _topics;
+    private readonly PartitionAssignment? _assignment;
+    private readonly Action _wakeUp;
+    private long _assignmentApplied = -1; // consumer thread
     private readonly bool _commitsExpected;
     private readonly int _lowWater;
     private readonly CapturingDeserializer<TKey> _keyDeserializer;
@@ -81,12 +84,15 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
     private long _idleTicks;
     private long _retiredEmitted; // emitted by assignments that are gone
 
-    public ConsumerHub(ConsumerSettings<TKey, TValue> settings, IEnumerable<string> topics, bool commitsExpected)
+    /// <param name="assignment">The partitions to read, decided outside Kafka (the consumer then joins no group); null: subscribe to <paramref name="topics"/> in the group.</param>
+    public ConsumerHub(ConsumerSettings<TKey, TValue> settings, IEnumerable<string> topics, bool commitsExpected, PartitionAssignment? assignment = null)
     {
         settings.Validate();
         _settings = settings;
         _topics = topics.ToArray();
-        if (_topics.Length == 0)
+        _assignment = assignment;
+        _wakeUp = () => _wake.Set();
+        if (_topics.Length == 0 && assignment is null)
             throw new ArgumentException("At least one topic is required", nameof(topics));
         _commitsExpected = commitsExpected;
         _lowWater = Math.Max(1, settings.MaxBufferPerPartition / 2);
@@ -234,7 +240,10 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
                 _deadLetterProducer = new ProducerBuilder<byte[], byte[]>(_settings.ToDeadLetterProducerConfig())
                     .SetLogHandler((_, m) => LogLibrdkafka(m))
                     .Build();
-            _consumer.Subscribe(_topics);
+            if (_assignment is null)
+                _consumer.Subscribe(_topics);
+            else
+                _assignment.Changed += _wakeUp;
 
             while (!_shutdownRequested)
             {
@@ -319,7 +328,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         if (_stopRequested)
             return false;
         if (_assigned.Count == 0)
-            return true; // polling is how the group assignment arrives
+            return _assignment is null; // polling is how the group assignment arrives; a manual one wakes the loop itself
         foreach (var buffer in _assigned.Values)
         {
             if (!buffer.Paused && !buffer.Abandoned && buffer.Count < _lowWater)
@@ -339,6 +348,7 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             _listener?.OnStopped();
         }
         ApplyReplays();
+        ApplyAssignment();
 
         List<TopicPartition>? toPause = null, toResume = null;
         // librdkafka keeps a partition's pause flag across an incremental revoke and re-assign: a partition this
@@ -403,6 +413,35 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
                 from >= 0 ? from.ToString(System.Globalization.CultureInfo.InvariantCulture) : "its current position");
             _listener?.OnRevoked([old]);
             _listener?.OnAssigned([fresh]);
+        }
+    }
+
+    /// <summary>
+    /// Brings the consumer's partitions to the manual <see cref="PartitionAssignment"/>, through the same paths as a
+    /// group's incremental rebalance: a dropped partition's sub-source completes and its commits are ignored; a new one
+    /// starts from the group's committed offset (librdkafka fetches it; <c>auto.offset.reset</c> without one).
+    /// </summary>
+    private void ApplyAssignment()
+    {
+        if (_assignment is null || _stopRequested)
+            return;
+        // The version before the set: a change in between is applied again on the next turn, to the same effect.
+        var version = _assignment.Version;
+        if (version == _assignmentApplied)
+            return;
+        _assignmentApplied = version;
+        var wanted = _assignment.Partitions;
+        var gone = _assigned.Keys.Where(tp => !wanted.Contains(tp)).ToList();
+        var added = wanted.Where(tp => !_assigned.ContainsKey(tp)).OrderBy(tp => tp.Partition.Value).ToList();
+        if (gone.Count > 0)
+        {
+            _consumer!.IncrementalUnassign(gone);
+            OnRevoked(gone, "unassigned");
+        }
+        if (added.Count > 0)
+        {
+            _consumer!.IncrementalAssign(added);
+            OnAssigned(added);
         }
     }
 
@@ -617,6 +656,8 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
         _stopHandled = true;
         _stopped.TrySetResult();
         _listener = null; // the revocation that Close() triggers concerns nobody any more
+        if (_assignment is not null)
+            _assignment.Changed -= _wakeUp;
 
         // Commits already requested go out before the consumer leaves the group.
         _commitsClosed = true;

@@ -15,14 +15,16 @@ internal abstract class ConsumerSourceStage<TKey, TValue, TOut> : GraphStageWith
     private readonly ConsumerSettings<TKey, TValue> _settings;
     private readonly string[] _topics;
     private readonly bool _commitsExpected;
+    private readonly PartitionAssignment? _assignment;
 
     protected ConsumerSourceStage(ConsumerSettings<TKey, TValue> settings, IEnumerable<string> topics, bool commitsExpected,
-        string name, string outletName)
+        string name, string outletName, PartitionAssignment? assignment = null)
     {
         settings.Validate();
         _settings = settings;
         _topics = topics.ToArray();
         _commitsExpected = commitsExpected;
+        _assignment = assignment;
         Out = new Outlet<TOut>(outletName);
         Shape = new SourceShape<TOut>(Out);
         InitialAttributes = Attributes.CreateName(name);
@@ -36,7 +38,7 @@ internal abstract class ConsumerSourceStage<TKey, TValue, TOut> : GraphStageWith
 
     public override ILogicAndMaterializedValue<IControl> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
-        var hub = new ConsumerHub<TKey, TValue>(_settings, _topics, _commitsExpected);
+        var hub = new ConsumerHub<TKey, TValue>(_settings, _topics, _commitsExpected, _assignment);
         return new LogicAndMaterializedValue<IControl>(CreateLogic(hub), hub);
     }
 

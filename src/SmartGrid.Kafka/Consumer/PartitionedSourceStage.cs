@@ -8,9 +8,10 @@ namespace SmartGrid.Kafka;
 /// Emits one sub-source per assigned partition; materializes the consumer's <see cref="IControl"/>.
 /// Starting the stage starts the consumer thread; the stage completes when the consumer is stopped.
 /// </summary>
-internal sealed class PartitionedSourceStage<TKey, TValue>(ConsumerSettings<TKey, TValue> settings, IEnumerable<string> topics, bool commitsExpected)
+internal sealed class PartitionedSourceStage<TKey, TValue>(ConsumerSettings<TKey, TValue> settings, IEnumerable<string> topics, bool commitsExpected,
+    PartitionAssignment? assignment = null)
     : ConsumerSourceStage<TKey, TValue, (TopicPartition, Source<CommittableMessage<TKey, TValue>, NotUsed>)>(
-        settings, topics, commitsExpected, "KafkaPartitionedSource", "KafkaConsumer.PartitionedSource.out")
+        settings, topics, commitsExpected, "KafkaPartitionedSource", "KafkaConsumer.PartitionedSource.out", assignment)
 {
     protected override Logic CreateLogic(ConsumerHub<TKey, TValue> hub) => new PartitionedLogic(this, hub);
 

@@ -21,7 +21,7 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan TruthDeadline = TimeSpan.FromSeconds(120);
-    /// <summary>What the node logs when the raw_readings partitions are its own (after the dead member's session expired).</summary>
+    /// <summary>What the node logs when the raw_readings partitions are its own (the cluster gives them to it once it is Up).</summary>
     private const string AssignedLogLine = "Kafka consumer stream-processor-group: assigned";
 
     private readonly List<NodeProcess> _nodes = [];
