@@ -46,6 +46,7 @@ public sealed class RegionActor : WindowOwnerActor
         : base(PersistenceIdPrefix + region, idleClose, snapshotEvery)
     {
         JournalPluginId = AkkaConfiguration.RegionJournalPluginId;
+        SnapshotPluginId = AkkaConfiguration.RegionSnapshotPluginId;
         _capacityKw = capacityKw;
         _grid = grid;
         _policy = policy;
