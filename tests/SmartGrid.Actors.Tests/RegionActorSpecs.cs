@@ -92,4 +92,32 @@ public sealed class RegionActorSpecs(ActorDatabase database, ITestOutputHelper o
         Assert.Equal((Noon, 3), (amended.Aggregate.WindowStart, amended.Aggregate.MeterCount));
         Assert.Equal(360, amended.Aggregate.TotalPowerKw, 9);
     }
+
+    [Fact]
+    public async Task Should_snapshot_once_the_meter_windows_received_since_outnumber_those_it_holds_and_recover_from_it()
+    {
+        // Events far below the count that snapshots (1,000): at a million meters each event carries hundreds of windows.
+        var region = Region();
+        var fleet = Enumerable.Range(0, RegionActor.MinWindowsBetweenSnapshots).Select(i => $"MTR-{i:D8}").ToList();
+        Assert.Equal(fleet.Count / 2, await RecordAsync(region, fleet.Take(fleet.Count / 2).Select(m => Window(m, Noon, 1)).ToArray()));
+        Assert.Equal(0, await Database.SnapshotSequenceNrAsync(PersistenceId));
+
+        // Received since the last snapshot (none) now as many as held, and the minimum: a snapshot, whatever the event count.
+        await RecordAsync(region, fleet.Skip(fleet.Count / 2).Select(m => Window(m, Noon, 1)).ToArray());
+        await AwaitConditionAsync(async () => await Database.SnapshotSequenceNrAsync(PersistenceId) > 0, Patience, cancellationToken: TestContext.Current.CancellationToken);
+        var snapshotAt = await Database.SnapshotSequenceNrAsync(PersistenceId);
+
+        // Half the state again is not enough for the next: the region holds the fleet's noon windows and these.
+        await RecordAsync(region, fleet.Take(fleet.Count / 2).Select(m => Window(m, Noon.AddMinutes(1), 2)).ToArray());
+        Assert.Equal(snapshotAt, await Database.SnapshotSequenceNrAsync(PersistenceId));
+        await StopAsync(region);
+
+        // Back from the snapshot and the one event after it: noon knows every meter, and minute 1 its half of the fleet.
+        var recovered = Region();
+        Assert.Equal(0, await RecordAsync(recovered, Window(fleet[^1], Noon, 1)));
+        Assert.Equal(1, await RecordAsync(recovered, Window(fleet[^1], Noon.AddMinutes(2), 3)));
+        var published = await PublishedAsync();
+        Assert.Equal(fleet.Count, Assert.Single(published, w => w.Aggregate.WindowStart == Noon).Aggregate.MeterCount);
+        Assert.Equal(fleet.Count / 2, Assert.Single(published, w => w.Aggregate.WindowStart == Noon.AddMinutes(1)).Aggregate.MeterCount);
+    }
 }

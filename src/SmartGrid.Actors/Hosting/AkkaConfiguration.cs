@@ -17,6 +17,13 @@ public static class AkkaConfiguration
     public const string RegionJournalPluginId = "akka.persistence.journal." + RegionJournalId;
 
     /// <summary>
+    /// The snapshot store the region actors save and load through (the same table, the plugin's own store): a region's
+    /// snapshot holds every meter's windows (13 MB a region at 300,000 meters), and through the meters' batched store its
+    /// load shared a statement with, and its save a write place among, the meters' recoveries and snapshots.
+    /// </summary>
+    public const string RegionSnapshotPluginId = "akka.persistence.snapshot-store." + RegionJournalId;
+
+    /// <summary>
     /// The journal writes a batch of rows with linq2db's bulk copy, which on PostgreSQL defaults to
     /// one INSERT whose text spells every payload out in hex: megabytes of string per batch, built
     /// and parsed again by the server, and large-object-heap garbage that forced a full GC every
@@ -45,6 +52,14 @@ public static class AkkaConfiguration
         // The projections poll by tag; a short interval keeps window-close → row latency low.
         QueryRefreshInterval = TimeSpan.FromMilliseconds(100),
         TagStorageMode = Akka.Persistence.Sql.Config.TagMode.Csv,
+    };
+
+    private static SqlSnapshotOptions Snapshots(string postgres, bool isDefault, string identifier) => new(isDefault, identifier)
+    {
+        ConnectionString = postgres,
+        ProviderName = ProviderName.PostgreSQL15,
+        // Migration 0068 makes the table; see there why the plugin must not check at start.
+        AutoInitialize = false,
     };
 
     /// <summary>
@@ -83,18 +98,13 @@ public static class AkkaConfiguration
             })
             .WithSqlPersistence(
                 journalOptions: Journal(postgres, isDefault: true, "sql"),
-                snapshotOptions: new SqlSnapshotOptions(true)
-                {
-                    ConnectionString = postgres,
-                    ProviderName = ProviderName.PostgreSQL15,
-                    // Migration 0068 makes the table; see there why the plugin must not check at start.
-                    AutoInitialize = false,
-                })
+                snapshotOptions: Snapshots(postgres, isDefault: true, "sql"))
             // Regions write to the same tables through a writer of their own: behind the meters'
             // checkpoints (thousands of writes every few seconds) a region's write waited its
             // turn for seconds, and with it the whole window projection.
             .WithSqlPersistence(
-                journalOptions: Journal(postgres, isDefault: false, RegionJournalId))
+                journalOptions: Journal(postgres, isDefault: false, RegionJournalId),
+                snapshotOptions: Snapshots(postgres, isDefault: false, RegionJournalId))
             .AddHocon(BatchedRecovery, HoconAddMode.Prepend)
             .AddHocon(Metering.MeterMailbox.Hocon, HoconAddMode.Prepend)
             .WithActors((system, registry) =>

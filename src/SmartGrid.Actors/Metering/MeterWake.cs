@@ -10,20 +10,26 @@ namespace SmartGrid.Actors.Metering;
 /// recovery): a meter starts when a message reaches it. One promise needs more than that: a meter
 /// that falls silent closes its windows after <c>IdleClose</c>, and if its node dies first, the
 /// windows it persisted but never published would wait for a reading that may never come. So when
-/// a processor starts, and when another processor is removed, this asks every meter that wrote to
-/// the journal within the horizon (idle close, a checkpoint and a margin) before the journal's
-/// newest write: the ask starts it on its shard's node, its recovery arms the idle close, and it
-/// passivates afterwards. A few asks at a time, behind the readings: recovery stays lazy and
-/// bounded, and meters that still report are started by their readings anyway.
+/// a processor starts, and when another processor is removed, this notes the journal's newest write
+/// (the moment the dead node stopped writing, near enough), lets the telemetry stream run for
+/// <c>settle</c>, and then asks only the meters that wrote within the horizon (idle close, a checkpoint
+/// and a margin) before that moment and have not written since: a meter the stream reached again is
+/// alive and left out. The ask starts the meter on its shard's node, its recovery arms the idle close,
+/// and it passivates afterwards. A few asks at a time, after the restart's first groups and behind the
+/// readings: at a million meters, waking every recent writer at once competed with the stream's own
+/// meters for recovery exactly when a restart needs them.
 /// </summary>
-public sealed class MeterWake(IActorRef meters, JournalRecency journal, TimeSpan horizon, ILoggingAdapter log)
+public sealed class MeterWake(IActorRef meters, JournalRecency journal, TimeSpan horizon, TimeSpan settle, ILoggingAdapter log)
 {
     public const int Parallelism = 8;
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
 
     public static MeterWake Start(IActorRef meters, JournalRecency journal, PipelineSettings pipeline, MemberRemovals removals, ILoggingAdapter log)
     {
-        var wake = new MeterWake(meters, journal, pipeline.IdleClose + pipeline.CheckpointInterval + pipeline.MaxBatchInterval + TimeSpan.FromMinutes(1), log);
+        // Settled once a meter the stream still feeds has had its readings grouped and checkpointed, and a silent one would
+        // have closed its windows had its node lived: the windows of the meters woken then come at most that much later.
+        var settle = pipeline.IdleClose + pipeline.CheckpointInterval + pipeline.MaxBatchInterval;
+        var wake = new MeterWake(meters, journal, settle + TimeSpan.FromMinutes(1), settle, log);
         removals.Removed += () => _ = wake.SweepAsync("a processor was removed");
         _ = wake.SweepAsync("the node started");
         return wake;
@@ -34,7 +40,9 @@ public sealed class MeterWake(IActorRef meters, JournalRecency journal, TimeSpan
     {
         try
         {
-            var ids = await journal.WrittenBeforeNewestAsync(MeterActor.PersistenceIdPrefix, horizon);
+            if (await journal.NewestWriteAsync(MeterActor.PersistenceIdPrefix) is not { } moment) return 0;
+            await Task.Delay(settle);
+            var ids = await journal.SilentSinceAsync(MeterActor.PersistenceIdPrefix, moment, horizon);
             var answered = 0;
             await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (id, ct) =>
             {
@@ -49,7 +57,8 @@ public sealed class MeterWake(IActorRef meters, JournalRecency journal, TimeSpan
                     log.Warning("meter wake: {0} did not answer: {1}", meter, e.Message);
                 }
             });
-            log.Info("meter wake ({0}): {1} of {2} meter(s) that wrote within {3} of the journal's newest write are up", why, answered, ids.Count, horizon);
+            log.Info("meter wake ({0}): {1} of {2} meter(s) that wrote within {3} before the journal's newest write and not in the {4} since are up",
+                why, answered, ids.Count, horizon, settle);
             return answered;
         }
         catch (Exception e)

@@ -160,10 +160,18 @@ public abstract class WindowOwnerActor : UntypedPersistentActor
         }
     }
 
-    protected void AfterWrite(int events = 1)
+    /// <summary>Counts applied writes towards the next snapshot; true when this one wrote it.</summary>
+    protected bool AfterWrite(int events = 1)
     {
         _eventsSinceSnapshot += events;
-        if (_eventsSinceSnapshot < _snapshotEvery) return;
+        if (_eventsSinceSnapshot < _snapshotEvery) return false;
+        SnapshotNow();
+        return true;
+    }
+
+    /// <summary>Writes a snapshot of the whole state now; the count towards the next starts again.</summary>
+    protected void SnapshotNow()
+    {
         _eventsSinceSnapshot = 0;
         SaveSnapshot(Snapshot());
     }

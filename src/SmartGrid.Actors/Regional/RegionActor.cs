@@ -25,10 +25,20 @@ public sealed class RegionActor : WindowOwnerActor
     public const string RegionalTag = "regional-emitted";
     public const string PersistenceIdPrefix = "region-";
 
+    /// <summary>
+    /// A region also snapshots once the meter windows received since its last snapshot outnumber those it holds (and at
+    /// least this many): its events carry every meter's windows, so at a million meters a count of events alone let a
+    /// recovery replay hundreds of MB (the 300,000-meter restart timed out replaying 100 MB a region). So bounded, a
+    /// recovery reads at most about twice the state, and snapshots cost no more bytes than the events they cover.
+    /// </summary>
+    public const int MinWindowsBetweenSnapshots = 10_000;
+
     private readonly Func<double> _capacityKw;
     private readonly Func<GridLayout> _grid;
     private readonly RegionPolicy _policy;
     private RegionState _state;
+    /// <summary>Meter windows in the events since the newest snapshot: what a recovery would replay.</summary>
+    private long _windowsSinceSnapshot;
 
     /// <param name="capacityKw">The region's capacity now: read at each emission, so an operator's change applies to the next window published.</param>
     /// <param name="grid">The tree below the regions now, read at each emission like the capacity: where each meter hangs, each node's rating.</param>
@@ -36,6 +46,7 @@ public sealed class RegionActor : WindowOwnerActor
         : base(PersistenceIdPrefix + region, idleClose, snapshotEvery)
     {
         JournalPluginId = AkkaConfiguration.RegionJournalPluginId;
+        SnapshotPluginId = AkkaConfiguration.RegionSnapshotPluginId;
         _capacityKw = capacityKw;
         _grid = grid;
         _policy = policy;
@@ -46,8 +57,14 @@ public sealed class RegionActor : WindowOwnerActor
     {
         switch (message)
         {
-            case SnapshotOffer o: _state = RegionState.FromSnapshot((RegionSnapshot)o.Snapshot); return true;
-            case MeterWindowsReceived e: _state.Apply(e, _policy); return true;
+            case SnapshotOffer o:
+                _state = RegionState.FromSnapshot((RegionSnapshot)o.Snapshot);
+                _windowsSinceSnapshot = 0;
+                return true;
+            case MeterWindowsReceived e:
+                _state.Apply(e, _policy);
+                _windowsSinceSnapshot += e.Windows.Count;
+                return true;
             case RegionalWindowsEmitted e: _state.Apply(e, _policy); return true;
             default: return false;
         }
@@ -77,7 +94,13 @@ public sealed class RegionActor : WindowOwnerActor
         Persist(received, e =>
         {
             _state.Apply(e, _policy);
-            AfterWrite();
+            _windowsSinceSnapshot += e.Windows.Count;
+            if (AfterWrite()) _windowsSinceSnapshot = 0;
+            else if (_windowsSinceSnapshot >= Math.Max(MinWindowsBetweenSnapshots, _state.MeterWindowCount))
+            {
+                _windowsSinceSnapshot = 0;
+                SnapshotNow();
+            }
             PersistEmission(idle: false, () => sender.Tell(new MeterWindowsRecorded(_state.Region, e.Windows.Count)));
         });
     }
@@ -94,7 +117,7 @@ public sealed class RegionActor : WindowOwnerActor
         Persist(new Tagged(emitted, [RegionalTag]), _ =>
         {
             _state.Apply(emitted, _policy);
-            AfterWrite();
+            if (AfterWrite()) _windowsSinceSnapshot = 0;
             ArmIdleTimer();
             whenDone?.Invoke();
         });

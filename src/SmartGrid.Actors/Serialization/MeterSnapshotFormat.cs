@@ -70,19 +70,7 @@ internal static class MeterSnapshotFormat
                 var ownRegion = a.Region != s.Region;
                 w.Write(ownRegion);
                 if (ownRegion) w.Write(a.Region);
-                w.Write7BitEncodedInt(a.ReadingCount);
-                w.Write7BitEncodedInt(a.PowerFactorCount);
-                w.Write7BitEncodedInt(a.FrequencyCount);
-                w.Write(a.EnergyKwhSum);
-                w.Write(a.PowerKwSum);
-                w.Write(a.PowerKwMin);
-                w.Write(a.PowerKwMax);
-                w.Write(a.VoltageSum);
-                w.Write(a.CurrentSum);
-                w.Write(a.PowerFactorSum);
-                w.Write(a.FrequencySum);
-                w.Write(a.VoltageMin);
-                w.Write(a.VoltageMax);
+                WindowSumsFormat.Write(w, a);
             }
 
             var run = s.VoltageRun;
@@ -127,24 +115,7 @@ internal static class MeterSnapshotFormat
             var revision = r.Read7BitEncodedInt();
             var dirty = r.ReadBoolean();
             var windowRegion = r.ReadBoolean() ? r.ReadString() : region;
-            var aggregate = new WindowAggregate
-            {
-                MeterId = meterId, Region = windowRegion, Size = size, WindowStart = start,
-                ReadingCount = r.Read7BitEncodedInt(),
-                PowerFactorCount = r.Read7BitEncodedInt(),
-                FrequencyCount = r.Read7BitEncodedInt(),
-                EnergyKwhSum = r.ReadDouble(),
-                PowerKwSum = r.ReadDouble(),
-                PowerKwMin = r.ReadDouble(),
-                PowerKwMax = r.ReadDouble(),
-                VoltageSum = r.ReadDouble(),
-                CurrentSum = r.ReadDouble(),
-                PowerFactorSum = r.ReadDouble(),
-                FrequencySum = r.ReadDouble(),
-            };
-            aggregate = version == WithoutVoltageExtremes
-                ? aggregate with { VoltageMin = aggregate.VoltageAvg, VoltageMax = aggregate.VoltageAvg }
-                : aggregate with { VoltageMin = r.ReadDouble(), VoltageMax = r.ReadDouble() };
+            var aggregate = WindowSumsFormat.Read(r, meterId, windowRegion, size, start, voltageExtremes: version != WithoutVoltageExtremes);
             windows[i] = new MeterSnapshot.Slot(aggregate, revision, dirty);
         }
 

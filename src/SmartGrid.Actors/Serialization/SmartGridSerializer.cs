@@ -13,12 +13,15 @@ namespace SmartGrid.Actors.Serialization;
 /// JSON for everything the pipeline persists or sends across the cluster, with stable manifests
 /// (<see cref="JsonManifestSerializer"/>): persisted events live for years. The exceptions are
 /// the two that hold a meter's bulk, written in compact binary forms: the per-reading event, <see cref="ReadingsAccepted"/> (<see cref="ReadingsAcceptedFormat"/>, v2),
-/// and the meter's snapshot (<see cref="MeterSnapshotFormat"/>, v2); both still read their JSON v1.
+/// and the meter's snapshot (<see cref="MeterSnapshotFormat"/>, v2), and the two that hold a region's bulk, its received meter windows and
+/// its snapshot (<see cref="RegionFormat"/>, v2); all still read their JSON v1.
 /// </summary>
 public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManifestSerializer(system, Manifests, Json,
     KeyValuePair.Create(ReadingsAcceptedV1, typeof(ReadingsAccepted)),
     KeyValuePair.Create(MeterSnapshotV1, typeof(MeterSnapshot)),
-    KeyValuePair.Create(RecordReadingsV1, typeof(RecordReadings)))
+    KeyValuePair.Create(RecordReadingsV1, typeof(RecordReadings)),
+    KeyValuePair.Create(MeterWindowsReceivedV1, typeof(MeterWindowsReceived)),
+    KeyValuePair.Create(RegionSnapshotV1, typeof(RegionSnapshot)))
 {
     public const int SerializerId = 4711;
 
@@ -33,6 +36,10 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManife
     private const string ReadingsAcceptedV2 = "meter.readings-accepted.v2";
     private const string MeterSnapshotV1 = "meter.snapshot.v1";
     private const string MeterSnapshotV2 = "meter.snapshot.v2";
+    private const string MeterWindowsReceivedV1 = "region.meter-windows-received.v1";
+    private const string MeterWindowsReceivedV2 = "region.meter-windows-received.v2";
+    private const string RegionSnapshotV1 = "region.snapshot.v1";
+    private const string RegionSnapshotV2 = "region.snapshot.v2";
     /// <summary>Before stream runs: read as run 0, the oldest.</summary>
     private const string RecordReadingsV1 = "meter.record-readings.v1";
 
@@ -51,9 +58,9 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManife
         [typeof(MeterCheckpointRefused)] = "meter.checkpoint-refused.v1",
         [typeof(GetMeterStatus)] = "meter.get-status.v1",
         [typeof(MeterStatus)] = "meter.status.v1",
-        [typeof(MeterWindowsReceived)] = "region.meter-windows-received.v1",
+        [typeof(MeterWindowsReceived)] = MeterWindowsReceivedV2,
         [typeof(RegionalWindowsEmitted)] = "region.windows-emitted.v1",
-        [typeof(RegionSnapshot)] = "region.snapshot.v1",
+        [typeof(RegionSnapshot)] = RegionSnapshotV2,
         [typeof(RecordMeterWindows)] = "region.record-meter-windows.v1",
         [typeof(MeterWindowsRecorded)] = "region.meter-windows-recorded.v1",
     };
@@ -64,6 +71,8 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManife
     {
         ReadingsAccepted readings => ReadingsAcceptedFormat.Write(readings),
         MeterSnapshot snapshot => MeterSnapshotFormat.Write(snapshot),
+        MeterWindowsReceived received => RegionFormat.Write(received),
+        RegionSnapshot snapshot => RegionFormat.Write(snapshot),
         _ => base.ToBinary(obj),
     };
 
@@ -71,6 +80,8 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManife
     {
         ReadingsAcceptedV2 => ReadingsAcceptedFormat.Read(bytes),
         MeterSnapshotV2 => MeterSnapshotFormat.Read(bytes),
+        MeterWindowsReceivedV2 => RegionFormat.ReadReceived(bytes),
+        RegionSnapshotV2 => RegionFormat.ReadSnapshot(bytes),
         _ => base.FromBinary(bytes, manifest),
     };
 }

@@ -40,6 +40,9 @@ public sealed class RegionState
 
     public bool HasUnemittedWindows => _windows.Values.Any(s => s.Dirty);
 
+    /// <summary>Meter windows held over all regional windows: the size of a snapshot.</summary>
+    public int MeterWindowCount => _windows.Values.Sum(s => s.Meters.Count);
+
     /// <summary>Keeps only meter windows newer than what the region already holds, so a redelivered batch changes nothing.</summary>
     public MeterWindowsReceived? Decide(IEnumerable<EmittedWindow> windows, DateTimeOffset now)
     {
