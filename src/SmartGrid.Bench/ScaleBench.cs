@@ -308,7 +308,7 @@ internal static class ScaleBench
     /// What the bench process spent on a phase: CPU (all threads, the embedded broker's included) and the garbage
     /// collector's share, so a rate can be told apart from a lack of CPU, or from a collector that stops the node.
     /// </summary>
-    private sealed record ProcessWork(TimeSpan Cpu0, TimeSpan Wall, TimeSpan GcPause, int Gen0, int Gen1, int Gen2)
+    private sealed record ProcessWork(TimeSpan Cpu0, TimeSpan Wall, TimeSpan GcPause, long Allocated, int Gen0, int Gen1, int Gen2)
     {
         public static TimeSpan Cpu()
         {
@@ -317,7 +317,7 @@ internal static class ScaleBench
         }
 
         public static ProcessWork Now() => new(Cpu(), TimeSpan.FromTicks(Stopwatch.GetTimestamp() * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
-            GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+            GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
 
         public string Since(ProcessWork before, long readings)
         {
@@ -325,8 +325,9 @@ internal static class ScaleBench
             var wall = Wall - before.Wall;
             var pause = GcPause - before.GcPause;
             return $"process CPU {cpu.TotalSeconds:0.0} s in {wall.TotalSeconds:0.0} s ({cpu / wall:0.00} cores) = {cpu.TotalMilliseconds * 1000 / Math.Max(1, readings):0} µs per reading; " +
-                   $"GC paused {pause.TotalSeconds:0.0} s ({pause / wall:P1} of wall time), collections gen0 {Gen0 - before.Gen0}, gen1 {Gen1 - before.Gen1}, gen2 {Gen2 - before.Gen2}; " +
-                   $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, {(GCSettings.LatencyMode)}";
+                   $"allocated {(Allocated - before.Allocated) / Math.Max(1, readings):N0} B per reading; GC paused {pause.TotalSeconds:0.0} s ({pause / wall:P1} of wall time), collections gen0 {Gen0 - before.Gen0}, gen1 {Gen1 - before.Gen1}, gen2 {Gen2 - before.Gen2}; " +
+                   $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, {GCSettings.LatencyMode}, " +
+                   $"adaptation mode (DATAS) {AppContext.GetData("System.GC.DynamicAdaptationMode") ?? Environment.GetEnvironmentVariable("DOTNET_GCDynamicAdaptationMode") ?? "default"}";
         }
     }
 
