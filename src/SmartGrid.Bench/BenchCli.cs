@@ -20,7 +20,8 @@ internal static class BenchCli
             RedisOutageBench.Requests, RedisOutageBench.RunAsync),
         BenchOptions.Command("scale", "a utility's fleet: registration, sustained readings/s, heap and RSS per meter, restart and failover " +
             "after SIGKILL, PostgreSQL bytes per meter; --soak: lag and memory every 30 s",
-            ScaleBench.RunAsync, ScaleBench.Meters, ScaleBench.Readings, ScaleBench.Failover, ScaleBench.Soak, ScaleBench.Minutes, ScaleBench.Session, ScaleBench.Tick),
+            ScaleBench.RunAsync, ScaleBench.Meters, ScaleBench.Readings, ScaleBench.Failover, ScaleBench.Soak, ScaleBench.Minutes, ScaleBench.Session, ScaleBench.Tick,
+            ScaleBench.ThroughputOnly),
         BenchOptions.Command("meters", "managed heap bytes per meter with warm state (de-duplication horizon, windows, baseline)",
             MeterBench.Meters, MeterBench.Minutes, MeterBench.RunAsync),
         BenchOptions.Command("meter-actors", "managed heap bytes per live meter actor in a node: state, cell, mailbox, persistence, shard maps",

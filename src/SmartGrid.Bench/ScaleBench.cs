@@ -45,6 +45,9 @@ internal static class ScaleBench
     // The node's default session. Only the raw archive's consumer has one now: the telemetry consumer joins no group
     // (the cluster assigns its partitions), so a restart no longer waits for the killed process's session (README "Scale").
     internal static readonly Option<int> Session = BenchOptions.Int("--session", 6, "the nodes' Kafka consumer session (raw archive), seconds", minimum: 2, maximum: 60);
+    // Tuning the stream's throughput needs only the in-process phase: the restart and failover phases take minutes more.
+    internal static readonly Option<bool> ThroughputOnly = new("--throughput-only")
+        { Description = "stop after the in-process phase (registration, sustained readings/s, memory, storage, GC)" };
     internal static readonly Option<int> Tick = BenchOptions.Int("--tick", 10,
         "seconds of wall time between --soak ticks; each is 10 s of event time, so less compresses it (--tick 1: 2 h of event time in 12 min)");
 
@@ -55,6 +58,7 @@ internal static class ScaleBench
         var meters = parse.GetValue(Meters) ?? FleetMeters;
         var ticks = parse.GetValue(Readings);
         var failover = parse.GetValue(Failover);
+        var throughputOnly = parse.GetValue(ThroughputOnly);
 
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();
@@ -80,6 +84,7 @@ internal static class ScaleBench
 
         clock.Restart();
         long sent;
+        var work = ProcessWork.Now();
         using (var progress = new Progress(offsets, clock))
         {
             sent = await ProduceAsync(producer, offsets, ids, start, 0, ticks, progress.Produced);
@@ -87,6 +92,7 @@ internal static class ScaleBench
         }
         var sustained = sent / clock.Elapsed.TotalSeconds;
         Console.WriteLine($"{sent:N0} readings processed in {clock.Elapsed.TotalSeconds:0.0} s = {sustained:N0} readings/s sustained");
+        Console.WriteLine(ProcessWork.Now().Since(work, sent));
 
         var active = await ActiveMetersAsync(app);
         var (heapAfter, rssAfter) = Memory();
@@ -98,6 +104,14 @@ internal static class ScaleBench
         await app.StopAsync();
         await app.DisposeAsync();
         app = null;
+        if (throughputOnly)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"meters: {meters}");
+            Console.WriteLine($"sustained readings/s: {sustained:0}");
+            Console.WriteLine($"heap bytes per meter: {heapPerMeter}");
+            return 0;
+        }
 
         // 2. Node processes: SIGKILL in the middle of a tick, and a fresh process on the same journal.
         var first = await StartNodeAsync(database, broker, port, null, session, Path.Combine(logDir, "node-1.log"));
@@ -292,6 +306,33 @@ internal static class ScaleBench
     }
 
     /// <summary>
+    /// What the bench process spent on a phase: CPU (all threads, the embedded broker's included) and the garbage
+    /// collector's share, so a rate can be told apart from a lack of CPU, or from a collector that stops the node.
+    /// </summary>
+    private sealed record ProcessWork(TimeSpan Cpu0, TimeSpan Wall, TimeSpan GcPause, long Allocated, int Gen0, int Gen1, int Gen2)
+    {
+        public static TimeSpan Cpu()
+        {
+            using var self = Process.GetCurrentProcess();
+            return self.TotalProcessorTime;
+        }
+
+        public static ProcessWork Now() => new(Cpu(), TimeSpan.FromTicks(Stopwatch.GetTimestamp() * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
+            GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
+        public string Since(ProcessWork before, long readings)
+        {
+            var cpu = Cpu0 - before.Cpu0;
+            var wall = Wall - before.Wall;
+            var pause = GcPause - before.GcPause;
+            return $"process CPU {cpu.TotalSeconds:0.0} s in {wall.TotalSeconds:0.0} s ({cpu / wall:0.00} cores) = {cpu.TotalMilliseconds * 1000 / Math.Max(1, readings):0} µs per reading; " +
+                   $"allocated {(Allocated - before.Allocated) / Math.Max(1, readings):N0} B per reading; GC paused {pause.TotalSeconds:0.0} s ({pause / wall:P1} of wall time), collections gen0 {Gen0 - before.Gen0}, gen1 {Gen1 - before.Gen1}, gen2 {Gen2 - before.Gen2}; " +
+                   $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, {GCSettings.LatencyMode}, " +
+                   $"adaptation mode (DATAS) {AppContext.GetData("System.GC.DynamicAdaptationMode") ?? Environment.GetEnvironmentVariable("DOTNET_GCDynamicAdaptationMode") ?? "default"}";
+        }
+    }
+
+    /// <summary>
     /// Every 30 s of the in-process run: readings produced and committed, the rate over the last 30 s, lag, RSS and
     /// load, so a fleet too large to finish in the time at hand still says how fast it went and where it got to.
     /// </summary>
@@ -310,6 +351,7 @@ internal static class ScaleBench
         {
             var lastCommitted = 0L;
             var last = TimeSpan.Zero;
+            var lastCpu = ProcessWork.Cpu();
             try
             {
                 while (true)
@@ -319,10 +361,11 @@ internal static class ScaleBench
                     var (committed, lag) = await Task.Run(() => (offsets.Committed().Sum(), offsets.Lag()), stop);
                     var elapsed = clock.Elapsed;
                     var (_, rss) = Memory(collect: false);
+                    var cpu = ProcessWork.Cpu();
                     Console.WriteLine($"{elapsed.TotalSeconds,6:0} s  produced {Interlocked.Read(ref _produced),11:N0}  processed {committed,11:N0}  " +
                                       $"{(committed - lastCommitted) / (elapsed - last).TotalSeconds,8:N0}/s  lag {lag,9:N0}  rss {rss / 1048576.0,7:N0} MiB  " +
-                                      $"load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
-                    (lastCommitted, last) = (committed, elapsed);
+                                      $"cpu {(cpu - lastCpu) / (elapsed - last),4:P0} of a core  load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+                    (lastCommitted, last, lastCpu) = (committed, elapsed, cpu);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
