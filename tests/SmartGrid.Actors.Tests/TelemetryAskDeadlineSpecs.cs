@@ -34,7 +34,7 @@ public sealed class TelemetryAskDeadlineSpecs(ActorDatabase database, ITestOutpu
         var silent = CreateTestProbe();
         var consumer = ConsumerSettings.Create(broker.BootstrapServers, $"deadline-{Guid.NewGuid():N}", Deserializers.Utf8,
             new TelemetryConsumer.ReadingDeserializer(new ReadingValidator(), TimeProvider.System));
-        var (control, pass) = TelemetryConsumer.Create(consumer, silent.Ref,
+        var (control, pass) = TelemetryConsumer.Create(consumer, PartitionAssignment.All(Topics.RawReadings, 1), silent.Ref,
                 new TelemetryConsumer.Settings(100, TimeSpan.FromMilliseconds(200), 2, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500)),
                 CommitterSettings.Default, Sys.Materializer())
             .ToMaterialized(Sink.Ignore<Akka.Done>(), Keep.Both)
