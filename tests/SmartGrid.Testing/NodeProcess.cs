@@ -150,7 +150,7 @@ public sealed class NodeProcess : IDisposable
 
     /// <summary>
     /// The line a processor logs once it is Up beside <paramref name="processors"/> - 1 others, all Up, whichever raw_readings
-    /// partitions the cluster gives it (possibly none: a member of two reads none of the six in about one cluster of 64).
+    /// partitions the cluster gives it (an even share; none only when there are more processors than partitions).
     /// </summary>
     public static System.Text.RegularExpressions.Regex ReadingPartitions(int processors) =>
         new($@"telemetry partitions: reading \[[^\]\n]*\][^\n]*processors {string.Join(", ", Enumerable.Repeat(@"\S+ Up", processors))}(;|\r?$)",

@@ -10,7 +10,7 @@ namespace SmartGrid.Actors.Hosting;
 /// <summary>
 /// Which raw_readings partitions this processor reads. The Akka cluster decides, not a Kafka consumer group: every
 /// processor computes, from its own view of the processor members, the owner of each partition
-/// (<see cref="PartitionOwnership"/>, rendezvous hashing of the partition and the member's unique address), and reads
+/// (<see cref="PartitionOwnership"/>, rendezvous hashing of the partition and the member's unique address, balanced shares), and reads
 /// the partitions it owns (<see cref="PartitionAssignment"/>: the consumer joins no group). No Kafka session stands in
 /// the way: a restarted node is the only Up processor and reads everything as soon as it is Up, and a survivor takes a
 /// dead member's partitions once the dead member's shards have moved, without waiting for a group to notice.
