@@ -205,6 +205,8 @@ internal static class ScaleBench
         var nextReport = TimeSpan.FromSeconds(30);
         var lastCommitted = 0L;
         long maxLag = 0, sent = 0;
+        var drains = new Drains();
+        var reportedDrains = 0;
         var now = DateTimeOffset.UtcNow;
         var firstTick = new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero) - (compressed ? TimeSpan.FromSeconds(10.0 * ticks) : TimeSpan.Zero);
         for (var tick = 0; clock.Elapsed < TimeSpan.FromMinutes(minutes); tick++)
@@ -217,15 +219,24 @@ internal static class ScaleBench
             sent += ids.Count;
             var lag = offsets.Lag();
             maxLag = Math.Max(maxLag, lag);
+            // The lag in time: a tick arrives as one burst (as the simulator's does with no rate cap), so the lag in
+            // readings right after it is the tick itself; how long the burst takes to be committed says whether the
+            // processor keeps up, against the goal's two checkpoint intervals.
+            var tickEnds = offsets.Ends();
+            var drained = await offsets.DrainedAsync(tickEnds, tickStarted + TimeSpan.FromSeconds(tickSeconds) - clock.Elapsed);
+            var drain = drained ? clock.Elapsed - tickStarted : (TimeSpan?)null;
+            drains.Add(drain);
             if (clock.Elapsed >= nextReport)
             {
                 var committed = offsets.Committed().Sum();
                 var (heap, rss) = Memory(collect: false);
                 var (pgBytes, journalRows) = await database.RelationSizePerMeterAsync(meters);
                 Console.WriteLine($"{clock.Elapsed.TotalMinutes,5:0.0} min  sent {sent,12:N0}  processed {(committed - lastCommitted) / 30.0,8:N0}/s  lag {lag,9:N0}  " +
+                                  $"tick committed in {Drains.Describe(drains.Since(reportedDrains)),-12}  " +
                                   $"heap {heap / 1048576.0,6:N0} MiB  rss {rss / 1048576.0,6:N0} MiB  pg {pgBytes,7:N0} B/meter ({journalRows,5:0.0} journal rows)  " +
                                   $"held writes {counters.HeldWrites,6:N0}  consumer restarts {counters.Restarts}  partition replays {counters.Replays}");
                 lastCommitted = committed;
+                reportedDrains = drains.Count;
                 nextReport += TimeSpan.FromSeconds(30);
             }
             var wait = tickStarted + TimeSpan.FromSeconds(tickSeconds) - clock.Elapsed;
@@ -237,6 +248,8 @@ internal static class ScaleBench
         await app.StopAsync();
         await app.DisposeAsync();
         Console.WriteLine($"soak max lag: {maxLag}");
+        Console.WriteLine($"soak ticks committed within their tick: {drains.Within} of {drains.Count}");
+        Console.WriteLine($"soak tick committed in s, median / p99 / max: {drains.Summary}");
         Console.WriteLine($"soak consumer restarts: {counters.Restarts}");
         Console.WriteLine($"soak partition replays: {counters.Replays}");
         Console.WriteLine(storage.Figure);
@@ -410,6 +423,31 @@ internal static class ScaleBench
         public void Dispose() => _listener.Dispose();
     }
 
+    /// <summary>How long each soak tick took from its first reading sent to its last committed; null when not within the tick.</summary>
+    private sealed class Drains
+    {
+        private readonly List<TimeSpan?> _all = [];
+
+        public int Count => _all.Count;
+
+        public int Within => _all.Count(d => d is not null);
+
+        public void Add(TimeSpan? drain) => _all.Add(drain);
+
+        public List<TimeSpan?> Since(int index) => _all.Skip(index).ToList();
+
+        public string Summary => Describe(_all);
+
+        /// <summary>Median / p99 / max in seconds, or the ticks not committed within their period.</summary>
+        public static string Describe(List<TimeSpan?> drains)
+        {
+            var within = drains.Where(d => d is not null).Select(d => d!.Value.TotalSeconds).Order().ToList();
+            if (within.Count == 0) return drains.Count == 0 ? "-" : $"none of {drains.Count}";
+            var late = drains.Count - within.Count;
+            return $"{Percentiles.Of(within, 50):0.0}/{Percentiles.Of(within, 99):0.0}/{within[^1]:0.0} s" + (late > 0 ? $" +{late} late" : "");
+        }
+    }
+
     /// <summary>The telemetry group's committed offsets against the log's end, read without joining the group.</summary>
     private sealed class GroupOffsets : IDisposable
     {
@@ -436,6 +474,18 @@ internal static class ScaleBench
         public long MaxLag() => Lags().Max();
 
         public bool CaughtUp => Lag() == 0;
+
+        /// <summary>Whether every partition's commit reaches <paramref name="ends"/> within <paramref name="limit"/>, polled every 50 ms.</summary>
+        public async Task<bool> DrainedAsync(long[] ends, TimeSpan limit)
+        {
+            var until = Stopwatch.StartNew();
+            while (true)
+            {
+                if (Committed().Zip(ends, (committed, end) => committed >= end).All(reached => reached)) return true;
+                if (until.Elapsed >= limit) return false;
+                await Task.Delay(50);
+            }
+        }
 
         public async Task WaitAsync(Func<GroupOffsets, bool> done, TimeSpan timeout)
         {
