@@ -156,7 +156,7 @@ public sealed class NotificationLog(NpgsqlDataSource db)
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
             pending.Add(new PendingDigest(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
-                [.. reader.GetFieldValue<string[]>(4)]));
+                reader.GetFieldValue<string[]>(4)));
         return pending;
     }
 
