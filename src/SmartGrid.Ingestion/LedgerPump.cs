@@ -93,8 +93,7 @@ public sealed class LedgerPump(
     {
         await Task.Yield();
         KafkaNative.EnsureLoaded();
-        using var producer = new ProducerBuilder<byte[], byte[]>(
-            ProducerSettings.Create(target.BootstrapServers, Serializers.ByteArray, Serializers.ByteArray).ToProducerConfig()).Build();
+        using var producer = ProducerSettings.Create(target.BootstrapServers, Serializers.ByteArray, Serializers.ByteArray).CreateProducer();
         using var probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
         {
             BootstrapServers = target.BootstrapServers, GroupId = target.ConsumerGroup, EnableAutoCommit = false,

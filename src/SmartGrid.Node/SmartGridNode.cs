@@ -3,6 +3,7 @@ using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Actors.Projections;
 using SmartGrid.Actors.Regional;
+using SmartGrid.Contracts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway;
 using SmartGrid.Gateway.OperatorConsole;
@@ -40,7 +41,7 @@ public static class SmartGridNode
 
         var postgres = builder.Configuration.GetConnectionString("Postgres");
         var options = builder.Configuration.BindValidated<SmartGridOptions>(SmartGridOptions.Section, o => o.Validate(postgres));
-        var roles = NodeRoles.Parse(options.Roles);
+        var roles = ClusterRoles.Parse(options.Roles);
         builder.Services.AddSingleton(options);
 
         // Bound for every role: the processor holds readings that reach Kafka by any way to the same
@@ -54,11 +55,11 @@ public static class SmartGridNode
         builder.WebHost.ConfigureKestrel(k =>
         {
             var bind = System.Net.IPAddress.Parse(options.Http.BindAddress);
-            if (roles.Contains(NodeRoles.Ingest)) k.Listen(bind, options.Http.IngestPort);
-            if (roles.Contains(NodeRoles.Gateway)) k.Listen(bind, options.Http.GatewayPort);
+            if (roles.Contains(ClusterRoles.Ingest)) k.Listen(bind, options.Http.IngestPort);
+            if (roles.Contains(ClusterRoles.Gateway)) k.Listen(bind, options.Http.GatewayPort);
             // Without an HTTP role Kestrel would claim its default port 5000; an ephemeral one keeps
             // several such nodes on one machine apart.
-            if (!roles.Contains(NodeRoles.Ingest) && !roles.Contains(NodeRoles.Gateway) || options.Http.ManagementPort != 0)
+            if (!roles.Contains(ClusterRoles.Ingest) && !roles.Contains(ClusterRoles.Gateway) || options.Http.ManagementPort != 0)
                 k.Listen(bind, options.Http.ManagementPort);
         });
 
@@ -68,7 +69,7 @@ public static class SmartGridNode
         SeedRegions(postgres!, options.EffectiveRegions);
 
         builder.Services.AddStorage(postgres!);
-        if (roles.Contains(NodeRoles.Processor))
+        if (roles.Contains(ClusterRoles.Processor))
             builder.Services.AddJournalCleanup(options.Pipeline.JournalCleanupInterval,
                 [WindowProjection.ProjectionId, RegionalProjection.ProjectionId], [MeterActor.PersistenceIdPrefix, RegionActor.PersistenceIdPrefix]);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
@@ -77,17 +78,17 @@ public static class SmartGridNode
         builder.Services.AddHostedService<StatusReporter>();
         builder.Services.AddNodeHealth();
         builder.AddNodeMetrics(roles);
-        if (roles.Contains(NodeRoles.Ingest))
+        if (roles.Contains(ClusterRoles.Ingest))
             builder.AddIngestion(kafka.BootstrapServers, $"{Environment.MachineName}:{options.Http.IngestPort}", ingestion);
-        if (roles.Contains(NodeRoles.Simulator))
+        if (roles.Contains(ClusterRoles.Simulator))
             builder.AddSimulator(options.Http.LocalIngestUrl);
-        if (roles.Contains(NodeRoles.Gateway))
+        if (roles.Contains(ClusterRoles.Gateway))
         {
             builder.AddGateway();
             builder.Services.AddConsoleEvents(kafka.BootstrapServers);
         }
 
-        var processor = ShardPlacement.On(NodeRoles.Processor, roles);
+        var processor = ShardPlacement.On(ClusterRoles.Processor, roles);
         builder.Services.AddAkka(options.Cluster.SystemName, (akka, _) =>
         {
             akka.AddSmartGridCluster(options.Cluster, postgres!, roles, Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"))
@@ -101,7 +102,7 @@ public static class SmartGridNode
                     .AddArchiveStream(options.Pipeline, kafka.BootstrapServers)
                     .AddDrainOnShutdown();
             // Only the gateway asks the managers (acknowledge, resolve); other nodes need no proxies.
-            akka.AddGridServices(roles, kafka.BootstrapServers, proxies: roles.Contains(NodeRoles.Gateway))
+            akka.AddGridServices(roles, kafka.BootstrapServers, proxies: roles.Contains(ClusterRoles.Gateway))
                 .AddNotifications(roles, kafka.BootstrapServers, proxy: false);
         });
         builder.AddManagement();
@@ -109,8 +110,8 @@ public static class SmartGridNode
         var app = builder.Build();
         app.MapNodeHealth();
         app.MapNodeMetrics();
-        if (roles.Contains(NodeRoles.Ingest)) app.MapIngestion(options.Http.IngestPort);
-        if (roles.Contains(NodeRoles.Gateway)) app.MapGateway(options.Http.GatewayPort);
+        if (roles.Contains(ClusterRoles.Ingest)) app.MapIngestion(options.Http.IngestPort);
+        if (roles.Contains(ClusterRoles.Gateway)) app.MapGateway(options.Http.GatewayPort);
         app.Lifetime.ApplicationStopped.Register(kafka.Dispose);
         // Restart to processing is measured from the process's start (README "Scale"): the host's share of it.
         app.Lifetime.ApplicationStarted.Register(() =>

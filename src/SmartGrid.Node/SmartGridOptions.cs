@@ -1,4 +1,5 @@
 using SmartGrid.Actors.Hosting;
+using SmartGrid.Contracts;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Ingestion;
 
@@ -13,7 +14,7 @@ public sealed class SmartGridOptions
 {
     public const string Section = "SmartGrid";
 
-    public string Roles { get; set; } = NodeRoles.All;
+    public string Roles { get; set; } = ClusterRoles.All;
     public ClusterMembership Cluster { get; set; } = new();
     public KafkaSettings Kafka { get; set; } = new();
     public HttpSettings Http { get; set; } = new();
@@ -53,7 +54,7 @@ public sealed class SmartGridOptions
     {
         if (string.IsNullOrWhiteSpace(postgres))
             throw new InvalidOperationException("ConnectionStrings:Postgres is not set (./build.sh services up exports it; or set ConnectionStrings__Postgres)");
-        NodeRoles.Parse(Roles);
+        ClusterRoles.Parse(Roles);
         if (Cluster.Port is < 0 or > 65535) throw new InvalidOperationException($"SmartGrid:Cluster:Port {Cluster.Port} is not a port");
         if (string.IsNullOrWhiteSpace(Kafka.BootstrapServers)) throw new InvalidOperationException("SmartGrid:Kafka:BootstrapServers is empty (use 'embedded' for development)");
         if (Pipeline.PassivateAfter <= TimeSpan.Zero)

@@ -12,4 +12,19 @@ public sealed record Outbox<TMessage, TId>(
     Func<NpgsqlDataReader, TMessage> Read,
     Func<TMessage, string> Key,
     Func<TMessage, TId> Id,
-    string MarkPublishedSql);
+    string MarkPublishedSql)
+{
+    /// <summary>The oldest <paramref name="limit"/> unpublished messages, in order.</summary>
+    public async Task<IReadOnlyList<TMessage>> PendingAsync(NpgsqlConnection connection, int limit)
+    {
+        var pending = new List<TMessage>();
+        await using var command = Db.Command(connection, null, $"{PendingSql} LIMIT {limit}");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            pending.Add(Read(reader));
+        return pending;
+    }
+
+    public Task MarkPublishedAsync(NpgsqlConnection connection, IEnumerable<TMessage> published) =>
+        Db.ExecuteAsync(connection, null, MarkPublishedSql, published.Select(Id).ToArray());
+}

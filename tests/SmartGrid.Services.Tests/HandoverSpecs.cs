@@ -32,7 +32,7 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
 {
     private const string SystemName = "smartgrid-handover";
     private static readonly DateTimeOffset T0 = new(2024, 1, 15, 14, 0, 0, TimeSpan.Zero);
-    private static readonly string[] Roles = [GridServicesHosting.Role];
+    private static readonly string[] Roles = [ClusterRoles.Services];
 
     private readonly Dictionary<string, string> _consumerProperties = new() { ["heartbeat.interval.ms"] = "500", ["session.timeout.ms"] = "6000" };
     private readonly SmtpSink _smtp = new();
@@ -232,7 +232,7 @@ public sealed class HandoverSpecs(ServicesFixture fixture, ITestOutputHelper out
             var clusterB = Cluster.Get(nodeB.Services.GetRequiredService<ActorSystem>());
             await Eventually(() => Task.FromResult(clusterB.State.Members.Count(m => m.Status == MemberStatus.Up) == 3), 30, "three members up");
             Assert.Equal(clusterA.SelfAddress,
-                clusterB.State.Members.Where(m => m.HasRole(GridServicesHosting.Role)).OrderBy(m => m, Member.AgeOrdering).First().Address);
+                clusterB.State.Members.Where(m => m.HasRole(ClusterRoles.Services)).OrderBy(m => m, Member.AgeOrdering).First().Address);
 
             // Two overload windows and a tariff window before the death, the third overload window after it.
             await Produce(_regional, "Nashik", Window(0, 90));

@@ -28,9 +28,9 @@ public sealed class HostingSpecs(ServicesFixture fixture, ITestOutputHelper outp
         builder.Services.AddGridServices("unused:6379", new GridServicesOptions { Redis = Keys });
         builder.Services.AddAkka("grid-services-hosting", akka => akka
             .WithRemoting("127.0.0.1", 0)
-            .WithClustering(new ClusterOptions { Roles = [GridServicesHosting.Role] })
+            .WithClustering(new ClusterOptions { Roles = [ClusterRoles.Services] })
             .WithActors((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress))
-            .AddGridServices([GridServicesHosting.Role], kafkaBootstrap: null));
+            .AddGridServices([ClusterRoles.Services], kafkaBootstrap: null));
         using var host = builder.Build();
         await host.StartAsync();
         try

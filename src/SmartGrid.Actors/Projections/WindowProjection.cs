@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Persistence.Query;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Regional;
+using SmartGrid.Contracts;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Storage;
@@ -51,18 +52,4 @@ public sealed class WindowProjection(IActorRef regions, KafkaJson kafka, Aggrega
 
     private static IEnumerable<(string, AggregateMessage)> Messages(IEnumerable<EmittedWindow> windows, WindowSize size) =>
         windows.Where(w => w.Aggregate.Size == size).Select(w => (w.Aggregate.MeterId, AggregateMessage.From(w)));
-}
-
-/// <summary>The aggregates_1m / aggregates_15m message: the seed's statistics plus the revision consumers de-duplicate on.</summary>
-public sealed record AggregateMessage(
-    string MeterId, string Region, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, int ReadingCount,
-    double EnergyKwhSum, double PowerKwAvg, double PowerKwMin, double PowerKwMax,
-    double VoltageAvg, double CurrentAvg, double? PowerFactorAvg, int Revision)
-{
-    public static AggregateMessage From(EmittedWindow w)
-    {
-        var a = w.Aggregate;
-        return new(a.MeterId, a.Region, a.WindowStart, a.WindowEnd, a.ReadingCount, a.EnergyKwhSum, a.PowerKwAvg,
-            a.PowerKwMin, a.PowerKwMax, a.VoltageAvg, a.CurrentAvg, a.PowerFactorAvg, w.Revision);
-    }
 }

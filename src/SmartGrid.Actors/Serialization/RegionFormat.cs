@@ -17,18 +17,12 @@ internal static class RegionFormat
 {
     private const byte Version = 2;
 
-    public static byte[] Write(MeterWindowsReceived e)
-    {
-        using var buffer = new MemoryStream(64 + e.Windows.Count * 112);
-        using (var w = new BinaryWriter(buffer))
+    public static byte[] Write(MeterWindowsReceived e) =>
+        Encode(64 + e.Windows.Count * 112, e.Region, w =>
         {
-            w.Write(Version);
-            w.Write(e.Region);
             w.Write(e.ReceivedAt.UtcTicks);
             WriteWindows(w, e.Region, e.Windows);
-        }
-        return buffer.ToArray();
-    }
+        });
 
     public static MeterWindowsReceived ReadReceived(byte[] bytes)
     {
@@ -38,13 +32,9 @@ internal static class RegionFormat
         return new MeterWindowsReceived(region, ReadWindows(r, region), receivedAt);
     }
 
-    public static byte[] Write(RegionSnapshot s)
-    {
-        using var buffer = new MemoryStream(128 + s.Windows.Sum(x => 64 + x.Meters.Length * 112));
-        using (var w = new BinaryWriter(buffer))
+    public static byte[] Write(RegionSnapshot s) =>
+        Encode(128 + s.Windows.Sum(x => 64 + x.Meters.Length * 112), s.Region, w =>
         {
-            w.Write(Version);
-            w.Write(s.Region);
             w.Write7BitEncodedInt64(s.LateWindowsDropped);
             w.Write(s.LastReceivedAt.UtcTicks);
             w.Write7BitEncodedInt(s.Watermarks.Length);
@@ -64,9 +54,7 @@ internal static class RegionFormat
                 w.Write(slot.TouchedAt.UtcTicks);
                 WriteWindows(w, s.Region, slot.Meters);
             }
-        }
-        return buffer.ToArray();
-    }
+        });
 
     public static RegionSnapshot ReadSnapshot(byte[] bytes)
     {
@@ -89,6 +77,19 @@ internal static class RegionFormat
             windows[i] = new RegionSnapshot.Window(size, start, end, revision, dirty, touchedAt, ReadWindows(r, region));
         }
         return new RegionSnapshot(region, lateDropped, lastReceivedAt, marks, windows);
+    }
+
+    /// <summary>What both forms open with, the version and the region, then <paramref name="body"/>; <paramref name="capacity"/> is a guess of the size.</summary>
+    private static byte[] Encode(int capacity, string region, Action<BinaryWriter> body)
+    {
+        using var buffer = new MemoryStream(capacity);
+        using (var w = new BinaryWriter(buffer))
+        {
+            w.Write(Version);
+            w.Write(region);
+            body(w);
+        }
+        return buffer.ToArray();
     }
 
     private static void WriteWindows(BinaryWriter w, string region, IReadOnlyCollection<EmittedWindow> windows)

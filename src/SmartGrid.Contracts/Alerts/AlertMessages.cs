@@ -23,6 +23,14 @@ public static class AlertStatuses
     public const string Active = "active";
     public const string Acknowledged = "acknowledged";
     public const string Resolved = "resolved";
+
+    /// <summary>The operator lifecycle: acknowledge an active alert; resolve one that is active or acknowledged.</summary>
+    public static bool CanMove(string from, string to) => to switch
+    {
+        Acknowledged => from == Active,
+        Resolved => from != Resolved,
+        _ => false,
+    };
 }
 
 /// <summary>An alert as stored in alerts, and as carried by the alerts topic and command replies.</summary>

@@ -8,6 +8,9 @@ namespace SmartGrid.Domain.Grid;
 /// </summary>
 public sealed record TariffTier(string Name, double FromLoadPercent = double.NegativeInfinity, bool FromInclusive = true, decimal SurchargePercent = 0m);
 
+/// <summary>One broken rule of a tier table: <see cref="Key"/> names the tier's index and field ("1:FromLoadPercent"), empty for the table.</summary>
+public sealed record TariffTierProblem(string Key, string Problem);
+
 /// <summary>
 /// Load-based pricing: the price per kWh is the region's base price plus the surcharge of
 /// the tier its load falls in. Money is <see cref="decimal"/> so 6.50 + 10 % is 7.15 exactly.
@@ -29,21 +32,56 @@ public sealed class TariffTiers
     {
         ArgumentNullException.ThrowIfNull(tiers);
         TariffTier[] list = tiers.ToArray();
-        if (list.Length == 0 || !double.IsNegativeInfinity(list[0].FromLoadPercent))
+        if (Check(list) is [var problem, ..])
         {
-            // Otherwise some load would have no price.
-            throw new ArgumentException("the first tier must start at negative infinity", nameof(tiers));
-        }
-
-        for (int i = 1; i < list.Length; i++)
-        {
-            if (!(list[i].FromLoadPercent > list[i - 1].FromLoadPercent))
-            {
-                throw new ArgumentException("tiers must be ordered by strictly ascending FromLoadPercent", nameof(tiers));
-            }
+            throw new ArgumentException($"tier {problem.Key}: {problem.Problem}", nameof(tiers));
         }
 
         Tiers = list;
+    }
+
+    /// <summary>
+    /// What is wrong with <paramref name="tiers"/> as a price table, each problem keyed by the tier's index and field
+    /// ("1:FromLoadPercent"; empty for the table itself), as configuration names them; empty when every load has one price.
+    /// </summary>
+    public static IReadOnlyList<TariffTierProblem> Check(IReadOnlyList<TariffTier> tiers)
+    {
+        ArgumentNullException.ThrowIfNull(tiers);
+        var problems = new List<TariffTierProblem>();
+        if (tiers.Count == 0)
+        {
+            problems.Add(new("", "at least one tier is required"));
+        }
+
+        for (int i = 0; i < tiers.Count; i++)
+        {
+            TariffTier tier = tiers[i];
+            if (string.IsNullOrWhiteSpace(tier.Name))
+            {
+                problems.Add(new($"{i}:Name", "is required"));
+            }
+
+            // The first tier starts at any load and each next one strictly above the one before: otherwise some load would have no price.
+            if (i == 0 && !double.IsNegativeInfinity(tier.FromLoadPercent))
+            {
+                problems.Add(new($"{i}:FromLoadPercent", "must be absent: the first tier starts at any load"));
+            }
+            else if (i > 0 && !double.IsFinite(tier.FromLoadPercent))
+            {
+                problems.Add(new($"{i}:FromLoadPercent", "is required after the first tier"));
+            }
+            else if (i > 0 && !(tier.FromLoadPercent > tiers[i - 1].FromLoadPercent))
+            {
+                problems.Add(new($"{i}:FromLoadPercent", "must be above the tier before it (tiers go by strictly ascending FromLoadPercent)"));
+            }
+
+            if (!(tier.SurchargePercent > -100))
+            {
+                problems.Add(new($"{i}:SurchargePercent", "must be > -100"));
+            }
+        }
+
+        return problems;
     }
 
     public IReadOnlyList<TariffTier> Tiers { get; }

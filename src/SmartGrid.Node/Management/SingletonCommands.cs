@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Projections;
+using SmartGrid.Contracts;
 using SmartGrid.Contracts.Management;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Notifications;
@@ -21,11 +22,11 @@ public sealed class SingletonCommands(ActorSystem system)
     /// <summary>The node's singletons, by the names they are registered under and the role that hosts them.</summary>
     public static readonly IReadOnlyList<(string Name, string Role)> Known =
     [
-        (TariffManager.Name, NodeRoles.Services),
-        (AlertManager.Name, NodeRoles.Services),
-        (NotificationManager.Name, NodeRoles.Services),
-        (WindowProjection.ProjectionId, NodeRoles.Processor),
-        (RegionalProjection.ProjectionId, NodeRoles.Processor),
+        (TariffManager.Name, ClusterRoles.Services),
+        (AlertManager.Name, ClusterRoles.Services),
+        (NotificationManager.Name, ClusterRoles.Services),
+        (WindowProjection.ProjectionId, ClusterRoles.Processor),
+        (RegionalProjection.ProjectionId, ClusterRoles.Processor),
     ];
 
     public async Task<CommandOutput> ShowAsync()

@@ -239,10 +239,7 @@ public sealed partial class AlertManager : ManagerActor
         if (current is null)
             return new AlertCommandRejected(alertId, AlertCommandError.NotFound, $"alert {alertId} does not exist");
 
-        var allowed = target == AlertStatuses.Acknowledged
-            ? current.Status == AlertStatuses.Active
-            : current.Status != AlertStatuses.Resolved;
-        if (!allowed)
+        if (!AlertStatuses.CanMove(current.Status, target))
         {
             var verb = target == AlertStatuses.Acknowledged ? "acknowledge" : "resolve";
             return new AlertCommandRejected(alertId, AlertCommandError.InvalidTransition,

@@ -19,19 +19,12 @@ internal sealed class OutboxPublisher(NpgsqlDataSource db, IProducer<string, str
     {
         while (true)
         {
-            var pending = new List<TMessage>();
             await using var connection = await db.OpenConnectionAsync();
-            await using (var command = Db.Command(connection, null, $"{outbox.PendingSql} LIMIT {Batch}"))
-            await using (var reader = await command.ExecuteReaderAsync())
-            {
-                while (await reader.ReadAsync())
-                    pending.Add(outbox.Read(reader));
-            }
-
+            var pending = await outbox.PendingAsync(connection, Batch);
             if (pending.Count == 0) return;
             await Task.WhenAll(pending.Select(m => producer.ProduceAsync(topic,
                 new Message<string, string> { Key = outbox.Key(m), Value = WireJson.Serialize(m) })));
-            await Db.ExecuteAsync(connection, null, outbox.MarkPublishedSql, pending.Select(outbox.Id).ToArray());
+            await outbox.MarkPublishedAsync(connection, pending);
             // A short batch was the last one: no second query per record on the hot path.
             if (pending.Count < Batch) return;
         }

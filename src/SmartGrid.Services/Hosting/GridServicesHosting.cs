@@ -22,9 +22,6 @@ namespace SmartGrid.Services.Hosting;
 /// </summary>
 public static class GridServicesHosting
 {
-    /// <summary>The cluster role that hosts the singletons.</summary>
-    public const string Role = ClusterRoles.Services;
-
     /// <summary>
     /// Registers Redis (one multiplexer, unless one is registered already) and the options. The
     /// managers also need an <see cref="NpgsqlDataSource"/> and an <see cref="IProducer{TKey,TValue}"/>
@@ -50,7 +47,7 @@ public static class GridServicesHosting
     }
 
     /// <summary>
-    /// The singletons (role <see cref="Role"/>) when <paramref name="roles"/> has it, and the serializer of
+    /// The singletons (role <see cref="ClusterRoles.Services"/>) when <paramref name="roles"/> has it, and the serializer of
     /// their messages. Elsewhere, proxies only when <paramref name="proxies"/> (a node that asks them, such as
     /// the gateway): a proxy looks for its singleton all the time and warns every 30 s while none is up.
     /// <paramref name="kafkaBootstrap"/> null runs them without consumers.
@@ -59,8 +56,8 @@ public static class GridServicesHosting
         string? kafkaBootstrap, bool proxies = true)
     {
         builder.WithCustomSerializer("grid-services", GridServicesSerializer.Manifests.Keys, system => new GridServicesSerializer(system));
-        var singleton = new ClusterSingletonOptions { Role = Role };
-        if (!roles.Contains(Role))
+        var singleton = new ClusterSingletonOptions { Role = ClusterRoles.Services };
+        if (!roles.Contains(ClusterRoles.Services))
         {
             return proxies
                 ? builder

@@ -96,28 +96,11 @@ public static class ServicesSettings
         return s;
     }
 
+    /// <summary>The tiers' rules are the domain's (<see cref="TariffTiers.Check"/>); here the first broken one is named by its key.</summary>
     private static void ValidateTiers(IReadOnlyList<TariffTier> tiers, string path)
     {
-        for (var i = 0; i < tiers.Count; i++)
-        {
-            var tier = tiers[i];
-            var at = $"{path}:{i}";
-            Require(!string.IsNullOrWhiteSpace(tier.Name), $"{at}:Name", "is required");
-            if (i == 0)
-                Require(double.IsNegativeInfinity(tier.FromLoadPercent), $"{at}:FromLoadPercent", "must be absent: the first tier starts at any load");
-            else
-                Require(double.IsFinite(tier.FromLoadPercent), $"{at}:FromLoadPercent", "is required after the first tier");
-            Require(tier.SurchargePercent > -100, $"{at}:SurchargePercent", "must be > -100");
-        }
-
-        try
-        {
-            _ = new TariffTiers(tiers);
-        }
-        catch (ArgumentException e)
-        {
-            throw Invalid(path, e.Message);
-        }
+        if (TariffTiers.Check(tiers) is [var problem, ..])
+            throw Invalid(problem.Key.Length == 0 ? path : $"{path}:{problem.Key}", problem.Problem);
     }
 
     private static void Check<T>(T value, Func<T, bool> valid, string key, string problem)

@@ -168,55 +168,8 @@ public sealed partial class NotificationManager
         if (_channels.FirstOrDefault(c => c.Name == EmailChannelName) is not { } email)
             return 0;
         var now = _time.GetUtcNow();
-        await using (var connection = await _db.OpenConnectionAsync())
-        {
-            var due = new List<(Guid User, long FirstItem, string Destination)>();
-            await using (var command = Db.Command(connection, null, """
-                SELECT user_id, min(id), (array_agg(destination ORDER BY id DESC))[1] FROM notification_log
-                WHERE status = 'queued_digest' GROUP BY user_id HAVING min(created_at) <= $1
-                """, now - _settings.DigestInterval))
-            await using (var reader = await command.ExecuteReaderAsync())
-            {
-                while (await reader.ReadAsync())
-                    due.Add((reader.GetGuid(0), reader.GetInt64(1), reader.GetString(2)));
-            }
-
-            foreach (var (user, firstItem, destination) in due)
-            {
-                var key = $"digest:{user}:{firstItem}";
-                await using var transaction = await connection.BeginTransactionAsync();
-                await using (var insert = Db.Command(connection, transaction, """
-                    INSERT INTO notification_log (idempotency_key, event_key, user_id, channel, template, destination, kind, created_at, updated_at)
-                    VALUES ($1, $1, $2, $3, $4, $5, 'digest', $6, $6)
-                    ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
-                    """, key, user, EmailChannelName, NotificationTemplates.AlertDigest, destination, now))
-                {
-                    if (await insert.ExecuteScalarAsync() is long digestId)
-                    {
-                        await Db.ExecuteAsync(connection, transaction,
-                            "UPDATE notification_log SET status = $3, digest_id = $2, updated_at = $4 WHERE user_id = $1 AND status = 'queued_digest'",
-                            user, digestId, Digested, now);
-                    }
-                }
-                await transaction.CommitAsync();
-            }
-        }
-
-        var pending = new List<(long Id, string Key, string Destination, DateTimeOffset Since, List<string> Items)>();
-        await using (var connection = await _db.OpenConnectionAsync())
-        {
-            await using var command = Db.Command(connection, null, """
-                SELECT d.id, d.idempotency_key, d.destination, min(i.created_at),
-                       array_agg(i.summary || ' (' || to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC)' ORDER BY i.id)
-                FROM notification_log d JOIN notification_log i ON i.digest_id = d.id
-                WHERE d.kind = 'digest' AND d.status = 'pending'
-                GROUP BY d.id, d.idempotency_key, d.destination ORDER BY d.id
-                """);
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
-                    [.. reader.GetFieldValue<string[]>(4)]));
-        }
+        await _log.ClaimDigestsAsync(now - _settings.DigestInterval, EmailChannelName, NotificationTemplates.AlertDigest, now);
+        var pending = await _log.PendingDigestsAsync();
 
         var deliveries = pending.Select(d =>
         {
@@ -225,7 +178,7 @@ public sealed partial class NotificationManager
                 ["count"] = d.Items.Count, ["items"] = d.Items, ["since"] = Utc(d.Since), ["digest_below"] = _settings.DigestBelow,
             };
             var (subject, text, html) = _templates.Render(NotificationTemplates.AlertDigest, values);
-            return (d.Id, email, new Notification(d.Key, NotificationTemplates.AlertDigest, d.Destination, subject, text, html, values));
+            return (d.Id, email, new Notification(d.IdempotencyKey, NotificationTemplates.AlertDigest, d.Destination, subject, text, html, values));
         }).ToList();
         var (sent, _) = await DeliverAllAsync(deliveries);
         return sent;

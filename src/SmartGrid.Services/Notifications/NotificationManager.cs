@@ -13,6 +13,7 @@ using SmartGrid.Domain;
 using SmartGrid.Domain.Alerts;
 using SmartGrid.Storage;
 using SmartGrid.Storage.Alerts;
+using SmartGrid.Storage.Notifications;
 
 namespace SmartGrid.Services.Notifications;
 
@@ -24,9 +25,9 @@ namespace SmartGrid.Services.Notifications;
 /// in the region of a tariff change; users without preferences count with
 /// <see cref="NotificationDefaults"/> — renders the event's template and sends it on each channel
 /// the recipient enabled. During a recipient's quiet hours SMS and push are held back below
-/// critical (logged as <see cref="SuppressedQuietHours"/>, never sent later). Beyond the
+/// critical (logged as <see cref="NotificationLog.SuppressedQuietHours"/>, never sent later). Beyond the
 /// <see cref="RecipientRateLimit"/> of a recipient's channel a delivery is logged as
-/// <see cref="RateLimited"/> and never sent later either; critical alerts are exempt (and do not use
+/// <see cref="NotificationLog.RateLimited"/> and never sent later either; critical alerts are exempt (and do not use
 /// up the limit): a user must hear of those even when a lesser alert flaps. Below
 /// <see cref="NotificationSettings.DigestBelow"/> a person's notification waits for their digest email instead, and a user's
 /// alert_rules choose channels per alert type and severity. Reminders, escalation tiers and digests are sent by a timer
@@ -44,22 +45,8 @@ public sealed partial class NotificationManager : ManagerActor
 {
     public const string Name = "notification-manager";
 
-    /// <summary>notification_log.status of a delivery held back by the recipient's quiet hours (see <see cref="QuietHours.HoldsBack"/>).</summary>
-    public const string SuppressedQuietHours = "suppressed_quiet_hours";
-
-    /// <summary>notification_log.status of a delivery over the recipient's <see cref="RecipientRateLimit"/>.</summary>
-    public const string RateLimited = "rate_limited";
-
-    /// <summary>notification_log.status of a notification waiting for the recipient's digest email (<see cref="NotificationSettings.DigestBelow"/>).</summary>
-    public const string QueuedDigest = "queued_digest";
-
-    /// <summary>notification_log.status of a notification that went out in a digest (its digest_id is the digest's row).</summary>
-    public const string Digested = "digested";
-
-    private const string Pending = "pending";
-
     private readonly NotificationSettings _settings;
-    private readonly NpgsqlDataSource _db;
+    private readonly NotificationLog _log;
     private readonly IReadOnlyList<INotificationChannel> _channels;
     private readonly NotificationTemplates _templates;
     private readonly TimeProvider _time;
@@ -74,7 +61,7 @@ public sealed partial class NotificationManager : ManagerActor
             TopicReader.Of<TariffUpdateMessage>(settings.TariffUpdatesTopic, MessageValidation.Validated))
     {
         _settings = settings;
-        _db = db;
+        _log = new NotificationLog(db);
         _channels = channels.ToList();
         _templates = templates;
         _time = time;
@@ -186,7 +173,7 @@ public sealed partial class NotificationManager : ManagerActor
         var critical = string.Equals(e.Severity, "critical", StringComparison.OrdinalIgnoreCase);
         // A page of an escalation is never held for a digest: it exists because nobody answered.
         var digestible = e.AlertId is not null && e.Kind != Kinds.Escalated && DigestHolds(e.Severity, e.MeterId) && _channels.Any(c => c.Name == EmailChannelName);
-        await using (var connection = await _db.OpenConnectionAsync())
+        await using (var log = await _log.OpenAsync())
         {
             foreach (var recipient in recipients)
             {
@@ -194,8 +181,8 @@ public sealed partial class NotificationManager : ManagerActor
                 if (digestible && !string.IsNullOrWhiteSpace(recipient.Email) && channels.Any(c => c.Name != WebhookChannelName))
                 {
                     // One digest line instead of a message on each personal channel; webhooks (machines) still get theirs at once.
-                    var queued = await InsertLogAsync(connection, e, $"{e.Key}:{recipient.UserId}:digest", recipient.UserId, EmailChannelName,
-                        recipient.Email, subject, now, QueuedDigest);
+                    var queued = await log.InsertAsync(Row(e, $"{e.Key}:{recipient.UserId}:digest", recipient.UserId, EmailChannelName,
+                        recipient.Email, subject, now, NotificationLog.QueuedDigest));
                     if (queued.Inserted) digested++;
                     else already++;
                     channels = channels.Where(c => c.Name == WebhookChannelName).ToList();
@@ -205,27 +192,23 @@ public sealed partial class NotificationManager : ManagerActor
                 {
                     if (channel.DestinationOf(recipient) is not { } destination) continue;
                     var key = $"{e.Key}:{recipient.UserId}:{channel.Name}";
-                    var (id, status, _) = await InsertLogAsync(connection, e, key, recipient.UserId, channel.Name, destination, subject, now, Pending);
+                    var (id, status, _) = await log.InsertAsync(Row(e, key, recipient.UserId, channel.Name, destination, subject, now, NotificationLog.Pending));
 
                     // pending: new, or left by an owner that stopped before recording the outcome.
-                    if (status != Pending)
+                    if (status != NotificationLog.Pending)
                         already++;
                     else if (QuietHours.HoldsBack(recipient.QuietHours, channel.Name, e.Severity, now))
                     {
                         // Final like sent or failed: a redelivered event does not wake the user later either.
-                        await Db.ExecuteAsync(connection, null,
-                            "UPDATE notification_log SET status = $2, updated_at = now() WHERE id = $1 AND status = 'pending'",
-                            id, SuppressedQuietHours);
-                        ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", SuppressedQuietHours));
+                        await log.HoldBackAsync(id, NotificationLog.SuppressedQuietHours);
+                        ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", NotificationLog.SuppressedQuietHours));
                         suppressed++;
                     }
                     else if (!critical && _rateLimit is not null && !await _rateLimit.TryTakeAsync(recipient.UserId, channel.Name, key, now))
                     {
                         // Final too: sending it once the window has room would flood the user all the same, only later.
-                        await Db.ExecuteAsync(connection, null,
-                            "UPDATE notification_log SET status = $2, last_error = $3, updated_at = now() WHERE id = $1 AND status = 'pending'",
-                            id, RateLimited, $"over {_rateLimit.MaxPerHour} per hour on {channel.Name}");
-                        ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", RateLimited));
+                        await log.HoldBackAsync(id, NotificationLog.RateLimited, $"over {_rateLimit.MaxPerHour} per hour on {channel.Name}");
+                        ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", NotificationLog.RateLimited));
                         limited++;
                     }
                     else
@@ -246,24 +229,10 @@ public sealed partial class NotificationManager : ManagerActor
         return new RecordHandled(outcome);
     }
 
-    /// <summary>
-    /// The row of one delivery, created with <paramref name="status"/> unless its idempotency key has one already (then
-    /// that row, untouched): Inserted says which.
-    /// </summary>
-    private static async Task<(long Id, string Status, bool Inserted)> InsertLogAsync(NpgsqlConnection connection, NotificationEvent e, string key,
-        Guid user, string channel, string destination, string summary, DateTimeOffset now, string status)
-    {
-        await using var command = Db.Command(connection, null, """
-            INSERT INTO notification_log (idempotency_key, event_key, user_id, channel, template, destination, alert_id, kind, summary, status,
-                                          created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-            ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
-            RETURNING id, status, xmax = 0
-            """, key, e.Key, user, channel, e.Template, destination, e.AlertId, e.Kind, summary, status, now);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetInt64(0), reader.GetString(1), reader.GetBoolean(2));
-    }
+    /// <summary>The row of one delivery of <paramref name="e"/>, created with <paramref name="status"/> unless its idempotency key has one already.</summary>
+    private static DeliveryRow Row(NotificationEvent e, string key, Guid user, string channel, string destination, string summary,
+        DateTimeOffset now, string status) =>
+        new(key, e.Key, user, channel, e.Template, destination, e.AlertId, e.Kind, summary, status, now);
 
     /// <summary>Bounded: the defaults make every user of a region a recipient of its tariff changes, and each delivery holds a database connection while it records its outcome.</summary>
     private async Task<(int Sent, int Failed)> DeliverAllAsync(IReadOnlyList<(long Id, INotificationChannel Channel, Notification Notification)> deliveries)
@@ -292,8 +261,7 @@ public sealed partial class NotificationManager : ManagerActor
             try
             {
                 await channel.SendAsync(notification, CancellationToken.None);
-                await RecordAsync("UPDATE notification_log SET status = 'sent', attempts = $2, sent_at = $3, updated_at = now() WHERE id = $1",
-                    logId, attempt, _time.GetUtcNow());
+                await _log.SentAsync(logId, attempt, _time.GetUtcNow());
                 ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", "sent"));
                 return true;
             }
@@ -302,9 +270,7 @@ public sealed partial class NotificationManager : ManagerActor
                 var last = attempt >= attempts;
                 Log.Warning("notification-manager: {0} to {1} failed (attempt {2}/{3}): {4}", channel.Name, notification.Destination, attempt,
                     attempts, error.Message);
-                await RecordAsync(
-                    "UPDATE notification_log SET status = $2, attempts = $3, last_error = $4, updated_at = now() WHERE id = $1",
-                    logId, last ? "failed" : "pending", attempt, $"{error.GetType().Name}: {error.Message}");
+                await _log.AttemptFailedAsync(logId, attempt, last, $"{error.GetType().Name}: {error.Message}");
                 if (last)
                 {
                     ServicesMetrics.Notifications.Add(1, new("channel", channel.Name), new("status", "failed"));
@@ -316,66 +282,24 @@ public sealed partial class NotificationManager : ManagerActor
         }
     }
 
-    private async Task RecordAsync(string sql, params object?[] values)
-    {
-        await using var connection = await _db.OpenConnectionAsync();
-        await Db.ExecuteAsync(connection, null, sql, values);
-    }
-
     private async Task<List<NotificationRecipient>> RecipientsAsync(NotificationEvent e)
     {
-        // LEFT JOIN: a user who never saved preferences is notified with the defaults the gateway shows them.
-        // Only confirmed addresses: the verified account email, the preferences' confirmed email and
-        // phone (never the phone typed at registration, nor a pending address).
-        // targeted: paged by an escalation tier (a named user, or a user of a named role who operates the region; admins
-        // operate every region), which their min_severity does not hold back.
-        const string columns = """
-            SELECT u.id, u.role, COALESCE(p.email, u.email), p.phone, p.webhook_url,
-                   COALESCE(p.channels, $1::text[]), COALESCE(p.min_severity, $2::text), to_jsonb(p) ->> 'push_token',
-                   p.quiet_hours_start, p.quiet_hours_end, p.webhook_secret, COALESCE(p.alert_rules, '[]'::jsonb)::text,
-                   (u.id = ANY ($6::uuid[]) OR (u.role = ANY ($7::text[]) AND (u.role = 'ADMIN' OR $3 = ANY (u.operator_regions))))
-            FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
-            """;
         var alert = e.Severity is not null;
-        var sql = alert
-            ? columns + """
-
-              WHERE ($5 AND ((u.role IN ('OPERATOR', 'ADMIN') AND $3 = ANY (u.operator_regions))
-                             OR (u.role = 'USER' AND $4::text IS NOT NULL
-                                 AND EXISTS (SELECT 1 FROM meters m WHERE m.meter_id = $4::text AND m.user_id = u.id::text))))
-                 OR u.id = ANY ($6::uuid[]) OR (u.role = ANY ($7::text[]) AND (u.role = 'ADMIN' OR $3 = ANY (u.operator_regions)))
-              ORDER BY u.id
-              """
-            : columns + """
-
-              WHERE u.role = 'USER' AND EXISTS (SELECT 1 FROM meters m WHERE m.region = $3 AND m.user_id = u.id::text)
-                AND $4::text IS NULL AND NOT $5 AND cardinality($6::uuid[]) = 0 AND cardinality($7::text[]) = 0
-              ORDER BY u.id
-              """;
-        var defaultChannels = NotificationDefaults.Channels.ToArray();
+        var rows = await _log.RecipientsAsync(new RecipientQuery(e.Region, e.MeterId, alert, e.RegionRecipients, e.TargetUsers, e.TargetRoles),
+            NotificationDefaults.Channels.ToArray(), NotificationDefaults.MinSeverity);
         var recipients = new List<NotificationRecipient>();
-        await using var connection = await _db.OpenConnectionAsync();
-        await using var command = Db.Command(connection, null, sql, defaultChannels, NotificationDefaults.MinSeverity, e.Region, e.MeterId,
-            alert && e.RegionRecipients, e.TargetUsers, e.TargetRoles);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
+        foreach (var row in rows)
         {
-            IReadOnlyList<string> channels = reader.GetFieldValue<string[]>(5);
+            IReadOnlyList<string> channels = row.Channels;
             if (alert)
             {
-                var targeted = reader.GetBoolean(12);
-                if (AlertChannelRule.ChannelsFor(AlertChannelRule.Parse(reader.GetString(11)), e.AlertType ?? "", e.Severity!) is { } chosen)
+                if (AlertChannelRule.ChannelsFor(AlertChannelRule.Parse(row.AlertRulesJson), e.AlertType ?? "", e.Severity!) is { } chosen)
                     channels = chosen;
-                else if (!targeted && SeverityExtensions.RankOf(e.Severity) < SeverityExtensions.RankOf(reader.GetString(6)))
+                else if (!row.Targeted && SeverityExtensions.RankOf(e.Severity) < SeverityExtensions.RankOf(row.MinSeverity))
                     continue;
             }
-            recipients.Add(new NotificationRecipient(reader.GetGuid(0), reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), channels,
-                reader.IsDBNull(7) ? null : reader.GetString(7),
-                QuietHours.From(reader.IsDBNull(8) ? null : reader.GetFieldValue<TimeOnly>(8),
-                    reader.IsDBNull(9) ? null : reader.GetFieldValue<TimeOnly>(9)),
-                reader.IsDBNull(10) ? null : reader.GetString(10)));
+            recipients.Add(new NotificationRecipient(row.UserId, row.Role, row.Email, row.Phone, row.WebhookUrl, channels, row.PushToken,
+                QuietHours.From(row.QuietHoursStart, row.QuietHoursEnd), row.WebhookSecret));
         }
 
         return recipients;
@@ -405,6 +329,5 @@ public sealed partial class NotificationManager : ManagerActor
         public const string Notified = "notified";
         public const string Reminded = "reminded";
         public const string Escalated = "escalated";
-        public const string Digest = "digest";
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using SmartGrid.Contracts;
 using SmartGrid.Services.Hosting;
 using StackExchange.Redis;
 
@@ -42,14 +43,14 @@ public static class NotificationsHosting
         services.AddNotifications(ServicesSettings.ReadNotifications(configuration));
 
     /// <summary>
-    /// The singleton (role <see cref="GridServicesHosting.Role"/>) when <paramref name="roles"/> has it; a proxy
+    /// The singleton (role <see cref="ClusterRoles.Services"/>) when <paramref name="roles"/> has it; a proxy
     /// otherwise only when <paramref name="proxy"/> (see <see cref="GridServicesHosting.AddGridServices(AkkaConfigurationBuilder, IEnumerable{string}, string?, bool)"/>).
     /// </summary>
     public static AkkaConfigurationBuilder AddNotifications(this AkkaConfigurationBuilder builder, IEnumerable<string> roles, string? kafkaBootstrap,
         bool proxy = true)
     {
-        var singleton = new ClusterSingletonOptions { Role = GridServicesHosting.Role };
-        if (!roles.Contains(GridServicesHosting.Role))
+        var singleton = new ClusterSingletonOptions { Role = ClusterRoles.Services };
+        if (!roles.Contains(ClusterRoles.Services))
             return proxy ? builder.WithSingletonProxy<NotificationManager>(NotificationManager.Name, singleton) : builder;
 
         return builder.WithSingleton<NotificationManager>(NotificationManager.Name, (_, _, resolver) =>
@@ -63,7 +64,7 @@ public static class NotificationsHosting
                 ? new RecipientRateLimit(sp.GetRequiredService<IConnectionMultiplexer>(), grid.Redis, settings.MaxPerRecipientPerHour)
                 : null;
             return NotificationManager.Props(settings, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetServices<INotificationChannel>(),
-                sp.GetService<NotificationTemplates>(), sp.GetService<TimeProvider>(), rateLimit);
+                sp.GetRequiredService<NotificationTemplates>(), sp.GetService<TimeProvider>(), rateLimit);
         }, singleton, createProxyToo: true);
     }
 }

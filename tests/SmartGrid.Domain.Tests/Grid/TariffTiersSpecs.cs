@@ -73,4 +73,19 @@ public class TariffTiersSpecs
         ]));
         Assert.Throws<ArgumentOutOfRangeException>(() => TariffTiers.Default.TierFor(double.NaN));
     }
+
+    [Fact]
+    public void Should_name_each_broken_rule_by_tier_and_field()
+    {
+        Assert.Empty(TariffTiers.Check(TariffTiers.Default.Tiers));
+        Assert.Equal(new[] { "0:FromLoadPercent", "1:Name", "2:FromLoadPercent", "2:SurchargePercent" }, TariffTiers.Check(
+        [
+            new("normal", 10, true, 0m),
+            new(" ", 60, true, 10m),
+            new("peak", 50, true, -100m),
+        ]).Select(p => p.Key));
+        Assert.Equal("1:FromLoadPercent", Assert.Single(TariffTiers.Check([new("normal"), new("high")])).Key);
+        Assert.Equal("", Assert.Single(TariffTiers.Check([])).Key);
+        Assert.Contains("tier 2:FromLoadPercent", Assert.Throws<ArgumentException>(() => new TariffTiers([new("normal"), new("high", 0), new("peak", 0)])).Message);
+    }
 }

@@ -12,6 +12,7 @@ using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Services.Tariffs;
+using SmartGrid.Storage.Notifications;
 using Xunit.Abstractions;
 
 namespace SmartGrid.Services.Tests.Notifications;
@@ -606,10 +607,10 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         foreach (var channel in new[] { "email", "webhook" })
         {
             Assert.Equal(3, log.Count(r => (r.User, r.Channel, r.Status) == (flooded, channel, "sent")));
-            Assert.Equal(7, log.Count(r => (r.User, r.Channel, r.Status) == (flooded, channel, NotificationManager.RateLimited)));
+            Assert.Equal(7, log.Count(r => (r.User, r.Channel, r.Status) == (flooded, channel, NotificationLog.RateLimited)));
         }
 
-        Assert.All(log.Where(r => r.Status == NotificationManager.RateLimited), r => Assert.Equal("over 3 per hour on " + r.Channel, r.Error));
+        Assert.All(log.Where(r => r.Status == NotificationLog.RateLimited), r => Assert.Equal("over 3 per hour on " + r.Channel, r.Error));
 
         // Final: a redelivered event that was held back is not sent now either.
         Assert.Equal(RecordHandled.Duplicate, await Deliver(manager, AlertsTopic, flapping[^1]));

@@ -36,9 +36,9 @@ public sealed class NotificationsHostingSpecs(ServicesFixture fixture, ITestOutp
         builder.Services.AddNotifications(new NotificationSettings { Smtp = new SmtpSettings { Port = smtp.Port } });
         builder.Services.AddAkka("notifications-hosting", akka => akka
             .WithRemoting("127.0.0.1", 0)
-            .WithClustering(new ClusterOptions { Roles = [GridServicesHosting.Role] })
+            .WithClustering(new ClusterOptions { Roles = [ClusterRoles.Services] })
             .WithActors((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress))
-            .AddNotifications([GridServicesHosting.Role], kafkaBootstrap: null));
+            .AddNotifications([ClusterRoles.Services], kafkaBootstrap: null));
         using var host = builder.Build();
         await host.StartAsync();
         try
