@@ -53,11 +53,12 @@ public static class TelemetryConsumer
     public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, PartitionAssignment partitions, IActorRef meters,
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, Func<MemberRemovals.Removal>? abandon = null)
     {
-        var journalFailures = JournalFailures.For(((ActorMaterializer)materializer).System);
+        var system = ((ActorMaterializer)materializer).System;
+        var journalFailures = JournalFailures.For(system);
         var places = new AskPlaces(new SemaphoreSlim(settings.AsksInFlight), new SemaphoreSlim(settings.AsksInFlight));
         return KafkaConsumer.CommittablePartitionedSource(consumer, partitions)
             .SelectAsyncUnordered(64, partition => RunReplayingLost(partition.Item2,
-                Asks.For(meters, settings.AskTimeout, journalFailures, places, abandon?.Invoke()), settings, committer, materializer, gate));
+                Asks.For(meters, ((ExtendedActorSystem)system).Provider, settings.AskTimeout, journalFailures, places, abandon?.Invoke()), settings, committer, materializer, gate));
     }
 
     /// <summary>
@@ -100,106 +101,27 @@ public static class TelemetryConsumer
     /// <summary>
     /// How a partition's sub-stream talks to the meters: its run, how long it waits, and what ends the wait
     /// early: this pass abandoned (a processor left), or a meter that failed its journal (see <see cref="JournalFailures"/>).
-    /// An ask takes a place among the node's first, and its timeout runs from when it is sent (see <see cref="AskDeadlines"/>).
+    /// Each meter asked takes a place among the node's first, and its timeout runs from when it is sent (see <see cref="AskDeadlines"/>);
+    /// the answers of a group's or a checkpoint's meters come to one ref (<see cref="MeterReplies"/>).
     /// </summary>
-    private sealed record Asks(IActorRef Meters, long Run, TimeSpan Timeout, JournalFailures JournalFailures, AskPlaces Places,
+    private sealed record Asks(IActorRef Meters, IActorRefProvider Provider, long Run, TimeSpan Timeout, JournalFailures JournalFailures, AskPlaces Places,
         Task HandedOver, CancellationToken Abandon) : IDisposable
     {
         private readonly AskDeadlines _deadlines = new(Timeout, JournalFailures, Abandon);
 
-        public static Asks For(IActorRef meters, TimeSpan timeout, JournalFailures journalFailures, AskPlaces places, MemberRemovals.Removal? removal) =>
-            new(meters, StreamRuns.Next(), timeout, journalFailures, places, removal?.HandedOver ?? Task.CompletedTask, removal?.Token ?? default);
+        public static Asks For(IActorRef meters, IActorRefProvider provider, TimeSpan timeout, JournalFailures journalFailures, AskPlaces places,
+            MemberRemovals.Removal? removal) =>
+            new(meters, provider, StreamRuns.Next(), timeout, journalFailures, places, removal?.HandedOver ?? Task.CompletedTask, removal?.Token ?? default);
 
-        /// <summary>Completes once <paramref name="message"/> is sent, with the answer still to come: callers send in order, then wait.</summary>
-        public async Task<Task<T>> SendAsync<T>(SemaphoreSlim places, IMeterMessage message)
+        /// <summary>Completes once every message is sent, in order, with the answers (in the same order) still to come.</summary>
+        public async Task<Task<object?[]>> SendAsync(SemaphoreSlim places, IReadOnlyList<IMeterMessage> messages)
         {
-            // Waiting for a place is back-pressure, not a timeout: only the run's end or a journal failure stops it.
-            await places.WaitAsync(_deadlines.Stopped);
-            var deadline = _deadlines.Next();
-            return Meters.Ask<T>(message, System.Threading.Timeout.InfiniteTimeSpan, deadline.Token).ContinueWith(answer =>
-            {
-                places.Release();
-                if (answer.IsCanceled && deadline.TimedOut(Abandon))
-                    throw new AskTimeoutException($"Timeout after {Timeout.TotalSeconds:0.##} seconds: {message.GetType().Name} to meter {message.MeterId}");
-                return answer.GetAwaiter().GetResult();
-            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var replies = new MeterReplies(Provider, messages, places, Timeout, Abandon);
+            await replies.SendAsync(Meters, _deadlines);
+            return replies.Answers;
         }
 
         public void Dispose() => _deadlines.Dispose();
-    }
-
-    /// <summary>
-    /// One cancellation for the asks a run sends close together: a source linked to the run's abandon and to the
-    /// journal's failure, cancelled after the ask timeout, shared by every ask sent within a tenth of that timeout.
-    /// With a timeout and a linked source of its own, each ask (two per reading) cost a timer, a source and three
-    /// registrations, and at thousands of asks a second the threads queued on the timer queue's lock (README
-    /// "Throughput at scale"). An ask now times out between 0.9 and 1 times the timeout after it was sent.
-    /// </summary>
-    private sealed class AskDeadlines : IDisposable
-    {
-        private readonly TimeSpan _timeout;
-        private readonly long _sliceMs;
-        private readonly CancellationToken _abandon;
-        private readonly JournalFailures _journalFailures;
-        private readonly CancellationTokenSource _stopped;
-        private readonly Queue<Deadline> _slices = new();
-        private Deadline? _current;
-        private long _currentFrom;
-
-        public AskDeadlines(TimeSpan timeout, JournalFailures journalFailures, CancellationToken abandon)
-        {
-            (_timeout, _abandon, _journalFailures) = (timeout, abandon, journalFailures);
-            _sliceMs = Math.Max(1, (long)timeout.TotalMilliseconds / 10);
-            _stopped = CancellationTokenSource.CreateLinkedTokenSource(abandon, journalFailures.Token);
-        }
-
-        /// <summary>Cancelled when the run is abandoned or a journal failure is reported after the run started.</summary>
-        public CancellationToken Stopped => _stopped.Token;
-
-        public Deadline Next()
-        {
-            lock (_slices)
-            {
-                var now = Environment.TickCount64;
-                if (_current is { } current && now - _currentFrom < _sliceMs && !current.Source.IsCancellationRequested) return current;
-                // A slice whose source is cancelled has no ask waiting on it any more.
-                while (_slices.TryPeek(out var oldest) && oldest.Source.IsCancellationRequested)
-                    _slices.Dequeue().Source.Dispose();
-                var journalFailed = _journalFailures.Token;
-                var source = CancellationTokenSource.CreateLinkedTokenSource(_abandon, journalFailed);
-                source.CancelAfter(_timeout);
-                (_current, _currentFrom) = (new Deadline(source, journalFailed), now);
-                _slices.Enqueue(_current);
-                return _current;
-            }
-        }
-
-        /// <summary>The run ended: its slices go once their last asks have timed out (they link to the node-wide journal-failure source).</summary>
-        public void Dispose()
-        {
-            Deadline[] slices;
-            lock (_slices)
-            {
-                slices = [.. _slices];
-                _slices.Clear();
-                _current = null;
-            }
-            // Sends of the ended run still waiting for a place give it up.
-            _stopped.Cancel();
-            _stopped.Dispose();
-            _ = Task.Delay(_timeout + TimeSpan.FromSeconds(1)).ContinueWith(_ =>
-            {
-                foreach (var slice in slices) slice.Source.Dispose();
-            }, TaskScheduler.Default);
-        }
-    }
-
-    private sealed record Deadline(CancellationTokenSource Source, CancellationToken JournalFailed)
-    {
-        public CancellationToken Token => Source.Token;
-
-        /// <summary>Cancelled by the timeout rather than by the run's abandon or a journal failure.</summary>
-        public bool TimedOut(CancellationToken abandon) => !abandon.IsCancellationRequested && !JournalFailed.IsCancellationRequested;
     }
 
     private static Task<Done> RunPartition(Source<CommittableMessage<string, TelemetryReading>, NotUsed> partition, Asks asks,
@@ -269,26 +191,43 @@ public static class TelemetryConsumer
     /// <summary>Sends each meter its share of the group, as places free up; completes once all are sent, with their answers to come.</summary>
     private static async Task<Task<Recorded>> SendRecordsAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings, Asks asks)
     {
-        var answers = new List<Task<ReadingsRecorded>>();
-        foreach (var byMeter in readings.GroupBy(r => r.MeterId))
-            answers.Add(await asks.SendAsync<ReadingsRecorded>(asks.Places.Records, new RecordReadings(byMeter.Key, byMeter.ToList(), asks.Run)));
+        // Each meter's readings in offset order, the meters in order of their first reading.
+        var byMeter = new Dictionary<string, List<TelemetryReading>>();
+        var messages = new List<IMeterMessage>();
+        foreach (var reading in readings)
+        {
+            if (!byMeter.TryGetValue(reading.MeterId, out var share))
+            {
+                byMeter.Add(reading.MeterId, share = []);
+                messages.Add(new RecordReadings(reading.MeterId, share, asks.Run));
+            }
+            share.Add(reading);
+        }
+        var answers = await asks.SendAsync(asks.Places.Records, messages);
         return RecordedAsync(group[^1].CommittableOffset, answers);
     }
 
-    private static async Task<Recorded> RecordedAsync(CommittableOffset offset, List<Task<ReadingsRecorded>> answers)
+    private static async Task<Recorded> RecordedAsync(CommittableOffset offset, Task<object?[]> answers)
     {
-        var replies = await Task.WhenAll(answers);
-        return new Recorded(offset, replies.ToDictionary(r => r.MeterId, r => r.Incarnation),
-            replies.Sum(r => r.Accepted), replies.Sum(r => r.Duplicates), replies.Sum(r => r.TooLate));
+        var replies = await answers;
+        var meters = new Dictionary<string, Guid>(replies.Length);
+        long accepted = 0, duplicates = 0, tooLate = 0;
+        foreach (var reply in replies)
+        {
+            var recorded = (ReadingsRecorded)reply!;
+            meters.Add(recorded.MeterId, recorded.Incarnation);
+            (accepted, duplicates, tooLate) = (accepted + recorded.Accepted, duplicates + recorded.Duplicates, tooLate + recorded.TooLate);
+        }
+        return new Recorded(offset, meters, accepted, duplicates, tooLate);
     }
 
     private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, Asks asks)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var answers = new List<Task<object>>(recorded.Meters.Count);
+        var messages = new List<IMeterMessage>(recorded.Meters.Count);
         foreach (var (meter, incarnation) in recorded.Meters)
-            answers.Add(await asks.SendAsync<object>(asks.Places.Checkpoints, new CheckpointMeter(meter, incarnation)));
-        var replies = await Task.WhenAll(answers);
+            messages.Add(new CheckpointMeter(meter, incarnation));
+        var replies = await await asks.SendAsync(asks.Places.Checkpoints, messages);
         foreach (var reply in replies)
             if (reply is MeterCheckpointRefused refused) throw new MeterRestartedException(refused.MeterId);
         PipelineMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
