@@ -127,11 +127,16 @@ public sealed class JournalCleanup
         }
     }
 
-    /// <summary>Runs <see cref="RunOnceAsync"/> every <paramref name="interval"/> until cancelled; a failed pass is logged and retried next time.</summary>
+    /// <summary>
+    /// Runs <see cref="RunOnceAsync"/> every <paramref name="interval"/> until cancelled, the first an interval after the
+    /// start; a failed pass is logged and retried next time. Not at once: after a crash, the first pass deletes and
+    /// vacuums behind a whole fleet's snapshots, and a restarted node's first seconds belong to its meters' recoveries
+    /// and first checkpoint (README "Restart at scale"); nothing is lost by deleting a minute later.
+    /// </summary>
     public async Task RunAsync(TimeSpan interval, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(interval, _time);
-        do
+        while (await timer.WaitForNextTickAsync(ct))
         {
             try
             {
@@ -142,7 +147,6 @@ public sealed class JournalCleanup
                 _log.JournalCleanupFailed(ex, interval);
             }
         }
-        while (await timer.WaitForNextTickAsync(ct));
     }
 
     /// <summary>

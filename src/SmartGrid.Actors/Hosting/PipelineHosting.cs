@@ -26,24 +26,26 @@ public static class PipelineHosting
 
     /// <summary>The window projection: the meters' closed windows (journal tag window-emitted) to the regions, Kafka and the aggregate tables.</summary>
     public static AkkaConfigurationBuilder AddWindowProjection(this AkkaConfigurationBuilder builder, string role) =>
-        builder.WithSingleton<WindowProjection>(WindowProjection.ProjectionId, (_, registry, resolver) =>
+        builder.WithSingleton<WindowProjection>(WindowProjection.ProjectionId, (system, registry, resolver) =>
         {
             var sp = resolver.GetService<IServiceProvider>();
             var projection = new WindowProjection(registry.Get<RegionActor>(), sp.GetRequiredService<KafkaJson>(),
                 sp.GetRequiredService<AggregateStore>(), TimeSpan.FromSeconds(30));
             return Props.Create(() => new ProjectionRunner(
-                new ProjectionRunner.Settings(WindowProjection.ProjectionId, MeterActor.WindowsTag, 2_000, TimeSpan.FromMilliseconds(100)),
+                new ProjectionRunner.Settings(WindowProjection.ProjectionId, MeterActor.WindowsTag, 2_000, TimeSpan.FromMilliseconds(100),
+                    FirstCheckpoint.Get(system).WaitAsync),
                 sp.GetRequiredService<ProjectionOffsets>(), projection.HandleAsync));
         }, new ClusterSingletonOptions { Role = role }, createProxyToo: false);
 
     /// <summary>The regional projection: the regions' windows (journal tag regional-emitted) to Kafka regional_aggregates and their tables.</summary>
     public static AkkaConfigurationBuilder AddRegionalProjection(this AkkaConfigurationBuilder builder, string role) =>
-        builder.WithSingleton<RegionalProjection>(RegionalProjection.ProjectionId, (_, _, resolver) =>
+        builder.WithSingleton<RegionalProjection>(RegionalProjection.ProjectionId, (system, _, resolver) =>
         {
             var sp = resolver.GetService<IServiceProvider>();
             var projection = new RegionalProjection(sp.GetRequiredService<KafkaJson>(), sp.GetRequiredService<RegionalAggregateStore>());
             return Props.Create(() => new ProjectionRunner(
-                new ProjectionRunner.Settings(RegionalProjection.ProjectionId, RegionActor.RegionalTag, 500, TimeSpan.FromMilliseconds(100)),
+                new ProjectionRunner.Settings(RegionalProjection.ProjectionId, RegionActor.RegionalTag, 500, TimeSpan.FromMilliseconds(100),
+                    FirstCheckpoint.Get(system).WaitAsync),
                 sp.GetRequiredService<ProjectionOffsets>(), projection.HandleAsync));
         }, new ClusterSingletonOptions { Role = role }, createProxyToo: false);
 

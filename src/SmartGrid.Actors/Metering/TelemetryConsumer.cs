@@ -125,8 +125,12 @@ public static class TelemetryConsumer
     }
 
     private static Task<Done> RunPartition(Source<CommittableMessage<string, TelemetryReading>, NotUsed> partition, Asks asks,
-        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate) =>
-        partition
+        Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate)
+    {
+        var firstCheckpointed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var firstRecorded = TimeSpan.Zero;
+        return partition
             .GroupedWeightedWithin(settings.MaxBatch, settings.MaxBatch, settings.MaxBatchInterval, FirstGroupFirst(settings.MaxBatch))
             // One group at a time through the gate and out to the meters, so groups reach the meters in offset order:
             // SendRecordsAsync completes once its group is sent, before its answers, and a meter's readings stay in order.
@@ -138,16 +142,44 @@ public static class TelemetryConsumer
             // The small first group is recorded alone: only its meters recover before the first checkpoint, instead of
             // queueing among the backlog's thousands that the next groups would start at the same time.
             .PrefixAndTail(1)
-            .ConcatMany(first => Source.From(first.Item1).SelectAsync(1, async admitted => await await SendRecordsAsync(admitted.messages, admitted.Readings, asks))
-                .Concat(first.Item2.SelectAsync(1, admitted => SendRecordsAsync(admitted.messages, admitted.Readings, asks))
+            .ConcatMany(first => Source.From(first.Item1).SelectAsync(1, async admitted =>
+                {
+                    var recorded = await await SendRecordsAsync(admitted.messages, admitted.Readings, asks);
+                    firstRecorded = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                    return recorded;
+                })
+                .Concat(first.Item2.SelectAsync(1, async admitted =>
+                    {
+                        // The next groups start their meters only once the first group is checkpointed: sent beside that
+                        // checkpoint, they took the node's recovery places, the journal and the CPU with the backlog's
+                        // thousands of meters, and a fresh node's first commit waited for them, longer the larger the fleet.
+                        await firstCheckpointed.Task;
+                        return await SendRecordsAsync(admitted.messages, admitted.Readings, asks);
+                    })
                     .SelectAsync(settings.GroupsInFlight, answers => answers)))
             // A run's first group is checkpointed as soon as it is recorded, then every checkpoint interval: a
             // partition replayed after a processor left (or newly assigned) commits past its backlog an interval sooner.
             .PrefixAndTail(1)
             .ConcatMany(first => Source.From(first.Item1.Select(group => (IEnumerable<Recorded>)[group]))
                 .Concat(first.Item2.GroupedWithin(10_000, settings.CheckpointInterval)))
-            .SelectAsync(1, recorded => CheckpointAsync(Recorded.Merge(recorded), asks))
+            .SelectAsync(1, async recorded =>
+            {
+                var merged = Recorded.Merge(recorded);
+                var offset = await CheckpointAsync(merged, asks);
+                // A restart's or a replay's first commit, the figure README "Restart at scale" follows, in the node's log.
+                if (firstCheckpointed.TrySetResult())
+                {
+                    var system = ((ActorMaterializer)materializer).System;
+                    FirstCheckpoint.Get(system).Reached();
+                    Logging.GetLogger(system, "SmartGrid.Pipeline").Info(
+                        "telemetry partition {0}: run {1}'s first group ({2} reading(s), {3} meter(s)) recorded {4:0.000} s and checkpointed {5:0.000} s after the run started",
+                        offset.Partition, asks.Run, merged.Accepted + merged.Duplicates + merged.TooLate, merged.Meters.Count,
+                        firstRecorded.TotalSeconds, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+                }
+                return offset;
+            })
             .RunWith(Committer.Sink(committer), materializer);
+    }
 
     /// <summary>
     /// Readings a run's first group holds at most. A run starts on a fresh node, after a rebalance or a replay, with a

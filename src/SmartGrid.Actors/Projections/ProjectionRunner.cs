@@ -22,7 +22,8 @@ public sealed class ProjectionRunner : ReceiveActor, IDisposable
 {
     public delegate Task ProjectionHandler(IReadOnlyList<EventEnvelope> batch, ProjectionCheckpoint checkpoint, CancellationToken ct);
 
-    public sealed record Settings(string ProjectionId, string Tag, int MaxBatch, TimeSpan MaxBatchInterval);
+    /// <param name="StartAfter">What the projection waits for before it first reads (see <see cref="FirstCheckpoint"/>); null: nothing.</param>
+    public sealed record Settings(string ProjectionId, string Tag, int MaxBatch, TimeSpan MaxBatchInterval, Func<Task>? StartAfter = null);
 
     private const string ReadJournalId = "akka.persistence.query.journal.sql";
 
@@ -39,6 +40,7 @@ public sealed class ProjectionRunner : ReceiveActor, IDisposable
         // journal and can time out on a busy node, which must mean "try again", not a dead projection.
         async Task<(SqlReadJournal Journal, long From)> StartAsync()
         {
+            if (settings.StartAfter is { } startAfter) await startAfter();
             var journal = await Task.Run(() => PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(ReadJournalId));
             return (journal, await offsets.LoadAsync(settings.ProjectionId, _stop.Token));
         }
