@@ -1,12 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace SmartGrid.Storage;
 
 /// <summary>
 /// Positional parameters by value ($1, $2… in order), for the stores' hand-written statements: a null is
-/// DBNull and a timestamp is sent as UTC, which Npgsql requires of timestamptz.
+/// DBNull and a timestamp is sent as UTC, which Npgsql requires of timestamptz. A value wrapped in <see cref="Typed"/> keeps its
+/// type when null.
 /// </summary>
 public static class Db
 {
@@ -14,7 +16,7 @@ public static class Db
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
         foreach (var value in values)
-            command.Parameters.Add(new NpgsqlParameter { Value = Normalize(value) });
+            command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = Normalize(value) });
         return command;
     }
 
@@ -23,6 +25,12 @@ public static class Db
         await using var command = Command(connection, transaction, sql, values);
         return await command.ExecuteNonQueryAsync();
     }
+
+    /// <summary>
+    /// A value sent with its PostgreSQL type even when null: a bare null has no type, which PostgreSQL accepts only where the
+    /// statement gives the parameter one (a cast, a column it is compared with).
+    /// </summary>
+    public static NpgsqlParameter Typed(object? value, NpgsqlDbType type) => new() { Value = Normalize(value), NpgsqlDbType = type };
 
     public static T? Get<T>(this NpgsqlDataReader reader, string column)
     {
