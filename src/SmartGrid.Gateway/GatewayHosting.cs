@@ -17,6 +17,7 @@ using SmartGrid.Gateway.Seeding;
 using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Grid;
 using SmartGrid.Storage.Tariffs;
 using StackExchange.Redis;
 
@@ -78,7 +79,8 @@ public static class GatewayHosting
         services.AddSingleton(sp => new TariffRecords(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton<TariffStore>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionOverview>(sp, sp.GetRequiredService<StorageServices>().DataSource));
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionMeters>(sp, sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new RegionMeters(sp.GetRequiredService<StorageServices>().DataSource, options.MeterSilentAfter,
+            options.MeterPassivatedAfter));
         services.AddSingleton<TariffOverridePublisher>();
         services.AddSingleton<DatabaseBreaker>();
         services.AddSingleton<TokenService>();
