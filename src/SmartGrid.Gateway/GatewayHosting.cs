@@ -78,7 +78,8 @@ public static class GatewayHosting
         services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new TariffRecords(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton<TariffStore>();
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionOverview>(sp, sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new RegionLoads(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton<RegionOverview>();
         services.AddSingleton(sp => new RegionMeters(sp.GetRequiredService<StorageServices>().DataSource, options.MeterSilentAfter,
             options.MeterPassivatedAfter));
         services.AddSingleton<TariffOverridePublisher>();
