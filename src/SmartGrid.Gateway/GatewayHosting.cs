@@ -18,6 +18,7 @@ using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
 using SmartGrid.Storage;
 using SmartGrid.Storage.Grid;
+using SmartGrid.Storage.Meters;
 using SmartGrid.Storage.Tariffs;
 using StackExchange.Redis;
 
