@@ -19,6 +19,7 @@ using SmartGrid.Gateway.Telemetry;
 using SmartGrid.Storage;
 using SmartGrid.Storage.Grid;
 using SmartGrid.Storage.Meters;
+using SmartGrid.Storage.Notifications;
 using SmartGrid.Storage.Tariffs;
 using StackExchange.Redis;
 
@@ -76,7 +77,7 @@ public static class GatewayHosting
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new EscalationStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new BillingStore(sp.GetRequiredService<StorageServices>().DataSource));
-        services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource, WebhookChannel.NewSecret));
         services.AddSingleton(sp => new TariffRecords(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton<TariffStore>();
         services.AddSingleton(sp => new RegionLoads(sp.GetRequiredService<StorageServices>().DataSource));
