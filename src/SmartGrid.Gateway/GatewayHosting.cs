@@ -17,6 +17,7 @@ using SmartGrid.Gateway.Seeding;
 using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Billing;
 using SmartGrid.Storage.Grid;
 using SmartGrid.Storage.Meters;
 using SmartGrid.Storage.Notifications;
@@ -76,7 +77,7 @@ public static class GatewayHosting
         services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new EscalationStore(sp.GetRequiredService<StorageServices>().DataSource));
-        services.AddSingleton(sp => new BillingStore(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new BillingStore(sp.GetRequiredService<StorageServices>().DataSource, GatewayJson.Options));
         services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource, WebhookChannel.NewSecret));
         services.AddSingleton(sp => new TariffRecords(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton<TariffStore>();
