@@ -16,8 +16,22 @@ public static class Db
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
         foreach (var value in values)
-            command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = Normalize(value) });
+            command.Parameters.Add(Parameter(value));
         return command;
+    }
+
+    /// <summary>Several statements, each with its values as <see cref="Command"/> takes them, sent in one round trip.</summary>
+    public static NpgsqlBatch Batch(NpgsqlConnection connection, NpgsqlTransaction? transaction, params (string Sql, object?[] Values)[] statements)
+    {
+        var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var (sql, values) in statements)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            foreach (var value in values)
+                command.Parameters.Add(Parameter(value));
+            batch.BatchCommands.Add(command);
+        }
+        return batch;
     }
 
     public static async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
@@ -37,6 +51,8 @@ public static class Db
         var ordinal = reader.GetOrdinal(column);
         return reader.IsDBNull(ordinal) ? default : reader.GetFieldValue<T>(ordinal);
     }
+
+    private static NpgsqlParameter Parameter(object? value) => value as NpgsqlParameter ?? new NpgsqlParameter { Value = Normalize(value) };
 
     /// <summary>timestamptz parameters must be UTC for Npgsql.</summary>
     private static object Normalize(object? value) => value switch

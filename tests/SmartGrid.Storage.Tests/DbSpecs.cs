@@ -38,4 +38,20 @@ public sealed class DbSpecs(PostgresDatabase db) : IClassFixture<PostgresDatabas
         Assert.Equal("quiet from 22:15:00", reader.GetString(0));
         Assert.Equal(at, reader.GetFieldValue<DateTimeOffset>(1));
     }
+
+    [Fact]
+    public async Task Should_run_a_batch_of_statements_each_with_its_own_values()
+    {
+        await using var connection = await db.Storage.DataSource.OpenConnectionAsync();
+        await Db.ExecuteAsync(connection, null, "CREATE TEMP TABLE quiet_hours (user_name text PRIMARY KEY, starts time)");
+
+        await using (var batch = Db.Batch(connection, null,
+            ("INSERT INTO quiet_hours VALUES ($1, $2)", ["ana", Db.Typed(null, NpgsqlDbType.Time)]),
+            ("INSERT INTO quiet_hours VALUES ($1, $2)", ["ben", new TimeOnly(22, 0)])))
+            Assert.Equal(2, await batch.ExecuteNonQueryAsync());
+
+        await using var command = Db.Command(connection, null,
+            "SELECT string_agg(user_name || '=' || COALESCE(starts::text, 'none'), ',' ORDER BY user_name) FROM quiet_hours");
+        Assert.Equal("ana=none,ben=22:00:00", await command.ExecuteScalarAsync());
+    }
 }
