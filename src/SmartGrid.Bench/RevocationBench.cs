@@ -6,6 +6,7 @@ using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Accounts;
 using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;

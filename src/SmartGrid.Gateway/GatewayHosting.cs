@@ -17,6 +17,10 @@ using SmartGrid.Gateway.Seeding;
 using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Gateway.Telemetry;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Billing;
+using SmartGrid.Storage.Grid;
+using SmartGrid.Storage.Meters;
+using SmartGrid.Storage.Notifications;
 using SmartGrid.Storage.Tariffs;
 using StackExchange.Redis;
 
@@ -73,12 +77,14 @@ public static class GatewayHosting
         services.AddSingleton(sp => new MeterDirectory(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new AlertStore(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton(sp => new EscalationStore(sp.GetRequiredService<StorageServices>().DataSource));
-        services.AddSingleton(sp => new BillingStore(sp.GetRequiredService<StorageServices>().DataSource));
-        services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new BillingStore(sp.GetRequiredService<StorageServices>().DataSource, GatewayJson.Options));
+        services.AddSingleton(sp => new NotificationPreferenceStore(sp.GetRequiredService<StorageServices>().DataSource, WebhookChannel.NewSecret));
         services.AddSingleton(sp => new TariffRecords(sp.GetRequiredService<StorageServices>().DataSource));
         services.AddSingleton<TariffStore>();
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionOverview>(sp, sp.GetRequiredService<StorageServices>().DataSource));
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RegionMeters>(sp, sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton(sp => new RegionLoads(sp.GetRequiredService<StorageServices>().DataSource));
+        services.AddSingleton<RegionOverview>();
+        services.AddSingleton(sp => new RegionMeters(sp.GetRequiredService<StorageServices>().DataSource, options.MeterSilentAfter,
+            options.MeterPassivatedAfter));
         services.AddSingleton<TariffOverridePublisher>();
         services.AddSingleton<DatabaseBreaker>();
         services.AddSingleton<TokenService>();

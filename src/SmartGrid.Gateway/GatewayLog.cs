@@ -69,7 +69,7 @@ internal static partial class GatewayLog
     public static partial void DemoDefaultPassword(this ILogger log, string user, string @operator, string admin, string password, string setting);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Demo accounts ready; meter {Meter} for {User}: {Outcome}")]
-    public static partial void DemoAccountsReady(this ILogger log, string meter, string user, Meters.AssignOutcome outcome);
+    public static partial void DemoAccountsReady(this ILogger log, string meter, string user, Storage.Meters.AssignOutcome outcome);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Override {Override} ({Action}) not published to {Topic}; the TariffManager applies the stored row at its next check")]
     public static partial void OverrideNotPublished(this ILogger log, Exception exception, Guid? @override, string? action, string topic);

@@ -15,6 +15,9 @@ internal static class AdvisoryLocks
     /// <summary>Held (session-scoped) by the one process running a journal cleanup pass.</summary>
     public const int JournalCleanup = 0x5347_0003;
 
+    /// <summary>Held (session-scoped, the second key the period's hash) by the one billing run of a period.</summary>
+    public const int Billing = 0x5347_0011;
+
     /// <summary>Held (transaction-scoped) by every change of the topology, so imports and edits apply one after another.</summary>
     public const int Topology = 0x5347_0091;
 }

@@ -517,7 +517,7 @@ public sealed class ConsoleSpecs(ConsoleNode node, ITestOutputHelper output) : I
     public async Task Should_show_an_operator_of_another_region_no_grid_of_it()
     {
         const string email = "pune-operator@smartgrid.local";
-        await node.App.Services.GetRequiredService<SmartGrid.Gateway.Auth.AccountStore>().CreateUserAsync(email, null,
+        await node.App.Services.GetRequiredService<SmartGrid.Storage.Accounts.AccountStore>().CreateUserAsync(email, null,
             SmartGrid.Gateway.Auth.PasswordPolicy.Hash(ConsoleNode.Password), SmartGrid.Gateway.Auth.Roles.Operator, ["Pune-West"], emailVerified: true, CancellationToken.None);
         await node.SceneryAsync();
 

@@ -2,7 +2,7 @@ using Akka.Actor;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
-using SmartGrid.Gateway.Meters;
+using SmartGrid.Storage.Meters;
 
 namespace SmartGrid.Gateway.Alerts;
 

@@ -1,6 +1,7 @@
 using SmartGrid.Domain.Billing;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
+using SmartGrid.Storage.Billing;
 
 namespace SmartGrid.Gateway.Billing;
 

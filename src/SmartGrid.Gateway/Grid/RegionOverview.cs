@@ -1,9 +1,10 @@
 using SmartGrid.Gateway.Http;
-using Npgsql;
 using SmartGrid.Contracts;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Tariffs;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Grid;
+using SmartGrid.Storage.Tariffs;
 using StackExchange.Redis;
 
 namespace SmartGrid.Gateway.Grid;
@@ -33,7 +34,7 @@ public sealed record PriceBasis(string Reason, DateTimeOffset? WindowStart, stri
 /// (<see cref="TariffStore"/>), open alert counts from Redis alerts:count:{region} (the
 /// AlertManager keeps it) or, on a miss, counted in alerts.
 /// </summary>
-public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridServicesOptions services, TariffStore tariffs,
+public sealed class RegionOverview(RegionLoads regionLoads, TariffRecords records, RedisGuard redis, GridServicesOptions services, TariffStore tariffs,
     AlertStore alerts, MeterRegistry registry, GatewayOptions options, ILogger<RegionOverview> log)
 {
     /// <summary>Older windows are not "current": a region that reported nothing for a day shows no load.</summary>
@@ -64,24 +65,13 @@ public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridSe
     private async Task<Dictionary<string, RegionLoadNow>> LoadsAsync(IReadOnlyList<string> regions, IReadOnlyDictionary<string, int> expected,
         double share, DateTimeOffset now, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            """
-            SELECT DISTINCT ON (a.region) a.region, a.window_start, a.load_percent, a.total_power_kw, a.capacity_kw, a.meter_count
-            FROM regional_aggregates_1m a JOIN unnest($1::text[], $2::double precision[]) AS m (region, min_meters) ON m.region = a.region
-            WHERE a.window_start >= $3 AND a.meter_count >= m.min_meters
-            ORDER BY a.region, a.window_start DESC
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions.ToArray() });
-        cmd.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = regions.Select(r => share * expected.GetValueOrDefault(r)).ToArray() });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now - CurrentHorizon });
+        var windows = await regionLoads.NewestAsync(regions, regions.Select(r => share * expected.GetValueOrDefault(r)).ToArray(),
+            now - CurrentHorizon, ct);
         var loads = new Dictionary<string, RegionLoadNow>(StringComparer.Ordinal);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        foreach (var w in windows)
         {
-            var region = r.GetString(0);
-            var reported = r.GetInt32(5);
-            var c = WindowCompleteness.Of(reported, expected.GetValueOrDefault(region), options.CompleteWindowShare);
-            loads[region] = new RegionLoadNow(r.GetFieldValue<DateTimeOffset>(1), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), reported,
+            var c = WindowCompleteness.Of(w.MeterCount, expected.GetValueOrDefault(w.Region), options.CompleteWindowShare);
+            loads[w.Region] = new RegionLoadNow(w.WindowStart, w.LoadPercentage, w.TotalPowerKw, w.CapacityKw, w.MeterCount,
                 c.MetersReported, c.MetersExpected, c.Completeness, c.Complete);
         }
         return loads;
@@ -89,21 +79,11 @@ public sealed class RegionOverview(NpgsqlDataSource db, RedisGuard redis, GridSe
 
     private async Task<Dictionary<Guid, PriceBasis>> PriceBasesAsync(Guid[] tariffIds, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            "SELECT tariff_id, reason, source_window_start, load_percent, override_id FROM tariffs WHERE tariff_id = ANY ($1)");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = tariffIds });
-        var bases = new Dictionary<Guid, PriceBasis>();
         var tiers = services.Tariffs.Pricing;
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-        {
-            DateTimeOffset? window = r.IsDBNull(2) ? null : r.GetFieldValue<DateTimeOffset>(2);
-            double? load = r.IsDBNull(3) ? null : r.GetDouble(3);
-            // The tier is not stored: it is the one the configured tiers give the stored load.
-            bases[r.GetGuid(0)] = new PriceBasis(r.GetString(1), window, window is null ? null : "15m", load,
-                load is { } l && !double.IsNaN(l) ? tiers.TierFor(l).Name : null, r.IsDBNull(4) ? null : r.GetGuid(4));
-        }
-        return bases;
+        // The tier is not stored: it is the one the configured tiers give the stored load.
+        return (await records.BasesAsync(tariffIds, ct)).ToDictionary(b => b.TariffId, b => new PriceBasis(b.Reason, b.SourceWindowStart,
+            b.SourceWindowStart is null ? null : "15m", b.LoadPercent, b.LoadPercent is { } l && !double.IsNaN(l) ? tiers.TierFor(l).Name : null,
+            b.OverrideId));
     }
 
     private async Task<Dictionary<string, (long Count, string Source)>> AlertCountsAsync(IReadOnlyList<string> regions, CancellationToken ct)

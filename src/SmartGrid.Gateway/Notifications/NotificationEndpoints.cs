@@ -1,7 +1,9 @@
 using System.Globalization;
 using SmartGrid.Channels;
+using SmartGrid.Contracts.Notifications;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
+using SmartGrid.Storage.Notifications;
 
 namespace SmartGrid.Gateway.Notifications;
 

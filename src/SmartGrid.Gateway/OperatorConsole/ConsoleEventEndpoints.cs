@@ -2,8 +2,8 @@ using System.Text;
 using Microsoft.AspNetCore.Mvc;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
-using SmartGrid.Gateway.Meters;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Meters;
 
 namespace SmartGrid.Gateway.OperatorConsole;
 

@@ -3,8 +3,8 @@ using SmartGrid.Domain.PowerQuality;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Grid;
 using SmartGrid.Gateway.Http;
-using SmartGrid.Gateway.Meters;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Meters;
 
 namespace SmartGrid.Gateway.PowerQuality;
 

@@ -1,7 +1,7 @@
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Gateway.Auth;
-using SmartGrid.Gateway.Meters;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Meters;
 
 namespace SmartGrid.Gateway.Seeding;
 

@@ -3,9 +3,9 @@ using SmartGrid.Contracts;
 using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
-using SmartGrid.Gateway.Meters;
 using SmartGrid.Gateway.Telemetry;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Meters;
 using SmartGrid.Storage.Tariffs;
 
 namespace SmartGrid.Gateway.Tariffs;

@@ -6,6 +6,7 @@ using SmartGrid.Gateway.Grid;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Gateway.Meters;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Grid;
 
 namespace SmartGrid.Gateway.Telemetry;
 

@@ -1,8 +1,8 @@
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
-using SmartGrid.Gateway.Meters;
 using SmartGrid.Storage;
+using SmartGrid.Storage.Meters;
 
 namespace SmartGrid.Gateway.Telemetry;
 

@@ -5,6 +5,7 @@ using Akka.Event;
 using Npgsql;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Contracts.Notifications;
 using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;

@@ -15,6 +15,9 @@ public sealed record TariffOverride(
     Guid OverrideId, string Region, decimal? PricePerKwh, decimal? Percentage, DateTimeOffset ValidFrom, DateTimeOffset ValidTo,
     string? Reason, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset? LiftedAt, string? LiftedBy);
 
+/// <summary>What set a price (its tariffs row): a load-based price's 15-minute window and load, or an override.</summary>
+public sealed record TariffBasis(Guid TariffId, string Reason, DateTimeOffset? SourceWindowStart, double? LoadPercent, Guid? OverrideId);
+
 public enum LiftOutcome { Lifted, NotFound, AlreadyLifted, Ended }
 
 /// <summary>
@@ -46,6 +49,20 @@ public sealed class TariffRecords(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         return await ReadNewestAsync(connection, null, region);
+    }
+
+    /// <summary>What set each of the prices given (those found).</summary>
+    public async Task<IReadOnlyList<TariffBasis>> BasesAsync(Guid[] tariffIds, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var command = Db.Command(connection, null,
+            "SELECT tariff_id, reason, source_window_start, load_percent, override_id FROM tariffs WHERE tariff_id = ANY ($1)", (object)tariffIds);
+        var bases = new List<TariffBasis>(tariffIds.Length);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            bases.Add(new TariffBasis(reader.GetGuid(0), reader.GetString(1), reader.Get<DateTimeOffset?>("source_window_start"),
+                reader.Get<double?>("load_percent"), reader.Get<Guid?>("override_id")));
+        return bases;
     }
 
     /// <summary>A page of the region's price history within [from, to) on effective_from, newest first, and the total.</summary>

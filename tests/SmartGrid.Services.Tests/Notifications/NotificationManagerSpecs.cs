@@ -7,6 +7,7 @@ using Confluent.Kafka;
 using SmartGrid.Channels;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Contracts.Notifications;
 using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;

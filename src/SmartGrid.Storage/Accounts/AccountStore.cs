@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using Npgsql;
 using NpgsqlTypes;
-using SmartGrid.Storage;
 
-namespace SmartGrid.Gateway.Auth;
+namespace SmartGrid.Storage.Accounts;
 
 public sealed record UserRecord(
     Guid Id, string Email, string? Phone, string PasswordHash, string Role, string[] OperatorRegions, bool EmailVerified, DateTimeOffset CreatedAt,
@@ -26,7 +25,7 @@ public static class OtpEffects
 public sealed record RefreshResult(RefreshOutcome Outcome, Guid UserId = default, Guid FamilyId = default);
 
 /// <summary>
-/// The gateway's tables in PostgreSQL: users, one-time codes and refresh-token sessions (whose
+/// The gateway's account tables in PostgreSQL: users, one-time codes and refresh-token sessions (whose
 /// revocation also ends their access tokens). Every statement is parameterised; state changes that must not race
 /// (OTP attempts, refresh rotation) run in a transaction with the row locked.
 /// </summary>
@@ -39,37 +38,31 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         bool emailVerified, CancellationToken ct)
     {
         var id = Guid.CreateVersion7();
-        await using var cmd = dataSource.CreateCommand(
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null,
             """
             INSERT INTO users (id, email, phone, password_hash, role, operator_regions, email_verified)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT ((lower(email))) DO NOTHING
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = email });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)phone ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = role });
-        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions });
-        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = emailVerified });
+            """, id, email, Text(phone), passwordHash, role, regions, emailVerified);
         return await cmd.ExecuteNonQueryAsync(ct) == 1 ? id : null;
     }
 
     public Task<UserRecord?> FindByEmailAsync(string email, CancellationToken ct) =>
-        FindAsync($"SELECT {UserColumns} FROM users WHERE lower(email) = lower($1)", new NpgsqlParameter<string> { TypedValue = email }, ct);
+        FindAsync($"SELECT {UserColumns} FROM users WHERE lower(email) = lower($1)", email, ct);
 
     public Task<UserRecord?> FindByIdAsync(Guid id, CancellationToken ct) =>
-        FindAsync($"SELECT {UserColumns} FROM users WHERE id = $1", new NpgsqlParameter<Guid> { TypedValue = id }, ct);
+        FindAsync($"SELECT {UserColumns} FROM users WHERE id = $1", id, ct);
 
     /// <summary>A page of users ordered by creation, and the total count.</summary>
     public async Task<(IReadOnlyList<UserRecord> Items, long Total)> ListUsersAsync(int limit, int offset, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            $"SELECT {UserColumns}, count(*) OVER () FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null, $"SELECT {UserColumns}, count(*) OVER () FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
         var (users, total) = await cmd.ReadPageAsync(limit, offset, ReadUser, ct);
         if (users.Count == 0 && offset > 0)
         {
-            await using var count = dataSource.CreateCommand("SELECT count(*) FROM users");
+            await using var count = Db.Command(conn, null, "SELECT count(*) FROM users");
             total = (long)(await count.ExecuteScalarAsync(ct))!;
         }
         return (users, total);
@@ -78,51 +71,30 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     /// <summary>False when the user does not exist.</summary>
     public async Task<bool> SetRoleAsync(Guid id, string role, string[] regions, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "UPDATE users SET role = $2, operator_regions = $3, updated_at = now() WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = role });
-        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions });
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+        return await ExecuteAsync("UPDATE users SET role = $2, operator_regions = $3, updated_at = now() WHERE id = $1", ct, id, role, regions) == 1;
     }
 
     /// <summary>Stores a new code for the purpose; older unconsumed codes of the same purpose stop counting.</summary>
     public async Task CreateOtpAsync(Guid userId, string purpose, byte[] codeHash, DateTimeOffset expiresAt, CancellationToken ct)
     {
-        await using var batch = dataSource.CreateBatch();
-        var retire = new NpgsqlBatchCommand(
-            "UPDATE otp_verifications SET consumed_at = now() WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL");
-        retire.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        retire.Parameters.Add(new NpgsqlParameter<string> { TypedValue = purpose });
-        var insert = new NpgsqlBatchCommand(
-            "INSERT INTO otp_verifications (id, user_id, purpose, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)");
-        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7() });
-        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = purpose });
-        insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = codeHash });
-        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = expiresAt });
-        batch.BatchCommands.Add(retire);
-        batch.BatchCommands.Add(insert);
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var batch = Db.Batch(conn, null,
+            ("UPDATE otp_verifications SET consumed_at = now() WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL", [userId, purpose]),
+            ("INSERT INTO otp_verifications (id, user_id, purpose, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                [Guid.CreateVersion7(), userId, purpose, codeHash, expiresAt]));
         await batch.ExecuteNonQueryAsync(ct); // a batch runs in one implicit transaction
     }
 
     /// <summary>Disables (at <paramref name="now"/>) or enables the account; false when it does not exist.</summary>
     public async Task<bool> SetDisabledAsync(Guid id, bool disabled, DateTimeOffset now, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) END, updated_at = now() WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = disabled });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+        return await ExecuteAsync("UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) END, updated_at = now() WHERE id = $1",
+            ct, id, disabled, now) == 1;
     }
 
     public async Task SetPasswordAsync(Guid id, string passwordHash, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
-        await cmd.ExecuteNonQueryAsync(ct);
+        await ExecuteAsync("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", ct, id, passwordHash);
     }
 
     /// <summary>
@@ -132,12 +104,8 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<bool> ReplaceUnverifiedPasswordAsync(Guid id, string passwordHash, string? phone, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "UPDATE users SET password_hash = $2, phone = $3, updated_at = now() WHERE id = $1 AND NOT email_verified");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
-        cmd.Parameters.Add(Text(phone));
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+        return await ExecuteAsync("UPDATE users SET password_hash = $2, phone = $3, updated_at = now() WHERE id = $1 AND NOT email_verified",
+            ct, id, passwordHash, Text(phone)) == 1;
     }
 
     /// <summary>
@@ -155,15 +123,13 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         byte[] stored;
         DateTimeOffset expiresAt;
         int attempts;
-        await using (var select = new NpgsqlCommand(
+        await using (var select = Db.Command(conn, tx,
             """
             SELECT id, code_hash, expires_at, attempts FROM otp_verifications
             WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL
             ORDER BY created_at DESC LIMIT 1 FOR UPDATE
-            """, conn, tx))
+            """, userId, purpose))
         {
-            select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-            select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = purpose });
             await using var reader = await select.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct))
                 return (OtpOutcome.NoCode, 0);
@@ -180,17 +146,16 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
 
         if (!CryptographicOperations.FixedTimeEquals(stored, codeHash))
         {
-            await using var fail = new NpgsqlCommand("UPDATE otp_verifications SET attempts = attempts + 1 WHERE id = $1", conn, tx);
-            fail.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+            await using var fail = Db.Command(conn, tx, "UPDATE otp_verifications SET attempts = attempts + 1 WHERE id = $1", id);
             await fail.ExecuteNonQueryAsync(ct);
             await tx.CommitAsync(ct);
             return (OtpOutcome.Wrong, maxAttempts - attempts - 1);
         }
 
-        await ExecuteAsync(conn, tx, ct,
-            ("UPDATE otp_verifications SET consumed_at = $2 WHERE id = $1",
-                [new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now }]),
-            (onVerified, [new NpgsqlParameter<Guid> { TypedValue = userId }]));
+        await using (var consume = Db.Batch(conn, tx,
+            ("UPDATE otp_verifications SET consumed_at = $2 WHERE id = $1", [id, now]),
+            (onVerified, [userId])))
+            await consume.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return (OtpOutcome.Verified, maxAttempts - attempts);
     }
@@ -200,18 +165,11 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         CancellationToken ct)
     {
         var id = Guid.CreateVersion7();
-        await using var cmd = dataSource.CreateCommand(
+        await ExecuteAsync(
             """
             INSERT INTO sessions (id, family_id, user_id, refresh_token_hash, expires_at, user_agent, ip_address)
             VALUES ($1, $1, $2, $3, $4, $5, $6)
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = refreshHash });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = expiresAt });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)Limit(userAgent) ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)ip ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        await cmd.ExecuteNonQueryAsync(ct);
+            """, ct, id, userId, refreshHash, expiresAt, Text(Limit(userAgent)), Text(ip));
         return id;
     }
 
@@ -229,13 +187,12 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         bool revoked;
         string? reason;
         string? userAgent, ip;
-        await using (var select = new NpgsqlCommand(
+        await using (var select = Db.Command(conn, tx,
             """
             SELECT id, family_id, user_id, expires_at, revoked_at IS NOT NULL, revoked_reason, user_agent, ip_address
             FROM sessions WHERE refresh_token_hash = $1 FOR UPDATE
-            """, conn, tx))
+            """, presentedHash))
         {
-            select.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = presentedHash });
             await using var reader = await select.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct))
                 return new RefreshResult(RefreshOutcome.Unknown);
@@ -260,18 +217,13 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         if (expiresAt <= now)
             return new RefreshResult(RefreshOutcome.Expired, user, family);
 
-        await ExecuteAsync(conn, tx, ct,
-            ("UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1",
-                [new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
-                 new NpgsqlParameter<string> { TypedValue = RevokeReasons.Rotated }]),
+        await using (var rotate = Db.Batch(conn, tx,
+            ("UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1", [id, now, RevokeReasons.Rotated]),
             ("""
              INSERT INTO sessions (id, family_id, user_id, refresh_token_hash, created_at, expires_at, rotated_from, user_agent, ip_address)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             """,
-                [new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7() }, new NpgsqlParameter<Guid> { TypedValue = family },
-                 new NpgsqlParameter<Guid> { TypedValue = user }, new NpgsqlParameter<byte[]> { TypedValue = nextHash },
-                 new NpgsqlParameter<DateTimeOffset> { TypedValue = now }, new NpgsqlParameter<DateTimeOffset> { TypedValue = nextExpiresAt },
-                 new NpgsqlParameter<Guid> { TypedValue = id }, Text(userAgent), Text(ip)]));
+             """, [Guid.CreateVersion7(), family, user, nextHash, now, nextExpiresAt, id, Text(userAgent), Text(ip)])))
+            await rotate.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return new RefreshResult(RefreshOutcome.Rotated, user, family);
     }
@@ -285,14 +237,14 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Sessions ended (for another reason than rotation) after <paramref name="since"/>, oldest first, with when:
-    /// what <see cref="RevocationMirror"/> copies into Redis.
+    /// what the gateway's RevocationMirror copies into Redis.
     /// </summary>
     public async Task<IReadOnlyList<(Guid Session, DateTimeOffset RevokedAt)>> SessionsRevokedSinceAsync(DateTimeOffset since, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "SELECT family_id, max(revoked_at) FROM sessions WHERE revoked_at > $1 AND revoked_reason <> $2 GROUP BY family_id ORDER BY 2");
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = since });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = RevokeReasons.Rotated });
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null,
+            "SELECT family_id, max(revoked_at) FROM sessions WHERE revoked_at > $1 AND revoked_reason <> $2 GROUP BY family_id ORDER BY 2",
+            since, RevokeReasons.Rotated);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var sessions = new List<(Guid, DateTimeOffset)>();
         while (await reader.ReadAsync(ct))
@@ -303,11 +255,9 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     /// <summary>Revokes every live session of the user (role change, password change, disabled); returns their ids.</summary>
     public async Task<IReadOnlyList<Guid>> RevokeUserSessionsAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null,
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id", userId, now, reason);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var families = new List<Guid>();
         while (await reader.ReadAsync(ct))
@@ -317,32 +267,29 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Whether the session was ended (any row of the family revoked for another reason than its
-    /// own rotation): the durable answer behind <see cref="SessionRevocations"/>.
+    /// own rotation): the durable answer behind the gateway's SessionRevocations.
     /// </summary>
     public async Task<bool> IsSessionRevokedAsync(Guid familyId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "SELECT EXISTS (SELECT 1 FROM sessions WHERE family_id = $1 AND revoked_at IS NOT NULL AND revoked_reason <> $2)");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = RevokeReasons.Rotated });
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null,
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE family_id = $1 AND revoked_at IS NOT NULL AND revoked_reason <> $2)", familyId,
+            RevokeReasons.Rotated);
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     private static async Task RevokeFamilyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, Guid familyId, string reason,
         DateTimeOffset now, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
-            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL", conn, tx);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        await using var cmd = Db.Command(conn, tx,
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL", familyId, now, reason);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    private async Task<UserRecord?> FindAsync(string sql, NpgsqlParameter parameter, CancellationToken ct)
+    private async Task<UserRecord?> FindAsync(string sql, object key, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(sql);
-        cmd.Parameters.Add(parameter);
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null, sql, key);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? ReadUser(reader) : null;
     }
@@ -351,22 +298,15 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetString(4),
         r.GetFieldValue<string[]>(5), r.GetBoolean(6), r.GetFieldValue<DateTimeOffset>(7), r.IsDBNull(8) ? null : r.GetFieldValue<DateTimeOffset>(8));
 
-    /// <summary>Several statements in one round trip (positional parameters allow one statement per command).</summary>
-    private static async Task ExecuteAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct,
-        params (string Sql, NpgsqlParameter[] Parameters)[] statements)
+    /// <summary>Runs one statement; the rows it affected.</summary>
+    private async Task<int> ExecuteAsync(string sql, CancellationToken ct, params object?[] values)
     {
-        await using var batch = new NpgsqlBatch(conn, tx);
-        foreach (var (sql, parameters) in statements)
-        {
-            var command = new NpgsqlBatchCommand(sql);
-            command.Parameters.AddRange(parameters);
-            batch.BatchCommands.Add(command);
-        }
-        await batch.ExecuteNonQueryAsync(ct);
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null, sql, values);
+        return await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    private static NpgsqlParameter Text(string? value) =>
-        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+    private static NpgsqlParameter Text(string? value) => Db.Typed(value, NpgsqlDbType.Text);
 
     private static string? Limit(string? text) => text is { Length: > 512 } ? text[..512] : text;
 }

@@ -1,8 +1,8 @@
 using Npgsql;
 using NpgsqlTypes;
-using SmartGrid.Channels;
+using SmartGrid.Contracts.Notifications;
 
-namespace SmartGrid.Gateway.Notifications;
+namespace SmartGrid.Storage.Notifications;
 
 /// <summary>
 /// A user's notification settings (notification_preferences). email and phone are confirmed
@@ -23,18 +23,19 @@ public sealed record NotificationPreferences(
         new([.. NotificationDefaults.Channels], NotificationDefaults.MinSeverity, null, null, null, null, null, null, null);
 }
 
-public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
+/// <summary>notification_preferences as the gateway reads and saves them; <paramref name="newWebhookSecret"/> makes a webhook's signing secret.</summary>
+public sealed class NotificationPreferenceStore(NpgsqlDataSource db, Func<string> newWebhookSecret)
 {
     /// <summary>The saved preferences, or null when the user has none yet.</summary>
     public async Task<NotificationPreferences?> GetAsync(Guid userId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null,
             """
             SELECT channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at,
                    webhook_secret IS NOT NULL, pending_email, pending_phone, alert_rules::text
             FROM notification_preferences WHERE user_id = $1
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+            """, userId);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         if (!await r.ReadAsync(ct))
             return null;
@@ -52,8 +53,9 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
     /// </summary>
     public async Task<string?> SaveAsync(Guid userId, NotificationPreferences p, CancellationToken ct)
     {
-        var candidate = p.WebhookUrl is null ? null : WebhookChannel.NewSecret();
-        await using var cmd = db.CreateCommand(
+        var candidate = p.WebhookUrl is null ? null : newWebhookSecret();
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null,
             """
             INSERT INTO notification_preferences
                 (user_id, channels, min_severity, webhook_url, email, phone, push_token, quiet_hours_start, quiet_hours_end, updated_at,
@@ -67,20 +69,10 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
                 webhook_secret = CASE WHEN EXCLUDED.webhook_url IS NULL THEN NULL
                                       ELSE COALESCE(notification_preferences.webhook_secret, EXCLUDED.webhook_secret) END
             RETURNING webhook_secret
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = p.Channels });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.MinSeverity });
-        cmd.Parameters.Add(Text(p.WebhookUrl));
-        cmd.Parameters.Add(Text(p.Email));
-        cmd.Parameters.Add(Text(p.Phone));
-        cmd.Parameters.Add(Text(p.PushToken));
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)p.QuietHoursStart ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Time });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)p.QuietHoursEnd ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Time });
-        cmd.Parameters.Add(Text(candidate));
-        cmd.Parameters.Add(Text(p.PendingEmail));
-        cmd.Parameters.Add(Text(p.PendingPhone));
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = AlertChannelRule.Serialize(p.Rules) });
+            """,
+            userId, p.Channels, p.MinSeverity, Text(p.WebhookUrl), Text(p.Email), Text(p.Phone), Text(p.PushToken),
+            Db.Typed(p.QuietHoursStart, NpgsqlDbType.Time), Db.Typed(p.QuietHoursEnd, NpgsqlDbType.Time), Text(candidate),
+            Text(p.PendingEmail), Text(p.PendingPhone), AlertChannelRule.Serialize(p.Rules));
         var stored = await cmd.ExecuteScalarAsync(ct) as string;
         return stored is not null && stored == candidate ? stored : null;
     }
@@ -88,12 +80,12 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db)
     /// <summary>A new webhook secret replacing the old one at once, or null when the user has no webhook URL.</summary>
     public async Task<string?> RotateWebhookSecretAsync(Guid userId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            "UPDATE notification_preferences SET webhook_secret = $2, updated_at = now() WHERE user_id = $1 AND webhook_url IS NOT NULL RETURNING webhook_secret");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = WebhookChannel.NewSecret() });
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null,
+            "UPDATE notification_preferences SET webhook_secret = $2, updated_at = now() WHERE user_id = $1 AND webhook_url IS NOT NULL RETURNING webhook_secret",
+            userId, newWebhookSecret());
         return await cmd.ExecuteScalarAsync(ct) as string;
     }
 
-    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+    private static NpgsqlParameter Text(string? value) => Db.Typed(value, NpgsqlDbType.Text);
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace SmartGrid.Channels;
+namespace SmartGrid.Contracts.Notifications;
 
 /// <summary>
 /// A user's channel choice for some alerts (notification_preferences.alert_rules): alerts of one of <see cref="Types"/> and one of

@@ -1,4 +1,4 @@
-namespace SmartGrid.Channels;
+namespace SmartGrid.Contracts.Notifications;
 
 /// <summary>
 /// What a user who never saved notification preferences gets: the gateway reports these from

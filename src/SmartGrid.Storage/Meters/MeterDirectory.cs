@@ -1,7 +1,7 @@
 using Npgsql;
 using SmartGrid.Domain.Telemetry;
 
-namespace SmartGrid.Gateway.Meters;
+namespace SmartGrid.Storage.Meters;
 
 public enum AssignOutcome { Assigned, AlreadyAssigned, MeterNotFound, UserNotFound, AssignedToAnother }
 
@@ -16,9 +16,9 @@ public sealed class MeterDirectory(NpgsqlDataSource dataSource)
     /// <summary>The meters the user currently owns, oldest assignment first.</summary>
     public async Task<IReadOnlyList<string>> MetersOfAsync(Guid userId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "SELECT meter_id FROM meter_user_assignments WHERE user_id = $1 AND unassigned_at IS NULL ORDER BY assigned_at, id");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null,
+            "SELECT meter_id FROM meter_user_assignments WHERE user_id = $1 AND unassigned_at IS NULL ORDER BY assigned_at, id", userId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var meters = new List<string>();
         while (await reader.ReadAsync(ct))
@@ -29,10 +29,9 @@ public sealed class MeterDirectory(NpgsqlDataSource dataSource)
     /// <summary>Registers a meter (not auto-provisioned); false when it exists already.</summary>
     public async Task<bool> CreateAsync(string meterId, string region, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "INSERT INTO meters (meter_id, region, auto_provisioned) VALUES ($1, $2, false) ON CONFLICT (meter_id) DO NOTHING");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = region });
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null,
+            "INSERT INTO meters (meter_id, region, auto_provisioned) VALUES ($1, $2, false) ON CONFLICT (meter_id) DO NOTHING", meterId, region);
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
@@ -41,35 +40,28 @@ public sealed class MeterDirectory(NpgsqlDataSource dataSource)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await using (var meter = new NpgsqlCommand("SELECT 1 FROM meters WHERE meter_id = $1 FOR UPDATE", conn, tx))
+        await using (var meter = Db.Command(conn, tx, "SELECT 1 FROM meters WHERE meter_id = $1 FOR UPDATE", meterId))
         {
-            meter.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
             if (await meter.ExecuteScalarAsync(ct) is null)
                 return AssignOutcome.MeterNotFound;
         }
-        await using (var user = new NpgsqlCommand("SELECT 1 FROM users WHERE id = $1", conn, tx))
+        await using (var user = Db.Command(conn, tx, "SELECT 1 FROM users WHERE id = $1", userId))
         {
-            user.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
             if (await user.ExecuteScalarAsync(ct) is null)
                 return AssignOutcome.UserNotFound;
         }
-        await using (var current = new NpgsqlCommand(
-            "SELECT user_id FROM meter_user_assignments WHERE meter_id = $1 AND unassigned_at IS NULL", conn, tx))
+        await using (var current = Db.Command(conn, tx,
+            "SELECT user_id FROM meter_user_assignments WHERE meter_id = $1 AND unassigned_at IS NULL", meterId))
         {
-            current.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
             if (await current.ExecuteScalarAsync(ct) is Guid owner)
                 return owner == userId ? AssignOutcome.AlreadyAssigned : AssignOutcome.AssignedToAnother;
         }
-        await using var batch = new NpgsqlBatch(conn, tx);
-        var insert = new NpgsqlBatchCommand("INSERT INTO meter_user_assignments (meter_id, user_id) VALUES ($1, $2)");
-        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
-        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        var mirror = new NpgsqlBatchCommand("UPDATE meters SET user_id = $2 WHERE meter_id = $1");
-        mirror.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
-        mirror.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId.ToString() });
-        batch.BatchCommands.Add(insert);
-        batch.BatchCommands.Add(mirror);
-        await batch.ExecuteNonQueryAsync(ct);
+        // One statement: the assignment and its mirror in meters (whose user_id is text) are written together.
+        await using (var assign = Db.Command(conn, tx, """
+            WITH assignment AS (INSERT INTO meter_user_assignments (meter_id, user_id) VALUES ($1, $2))
+            UPDATE meters SET user_id = $3 WHERE meter_id = $1
+            """, meterId, userId, userId.ToString()))
+            await assign.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return AssignOutcome.Assigned;
     }
@@ -79,23 +71,23 @@ public sealed class MeterDirectory(NpgsqlDataSource dataSource)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await using var end = new NpgsqlCommand(
-            "UPDATE meter_user_assignments SET unassigned_at = now() WHERE meter_id = $1 AND unassigned_at IS NULL", conn, tx);
-        end.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
-        if (await end.ExecuteNonQueryAsync(ct) == 0)
-            return false;
-        await using var mirror = new NpgsqlCommand("UPDATE meters SET user_id = NULL WHERE meter_id = $1", conn, tx);
-        mirror.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
-        await mirror.ExecuteNonQueryAsync(ct);
+        await using (var end = Db.Command(conn, tx,
+            "UPDATE meter_user_assignments SET unassigned_at = now() WHERE meter_id = $1 AND unassigned_at IS NULL", meterId))
+        {
+            if (await end.ExecuteNonQueryAsync(ct) == 0)
+                return false;
+        }
+        await using (var mirror = Db.Command(conn, tx, "UPDATE meters SET user_id = NULL WHERE meter_id = $1", meterId))
+            await mirror.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return true;
     }
 
     public async Task<MeterAssignment?> CurrentAssignmentAsync(string meterId, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "SELECT user_id, assigned_at FROM meter_user_assignments WHERE meter_id = $1 AND unassigned_at IS NULL");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null,
+            "SELECT user_id, assigned_at FROM meter_user_assignments WHERE meter_id = $1 AND unassigned_at IS NULL", meterId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? new MeterAssignment(meterId, reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)) : null;
     }
@@ -104,8 +96,8 @@ public sealed class MeterDirectory(NpgsqlDataSource dataSource)
     public async Task<DateTimeOffset?> LatestWindowStartAsync(string meterId, WindowSize size, CancellationToken ct)
     {
         var table = size == WindowSize.OneMinute ? "aggregates_1m" : "aggregates_15m";
-        await using var cmd = dataSource.CreateCommand($"SELECT max(window_start) FROM {table} WHERE meter_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(conn, null, $"SELECT max(window_start) FROM {table} WHERE meter_id = $1", meterId);
         return await cmd.ExecuteScalarAsync(ct) is DateTime start ? new DateTimeOffset(start, TimeSpan.Zero) : null;
     }
 }

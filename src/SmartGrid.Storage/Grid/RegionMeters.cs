@@ -1,15 +1,16 @@
 using Npgsql;
+using NpgsqlTypes;
 using SmartGrid.Contracts.Alerts;
 
-namespace SmartGrid.Gateway.Grid;
+namespace SmartGrid.Storage.Grid;
 
 /// <summary>
 /// One of a region's registered meters as the region page lists it: how recently it reported, its newest
 /// 1-minute window, and its open anomaly alerts.
 /// </summary>
 /// <param name="Status">
-/// <c>reporting</c>: a 1-minute window started within <see cref="GatewayOptions.MeterSilentAfter"/>;
-/// <c>silent</c>: none since, but for less than <see cref="GatewayOptions.MeterPassivatedAfter"/> (its actor still holds
+/// <c>reporting</c>: a 1-minute window started within the gateway's <c>MeterSilentAfter</c>;
+/// <c>silent</c>: none since, but for less than its <c>MeterPassivatedAfter</c> (its actor still holds
 /// its state in memory); <c>passivated</c>: silent longer (its actor has stopped and wakes on its next reading), or never reported.
 /// </param>
 public sealed record RegionMeter(
@@ -23,8 +24,11 @@ public sealed record MeterAnomaly(
 /// <summary>A meter's anomalies within [from, to).</summary>
 public sealed record MeterAnomalyList(string MeterId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<MeterAnomaly> Items);
 
-/// <summary>Reads a region's meters (the <c>meters</c> registry, newest <c>aggregates_1m</c> row, open alerts) and a meter's anomalies.</summary>
-public sealed class RegionMeters(NpgsqlDataSource db, GatewayOptions options)
+/// <summary>
+/// Reads a region's meters (the <c>meters</c> registry, newest <c>aggregates_1m</c> row, open alerts) and a meter's anomalies;
+/// a meter is silent after <paramref name="silentAfter"/> without a window and passivated after <paramref name="passivatedAfter"/>.
+/// </summary>
+public sealed class RegionMeters(NpgsqlDataSource db, TimeSpan silentAfter, TimeSpan passivatedAfter)
 {
     /// <summary>A meter with no window in this long is not looked for further back: it is passivated either way.</summary>
     private static readonly TimeSpan Horizon = TimeSpan.FromDays(1);
@@ -37,13 +41,11 @@ public sealed class RegionMeters(NpgsqlDataSource db, GatewayOptions options)
         DateTimeOffset now, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
-        await using var count = new NpgsqlCommand(
-            "SELECT count(*) FROM meters WHERE region = $1 AND ($2::text IS NULL OR strpos(meter_id, $2) > 0)", connection);
-        count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = region });
-        count.Parameters.Add(new NpgsqlParameter { Value = (object?)search ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        await using var count = Db.Command(connection, null,
+            "SELECT count(*) FROM meters WHERE region = $1 AND ($2::text IS NULL OR strpos(meter_id, $2) > 0)", region, Search(search));
         var total = (long)(await count.ExecuteScalarAsync(ct))!;
 
-        await using var cmd = new NpgsqlCommand(
+        await using var cmd = Db.Command(connection, null,
             $"""
             WITH page AS (
                 SELECT meter_id FROM meters WHERE region = $1 AND ($2::text IS NULL OR strpos(meter_id, $2) > 0)
@@ -61,12 +63,7 @@ public sealed class RegionMeters(NpgsqlDataSource db, GatewayOptions options)
                 WHERE type = '{AlertTypes.Anomaly}' AND region = $1 AND COALESCE(meter_id, '') = p.meter_id AND status <> 'resolved'
             ) a ON true
             ORDER BY p.meter_id
-            """, connection);
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = region });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)search ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now - Horizon });
+            """, region, Search(search), limit, offset, now - Horizon);
         var items = new List<RegionMeter>(limit);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
@@ -82,17 +79,13 @@ public sealed class RegionMeters(NpgsqlDataSource db, GatewayOptions options)
     public async Task<IReadOnlyList<MeterAnomaly>> AnomaliesAsync(string meterId, string region, DateTimeOffset from, DateTimeOffset to, int limit,
         CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null,
             $"""
             SELECT alert_id, severity, status, message, first_seen_at, last_seen_at, occurrence_count FROM alerts
             WHERE type = '{AlertTypes.Anomaly}' AND region = $1 AND meter_id = $2 AND first_seen_at < $4 AND last_seen_at >= $3
             ORDER BY first_seen_at LIMIT $5
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = region });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = meterId });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            """, region, meterId, from, to, limit);
         var items = new List<MeterAnomaly>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
@@ -101,10 +94,12 @@ public sealed class RegionMeters(NpgsqlDataSource db, GatewayOptions options)
         return items;
     }
 
+    private static NpgsqlParameter Search(string? search) => Db.Typed(search, NpgsqlDbType.Text);
+
     private string StatusOf(DateTimeOffset? lastWindowStart, DateTimeOffset now) => lastWindowStart switch
     {
-        { } last when now - last <= options.MeterSilentAfter => "reporting",
-        { } last when now - last <= options.MeterPassivatedAfter => "silent",
+        { } last when now - last <= silentAfter => "reporting",
+        { } last when now - last <= passivatedAfter => "silent",
         _ => "passivated",
     };
 }

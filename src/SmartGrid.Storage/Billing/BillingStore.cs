@@ -1,10 +1,8 @@
 using System.Text.Json;
 using Npgsql;
 using SmartGrid.Domain.Billing;
-using SmartGrid.Gateway.Http;
-using SmartGrid.Storage;
 
-namespace SmartGrid.Gateway.Billing;
+namespace SmartGrid.Storage.Billing;
 
 /// <summary>The outcome of one billing run.</summary>
 public sealed record BillingRun(
@@ -20,13 +18,11 @@ public sealed record Invoice(
 /// Generates and reads invoices. A run reads, per user, the 15-minute windows of the meters
 /// assigned to them during the period (only while assigned), prices them with
 /// <see cref="InvoiceCalculator"/> against the regions' tariff history and overrides, and
-/// upserts one invoice per (user, period). Runs of one period are serialised by an advisory lock.
+/// upserts one invoice per (user, period), its lines as <paramref name="linesJson"/> writes them. Runs of one period are
+/// serialised by an advisory lock.
 /// </summary>
-public sealed class BillingStore(NpgsqlDataSource db)
+public sealed class BillingStore(NpgsqlDataSource db, JsonSerializerOptions linesJson)
 {
-    /// <summary>Advisory lock class of billing runs (the second key is the period's hash); see SmartGrid.Storage.AdvisoryLocks for the others.</summary>
-    private const int BillingLock = 0x5347_0011;
-
     private const string Columns =
         "invoice_id, user_id, period, period_start, period_end, status, currency, windows, energy_kwh, amount, unpriced_windows, lines::text, revision, generated_at";
 
@@ -34,10 +30,9 @@ public sealed class BillingStore(NpgsqlDataSource db)
     public async Task<BillingRun?> RunAsync(BillingPeriod period, string currency, DateTimeOffset now, CancellationToken ct)
     {
         await using var lockConnection = await db.OpenConnectionAsync(ct);
-        await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock($1, hashtext($2))", lockConnection))
+        await using (var take = Db.Command(lockConnection, null, "SELECT pg_try_advisory_lock($1, hashtext($2))", AdvisoryLocks.Billing,
+            period.ToString()))
         {
-            take.Parameters.Add(new NpgsqlParameter<int> { TypedValue = BillingLock });
-            take.Parameters.Add(new NpgsqlParameter<string> { TypedValue = period.ToString() });
             if (!(bool)(await take.ExecuteScalarAsync(ct))!)
                 return null;
         }
@@ -47,9 +42,8 @@ public sealed class BillingStore(NpgsqlDataSource db)
         }
         finally
         {
-            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock($1, hashtext($2))", lockConnection);
-            release.Parameters.Add(new NpgsqlParameter<int> { TypedValue = BillingLock });
-            release.Parameters.Add(new NpgsqlParameter<string> { TypedValue = period.ToString() });
+            await using var release = Db.Command(lockConnection, null, "SELECT pg_advisory_unlock($1, hashtext($2))", AdvisoryLocks.Billing,
+                period.ToString());
             await release.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }
@@ -78,7 +72,8 @@ public sealed class BillingStore(NpgsqlDataSource db)
 
         // The windows of each meter while it was assigned to the user; a user whose meters
         // reported nothing still gets a (zero) invoice for the period.
-        await using var cmd = db.CreateCommand(
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null,
             """
             SELECT a.user_id, w.meter_id, w.region, w.window_start, w.energy_kwh_sum
             FROM meter_user_assignments a
@@ -87,9 +82,7 @@ public sealed class BillingStore(NpgsqlDataSource db)
                  AND w.window_start < LEAST(COALESCE(a.unassigned_at, 'infinity'::timestamptz), $2)
             WHERE a.assigned_at < $2 AND (a.unassigned_at IS NULL OR a.unassigned_at > $1)
             ORDER BY a.user_id, w.meter_id, w.window_start
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.Start });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.End });
+            """, period.Start, period.End);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         Guid? current = null;
         var pending = new List<MeteredWindow>();
@@ -138,9 +131,8 @@ public sealed class BillingStore(NpgsqlDataSource db)
     private async Task<Dictionary<string, List<T>>> ReadPerRegionAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken ct,
         params DateTimeOffset[] times)
     {
-        await using var cmd = db.CreateCommand(sql);
-        foreach (var time in times)
-            cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time });
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null, sql, Array.ConvertAll(times, t => (object?)t));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var rows = new Dictionary<string, List<T>>(StringComparer.Ordinal);
         while (await r.ReadAsync(ct))
@@ -156,7 +148,8 @@ public sealed class BillingStore(NpgsqlDataSource db)
     /// <summary>The invoice's revision after the write (1 = created), or 0 when it was stored with exactly these figures already.</summary>
     private async Task<int> UpsertAsync(Guid user, InvoiceDraft draft, string status, string currency, DateTimeOffset now, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null,
             """
             INSERT INTO invoices (invoice_id, user_id, period, period_start, period_end, status, currency, windows, energy_kwh, amount,
                                   unpriced_windows, lines, generated_at)
@@ -169,38 +162,25 @@ public sealed class BillingStore(NpgsqlDataSource db)
                   IS DISTINCT FROM
                   (EXCLUDED.status, EXCLUDED.currency, EXCLUDED.windows, EXCLUDED.energy_kwh, EXCLUDED.amount, EXCLUDED.unpriced_windows, EXCLUDED.lines)
             RETURNING revision
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7() });
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = user });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = draft.Period.ToString() });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = draft.Period.Start });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = draft.Period.End });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = status });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = currency });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = draft.Windows });
-        cmd.Parameters.Add(new NpgsqlParameter<decimal> { TypedValue = draft.EnergyKwh });
-        cmd.Parameters.Add(new NpgsqlParameter<decimal> { TypedValue = draft.Amount });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = draft.UnpricedWindows });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(draft.Lines, GatewayJson.Options) });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            """, Guid.CreateVersion7(), user, draft.Period.ToString(), draft.Period.Start, draft.Period.End, status, currency, draft.Windows,
+            draft.EnergyKwh, draft.Amount, draft.UnpricedWindows, JsonSerializer.Serialize(draft.Lines, linesJson), now);
         return await cmd.ExecuteScalarAsync(ct) is int revision ? revision : 0;
     }
 
     /// <summary>The user's invoices, newest period first, and their total.</summary>
     public async Task<(IReadOnlyList<Invoice> Items, long Total)> ListAsync(Guid userId, int limit, int offset, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            $"SELECT {Columns}, count(*) OVER () FROM invoices WHERE user_id = $1 ORDER BY period DESC LIMIT $2 OFFSET $3");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null,
+            $"SELECT {Columns}, count(*) OVER () FROM invoices WHERE user_id = $1 ORDER BY period DESC LIMIT $2 OFFSET $3", userId);
         return await cmd.ReadPageAsync(limit, offset, Read, ct);
     }
 
     /// <summary>The invoice if it belongs to the user; another user's answers like a missing one.</summary>
     public async Task<Invoice?> FindAsync(Guid userId, Guid invoiceId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"SELECT {Columns} FROM invoices WHERE invoice_id = $1 AND user_id = $2");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = invoiceId });
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var cmd = Db.Command(connection, null, $"SELECT {Columns} FROM invoices WHERE invoice_id = $1 AND user_id = $2", invoiceId, userId);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         return await r.ReadAsync(ct) ? Read(r) : null;
     }
