@@ -48,15 +48,8 @@ internal static class AlertBench
                           $"every {interval.TotalSeconds:0.0} s ({60 / interval.TotalSeconds:0}× the seed's rate), {bursts} bursts; " +
                           $"database {database.Name}, broker {broker.BootstrapServers}");
 
-        await using var node = await BenchNode.StartAsync(
-        [
-            $"--ConnectionStrings:Postgres={database.ConnectionString}",
-            "--SmartGrid:Roles=services",
-            $"--SmartGrid:Cluster:Port={FreePort.Next()}",
-            $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
-            "--SmartGrid:Simulator:Enabled=false",
-            "--Logging:LogLevel:Default=Warning",
-        ]);
+        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker, "services", FreePort.Next(),
+            "--Logging:LogLevel:Default=Warning"));
         using var producer = ProducerSettings.ForStrings(broker.BootstrapServers).CreateProducer();
         await using var db = NpgsqlDataSource.Create(database.ConnectionString);
         var watcher = new AlertWatcher(db);

@@ -9,6 +9,7 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Simulator;
 using SmartGrid.Storage;
+using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -87,7 +88,7 @@ internal static class AlertQualityBench
 
         await using var database = await BenchDatabase.CreateAsync();
         database.Keep = keepDatabase;
-        var ingestPort = BenchDatabase.FreePort();
+        var ingestPort = FreePort.Next();
         var outageCheck = TimeSpan.FromSeconds(Math.Max(1, 60 / speed));
         TimeSpan Compressed(TimeSpan eventTime) => eventTime / speed;
         var notifications = new NotificationSettings();

@@ -38,9 +38,6 @@ internal sealed class BenchDatabase : IAsyncDisposable
         Console.WriteLine($"database kept: {ConnectionString}");
     }
 
-    /// <summary>Kept for AlertQualityBench, which another change owns now; the others call <see cref="Testing.FreePort.Next"/>.</summary>
-    public static int FreePort() => Testing.FreePort.Next();
-
     public async Task<long> ScalarAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Domain.Simulation;
+using SmartGrid.Kafka;
 using SmartGrid.Node;
 using SmartGrid.Storage;
 
@@ -17,6 +18,20 @@ internal sealed class BenchNode : IAsyncDisposable
     private BenchNode(WebApplication app) => _app = app;
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>
+    /// The settings of a node on the bench's own database and embedded broker, with the simulator off (the bench feeds
+    /// the readings itself), followed by the bench's <paramref name="more"/>.
+    /// </summary>
+    public static string[] Args(BenchDatabase database, EmbeddedKafkaBroker broker, string roles, int clusterPort, params string[] more) =>
+    [
+        $"--ConnectionStrings:Postgres={database.ConnectionString}",
+        $"--SmartGrid:Roles={roles}",
+        $"--SmartGrid:Cluster:Port={clusterPort}",
+        $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
+        "--SmartGrid:Simulator:Enabled=false",
+        .. more,
+    ];
 
     public static async Task<BenchNode> StartAsync(string[] args)
     {

@@ -22,7 +22,6 @@ internal static class EscalationBench
 
     internal static async Task<int> RunAsync(int alerts, int idleRounds)
     {
-
         await using var database = await BenchDatabase.CreateMigratedAsync();
         await using var db = NpgsqlDataSource.Create(database.ConnectionString);
         var start = DateTimeOffset.UtcNow;

@@ -20,7 +20,6 @@ internal static class GeneratorBench
 
     internal static async Task<int> RunAsync(int ticks, int rate, int seconds)
     {
-
         var generator = new ReadingGenerator(MeterFleet.Create());
         var start = new DateTimeOffset(2024, 1, 15, 0, 0, 0, TimeSpan.Zero);
         // Warm-up: the JIT and the fleet's first allocations are not the steady cost.

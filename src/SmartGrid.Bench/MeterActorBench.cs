@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Runtime;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
@@ -33,19 +32,11 @@ internal static class MeterActorBench
     {
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();
-        Console.WriteLine($"meter actors bench: {meters:N0} meters × {readings} readings, {Environment.ProcessorCount} cores, " +
-                          $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, pid {Environment.ProcessId}");
-        await using var node = await BenchNode.StartAsync(
-        [
-            $"--ConnectionStrings:Postgres={database.ConnectionString}",
-            "--SmartGrid:Roles=processor",
-            $"--SmartGrid:Cluster:Port={FreePort.Next()}",
+        Console.WriteLine($"meter actors bench: {meters:N0} meters × {readings} readings, {BenchMachine.CoresAndGc}, pid {Environment.ProcessId}");
+        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker, "processor", FreePort.Next(),
             $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",
-            $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
-            "--SmartGrid:Simulator:Enabled=false",
             "--SmartGrid:Pipeline:PassivateAfter=01:00:00",
-            "--Logging:LogLevel:Default=Warning",
-        ]);
+            "--Logging:LogLevel:Default=Warning"));
         var region = node.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToArray();
         var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(1), WindowSize.FifteenMinutes);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Runtime;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Telemetry;
 
@@ -26,8 +25,7 @@ internal static class MeterBench
     {
         var policy = new MeterPolicy();
         var start = Window.Floor(DateTimeOffset.UtcNow.AddHours(-2), WindowSize.FifteenMinutes);
-        Console.WriteLine($"meters bench: {meters:N0} meters, {minutes} min of readings every 10 s each, " +
-                          $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC");
+        Console.WriteLine($"meters bench: {meters:N0} meters, {minutes} min of readings every 10 s each, {BenchMachine.Gc} GC");
 
         var before = Heap();
         var clock = Stopwatch.StartNew();

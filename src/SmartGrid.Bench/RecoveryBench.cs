@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
-using System.Runtime;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
@@ -33,20 +32,12 @@ internal static class RecoveryBench
 
     internal static async Task<int> RunAsync(int meters, int readings, int parallelism)
     {
-
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();
-        Console.WriteLine($"recovery bench: {meters:N0} meters × {readings} readings, {Environment.ProcessorCount} cores, " +
-                          $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, database {database.Name}, broker {broker.BootstrapServers}");
-        string[] nodeArgs =
-        [
-            $"--ConnectionStrings:Postgres={database.ConnectionString}",
-            "--SmartGrid:Roles=processor",
-            $"--SmartGrid:Cluster:Port={FreePort.Next()}", // the same address in both lives, as a restarted node has
-            $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
-            "--SmartGrid:Simulator:Enabled=false",
-            "--Logging:LogLevel:Default=Warning",
-        ];
+        Console.WriteLine($"recovery bench: {meters:N0} meters × {readings} readings, {BenchMachine.CoresAndGc}, " +
+                          $"database {database.Name}, broker {broker.BootstrapServers}");
+        // One cluster port for both lives: the same address, as a restarted node has.
+        var nodeArgs = BenchNode.Args(database, broker, "processor", FreePort.Next(), "--Logging:LogLevel:Default=Warning");
         var meterIds = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
 
         // 1. First life: every reading in, durably.

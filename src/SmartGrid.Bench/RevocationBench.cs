@@ -25,7 +25,6 @@ internal static class RevocationBench
 
     internal static async Task<int> RunAsync(int cached, int uncached, int fallback)
     {
-
         await using var database = await BenchDatabase.CreateMigratedAsync();
         await using var storage = StorageServices.Create(database.ConnectionString);
         var accounts = new AccountStore(storage.DataSource);

@@ -65,8 +65,8 @@ internal static class ScaleBench
         using var offsets = new GroupOffsets(broker.BootstrapServers, TelemetryConsumer.GroupId);
         using var producer = new BenchProducer(broker.BootstrapServers);
         var logDir = Path.Combine(Path.GetTempPath(), $"sg-scale-{Guid.NewGuid():N}");
-        Console.WriteLine($"scale bench: {meters:N0} meters × {ticks} readings, Kafka session {session.TotalSeconds:0} s, {Environment.ProcessorCount} cores, " +
-                          $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, database {database.Name}, node logs {logDir}");
+        Console.WriteLine($"scale bench: {meters:N0} meters × {ticks} readings, Kafka session {session.TotalSeconds:0} s, {BenchMachine.CoresAndGc}, " +
+                          $"database {database.Name}, node logs {logDir}");
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
         var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(2), WindowSize.FifteenMinutes);
         var port = FreePort.Next();
@@ -257,18 +257,14 @@ internal static class ScaleBench
     }
 
     private static string[] NodeArgs(BenchDatabase database, EmbeddedKafkaBroker broker, int port, int? seedPort, TimeSpan session) =>
-    [
-        $"--ConnectionStrings:Postgres={database.ConnectionString}",
-        "--SmartGrid:Roles=processor",
-        $"--SmartGrid:Cluster:Port={port}",
-        .. seedPort is { } seed ? new[] { $"--SmartGrid:Cluster:SeedNodes:0=akka.tcp://smartgrid@127.0.0.1:{seed}" } : [],
-        $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
-        "--SmartGrid:Simulator:Enabled=false",
-        "--SmartGrid:Pipeline:CheckpointInterval=00:00:01",
-        $"--SmartGrid:Pipeline:ConsumerSessionTimeout={session:c}",
-        $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",
-        // Default log levels: StartNodeAsync waits for the consumer's "assigned" line, which Akka logs at Info.
-    ];
+        BenchNode.Args(database, broker, "processor", port,
+        [
+            .. seedPort is { } seed ? new[] { $"--SmartGrid:Cluster:SeedNodes:0=akka.tcp://smartgrid@127.0.0.1:{seed}" } : [],
+            "--SmartGrid:Pipeline:CheckpointInterval=00:00:01",
+            $"--SmartGrid:Pipeline:ConsumerSessionTimeout={session:c}",
+            $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",
+            // Default log levels: StartNodeAsync waits for the consumer's "assigned" line, which Akka logs at Info.
+        ]);
 
     private static async Task<NodeProcess> StartNodeAsync(BenchDatabase database, EmbeddedKafkaBroker broker, int port, int? seedPort, TimeSpan session, string log)
     {
@@ -340,7 +336,7 @@ internal static class ScaleBench
             var pause = GcPause - before.GcPause;
             return $"process CPU {cpu.TotalSeconds:0.0} s in {wall.TotalSeconds:0.0} s ({cpu / wall:0.00} cores) = {cpu.TotalMilliseconds * 1000 / Math.Max(1, readings):0} µs per reading; " +
                    $"allocated {(Allocated - before.Allocated) / Math.Max(1, readings):N0} B per reading; GC paused {pause.TotalSeconds:0.0} s ({pause / wall:P1} of wall time), collections gen0 {Gen0 - before.Gen0}, gen1 {Gen1 - before.Gen1}, gen2 {Gen2 - before.Gen2}; " +
-                   $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC, {GCSettings.LatencyMode}, " +
+                   $"{BenchMachine.Gc} GC, {GCSettings.LatencyMode}, " +
                    $"adaptation mode (DATAS) {AppContext.GetData("System.GC.DynamicAdaptationMode") ?? Environment.GetEnvironmentVariable("DOTNET_GCDynamicAdaptationMode") ?? "default"}";
         }
     }
