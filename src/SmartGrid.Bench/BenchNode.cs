@@ -1,5 +1,9 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Kafka;
 using SmartGrid.Node;
@@ -18,6 +22,16 @@ internal sealed class BenchNode : IAsyncDisposable
     private BenchNode(WebApplication app) => _app = app;
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>The node's meter shard region.</summary>
+    public IActorRef Meters => Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+
+    /// <summary>Meter actors alive in this node's shards now: the passivated ones cost no memory and are not counted.</summary>
+    public async Task<long> ActiveMetersAsync()
+    {
+        var state = await Meters.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(60));
+        return state.Shards.Sum(s => (long)s.EntityIds.Count);
+    }
 
     /// <summary>
     /// The settings of a node on the bench's own database and embedded broker, with the simulator off (the bench feeds

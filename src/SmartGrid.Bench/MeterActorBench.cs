@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Akka.Actor;
-using Akka.Cluster.Sharding;
-using Akka.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
@@ -37,7 +34,7 @@ internal static class MeterActorBench
             $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",
             "--SmartGrid:Pipeline:PassivateAfter=01:00:00",
             "--Logging:LogLevel:Default=Warning"));
-        var region = node.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+        var region = node.Meters;
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToArray();
         var start = Window.Floor(DateTimeOffset.UtcNow - TimeSpan.FromHours(1), WindowSize.FifteenMinutes);
         var random = new Random(7);
@@ -54,8 +51,7 @@ internal static class MeterActorBench
         Array.Clear(batches); // the readings sent are not the meters' cost
         var after = MeterBench.Heap();
 
-        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, AskTimeout);
-        var active = state.Shards.Sum(s => (long)s.EntityIds.Count);
+        var active = await node.ActiveMetersAsync();
         var status = await region.Ask<MeterStatus>(new GetMeterStatus(ids[^1]), AskTimeout);
         Console.WriteLine($"{meters:N0} meters recorded and checkpointed in {elapsed.TotalSeconds:0.0} s ({meters / elapsed.TotalSeconds:N0} meters/s); " +
                           $"{active:N0} active; the last holds {status.AcceptedTotal} readings in {status.OpenWindows.Count} open windows");

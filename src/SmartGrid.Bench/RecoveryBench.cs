@@ -3,14 +3,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Akka.Actor;
-using Akka.Hosting;
 using Confluent.Kafka;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
-using SmartGrid.Node;
 using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
@@ -42,13 +38,12 @@ internal static class RecoveryBench
 
         // 1. First life: every reading in, durably.
         var clock = Stopwatch.StartNew();
-        WebApplication? app = SmartGridNode.Build(nodeArgs);
-        await app.StartAsync();
+        BenchNode? node = await BenchNode.StartAsync(nodeArgs);
         Console.WriteLine($"node 1 up in {clock.Elapsed.TotalSeconds:0.00} s");
         clock.Restart();
         var sent = Produce(broker.BootstrapServers, meterIds, readings);
         Console.WriteLine($"produced {sent:N0} readings in {clock.Elapsed.TotalSeconds:0.00} s");
-        var first = await AskAllAsync(MetersOf(app), meterIds, readings, parallelism, untilAllMatch: TimeSpan.FromMinutes(10));
+        var first = await AskAllAsync(node.Meters, meterIds, readings, parallelism, untilAllMatch: TimeSpan.FromMinutes(10));
         if (first.Wrong + first.Unanswered > 0)
         {
             Console.Error.WriteLine($"recovery: {first.Wrong + first.Unanswered} meter(s) never reported {readings} accepted readings");
@@ -58,8 +53,7 @@ internal static class RecoveryBench
         Console.WriteLine($"all meters report {readings} accepted {ingest.TotalSeconds:0.00} s after the first produce " +
                           $"({sent / ingest.TotalSeconds:N0} readings/s end to end)");
         clock.Restart();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await node.DisposeAsync();
         Console.WriteLine($"node 1 stopped (graceful) in {clock.Elapsed.TotalSeconds:0.00} s; journal: " +
                           $"{await database.ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id LIKE 'meter-%'"):N0} meter events, " +
                           $"{await database.ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id LIKE '/sharding/%'"):N0} sharding events " +
@@ -68,7 +62,7 @@ internal static class RecoveryBench
         var storage = await database.StoragePerMeterAsync(meters);
         Console.WriteLine(storage);
         Console.WriteLine(storage.Figure);
-        app = null;
+        node = null;
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
@@ -76,14 +70,12 @@ internal static class RecoveryBench
 
         // 2. Second life: time until every meter has its state back.
         clock.Restart();
-        app = SmartGridNode.Build(nodeArgs);
-        await app.StartAsync();
+        node = await BenchNode.StartAsync(nodeArgs);
         var started = clock.Elapsed;
-        var second = await AskAllAsync(MetersOf(app), meterIds, readings, parallelism, untilAllMatch: null);
+        var second = await AskAllAsync(node.Meters, meterIds, readings, parallelism, untilAllMatch: null);
         var recovered = clock.Elapsed;
         var after = Memory();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await node.DisposeAsync();
 
         var afterStart = recovered - started;
         Console.WriteLine();
@@ -106,8 +98,6 @@ internal static class RecoveryBench
         }
         return 0;
     }
-
-    private static IActorRef MetersOf(WebApplication app) => app.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
 
     /// <summary>
     /// Asks every meter for its status with bounded parallelism. With <paramref name="untilAllMatch"/> a meter that does

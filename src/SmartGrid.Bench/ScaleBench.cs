@@ -1,17 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime;
-using Akka.Actor;
-using Akka.Cluster.Sharding;
-using Akka.Hosting;
 using Confluent.Kafka;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
-using SmartGrid.Node;
 using SmartGrid.Storage;
 using SmartGrid.Testing;
 
@@ -72,11 +67,10 @@ internal static class ScaleBench
         var port = FreePort.Next();
 
         // 1. In this process: registration, throughput, memory, storage.
-        WebApplication? app = SmartGridNode.Build(NodeArgs(database, broker, port, seedPort: null, session));
-        await app.StartAsync();
+        BenchNode? node = await BenchNode.StartAsync(NodeArgs(database, broker, port, seedPort: null, session));
         var (heapBefore, rssBefore) = Memory();
         var clock = Stopwatch.StartNew();
-        var registry = app.Services.GetRequiredService<MeterRegistry>();
+        var registry = node.Services.GetRequiredService<MeterRegistry>();
         foreach (var chunk in ids.Select((id, i) => (id, BenchReadings.RegionOf(i))).Chunk(10_000))
             await registry.EnsureRegisteredAsync(chunk);
         var registration = clock.Elapsed;
@@ -94,16 +88,15 @@ internal static class ScaleBench
         Console.WriteLine($"{sent:N0} readings processed in {clock.Elapsed.TotalSeconds:0.0} s = {sustained:N0} readings/s sustained");
         Console.WriteLine(ProcessWork.Now().Since(work, sent));
 
-        var active = await ActiveMetersAsync(app);
+        var active = await node.ActiveMetersAsync();
         var (heapAfter, rssAfter) = Memory();
         var heapPerMeter = (heapAfter - heapBefore) / Math.Max(1, active);
         Console.WriteLine($"meters active {active:N0}, passivated {meters - active:N0}; managed heap +{(heapAfter - heapBefore) / 1048576.0:N0} MiB " +
                           $"= {heapPerMeter:N0} B per active meter, RSS +{(rssAfter - rssBefore) / 1048576.0:N0} MiB = {(rssAfter - rssBefore) / Math.Max(1, active):N0} B per active meter");
         var storage = await database.StoragePerMeterAsync(meters);
         Console.WriteLine(storage);
-        await app.StopAsync();
-        await app.DisposeAsync();
-        app = null;
+        await node.DisposeAsync();
+        node = null;
         if (throughputOnly)
         {
             Console.WriteLine();
@@ -195,10 +188,9 @@ internal static class ScaleBench
         using var producer = new BenchProducer(broker.BootstrapServers);
         Console.WriteLine($"soak: {meters:N0} meters every {tickSeconds} s ({meters / tickSeconds:N0} readings/s) for {minutes} min" +
                           (compressed ? $", {ticks} ticks of 10 s = {TimeSpan.FromSeconds(10.0 * ticks).TotalHours:0.0} h of event time" : "") + $", database {database.Name}");
-        var app = SmartGridNode.Build(NodeArgs(database, broker, FreePort.Next(), seedPort: null, session));
-        await app.StartAsync();
+        var node = await BenchNode.StartAsync(NodeArgs(database, broker, FreePort.Next(), seedPort: null, session));
         var ids = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
-        await app.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(ids.Select((id, i) => (id, BenchReadings.RegionOf(i))));
+        await node.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(ids.Select((id, i) => (id, BenchReadings.RegionOf(i))));
         var random = new Random(7);
         using var counters = new PipelineCounters();
         var clock = Stopwatch.StartNew();
@@ -245,8 +237,7 @@ internal static class ScaleBench
         await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
         var storage = await database.StoragePerMeterAsync(meters);
         Console.WriteLine(storage);
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await node.DisposeAsync();
         Console.WriteLine($"soak max lag: {maxLag}");
         Console.WriteLine($"soak ticks committed within their tick: {drains.Within} of {drains.Count}");
         Console.WriteLine($"soak tick committed in s, median / p99 / max: {drains.Summary}");
@@ -293,13 +284,6 @@ internal static class ScaleBench
         producer.Flush();
         progress?.Invoke(sent);
         return sent;
-    }
-
-    private static async Task<long> ActiveMetersAsync(WebApplication app)
-    {
-        var state = await app.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>()
-            .Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(60));
-        return state.Shards.Sum(s => (long)s.EntityIds.Count);
     }
 
     private static (long Heap, long Rss) Memory(bool collect = true)
