@@ -48,7 +48,7 @@ internal static class AlertBench
                           $"every {interval.TotalSeconds:0.0} s ({60 / interval.TotalSeconds:0}× the seed's rate), {bursts} bursts; " +
                           $"database {database.Name}, broker {broker.BootstrapServers}");
 
-        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker, "services", FreePort.Next(),
+        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker, ClusterRoles.Services, FreePort.Next(),
             "--Logging:LogLevel:Default=Warning"));
         using var producer = ProducerSettings.ForStrings(broker.BootstrapServers).CreateProducer();
         await using var db = NpgsqlDataSource.Create(database.ConnectionString);

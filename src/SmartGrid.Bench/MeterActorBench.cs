@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Akka.Actor;
 using SmartGrid.Actors.Metering;
+using SmartGrid.Contracts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 using SmartGrid.Testing;
@@ -30,7 +31,7 @@ internal static class MeterActorBench
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();
         Console.WriteLine($"meter actors bench: {meters:N0} meters × {readings} readings, {BenchMachine.CoresAndGc}, pid {Environment.ProcessId}");
-        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker, "processor", FreePort.Next(),
+        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker, ClusterRoles.Processor, FreePort.Next(),
             $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",
             "--SmartGrid:Pipeline:PassivateAfter=01:00:00",
             "--Logging:LogLevel:Default=Warning"));

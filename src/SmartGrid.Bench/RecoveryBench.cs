@@ -5,6 +5,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Confluent.Kafka;
 using SmartGrid.Actors.Metering;
+using SmartGrid.Contracts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 using SmartGrid.Testing;
@@ -33,7 +34,7 @@ internal static class RecoveryBench
         Console.WriteLine($"recovery bench: {meters:N0} meters × {readings} readings, {BenchMachine.CoresAndGc}, " +
                           $"database {database.Name}, broker {broker.BootstrapServers}");
         // One cluster port for both lives: the same address, as a restarted node has.
-        var nodeArgs = BenchNode.Args(database, broker, "processor", FreePort.Next(), "--Logging:LogLevel:Default=Warning");
+        var nodeArgs = BenchNode.Args(database, broker, ClusterRoles.Processor, FreePort.Next(), "--Logging:LogLevel:Default=Warning");
         var meterIds = Enumerable.Range(0, meters).Select(BenchReadings.MeterId).ToList();
 
         // 1. First life: every reading in, durably.

@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
+using SmartGrid.Contracts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Kafka;
 using SmartGrid.Storage;
@@ -248,7 +249,7 @@ internal static class ScaleBench
     }
 
     private static string[] NodeArgs(BenchDatabase database, EmbeddedKafkaBroker broker, int port, int? seedPort, TimeSpan session) =>
-        BenchNode.Args(database, broker, "processor", port,
+        BenchNode.Args(database, broker, ClusterRoles.Processor, port,
         [
             .. seedPort is { } seed ? new[] { $"--SmartGrid:Cluster:SeedNodes:0=akka.tcp://smartgrid@127.0.0.1:{seed}" } : [],
             "--SmartGrid:Pipeline:CheckpointInterval=00:00:01",
