@@ -23,16 +23,13 @@ internal sealed class BenchNode : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>How long a bench waits for a meter's answer, which may first wait for the meter to recover from its journal.</summary>
-    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
-
     /// <summary>The node's meter shard region.</summary>
     public IActorRef Meters => Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
 
     /// <summary>Meter actors alive in this node's shards now: the passivated ones cost no memory and are not counted.</summary>
     public async Task<long> ActiveMetersAsync()
     {
-        var state = await Meters.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, AskTimeout);
+        var state = await Meters.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(60));
         return state.Shards.Sum(s => (long)s.EntityIds.Count);
     }
 

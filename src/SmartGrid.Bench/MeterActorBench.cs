@@ -20,6 +20,8 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class MeterActorBench
 {
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
+
     internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 20_000, "meters started and kept active");
     internal static readonly Option<int> Readings = BenchOptions.Int("--readings", 12, "readings per meter, in one batch (10 s apart)");
     internal static readonly Option<int> Hold = BenchOptions.Int("--hold", 0, "seconds to keep the node up after measuring, for a heap dump", minimum: 0);
@@ -51,7 +53,7 @@ internal static class MeterActorBench
         var after = MeterBench.Heap();
 
         var active = await node.ActiveMetersAsync();
-        var status = await region.Ask<MeterStatus>(new GetMeterStatus(ids[^1]), BenchNode.AskTimeout);
+        var status = await region.Ask<MeterStatus>(new GetMeterStatus(ids[^1]), AskTimeout);
         Console.WriteLine($"{meters:N0} meters recorded and checkpointed in {elapsed.TotalSeconds:0.0} s ({meters / elapsed.TotalSeconds:N0} meters/s); " +
                           $"{active:N0} active; the last holds {status.AcceptedTotal} readings in {status.OpenWindows.Count} open windows");
         Console.WriteLine($"heap: {before / 1048576.0:0.0} MiB before, {after / 1048576.0:0.0} MiB after");
@@ -66,7 +68,7 @@ internal static class MeterActorBench
 
     private static async Task RecordAsync(IActorRef region, string meterId, IReadOnlyList<TelemetryReading> batch)
     {
-        var recorded = await region.Ask<ReadingsRecorded>(new RecordReadings(meterId, batch), BenchNode.AskTimeout);
-        await region.Ask<MeterCheckpointed>(new CheckpointMeter(meterId, recorded.Incarnation), BenchNode.AskTimeout);
+        var recorded = await region.Ask<ReadingsRecorded>(new RecordReadings(meterId, batch), AskTimeout);
+        await region.Ask<MeterCheckpointed>(new CheckpointMeter(meterId, recorded.Incarnation), AskTimeout);
     }
 }

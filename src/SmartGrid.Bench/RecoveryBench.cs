@@ -21,6 +21,8 @@ namespace SmartGrid.Bench;
 /// </summary>
 internal static class RecoveryBench
 {
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
+
     internal static readonly Option<int> Meters = BenchOptions.Int("--meters", 5_000, "meters to recover");
     internal static readonly Option<int> Readings = BenchOptions.Int("--readings", 20, "readings journaled per meter before the restart");
     internal static readonly Option<int> Parallelism = BenchOptions.Int("--parallelism", 256, "state asks in flight after the restart");
@@ -121,7 +123,7 @@ internal static class RecoveryBench
                 Interlocked.Increment(ref asks);
                 try
                 {
-                    var status = await meters.Ask<MeterStatus>(new GetMeterStatus(id), BenchNode.AskTimeout, ct);
+                    var status = await meters.Ask<MeterStatus>(new GetMeterStatus(id), AskTimeout, ct);
                     if (status.AcceptedTotal == expected) { answeredAt.Add(clock.Elapsed); return; }
                     if (untilAllMatch is not null) again.Add(id);
                     else Interlocked.Increment(ref wrongNow);
