@@ -31,8 +31,11 @@ public sealed class MeterMessageExtractor() : HashCodeMessageExtractor(ShardCoun
         return ShardOf(hash % TelemetryPartitions.Count, hash / TelemetryPartitions.Count % BucketsPerPartition);
     }
 
-    public static string ShardOf(int partition, int bucket) =>
-        (partition * BucketsPerPartition + bucket).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public static string ShardOf(int partition, int bucket) => ShardIds[partition * BucketsPerPartition + bucket];
+
+    /// <summary>The ids made once: the telemetry stream names the shard of every meter it asks.</summary>
+    private static readonly string[] ShardIds =
+        Enumerable.Range(0, ShardCount).Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
     /// <summary>The raw_readings partition whose meters a shard holds; null for an id this placement never makes (the former one's 96-99).</summary>
     public static int? PartitionOf(string shardId) =>
