@@ -21,8 +21,12 @@ namespace SmartGrid.Actors.Metering;
 /// </summary>
 public sealed class MeterShardAllocation(string role) : IShardAllocationStrategy, IActorSystemDependentAllocationStrategy
 {
-    /// <summary>Two partitions' shards a rebalance round (every 10 s): a join moves a share of the partitions, each moved shard's meters hand off.</summary>
-    public const int MaxMovesPerRound = 2 * MeterMessageExtractor.BucketsPerPartition;
+    /// <summary>
+    /// Three partitions' shards a rebalance round (every 2 s for meters, <see cref="MeterActorHosting.AddMeters"/>): what a
+    /// second processor's join moves, in one round. Each moved shard's meters hand off, and the partitions they held
+    /// unpersisted readings of replay; a bound keeps a larger cluster's join from stopping every meter at once.
+    /// </summary>
+    public const int MaxMovesPerRound = 3 * MeterMessageExtractor.BucketsPerPartition;
 
     private readonly IShardAllocationStrategy _leastShards = ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 20, relativeLimit: 0.1);
     private Cluster? _cluster;
