@@ -122,12 +122,12 @@ public sealed class MemberRemovals : IDisposable
             Removal? abandon = null;
             lock (_gate)
             {
-                if (!_asked.Add(shard) || _abandonedBy is not null) return;
+                if (!_asked.Add(shard) || _abandonedBy is not null || _disposed) return;
                 // A shard not hosted here, asked while the dead member's shards move, may still be routed to the dead region.
                 if (_spared is { } spared && !spared.HandedOver.IsCompleted && !spared.LocalShards.Contains(shard))
                     abandon = _abandonedBy = spared;
             }
-            if (abandon is not null) _abandon.Cancel();
+            if (abandon is not null) Cancel();
         }
 
         private void Watch()
@@ -166,8 +166,20 @@ public sealed class MemberRemovals : IDisposable
                 if (abandon) _abandonedBy = removal;
                 else _spared = removal;
             }
-            if (abandon) _abandon.Cancel();
+            if (abandon) Cancel();
             else Watch();
+        }
+
+        private void Cancel()
+        {
+            try
+            {
+                _abandon.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The run ended meanwhile: nothing of it waits any more.
+            }
         }
 
         public void Dispose()
