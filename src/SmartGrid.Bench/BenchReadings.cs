@@ -43,6 +43,8 @@ internal sealed class BenchProducer : IDisposable
         {
             BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Confluent.Kafka.Acks.All,
             CompressionType = Confluent.Kafka.CompressionType.Zstd, LingerMs = 5,
+            // As ingestion's producers: a meter's readings land in the partition its shard follows (MeterPartition).
+            Partitioner = Confluent.Kafka.Partitioner.Murmur2Random,
         }).Build();
     }
 

@@ -126,6 +126,7 @@ internal static class ScaleBench
         Console.WriteLine($"every reading processed {toTruth.TotalSeconds:0.0} s after the kill");
 
         (TimeSpan Processing, TimeSpan Truth)? failed = null;
+        TimeSpan? survivorGap = null;
         if (failover)
         {
             // 3. Two processors; the younger (higher address, so keep-majority keeps the other) is killed.
@@ -136,11 +137,22 @@ internal static class ScaleBench
             produced = 0;
             producing = ProduceAsync(producer, offsets, ids, start, ticks + 1, 1, n => Interlocked.Exchange(ref produced, n));
             while (Interlocked.Read(ref produced) < meters / 4 && !producing.IsCompleted) await Task.Delay(50);
+            // The survivor's own partitions, as it last logged them, and how long each went without a commit through the failover.
+            var survivorOwn = SurvivorPartitions(Path.Combine(logDir, "node-2.log"));
+            using var gapOffsets = new GroupOffsets(broker.BootstrapServers, TelemetryConsumer.GroupId);
+            using var gapsDone = new CancellationTokenSource();
+            var gaps = new CommitGaps(survivorOwn);
+            var measuringGaps = gaps.MeasureAsync(gapOffsets, gapsDone.Token);
             await victim.KillAsync(TimeSpan.FromSeconds(30));
+            gaps.Killed();
             sinceKill.Restart();
             var endsAtKill = offsets.Ends();
             await offsets.WaitAsync(o => o.Committed().Zip(endsAtKill, (now, kill) => now >= kill).All(passed => passed), CatchUp);
             var processing = sinceKill.Elapsed;
+            await gapsDone.CancelAsync();
+            survivorGap = await measuringGaps;
+            Console.WriteLine($"failover: the survivor's own partitions [{string.Join(",", survivorOwn)}] went at most {survivorGap.Value.TotalSeconds:0.0} s without a commit " +
+                              "while they had readings waiting");
             sent += await producing;
             await offsets.WaitAsync(o => o.CaughtUp, CatchUp);
             failed = (processing, sinceKill.Elapsed);
@@ -167,8 +179,60 @@ internal static class ScaleBench
         {
             Console.WriteLine($"failover to processing s: {f.Processing.TotalSeconds:0.0}");
             Console.WriteLine($"failover to truth s: {f.Truth.TotalSeconds:0.0}");
+            Console.WriteLine($"survivor partitions longest gap s: {survivorGap!.Value.TotalSeconds:0.0}");
         }
         return 0;
+    }
+
+    /// <summary>The partitions a node last said it reads (its "telemetry partitions: reading [..]" log line).</summary>
+    private static List<int> SurvivorPartitions(string log)
+    {
+        using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        var matches = System.Text.RegularExpressions.Regex.Matches(reader.ReadToEnd(), @"telemetry partitions: reading \[([0-9,]*)\]");
+        if (matches.Count == 0) throw new InvalidOperationException($"{log} names no partitions the node reads");
+        return matches[^1].Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+    }
+
+    /// <summary>
+    /// The longest time, from before a kill until stopped, that one of <paramref name="partitions"/> went without its
+    /// committed offset advancing while it had readings waiting (a partition with nothing to read is not waiting). Sampled
+    /// every 100 ms; commits come at the meters' checkpoints, so a partition that keeps flowing shows about one interval.
+    /// </summary>
+    private sealed class CommitGaps(IReadOnlyList<int> partitions)
+    {
+        private volatile bool _killed;
+
+        public void Killed() => _killed = true;
+
+        public async Task<TimeSpan> MeasureAsync(GroupOffsets offsets, CancellationToken stop)
+        {
+            var clock = Stopwatch.StartNew();
+            var last = await Task.Run(offsets.Committed, CancellationToken.None);
+            var progress = partitions.ToDictionary(p => p, _ => TimeSpan.Zero);
+            var longest = TimeSpan.Zero;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(100, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                var (committed, ends) = await Task.Run(() => (offsets.Committed(), offsets.Ends()), CancellationToken.None);
+                var now = clock.Elapsed;
+                foreach (var p in partitions)
+                {
+                    // Only gaps that reach past the kill count: before it both nodes ran.
+                    if (_killed) longest = TimeSpan.FromTicks(Math.Max(longest.Ticks, (now - progress[p]).Ticks));
+                    if (committed[p] > last[p] || committed[p] >= ends[p]) progress[p] = now;
+                }
+                last = committed;
+            }
+            return longest;
+        }
     }
 
     /// <summary>

@@ -26,6 +26,14 @@ public sealed record ProducerSettings<TKey, TValue>
     public Acks Acks { get; init; } = Acks.All;
     public bool EnableIdempotence { get; init; } = true;
 
+    /// <summary>
+    /// How a keyed record finds its partition: murmur2, the Java client's default, so every producer of a topic (ours,
+    /// a head-end's Java client) puts a key in the same partition, the one <see cref="MeterPartition.Of"/> computes. The
+    /// meters' shards are placed by it (README "Failover" 6). librdkafka's own default (consistent_random, CRC32) would
+    /// scatter a meter's readings' partition away from its shard's node.
+    /// </summary>
+    public Partitioner Partitioner { get; init; } = Partitioner.Murmur2Random;
+
     /// <summary>Producer messages (each with zero or more records) awaiting their delivery reports.</summary>
     public int MaxInFlight { get; init; } = 10_000;
 
@@ -46,6 +54,7 @@ public sealed record ProducerSettings<TKey, TValue>
             LingerMs = LingerMs,
             Acks = Acks,
             EnableIdempotence = EnableIdempotence,
+            Partitioner = Partitioner,
         };
         foreach (var (key, value) in Properties)
             config.Set(key, value);

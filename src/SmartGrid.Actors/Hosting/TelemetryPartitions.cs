@@ -51,9 +51,21 @@ public static class TelemetryPartitions
     {
         if (members.GetValueOrDefault(self, MemberStatus.Removed) != MemberStatus.Up)
             return [];
+        var owners = Owners(members, handingOver);
+        var key = Key(self);
+        return Enumerable.Range(0, Count).Where(p => owners[p] == key).ToList();
+    }
+
+    /// <summary>
+    /// The reader of each partition (its member's <see cref="Key"/>), the one rule every processor's consumer and the
+    /// meters' shard allocation (<see cref="Metering.MeterShardAllocation"/>) follow: the Up and Down processor members
+    /// and the removed ones whose shards are still moving hold partitions.
+    /// </summary>
+    public static string?[] Owners(IReadOnlyDictionary<UniqueAddress, MemberStatus> members, IEnumerable<UniqueAddress> handingOver)
+    {
         var holders = members.Where(m => m.Value is MemberStatus.Up or MemberStatus.Down).Select(m => m.Key)
             .Concat(handingOver).Distinct().Select(Key).ToList();
-        return PartitionOwnership.OwnedBy(Key(self), Count, holders);
+        return PartitionOwnership.Owners(Count, holders);
     }
 
     private sealed record HandedOver(UniqueAddress Member);

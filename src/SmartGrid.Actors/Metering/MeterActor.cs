@@ -296,32 +296,41 @@ public sealed class MeterActor : WindowOwnerActor
 
 public static class MeterActorHosting
 {
-    /// <summary>The meter shard region where <paramref name="placement"/> hosts it, a proxy to it everywhere else.</summary>
+    /// <summary>
+    /// The meter shard region where <paramref name="placement"/> hosts it, a proxy to it everywhere else. The region
+    /// places its shards with <see cref="MeterShardAllocation"/>, which Akka.Hosting's ShardOptions cannot take, so it is
+    /// started here as Akka.Hosting would, and registered under the same key (<see cref="MeterActor"/>).
+    /// </summary>
     public static AkkaConfigurationBuilder AddMeters(this AkkaConfigurationBuilder builder, PipelineSettings pipeline, ShardPlacement placement)
     {
         if (!placement.HostedHere)
             return builder.WithShardRegionProxy<MeterActor>(MeterActor.TypeName, placement.Role, new MeterMessageExtractor());
-        return builder.WithShardRegion<MeterActor>(MeterActor.TypeName,
-            (_, _, resolver) =>
+        builder.AddHocon(ClusterSharding.DefaultConfig().WithFallback(Akka.DistributedData.DistributedData.DefaultConfig()), HoconAddMode.Append);
+        return builder.WithActors(async (system, registry, resolver) =>
+        {
+            // Sags and swells are measured against the region's nominal voltage, as the node's catalog last loaded it.
+            var catalog = resolver.GetService<RegionCatalog>();
+            var policy = new MeterPolicy
             {
-                // Sags and swells are measured against the region's nominal voltage, as the node's catalog last loaded it.
-                var catalog = resolver.GetService<RegionCatalog>();
-                var policy = new MeterPolicy
-                {
-                    AllowedLateness = pipeline.AllowedLateness,
-                    NominalVoltage = region => catalog?.Current.Find(region)?.Spec.NominalVoltage ?? Regions.DefaultNominalVoltage,
-                };
-                return MeterActor.PropsFactory(policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter);
-            },
-            new MeterMessageExtractor(),
+                AllowedLateness = pipeline.AllowedLateness,
+                NominalVoltage = region => catalog?.Current.Find(region)?.Spec.NominalVoltage ?? Regions.DefaultNominalVoltage,
+            };
             // Not remembered: a meter starts on its first message, and MeterWake starts the few a dead
             // node left with unpublished windows. The coordinator keeps its shard homes in the journal as before.
             // Sharding's own idle passivation (120 s by default) is off: it stops an entity with a PoisonPill, behind the
             // meter's back, without the snapshot that makes waking it one row, and it keeps a timestamp per entity.
             // The meter passivates itself after PassivateAfter.
-            new ShardOptions
-            {
-                Role = placement.Role, RememberEntities = false, StateStoreMode = StateStoreMode.Persistence, ShouldPassivateIdleEntities = false,
-            });
+            // Rebalanced every 2 s (10 s by default): MeterShardAllocation moves only shards away from their partition's reader,
+            // and the sooner they move after a join, the fewer readings the moved meters' partitions read again.
+            var settings = ClusterShardingSettings.Create(
+                Akka.Configuration.ConfigurationFactory.ParseString(
+                        $"role = \"{placement.Role}\"\nremember-entities = off\nstate-store-mode = persistence\npassivate-idle-entity-after = off\nrebalance-interval = 2s")
+                    .WithFallback(system.Settings.Config.GetConfig("akka.cluster.sharding")),
+                system.Settings.Config.GetConfig("akka.cluster.singleton"));
+            var region = await ClusterSharding.Get(system).StartAsync(MeterActor.TypeName,
+                MeterActor.PropsFactory(policy, pipeline.IdleClose, pipeline.SnapshotEvery, pipeline.PassivateAfter),
+                settings, new MeterMessageExtractor(), new MeterShardAllocation(placement.Role), PoisonPill.Instance);
+            registry.Register<MeterActor>(region);
+        });
     }
 }

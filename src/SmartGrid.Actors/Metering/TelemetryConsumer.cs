@@ -46,9 +46,10 @@ public static class TelemetryConsumer
     /// <param name="partitions">The raw_readings partitions this node reads, which the cluster decides (<see cref="Hosting.TelemetryPartitions"/>).</param>
     /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
     /// <param name="abandon">
-    /// The next member removal, taken when a partition run starts (see <see cref="Hosting.MemberRemovals"/>): it
-    /// cancels the run's asks at once, and the partition is read again from its commits, and only it, once the dead
-    /// member's shards have left the coordinator's view, instead of waiting out the ask timeout for answers that cannot come.
+    /// The next member removal, watched by each partition run from its start (see <see cref="Hosting.MemberRemovals"/>):
+    /// a removal cancels the asks of a run that asked meters not hosted on this node, and the partition is read again from
+    /// its commits, and only it, once the dead member's shards have left the coordinator's view, instead of waiting out
+    /// the ask timeout for answers that cannot come. A run that asked only this node's meters goes on.
     /// </param>
     public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, PartitionAssignment partitions, IActorRef meters,
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, Func<MemberRemovals.Removal>? abandon = null)
@@ -58,7 +59,7 @@ public static class TelemetryConsumer
         var places = new AskPlaces(new SemaphoreSlim(settings.AsksInFlight), new SemaphoreSlim(settings.AsksInFlight));
         return KafkaConsumer.CommittablePartitionedSource(consumer, partitions)
             .SelectAsyncUnordered(64, partition => RunReplayingLost(partition.Item2,
-                Asks.For(meters, ((ExtendedActorSystem)system).Provider, settings.AskTimeout, journalFailures, places, abandon?.Invoke()), settings, committer, materializer, gate));
+                Asks.For(meters, ((ExtendedActorSystem)system).Provider, settings.AskTimeout, journalFailures, places, abandon), settings, committer, materializer, gate));
     }
 
     /// <summary>
@@ -105,23 +106,33 @@ public static class TelemetryConsumer
     /// the answers of a group's or a checkpoint's meters come to one ref (<see cref="MeterReplies"/>).
     /// </summary>
     private sealed record Asks(IActorRef Meters, IActorRefProvider Provider, long Run, TimeSpan Timeout, JournalFailures JournalFailures, AskPlaces Places,
-        Task HandedOver, CancellationToken Abandon) : IDisposable
+        MemberRemovals.RunWatch Removals) : IDisposable
     {
-        private readonly AskDeadlines _deadlines = new(Timeout, JournalFailures, Abandon);
+        private readonly AskDeadlines _deadlines = new(Timeout, JournalFailures, Removals.Token);
 
         public static Asks For(IActorRef meters, IActorRefProvider provider, TimeSpan timeout, JournalFailures journalFailures, AskPlaces places,
-            MemberRemovals.Removal? removal) =>
-            new(meters, provider, StreamRuns.Next(), timeout, journalFailures, places, removal?.HandedOver ?? Task.CompletedTask, removal?.Token ?? default);
+            Func<MemberRemovals.Removal>? removals) =>
+            new(meters, provider, StreamRuns.Next(), timeout, journalFailures, places, new MemberRemovals.RunWatch(removals));
+
+        public CancellationToken Abandon => Removals.Token;
+
+        public Task HandedOver => Removals.HandedOver;
 
         /// <summary>Completes once every message is sent, in order, with the answers (in the same order) still to come.</summary>
         public async Task<Task<object?[]>> SendAsync(SemaphoreSlim places, IReadOnlyList<IMeterMessage> messages)
         {
+            foreach (var message in messages)
+                Removals.Asking(MeterMessageExtractor.ShardOf(message.MeterId));
             var replies = new MeterReplies(Provider, messages, places, Timeout, Abandon);
             await replies.SendAsync(Meters, _deadlines);
             return replies.Answers;
         }
 
-        public void Dispose() => _deadlines.Dispose();
+        public void Dispose()
+        {
+            _deadlines.Dispose();
+            Removals.Dispose();
+        }
     }
 
     private static Task<Done> RunPartition(Source<CommittableMessage<string, TelemetryReading>, NotUsed> partition, Asks asks,

@@ -83,6 +83,8 @@ public sealed class ClusterFailoverSpecs(ITestOutputHelper output) : IAsyncLifet
             using var producer = new ProducerBuilder<string, string>(new ProducerConfig
             {
                 BootstrapServers = _broker.BootstrapServers, EnableIdempotence = true, Acks = Acks.All, LingerMs = 5,
+                // As ingestion's producers: each meter in the partition its shard follows.
+                Partitioner = Confluent.Kafka.Partitioner.Murmur2Random,
             }).Build();
             var sink = new RecordingSink(new KafkaTelemetrySink(producer, TimeSpan.FromSeconds(30)), sent);
             // 500 meters, one reading each per 10 s of event time, 10× compressed: 500 readings/s for 40 s.

@@ -120,6 +120,7 @@ public sealed class PipelineNode : IAsyncDisposable
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig
         {
             BootstrapServers = bootstrap, EnableIdempotence = true, Acks = Acks.All, CompressionType = CompressionType.Zstd, LingerMs = 5,
+            Partitioner = Partitioner.Murmur2Random,
         }).Build();
         foreach (var r in readings)
             producer.Produce(Topics.RawReadings, new Message<string, string> { Key = r.MeterId, Value = System.Text.Json.JsonSerializer.Serialize(r) },
