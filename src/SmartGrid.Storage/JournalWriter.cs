@@ -12,8 +12,8 @@ namespace SmartGrid.Storage;
 /// <para>
 /// A COPY is all or nothing: one write the database refuses (a second writer's duplicate sequence number, on
 /// <c>journal_uq</c>) would fail every caller in its batch. A batch the database refused is therefore written again
-/// write by write, so only the refused write fails, as it would have alone. A batch that failed for any other reason
-/// (no connection, a timeout) fails every write in it, as the plugin's did.
+/// write by write, so only the refused write fails, as it would have alone (<see cref="RefusedRow"/>). A batch that
+/// failed for any other reason (no connection, a timeout) fails every write in it, as the plugin's did.
 /// </para>
 /// </summary>
 public sealed class JournalWriter(NpgsqlDataSource dataSource, int maxRows, int parallelism, Action<int>? onBatch = null)
@@ -75,7 +75,7 @@ public sealed class JournalWriter(NpgsqlDataSource dataSource, int maxRows, int 
         {
             await CopyAsync(batch);
         }
-        catch (PostgresException) when (batch.Count > 1)
+        catch (PostgresException refused) when (batch.Count > 1 && RefusedRow(refused))
         {
             foreach (var write in batch)
             {
@@ -99,6 +99,12 @@ public sealed class JournalWriter(NpgsqlDataSource dataSource, int maxRows, int 
         }
         foreach (var write in batch) write.Written();
     }
+
+    /// <summary>
+    /// The database refused a row (an integrity constraint, data it cannot take), so one write in the batch is to blame:
+    /// any other failure (the server going away, a timeout) would only be repeated write by write.
+    /// </summary>
+    private static bool RefusedRow(PostgresException e) => e.SqlState.StartsWith("23", StringComparison.Ordinal) || e.SqlState.StartsWith("22", StringComparison.Ordinal);
 
     private async Task CopyAsync(List<Pending> batch)
     {
