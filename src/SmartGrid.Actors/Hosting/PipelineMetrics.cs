@@ -40,6 +40,8 @@ public static class PipelineMetrics
         "Meters' writes waiting for room (label store: journal, up to its buffer-size in flight; snapshot): the database pacing its writers");
     public static readonly Histogram<long> RecoveryBatchSize = Meter.CreateHistogram<long>("recovery.batch_size", "{entity}",
         "Entities one recovery read answered for in one statement (read: Snapshot, HighestSequenceNr, Events)");
+    public static readonly Histogram<long> JournalWriteBatchSize = Meter.CreateHistogram<long>("journal.write_batch_size", "{write}",
+        "Meters' journal writes one COPY wrote (BatchedSqlJournal): how many persist calls shared a round trip");
 
     static PipelineMetrics() =>
         Meter.CreateObservableGauge("consumer.lag", ObserveLag, "{record}",

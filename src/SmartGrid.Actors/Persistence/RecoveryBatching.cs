@@ -101,6 +101,9 @@ public sealed class RecoveryBatching : IExtension, IDisposable
             _events = new(reader.EventsAsync, MaxBatch, Parallelism, Linger, n => counts.Batched(Read.Events, n));
         }
 
+        /// <summary>The database's connections (command timeout as the plugin's call timeout), for the journal's own writes.</summary>
+        internal NpgsqlDataSource DataSource => _dataSource;
+
         public Task<StoredSnapshot?> LatestSnapshotAsync(string persistenceId) => _counts.Ask(Read.Snapshot, _snapshots.AskAsync(persistenceId));
 
         public Task<long> HighestSequenceNrAsync(string persistenceId, long from) => _counts.Ask(Read.HighestSequenceNr, _highest.AskAsync((persistenceId, from)));
