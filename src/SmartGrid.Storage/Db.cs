@@ -9,11 +9,11 @@ namespace SmartGrid.Storage;
 /// The one way the stores pass parameters: positional, by value ($1, $2… in order). A null is DBNull and a timestamp is
 /// sent as UTC, which Npgsql requires of timestamptz. A value that is already a parameter is sent as it is: <see cref="Typed"/>
 /// keeps a null's type, <see cref="Array{T}"/> names an array's element type, and <see cref="Value{T}"/> sends a value type
-/// without boxing it (for the hot paths).
+/// without boxing it (for the hot paths). The values travel as a span, so a call allocates no array for them.
 /// </summary>
 public static class Db
 {
-    public static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
+    public static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params ReadOnlySpan<object?> values)
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
         Add(command.Parameters, values);
@@ -21,14 +21,14 @@ public static class Db
     }
 
     /// <summary>A command that takes a pooled connection for its execution only (<see cref="NpgsqlDataSource.CreateCommand"/>).</summary>
-    public static NpgsqlCommand Command(NpgsqlDataSource dataSource, string sql, params object?[] values)
+    public static NpgsqlCommand Command(NpgsqlDataSource dataSource, string sql, params ReadOnlySpan<object?> values)
     {
         var command = dataSource.CreateCommand(sql);
         Add(command.Parameters, values);
         return command;
     }
 
-    /// <summary>Several statements, each with its values as <see cref="Command(NpgsqlConnection, NpgsqlTransaction?, string, object?[])"/> takes them, sent in one round trip.</summary>
+    /// <summary>Several statements, each with its values as <see cref="Command(NpgsqlConnection, NpgsqlTransaction?, string, ReadOnlySpan{object?})"/> takes them, sent in one round trip.</summary>
     public static NpgsqlBatch Batch(NpgsqlConnection connection, NpgsqlTransaction? transaction, params (string Sql, object?[] Values)[] statements)
     {
         var batch = new NpgsqlBatch(connection, transaction);
@@ -38,18 +38,15 @@ public static class Db
     }
 
     /// <summary>One statement of a batch that its caller assembles.</summary>
-    public static NpgsqlBatchCommand Statement(string sql, params object?[] values)
+    public static NpgsqlBatchCommand Statement(string sql, params ReadOnlySpan<object?> values)
     {
         var command = new NpgsqlBatchCommand(sql);
         Add(command.Parameters, values);
         return command;
     }
 
-    public static async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
-    {
-        await using var command = Command(connection, transaction, sql, values);
-        return await command.ExecuteNonQueryAsync();
-    }
+    public static Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params ReadOnlySpan<object?> values) =>
+        ExecuteAsync(Command(connection, transaction, sql, values));
 
     /// <summary>
     /// A value sent with its PostgreSQL type even when null: a bare null has no type, which PostgreSQL accepts only where the
@@ -78,7 +75,13 @@ public static class Db
         return reader.IsDBNull(ordinal) ? default : reader.GetFieldValue<T>(ordinal);
     }
 
-    private static void Add(NpgsqlParameterCollection parameters, object?[] values)
+    private static async Task<int> ExecuteAsync(NpgsqlCommand command)
+    {
+        await using (command)
+            return await command.ExecuteNonQueryAsync();
+    }
+
+    private static void Add(NpgsqlParameterCollection parameters, ReadOnlySpan<object?> values)
     {
         foreach (var value in values)
             parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = Normalize(value) });

@@ -19,10 +19,15 @@ public sealed class IngestLedger(NpgsqlDataSource dataSource)
         // One round trip, one implicit transaction: the setting applies to this insert only.
         // synchronous_commit is on by default; a server or role set to off (a common tuning for bulk
         // loads) would make the acknowledgement a promise the WAL has not kept yet.
-        await using var batch = Db.Batch(conn, null,
-            ("SELECT set_config('synchronous_commit', 'on', true)", []),
-            ("INSERT INTO ingest_ledger (owner, reading_count, payload) VALUES ($1, $2, $3) RETURNING id",
-                [owner, Db.Value(readingCount), Db.Value(payload, NpgsqlDbType.Bytea)]));
+        await using var batch = new NpgsqlBatch(conn)
+        {
+            BatchCommands =
+            {
+                Db.Statement("SELECT set_config('synchronous_commit', 'on', true)"),
+                Db.Statement("INSERT INTO ingest_ledger (owner, reading_count, payload) VALUES ($1, $2, $3) RETURNING id",
+                    owner, Db.Value(readingCount), Db.Value(payload, NpgsqlDbType.Bytea)),
+            },
+        };
         await using var reader = await batch.ExecuteReaderAsync(ct);
         await reader.NextResultAsync(ct);
         await reader.ReadAsync(ct);
