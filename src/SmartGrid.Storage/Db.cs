@@ -41,7 +41,9 @@ public static class Db
     public static NpgsqlBatchCommand Statement(string sql, params ReadOnlySpan<object?> values)
     {
         var command = new NpgsqlBatchCommand(sql);
-        Add(command.Parameters, values);
+        // A batch command makes its parameter collection on first use: a statement without values needs none.
+        if (!values.IsEmpty)
+            Add(command.Parameters, values);
         return command;
     }
 

@@ -33,18 +33,22 @@ public sealed class ProjectionOffsets
     /// <summary>Stores an offset on its own (a stretch of events that produced no rows).</summary>
     public async Task StoreAsync(ProjectionCheckpoint checkpoint, CancellationToken ct = default)
     {
-        await using var cmd = Db.Command(_dataSource, StoreSql, Values(checkpoint));
+        Check(checkpoint);
+        await using var cmd = Db.Command(_dataSource, StoreSql, checkpoint.ProjectionId, Db.Value(checkpoint.Ordering));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The command that stores <paramref name="checkpoint"/>, for a caller's batch.</summary>
-    internal static NpgsqlBatchCommand StoreCommand(ProjectionCheckpoint checkpoint) => Db.Statement(StoreSql, Values(checkpoint));
+    internal static NpgsqlBatchCommand StoreCommand(ProjectionCheckpoint checkpoint)
+    {
+        Check(checkpoint);
+        return Db.Statement(StoreSql, checkpoint.ProjectionId, Db.Value(checkpoint.Ordering));
+    }
 
-    private static object?[] Values(ProjectionCheckpoint checkpoint)
+    private static void Check(ProjectionCheckpoint checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentException.ThrowIfNullOrEmpty(checkpoint.ProjectionId);
         ArgumentOutOfRangeException.ThrowIfNegative(checkpoint.Ordering);
-        return [checkpoint.ProjectionId, Db.Value(checkpoint.Ordering)];
     }
 }
