@@ -106,17 +106,11 @@ public sealed record AlertSettings
 {
     public const string GroupId = "alert-service-group";
 
-    /// <summary>A 1-minute window is an overload window when the region's load is strictly above this many percent.</summary>
-    public double OverloadThresholdPercent { get; init; } = OverloadRuleOptions.Default.ThresholdPercent;
-
-    /// <summary>Overload windows within <see cref="OverloadSpan"/> that make a region overloaded.</summary>
-    public int OverloadWindows { get; init; } = OverloadRuleOptions.Default.WindowsRequired;
-
-    public TimeSpan OverloadSpan { get; init; } = OverloadRuleOptions.Default.Span;
-
-    /// <summary>The overload rule these settings describe (the domain's defaults are the settings' defaults).</summary>
-    public OverloadRuleOptions Overload =>
-        new() { ThresholdPercent = OverloadThresholdPercent, WindowsRequired = OverloadWindows, Span = OverloadSpan };
+    /// <summary>
+    /// The overload rule, bound as it is (Alerts:Overload:ThresholdPercent, WindowsRequired, Span): its names and defaults are the
+    /// domain's. A fresh instance, not <see cref="OverloadRuleOptions.Default"/>: the binder writes into the instance it finds.
+    /// </summary>
+    public OverloadRuleOptions Overload { get; init; } = new();
 
     /// <summary>Hysteresis: an overload ends (its alert resolves itself) once the load stayed under this many percent…</summary>
     public double OverloadClearPercent { get; init; } = 80;

@@ -31,7 +31,7 @@ public sealed partial class AggregateQueries
             ORDER BY window_start
             LIMIT $4
             """,
-            [Sql.Value(meterId), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime()), Sql.Value(limit)],
+            [meterId, from, to, limit],
             r => ReadWindow(r, size), ct);
     }
 
@@ -44,7 +44,7 @@ public sealed partial class AggregateQueries
             WHERE window_start >= $1 AND window_start < $2
             ORDER BY meter_id, window_start
             """,
-            [Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+            [from, to],
             r => ReadWindow(r, size), ct);
 
     /// <summary>A region's load windows of one size, oldest first.</summary>
@@ -94,16 +94,16 @@ public sealed partial class AggregateQueries
     public async Task<long> CountRowsAsync(TimeSeriesTable table, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(table);
-        await using var cmd = _dataSource.CreateCommand($"SELECT count(*) FROM {table.Name}");
+        await using var cmd = Db.Command(_dataSource, $"SELECT count(*) FROM {table.Name}");
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
-    private async Task<IReadOnlyList<T>> ReadAsync<T>(string sql, NpgsqlParameter[] parameters,
+    /// <summary>The rows of <paramref name="sql"/> with its <paramref name="values"/> (as <see cref="Db"/> takes them), timed as <paramref name="query"/>.</summary>
+    private async Task<IReadOnlyList<T>> ReadAsync<T>(string sql, object?[] values,
         Func<NpgsqlDataReader, T> map, CancellationToken ct, [System.Runtime.CompilerServices.CallerMemberName] string query = "")
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await using var cmd = _dataSource.CreateCommand(sql);
-        cmd.Parameters.AddRange(parameters);
+        await using var cmd = Db.Command(_dataSource, sql, values);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var rows = new List<T>();
         while (await reader.ReadAsync(ct))
@@ -112,10 +112,10 @@ public sealed partial class AggregateQueries
         return rows;
     }
 
-    /// <summary>Rows of one owner (a meter, a region, a node: $1) over a period ($2 and $3, in UTC as PostgreSQL keeps them).</summary>
-    private Task<IReadOnlyList<T>> ReadPeriodAsync<T>(string sql, string owner, DateTimeOffset from, DateTimeOffset to,
+    /// <summary>Rows of one owner (a meter, a region, a node, or an array of them: $1) over a period ($2 and $3).</summary>
+    private Task<IReadOnlyList<T>> ReadPeriodAsync<T>(string sql, object owner, DateTimeOffset from, DateTimeOffset to,
         Func<NpgsqlDataReader, T> map, CancellationToken ct, [System.Runtime.CompilerServices.CallerMemberName] string query = "") =>
-        ReadAsync(sql, [Sql.Value(owner), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())], map, ct, query);
+        ReadAsync(sql, [owner, from, to], map, ct, query);
 
     private static WindowAggregate ReadWindow(NpgsqlDataReader r, WindowSize size) => new()
     {

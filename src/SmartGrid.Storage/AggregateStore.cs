@@ -63,7 +63,7 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
     private static NpgsqlBatchCommand RebuildVoltage10m(IReadOnlyList<(string MeterId, DateTimeOffset Start)> buckets)
     {
         // The region of a bucket is its newest minute's, as a window's region is its last reading's.
-        var command = new NpgsqlBatchCommand(
+        return Db.Statement(
             """
             INSERT INTO voltage_10m AS t (meter_id, region, window_start, window_end, sample_count, voltage_sum, voltage_mean, voltage_min, voltage_max, updated_at)
             SELECT a.meter_id, (array_agg(a.region ORDER BY a.window_start DESC))[1], k.bucket, k.bucket + interval '10 minutes',
@@ -76,10 +76,9 @@ public sealed class AggregateStore(NpgsqlDataSource dataSource, PartitionMainten
                 region = EXCLUDED.region, window_end = EXCLUDED.window_end, sample_count = EXCLUDED.sample_count,
                 voltage_sum = EXCLUDED.voltage_sum, voltage_mean = EXCLUDED.voltage_mean,
                 voltage_min = EXCLUDED.voltage_min, voltage_max = EXCLUDED.voltage_max, updated_at = EXCLUDED.updated_at
-            """);
-        command.Parameters.Add(Sql.Array(buckets.Select(b => b.MeterId).ToArray(), NpgsqlDbType.Text));
-        command.Parameters.Add(Sql.Array(buckets.Select(b => b.Start.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
-        return command;
+            """,
+            Db.Array(buckets.Select(b => b.MeterId).ToArray(), NpgsqlDbType.Text),
+            Db.Array(buckets.Select(b => b.Start.ToUniversalTime()).ToArray(), NpgsqlDbType.TimestampTz));
     }
 
     // An ended event or interruption is never reopened by an older version arriving late.

@@ -41,12 +41,8 @@ public static class DatabaseMigrator
 
         using var lockConnection = new NpgsqlConnection(maintenance.ConnectionString);
         lockConnection.Open();
-        using (var take = new NpgsqlCommand("SELECT pg_advisory_lock($1, hashtext($2))", lockConnection))
-        {
-            take.Parameters.Add(new NpgsqlParameter { Value = AdvisoryLocks.Migration });
-            take.Parameters.Add(new NpgsqlParameter { Value = target.Database });
+        using (var take = Db.Command(lockConnection, null, "SELECT pg_advisory_lock($1, hashtext($2))", AdvisoryLocks.Migration, target.Database))
             take.ExecuteNonQuery();
-        }
         // The lock is released when lockConnection closes (it is not pooled), also on failure.
 
         EnsureDatabase.For.PostgresqlDatabase(connectionString, upgradeLog);

@@ -32,13 +32,13 @@ public sealed class GridLayoutCatalog(NpgsqlDataSource dataSource, TimeProvider?
             await using var conn = await dataSource.OpenConnectionAsync(ct);
             // One snapshot for both tables: a move seen without its node (or the reverse) would misplace a meter.
             await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
-            await using (var cmd = new NpgsqlCommand("SELECT node_id, kind, region, parent_id, rated_kw FROM grid_nodes", conn, tx))
+            await using (var cmd = Db.Command(conn, tx, "SELECT node_id, kind, region, parent_id, rated_kw FROM grid_nodes"))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))
                     nodes.Add(new GridNodeRating(reader.GetString(0), Topology.ParseKind(reader.GetString(1)), reader.GetString(2), reader.GetString(3), reader.GetDouble(4)));
             }
-            await using (var cmd = new NpgsqlCommand("SELECT meter_id, transformer_id, valid_from, valid_to FROM meter_placements", conn, tx))
+            await using (var cmd = Db.Command(conn, tx, "SELECT meter_id, transformer_id, valid_from, valid_to FROM meter_placements"))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))

@@ -23,16 +23,9 @@ public sealed class IngestLedger(NpgsqlDataSource dataSource)
         {
             BatchCommands =
             {
-                new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'on', true)"),
-                new NpgsqlBatchCommand("INSERT INTO ingest_ledger (owner, reading_count, payload) VALUES ($1, $2, $3) RETURNING id")
-                {
-                    Parameters =
-                    {
-                        Sql.Value(owner),
-                        Sql.Value(readingCount),
-                        new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = payload, NpgsqlDbType = NpgsqlDbType.Bytea },
-                    },
-                },
+                Db.Statement("SELECT set_config('synchronous_commit', 'on', true)"),
+                Db.Statement("INSERT INTO ingest_ledger (owner, reading_count, payload) VALUES ($1, $2, $3) RETURNING id",
+                    owner, Db.Value(readingCount), Db.Value(payload, NpgsqlDbType.Bytea)),
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(ct);
@@ -44,8 +37,7 @@ public sealed class IngestLedger(NpgsqlDataSource dataSource)
     /// <summary>Every row of <paramref name="owner"/> (id and reading count), oldest first: what a restarted ingest node still owes Kafka.</summary>
     public async Task<List<(long Id, int Readings)>> PendingAsync(string owner, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT id, reading_count FROM ingest_ledger WHERE owner = $1 ORDER BY id");
-        cmd.Parameters.Add(Sql.Value(owner));
+        await using var cmd = Db.Command(dataSource, "SELECT id, reading_count FROM ingest_ledger WHERE owner = $1 ORDER BY id", owner);
         var rows = new List<(long, int)>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -56,8 +48,7 @@ public sealed class IngestLedger(NpgsqlDataSource dataSource)
     /// <summary>The payloads of <paramref name="ids"/> that still exist.</summary>
     public async Task<Dictionary<long, byte[]>> PayloadsAsync(long[] ids, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT id, payload FROM ingest_ledger WHERE id = ANY($1)");
-        cmd.Parameters.Add(Sql.Array(ids, NpgsqlDbType.Bigint));
+        await using var cmd = Db.Command(dataSource, "SELECT id, payload FROM ingest_ledger WHERE id = ANY($1)", Db.Array(ids, NpgsqlDbType.Bigint));
         var payloads = new Dictionary<long, byte[]>(ids.Length);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -69,8 +60,7 @@ public sealed class IngestLedger(NpgsqlDataSource dataSource)
     public async Task<int> DeleteAsync(long[] ids, CancellationToken ct = default)
     {
         if (ids.Length == 0) return 0;
-        await using var cmd = dataSource.CreateCommand("DELETE FROM ingest_ledger WHERE id = ANY($1)");
-        cmd.Parameters.Add(Sql.Array(ids, NpgsqlDbType.Bigint));
+        await using var cmd = Db.Command(dataSource, "DELETE FROM ingest_ledger WHERE id = ANY($1)", Db.Array(ids, NpgsqlDbType.Bigint));
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 }

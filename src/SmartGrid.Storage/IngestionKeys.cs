@@ -71,18 +71,12 @@ public sealed class IngestionKeys : IDisposable
         string createdBy, CancellationToken ct = default)
     {
         var secret = SecretPrefix + Base64Url(RandomNumberGenerator.GetBytes(SecretBytes));
-        await using var cmd = _dataSource.CreateCommand(
+        await using var cmd = Db.Command(_dataSource,
             $"""
              INSERT INTO ingestion_api_keys (id, name, prefix, secret_sha256, regions, can_provision, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {Columns}
-             """);
-        cmd.Parameters.Add(Sql.Value(Guid.CreateVersion7()));
-        cmd.Parameters.Add(Sql.Value(name));
-        cmd.Parameters.Add(Sql.Value(secret[..PrefixLength]));
-        cmd.Parameters.Add(Sql.Value(Hash(secret)));
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)regions?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        cmd.Parameters.Add(Sql.Value(canProvision));
-        cmd.Parameters.Add(Sql.Value(createdBy));
+             """,
+            Guid.CreateVersion7(), name, secret[..PrefixLength], Hash(secret), Db.Array(regions?.ToArray(), NpgsqlDbType.Text), canProvision, createdBy);
         IngestionKey key;
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
@@ -96,7 +90,7 @@ public sealed class IngestionKeys : IDisposable
     /// <summary>Every key, newest first, revoked ones included.</summary>
     public async Task<IReadOnlyList<IngestionKey>> ListAsync(CancellationToken ct = default)
     {
-        await using var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM ingestion_api_keys ORDER BY created_at DESC, id DESC");
+        await using var cmd = Db.Command(_dataSource, $"SELECT {Columns} FROM ingestion_api_keys ORDER BY created_at DESC, id DESC");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var keys = new List<IngestionKey>();
         while (await reader.ReadAsync(ct))
@@ -107,7 +101,7 @@ public sealed class IngestionKeys : IDisposable
     /// <summary>Revokes a key; null when there is no such key, the key as it was when it is revoked already.</summary>
     public async Task<(IngestionKey? Key, bool Revoked)> RevokeAsync(Guid id, string revokedBy, CancellationToken ct = default)
     {
-        await using var cmd = _dataSource.CreateCommand(
+        await using var cmd = Db.Command(_dataSource,
             $"""
              WITH revoked AS (
                  UPDATE ingestion_api_keys SET revoked_at = now(), revoked_by = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING {Columns}
@@ -115,9 +109,8 @@ public sealed class IngestionKeys : IDisposable
              SELECT {Columns}, true FROM revoked
              UNION ALL
              SELECT {Columns}, false FROM ingestion_api_keys WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM revoked)
-             """);
-        cmd.Parameters.Add(Sql.Value(id));
-        cmd.Parameters.Add(Sql.Value(revokedBy));
+             """,
+            id, revokedBy);
         (IngestionKey? Key, bool Revoked) result = (null, false);
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
@@ -190,10 +183,8 @@ public sealed class IngestionKeys : IDisposable
     {
         try
         {
-            await using var cmd = _dataSource.CreateCommand(
-                "UPDATE ingestion_api_keys SET last_used_at = greatest(last_used_at, $2) WHERE id = $1");
-            cmd.Parameters.Add(Sql.Value(id));
-            cmd.Parameters.Add(Sql.Value(at));
+            await using var cmd = Db.Command(_dataSource,
+                "UPDATE ingestion_api_keys SET last_used_at = greatest(last_used_at, $2) WHERE id = $1", id, at);
             await cmd.ExecuteNonQueryAsync();
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or ObjectDisposedException)
@@ -214,7 +205,7 @@ public sealed class IngestionKeys : IDisposable
             if (!force && !ReferenceEquals(before, _cache))
                 return _cache;
             var keys = new List<(IngestionKey, byte[])>();
-            await using (var cmd = _dataSource.CreateCommand($"SELECT {Columns}, secret_sha256 FROM ingestion_api_keys WHERE revoked_at IS NULL"))
+            await using (var cmd = Db.Command(_dataSource, $"SELECT {Columns}, secret_sha256 FROM ingestion_api_keys WHERE revoked_at IS NULL"))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))

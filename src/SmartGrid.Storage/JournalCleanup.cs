@@ -95,21 +95,18 @@ public sealed class JournalCleanup
             return new JournalCleanupResult(0, 0, null);
         try
         {
-            var cutoff = await ScalarAsync<long?>(conn, CutoffSql, ct, Sql.Array(_projectionIds, NpgsqlDbType.Text));
+            var cutoff = await ScalarAsync<long?>(conn, CutoffSql, ct, Db.Array(_projectionIds, NpgsqlDbType.Text));
             long events = 0;
             if (cutoff is { } last && await ScalarAsync<long?>(conn, "SELECT min(ordering) - 1 FROM journal", ct) is { } from)
             {
                 for (var lo = from; lo < last; lo += OrderingsPerStatement)
                 {
-                    await using var delete = new NpgsqlCommand(DeleteEventsSql, conn);
-                    delete.Parameters.Add(Sql.Value(lo));
-                    delete.Parameters.Add(Sql.Value(Math.Min(lo + OrderingsPerStatement, last)));
-                    delete.Parameters.Add(Sql.Array(_persistenceIdPatterns, NpgsqlDbType.Text));
+                    await using var delete = Db.Command(conn, null, DeleteEventsSql,
+                        lo, Math.Min(lo + OrderingsPerStatement, last), Db.Array(_persistenceIdPatterns, NpgsqlDbType.Text));
                     events += await delete.ExecuteNonQueryAsync(ct);
                 }
             }
-            await using var snapshots = new NpgsqlCommand(DeleteSnapshotsSql, conn);
-            snapshots.Parameters.Add(Sql.Array(_persistenceIdPatterns, NpgsqlDbType.Text));
+            await using var snapshots = Db.Command(conn, null, DeleteSnapshotsSql, Db.Array(_persistenceIdPatterns, NpgsqlDbType.Text));
             var deletedSnapshots = await snapshots.ExecuteNonQueryAsync(ct);
             // Without a vacuum the deleted rows' space waits for autovacuum, whose default threshold
             // (a fifth of the table) lets a busy journal grow for minutes between passes; a plain
@@ -122,7 +119,7 @@ public sealed class JournalCleanup
         }
         finally
         {
-            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({AdvisoryLocks.JournalCleanup}, 0)", conn);
+            await using var unlock = Db.Command(conn, null, $"SELECT pg_advisory_unlock({AdvisoryLocks.JournalCleanup}, 0)");
             await unlock.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }
@@ -156,14 +153,14 @@ public sealed class JournalCleanup
     /// </summary>
     private static async Task VacuumAsync(NpgsqlConnection conn, string table, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand($"VACUUM {table}", conn) { CommandTimeout = 0 };
+        await using var cmd = Db.Command(conn, null, $"VACUUM {table}");
+        cmd.CommandTimeout = 0;
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, string sql, CancellationToken ct, params NpgsqlParameter[] parameters)
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, string sql, CancellationToken ct, params object?[] values)
     {
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        cmd.Parameters.AddRange(parameters);
+        await using var cmd = Db.Command(conn, null, sql, values);
         var value = await cmd.ExecuteScalarAsync(ct);
         return value is null or DBNull ? default! : (T)value;
     }

@@ -23,8 +23,7 @@ public sealed class JournalRecency(NpgsqlDataSource dataSource)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         if (!await JournalExistsAsync(conn, ct)) return null;
-        await using var cmd = new NpgsqlCommand(NewestSql, conn);
-        cmd.Parameters.Add(Prefix(persistenceIdPrefix));
+        await using var cmd = Db.Command(conn, null, NewestSql, Prefix(persistenceIdPrefix));
         return await cmd.ExecuteScalarAsync(ct) is long newest ? newest : null;
     }
 
@@ -38,22 +37,18 @@ public sealed class JournalRecency(NpgsqlDataSource dataSource)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         if (!await JournalExistsAsync(conn, ct)) return [];
-        await using var cmd = new NpgsqlCommand(SilentSql, conn);
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = moment });
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = horizon.Ticks });
-        cmd.Parameters.Add(Prefix(persistenceIdPrefix));
+        await using var cmd = Db.Command(conn, null, SilentSql, Db.Value(moment), Db.Value(horizon.Ticks), Prefix(persistenceIdPrefix));
         var ids = new List<string>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
         return ids;
     }
 
-    private static NpgsqlParameter<string> Prefix(string persistenceIdPrefix) =>
-        new() { TypedValue = persistenceIdPrefix.Replace("_", "\\_").Replace("%", "\\%") + "%" };
+    private static string Prefix(string persistenceIdPrefix) => persistenceIdPrefix.Replace("_", "\\_").Replace("%", "\\%") + "%";
 
     private static async Task<bool> JournalExistsAsync(NpgsqlConnection conn, CancellationToken ct)
     {
-        await using var exists = new NpgsqlCommand("SELECT to_regclass('journal') IS NOT NULL", conn);
+        await using var exists = Db.Command(conn, null, "SELECT to_regclass('journal') IS NOT NULL");
         return await exists.ExecuteScalarAsync(ct) is true;
     }
 }

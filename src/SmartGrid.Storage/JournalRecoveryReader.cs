@@ -43,8 +43,7 @@ public sealed class JournalRecoveryReader(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<StoredSnapshot?>> LatestSnapshotsAsync(IReadOnlyList<string> persistenceIds, CancellationToken ct = default)
     {
         var result = new StoredSnapshot?[persistenceIds.Count];
-        await using var cmd = dataSource.CreateCommand(LatestSnapshotsSql);
-        cmd.Parameters.Add(Sql.Array(persistenceIds.ToArray(), NpgsqlDbType.Text));
+        await using var cmd = Db.Command(dataSource, LatestSnapshotsSql, Db.Array(persistenceIds.ToArray(), NpgsqlDbType.Text));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -59,9 +58,9 @@ public sealed class JournalRecoveryReader(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<long>> HighestSequenceNrsAsync(IReadOnlyList<(string PersistenceId, long From)> requests, CancellationToken ct = default)
     {
         var result = new long[requests.Count];
-        await using var cmd = dataSource.CreateCommand(HighestSequenceNrsSql);
-        cmd.Parameters.Add(Sql.Array(requests.Select(r => r.PersistenceId).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(requests.Select(r => r.From).ToArray(), NpgsqlDbType.Bigint));
+        await using var cmd = Db.Command(dataSource, HighestSequenceNrsSql,
+            Db.Array(requests.Select(r => r.PersistenceId).ToArray(), NpgsqlDbType.Text),
+            Db.Array(requests.Select(r => r.From).ToArray(), NpgsqlDbType.Bigint));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
             result[(int)reader.GetInt64(0) - 1] = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
@@ -73,11 +72,11 @@ public sealed class JournalRecoveryReader(NpgsqlDataSource dataSource)
     {
         var result = new List<StoredEvent>[requests.Count];
         for (var i = 0; i < result.Length; i++) result[i] = [];
-        await using var cmd = dataSource.CreateCommand(EventsSql);
-        cmd.Parameters.Add(Sql.Array(requests.Select(r => r.PersistenceId).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(requests.Select(r => r.From).ToArray(), NpgsqlDbType.Bigint));
-        cmd.Parameters.Add(Sql.Array(requests.Select(r => r.To).ToArray(), NpgsqlDbType.Bigint));
-        cmd.Parameters.Add(Sql.Array(requests.Select(r => r.Max).ToArray(), NpgsqlDbType.Bigint));
+        await using var cmd = Db.Command(dataSource, EventsSql,
+            Db.Array(requests.Select(r => r.PersistenceId).ToArray(), NpgsqlDbType.Text),
+            Db.Array(requests.Select(r => r.From).ToArray(), NpgsqlDbType.Bigint),
+            Db.Array(requests.Select(r => r.To).ToArray(), NpgsqlDbType.Bigint),
+            Db.Array(requests.Select(r => r.Max).ToArray(), NpgsqlDbType.Bigint));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {

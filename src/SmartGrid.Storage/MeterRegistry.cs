@@ -52,9 +52,8 @@ public sealed class MeterRegistry
         if (unknown is null)
             return 0;
 
-        await using var cmd = _dataSource.CreateCommand(EnsureSql);
-        cmd.Parameters.Add(Sql.Array(unknown.Keys.ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(unknown.Values.ToArray(), NpgsqlDbType.Text));
+        await using var cmd = Db.Command(_dataSource, EnsureSql,
+            Db.Array(unknown.Keys.ToArray(), NpgsqlDbType.Text), Db.Array(unknown.Values.ToArray(), NpgsqlDbType.Text));
         var registered = 0;
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -88,8 +87,8 @@ public sealed class MeterRegistry
         if (misses is null)
             return found;
 
-        await using var cmd = _dataSource.CreateCommand("SELECT meter_id, region FROM meters WHERE meter_id = ANY($1)");
-        cmd.Parameters.Add(Sql.Array(misses.ToArray(), NpgsqlDbType.Text));
+        await using var cmd = Db.Command(_dataSource, "SELECT meter_id, region FROM meters WHERE meter_id = ANY($1)",
+            Db.Array(misses.ToArray(), NpgsqlDbType.Text));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
             found[reader.GetString(0)] = _regions[reader.GetString(0)] = reader.GetString(1);
@@ -102,8 +101,8 @@ public sealed class MeterRegistry
     /// </summary>
     public async Task<IReadOnlyDictionary<string, int>> CountByRegionAsync(IReadOnlyList<string> regions, CancellationToken ct = default)
     {
-        await using var cmd = _dataSource.CreateCommand("SELECT region, count(*)::int FROM meters WHERE region = ANY ($1) GROUP BY region");
-        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions.ToArray() });
+        await using var cmd = Db.Command(_dataSource, "SELECT region, count(*)::int FROM meters WHERE region = ANY ($1) GROUP BY region",
+            Db.Array(regions.ToArray(), NpgsqlDbType.Text));
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -121,8 +120,7 @@ public sealed class MeterRegistry
         if (_regions.TryGetValue(meterId, out var cached))
             return cached;
 
-        await using var cmd = _dataSource.CreateCommand("SELECT region FROM meters WHERE meter_id = $1");
-        cmd.Parameters.Add(Sql.Value(meterId));
+        await using var cmd = Db.Command(_dataSource, "SELECT region FROM meters WHERE meter_id = $1", meterId);
         if (await cmd.ExecuteScalarAsync(ct) is not string region)
             return null;
         _regions[meterId] = region;

@@ -24,16 +24,16 @@ public sealed partial class AggregateQueries
     {
         ArgumentNullException.ThrowIfNull(node);
         if (node.Kind != GridNodeKind.Region)
-            return ReadAsync(
+            return ReadPeriodAsync(
                 $"""
                 SELECT window_start, total_power_kw, meter_count, expected_meters, load_percent
                 FROM {RegionalAggregateStore.NodeTableOf(size).Name}
                 WHERE node_id = $1 AND window_start >= $2 AND window_start < $3
                 ORDER BY window_start
                 """,
-                [Sql.Value(node.Id), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+                node.Id, from, to,
                 r => new NodeLoadRow(r.GetFieldValue<DateTimeOffset>(0), r.GetDouble(1), r.GetInt32(2), r.GetInt32(3), r.GetDouble(4)), ct);
-        return ReadAsync(
+        return ReadPeriodAsync(
             $"""
             WITH placed AS (
                 SELECT p.meter_id, p.valid_from, p.valid_to
@@ -51,7 +51,7 @@ public sealed partial class AggregateQueries
                  WHERE p.valid_from <= w.window_start AND (p.valid_to IS NULL OR p.valid_to > w.window_start))
             FROM windows w ORDER BY w.window_start
             """,
-            [Sql.Value(node.Id), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+            node.Id, from, to,
             r => new NodeLoadRow(r.GetFieldValue<DateTimeOffset>(0), r.GetDouble(1), r.GetInt32(2), r.GetInt32(3)), ct);
     }
 }

@@ -13,8 +13,8 @@ public static class Paging
     public static async Task<(IReadOnlyList<T> Items, long Total)> ReadPageAsync<T>(this NpgsqlCommand cmd, int limit, int offset,
         Func<NpgsqlDataReader, T> read, CancellationToken ct)
     {
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
+        cmd.Parameters.Add(Db.Value(limit));
+        cmd.Parameters.Add(Db.Value(offset));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var items = new List<T>();
         long total = 0;

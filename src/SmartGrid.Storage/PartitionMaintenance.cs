@@ -41,8 +41,7 @@ public sealed class PartitionMaintenance
         if (_mode is { } known)
             return known.Value;
 
-        await using var cmd = _dataSource.CreateCommand(
-            "SELECT value FROM storage_settings WHERE key = 'time_series_mode'");
+        await using var cmd = Db.Command(_dataSource, "SELECT value FROM storage_settings WHERE key = 'time_series_mode'");
         var value = await cmd.ExecuteScalarAsync(ct) as string
             ?? throw new InvalidOperationException("storage_settings has no time_series_mode: run DatabaseMigrator.Migrate first.");
         var mode = value switch
@@ -119,7 +118,7 @@ public sealed class PartitionMaintenance
             var ddl = new StringBuilder();
             foreach (var p in expired)
                 ddl.Append("DROP TABLE IF EXISTS ").Append(p.Name).Append(";\n");
-            await using (var cmd = new NpgsqlCommand(ddl.ToString(), conn, tx))
+            await using (var cmd = Db.Command(conn, tx, ddl.ToString()))
                 await cmd.ExecuteNonQueryAsync(ct);
             await tx.CommitAsync(ct);
 
@@ -205,7 +204,7 @@ public sealed class PartitionMaintenance
                    .Append(CultureInfo.InvariantCulture,
                     $"FOR VALUES FROM ('{Bound(day)}') TO ('{Bound(day.AddDays(1))}');\n");
             }
-            await using var cmd = new NpgsqlCommand(ddl.ToString(), conn, tx);
+            await using var cmd = Db.Command(conn, tx, ddl.ToString());
             await cmd.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
@@ -221,17 +220,13 @@ public sealed class PartitionMaintenance
 
     private static async Task LockTableAsync(NpgsqlConnection conn, TimeSeriesTable table, CancellationToken ct)
     {
-        await using (var cmd = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", conn))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = AdvisoryLocks.Partitions });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = table.Name });
+        await using (var cmd = Db.Command(conn, null, "SELECT pg_advisory_xact_lock($1, hashtext($2))", AdvisoryLocks.Partitions, table.Name))
             await cmd.ExecuteNonQueryAsync(ct);
-        }
         // CREATE ... PARTITION OF and DROP take an ACCESS EXCLUSIVE lock on the parent; while that
         // waits (e.g. behind a long report query) every insert queues behind it. The lock timeout
         // (set after the advisory lock, which may wait for another process's DDL) bounds that
         // stall: the DDL fails instead and is retried by the next write or maintenance tick.
-        await using (var timeout = new NpgsqlCommand("SET LOCAL lock_timeout = '5s'", conn))
+        await using (var timeout = Db.Command(conn, null, "SET LOCAL lock_timeout = '5s'"))
             await timeout.ExecuteNonQueryAsync(ct);
     }
 
@@ -239,14 +234,14 @@ public sealed class PartitionMaintenance
         NpgsqlConnection conn, TimeSeriesTable table, CancellationToken ct)
     {
         // Partitions are recognised by the names this class gives them; others are left alone.
-        await using var cmd = new NpgsqlCommand(
+        await using var cmd = Db.Command(conn, null,
             """
             SELECT c.relname
             FROM pg_inherits i
             JOIN pg_class c ON c.oid = i.inhrelid
             WHERE i.inhparent = $1::regclass
-            """, conn);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = table.Name });
+            """,
+            table.Name);
         var partitions = new List<TimeSeriesPartition>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -26,34 +26,29 @@ public sealed class ProjectionOffsets
     public async Task<long> LoadAsync(string projectionId, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(projectionId);
-        await using var cmd = _dataSource.CreateCommand("SELECT ordering FROM projection_offsets WHERE projection_id = $1");
-        cmd.Parameters.Add(Sql.Value(projectionId));
+        await using var cmd = Db.Command(_dataSource, "SELECT ordering FROM projection_offsets WHERE projection_id = $1", projectionId);
         return await cmd.ExecuteScalarAsync(ct) is long ordering ? ordering : 0L;
     }
 
     /// <summary>Stores an offset on its own (a stretch of events that produced no rows).</summary>
     public async Task StoreAsync(ProjectionCheckpoint checkpoint, CancellationToken ct = default)
     {
-        await using var cmd = _dataSource.CreateCommand();
-        cmd.CommandText = StoreSql;
-        AddParameters(cmd.Parameters, checkpoint);
+        Check(checkpoint);
+        await using var cmd = Db.Command(_dataSource, StoreSql, checkpoint.ProjectionId, Db.Value(checkpoint.Ordering));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The command that stores <paramref name="checkpoint"/>, for a caller's batch.</summary>
     internal static NpgsqlBatchCommand StoreCommand(ProjectionCheckpoint checkpoint)
     {
-        var cmd = new NpgsqlBatchCommand(StoreSql);
-        AddParameters(cmd.Parameters, checkpoint);
-        return cmd;
+        Check(checkpoint);
+        return Db.Statement(StoreSql, checkpoint.ProjectionId, Db.Value(checkpoint.Ordering));
     }
 
-    private static void AddParameters(NpgsqlParameterCollection parameters, ProjectionCheckpoint checkpoint)
+    private static void Check(ProjectionCheckpoint checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentException.ThrowIfNullOrEmpty(checkpoint.ProjectionId);
         ArgumentOutOfRangeException.ThrowIfNegative(checkpoint.Ordering);
-        parameters.Add(Sql.Value(checkpoint.ProjectionId));
-        parameters.Add(Sql.Value(checkpoint.Ordering));
     }
 }

@@ -69,17 +69,17 @@ public sealed class RawReadingStore
             _partitions, [(TimeSeriesTable.RawReadings, ts)],
             async () =>
             {
-                await using var cmd = _dataSource.CreateCommand(InsertSql);
-                cmd.Parameters.Add(Sql.Array(meterIds, NpgsqlDbType.Text));
-                cmd.Parameters.Add(Sql.Array(ts, NpgsqlDbType.TimestampTz));
-                cmd.Parameters.Add(Sql.Array(voltage, NpgsqlDbType.Double));
-                cmd.Parameters.Add(Sql.Array(current, NpgsqlDbType.Double));
-                cmd.Parameters.Add(Sql.Array(powerKw, NpgsqlDbType.Double));
-                cmd.Parameters.Add(Sql.Array(energyKwh, NpgsqlDbType.Double));
-                cmd.Parameters.Add(Sql.Array(powerFactor, NpgsqlDbType.Double));
-                cmd.Parameters.Add(Sql.Array(frequency, NpgsqlDbType.Double));
-                cmd.Parameters.Add(Sql.Array(region, NpgsqlDbType.Text));
-                cmd.Parameters.Add(Sql.Array(ingestedAt, NpgsqlDbType.TimestampTz));
+                await using var cmd = Db.Command(_dataSource, InsertSql,
+                    Db.Array(meterIds, NpgsqlDbType.Text),
+                    Db.Array(ts, NpgsqlDbType.TimestampTz),
+                    Db.Array(voltage, NpgsqlDbType.Double),
+                    Db.Array(current, NpgsqlDbType.Double),
+                    Db.Array(powerKw, NpgsqlDbType.Double),
+                    Db.Array(energyKwh, NpgsqlDbType.Double),
+                    Db.Array(powerFactor, NpgsqlDbType.Double),
+                    Db.Array(frequency, NpgsqlDbType.Double),
+                    Db.Array(region, NpgsqlDbType.Text),
+                    Db.Array(ingestedAt, NpgsqlDbType.TimestampTz));
                 return await cmd.ExecuteNonQueryAsync(ct);
             },
             ct);

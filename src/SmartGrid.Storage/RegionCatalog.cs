@@ -114,7 +114,7 @@ public sealed class RegionCatalog : IDisposable
             if (onlyWhenStale && IsFresh(_snapshot))
                 return _snapshot;
             var regions = new List<RegionRecord>();
-            await using (var cmd = _dataSource.CreateCommand($"SELECT {Columns} FROM regions"))
+            await using (var cmd = Db.Command(_dataSource, $"SELECT {Columns} FROM regions"))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))
@@ -148,9 +148,9 @@ public sealed class RegionCatalog : IDisposable
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         // The lock orders concurrent seeders: the second one sees the first one's rows.
-        await using (var lockCmd = new NpgsqlCommand("LOCK TABLE regions IN SHARE ROW EXCLUSIVE MODE", conn, tx))
+        await using (var lockCmd = Db.Command(conn, tx, "LOCK TABLE regions IN SHARE ROW EXCLUSIVE MODE"))
             await lockCmd.ExecuteNonQueryAsync(ct);
-        await using (var any = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM regions)", conn, tx))
+        await using (var any = Db.Command(conn, tx, "SELECT EXISTS (SELECT 1 FROM regions)"))
         {
             if (await any.ExecuteScalarAsync(ct) is true)
                 return 0;
@@ -202,9 +202,8 @@ public sealed class RegionCatalog : IDisposable
     /// <summary>The audit of a region (any case), oldest first.</summary>
     public async Task<IReadOnlyList<RegionAuditEntry>> AuditOfAsync(string name, CancellationToken ct = default)
     {
-        await using var cmd = _dataSource.CreateCommand(
-            "SELECT id, region, action, actor, at, old_value::text, new_value::text FROM region_audit WHERE lower(region) = lower($1) ORDER BY id");
-        cmd.Parameters.Add(Sql.Value(name));
+        await using var cmd = Db.Command(_dataSource,
+            "SELECT id, region, action, actor, at, old_value::text, new_value::text FROM region_audit WHERE lower(region) = lower($1) ORDER BY id", name);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var entries = new List<RegionAuditEntry>();
         while (await reader.ReadAsync(ct))
@@ -221,9 +220,8 @@ public sealed class RegionCatalog : IDisposable
         await using var conn = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         RegionRecord? before;
-        await using (var find = new NpgsqlCommand($"SELECT {Columns} FROM regions WHERE lower(name) = lower($1) FOR UPDATE", conn, tx))
+        await using (var find = Db.Command(conn, tx, $"SELECT {Columns} FROM regions WHERE lower(name) = lower($1) FOR UPDATE", name))
         {
-            find.Parameters.Add(Sql.Value(name));
             await using var reader = await find.ExecuteReaderAsync(ct);
             before = await reader.ReadAsync(ct) ? Read(reader) : null;
         }
@@ -233,11 +231,8 @@ public sealed class RegionCatalog : IDisposable
             return (RegionChange.Retired, before);
 
         RegionRecord after;
-        await using (var update = new NpgsqlCommand(sql, conn, tx))
+        await using (var update = Db.Command(conn, tx, sql, [before.Name, .. values]))
         {
-            update.Parameters.Add(Sql.Value(before.Name));
-            foreach (var value in values)
-                update.Parameters.Add(new NpgsqlParameter { Value = value });
             await using var reader = await update.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             after = Read(reader);
@@ -252,13 +247,10 @@ public sealed class RegionCatalog : IDisposable
 
     private static async Task<RegionRecord> InsertAsync(NpgsqlConnection conn, NpgsqlTransaction tx, RegionSpec spec, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
+        await using var cmd = Db.Command(conn, tx,
             // clock_timestamp, not now(): regions seeded in one transaction keep their order.
-            $"INSERT INTO regions (name, capacity_kw, nominal_voltage, time_zone, created_at, updated_at) VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp()) RETURNING {Columns}", conn, tx);
-        cmd.Parameters.Add(Sql.Value(spec.Name));
-        cmd.Parameters.Add(Sql.Value(spec.CapacityKw));
-        cmd.Parameters.Add(Sql.Value(spec.NominalVoltage));
-        cmd.Parameters.Add(Sql.Value(spec.TimeZone));
+            $"INSERT INTO regions (name, capacity_kw, nominal_voltage, time_zone, created_at, updated_at) VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp()) RETURNING {Columns}",
+            spec.Name, spec.CapacityKw, spec.NominalVoltage, spec.TimeZone);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return Read(reader);
@@ -267,13 +259,9 @@ public sealed class RegionCatalog : IDisposable
     private static async Task AuditAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string region, string action, string actor,
         RegionSpec? before, RegionSpec? after, CancellationToken ct, DateTimeOffset? retiredBefore = null, DateTimeOffset? retiredAfter = null)
     {
-        await using var cmd = new NpgsqlCommand(
-            "INSERT INTO region_audit (region, action, actor, old_value, new_value) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)", conn, tx);
-        cmd.Parameters.Add(Sql.Value(region));
-        cmd.Parameters.Add(Sql.Value(action));
-        cmd.Parameters.Add(Sql.Value(actor));
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)AuditJson(before, retiredBefore) ?? DBNull.Value });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)AuditJson(after, retiredAfter) ?? DBNull.Value });
+        await using var cmd = Db.Command(conn, tx,
+            "INSERT INTO region_audit (region, action, actor, old_value, new_value) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)",
+            region, action, actor, AuditJson(before, retiredBefore), AuditJson(after, retiredAfter));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 

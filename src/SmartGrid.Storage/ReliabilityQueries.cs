@@ -14,7 +14,7 @@ public sealed partial class AggregateQueries
         CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(region);
-        return GetCustomerInterruptionsAsync("region = $1", Sql.Value(region), from, to, ct);
+        return GetCustomerInterruptionsAsync("region = $1", region, from, to, ct);
     }
 
     /// <summary>The customer interruptions of these meters that start in [from, to), oldest first.</summary>
@@ -22,19 +22,19 @@ public sealed partial class AggregateQueries
         DateTimeOffset to, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(meterIds);
-        return GetCustomerInterruptionsAsync("meter_id = ANY($1)", Sql.Array(meterIds.ToArray(), NpgsqlTypes.NpgsqlDbType.Text), from, to, ct);
+        return GetCustomerInterruptionsAsync("meter_id = ANY($1)", Db.Array(meterIds.ToArray(), NpgsqlTypes.NpgsqlDbType.Text), from, to, ct);
     }
 
     /// <summary><paramref name="owner"/> is one of two constants, never input.</summary>
-    private Task<IReadOnlyList<CustomerInterruption>> GetCustomerInterruptionsAsync(string owner, Npgsql.NpgsqlParameter ownerValue,
+    private Task<IReadOnlyList<CustomerInterruption>> GetCustomerInterruptionsAsync(string owner, object ownerValue,
         DateTimeOffset from, DateTimeOffset to, CancellationToken ct) =>
-        ReadAsync(
+        ReadPeriodAsync(
             $"""
             SELECT meter_id, start_at, end_at, started_by FROM customer_interruptions
             WHERE {owner} AND start_at >= $2 AND start_at < $3
             ORDER BY start_at, meter_id
             """,
-            [ownerValue, Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())],
+            ownerValue, from, to,
             r => new CustomerInterruption(r.GetString(0), r.GetFieldValue<DateTimeOffset>(1),
                 r.IsDBNull(2) ? null : r.GetFieldValue<DateTimeOffset>(2), CustomerInterruption.ParseStart(r.GetString(3))),
             ct);
@@ -53,14 +53,14 @@ public sealed partial class AggregateQueries
             SELECT window_start, meter_count FROM regional_aggregates_1m
             WHERE region = $1 AND window_start >= $2 AND window_start < $3 AND meter_count > 0
             """,
-            [Sql.Value(region), Sql.Value(Window.Floor(start, WindowSize.OneMinute)), Sql.Value(SilenceEvidence.JudgedMinute(end) + TimeSpan.FromMinutes(1))],
+            [region, Window.Floor(start, WindowSize.OneMinute), SilenceEvidence.JudgedMinute(end) + TimeSpan.FromMinutes(1)],
             r => (At: r.GetFieldValue<DateTimeOffset>(0), Meters: r.GetInt32(1)), ct);
         var gasps = await ReadAsync(
             """
             SELECT meter_id, start_at FROM customer_interruptions
             WHERE region = $1 AND started_by = 'last-gasp' AND start_at >= $2 AND start_at <= $3
             """,
-            [Sql.Value(region), Sql.Value(start - SilenceEvidence.GaspCorroborates), Sql.Value(end + SilenceEvidence.GaspCorroborates)],
+            [region, start - SilenceEvidence.GaspCorroborates, end + SilenceEvidence.GaspCorroborates],
             r => (r.GetString(0), r.GetFieldValue<DateTimeOffset>(1)), ct);
         return new SilenceEvidence(heard.ToDictionary(h => h.At, h => h.Meters), gasps);
     }
@@ -74,7 +74,7 @@ public sealed partial class AggregateQueries
     public async Task<int> CountCustomersServedAsync(string region, DateTimeOffset from, DateTimeOffset to, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(region);
-        var counts = await ReadAsync(
+        var counts = await ReadPeriodAsync(
             """
             SELECT count(*)::int FROM (
                 SELECT meter_id FROM meters WHERE region = $1 AND registered_at < $3
@@ -82,7 +82,7 @@ public sealed partial class AggregateQueries
                 SELECT meter_id FROM aggregates_15m WHERE region = $1 AND window_start > $2 - interval '15 minutes' AND window_start < $3
             ) served
             """,
-            [Sql.Value(region), Sql.Value(from.ToUniversalTime()), Sql.Value(to.ToUniversalTime())], r => r.GetInt32(0), ct);
+            region, from, to, r => r.GetInt32(0), ct);
         return counts[0];
     }
 
@@ -93,18 +93,18 @@ public sealed partial class AggregateQueries
     public Task<IReadOnlyList<MeterLastReading>> GetLastReadingsAsync(string region, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(region);
-        return GetLastReadingsAsync("m.region = $1", Sql.Value(region), ct);
+        return GetLastReadingsAsync("m.region = $1", region, ct);
     }
 
     /// <summary>As above, for these meters (registered ones only).</summary>
     public Task<IReadOnlyList<MeterLastReading>> GetLastReadingsAsync(IReadOnlyCollection<string> meterIds, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(meterIds);
-        return GetLastReadingsAsync("m.meter_id = ANY($1)", Sql.Array(meterIds.ToArray(), NpgsqlTypes.NpgsqlDbType.Text), ct);
+        return GetLastReadingsAsync("m.meter_id = ANY($1)", Db.Array(meterIds.ToArray(), NpgsqlTypes.NpgsqlDbType.Text), ct);
     }
 
     /// <summary><paramref name="owner"/> is one of two constants, never input.</summary>
-    private Task<IReadOnlyList<MeterLastReading>> GetLastReadingsAsync(string owner, Npgsql.NpgsqlParameter ownerValue, CancellationToken ct) =>
+    private Task<IReadOnlyList<MeterLastReading>> GetLastReadingsAsync(string owner, object ownerValue, CancellationToken ct) =>
         ReadAsync(
             $"""
             SELECT m.meter_id, l.newest, l.newest - l.previous

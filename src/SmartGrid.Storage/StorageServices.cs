@@ -90,18 +90,22 @@ public static class StorageServiceCollectionExtensions
     {
         services.AddSingleton(sp => StorageServices.Create(
             connectionString, sp.GetService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Partitions);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Aggregates);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().RegionalAggregates);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().RawReadings);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Meters);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Regions);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().IngestionKeys);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Offsets);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Queries);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Ledger);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().Topology);
-        services.AddSingleton(sp => sp.GetRequiredService<StorageServices>().GridLayout);
+        Store(s => s.Partitions);
+        Store(s => s.Aggregates);
+        Store(s => s.RegionalAggregates);
+        Store(s => s.RawReadings);
+        Store(s => s.Meters);
+        Store(s => s.Regions);
+        Store(s => s.IngestionKeys);
+        Store(s => s.Offsets);
+        Store(s => s.Queries);
+        Store(s => s.Ledger);
+        Store(s => s.Topology);
+        Store(s => s.GridLayout);
         return services;
+
+        // Each store is the one StorageServices holds, never a second instance with a cache of its own.
+        void Store<T>(Func<StorageServices, T> store) where T : class =>
+            services.AddSingleton(sp => store(sp.GetRequiredService<StorageServices>()));
     }
 }

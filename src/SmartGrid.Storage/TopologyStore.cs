@@ -58,13 +58,13 @@ public sealed class TopologyStore
     public async Task<GridNode?> FindNodeAsync(string id, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        await using var cmd = _dataSource.CreateCommand(
+        await using var cmd = Db.Command(_dataSource,
             $"""
             SELECT {NodeColumns} FROM grid_nodes WHERE lower(node_id) = lower($1)
             UNION ALL
             SELECT name, 'region', NULL, name, capacity_kw FROM regions WHERE lower(name) = lower($1)
-            """);
-        cmd.Parameters.Add(Sql.Value(id));
+            """,
+            id);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? ReadNode(reader) : null;
     }
@@ -79,16 +79,14 @@ public sealed class TopologyStore
         CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(node);
-        await using var cmd = _dataSource.CreateCommand(
+        await using var cmd = Db.Command(_dataSource,
             $"""
             SELECT p.meter_id, p.transformer_id, p.valid_from, p.valid_to
             FROM meter_placements p JOIN grid_nodes t ON t.node_id = p.transformer_id
             WHERE {UnderColumn(node.Kind)} = $1 AND p.valid_from < $3 AND (p.valid_to IS NULL OR p.valid_to > $2)
             ORDER BY p.meter_id, p.valid_from
-            """);
-        cmd.Parameters.Add(Sql.Value(node.Id));
-        cmd.Parameters.Add(Sql.Value(from.ToUniversalTime()));
-        cmd.Parameters.Add(Sql.Value(to.ToUniversalTime()));
+            """,
+            node.Id, from, to);
         return await ReadPlacementsAsync(cmd, ct);
     }
 
@@ -108,9 +106,9 @@ public sealed class TopologyStore
     /// <summary>Every feeder and transformer of <paramref name="regions"/> (all regions when null), by region, kind and id.</summary>
     public async Task<IReadOnlyList<GridNode>> NodesAsync(IReadOnlyCollection<string>? regions, CancellationToken ct = default)
     {
-        await using var cmd = _dataSource.CreateCommand(
-            $"SELECT {NodeColumns} FROM grid_nodes WHERE $1::text[] IS NULL OR region = ANY ($1) ORDER BY region, kind, node_id");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)regions?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await using var cmd = Db.Command(_dataSource,
+            $"SELECT {NodeColumns} FROM grid_nodes WHERE $1::text[] IS NULL OR region = ANY ($1) ORDER BY region, kind, node_id",
+            Db.Array(regions?.ToArray(), NpgsqlDbType.Text));
         var nodes = new List<GridNode>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -122,24 +120,22 @@ public sealed class TopologyStore
     public async Task<IReadOnlyList<MeterPlacement>> PlacementsAtAsync(IReadOnlyCollection<string>? regions, DateTimeOffset at,
         CancellationToken ct = default)
     {
-        await using var cmd = _dataSource.CreateCommand(
+        await using var cmd = Db.Command(_dataSource,
             """
             SELECT p.meter_id, p.transformer_id, p.valid_from, p.valid_to
             FROM meter_placements p JOIN grid_nodes t ON t.node_id = p.transformer_id
             WHERE ($1::text[] IS NULL OR t.region = ANY ($1)) AND p.valid_from <= $2 AND (p.valid_to IS NULL OR p.valid_to > $2)
             ORDER BY p.transformer_id, p.meter_id
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)regions?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        cmd.Parameters.Add(Sql.Value(at.ToUniversalTime()));
+            """,
+            Db.Array(regions?.ToArray(), NpgsqlDbType.Text), at);
         return await ReadPlacementsAsync(cmd, ct);
     }
 
     /// <summary>A meter's placements, oldest first.</summary>
     public async Task<IReadOnlyList<MeterPlacement>> PlacementsOfAsync(string meterId, CancellationToken ct = default)
     {
-        await using var cmd = _dataSource.CreateCommand(
-            "SELECT meter_id, transformer_id, valid_from, valid_to FROM meter_placements WHERE meter_id = $1 ORDER BY valid_from");
-        cmd.Parameters.Add(Sql.Value(meterId));
+        await using var cmd = Db.Command(_dataSource,
+            "SELECT meter_id, transformer_id, valid_from, valid_to FROM meter_placements WHERE meter_id = $1 ORDER BY valid_from", meterId);
         return await ReadPlacementsAsync(cmd, ct);
     }
 
@@ -193,13 +189,9 @@ public sealed class TopologyStore
             parent = feeder.Id;
         }
         var updated = node with { ParentId = parent, RatedKw = ratedKw ?? node.RatedKw };
-        await using (var cmd = new NpgsqlCommand("UPDATE grid_nodes SET parent_id = $2, rated_kw = $3, updated_at = now() WHERE node_id = $1", conn, tx))
-        {
-            cmd.Parameters.Add(Sql.Value(node.Id));
-            cmd.Parameters.Add(Sql.Value(updated.ParentId!));
-            cmd.Parameters.Add(Sql.Value(updated.RatedKw));
+        await using (var cmd = Db.Command(conn, tx, "UPDATE grid_nodes SET parent_id = $2, rated_kw = $3, updated_at = now() WHERE node_id = $1",
+            node.Id, updated.ParentId!, updated.RatedKw))
             await cmd.ExecuteNonQueryAsync(ct);
-        }
         await tx.CommitAsync(ct);
         await ReloadLayoutAsync(ct);
         return (TopologyChange.Done, updated, null);
@@ -214,12 +206,11 @@ public sealed class TopologyStore
         var tree = await TreeState.LoadAsync(conn, tx, ct);
         if (!tree.Nodes.TryGetValue(id, out var node))
             return (TopologyChange.NotFound, null);
-        await using (var used = new NpgsqlCommand(
+        await using (var used = Db.Command(conn, tx,
             """
             SELECT (SELECT count(*) FROM grid_nodes WHERE parent_id = $1), (SELECT count(*) FROM meter_placements WHERE transformer_id = $1)
-            """, conn, tx))
+            """, node.Id))
         {
-            used.Parameters.Add(Sql.Value(node.Id));
             await using var reader = await used.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             var (children, placements) = (reader.GetInt64(0), reader.GetInt64(1));
@@ -228,11 +219,8 @@ public sealed class TopologyStore
                     ? $"{children} transformer(s) hang on feeder '{node.Id}'; move or delete them first"
                     : $"meters were placed under transformer '{node.Id}' ({placements} placement(s)); its history keeps it");
         }
-        await using (var delete = new NpgsqlCommand("DELETE FROM grid_nodes WHERE node_id = $1", conn, tx))
-        {
-            delete.Parameters.Add(Sql.Value(node.Id));
+        await using (var delete = Db.Command(conn, tx, "DELETE FROM grid_nodes WHERE node_id = $1", node.Id))
             await delete.ExecuteNonQueryAsync(ct);
-        }
         await tx.CommitAsync(ct);
         await ReloadLayoutAsync(ct);
         return (TopologyChange.Done, null);
@@ -351,15 +339,15 @@ public sealed class TopologyStore
     private static async Task<Dictionary<string, MeterState>> MeterStateAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string[] meterIds,
         CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
+        await using var cmd = Db.Command(conn, tx,
             """
             SELECT i.meter_id, m.region, o.transformer_id, o.valid_from, c.until
             FROM unnest($1::text[]) AS i(meter_id)
             LEFT JOIN meters m ON m.meter_id = i.meter_id
             LEFT JOIN meter_placements o ON o.meter_id = i.meter_id AND o.valid_to IS NULL
             LEFT JOIN LATERAL (SELECT max(valid_to) AS until FROM meter_placements WHERE meter_id = i.meter_id) c ON true
-            """, conn, tx);
-        cmd.Parameters.Add(Sql.Array(meterIds, NpgsqlDbType.Text));
+            """,
+            Db.Array(meterIds, NpgsqlDbType.Text));
         var state = new Dictionary<string, MeterState>(StringComparer.Ordinal);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -374,16 +362,16 @@ public sealed class TopologyStore
     {
         if (nodes.Count == 0)
             return;
-        await using var cmd = new NpgsqlCommand(
+        await using var cmd = Db.Command(conn, tx,
             """
             INSERT INTO grid_nodes (node_id, kind, parent_id, region, rated_kw)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[])
-            """, conn, tx);
-        cmd.Parameters.Add(Sql.Array(nodes.Select(n => n.Id).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(nodes.Select(n => n.Kind.Name()).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(nodes.Select(n => n.ParentId!).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(nodes.Select(n => n.Region).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(nodes.Select(n => n.RatedKw).ToArray(), NpgsqlDbType.Double));
+            """,
+            Db.Array(nodes.Select(n => n.Id).ToArray(), NpgsqlDbType.Text),
+            Db.Array(nodes.Select(n => n.Kind.Name()).ToArray(), NpgsqlDbType.Text),
+            Db.Array(nodes.Select(n => n.ParentId!).ToArray(), NpgsqlDbType.Text),
+            Db.Array(nodes.Select(n => n.Region).ToArray(), NpgsqlDbType.Text),
+            Db.Array(nodes.Select(n => n.RatedKw).ToArray(), NpgsqlDbType.Double));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -393,14 +381,13 @@ public sealed class TopologyStore
         if (meters.Count == 0)
             return;
         // Registered by the operator's import, not auto-provisioned; a meter registered meanwhile keeps its region (the import checked it under the lock).
-        await using var cmd = new NpgsqlCommand(
+        await using var cmd = Db.Command(conn, tx,
             """
             INSERT INTO meters (meter_id, region, registered_at, auto_provisioned)
             SELECT meter_id, region, now(), false FROM unnest($1::text[], $2::text[]) AS u(meter_id, region)
             ON CONFLICT (meter_id) DO NOTHING
-            """, conn, tx);
-        cmd.Parameters.Add(Sql.Array(meters.Select(m => m.MeterId).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(meters.Select(m => m.Region).ToArray(), NpgsqlDbType.Text));
+            """,
+            Db.Array(meters.Select(m => m.MeterId).ToArray(), NpgsqlDbType.Text), Db.Array(meters.Select(m => m.Region).ToArray(), NpgsqlDbType.Text));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -409,8 +396,11 @@ public sealed class TopologyStore
     {
         if (placements.Count == 0)
             return;
+        // Each statement its own parameters: a parameter belongs to one command.
+        object?[] Placed() => [Db.Array(placements.Select(p => p.MeterId).ToArray(), NpgsqlDbType.Text),
+            Db.Array(placements.Select(p => p.TransformerId).ToArray(), NpgsqlDbType.Text), validFrom];
         // A placement that starts at the same instant is a correction of it, not a move: it is replaced.
-        await using var cmd = new NpgsqlCommand(
+        await using var cmd = Db.Command(conn, tx,
             """
             WITH input AS (SELECT * FROM unnest($1::text[], $2::text[]) AS u(meter_id, transformer_id)),
             replaced AS (
@@ -421,27 +411,23 @@ public sealed class TopologyStore
                 WHERE p.meter_id = i.meter_id AND p.valid_to IS NULL AND p.valid_from < $3
             )
             SELECT 1
-            """, conn, tx);
-        cmd.Parameters.Add(Sql.Array(placements.Select(p => p.MeterId).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Array(placements.Select(p => p.TransformerId).ToArray(), NpgsqlDbType.Text));
-        cmd.Parameters.Add(Sql.Value(validFrom));
+            """,
+            Placed());
         await cmd.ExecuteNonQueryAsync(ct);
 
         // A second statement: the exclusion constraint checks against the rows the first one closed.
-        await using var insert = new NpgsqlCommand(
+        await using var insert = Db.Command(conn, tx,
             """
             INSERT INTO meter_placements (meter_id, transformer_id, valid_from)
             SELECT meter_id, transformer_id, $3 FROM unnest($1::text[], $2::text[]) AS u(meter_id, transformer_id)
-            """, conn, tx);
-        insert.Parameters.Add(Sql.Array(placements.Select(p => p.MeterId).ToArray(), NpgsqlDbType.Text));
-        insert.Parameters.Add(Sql.Array(placements.Select(p => p.TransformerId).ToArray(), NpgsqlDbType.Text));
-        insert.Parameters.Add(Sql.Value(validFrom));
+            """,
+            Placed());
         await insert.ExecuteNonQueryAsync(ct);
     }
 
     private static async Task LockAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AdvisoryLocks.Topology})", conn, tx);
+        await using var cmd = Db.Command(conn, tx, $"SELECT pg_advisory_xact_lock({AdvisoryLocks.Topology})");
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -473,14 +459,14 @@ public sealed class TopologyStore
         public static async Task<TreeState> LoadAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
         {
             var regions = new Dictionary<string, RegionRow>(StringComparer.OrdinalIgnoreCase);
-            await using (var cmd = new NpgsqlCommand("SELECT name, retired_at IS NOT NULL FROM regions", conn, tx))
+            await using (var cmd = Db.Command(conn, tx, "SELECT name, retired_at IS NOT NULL FROM regions"))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))
                     regions[reader.GetString(0)] = new RegionRow(reader.GetString(0), reader.GetBoolean(1));
             }
             var nodes = new Dictionary<string, GridNode>(StringComparer.OrdinalIgnoreCase);
-            await using (var cmd = new NpgsqlCommand($"SELECT {NodeColumns} FROM grid_nodes", conn, tx))
+            await using (var cmd = Db.Command(conn, tx, $"SELECT {NodeColumns} FROM grid_nodes"))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))

@@ -37,17 +37,15 @@ internal sealed class UnnestUpsert<TRow>(IReadOnlyList<TRow> rows)
         var arrays = string.Join(", ", _columns.Select((c, i) => $"${i + 1}::{c.PgType}[]"));
         var keys = string.Join(", ", _columns.Where(c => c.Key).Select(c => c.Name));
         var updates = string.Join(",\n    ", _columns.Where(c => !c.Key).Select(c => $"{c.Name} = EXCLUDED.{c.Name}").Append("updated_at = EXCLUDED.updated_at"));
-        var command = new NpgsqlBatchCommand(
+        return Db.Statement(
             $"""
             INSERT INTO {table} AS t ({names}, updated_at)
             SELECT u.*, now() FROM unnest({arrays}) AS u
             ON CONFLICT ({keys}) DO UPDATE SET
                 {updates}
             {(_onlyWhere is null ? "" : "WHERE " + _onlyWhere)}
-            """);
-        foreach (var column in _columns)
-            command.Parameters.Add(column.Values);
-        return command;
+            """,
+            [.. _columns.Select(c => c.Values)]);
     }
 
     private UnnestUpsert<TRow> Add<TValue>(string name, string pgType, NpgsqlDbType type, Func<TRow, TValue> value, bool key)
@@ -55,7 +53,7 @@ internal sealed class UnnestUpsert<TRow>(IReadOnlyList<TRow> rows)
         var values = new TValue[rows.Count];
         for (var i = 0; i < values.Length; i++)
             values[i] = value(rows[i]);
-        _columns.Add((name, pgType, key, Sql.Array(values, type)));
+        _columns.Add((name, pgType, key, Db.Array(values, type)));
         return this;
     }
 }

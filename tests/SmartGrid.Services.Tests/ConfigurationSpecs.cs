@@ -26,9 +26,9 @@ public sealed class ConfigurationSpecs
             ("SmartGrid:Services:Tariffs:DefaultBasePricePerKwh", "6.50"),
             ("SmartGrid:Services:Tariffs:CacheTtl", "12:00:00"),
             ("SmartGrid:Services:Tariffs:OverrideCheckInterval", "00:00:30"),
-            ("SmartGrid:Services:Alerts:OverloadThresholdPercent", "90"),
-            ("SmartGrid:Services:Alerts:OverloadWindows", "4"),
-            ("SmartGrid:Services:Alerts:OverloadSpan", "00:20:00"),
+            ("SmartGrid:Services:Alerts:Overload:ThresholdPercent", "90"),
+            ("SmartGrid:Services:Alerts:Overload:WindowsRequired", "4"),
+            ("SmartGrid:Services:Alerts:Overload:Span", "00:20:00"),
             ("SmartGrid:Services:Alerts:CriticalLoadPercent", "110"),
             ("SmartGrid:Services:Alerts:OverloadClearPercent", "75"),
             ("SmartGrid:Services:Alerts:OverloadClearWindows", "5"),
@@ -127,7 +127,7 @@ public sealed class ConfigurationSpecs
     }
 
     [Theory]
-    [InlineData("SmartGrid:Services:Alerts:OverloadWindows", "0", "SmartGrid:Services:Alerts:OverloadWindows")]
+    [InlineData("SmartGrid:Services:Alerts:Overload:WindowsRequired", "0", "SmartGrid:Services:Alerts:Overload:WindowsRequired")]
     [InlineData("SmartGrid:Services:Alerts:OutageSilence", "00:01:00", "SmartGrid:Services:Alerts:OutageSilence")]
     [InlineData("SmartGrid:Services:Alerts:OutageSilence", "soon", "SmartGrid:Services:Alerts:OutageSilence")]
     [InlineData("SmartGrid:Services:Alerts:CriticalLoadPercent", "80", "SmartGrid:Services:Alerts:CriticalLoadPercent")]

@@ -3,6 +3,7 @@ namespace SmartGrid.Domain.Grid;
 /// <summary>
 /// When a region counts as overloaded. The seed's "3+ windows over 85 % within 30 minutes"
 /// is evaluated on 1-minute regional windows (ARCHITECTURE: only two 15-minute windows fit).
+/// The node binds it as it is, names and defaults included (SmartGrid:Services:Alerts:Overload).
 /// </summary>
 public sealed record OverloadRuleOptions
 {

@@ -38,10 +38,10 @@ public static class ServicesSettings
         Positive(t.OverrideCheckInterval, $"{tariffs}:OverrideCheckInterval");
 
         var a = options.Alerts;
-        var threshold = a.OverloadThresholdPercent;
-        Check(threshold, v => v is > 0 and <= 1000, $"{alerts}:OverloadThresholdPercent", "must be in (0, 1000]");
-        Check(a.OverloadWindows, v => v >= 1, $"{alerts}:OverloadWindows", "must be >= 1");
-        Positive(a.OverloadSpan, $"{alerts}:OverloadSpan");
+        var threshold = a.Overload.ThresholdPercent;
+        Check(threshold, v => v is > 0 and <= 1000, $"{alerts}:Overload:ThresholdPercent", "must be in (0, 1000]");
+        Check(a.Overload.WindowsRequired, v => v >= 1, $"{alerts}:Overload:WindowsRequired", "must be >= 1");
+        Positive(a.Overload.Span, $"{alerts}:Overload:Span");
         Check(a.CriticalLoadPercent, v => v > threshold, $"{alerts}:CriticalLoadPercent",
             $"must be above the overload threshold ({threshold.ToString(CultureInfo.InvariantCulture)})");
         Check(a.OverloadClearPercent, v => v > 0 && v <= threshold, $"{alerts}:OverloadClearPercent",

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace SmartGrid.Storage.Accounts;
 
@@ -44,7 +43,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
             INSERT INTO users (id, email, phone, password_hash, role, operator_regions, email_verified)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT ((lower(email))) DO NOTHING
-            """, id, email, Text(phone), passwordHash, role, regions, emailVerified);
+            """, id, email, Db.Text(phone), passwordHash, role, regions, emailVerified);
         return await cmd.ExecuteNonQueryAsync(ct) == 1 ? id : null;
     }
 
@@ -105,7 +104,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     public async Task<bool> ReplaceUnverifiedPasswordAsync(Guid id, string passwordHash, string? phone, CancellationToken ct)
     {
         return await ExecuteAsync("UPDATE users SET password_hash = $2, phone = $3, updated_at = now() WHERE id = $1 AND NOT email_verified",
-            ct, id, passwordHash, Text(phone)) == 1;
+            ct, id, passwordHash, Db.Text(phone)) == 1;
     }
 
     /// <summary>
@@ -169,7 +168,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
             """
             INSERT INTO sessions (id, family_id, user_id, refresh_token_hash, expires_at, user_agent, ip_address)
             VALUES ($1, $1, $2, $3, $4, $5, $6)
-            """, ct, id, userId, refreshHash, expiresAt, Text(Limit(userAgent)), Text(ip));
+            """, ct, id, userId, refreshHash, expiresAt, Db.Text(Limit(userAgent)), Db.Text(ip));
         return id;
     }
 
@@ -222,7 +221,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
             ("""
              INSERT INTO sessions (id, family_id, user_id, refresh_token_hash, created_at, expires_at, rotated_from, user_agent, ip_address)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             """, [Guid.CreateVersion7(), family, user, nextHash, now, nextExpiresAt, id, Text(userAgent), Text(ip)])))
+             """, [Guid.CreateVersion7(), family, user, nextHash, now, nextExpiresAt, id, Db.Text(userAgent), Db.Text(ip)])))
             await rotate.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return new RefreshResult(RefreshOutcome.Rotated, user, family);
@@ -305,8 +304,6 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await using var cmd = Db.Command(conn, null, sql, values);
         return await cmd.ExecuteNonQueryAsync(ct);
     }
-
-    private static NpgsqlParameter Text(string? value) => Db.Typed(value, NpgsqlDbType.Text);
 
     private static string? Limit(string? text) => text is { Length: > 512 } ? text[..512] : text;
 }

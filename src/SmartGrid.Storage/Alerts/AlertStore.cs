@@ -43,7 +43,7 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
     /// <summary>Most severe first, then most recently seen.</summary>
     public async Task<(IReadOnlyList<AlertView> Items, long Total)> ListAsync(AlertFilter filter, int limit, int offset, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
+        await using var cmd = Db.Command(db,
             $"""
             SELECT {AlertRows.Columns}, count(*) OVER () FROM alerts
             WHERE ($1::text[] IS NULL OR region = ANY ($1))
@@ -53,19 +53,15 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
               AND ($5::text[] IS NULL OR meter_id = ANY ($5))
             ORDER BY array_position(ARRAY['critical','high','medium','low'], severity), last_seen_at DESC, alert_id
             LIMIT $6 OFFSET $7
-            """);
-        cmd.Parameters.Add(TextArray(filter.Regions));
-        cmd.Parameters.Add(Text(filter.Severity));
-        cmd.Parameters.Add(Text(filter.Type));
-        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = filter.Statuses.ToArray() });
-        cmd.Parameters.Add(TextArray(filter.MeterIds));
+            """,
+            Db.Array(filter.Regions?.ToArray(), NpgsqlDbType.Text), Db.Text(filter.Severity), Db.Text(filter.Type),
+            Db.Array(filter.Statuses.ToArray(), NpgsqlDbType.Text), Db.Array(filter.MeterIds?.ToArray(), NpgsqlDbType.Text));
         return await cmd.ReadPageAsync(limit, offset, AlertRows.Read, ct);
     }
 
     public async Task<AlertView?> FindAsync(Guid alertId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"SELECT {AlertRows.Columns} FROM alerts WHERE alert_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = alertId });
+        await using var cmd = Db.Command(db, $"SELECT {AlertRows.Columns} FROM alerts WHERE alert_id = $1", alertId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? AlertRows.Read(reader) : null;
     }
@@ -78,7 +74,7 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
     public async Task<IReadOnlyList<AlertEvent>> EventsAsync(Guid alertId, CancellationToken ct)
     {
         // Actors are user ids as text, or "system": compared as text, so no actor has to parse as a uuid.
-        await using var cmd = db.CreateCommand(
+        await using var cmd = Db.Command(db,
             """
             SELECT event_id, action, actor, actor_name, at, note, channel, recipient FROM (
                 SELECT a.event_id, a.action, a.actor, coalesce(u.email, a.actor) AS actor_name, a.at, a.note,
@@ -103,8 +99,8 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
                        n.channel, u.email, 2, n.id
                 FROM notification_log n JOIN users u ON u.id = n.user_id WHERE n.alert_id = $1
             ) timeline ORDER BY at, source, ord
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = alertId });
+            """,
+            alertId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var events = new List<AlertEvent>();
         while (await reader.ReadAsync(ct))
@@ -119,9 +115,9 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
     /// <summary>Open (active or acknowledged) alerts per region and severity.</summary>
     public async Task<IReadOnlyDictionary<string, Dictionary<string, long>>> OpenCountsAsync(IReadOnlyList<string> regions, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            "SELECT region, severity, count(*) FROM alerts WHERE region = ANY ($1) AND status <> 'resolved' GROUP BY region, severity");
-        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = regions.ToArray() });
+        await using var cmd = Db.Command(db,
+            "SELECT region, severity, count(*) FROM alerts WHERE region = ANY ($1) AND status <> 'resolved' GROUP BY region, severity",
+            Db.Array(regions.ToArray(), NpgsqlDbType.Text));
         var counts = regions.ToDictionary(r => r, _ => new Dictionary<string, long>(), StringComparer.Ordinal);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -146,11 +142,6 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
 
     /// <summary>A transaction over the alert tables; nothing is stored unless it is committed.</summary>
     public Task<AlertTransaction> BeginAsync() => StoreTransaction.BeginAsync(db, (connection, tx) => new AlertTransaction(connection, tx));
-
-    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
-
-    private static NpgsqlParameter TextArray(IReadOnlyList<string>? values) =>
-        new() { Value = (object?)values?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 }
 
 /// <summary>The AlertManager's writes, all in one transaction with the audit rows they cause.</summary>

@@ -1,5 +1,4 @@
 using Npgsql;
-using NpgsqlTypes;
 using SmartGrid.Contracts.Alerts;
 
 namespace SmartGrid.Storage.Grid;
@@ -42,7 +41,7 @@ public sealed class RegionMeters(NpgsqlDataSource db, TimeSpan silentAfter, Time
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var count = Db.Command(connection, null,
-            "SELECT count(*) FROM meters WHERE region = $1 AND ($2::text IS NULL OR strpos(meter_id, $2) > 0)", region, Search(search));
+            "SELECT count(*) FROM meters WHERE region = $1 AND ($2::text IS NULL OR strpos(meter_id, $2) > 0)", region, Db.Text(search));
         var total = (long)(await count.ExecuteScalarAsync(ct))!;
 
         await using var cmd = Db.Command(connection, null,
@@ -63,7 +62,7 @@ public sealed class RegionMeters(NpgsqlDataSource db, TimeSpan silentAfter, Time
                 WHERE type = '{AlertTypes.Anomaly}' AND region = $1 AND COALESCE(meter_id, '') = p.meter_id AND status <> 'resolved'
             ) a ON true
             ORDER BY p.meter_id
-            """, region, Search(search), limit, offset, now - Horizon);
+            """, region, Db.Text(search), limit, offset, now - Horizon);
         var items = new List<RegionMeter>(limit);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
@@ -93,8 +92,6 @@ public sealed class RegionMeters(NpgsqlDataSource db, TimeSpan silentAfter, Time
                 r.GetFieldValue<DateTimeOffset>(5), r.GetInt32(6)));
         return items;
     }
-
-    private static NpgsqlParameter Search(string? search) => Db.Typed(search, NpgsqlDbType.Text);
 
     private string StatusOf(DateTimeOffset? lastWindowStart, DateTimeOffset now) => lastWindowStart switch
     {

@@ -70,9 +70,9 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db, Func<string
                                       ELSE COALESCE(notification_preferences.webhook_secret, EXCLUDED.webhook_secret) END
             RETURNING webhook_secret
             """,
-            userId, p.Channels, p.MinSeverity, Text(p.WebhookUrl), Text(p.Email), Text(p.Phone), Text(p.PushToken),
-            Db.Typed(p.QuietHoursStart, NpgsqlDbType.Time), Db.Typed(p.QuietHoursEnd, NpgsqlDbType.Time), Text(candidate),
-            Text(p.PendingEmail), Text(p.PendingPhone), AlertChannelRule.Serialize(p.Rules));
+            userId, p.Channels, p.MinSeverity, Db.Text(p.WebhookUrl), Db.Text(p.Email), Db.Text(p.Phone), Db.Text(p.PushToken),
+            Db.Typed(p.QuietHoursStart, NpgsqlDbType.Time), Db.Typed(p.QuietHoursEnd, NpgsqlDbType.Time), Db.Text(candidate),
+            Db.Text(p.PendingEmail), Db.Text(p.PendingPhone), AlertChannelRule.Serialize(p.Rules));
         var stored = await cmd.ExecuteScalarAsync(ct) as string;
         return stored is not null && stored == candidate ? stored : null;
     }
@@ -86,6 +86,4 @@ public sealed class NotificationPreferenceStore(NpgsqlDataSource db, Func<string
             userId, newWebhookSecret());
         return await cmd.ExecuteScalarAsync(ct) as string;
     }
-
-    private static NpgsqlParameter Text(string? value) => Db.Typed(value, NpgsqlDbType.Text);
 }

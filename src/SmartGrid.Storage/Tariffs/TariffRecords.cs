@@ -69,15 +69,13 @@ public sealed class TariffRecords(NpgsqlDataSource db)
     public async Task<(IReadOnlyList<TariffHistoryEntry> Items, long Total)> HistoryAsync(string region, DateTimeOffset from, DateTimeOffset to,
         int limit, int offset, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
+        await using var cmd = Db.Command(db,
             """
             SELECT tariff_id, price_per_kwh, old_price, effective_from, reason, override_id, load_percent, count(*) OVER ()
             FROM tariffs WHERE region = $1 AND effective_from >= $2 AND effective_from < $3
             ORDER BY effective_from DESC, seq DESC LIMIT $4 OFFSET $5
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = region });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = from });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = to });
+            """,
+            region, from, to);
         return await cmd.ReadPageAsync(limit, offset, reader => new TariffHistoryEntry(reader.GetGuid(0), region, reader.GetDecimal(1),
             reader.IsDBNull(2) ? null : reader.GetDecimal(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetString(4),
             reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetDouble(6)), ct);
@@ -85,20 +83,12 @@ public sealed class TariffRecords(NpgsqlDataSource db)
 
     public async Task CreateOverrideAsync(TariffOverride o, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
+        await using var cmd = Db.Command(db,
             """
             INSERT INTO tariff_overrides (override_id, region, price_per_kwh, percentage, valid_from, valid_to, reason, created_by, created_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = o.OverrideId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = o.Region });
-        cmd.Parameters.Add(Numeric(o.PricePerKwh));
-        cmd.Parameters.Add(Numeric(o.Percentage));
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = o.ValidFrom });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = o.ValidTo });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)o.Reason ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = o.CreatedBy });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = o.CreatedAt });
+            """,
+            o.OverrideId, o.Region, Numeric(o.PricePerKwh), Numeric(o.Percentage), o.ValidFrom, o.ValidTo, Db.Text(o.Reason), o.CreatedBy, o.CreatedAt);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -106,22 +96,19 @@ public sealed class TariffRecords(NpgsqlDataSource db)
     public async Task<(IReadOnlyList<TariffOverride> Items, long Total)> ListOverridesAsync(string? region, bool inForceOrAhead, DateTimeOffset now,
         int limit, int offset, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
+        await using var cmd = Db.Command(db,
             $"""
             SELECT {OverrideColumns}, count(*) OVER () FROM tariff_overrides
             WHERE ($1::text IS NULL OR region = $1) AND (NOT $2 OR (lifted_at IS NULL AND valid_to > $3))
             ORDER BY created_at DESC, override_id LIMIT $4 OFFSET $5
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)region ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = inForceOrAhead });
-        cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            """,
+            Db.Text(region), inForceOrAhead, now);
         return await cmd.ReadPageAsync(limit, offset, ReadOverride, ct);
     }
 
     public async Task<TariffOverride?> FindOverrideAsync(Guid id, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"SELECT {OverrideColumns} FROM tariff_overrides WHERE override_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        await using var cmd = Db.Command(db, $"SELECT {OverrideColumns} FROM tariff_overrides WHERE override_id = $1", id);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? ReadOverride(reader) : null;
     }
@@ -129,16 +116,14 @@ public sealed class TariffRecords(NpgsqlDataSource db)
     /// <summary>Ends an override early; only one that is not lifted yet and has not ended.</summary>
     public async Task<(LiftOutcome Outcome, TariffOverride? Override)> LiftOverrideAsync(Guid id, string by, DateTimeOffset now, CancellationToken ct)
     {
-        await using (var cmd = db.CreateCommand(
+        await using (var cmd = Db.Command(db,
             $"""
             UPDATE tariff_overrides SET lifted_at = $2, lifted_by = $3
             WHERE override_id = $1 AND lifted_at IS NULL AND valid_to > $2
             RETURNING {OverrideColumns}
-            """))
+            """,
+            id, now, by))
         {
-            cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-            cmd.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = by });
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
                 return (LiftOutcome.Lifted, ReadOverride(reader));
@@ -196,8 +181,7 @@ public sealed class TariffRecords(NpgsqlDataSource db)
         SourceRevision = reader.Get<int?>("source_revision"),
     };
 
-    private static NpgsqlParameter Numeric(decimal? value) =>
-        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Numeric };
+    private static NpgsqlParameter Numeric(decimal? value) => Db.Typed(value, NpgsqlDbType.Numeric);
 }
 
 /// <summary>The TariffManager's writes of one decision, in one transaction with the region's progress row.</summary>

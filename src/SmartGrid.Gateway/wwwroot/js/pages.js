@@ -4,7 +4,7 @@ import { timeChart } from './charts.js';
 
 const OPS = ['OPERATOR', 'ADMIN'];
 const HOUR = 3600 * 1000;
-// The AlertManager's default (SmartGrid:Services:Alerts:OverloadThresholdPercent); the routes do not expose it.
+// The AlertManager's default (SmartGrid:Services:Alerts:Overload:ThresholdPercent); the routes do not expose it.
 const OVERLOAD_PERCENT = 85;
 const q = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== '' && v != null)).toString();
 const iso = (ms) => new Date(ms).toISOString();
