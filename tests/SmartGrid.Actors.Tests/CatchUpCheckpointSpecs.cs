@@ -40,7 +40,7 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
         // 600 readings against groups of 200: a first group of 100, two full groups, then 100 that close a group before it
         // is full, the end of the backlog.
         var backlog = Readings(at, ticks: 2);
-        Produce(broker.BootstrapServers, backlog);
+        RawReadings.Produce(broker.BootstrapServers, backlog);
 
         var group = $"catch-up-{Guid.NewGuid():N}";
         var consumer = ConsumerSettings.Create(broker.BootstrapServers, group, Deserializers.Utf8,
@@ -62,7 +62,7 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
 
         // Caught up: a later reading is recorded (its meter holds it) but waits for the interval's checkpoint.
         var later = Readings(at.AddMinutes(1), ticks: 1).Take(1).ToList();
-        Produce(broker.BootstrapServers, later);
+        RawReadings.Produce(broker.BootstrapServers, later);
         await AwaitConditionAsync(async () => (await meters.Ask<MeterStatus>(new GetMeterStatus(later[0].MeterId), Patience, ct)).AcceptedTotal == 3,
             TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(250), cancellationToken: ct);
         // A few group intervals more, for a checkpoint that would follow the group.
@@ -75,18 +75,5 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
     }
 
     private static List<TelemetryReading> Readings(DateTimeOffset at, int ticks) =>
-        Enumerable.Range(0, ticks).SelectMany(tick => Enumerable.Range(0, Meters).Select(m => new TelemetryReading
-        {
-            MeterId = MeterId(m), Timestamp = at.AddSeconds(10 * tick), Voltage = 230, Current = 4.35, PowerKw = 1.0,
-            EnergyKwh = 1.0 / 360, PowerFactor = 0.95, Frequency = 50, Region = "Nashik",
-        })).ToList();
-
-    private static void Produce(string bootstrap, IEnumerable<TelemetryReading> readings)
-    {
-        KafkaNative.EnsureLoaded();
-        using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrap, EnableIdempotence = true, LingerMs = 5 }).Build();
-        foreach (var r in readings)
-            producer.Produce(Topics.RawReadings, new Message<string, string> { Key = r.MeterId, Value = System.Text.Json.JsonSerializer.Serialize(r) });
-        producer.Flush(TimeSpan.FromSeconds(30));
-    }
+        Enumerable.Range(0, ticks).SelectMany(tick => Enumerable.Range(0, Meters).Select(m => RawReadings.Reading(MeterId(m), at.AddSeconds(10 * tick)))).ToList();
 }
