@@ -8,7 +8,7 @@ namespace SmartGrid.Actors.Metering;
 /// group, at <paramref name="maxGroups"/> groups, or right after a group that asks for one (<paramref name="cutAfter"/>),
 /// which is then checkpointed as soon as it is recorded. GroupedWithin cuts by count and time only, and a heaviest
 /// element of GroupedWeightedWithin that meets a started group waits in the next one for the timer. A closed checkpoint
-/// not yet taken downstream holds the upstream back.
+/// not yet taken downstream (the previous one still persisting) holds the upstream back.
 /// </summary>
 internal sealed class CheckpointCuts<T>(TimeSpan interval, int maxGroups, Func<T, bool> cutAfter) : GraphStage<FlowShape<T, IReadOnlyList<T>>>
 {
@@ -28,6 +28,7 @@ internal sealed class CheckpointCuts<T>(TimeSpan interval, int maxGroups, Func<T
         private readonly CheckpointCuts<T> _stage;
         private List<T> _open = [];
         private List<T>? _closed;
+        private bool _due;
 
         public Logic(CheckpointCuts<T> stage) : base(stage.Shape)
         {
@@ -45,49 +46,54 @@ internal sealed class CheckpointCuts<T>(TimeSpan interval, int maxGroups, Func<T
             if (_open.Count == 1)
                 ScheduleOnce(IntervalTimer, _stage._interval);
             if (_stage._cutAfter(group) || _open.Count >= _stage._maxGroups)
-                Close();
-            else
-                Pull(_stage._in);
+                _due = true;
+            Flush();
         }
 
         public void OnUpstreamFinish()
         {
-            if (_closed is null && _open.Count > 0) Close();
-            if (_closed is null) CompleteStage();
+            _due = _open.Count > 0;
+            Flush();
         }
 
         public void OnUpstreamFailure(Exception e) => FailStage(e);
 
-        public void OnPull()
-        {
-            if (_closed is not null) Emit();
-        }
+        public void OnPull() => Flush();
 
         public void OnDownstreamFinish(Exception cause) => CompleteStage();
 
         protected override void OnTimer(object timerKey)
         {
-            // The upstream is held back only while a closed checkpoint waits, so an open one here is always pulling.
-            if (_closed is null && _open.Count > 0) Close();
+            _due = _open.Count > 0;
+            Flush();
         }
 
-        private void Close()
+        /// <summary>
+        /// Closes the open checkpoint when it is due and none waits, and hands the waiting one on when asked. The upstream
+        /// is pulled only while none waits: a group already asked for may still join the open one meanwhile.
+        /// </summary>
+        private void Flush()
         {
-            CancelTimer(IntervalTimer);
-            (_closed, _open) = (_open, []);
-            if (IsAvailable(_stage._out)) Emit();
-        }
-
-        private void Emit()
-        {
-            Push(_stage._out, _closed!);
-            _closed = null;
+            CloseIfDue();
+            if (_closed is not null && IsAvailable(_stage._out))
+            {
+                Push(_stage._out, _closed);
+                _closed = null;
+                CloseIfDue();
+            }
             if (!IsClosed(_stage._in))
             {
-                if (!HasBeenPulled(_stage._in)) Pull(_stage._in);
+                if (_closed is null && !HasBeenPulled(_stage._in)) Pull(_stage._in);
             }
-            else if (_open.Count > 0) Close();
-            else CompleteStage();
+            else if (_closed is null && _open.Count == 0)
+                CompleteStage();
+        }
+
+        private void CloseIfDue()
+        {
+            if (_closed is not null || !_due) return;
+            CancelTimer(IntervalTimer);
+            (_closed, _open, _due) = (_open, [], false);
         }
     }
 }
