@@ -48,12 +48,8 @@ public sealed class JournalBackPressureSpecs(ActorDatabase database, ITestOutput
         var now = DateTimeOffset.UtcNow;
         var at = now - TimeSpan.FromTicks(now.Ticks % TimeSpan.TicksPerSecond) - TimeSpan.FromMinutes(5);
         // Two readings a meter, ten seconds apart: after a first small group, the rest of the fleet comes in one or two groups.
-        var readings = Enumerable.Range(0, 2).SelectMany(tick => Enumerable.Range(0, Meters).Select(m => new TelemetryReading
-        {
-            MeterId = MeterId(m), Timestamp = at.AddSeconds(10 * tick), Voltage = 230, Current = 4.35, PowerKw = 1.0,
-            EnergyKwh = 1.0 / 360, PowerFactor = 0.95, Frequency = 50, Region = "Nashik",
-        })).ToList();
-        Produce(broker.BootstrapServers, readings);
+        var readings = Enumerable.Range(0, 2).SelectMany(tick => Enumerable.Range(0, Meters).Select(m => RawReadings.Reading(MeterId(m), at.AddSeconds(10 * tick)))).ToList();
+        RawReadings.Produce(broker.BootstrapServers, readings);
 
         var group = $"back-pressure-{Guid.NewGuid():N}";
         var consumer = ConsumerSettings.Create(broker.BootstrapServers, group, Deserializers.Utf8,
@@ -81,14 +77,5 @@ public sealed class JournalBackPressureSpecs(ActorDatabase database, ITestOutput
         for (var m = 0; m < Meters; m++) journalled.Add(await Database.JournalRowsAsync(MeterActor.PersistenceIdPrefix + MeterId(m)));
         Assert.All(journalled, rows => Assert.InRange(rows, 1, 2));
         _output.WriteLine($"{Meters} fresh meters through a {JournalQueue}-place journal queue: {journalled.Sum()} journal rows");
-    }
-
-    private static void Produce(string bootstrap, IEnumerable<TelemetryReading> readings)
-    {
-        KafkaNative.EnsureLoaded();
-        using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrap, EnableIdempotence = true, LingerMs = 5 }).Build();
-        foreach (var r in readings)
-            producer.Produce(Topics.RawReadings, new Message<string, string> { Key = r.MeterId, Value = System.Text.Json.JsonSerializer.Serialize(r) });
-        producer.Flush(TimeSpan.FromSeconds(30));
     }
 }

@@ -141,6 +141,7 @@ public static class TelemetryConsumer
         var firstCheckpointed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var firstRecorded = TimeSpan.Zero;
+        var catchUp = new CatchUp(settings.MaxBatch);
         return partition
             .GroupedWeightedWithin(settings.MaxBatch, settings.MaxBatch, settings.MaxBatchInterval, FirstGroupFirst(settings.MaxBatch))
             // One group at a time through the gate and out to the meters, so groups reach the meters in offset order:
@@ -148,14 +149,15 @@ public static class TelemetryConsumer
             .SelectAsync(1, async group =>
             {
                 var messages = group.ToList();
-                return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages));
+                var checkpointAfter = catchUp.CheckpointAfter(messages.Count);
+                return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages), checkpointAfter);
             })
             // The small first group is recorded alone: only its meters recover before the first checkpoint, instead of
             // queueing among the backlog's thousands that the next groups would start at the same time.
             .PrefixAndTail(1)
             .ConcatMany(first => Source.From(first.Item1).SelectAsync(1, async admitted =>
                 {
-                    var recorded = await await SendRecordsAsync(admitted.messages, admitted.Readings, asks);
+                    var recorded = await await SendRecordsAsync(admitted.messages, admitted.Readings, admitted.checkpointAfter, asks);
                     firstRecorded = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                     return recorded;
                 })
@@ -165,14 +167,12 @@ public static class TelemetryConsumer
                         // checkpoint, they took the node's recovery places, the journal and the CPU with the backlog's
                         // thousands of meters, and a fresh node's first commit waited for them, longer the larger the fleet.
                         await firstCheckpointed.Task;
-                        return await SendRecordsAsync(admitted.messages, admitted.Readings, asks);
+                        return await SendRecordsAsync(admitted.messages, admitted.Readings, admitted.checkpointAfter, asks);
                     })
                     .SelectAsync(settings.GroupsInFlight, answers => answers)))
-            // A run's first group is checkpointed as soon as it is recorded, then every checkpoint interval: a
-            // partition replayed after a processor left (or newly assigned) commits past its backlog an interval sooner.
-            .PrefixAndTail(1)
-            .ConcatMany(first => Source.From(first.Item1.Select(group => (IEnumerable<Recorded>)[group]))
-                .Concat(first.Item2.GroupedWithin(10_000, settings.CheckpointInterval)))
+            // Groups are checkpointed together every checkpoint interval, and the run's first and the one that ends its
+            // backlog (see CatchUp) as soon as they are recorded.
+            .Via(new CheckpointCuts<Recorded>(settings.CheckpointInterval, GroupsPerCheckpoint, recorded => recorded.CheckpointAfter))
             .SelectAsync(1, async recorded =>
             {
                 var merged = Recorded.Merge(recorded);
@@ -213,8 +213,35 @@ public static class TelemetryConsumer
         };
     }
 
+    /// <summary>Groups a checkpoint covers at most.</summary>
+    private const int GroupsPerCheckpoint = 10_000;
+
+    /// <summary>
+    /// Which of a run's groups are checkpointed as soon as they are recorded, instead of at the end of the checkpoint
+    /// interval: the first (<see cref="FirstGroup"/>), and the first group after it that closed before it was full, the
+    /// partition having had nothing more queued within a group's interval. That group ends the backlog the run started
+    /// behind (a restart's, a failover takeover's, a replay's, a join's): committed at once, the partition is past it
+    /// up to a checkpoint interval sooner. At most one checkpoint more per run, none at steady state; a run whose first
+    /// group was not full started caught up and has none. A pause of the source in the middle of a backlog cuts that
+    /// checkpoint early, and the rest of the backlog waits for the interval, as before.
+    /// </summary>
+    private sealed class CatchUp(int maxBatch)
+    {
+        private int _groups;
+        private bool _caughtUp;
+
+        public bool CheckpointAfter(int readings)
+        {
+            var first = _groups++ == 0;
+            if (_caughtUp) return false;
+            _caughtUp = readings < (first ? Math.Min(FirstGroup, maxBatch) : maxBatch);
+            return first || _caughtUp;
+        }
+    }
+
     /// <summary>Groups recorded since the last checkpoint: the meters (and their instances) that hold them, and the offset they reach.</summary>
-    private sealed record Recorded(CommittableOffset Offset, Dictionary<string, Guid> Meters, long Accepted, long Duplicates, long TooLate)
+    private sealed record Recorded(CommittableOffset Offset, Dictionary<string, Guid> Meters, long Accepted, long Duplicates, long TooLate,
+        bool CheckpointAfter = false)
     {
         public static Recorded Merge(IEnumerable<Recorded> groups)
         {
@@ -232,7 +259,8 @@ public static class TelemetryConsumer
     }
 
     /// <summary>Sends each meter its share of the group, as places free up; completes once all are sent, with their answers to come.</summary>
-    private static async Task<Task<Recorded>> SendRecordsAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings, Asks asks)
+    private static async Task<Task<Recorded>> SendRecordsAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings,
+        bool checkpointAfter, Asks asks)
     {
         // Each meter's readings in offset order, the meters in order of their first reading.
         var byMeter = new Dictionary<string, List<TelemetryReading>>();
@@ -247,10 +275,10 @@ public static class TelemetryConsumer
             share.Add(reading);
         }
         var answers = await asks.SendAsync(asks.Places.Records, messages);
-        return RecordedAsync(group[^1].CommittableOffset, answers);
+        return RecordedAsync(group[^1].CommittableOffset, answers, checkpointAfter);
     }
 
-    private static async Task<Recorded> RecordedAsync(CommittableOffset offset, Task<object?[]> answers)
+    private static async Task<Recorded> RecordedAsync(CommittableOffset offset, Task<object?[]> answers, bool checkpointAfter)
     {
         var replies = await answers;
         var meters = new Dictionary<string, Guid>(replies.Length);
@@ -261,7 +289,7 @@ public static class TelemetryConsumer
             meters.Add(recorded.MeterId, recorded.Incarnation);
             (accepted, duplicates, tooLate) = (accepted + recorded.Accepted, duplicates + recorded.Duplicates, tooLate + recorded.TooLate);
         }
-        return new Recorded(offset, meters, accepted, duplicates, tooLate);
+        return new Recorded(offset, meters, accepted, duplicates, tooLate, checkpointAfter);
     }
 
     private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, Asks asks)
