@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
 using Npgsql;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;

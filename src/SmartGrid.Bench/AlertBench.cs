@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using Npgsql;
@@ -7,8 +5,6 @@ using SmartGrid.Contracts;
 using SmartGrid.Domain;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Kafka;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Npgsql;
 using SmartGrid.Domain.Grid;
@@ -9,7 +7,6 @@ using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Notifications;
 using SmartGrid.Simulator;
 using SmartGrid.Storage;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -99,20 +96,15 @@ internal static class AlertQualityBench
         Console.WriteLine($"injected: {faults.Count(f => f.Kind == MeterCondition.Spike)} spikes, {faults.Count(f => f.Kind == MeterCondition.Drop)} drops, " +
                           $"{faults.Count(f => f.Kind == MeterCondition.Outage)} outages" + (faultsFile is null ? " (--faults FILE writes them)" : $" (written to {faultsFile})"));
 
-        await using var node = await BenchNode.StartAsync(
+        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker: null, "ingest,processor,services", clusterPort: 0,
         [
-            $"--ConnectionStrings:Postgres={database.ConnectionString}",
-            "--SmartGrid:Roles=ingest,processor,services",
-            "--SmartGrid:Cluster:Port=0",
             $"--SmartGrid:Http:IngestPort={ingestPort}",
-            $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database.Name, "bootstrap")}",
             $"--SmartGrid:Services:Alerts:OutageCheckInterval={outageCheck:c}",
             $"--SmartGrid:Notifications:DigestInterval={Compressed(notifications.DigestInterval):c}",
             $"--SmartGrid:Notifications:EscalationCheckInterval={TimeSpan.FromSeconds(Math.Max(1, notifications.EscalationCheckInterval.TotalSeconds / speed)):c}",
             .. notifications.ReminderIntervals.Select(r => $"--SmartGrid:Notifications:ReminderIntervals:{r.Key}={Compressed(r.Value):c}"),
-            "--SmartGrid:Simulator:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
-        ]);
+        ]));
         var apiKey = await node.RegisterHeadEndAsync(faulty.Fleet, "bench alert-quality");
         await using var db = NpgsqlDataSource.Create(database.ConnectionString);
         var operators = await CreateOperatorsAsync(db);

@@ -1,6 +1,5 @@
 using Npgsql;
 using SmartGrid.Storage;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Simulation;
-using SmartGrid.Kafka;
 using SmartGrid.Node;
 using SmartGrid.Storage;
 
@@ -35,14 +34,18 @@ internal sealed class BenchNode : IAsyncDisposable
 
     /// <summary>
     /// The settings of a node on the bench's own database and embedded broker, with the simulator off (the bench feeds
-    /// the readings itself), followed by the bench's <paramref name="more"/>.
+    /// the readings itself), followed by the bench's <paramref name="more"/>. Without a <paramref name="broker"/> the
+    /// node starts an embedded one of its own, whose address file is kept beside the run's database name so that it
+    /// overwrites no other node's.
     /// </summary>
-    public static string[] Args(BenchDatabase database, EmbeddedKafkaBroker broker, string roles, int clusterPort, params string[] more) =>
+    public static string[] Args(BenchDatabase database, EmbeddedKafkaBroker? broker, string roles, int clusterPort, params string[] more) =>
     [
         $"--ConnectionStrings:Postgres={database.ConnectionString}",
         $"--SmartGrid:Roles={roles}",
         $"--SmartGrid:Cluster:Port={clusterPort}",
-        $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
+        broker is null
+            ? $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database.Name, "bootstrap")}"
+            : $"--SmartGrid:Kafka:BootstrapServers={broker.BootstrapServers}",
         "--SmartGrid:Simulator:Enabled=false",
         .. more,
     ];

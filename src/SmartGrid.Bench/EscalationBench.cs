@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
 using Npgsql;

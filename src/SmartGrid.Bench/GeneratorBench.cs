@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
 using SmartGrid.Domain.Simulation;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Simulator;

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Akka.Actor;
@@ -8,7 +6,6 @@ using Akka.Configuration;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Confluent.Kafka;
-using SmartGrid.Kafka;
 
 namespace SmartGrid.Bench;
 

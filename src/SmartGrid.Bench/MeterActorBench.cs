@@ -1,11 +1,7 @@
-using System.CommandLine;
-using System.Diagnostics;
 using Akka.Actor;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Contracts;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Kafka;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 

@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
 using SmartGrid.Domain.Metering;
 using SmartGrid.Domain.Telemetry;
 

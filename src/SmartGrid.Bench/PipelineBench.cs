@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.CommandLine;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +7,6 @@ using SmartGrid.Actors.Metering;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Simulator;
 using SmartGrid.Storage;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -33,16 +30,10 @@ internal static class PipelineBench
 
         await using var database = await BenchDatabase.CreateAsync();
         var ingestPort = FreePort.Next();
-        await using var node = await BenchNode.StartAsync(
-        [
-            $"--ConnectionStrings:Postgres={database.ConnectionString}",
-            "--SmartGrid:Roles=ingest,processor",
-            "--SmartGrid:Cluster:Port=0",
+        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker: null, "ingest,processor", clusterPort: 0,
             $"--SmartGrid:Http:IngestPort={ingestPort}",
-            $"--SmartGrid:Kafka:BootstrapFile={Path.Combine(Path.GetTempPath(), database.Name, "bootstrap")}",
             "--Logging:LogLevel:Default=Warning",
-            "--Logging:LogLevel:SmartGrid.Node.StatusReporter=Information",
-        ]);
+            "--Logging:LogLevel:SmartGrid.Node.StatusReporter=Information"));
 
         var fleet = SimulatorRun.CreateGenerator(new SimulatorOptions { Meters = meters }).Fleet;
         var apiKey = await node.RegisterHeadEndAsync(fleet, "bench pipeline");

@@ -1,14 +1,10 @@
 using System.Collections.Concurrent;
-using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
 using Akka.Actor;
 using Confluent.Kafka;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Contracts;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Kafka;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 

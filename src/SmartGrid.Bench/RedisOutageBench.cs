@@ -1,9 +1,7 @@
-using System.CommandLine;
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using SmartGrid.Contracts;
 using SmartGrid.Gateway.Seeding;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -24,20 +22,17 @@ internal static class RedisOutageBench
         using var redis = await RedisServer.StartAsync();
         await using var database = await BenchDatabase.CreateAsync();
         var port = FreePort.Next();
-        await using var node = await BenchNode.StartAsync(
+        await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker: null, ClusterRoles.Gateway, FreePort.Next(),
         [
             "--environment=Development",
-            $"--ConnectionStrings:Postgres={database.ConnectionString}",
             $"--ConnectionStrings:Redis={redis.ConnectionString}",
-            "--SmartGrid:Roles=gateway",
-            $"--SmartGrid:Cluster:Port={FreePort.Next()}",
             $"--SmartGrid:Http:GatewayPort={port}",
             "--SmartGrid:Management:Enabled=false",
             "--SmartGrid:Gateway:RateLimitPerMinute=1000000",
             "--SmartGrid:Gateway:AnonymousRateLimitPerMinute=1000000",
             $"--{DemoAccountSeeder.PasswordSetting}={Password}",
             "--Logging:LogLevel:Default=Error",
-        ]);
+        ]));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
         var user = await LoginAsync(http, DemoAccountSeeder.UserEmail);
         var op = await LoginAsync(http, DemoAccountSeeder.OperatorEmail);

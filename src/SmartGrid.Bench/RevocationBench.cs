@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartGrid.Gateway;
 using SmartGrid.Gateway.Auth;
@@ -7,7 +5,6 @@ using SmartGrid.Gateway.Http;
 using SmartGrid.Services.Hosting;
 using SmartGrid.Storage;
 using SmartGrid.Storage.Accounts;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 

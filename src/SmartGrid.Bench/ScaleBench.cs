@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
 using System.Runtime;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,9 +5,7 @@ using SmartGrid.Actors.Hosting;
 using SmartGrid.Actors.Metering;
 using SmartGrid.Contracts;
 using SmartGrid.Domain.Telemetry;
-using SmartGrid.Kafka;
 using SmartGrid.Storage;
-using SmartGrid.Testing;
 
 namespace SmartGrid.Bench;
 
@@ -98,12 +94,17 @@ internal static class ScaleBench
         Console.WriteLine(storage);
         await node.DisposeAsync();
         node = null;
-        if (throughputOnly)
+        // The in-process phase's figures, as scripts read them: alone after --throughput-only, else among all the others.
+        void PrintThroughput()
         {
-            Console.WriteLine();
             Console.WriteLine($"meters: {meters}");
             Console.WriteLine($"sustained readings/s: {sustained:0}");
             Console.WriteLine($"heap bytes per meter: {heapPerMeter}");
+        }
+        if (throughputOnly)
+        {
+            Console.WriteLine();
+            PrintThroughput();
             return 0;
         }
 
@@ -169,9 +170,7 @@ internal static class ScaleBench
         Console.WriteLine($"passivated meters: {meters - active}");
         Console.WriteLine($"rss bytes per meter: {(rssAfter - rssBefore) / Math.Max(1, active)}");
         Console.WriteLine($"readings: {sent}");
-        Console.WriteLine($"meters: {meters}");
-        Console.WriteLine($"sustained readings/s: {sustained:0}");
-        Console.WriteLine($"heap bytes per meter: {heapPerMeter}");
+        PrintThroughput();
         Console.WriteLine($"restart to first processed s: {restartToFirst.TotalSeconds:0.0}");
         Console.WriteLine($"time to truth s: {toTruth.TotalSeconds:0.0}");
         Console.WriteLine(storage.Figure);
