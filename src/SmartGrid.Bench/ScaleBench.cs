@@ -503,7 +503,7 @@ internal static class ScaleBench
         {
             KafkaNative.EnsureLoaded();
             _consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = groupId, EnableAutoCommit = false }).Build();
-            _partitions = Enumerable.Range(0, Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions)
+            _partitions = Enumerable.Range(0, Topics.RawReadings.Partitions)
                 .Select(p => new TopicPartition(Topics.RawReadings, p)).ToList();
         }
 

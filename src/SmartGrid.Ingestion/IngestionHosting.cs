@@ -42,7 +42,7 @@ public static class IngestionHosting
         services.AddSingleton<IngestionAuthenticator>();
         services.TryAddSingleton(sp => new IngestLedger(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton(new LedgerTarget(kafkaBootstrap, Topics.RawReadings,
-            Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions, TelemetryConsumer.GroupId));
+            Topics.RawReadings.Partitions, TelemetryConsumer.GroupId));
         services.AddSingleton<LedgerBacklog>();
         services.AddSingleton<LedgerPump>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerPump>());

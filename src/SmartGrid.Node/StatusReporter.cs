@@ -39,7 +39,7 @@ public sealed class StatusReporter(KafkaEndpoint kafka, ILogger<StatusReporter> 
         {
             BootstrapServers = kafka.BootstrapServers, GroupId = TelemetryConsumer.GroupId, EnableAutoCommit = false,
         }).Build();
-        var partitions = Enumerable.Range(0, Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions)
+        var partitions = Enumerable.Range(0, Topics.RawReadings.Partitions)
             .Select(p => new TopicPartition(Topics.RawReadings, p)).ToList();
 
         var previous = new Dictionary<(string, string), long>();

@@ -30,7 +30,7 @@ public static class TelemetryPartitions
     public const string ActorName = "telemetry-partitions";
 
     /// <summary>The partitions of raw_readings, from the topic contract.</summary>
-    public static readonly int Count = Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions;
+    public static readonly int Count = Topics.RawReadings.Partitions;
 
     /// <param name="region">The meters' shard region: a crashed member's partitions move once its shards have left the coordinator's view.</param>
     public static PartitionAssignment Watch(ActorSystem system, string role, IActorRef region)

@@ -1,25 +1,36 @@
 namespace SmartGrid.Domain.Telemetry;
 
+/// <summary>
+/// A Kafka topic and the partitions it is created with. It converts to its name, so a producer, a consumer or a
+/// setting takes it where it takes a topic name.
+/// </summary>
+public sealed record Topic(string Name, int Partitions)
+{
+    public static implicit operator string(Topic topic) => topic.Name;
+
+    public override string ToString() => Name;
+}
+
 /// <summary>The seed's Kafka topics: the contract with the outside world.</summary>
 public static class Topics
 {
-    public const string RawReadings = "raw_readings";
-    public const string Aggregates1m = "aggregates_1m";
-    public const string Aggregates15m = "aggregates_15m";
-    public const string RegionalAggregates = "regional_aggregates";
+    public static readonly Topic RawReadings = new("raw_readings", 6);
+    public static readonly Topic Aggregates1m = new("aggregates_1m", 3);
+    public static readonly Topic Aggregates15m = new("aggregates_15m", 3);
+    public static readonly Topic RegionalAggregates = new("regional_aggregates", 3);
     /// <summary>Each transformer's and feeder's load, 1-minute and 15-minute, published with its region's windows (issue 17).</summary>
-    public const string GridNodeAggregates = "grid_node_aggregates";
-    public const string Anomalies = "anomalies";
-    public const string TariffUpdates = "tariff_updates";
-    public const string Alerts = "alerts";
-    public const string TariffOverrides = "tariff_overrides";
+    public static readonly Topic GridNodeAggregates = new("grid_node_aggregates", 3);
+    public static readonly Topic Anomalies = new("anomalies", 3);
+    public static readonly Topic TariffUpdates = new("tariff_updates", 3);
+    public static readonly Topic Alerts = new("alerts", 3);
+    public static readonly Topic TariffOverrides = new("tariff_overrides", 1);
     /// <summary>Records that could not be read, with the original key and a reason header.</summary>
-    public const string DeadLetters = "dead_letters";
+    public static readonly Topic DeadLetters = new("dead_letters", 3);
 
-    /// <summary>Name and partition count of every topic the platform uses (seed document).</summary>
+    /// <summary>Name and partition count of every topic the platform uses (seed document), as a broker creates them.</summary>
     public static readonly IReadOnlyList<(string Name, int Partitions)> All =
     [
-        (RawReadings, 6), (Aggregates1m, 3), (Aggregates15m, 3), (RegionalAggregates, 3), (GridNodeAggregates, 3),
-        (Anomalies, 3), (TariffUpdates, 3), (Alerts, 3), (TariffOverrides, 1), (DeadLetters, 3),
+        .. new[] { RawReadings, Aggregates1m, Aggregates15m, RegionalAggregates, GridNodeAggregates, Anomalies, TariffUpdates, Alerts, TariffOverrides, DeadLetters }
+            .Select(topic => (topic.Name, topic.Partitions)),
     ];
 }

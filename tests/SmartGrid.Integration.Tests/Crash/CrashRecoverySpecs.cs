@@ -152,7 +152,7 @@ public sealed class CrashRecoverySpecs(ITestOutputHelper output) : IAsyncLifetim
         {
             BootstrapServers = _broker.BootstrapServers, GroupId = groupId, EnableAutoCommit = false,
         }).Build();
-        var partitions = Enumerable.Range(0, Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions)
+        var partitions = Enumerable.Range(0, Topics.RawReadings.Partitions)
             .Select(p => new TopicPartition(Topics.RawReadings, p)).ToList();
         var until = DateTime.UtcNow + timeout;
         long lag;

@@ -37,7 +37,7 @@ internal sealed class PartitionProgress : IAsyncDisposable
         {
             BootstrapServers = bootstrapServers, GroupId = TelemetryConsumer.GroupId, EnableAutoCommit = false,
         }).Build();
-        var count = Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions;
+        var count = Topics.RawReadings.Partitions;
         var partitions = Enumerable.Range(0, count).Select(p => new TopicPartition(Topics.RawReadings, p)).ToList();
         var atKill = reader.Committed(partitions, TimeSpan.FromSeconds(10)).ToDictionary(c => c.Partition.Value, c => c.Offset.Value);
         return new PartitionProgress(reader, partitions, atKill, sinceKill);

@@ -123,7 +123,7 @@ public sealed class ProcessorOutageSpecs(ITestOutputHelper output) : IAsyncLifet
         {
             BootstrapServers = bootstrap, GroupId = "outage-specs-watermarks", EnableAutoCommit = false,
         }).Build();
-        return Enumerable.Range(0, Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions)
+        return Enumerable.Range(0, Topics.RawReadings.Partitions)
             .Select(p => consumer.QueryWatermarkOffsets(new TopicPartition(Topics.RawReadings, p), TimeSpan.FromSeconds(5)))
             .ToList();
     }

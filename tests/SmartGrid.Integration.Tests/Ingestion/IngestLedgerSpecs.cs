@@ -21,7 +21,7 @@ namespace SmartGrid.Integration.Tests.Ingestion;
 public sealed class IngestLedgerSpecs(IngestionFixture fixture)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-    private static readonly int Partitions = Topics.All.Single(t => t.Name == Topics.RawReadings).Partitions;
+    private static readonly int Partitions = Topics.RawReadings.Partitions;
 
     [Fact]
     public async Task Should_acknowledge_a_batch_once_it_is_in_the_ledger_even_while_kafka_is_unreachable()

@@ -90,11 +90,11 @@ public sealed class IngestionFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Every record now on <paramref name="topic"/> whose key is in <paramref name="keys"/>, once the live hosts'
+    /// Every record now on <paramref name="topic"/> (raw_readings unless given) whose key is in <paramref name="keys"/>, once the live hosts'
     /// ledger pumps have published what they acknowledged (unless <paramref name="waitForLedger"/> is false): reads each
     /// partition from the beginning up to its current end (no consumer group, so no rebalance wait).
     /// </summary>
-    public List<ConsumeResult<string, string>> ReadTopic(IReadOnlySet<string> keys, string topic = Topics.RawReadings, string? bootstrapServers = null,
+    public List<ConsumeResult<string, string>> ReadTopic(IReadOnlySet<string> keys, Topic? topic = null, string? bootstrapServers = null,
         bool waitForLedger = true)
     {
         // An acknowledgement means "in the ledger"; the hosts' pumps publish right after it.
@@ -104,7 +104,8 @@ public sealed class IngestionFixture : IAsyncLifetime
             lock (_hosts) live = _hosts.Where(h => !h.Disposed).ToArray();
             Task.WhenAll(live.Select(h => h.Pump.WaitPublishedAsync(TimeSpan.FromSeconds(15)))).GetAwaiter().GetResult();
         }
-        var partitions = Topics.All.Single(t => t.Name == topic).Partitions;
+        topic ??= Topics.RawReadings;
+        var partitions = topic.Partitions;
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
         {
             BootstrapServers = bootstrapServers ?? Broker.BootstrapServers,
