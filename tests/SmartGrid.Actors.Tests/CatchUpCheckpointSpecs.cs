@@ -21,7 +21,8 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
     private const int Meters = 300;
     private const int MaxBatch = 200;
 
-    private static string MeterId(int meter) => $"MTR-{91_000_000 + meter:D8}";
+    /// <summary>Each spec its own meters: the specs share the database, and a meter persisted by one would count twice in the other.</summary>
+    private static string MeterId(int fleet, int meter) => $"MTR-{fleet + meter:D8}";
 
     protected override void ConfigureAkka(AkkaConfigurationBuilder builder, IServiceProvider provider)
     {
@@ -35,11 +36,12 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
     {
         var ct = TestContext.Current.CancellationToken;
         var groupInterval = TimeSpan.FromSeconds(1);
-        using var run = await RunBehindBacklogAsync(groupInterval, ct);
+        const int fleet = 91_000_000;
+        using var run = await RunBehindBacklogAsync(fleet, groupInterval, ct);
 
         // Caught up: a later reading is recorded (its meter holds it) but waits for the interval's checkpoint.
         var meters = ActorRegistry.Get<MeterActor>();
-        var later = Readings(run.At.AddMinutes(1), ticks: 1).Take(1).ToList();
+        var later = Readings(fleet, run.At.AddMinutes(1), ticks: 1).Take(1).ToList();
         RawReadings.Produce(run.Broker.BootstrapServers, later);
         await AwaitConditionAsync(async () => (await meters.Ask<MeterStatus>(new GetMeterStatus(later[0].MeterId), Patience, ct)).AcceptedTotal == 3,
             TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(250), cancellationToken: ct);
@@ -48,7 +50,7 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
         Assert.Equal(run.Backlog.Count, run.Committed());
         await run.Control.Shutdown();
 
-        var statuses = await Task.WhenAll(Enumerable.Range(1, Meters - 1).Select(m => meters.Ask<MeterStatus>(new GetMeterStatus(MeterId(m)), Patience, ct)));
+        var statuses = await Task.WhenAll(Enumerable.Range(1, Meters - 1).Select(m => meters.Ask<MeterStatus>(new GetMeterStatus(MeterId(fleet, m)), Patience, ct)));
         Assert.All(statuses, s => Assert.Equal((2L, 0L), (s.AcceptedTotal, s.DuplicatesTotal)));
     }
 
@@ -59,7 +61,7 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
     [Fact]
     public async Task Should_commit_the_backlog_a_run_started_behind_without_waiting_for_the_group_interval()
     {
-        using var run = await RunBehindBacklogAsync(TimeSpan.FromHours(1), TestContext.Current.CancellationToken);
+        using var run = await RunBehindBacklogAsync(92_000_000, TimeSpan.FromHours(1), TestContext.Current.CancellationToken);
         await run.Control.Shutdown();
     }
 
@@ -67,12 +69,12 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
     /// Starts a run behind 600 readings against groups of 200 (a first group of 100, two full groups, then 100 that close
     /// a group before it is full, the end of the backlog), with an hour's checkpoint interval, and waits for the backlog's commit.
     /// </summary>
-    private async Task<BehindBacklog> RunBehindBacklogAsync(TimeSpan groupInterval, CancellationToken ct)
+    private async Task<BehindBacklog> RunBehindBacklogAsync(int fleet, TimeSpan groupInterval, CancellationToken ct)
     {
         var broker = EmbeddedKafkaBroker.Start([(Topics.RawReadings, 1), (Topics.DeadLetters, 1)]);
         var now = DateTimeOffset.UtcNow;
         var at = now - TimeSpan.FromTicks(now.Ticks % TimeSpan.TicksPerSecond) - TimeSpan.FromMinutes(5);
-        var backlog = Readings(at, ticks: 2);
+        var backlog = Readings(fleet, at, ticks: 2);
         RawReadings.Produce(broker.BootstrapServers, backlog);
 
         var group = $"catch-up-{Guid.NewGuid():N}";
@@ -104,6 +106,6 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
         }
     }
 
-    private static List<TelemetryReading> Readings(DateTimeOffset at, int ticks) =>
-        Enumerable.Range(0, ticks).SelectMany(tick => Enumerable.Range(0, Meters).Select(m => RawReadings.Reading(MeterId(m), at.AddSeconds(10 * tick)))).ToList();
+    private static List<TelemetryReading> Readings(int fleet, DateTimeOffset at, int ticks) =>
+        Enumerable.Range(0, ticks).SelectMany(tick => Enumerable.Range(0, Meters).Select(m => RawReadings.Reading(MeterId(fleet, m), at.AddSeconds(10 * tick)))).ToList();
 }
