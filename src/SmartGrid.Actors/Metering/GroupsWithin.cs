@@ -5,13 +5,17 @@ namespace SmartGrid.Actors.Metering;
 
 /// <summary>
 /// Cuts a partition run's stream into groups: its readings into the groups sent to the meters, and the recorded groups
-/// into checkpoints. A group closes <paramref name="interval"/> after its first element, at <paramref name="maxCount"/>
-/// elements, or right after an element that asks for it (<paramref name="cutAfter"/>), which then goes on at once.
-/// GroupedWithin cuts by count and time only, and a heaviest element of GroupedWeightedWithin that meets a started group
-/// waits in the next one for the timer. A closed group not yet taken downstream holds the upstream back.
+/// into checkpoints. A group closes at <paramref name="maxCount"/> elements, right after an element that asks for it
+/// (<paramref name="cutAfter"/>), which then goes on at once, or on time: <paramref name="interval"/> after its first
+/// element, or, <paramref name="ticking"/>, at the next tick of a timer that runs every interval from the last cut
+/// (GroupedWithin's clock: a burst after a quiet spell waits for the tick, not a whole interval). GroupedWithin cuts by
+/// count and time only, and a heaviest element of GroupedWeightedWithin that meets a started group waits in the next one
+/// for the timer. A closed group not yet taken downstream holds the upstream back.
 /// </summary>
-internal sealed class GroupsWithin<T>(TimeSpan interval, int maxCount, Func<T, bool> cutAfter) : GraphStage<FlowShape<T, IReadOnlyList<T>>>
+internal sealed class GroupsWithin<T>(TimeSpan interval, int maxCount, Func<T, bool> cutAfter, bool ticking = false)
+    : GraphStage<FlowShape<T, IReadOnlyList<T>>>
 {
+    private readonly bool _ticking = ticking;
     private readonly TimeSpan _interval = interval;
     private readonly int _maxCount = maxCount;
     private readonly Func<T, bool> _cutAfter = cutAfter;
@@ -37,13 +41,18 @@ internal sealed class GroupsWithin<T>(TimeSpan interval, int maxCount, Func<T, b
             SetHandler(stage._out, this);
         }
 
-        public override void PreStart() => Pull(_stage._in);
+        public override void PreStart()
+        {
+            if (_stage._ticking)
+                ScheduleRepeatedly(IntervalTimer, _stage._interval);
+            Pull(_stage._in);
+        }
 
         public void OnPush()
         {
             var group = Grab(_stage._in);
             _open.Add(group);
-            if (_open.Count == 1)
+            if (_open.Count == 1 && !_stage._ticking)
                 ScheduleOnce(IntervalTimer, _stage._interval);
             if (_stage._cutAfter(group) || _open.Count >= _stage._maxCount)
                 _due = true;
@@ -92,7 +101,10 @@ internal sealed class GroupsWithin<T>(TimeSpan interval, int maxCount, Func<T, b
         private void CloseIfDue()
         {
             if (_closed is not null || !_due) return;
-            CancelTimer(IntervalTimer);
+            if (_stage._ticking)
+                ScheduleRepeatedly(IntervalTimer, _stage._interval);
+            else
+                CancelTimer(IntervalTimer);
             (_closed, _open, _due) = (_open, [], false);
         }
     }

@@ -143,7 +143,8 @@ public static class TelemetryConsumer
         var firstRecorded = TimeSpan.Zero;
         var catchUp = new CatchUp();
         return partition
-            .Via(new GroupsWithin<CommittableMessage<string, TelemetryReading>>(settings.MaxBatchInterval, settings.MaxBatch, catchUp.CutAfter))
+            // GroupedWeightedWithin's clock before the catch-up cut: a steady stream's readings wait no longer than they did.
+            .Via(new GroupsWithin<CommittableMessage<string, TelemetryReading>>(settings.MaxBatchInterval, settings.MaxBatch, catchUp.CutAfter, ticking: true))
             // One group at a time through the gate and out to the meters, so groups reach the meters in offset order:
             // SendRecordsAsync completes once its group is sent, before its answers, and a meter's readings stay in order.
             .SelectAsync(1, async group =>
@@ -234,12 +235,15 @@ public static class TelemetryConsumer
         {
             var offset = message.CommittableOffset.Offset;
             if (_firstOffset < 0) _firstOffset = offset;
-            var first = _readings < FirstGroup && ++_readings == FirstGroup;
-            if (_backlogLast is not null || message.BacklogEnd is not { } end || offset < end - 1)
-                return first;
-            // The backlog's last record, or the first after it when that one was a dead letter (never emitted).
-            _backlogLast = offset;
-            return true;
+            if (_backlogLast is null && message.BacklogEnd is { } end && offset >= end - 1)
+            {
+                // The backlog's last record, or the first after it when that one was a dead letter (never emitted). A
+                // backlog shorter than the first group ends that group: no second cut in what follows.
+                _backlogLast = offset;
+                _readings = FirstGroup;
+                return true;
+            }
+            return _readings < FirstGroup && ++_readings == FirstGroup;
         }
 
         public bool CheckpointAfter(List<CommittableMessage<string, TelemetryReading>> group) =>
