@@ -146,6 +146,8 @@ internal static class ScaleBench
             var measuringGaps = gaps.MeasureAsync(gapOffsets, gapsDone.Token);
             await victim.KillAsync(TimeSpan.FromSeconds(30));
             gaps.Killed();
+            // To read the survivor's log against (its takeover's phases are timed from the kill).
+            Console.WriteLine($"failover: killed the younger processor at {DateTime.UtcNow:HH:mm:ss.fff} UTC");
             sinceKill.Restart();
             var endsAtKill = offsets.Ends();
             await offsets.WaitAsync(o => o.Committed().Zip(endsAtKill, (now, kill) => now >= kill).All(passed => passed), CatchUp);

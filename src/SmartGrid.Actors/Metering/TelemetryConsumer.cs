@@ -141,15 +141,16 @@ public static class TelemetryConsumer
         var firstCheckpointed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var firstRecorded = TimeSpan.Zero;
-        var catchUp = new CatchUp(settings.MaxBatch);
+        var catchUp = new CatchUp();
         return partition
-            .GroupedWeightedWithin(settings.MaxBatch, settings.MaxBatch, settings.MaxBatchInterval, FirstGroupFirst(settings.MaxBatch))
+            // GroupedWeightedWithin's clock before the catch-up cut: a steady stream's readings wait no longer than they did.
+            .Via(new GroupsWithin<CommittableMessage<string, TelemetryReading>>(settings.MaxBatchInterval, settings.MaxBatch, catchUp.CutAfter, ticking: true))
             // One group at a time through the gate and out to the meters, so groups reach the meters in offset order:
             // SendRecordsAsync completes once its group is sent, before its answers, and a meter's readings stay in order.
             .SelectAsync(1, async group =>
             {
                 var messages = group.ToList();
-                var checkpointAfter = catchUp.CheckpointAfter(messages.Count);
+                var checkpointAfter = catchUp.CheckpointAfter(messages);
                 return (messages, Readings: gate is null ? messages.Select(m => m.Value).ToList() : await gate.AdmitAsync(messages), checkpointAfter);
             })
             // The small first group is recorded alone: only its meters recover before the first checkpoint, instead of
@@ -172,21 +173,26 @@ public static class TelemetryConsumer
                     .SelectAsync(settings.GroupsInFlight, answers => answers)))
             // Groups are checkpointed together every checkpoint interval, and the run's first and the one that ends its
             // backlog (see CatchUp) as soon as they are recorded.
-            .Via(new CheckpointCuts<Recorded>(settings.CheckpointInterval, GroupsPerCheckpoint, recorded => recorded.CheckpointAfter))
+            .Via(new GroupsWithin<Recorded>(settings.CheckpointInterval, GroupsPerCheckpoint, recorded => recorded.CheckpointAfter))
             .SelectAsync(1, async recorded =>
             {
                 var merged = Recorded.Merge(recorded);
                 var offset = await CheckpointAsync(merged, asks);
+                var system = ((ActorMaterializer)materializer).System;
                 // A restart's or a replay's first commit, the figure README "Restart at scale" follows, in the node's log.
                 if (firstCheckpointed.TrySetResult())
                 {
-                    var system = ((ActorMaterializer)materializer).System;
                     FirstCheckpoint.Get(system).Reached();
                     Logging.GetLogger(system, "SmartGrid.Pipeline").Info(
                         "telemetry partition {0}: run {1}'s first group ({2} reading(s), {3} meter(s)) recorded {4:0.000} s and checkpointed {5:0.000} s after the run started",
                         offset.Partition, asks.Run, merged.Accepted + merged.Duplicates + merged.TooLate, merged.Meters.Count,
                         firstRecorded.TotalSeconds, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                 }
+                // The end of a takeover's or a restart's backlog, README "Failover" 7 follows.
+                if (catchUp.Ends(offset.Offset))
+                    Logging.GetLogger(system, "SmartGrid.Pipeline").Info(
+                        "telemetry partition {0}: run {1}'s backlog ({2} record(s) from offset {3}) checkpointed {4:0.000} s after the run started",
+                        offset.Partition, asks.Run, catchUp.Backlog, offset.Offset - catchUp.Backlog + 1, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                 return offset;
             })
             .RunWith(Committer.Sink(committer), materializer);
@@ -200,43 +206,50 @@ public static class TelemetryConsumer
     /// </summary>
     public const int FirstGroup = 100;
 
-    /// <summary>The weight of each reading: the first <see cref="FirstGroup"/> of a run fill a group between them, then a group holds <paramref name="maxBatch"/>.</summary>
-    private static Func<CommittableMessage<string, TelemetryReading>, long> FirstGroupFirst(int maxBatch)
-    {
-        var seen = 0;
-        var heavy = Math.Max(1, maxBatch / FirstGroup);
-        return _ =>
-        {
-            if (seen >= FirstGroup) return 1;
-            seen++;
-            return heavy;
-        };
-    }
-
     /// <summary>Groups a checkpoint covers at most.</summary>
     private const int GroupsPerCheckpoint = 10_000;
 
     /// <summary>
-    /// Which of a run's groups are checkpointed as soon as they are recorded, instead of at the end of the checkpoint
-    /// interval: the first (<see cref="FirstGroup"/>), and the first group after it that closed before it was full, the
-    /// partition having had nothing more queued within a group's interval. That group ends the backlog the run started
-    /// behind (a restart's, a failover takeover's, a replay's, a join's): committed at once, the partition is past it
-    /// up to a checkpoint interval sooner. At most one checkpoint more per run, none at steady state; a run whose first
-    /// group was not full started caught up and has none. A pause of the source in the middle of a backlog cuts that
-    /// checkpoint early, and the rest of the backlog waits for the interval, as before.
+    /// Where a run's groups are cut besides the group interval and <see cref="Settings.MaxBatch"/>, and which are
+    /// checkpointed as soon as they are recorded instead of at the end of the checkpoint interval: the first group, after
+    /// the run's first <see cref="FirstGroup"/> readings, and the group that reaches the end of the backlog the run started
+    /// behind (a restart's, a failover takeover's, a replay's, a join's), known from the partition's high watermark when
+    /// the run's first reading was fetched (<see cref="CommittableMessage{TKey,TValue}.BacklogEnd"/>). That group is cut
+    /// right after the backlog's last reading, so the partition is committed past its backlog as soon as the backlog is
+    /// recorded, without waiting for the group interval to close a group the partition has stopped filling, nor for the
+    /// checkpoint interval. At most one checkpoint more per run; readings that arrive later wait for the interval as
+    /// before. A run that starts caught up cuts its first group at its first fetch's last reading.
     /// </summary>
-    private sealed class CatchUp(int maxBatch)
+    private sealed class CatchUp
     {
+        private int _readings;
         private int _groups;
-        private bool _caughtUp;
+        private long _firstOffset = -1;
+        private long? _backlogLast;
 
-        public bool CheckpointAfter(int readings)
+        /// <summary>Records from the run's first to the backlog's last, once that is reached.</summary>
+        public long Backlog => _backlogLast - _firstOffset + 1 ?? 0;
+
+        /// <summary>Called by the grouping stage for each reading, in offset order, before its group goes on.</summary>
+        public bool CutAfter(CommittableMessage<string, TelemetryReading> message)
         {
-            var first = _groups++ == 0;
-            if (_caughtUp) return false;
-            _caughtUp = readings < (first ? Math.Min(FirstGroup, maxBatch) : maxBatch);
-            return first || _caughtUp;
+            var offset = message.CommittableOffset.Offset;
+            if (_firstOffset < 0) _firstOffset = offset;
+            if (_backlogLast is null && message.BacklogEnd is { } end && offset >= end - 1)
+            {
+                // The backlog's last record, or the first after it when that one was a dead letter (never emitted). A
+                // backlog shorter than the first group ends that group: no second cut in what follows.
+                _backlogLast = offset;
+                _readings = FirstGroup;
+                return true;
+            }
+            return _readings < FirstGroup && ++_readings == FirstGroup;
         }
+
+        public bool CheckpointAfter(List<CommittableMessage<string, TelemetryReading>> group) =>
+            _groups++ == 0 || Ends(group[^1].CommittableOffset.Offset);
+
+        public bool Ends(long offset) => offset == _backlogLast;
     }
 
     /// <summary>Groups recorded since the last checkpoint: the meters (and their instances) that hold them, and the offset they reach.</summary>

@@ -7,6 +7,13 @@ public sealed record CommittableMessage<TKey, TValue>(ConsumeResult<TKey, TValue
 {
     public TKey Key => Record.Message.Key;
     public TValue Value => Record.Message.Value;
+
+    /// <summary>
+    /// The partition's high watermark (the offset after its last record) when the assignment that read this record fetched
+    /// its first one, the same on every record of that assignment; null when librdkafka did not know it. A reader that
+    /// started behind knows from it where the backlog it started behind ends, without waiting for the partition to go quiet.
+    /// </summary>
+    public long? BacklogEnd { get; init; }
 }
 
 /// <summary>Commits offsets through the consumer that fetched them.</summary>

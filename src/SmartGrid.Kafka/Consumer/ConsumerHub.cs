@@ -515,14 +515,17 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             _lastRouted = buffer;
         }
         if (buffer.FirstFetched < 0)
+        {
             buffer.FirstFetched = result.Offset.Value;
+            buffer.BacklogEnd = HighWatermark(buffer.TopicPartition);
+        }
 
         object entry;
         if (_keyDeserializer.Failure is not null || _valueDeserializer.Failure is not null)
             entry = DeadLetter(result, buffer);
         else
             entry = new CommittableMessage<TKey, TValue>(result,
-                new CommittableOffset(result.Topic, result.Partition.Value, result.Offset.Value, buffer.Epoch, this));
+                new CommittableOffset(result.Topic, result.Partition.Value, result.Offset.Value, buffer.Epoch, this)) { BacklogEnd = buffer.BacklogEnd };
 
         if (buffer.Pending.Count == 0)
             _dirty.Add(buffer);
@@ -532,6 +535,20 @@ internal sealed class ConsumerHub<TKey, TValue> : IControl, IOffsetCommitter
             buffer.Paused = true;
             _consumer!.Pause([buffer.TopicPartition]);
             Volatile.Write(ref _pauses, _pauses + 1);
+        }
+    }
+
+    /// <summary>librdkafka's copy from the last fetch response for the partition (no broker round trip); null if it has none.</summary>
+    private long? HighWatermark(TopicPartition partition)
+    {
+        try
+        {
+            var high = _consumer!.GetWatermarkOffsets(partition).High;
+            return high.IsSpecial ? null : high.Value;
+        }
+        catch (KafkaException)
+        {
+            return null;
         }
     }
 

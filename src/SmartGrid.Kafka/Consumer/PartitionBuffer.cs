@@ -58,6 +58,9 @@ internal sealed class PartitionBuffer
     /// <summary>Offset of the first record fetched for this assignment, -1 before it (consumer thread): where a replay starts when nothing was committed.</summary>
     public long FirstFetched { get; set; } = -1;
 
+    /// <summary>The partition's high watermark when <see cref="FirstFetched"/> was fetched, null if unknown (consumer thread).</summary>
+    public long? BacklogEnd { get; set; }
+
     /// <summary>Set when the sub-source was cancelled: nobody reads this partition any more.</summary>
     public volatile bool Abandoned;
 

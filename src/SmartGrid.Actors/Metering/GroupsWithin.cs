@@ -4,19 +4,23 @@ using Akka.Streams.Stage;
 namespace SmartGrid.Actors.Metering;
 
 /// <summary>
-/// Cuts a partition run's recorded groups into checkpoints: a checkpoint closes the checkpoint interval after its first
-/// group, at <paramref name="maxGroups"/> groups, or right after a group that asks for one (<paramref name="cutAfter"/>),
-/// which is then checkpointed as soon as it is recorded. GroupedWithin cuts by count and time only, and a heaviest
-/// element of GroupedWeightedWithin that meets a started group waits in the next one for the timer. A closed checkpoint
-/// not yet taken downstream (the previous one still persisting) holds the upstream back.
+/// Cuts a partition run's stream into groups: its readings into the groups sent to the meters, and the recorded groups
+/// into checkpoints. A group closes at <paramref name="maxCount"/> elements, right after an element that asks for it
+/// (<paramref name="cutAfter"/>), which then goes on at once, or on time: <paramref name="interval"/> after its first
+/// element, or, <paramref name="ticking"/>, at the next tick of a timer that runs every interval from the last cut
+/// (GroupedWithin's clock: a burst after a quiet spell waits for the tick, not a whole interval). GroupedWithin cuts by
+/// count and time only, and a heaviest element of GroupedWeightedWithin that meets a started group waits in the next one
+/// for the timer. A closed group not yet taken downstream holds the upstream back.
 /// </summary>
-internal sealed class CheckpointCuts<T>(TimeSpan interval, int maxGroups, Func<T, bool> cutAfter) : GraphStage<FlowShape<T, IReadOnlyList<T>>>
+internal sealed class GroupsWithin<T>(TimeSpan interval, int maxCount, Func<T, bool> cutAfter, bool ticking = false)
+    : GraphStage<FlowShape<T, IReadOnlyList<T>>>
 {
+    private readonly bool _ticking = ticking;
     private readonly TimeSpan _interval = interval;
-    private readonly int _maxGroups = maxGroups;
+    private readonly int _maxCount = maxCount;
     private readonly Func<T, bool> _cutAfter = cutAfter;
-    private readonly Inlet<T> _in = new("CheckpointCuts.in");
-    private readonly Outlet<IReadOnlyList<T>> _out = new("CheckpointCuts.out");
+    private readonly Inlet<T> _in = new("GroupsWithin.in");
+    private readonly Outlet<IReadOnlyList<T>> _out = new("GroupsWithin.out");
 
     public override FlowShape<T, IReadOnlyList<T>> Shape => new(_in, _out);
 
@@ -25,27 +29,32 @@ internal sealed class CheckpointCuts<T>(TimeSpan interval, int maxGroups, Func<T
     private sealed class Logic : TimerGraphStageLogic, IInHandler, IOutHandler
     {
         private const string IntervalTimer = "interval";
-        private readonly CheckpointCuts<T> _stage;
+        private readonly GroupsWithin<T> _stage;
         private List<T> _open = [];
         private List<T>? _closed;
         private bool _due;
 
-        public Logic(CheckpointCuts<T> stage) : base(stage.Shape)
+        public Logic(GroupsWithin<T> stage) : base(stage.Shape)
         {
             _stage = stage;
             SetHandler(stage._in, this);
             SetHandler(stage._out, this);
         }
 
-        public override void PreStart() => Pull(_stage._in);
+        public override void PreStart()
+        {
+            if (_stage._ticking)
+                ScheduleRepeatedly(IntervalTimer, _stage._interval);
+            Pull(_stage._in);
+        }
 
         public void OnPush()
         {
             var group = Grab(_stage._in);
             _open.Add(group);
-            if (_open.Count == 1)
+            if (_open.Count == 1 && !_stage._ticking)
                 ScheduleOnce(IntervalTimer, _stage._interval);
-            if (_stage._cutAfter(group) || _open.Count >= _stage._maxGroups)
+            if (_stage._cutAfter(group) || _open.Count >= _stage._maxCount)
                 _due = true;
             Flush();
         }
@@ -69,8 +78,8 @@ internal sealed class CheckpointCuts<T>(TimeSpan interval, int maxGroups, Func<T
         }
 
         /// <summary>
-        /// Closes the open checkpoint when it is due and none waits, and hands the waiting one on when asked. The upstream
-        /// is pulled only while none waits: a group already asked for may still join the open one meanwhile.
+        /// Closes the open group when it is due and none waits, and hands the waiting one on when asked. The upstream
+        /// is pulled only while none waits: an element already asked for may still join the open group meanwhile.
         /// </summary>
         private void Flush()
         {
@@ -92,7 +101,10 @@ internal sealed class CheckpointCuts<T>(TimeSpan interval, int maxGroups, Func<T
         private void CloseIfDue()
         {
             if (_closed is not null || !_due) return;
-            CancelTimer(IntervalTimer);
+            if (_stage._ticking)
+                ScheduleRepeatedly(IntervalTimer, _stage._interval);
+            else
+                CancelTimer(IntervalTimer);
             (_closed, _open, _due) = (_open, [], false);
         }
     }
