@@ -1,6 +1,7 @@
 using System.Globalization;
 using SmartGrid.Channels;
 using SmartGrid.Contracts.Notifications;
+using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage.Notifications;
@@ -18,7 +19,6 @@ internal static class NotificationEndpoints
 {
     public static readonly string[] Channels = ["email", "sms", "push", "webhook"];
     private static readonly string[] Severities = ["low", "medium", "high", "critical"];
-    private static readonly string[] AlertTypes = ["ANOMALY", "THRESHOLD", "OUTAGE"];
     public const int MaxAlertRules = 20;
 
     public static void Map(RouteGroupBuilder api)
@@ -158,7 +158,7 @@ internal static class NotificationEndpoints
         var rules = new List<AlertChannelRule>();
         foreach (var item in items)
         {
-            var types = Subset(item, "types", AlertTypes, s => s.ToUpperInvariant());
+            var types = Subset(item, "types", SelectableAlertTypes.Names, s => s.ToUpperInvariant());
             var severities = Subset(item, "severities", Severities, s => s.ToLowerInvariant());
             if (!item.Has("channels"))
                 item.Error("channels", "is required (an empty list: not notified of these alerts)");
