@@ -223,7 +223,7 @@ public sealed class OutageSpecs(ServicesFixture fixture, ITestOutputHelper outpu
         Assert.Equal(("resolved", "system"), (await ScalarAsync<string>("SELECT status FROM alerts WHERE type = 'ANOMALY'"),
             await ScalarAsync<string>("SELECT resolved_by FROM alerts WHERE type = 'ANOMALY'")));
         var events = ReadAll(_alerts).Select(r => WireJson.Deserialize<AlertEventMessage>(r.Message.Value)).OrderBy(e => e.EventId)
-            .Select(e => $"{e.Event}/{e.Alert.Type}/{e.Actor}").ToList();
+            .Select(e => $"{e.Event}/{e.Alert.Type.ToWireName()}/{e.Actor}").ToList();
         Assert.Equal(["created/ANOMALY/system", "resolved/ANOMALY/system"], events);
     }
 

@@ -83,7 +83,7 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
         {
             // A meter each: at most one alert of a type is open per region and meter.
             AlertId = Guid.NewGuid(), Type = type, Severity = severity, Region = Region, MeterId = perMeter ? $"MTR-{_nextEventId:D8}" : null,
-            Message = $"{type} {severity} in {Region}",
+            Message = $"{type.ToWireName()} {severity} in {Region}",
             Metadata = JsonDocument.Parse("{}").RootElement, Status = AlertStatus.Active, OccurrenceCount = 1,
             FirstSeenAt = _clock.GetUtcNow(), LastSeenAt = _clock.GetUtcNow(), CreatedAt = _clock.GetUtcNow(),
         };
@@ -92,7 +92,7 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
             VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $7)
             """);
         command.Parameters.AddWithValue(alert.AlertId);
-        command.Parameters.AddWithValue(type);
+        command.Parameters.AddWithValue(type.ToWireName());
         command.Parameters.AddWithValue(severity);
         command.Parameters.AddWithValue(Region);
         command.Parameters.AddWithValue(alert.Message);
