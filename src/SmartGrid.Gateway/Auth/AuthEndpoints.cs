@@ -207,7 +207,7 @@ internal static partial class AuthEndpoints
                 return Answer(context, TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
             case RefreshOutcome.ReuseDetected:
                 logs.CreateLogger("SmartGrid.Gateway.Auth").RefreshTokenReused(result.FamilyId, result.UserId);
-                await revocations.RevokedAsync(result.FamilyId, RevokeReasons.ReuseDetected);
+                await revocations.RevokedAsync(result.FamilyId, RevokeReason.ReuseDetected);
                 await TryAsync(redis, () => redis.DeleteSessionAsync(result.FamilyId));
                 return Problems.Unauthorized("This refresh token was already used; the session has been revoked. Log in again.");
             case RefreshOutcome.Expired:
@@ -241,7 +241,7 @@ internal static partial class AuthEndpoints
 
             await accounts.SetPasswordAsync(user.Id, PasswordPolicy.Hash(next!), ct);
             // Whoever knew the old password may hold a session: none survives.
-            await revocations.RevokeUserAsync(user.Id, RevokeReasons.PasswordChanged, time.GetUtcNow(), ct);
+            await revocations.RevokeUserAsync(user.Id, RevokeReason.PasswordChanged, time.GetUtcNow(), ct);
             return Results.NoContent();
         });
 
@@ -249,8 +249,8 @@ internal static partial class AuthEndpoints
         SessionRevocations revocations, ILoggerFactory logs)
     {
         var user = CurrentUser.From(context.User);
-        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, time.GetUtcNow(), context.RequestAborted);
-        await revocations.RevokedAsync(user.SessionId, RevokeReasons.Logout);
+        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReason.Logout, time.GetUtcNow(), context.RequestAborted);
+        await revocations.RevokedAsync(user.SessionId, RevokeReason.Logout);
         await TryAsync(redis, () => redis.DeleteSessionAsync(user.SessionId), logs.CreateLogger("SmartGrid.Gateway.Auth"));
         RefreshCookie.Clear(context);
         return Results.NoContent();
