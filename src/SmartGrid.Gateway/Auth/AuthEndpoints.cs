@@ -66,10 +66,10 @@ internal static partial class AuthEndpoints
                 if (await accounts.ReplaceUnverifiedPasswordAsync(existing.Id, hash, phone, ct))
                     id = existing.Id;
                 else
-                    await codes.SendAsync(new AccountMessage(existing.Id, "email", existing.Email, MessagePurposes.RegistrationAttempt), ct);
+                    await codes.SendAsync(new AccountMessage(existing.Id, "email", existing.Email, MessagePurpose.RegistrationAttempt), ct);
             }
             if (id is not null)
-                await codes.IssueAsync(id.Value, "email", email!, MessagePurposes.EmailVerification, ct);
+                await codes.IssueAsync(id.Value, "email", email!, MessagePurpose.EmailVerification, ct);
             return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
         });
 
@@ -86,7 +86,7 @@ internal static partial class AuthEndpoints
             var user = await accounts.FindByEmailAsync(email!, ct);
             var outcome = user is null
                 ? OtpOutcome.NoCode
-                : (await codes.VerifyAsync(user.Id, user.Email, MessagePurposes.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
+                : (await codes.VerifyAsync(user.Id, user.Email, MessagePurpose.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
             return outcome == OtpOutcome.Verified
                 ? GatewayJson.Ok(new VerifiedAccount(user!.Id, user.Email, EmailVerified: true))
                 : InvalidCode("/api/v1/auth/resend-otp");
@@ -100,7 +100,7 @@ internal static partial class AuthEndpoints
                 return body.Problem();
             var user = await accounts.FindByEmailAsync(email!, context.RequestAborted);
             if (user is { EmailVerified: false })
-                await codes.IssueAsync(user.Id, "email", user.Email, MessagePurposes.EmailVerification, context.RequestAborted);
+                await codes.IssueAsync(user.Id, "email", user.Email, MessagePurpose.EmailVerification, context.RequestAborted);
             return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
         });
 
