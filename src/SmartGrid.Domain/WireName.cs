@@ -17,7 +17,10 @@ public static class WireName
             : throw new ArgumentOutOfRangeException(nameof(value), value, $"not a {typeof(T).Name}");
 
     public static T Parse<T>(string name) where T : struct, Enum =>
-        TryParse(name, out T value) ? value : throw new ArgumentOutOfRangeException(nameof(name), name, $"not a {typeof(T).Name} wire name");
+        TryParse(name, out T value)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(name), name,
+                $"{typeof(T).Name} '{name}' is unknown: expected one of {string.Join(", ", Enum.GetValues<T>().Select(Of))}");
 
     public static bool TryParse<T>(string? name, out T value) where T : struct, Enum
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.PowerQuality;
 using SmartGrid.Domain.Reliability;
@@ -82,6 +83,8 @@ public class WireFormatSpecs
         AssertWireNames<WindowSize>(["1m", "15m"]);
         AssertWireNames<VoltageEventKind>(["sag", "swell", "interruption"]);
         AssertWireNames<InterruptionStart>(["last-gasp", "silence"]);
+        AssertWireNames<AlertType>(["ANOMALY", "THRESHOLD", "OUTAGE", "INCIDENT", "POWER_QUALITY", "SWELL"]);
+        AssertWireNames<AlertStatus>(["active", "acknowledged", "resolved"]);
         Assert.Equal("interruption", VoltageWindow.WireName(VoltageEventKind.Interruption));
         Assert.Equal(VoltageEventKind.Swell, VoltageWindow.ParseKind("swell"));
         Assert.Equal("last-gasp", CustomerInterruption.WireName(InterruptionStart.LastGasp));

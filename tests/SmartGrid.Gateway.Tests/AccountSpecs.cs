@@ -44,7 +44,7 @@ public sealed class AccountSpecs(GatewayFixture gateway)
         Assert.Equal(HttpStatusCode.Accepted, answers[0].Item1);
 
         // The owner hears of it; their account is unchanged: their password works, the intruder's does not.
-        Assert.Contains(gateway.Otp.SentTo(taken), m => m.Purpose == MessagePurposes.RegistrationAttempt && m.Code is null);
+        Assert.Contains(gateway.Otp.SentTo(taken), m => m.Purpose == MessagePurpose.RegistrationAttempt && m.Code is null);
         await gateway.LoginAsync(taken, password);
         Assert.Equal(HttpStatusCode.Unauthorized,
             (await client.PostAsJsonAsync("/api/v1/auth/login", new { email = taken, password = "Intruder-Chosen-77" })).StatusCode);

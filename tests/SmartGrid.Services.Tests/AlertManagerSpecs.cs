@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
@@ -64,7 +65,10 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
         Assert.Equal("high", await ScalarAsync<string>("SELECT severity FROM alerts"));
         Assert.Equal(["created"], (await AuditActions()).ToList());
         var created = Assert.Single(Events());
-        Assert.Equal(("created", "THRESHOLD", "active", "Nashik"), (created.Event, created.Alert.Type, created.Alert.Status, created.Alert.Region));
+        Assert.Equal(("created", AlertType.Threshold, AlertStatus.Active, "Nashik"), (created.Event, created.Alert.Type, created.Alert.Status, created.Alert.Region));
+        // On the topic, the type and status are the seed's text.
+        var wire = System.Text.Json.Nodes.JsonNode.Parse(Assert.Single(ReadAll(_alerts)).Message.Value)!["alert"]!;
+        Assert.Equal(("THRESHOLD", "active"), ((string?)wire["type"], (string?)wire["status"]));
         Assert.Equal(90, created.Alert.Metadata.GetProperty("load_percent").GetDouble());
 
         Assert.Equal(4, await Redis.SortedSetLengthAsync(Keys.Overload("Nashik")));
@@ -127,7 +131,7 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
         var id = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'THRESHOLD'");
 
         var held = await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1", "crew on site"), TimeSpan.FromSeconds(10));
-        Assert.Equal(("acknowledged", "operator-1"), (held.Alert.Status, held.Alert.AcknowledgedBy));
+        Assert.Equal((AlertStatus.Acknowledged, "operator-1"), (held.Alert.Status, held.Alert.AcknowledgedBy));
         Assert.Equal(["created", "acknowledged", "noted"], await AuditActions());
         Assert.Equal("crew on site", await ScalarAsync<string>("SELECT note FROM alert_acknowledgments WHERE action = 'acknowledged'"));
         var why = await ScalarAsync<string>("SELECT note FROM alert_acknowledgments WHERE action = 'noted'");
@@ -163,7 +167,7 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
             await Deliver(manager, RegionalTopic, Minute("Nashik", minute, 40));
         var id = await ScalarAsync<Guid>("SELECT alert_id FROM alerts WHERE type = 'THRESHOLD'");
         var resolved = await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1", "feeder switched"), TimeSpan.FromSeconds(10));
-        Assert.Equal("resolved", resolved.Alert.Status);
+        Assert.Equal(AlertStatus.Resolved, resolved.Alert.Status);
         Assert.Equal("feeder switched", Events().Single(e => e.Event == "resolved").Note);
     }
 
@@ -203,7 +207,7 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
         Assert.Equal("critical", await ScalarAsync<string>("SELECT severity FROM alerts"));
         Assert.Equal(T0.AddMilliseconds(3), await ScalarAsync<DateTime>("SELECT last_seen_at FROM alerts"));
         var created = Assert.Single(Events());
-        Assert.Equal(("created", "ANOMALY", "MTR-00000042", "medium"), (created.Event, created.Alert.Type, created.Alert.MeterId, created.Alert.Severity));
+        Assert.Equal(("created", AlertType.Anomaly, "MTR-00000042", "medium"), (created.Event, created.Alert.Type, created.Alert.MeterId, created.Alert.Severity));
 
         await Deliver(manager, AnomaliesTopic, Anomaly("MTR-00000043", T0, 3.0, Severity.Medium));
         Assert.Equal(2, await Count("SELECT count(*) FROM alerts"));
@@ -216,17 +220,17 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
         var id = await RaiseAnomalyAlert(manager);
 
         var acknowledged = await manager.Ask<AlertCommandSucceeded>(new AcknowledgeAlert(id, "operator-1"), TimeSpan.FromSeconds(10));
-        Assert.Equal(("acknowledged", "operator-1"), (acknowledged.Alert.Status, acknowledged.Alert.AcknowledgedBy));
+        Assert.Equal((AlertStatus.Acknowledged, "operator-1"), (acknowledged.Alert.Status, acknowledged.Alert.AcknowledgedBy));
         Assert.NotNull(acknowledged.Alert.AcknowledgedAt);
 
         var resolved = await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-2"), TimeSpan.FromSeconds(10));
-        Assert.Equal(("resolved", "operator-2", "operator-1"), (resolved.Alert.Status, resolved.Alert.ResolvedBy, resolved.Alert.AcknowledgedBy));
+        Assert.Equal((AlertStatus.Resolved, "operator-2", "operator-1"), (resolved.Alert.Status, resolved.Alert.ResolvedBy, resolved.Alert.AcknowledgedBy));
         Assert.NotNull(resolved.Alert.ResolvedAt);
 
         Assert.Equal(["created", "acknowledged", "resolved"], await AuditActions());
         Assert.Equal("operator-2", await ScalarAsync<string>("SELECT actor FROM alert_acknowledgments WHERE action = 'resolved'"));
         var events = Events();
-        Assert.Equal([("created", "active"), ("acknowledged", "acknowledged"), ("resolved", "resolved")],
+        Assert.Equal([("created", AlertStatus.Active), ("acknowledged", AlertStatus.Acknowledged), ("resolved", AlertStatus.Resolved)],
             events.Select(e => (e.Event, e.Alert.Status)));
         Assert.All(events, e => Assert.Equal(id, e.Alert.AlertId));
         Assert.Equal("operator-1", events[1].Actor);
@@ -291,7 +295,7 @@ public sealed class AlertManagerSpecs(ServicesFixture fixture, ITestOutputHelper
         await Eventually(async () => await Count("SELECT count(*) FROM alerts") == 2, 20, "two alerts");
         await Eventually(() => Task.FromResult(Events().Count == 2), 10, "two events");
         await Eventually(async () => await CommittedEverything(group, regional) && await CommittedEverything(group, anomalies), 20, "offsets committed");
-        Assert.Equal(["ANOMALY", "THRESHOLD"], Events().Select(e => e.Alert.Type).Order());
+        Assert.Equal([AlertType.Anomaly, AlertType.Threshold], Events().Select(e => e.Alert.Type).Order());
         Sys.Stop(manager);
     }
 

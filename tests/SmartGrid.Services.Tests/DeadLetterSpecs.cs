@@ -6,6 +6,7 @@ using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Contracts.Tariffs;
 using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
@@ -142,8 +143,8 @@ public sealed class DeadLetterSpecs(ServicesFixture fixture, ITestOutputHelper o
         var alertId = Guid.NewGuid();
         await Produce(alerts, alertId.ToString(), new AlertEventMessage(2, "created", "system", T0, new AlertView
         {
-            AlertId = alertId, Type = AlertTypes.Outage, Severity = "critical", Region = "Nashik", Message = "Region Nashik silent",
-            Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatuses.Active,
+            AlertId = alertId, Type = AlertType.Outage, Severity = "critical", Region = "Nashik", Message = "Region Nashik silent",
+            Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatus.Active,
         }));
 
         var settings = new NotificationSettings

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
@@ -51,7 +52,7 @@ public sealed class GridNodeAlertSpecs(ServicesFixture fixture, ITestOutputHelpe
 
         Assert.Equal(2, await ScalarAsync<long>("SELECT count(*) FROM alerts WHERE type = 'THRESHOLD' AND status = 'active'"));
         var alert = Events().Select(e => e.Alert).Single(a => a.NodeId == "TR-NSK-1");
-        Assert.Equal(("THRESHOLD", "Nashik", null, "high"), (alert.Type, alert.Region, alert.MeterId, alert.Severity));
+        Assert.Equal((AlertType.Threshold, "Nashik", null, "high"), (alert.Type, alert.Region, alert.MeterId, alert.Severity));
         Assert.StartsWith("Transformer TR-NSK-1 in Nashik overloaded: 97.0% of its rating", alert.Message);
         Assert.Equal((200.0, 40), (alert.Metadata.GetProperty("rated_kw").GetDouble(), alert.Metadata.GetProperty("expected_meters").GetInt32()));
 
@@ -77,12 +78,12 @@ public sealed class GridNodeAlertSpecs(ServicesFixture fixture, ITestOutputHelpe
         Assert.Equal("high", await ScalarAsync<string>("SELECT severity FROM alerts WHERE alert_id = $1", id));
 
         var held = await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1"), TimeSpan.FromSeconds(10));
-        Assert.Equal("acknowledged", held.Alert.Status);
+        Assert.Equal(AlertStatus.Acknowledged, held.Alert.Status);
         Assert.Contains("node FD-NSK-1 is still overloaded", await ScalarAsync<string>("SELECT note FROM alert_acknowledgments WHERE action = 'noted'"));
 
         // Back under 80 %, the operator's resolve counts, and the feeder's windows go with it.
         await Deliver(manager, Node("FD-NSK-1", 3, 50, kind: "feeder"));
-        Assert.Equal("resolved", (await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1"), TimeSpan.FromSeconds(10))).Alert.Status);
+        Assert.Equal(AlertStatus.Resolved, (await manager.Ask<AlertCommandSucceeded>(new ResolveAlert(id, "operator-1"), TimeSpan.FromSeconds(10))).Alert.Status);
         Assert.Equal("recorded", (await Deliver(manager, Node("FD-NSK-1", 4, 88, kind: "feeder"))).Outcome);
     }
 

@@ -5,6 +5,7 @@ using SmartGrid.Channels;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Notifications;
@@ -117,8 +118,8 @@ public sealed class MetricsSpecs : ServiceSpec
             [new EmailChannel(settings.Smtp), new WebhookChannel(settings.Webhook)]));
         var alert = new AlertEventMessage(Random.Shared.NextInt64(1, long.MaxValue), "created", "system", T0, new AlertView
         {
-            AlertId = Guid.NewGuid(), Type = AlertTypes.Threshold, Severity = "high", Region = _region, Message = "Overloaded",
-            Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatuses.Active,
+            AlertId = Guid.NewGuid(), Type = AlertType.Threshold, Severity = "high", Region = _region, Message = "Overloaded",
+            Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatus.Active,
         });
         Assert.Equal("sent:1,failed:1", (await Deliver(manager, "alerts", alert)).Outcome);
 
@@ -146,8 +147,8 @@ public sealed class MetricsSpecs : ServiceSpec
         {
             var alert = new AlertEventMessage(Random.Shared.NextInt64(1, long.MaxValue), "created", "system", DateTimeOffset.UtcNow, new AlertView
             {
-                AlertId = Guid.NewGuid(), Type = AlertTypes.Threshold, Severity = "high", Region = _region, Message = "Overloaded",
-                Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatuses.Active,
+                AlertId = Guid.NewGuid(), Type = AlertType.Threshold, Severity = "high", Region = _region, Message = "Overloaded",
+                Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatus.Active,
             });
             await Deliver(manager, "alerts", alert);
         }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.Grid;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;
@@ -222,7 +223,7 @@ public sealed class OutageSpecs(ServicesFixture fixture, ITestOutputHelper outpu
         Assert.Equal(("resolved", "system"), (await ScalarAsync<string>("SELECT status FROM alerts WHERE type = 'ANOMALY'"),
             await ScalarAsync<string>("SELECT resolved_by FROM alerts WHERE type = 'ANOMALY'")));
         var events = ReadAll(_alerts).Select(r => WireJson.Deserialize<AlertEventMessage>(r.Message.Value)).OrderBy(e => e.EventId)
-            .Select(e => $"{e.Event}/{e.Alert.Type}/{e.Actor}").ToList();
+            .Select(e => $"{e.Event}/{e.Alert.Type.ToWireName()}/{e.Actor}").ToList();
         Assert.Equal(["created/ANOMALY/system", "resolved/ANOMALY/system"], events);
     }
 
@@ -266,8 +267,8 @@ public sealed class OutageSpecs(ServicesFixture fixture, ITestOutputHelper outpu
         // On the alerts topic the incident is a regional alert, the outages carry it (the NotificationManager skips them).
         var events = ReadAll(_alerts).Select(r => WireJson.Deserialize<AlertEventMessage>(r.Message.Value)).OrderBy(e => e.EventId).ToList();
         Assert.Equal(("created", (string?)null), (events[0].Event, events[0].Alert.MeterId));
-        Assert.Equal(AlertTypes.Incident, events[0].Alert.Type);
-        Assert.All(events.Skip(1), e => Assert.Equal((AlertTypes.Outage, (Guid?)incident), (e.Alert.Type, e.Alert.IncidentId)));
+        Assert.Equal(AlertType.Incident, events[0].Alert.Type);
+        Assert.All(events.Skip(1), e => Assert.Equal((AlertType.Outage, (Guid?)incident), (e.Alert.Type, e.Alert.IncidentId)));
 
         // Everyone reports again: the outages resolve, and the incident with them.
         await Report([28], [.. nashik, pune]);

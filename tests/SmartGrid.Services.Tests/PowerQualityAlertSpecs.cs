@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.PowerQuality;
 using SmartGrid.Domain.Telemetry;
 using SmartGrid.Services.Alerts;
@@ -59,7 +60,7 @@ public sealed class PowerQualityAlertSpecs(ServicesFixture fixture, ITestOutputH
 
         Assert.Equal(new PowerQualityChecked(1, 0), await Check(manager));
         var alert = Assert.Single(Events()).Alert;
-        Assert.Equal(("POWER_QUALITY", "Nashik", "MTR-PQ-BAD", "medium"), (alert.Type, alert.Region, alert.MeterId, alert.Severity));
+        Assert.Equal((AlertType.PowerQuality, "Nashik", "MTR-PQ-BAD", "medium"), (alert.Type, alert.Region, alert.MeterId, alert.Severity));
         Assert.Equal((150, 140.0 / 150), (alert.Metadata.GetProperty("windows").GetInt32(), alert.Metadata.GetProperty("within_band_share").GetDouble()));
         Assert.Contains("93.3% of 150 10-minute means within ±10% of 230 V", alert.Message);
         // Checked again, still non-compliant: the one alert stays, nothing new.
@@ -88,7 +89,7 @@ public sealed class PowerQualityAlertSpecs(ServicesFixture fixture, ITestOutputH
             await ScalarAsync<string>("SELECT severity FROM alerts WHERE meter_id = 'MTR-SW-1'")));
         Assert.Equal("medium", await ScalarAsync<string>("SELECT severity FROM alerts WHERE meter_id = 'MTR-SW-2'"));
         var first = Events().Select(e => e.Alert).Single(a => a.MeterId == "MTR-SW-1");
-        Assert.Equal(("SWELL", "high"), (first.Type, first.Severity));
+        Assert.Equal((AlertType.Swell, "high"), (first.Type, first.Severity));
         // The same swells seen again count nothing.
         Assert.Equal(new PowerQualityChecked(0, 0), await Check(manager));
         Assert.Equal(2, await ScalarAsync<int>("SELECT occurrence_count FROM alerts WHERE meter_id = 'MTR-SW-1'"));

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Actor;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Hosting;
@@ -12,8 +13,8 @@ public sealed class SerializerSpecs
 {
     private static readonly AlertView Alert = new()
     {
-        AlertId = Guid.NewGuid(), Type = AlertTypes.Anomaly, Severity = "high", Region = "Nashik", MeterId = "MTR-00000001",
-        Message = "spike", Metadata = JsonDocument.Parse("""{"baseline_kw":1.5}""").RootElement.Clone(), Status = AlertStatuses.Acknowledged,
+        AlertId = Guid.NewGuid(), Type = AlertType.Anomaly, Severity = "high", Region = "Nashik", MeterId = "MTR-00000001",
+        Message = "spike", Metadata = JsonDocument.Parse("""{"baseline_kw":1.5}""").RootElement.Clone(), Status = AlertStatus.Acknowledged,
         OccurrenceCount = 2, FirstSeenAt = DateTimeOffset.UnixEpoch, LastSeenAt = DateTimeOffset.UnixEpoch.AddSeconds(1),
         CreatedAt = DateTimeOffset.UnixEpoch, AcknowledgedBy = "operator-1", AcknowledgedAt = DateTimeOffset.UnixEpoch.AddMinutes(1),
     };

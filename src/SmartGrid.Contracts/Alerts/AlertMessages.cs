@@ -1,44 +1,13 @@
 using System.Text.Json;
+using SmartGrid.Domain.Alerts;
 
 namespace SmartGrid.Contracts.Alerts;
-
-public static class AlertTypes
-{
-    public const string Anomaly = "ANOMALY";
-    public const string Threshold = "THRESHOLD";
-    public const string Outage = "OUTAGE";
-
-    /// <summary>Storm mode: many of a region's meters silent or dropping together, as one regional alert.</summary>
-    public const string Incident = "INCIDENT";
-
-    /// <summary>A meter's 10-minute voltage means not EN 50160 compliant over the power-quality period (issue 17).</summary>
-    public const string PowerQuality = "POWER_QUALITY";
-
-    /// <summary>A meter's voltage above 110 % of nominal (issue 17).</summary>
-    public const string Swell = "SWELL";
-}
-
-public static class AlertStatuses
-{
-    public const string Active = "active";
-    public const string Acknowledged = "acknowledged";
-    public const string Resolved = "resolved";
-
-    /// <summary>The operator lifecycle: acknowledge an active alert; resolve one that is active or acknowledged.</summary>
-    public static bool CanMove(string from, string to) => to switch
-    {
-        Acknowledged => from == Active,
-        Resolved => from != Resolved,
-        _ => false,
-    };
-}
 
 /// <summary>An alert as stored in alerts, and as carried by the alerts topic and command replies.</summary>
 public sealed record AlertView
 {
     public required Guid AlertId { get; init; }
-    /// <summary>ANOMALY | THRESHOLD | OUTAGE | INCIDENT | POWER_QUALITY | SWELL</summary>
-    public required string Type { get; init; }
+    public required AlertType Type { get; init; }
     /// <summary>low | medium | high | critical</summary>
     public required string Severity { get; init; }
     public required string Region { get; init; }
@@ -48,8 +17,7 @@ public sealed record AlertView
     public required string Message { get; init; }
     /// <summary>Context: baseline, current value, threshold, window…</summary>
     public JsonElement Metadata { get; init; }
-    /// <summary>active | acknowledged | resolved</summary>
-    public required string Status { get; init; }
+    public required AlertStatus Status { get; init; }
     public int OccurrenceCount { get; init; }
     public DateTimeOffset FirstSeenAt { get; init; }
     public DateTimeOffset LastSeenAt { get; init; }

@@ -4,19 +4,19 @@ namespace SmartGrid.Domain.Alerts;
 /// An ADMIN's escalation policy: which alerts it covers (null selectors match any) and its ordered tiers.
 /// Kept small on purpose: no schedules, no rotations, no per-tier channels (a person's own preferences choose those).
 /// </summary>
-public sealed record EscalationPolicy(Guid PolicyId, string Name, string? Severity, string? AlertType, string? Region,
+public sealed record EscalationPolicy(Guid PolicyId, string Name, string? Severity, AlertType? AlertType, string? Region,
     IReadOnlyList<EscalationTier> Tiers)
 {
-    public bool Covers(string severity, string alertType, string region) =>
+    public bool Covers(string severity, AlertType alertType, string region) =>
         (Severity is null || string.Equals(Severity, severity, StringComparison.OrdinalIgnoreCase))
-        && (AlertType is null || string.Equals(AlertType, alertType, StringComparison.OrdinalIgnoreCase))
+        && (AlertType is null || AlertType == alertType)
         && (Region is null || string.Equals(Region, region, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>How many selectors are set: a policy for "critical OUTAGE in Pune-West" beats one for "critical".</summary>
     public int Specificity => (Severity is null ? 0 : 1) + (AlertType is null ? 0 : 1) + (Region is null ? 0 : 1);
 
     /// <summary>The policy for an alert: the most specific covering one; <paramref name="policies"/> oldest first breaks ties.</summary>
-    public static EscalationPolicy? For(IEnumerable<EscalationPolicy> policies, string severity, string alertType, string region) =>
+    public static EscalationPolicy? For(IEnumerable<EscalationPolicy> policies, string severity, AlertType alertType, string region) =>
         policies.Where(p => p.Covers(severity, alertType, region)).OrderByDescending(p => p.Specificity).FirstOrDefault();
 }
 
@@ -47,24 +47,24 @@ public sealed record SeverityRaised(string To, EscalationPolicy? Policy) : Escal
 /// way to move on, and bumps <see cref="Step"/>, which the store uses for optimistic concurrency and the idempotency keys.
 /// Pure and clock-free: the caller passes "now", so specs drive it with a fake clock and a restart resumes from the row.
 /// </summary>
-public sealed record AlertEscalation(Guid AlertId, string Region, string AlertType, string Severity, Guid? PolicyId, int Tier,
+public sealed record AlertEscalation(Guid AlertId, string Region, AlertType AlertType, string Severity, Guid? PolicyId, int Tier,
     DateTimeOffset TierSince, int Reminders, DateTimeOffset LastNotifiedAt, int Step)
 {
     /// <summary>A new alert: tier 1 of its policy is paged with its first notification at <paramref name="raisedAt"/>.</summary>
-    public static AlertEscalation Start(Guid alertId, string region, string alertType, string severity, EscalationPolicy? policy,
+    public static AlertEscalation Start(Guid alertId, string region, AlertType alertType, string severity, EscalationPolicy? policy,
         DateTimeOffset raisedAt) =>
         new(alertId, region, alertType, severity, policy?.PolicyId, 1, raisedAt, 0, raisedAt, 0);
 
-    /// <param name="status">The alert's status now (active, acknowledged, resolved).</param>
+    /// <param name="status">The alert's status now.</param>
     /// <param name="severity">The alert's severity now.</param>
     /// <param name="policy">The policy this escalation follows (null: none, or it was deleted).</param>
     /// <param name="policyFor">The policy an alert of a given severity would get now.</param>
     /// <param name="reminderEvery">The reminder interval of a severity (null: no reminders).</param>
     /// <param name="maxReminders">Reminders at most per severity level reached, so a forgotten alert does not remind forever.</param>
-    public EscalationStep? Decide(DateTimeOffset now, string status, string severity, EscalationPolicy? policy,
+    public EscalationStep? Decide(DateTimeOffset now, AlertStatus status, string severity, EscalationPolicy? policy,
         Func<string, EscalationPolicy?> policyFor, Func<string, TimeSpan?> reminderEvery, int maxReminders)
     {
-        if (status != AlertStatusNames.Active)
+        if (status != AlertStatus.Active)
             return new EscalationStopped();
         var (was, @is) = (SeverityExtensions.RankOf(Severity), SeverityExtensions.RankOf(severity));
         if (@is < was)
@@ -94,10 +94,4 @@ public sealed record AlertEscalation(Guid AlertId, string Region, string AlertTy
         EscalationStopped => this with { Step = Step + 1 },
         _ => throw new ArgumentOutOfRangeException(nameof(step), step, "unknown escalation step"),
     };
-}
-
-/// <summary>The alert statuses as stored (alerts.status), for the domain's own decisions.</summary>
-public static class AlertStatusNames
-{
-    public const string Active = "active";
 }

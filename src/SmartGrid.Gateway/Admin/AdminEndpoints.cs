@@ -122,7 +122,7 @@ internal static class AdminEndpoints
             if (!await accounts.SetDisabledAsync(id, disabled!.Value, time.GetUtcNow(), ct))
                 return Problems.NotFound("User not found", $"No user '{id}'.");
             if (disabled.Value)
-                await revocations.RevokeUserAsync(id, RevokeReasons.Disabled, time.GetUtcNow(), ct);
+                await revocations.RevokeUserAsync(id, RevokeReason.Disabled, time.GetUtcNow(), ct);
             return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
         });
 
@@ -151,7 +151,7 @@ internal static class AdminEndpoints
                 return Problems.NotFound("User not found", $"No user '{id}'.");
             // Tokens carry the role and regions: the old ones must not outlive the change, so every session ends.
             if (before.Role != role || !before.OperatorRegions.Order(StringComparer.Ordinal).SequenceEqual(regionsAfter))
-                await revocations.RevokeUserAsync(id, RevokeReasons.RoleChanged, time.GetUtcNow(), ct);
+                await revocations.RevokeUserAsync(id, RevokeReason.RoleChanged, time.GetUtcNow(), ct);
             return GatewayJson.Ok(UserView.Of((await accounts.FindByIdAsync(id, ct))!));
         });
 

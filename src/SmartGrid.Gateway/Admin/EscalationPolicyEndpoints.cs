@@ -1,4 +1,5 @@
 using SmartGrid.Domain.Alerts;
+using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage.Alerts;
@@ -15,7 +16,6 @@ internal static class EscalationPolicyEndpoints
     public const int MaxTiers = 5;
     public const int MaxWaitMinutes = 24 * 60;
     private static readonly string[] Severities = ["low", "medium", "high", "critical"];
-    private static readonly string[] Types = ["ANOMALY", "THRESHOLD", "OUTAGE"];
     /// <summary>Only people who operate the grid are paged about it: a USER would learn of other customers' meters.</summary>
     private static readonly string[] PagedRoles = [Roles.Operator, Roles.Admin];
 
@@ -81,9 +81,10 @@ internal static class EscalationPolicyEndpoints
             var severity = body.String("severity", required: false, maxLength: 16)?.ToLowerInvariant();
             if (severity is not null && !Severities.Contains(severity))
                 body.Error("severity", $"must be one of {string.Join(", ", Severities)} (or absent: any)");
-            var type = body.String("type", required: false, maxLength: 16)?.ToUpperInvariant();
-            if (type is not null && !Types.Contains(type))
-                body.Error("type", $"must be one of {string.Join(", ", Types)} (or absent: any)");
+            var typeName = body.String("type", required: false, maxLength: 16);
+            var type = typeName is null ? null : SelectableAlertTypes.Find(typeName);
+            if (typeName is not null && type is null)
+                body.Error("type", $"must be one of {string.Join(", ", SelectableAlertTypes.Names)} (or absent: any)");
             var askedRegion = body.String("region", required: false, maxLength: 128);
             var region = askedRegion is null ? null : regions.Canonical(askedRegion);
             if (askedRegion is not null && region is null)
@@ -131,7 +132,7 @@ internal static class EscalationPolicyEndpoints
 }
 
 /// <summary>An escalation policy as the API shows it; null severity, type or region match any.</summary>
-public sealed record EscalationPolicyView(Guid PolicyId, string Name, string? Severity, string? Type, string? Region,
+public sealed record EscalationPolicyView(Guid PolicyId, string Name, string? Severity, AlertType? Type, string? Region,
     IReadOnlyList<EscalationTierView> Tiers, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     internal static EscalationPolicyView From(StoredEscalationPolicy stored)

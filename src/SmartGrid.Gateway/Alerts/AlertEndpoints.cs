@@ -1,5 +1,7 @@
 using Akka.Actor;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage.Meters;
@@ -14,8 +16,7 @@ namespace SmartGrid.Gateway.Alerts;
 internal static class AlertEndpoints
 {
     private static readonly string[] Severities = ["low", "medium", "high", "critical"];
-    private static readonly string[] Types = [AlertTypes.Anomaly, AlertTypes.Threshold, AlertTypes.Outage];
-    private static readonly string[] OpenStatuses = [AlertStatuses.Active, AlertStatuses.Acknowledged];
+    private static readonly AlertStatus[] OpenStatuses = [AlertStatus.Active, AlertStatus.Acknowledged];
 
     public static void Map(RouteGroupBuilder api)
     {
@@ -157,20 +158,22 @@ internal static class AlertEndpoints
     }
 
     /// <summary>severity, type and status query parameters (status: active | acknowledged | resolved | all).</summary>
-    private static (string? Severity, string? Type, IReadOnlyList<string> Statuses) ReadFilters(QueryReader query, IReadOnlyList<string> defaultStatuses)
+    private static (string? Severity, AlertType? Type, IReadOnlyList<AlertStatus> Statuses) ReadFilters(QueryReader query,
+        IReadOnlyList<AlertStatus> defaultStatuses)
     {
         var severity = query.Raw("severity")?.ToLowerInvariant();
         if (severity is not null && !Severities.Contains(severity))
             query.Error("severity", $"must be one of {string.Join(", ", Severities)}");
-        var type = query.Raw("type")?.ToUpperInvariant();
-        if (type is not null && !Types.Contains(type))
-            query.Error("type", $"must be one of {string.Join(", ", Types)}");
-        IReadOnlyList<string> statuses = defaultStatuses;
+        var typeName = query.Raw("type");
+        var type = typeName is null ? null : SelectableAlertTypes.Find(typeName);
+        if (typeName is not null && type is null)
+            query.Error("type", $"must be one of {string.Join(", ", SelectableAlertTypes.Names)}");
+        IReadOnlyList<AlertStatus> statuses = defaultStatuses;
         var status = query.Raw("status")?.ToLowerInvariant();
         if (status == "all")
-            statuses = [.. OpenStatuses, AlertStatuses.Resolved];
-        else if (status is AlertStatuses.Active or AlertStatuses.Acknowledged or AlertStatuses.Resolved)
-            statuses = [status];
+            statuses = [.. OpenStatuses, AlertStatus.Resolved];
+        else if (WireName.TryParse(status, out AlertStatus one))
+            statuses = [one];
         else if (status is not null)
             query.Error("status", "must be active, acknowledged, resolved or all");
         return (severity, type, statuses);

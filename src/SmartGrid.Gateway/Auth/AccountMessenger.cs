@@ -1,31 +1,44 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using SmartGrid.Channels;
+using SmartGrid.Domain;
 
 namespace SmartGrid.Gateway.Auth;
 
-/// <summary>What an account message is for; codes are bound to their purpose.</summary>
-public static class MessagePurposes
+/// <summary>
+/// What an account message is for; codes are bound to their purpose, whose wire name otp_verifications.purpose holds and
+/// the message's notification key and template name are made of.
+/// </summary>
+public enum MessagePurpose
 {
-    public const string EmailVerification = "EMAIL_VERIFICATION";
-    public const string RegistrationAttempt = "REGISTRATION_ATTEMPT";
-    public const string EmailConfirmation = "EMAIL_CONFIRMATION";
-    public const string PhoneConfirmation = "PHONE_CONFIRMATION";
+    [JsonStringEnumMemberName("EMAIL_VERIFICATION")] EmailVerification = 1,
+
+    /// <summary>A notice without a code: the address someone registered with has an account already.</summary>
+    [JsonStringEnumMemberName("REGISTRATION_ATTEMPT")] RegistrationAttempt = 2,
+
+    [JsonStringEnumMemberName("EMAIL_CONFIRMATION")] EmailConfirmation = 3,
+    [JsonStringEnumMemberName("PHONE_CONFIRMATION")] PhoneConfirmation = 4,
+}
+
+public static class MessagePurposeExtensions
+{
+    public static string ToWireName(this MessagePurpose purpose) => WireName.Of(purpose);
 }
 
 /// <summary>A message to one address of a user: a one-time code, or a notice without one.</summary>
-public sealed record AccountMessage(Guid UserId, string Channel, string Address, string Purpose, string? Code = null, DateTimeOffset? ExpiresAt = null)
+public sealed record AccountMessage(Guid UserId, string Channel, string Address, MessagePurpose Purpose, string? Code = null, DateTimeOffset? ExpiresAt = null)
 {
     public (string Subject, string Text) Render()
     {
         var until = ExpiresAt?.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
         return Purpose switch
         {
-            MessagePurposes.EmailVerification => ("Your SmartGrid verification code",
+            MessagePurpose.EmailVerification => ("Your SmartGrid verification code",
                 $"Your SmartGrid verification code is {Code}. It is valid until {until}. If you did not register, ignore this message."),
-            MessagePurposes.RegistrationAttempt => ("Someone tried to register with your address",
+            MessagePurpose.RegistrationAttempt => ("Someone tried to register with your address",
                 "Someone tried to create a SmartGrid account with this email address, which already has one. If it was you, log in " +
                 "instead. If not, you need not do anything: no account was changed."),
-            MessagePurposes.EmailConfirmation or MessagePurposes.PhoneConfirmation => ("Confirm your SmartGrid notification address",
+            MessagePurpose.EmailConfirmation or MessagePurpose.PhoneConfirmation => ("Confirm your SmartGrid notification address",
                 $"Your SmartGrid confirmation code is {Code} (valid until {until}). Alerts are sent to this address only once it is confirmed. " +
                 "If you did not ask for this, ignore it."),
             _ => throw new ArgumentOutOfRangeException(nameof(Purpose), Purpose, "unknown purpose"),
@@ -52,7 +65,8 @@ public sealed class ChannelAccountMessenger(IEnumerable<INotificationChannel> ch
         if (!_channels.TryGetValue(message.Channel, out var channel))
             throw new InvalidOperationException($"No '{message.Channel}' channel is configured (SmartGrid:Notifications)");
         var (subject, text) = message.Render();
-        return channel.SendAsync(new Notification($"account:{message.Purpose}:{message.UserId:N}:{Guid.NewGuid():N}", message.Purpose.ToLowerInvariant(),
+        return channel.SendAsync(new Notification($"account:{message.Purpose.ToWireName()}:{message.UserId:N}:{Guid.NewGuid():N}",
+            message.Purpose.ToWireName().ToLowerInvariant(),
             message.Address, subject, text, $"<p>{System.Net.WebUtility.HtmlEncode(text)}</p>", new Dictionary<string, object?>()), ct);
     }
 
@@ -75,7 +89,7 @@ public sealed class MailDropMessenger(string directory, TimeProvider time) : IAc
     {
         Directory.CreateDirectory(directory);
         var (subject, text) = message.Render();
-        var name = $"{time.GetUtcNow():yyyyMMdd'T'HHmmss'Z'}-{Sanitize(message.Address)}-{message.Purpose.ToLowerInvariant()}-{Guid.NewGuid():N}.txt";
+        var name = $"{time.GetUtcNow():yyyyMMdd'T'HHmmss'Z'}-{Sanitize(message.Address)}-{message.Purpose.ToWireName().ToLowerInvariant()}-{Guid.NewGuid():N}.txt";
         await using var file = OwnerOnlyFile.CreateNew(Path.Combine(directory, name));
         await file.WriteAsync($"To: {message.Address} ({message.Channel})\nSubject: {subject}\n\n{text}\n".AsMemory(), ct);
     }

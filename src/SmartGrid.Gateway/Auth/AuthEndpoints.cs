@@ -66,10 +66,10 @@ internal static partial class AuthEndpoints
                 if (await accounts.ReplaceUnverifiedPasswordAsync(existing.Id, hash, phone, ct))
                     id = existing.Id;
                 else
-                    await codes.SendAsync(new AccountMessage(existing.Id, "email", existing.Email, MessagePurposes.RegistrationAttempt), ct);
+                    await codes.SendAsync(new AccountMessage(existing.Id, "email", existing.Email, MessagePurpose.RegistrationAttempt), ct);
             }
             if (id is not null)
-                await codes.IssueAsync(id.Value, "email", email!, MessagePurposes.EmailVerification, ct);
+                await codes.IssueAsync(id.Value, "email", email!, MessagePurpose.EmailVerification, ct);
             return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
         });
 
@@ -86,7 +86,7 @@ internal static partial class AuthEndpoints
             var user = await accounts.FindByEmailAsync(email!, ct);
             var outcome = user is null
                 ? OtpOutcome.NoCode
-                : (await codes.VerifyAsync(user.Id, user.Email, MessagePurposes.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
+                : (await codes.VerifyAsync(user.Id, user.Email, MessagePurpose.EmailVerification, code!, OtpEffects.VerifyEmail, ct)).Outcome;
             return outcome == OtpOutcome.Verified
                 ? GatewayJson.Ok(new VerifiedAccount(user!.Id, user.Email, EmailVerified: true))
                 : InvalidCode("/api/v1/auth/resend-otp");
@@ -100,7 +100,7 @@ internal static partial class AuthEndpoints
                 return body.Problem();
             var user = await accounts.FindByEmailAsync(email!, context.RequestAborted);
             if (user is { EmailVerified: false })
-                await codes.IssueAsync(user.Id, "email", user.Email, MessagePurposes.EmailVerification, context.RequestAborted);
+                await codes.IssueAsync(user.Id, "email", user.Email, MessagePurpose.EmailVerification, context.RequestAborted);
             return CodeSent(email!, time.GetUtcNow() + options.OtpLifetime);
         });
 
@@ -207,7 +207,7 @@ internal static partial class AuthEndpoints
                 return Answer(context, TokenResponse(tokens.CreateAccessToken(user, result.FamilyId), next, nextExpires, user, time));
             case RefreshOutcome.ReuseDetected:
                 logs.CreateLogger("SmartGrid.Gateway.Auth").RefreshTokenReused(result.FamilyId, result.UserId);
-                await revocations.RevokedAsync(result.FamilyId, RevokeReasons.ReuseDetected);
+                await revocations.RevokedAsync(result.FamilyId, RevokeReason.ReuseDetected);
                 await TryAsync(redis, () => redis.DeleteSessionAsync(result.FamilyId));
                 return Problems.Unauthorized("This refresh token was already used; the session has been revoked. Log in again.");
             case RefreshOutcome.Expired:
@@ -241,7 +241,7 @@ internal static partial class AuthEndpoints
 
             await accounts.SetPasswordAsync(user.Id, PasswordPolicy.Hash(next!), ct);
             // Whoever knew the old password may hold a session: none survives.
-            await revocations.RevokeUserAsync(user.Id, RevokeReasons.PasswordChanged, time.GetUtcNow(), ct);
+            await revocations.RevokeUserAsync(user.Id, RevokeReason.PasswordChanged, time.GetUtcNow(), ct);
             return Results.NoContent();
         });
 
@@ -249,8 +249,8 @@ internal static partial class AuthEndpoints
         SessionRevocations revocations, ILoggerFactory logs)
     {
         var user = CurrentUser.From(context.User);
-        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReasons.Logout, time.GetUtcNow(), context.RequestAborted);
-        await revocations.RevokedAsync(user.SessionId, RevokeReasons.Logout);
+        await accounts.RevokeFamilyAsync(user.SessionId, RevokeReason.Logout, time.GetUtcNow(), context.RequestAborted);
+        await revocations.RevokedAsync(user.SessionId, RevokeReason.Logout);
         await TryAsync(redis, () => redis.DeleteSessionAsync(user.SessionId), logs.CreateLogger("SmartGrid.Gateway.Auth"));
         RefreshCookie.Clear(context);
         return Results.NoContent();

@@ -9,19 +9,19 @@ public sealed class OneTimeCodes(
     AccountStore accounts, TokenService tokens, IAccountMessenger messenger, GatewayOptions options, TimeProvider time, ILogger<OneTimeCodes> log)
 {
     /// <summary>Retires the user's older codes of the purpose, stores a new one and sends it; returns its expiry.</summary>
-    public async Task<DateTimeOffset> IssueAsync(Guid userId, string channel, string address, string purpose, CancellationToken ct)
+    public async Task<DateTimeOffset> IssueAsync(Guid userId, string channel, string address, MessagePurpose purpose, CancellationToken ct)
     {
         var code = TokenService.NewOtpCode();
         var expiresAt = time.GetUtcNow() + options.OtpLifetime;
-        await accounts.CreateOtpAsync(userId, purpose, tokens.HashOtp(userId, $"{address}:{code}"), expiresAt, ct);
+        await accounts.CreateOtpAsync(userId, purpose.ToWireName(), tokens.HashOtp(userId, $"{address}:{code}"), expiresAt, ct);
         await SendAsync(new AccountMessage(userId, channel, address, purpose, code, expiresAt), ct);
         return expiresAt;
     }
 
     /// <summary>Checks <paramref name="code"/> for the address; on success runs <paramref name="effect"/> (see <see cref="OtpEffects"/>).</summary>
-    public Task<(OtpOutcome Outcome, int AttemptsLeft)> VerifyAsync(Guid userId, string address, string purpose, string code, string effect,
+    public Task<(OtpOutcome Outcome, int AttemptsLeft)> VerifyAsync(Guid userId, string address, MessagePurpose purpose, string code, string effect,
         CancellationToken ct) =>
-        accounts.VerifyOtpAsync(userId, purpose, tokens.HashOtp(userId, $"{address}:{code}"), options.OtpMaxAttempts, time.GetUtcNow(), effect, ct);
+        accounts.VerifyOtpAsync(userId, purpose.ToWireName(), tokens.HashOtp(userId, $"{address}:{code}"), options.OtpMaxAttempts, time.GetUtcNow(), effect, ct);
 
     /// <summary>
     /// A delivery failure is logged (without the message) and not answered differently: the
@@ -35,7 +35,7 @@ public sealed class OneTimeCodes(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            log.AccountMessageNotDelivered(e, message.Purpose, message.UserId, message.Channel);
+            log.AccountMessageNotDelivered(e, message.Purpose.ToWireName(), message.UserId, message.Channel);
         }
     }
 }

@@ -42,17 +42,17 @@ public sealed class SessionRevocations(
     }
 
     /// <summary>Ends one session (logout, refresh-token reuse); the caller has revoked it in PostgreSQL.</summary>
-    public Task RevokedAsync(Guid sessionId, string reason) => PublishAsync([sessionId], reason);
+    public Task RevokedAsync(Guid sessionId, RevokeReason reason) => PublishAsync([sessionId], reason);
 
     /// <summary>Ends every session of the user (role change, password change): their tokens stop working at once.</summary>
-    public async Task RevokeUserAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken ct) =>
+    public async Task RevokeUserAsync(Guid userId, RevokeReason reason, DateTimeOffset now, CancellationToken ct) =>
         await PublishAsync(await accounts.RevokeUserSessionsAsync(userId, reason, now, ct), reason);
 
-    private async Task PublishAsync(IReadOnlyCollection<Guid> sessions, string reason)
+    private async Task PublishAsync(IReadOnlyCollection<Guid> sessions, RevokeReason reason)
     {
         if (sessions.Count == 0)
             return;
-        GatewayMetrics.SessionsRevoked.Add(sessions.Count, new KeyValuePair<string, object?>("reason", reason));
+        GatewayMetrics.SessionsRevoked.Add(sessions.Count, new KeyValuePair<string, object?>("reason", reason.ToWireName()));
         foreach (var session in sessions)
             Remember(session, revoked: true);
         try
@@ -63,7 +63,7 @@ public sealed class SessionRevocations(
         {
             redis.Failed(e);
             // PostgreSQL holds the revocation; RevocationMirror copies it into Redis once Redis answers again.
-            log.RevocationNotMirrored(e, sessions.Count, reason);
+            log.RevocationNotMirrored(e, sessions.Count, reason.ToWireName());
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using SmartGrid.Channels;
 using SmartGrid.Contracts.Notifications;
+using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
 using SmartGrid.Storage.Notifications;
@@ -18,7 +19,6 @@ internal static class NotificationEndpoints
 {
     public static readonly string[] Channels = ["email", "sms", "push", "webhook"];
     private static readonly string[] Severities = ["low", "medium", "high", "critical"];
-    private static readonly string[] AlertTypes = ["ANOMALY", "THRESHOLD", "OUTAGE"];
     public const int MaxAlertRules = 20;
 
     public static void Map(RouteGroupBuilder api)
@@ -111,9 +111,9 @@ internal static class NotificationEndpoints
                 pushToken, quietStart, quietEnd, null, PendingEmail: pendingEmail, PendingPhone: pendingPhone, AlertRules: rules);
             var newSecret = await store.SaveAsync(user.Id, preferences, ct);
             if (pendingEmail is not null && pendingEmail != before?.PendingEmail)
-                await codes.IssueAsync(user.Id, "email", pendingEmail, MessagePurposes.EmailConfirmation, ct);
+                await codes.IssueAsync(user.Id, "email", pendingEmail, MessagePurpose.EmailConfirmation, ct);
             if (pendingPhone is not null && pendingPhone != before?.PendingPhone)
-                await codes.IssueAsync(user.Id, "sms", pendingPhone, MessagePurposes.PhoneConfirmation, ct);
+                await codes.IssueAsync(user.Id, "sms", pendingPhone, MessagePurpose.PhoneConfirmation, ct);
             var saved = await store.GetAsync(user.Id, ct);
             return GatewayJson.Ok(View(saved!, true, newSecret));
         });
@@ -140,8 +140,8 @@ internal static class NotificationEndpoints
             var user = CurrentUser.From(context.User);
             var saved = await store.GetAsync(user.Id, ct);
             var (pending, purpose, effect) = address == "email"
-                ? (saved?.PendingEmail, MessagePurposes.EmailConfirmation, OtpEffects.ConfirmEmail)
-                : (saved?.PendingPhone, MessagePurposes.PhoneConfirmation, OtpEffects.ConfirmPhone);
+                ? (saved?.PendingEmail, MessagePurpose.EmailConfirmation, OtpEffects.ConfirmEmail)
+                : (saved?.PendingPhone, MessagePurpose.PhoneConfirmation, OtpEffects.ConfirmPhone);
             if (pending is null || (await codes.VerifyAsync(user.Id, pending, purpose, code!, effect, ct)).Outcome != OtpOutcome.Verified)
                 return AuthEndpoints.InvalidCode("save the address again in PUT /api/v1/notifications/user/preferences");
             return GatewayJson.Ok(View((await store.GetAsync(user.Id, ct))!, true));
@@ -158,7 +158,7 @@ internal static class NotificationEndpoints
         var rules = new List<AlertChannelRule>();
         foreach (var item in items)
         {
-            var types = Subset(item, "types", AlertTypes, s => s.ToUpperInvariant());
+            var types = Subset(item, "types", SelectableAlertTypes.Names, s => s.ToUpperInvariant());
             var severities = Subset(item, "severities", Severities, s => s.ToLowerInvariant());
             if (!item.Has("channels"))
                 item.Error("channels", "is required (an empty list: not notified of these alerts)");

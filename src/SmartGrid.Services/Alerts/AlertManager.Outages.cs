@@ -121,7 +121,7 @@ public sealed partial class AlertManager
             ["meters"] = meters,
             ["since"] = since,
         };
-        var (alert, inserted) = await tx.UpsertOpenAsync(new AlertOccurrence(AlertTypes.Incident, Severity.Critical, region, null, text, metadata, since));
+        var (alert, inserted) = await tx.UpsertOpenAsync(new AlertOccurrence(AlertType.Incident, Severity.Critical, region, null, text, metadata, since));
         if (inserted)
             await AuditAsync(tx, alert, "created", "system");
         return alert;
@@ -168,7 +168,7 @@ public sealed partial class AlertManager
         var severity = silence.MeterId is null ? Severity.Critical : Severity.High;
         var incident = silence.MeterId is null ? null : await tx.OpenIncidentAsync(silence.Region);
         var created = await OpenAsync(tx,
-            new AlertOccurrence(AlertTypes.Outage, severity, silence.Region, silence.MeterId, text, metadata, lastEnd, incident));
+            new AlertOccurrence(AlertType.Outage, severity, silence.Region, silence.MeterId, text, metadata, lastEnd, incident));
         await CommitAsync(tx);
         return created;
     }

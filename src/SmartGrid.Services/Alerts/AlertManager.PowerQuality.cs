@@ -27,7 +27,7 @@ public sealed partial class AlertManager
         var touched = new HashSet<string>(StringComparer.Ordinal);
         var (raised, resolved) = (0, 0);
 
-        var open = (await _store.OpenMeterAlertsAsync(AlertTypes.PowerQuality)).ToDictionary(a => (a.Region, a.MeterId));
+        var open = (await _store.OpenMeterAlertsAsync(AlertType.PowerQuality)).ToDictionary(a => (a.Region, a.MeterId));
         foreach (var meter in await _store.VoltageSummariesAsync(now - policy.Period, now))
         {
             var verdict = policy.NonCompliant(meter.Compliance);
@@ -53,14 +53,14 @@ public sealed partial class AlertManager
             };
             var text = $"Voltage swell on meter {swell.MeterId}: {swell.ExtremeVoltage.ToString("F1", CultureInfo.InvariantCulture)} V, " +
                        $"{swell.ExtremeVoltage / swell.NominalVoltage * 100:F1}% of nominal";
-            if (await OpenAsync(tx, new AlertOccurrence(AlertTypes.Swell, PowerQualityAlertPolicy.SwellSeverity(swell.ExtremeVoltage, swell.NominalVoltage),
+            if (await OpenAsync(tx, new AlertOccurrence(AlertType.Swell, PowerQualityAlertPolicy.SwellSeverity(swell.ExtremeVoltage, swell.NominalVoltage),
                     swell.Region, swell.MeterId, text, metadata, swell.Start)))
                 raised++;
             await CommitAsync(tx);
             touched.Add(swell.Region);
         }
 
-        foreach (var quiet in (await _store.OpenMeterAlertsAsync(AlertTypes.Swell)).Where(a => a.LastSeenAt < now - policy.SwellQuiet))
+        foreach (var quiet in (await _store.OpenMeterAlertsAsync(AlertType.Swell)).Where(a => a.LastSeenAt < now - policy.SwellQuiet))
         {
             if (!await ResolveBySystemAsync(quiet.AlertId))
                 continue;
@@ -83,7 +83,7 @@ public sealed partial class AlertManager
         var text = $"Meter {meter.MeterId} not EN 50160 compliant over {policy.Period.TotalDays:0.#} days: " +
                    $"{c.WithinBandShare * 100:F1}% of {c.Windows} 10-minute means within ±10% of {meter.Nominal:0.#} V " +
                    $"(lowest {c.LowestMean:F1} V, highest {c.HighestMean:F1} V)";
-        return new AlertOccurrence(AlertTypes.PowerQuality, PowerQualityAlertPolicy.NonComplianceSeverity, meter.Region, meter.MeterId, text, metadata, now);
+        return new AlertOccurrence(AlertType.PowerQuality, PowerQualityAlertPolicy.NonComplianceSeverity, meter.Region, meter.MeterId, text, metadata, now);
     }
 
     private async Task<bool> RaiseAsync(AlertOccurrence occurrence)

@@ -62,8 +62,8 @@ public sealed partial class AlertManager : ManagerActor
         _outbox = new OutboxPublisher(db, producer);
         _time = time;
 
-        ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatuses.Acknowledged)));
-        ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatuses.Resolved)));
+        ReceiveAsync<AcknowledgeAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatus.Acknowledged)));
+        ReceiveAsync<ResolveAlert>(c => ReplyAsync(Sender, () => TransitionAsync(c.AlertId, c.By, c.Note, AlertStatus.Resolved)));
         ReceiveAsync<CheckPowerQuality>(_ => ReplyAsync(Sender.IsNobody() || Sender.Equals(Self) ? ActorRefs.Nobody : Sender,
             async () => await CheckPowerQualityAsync()));
         ReceiveAsync<CheckOutages>(async _ =>
@@ -185,7 +185,7 @@ public sealed partial class AlertManager : ManagerActor
         foreach (var (key, value) in particular)
             metadata[key] = value;
         var text = $"{summary} ({raised.OverloadWindows} windows over {overload.ThresholdPercent}% within {overload.Span.TotalMinutes:F0} min)";
-        return new AlertOccurrence(AlertTypes.Threshold, raised.Severity, region, null, text, metadata, raised.WindowEnd, NodeId: nodeId);
+        return new AlertOccurrence(AlertType.Threshold, raised.Severity, region, null, text, metadata, raised.WindowEnd, NodeId: nodeId);
     }
 
     private async Task<RecordHandled> ApplyAnomalyAsync(Anomaly anomaly)
@@ -209,7 +209,7 @@ public sealed partial class AlertManager : ManagerActor
         // A drop during a storm is part of the region's incident, which was notified once for all of them.
         var incident = anomaly.Kind == AnomalyKind.Drop ? await tx.OpenIncidentAsync(anomaly.Region) : null;
         var created = await OpenAsync(tx,
-            new AlertOccurrence(AlertTypes.Anomaly, anomaly.Severity, anomaly.Region, anomaly.MeterId, text, metadata, timestamp, incident));
+            new AlertOccurrence(AlertType.Anomaly, anomaly.Severity, anomaly.Region, anomaly.MeterId, text, metadata, timestamp, incident));
         await CommitAsync(tx);
         await AfterCommitAsync(anomaly.Region);
         return new RecordHandled(created ? "alert-created" : "alert-updated");
@@ -224,7 +224,7 @@ public sealed partial class AlertManager : ManagerActor
         return inserted;
     }
 
-    private async Task<object> TransitionAsync(Guid alertId, string by, string? note, string target)
+    private async Task<object> TransitionAsync(Guid alertId, string by, string? note, AlertStatus target)
     {
         if (string.IsNullOrWhiteSpace(by))
             return new AlertCommandRejected(alertId, AlertCommandError.InvalidTransition, "the operator (by) is required");
@@ -232,23 +232,23 @@ public sealed partial class AlertManager : ManagerActor
         await using var tx = await BeginAsync();
         // A region's overload state is locked before its alert, in the order ApplyLoadAsync takes them.
         // A transformer's or feeder's overload keeps its state under the node's id.
-        var overload = await tx.FindAsync(alertId) is { Type: AlertTypes.Threshold, MeterId: null } threshold
+        var overload = await tx.FindAsync(alertId) is { Type: AlertType.Threshold, MeterId: null } threshold
             ? (Region: threshold.NodeId ?? threshold.Region, State: await tx.LockRegionAsync(threshold.NodeId ?? threshold.Region))
             : ((string Region, RegionAlertState State)?)null;
         var current = await tx.LockAsync(alertId);
         if (current is null)
             return new AlertCommandRejected(alertId, AlertCommandError.NotFound, $"alert {alertId} does not exist");
 
-        if (!AlertStatuses.CanMove(current.Status, target))
+        if (!current.Status.CanMoveTo(target))
         {
-            var verb = target == AlertStatuses.Acknowledged ? "acknowledge" : "resolve";
+            var verb = target == AlertStatus.Acknowledged ? "acknowledge" : "resolve";
             return new AlertCommandRejected(alertId, AlertCommandError.InvalidTransition,
-                $"cannot {verb} alert {alertId}: it is {current.Status}");
+                $"cannot {verb} alert {alertId}: it is {current.Status.ToWireName()}");
         }
 
         var now = _time.GetUtcNow();
         RegionAlertState? forgotten = null;
-        if (target == AlertStatuses.Resolved && overload is { } region)
+        if (target == AlertStatus.Resolved && overload is { } region)
         {
             if (region.State.OverloadContinues())
                 return await HoldResolveAsync(tx, current, by, note, now);
@@ -256,10 +256,10 @@ public sealed partial class AlertManager : ManagerActor
             await tx.SaveRegionAsync(region.Region, forgotten);
         }
 
-        var updated = target == AlertStatuses.Acknowledged
+        var updated = target == AlertStatus.Acknowledged
             ? await tx.AcknowledgeAsync(alertId, by, now)
             : await tx.ResolveAsync(alertId, by, now);
-        await AuditAsync(tx, updated!, target, by, note);
+        await AuditAsync(tx, updated!, target.ToWireName(), by, note);
         await CommitAsync(tx);
         if (forgotten is not null)
             await MirrorOverloadAsync(updated!.NodeId ?? updated.Region, forgotten.OverloadWindowStarts);
@@ -274,10 +274,10 @@ public sealed partial class AlertManager : ManagerActor
     private async Task<object> HoldResolveAsync(AlertTransaction tx, AlertView current, string by, string? note, DateTimeOffset now)
     {
         var alert = current;
-        if (alert.Status == AlertStatuses.Active)
+        if (alert.Status == AlertStatus.Active)
         {
             alert = (await tx.AcknowledgeAsync(alert.AlertId, by, now))!;
-            await AuditAsync(tx, alert, AlertStatuses.Acknowledged, by, note);
+            await AuditAsync(tx, alert, AlertStatus.Acknowledged.ToWireName(), by, note);
         }
 
         var why = $"Resolve held: {(alert.NodeId is { } node ? $"node {node}" : $"region {alert.Region}")} is still overloaded. The alert stays open; resolve it once the load is back " +
@@ -313,7 +313,7 @@ public sealed partial class AlertManager : ManagerActor
     {
         await tx.CommitAsync();
         foreach (var (alert, action, actor) in _uncommittedEvents)
-            ServicesMetrics.AlertEvent(alert.Type, alert.Severity, action, actor);
+            ServicesMetrics.AlertEvent(alert.Type.ToWireName(), alert.Severity, action, actor);
         _uncommittedEvents.Clear();
     }
 

@@ -79,7 +79,8 @@ internal static class MessageValidation
         Require(!string.IsNullOrWhiteSpace(e.Event), "event", "is required");
         Require(e.Alert is not null, "alert", "is required");
         Require(!string.IsNullOrWhiteSpace(e.Alert!.Region), "alert.region", "is required");
-        Require(!string.IsNullOrWhiteSpace(e.Alert.Type), "alert.type", "is required");
+        Require(Enum.IsDefined(e.Alert.Type), "alert.type", "is not an alert type");
+        Require(Enum.IsDefined(e.Alert.Status), "alert.status", "is not an alert status");
         Require(!string.IsNullOrWhiteSpace(e.Alert.Severity), "alert.severity", "is required");
         return e;
     }

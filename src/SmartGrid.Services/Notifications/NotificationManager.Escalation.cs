@@ -55,7 +55,7 @@ public sealed partial class NotificationManager
         var policy = EscalationPolicy.For(await PoliciesAsync(), alert.Severity, alert.Type, alert.Region);
         var first = policy?.Tiers[0];
         var outcome = await NotifyAsync(e with { TargetUsers = [.. first?.Users ?? []], TargetRoles = [.. first?.Roles ?? []] });
-        if (alert.Status == AlertStatuses.Active)
+        if (alert.Status == AlertStatus.Active)
             await _escalations.StartAsync(AlertEscalation.Start(alert.AlertId, alert.Region, alert.Type, alert.Severity, policy, _time.GetUtcNow()));
         return outcome;
     }

@@ -101,12 +101,12 @@ public sealed partial class NotificationManager : ManagerActor
         ["actor"] = actor,
         ["occurred_at"] = Utc(occurredAt),
         ["alert_id"] = alert.AlertId.ToString(),
-        ["type"] = alert.Type,
+        ["type"] = alert.Type.ToWireName(),
         ["severity"] = alert.Severity,
         ["region"] = alert.Region,
         ["meter_id"] = alert.MeterId,
         ["message"] = alert.Message,
-        ["status"] = alert.Status,
+        ["status"] = alert.Status.ToWireName(),
         ["first_seen_at"] = Utc(alert.FirstSeenAt),
     };
 
@@ -294,7 +294,7 @@ public sealed partial class NotificationManager : ManagerActor
             IReadOnlyList<string> channels = row.Channels;
             if (alert)
             {
-                if (AlertChannelRule.ChannelsFor(AlertChannelRule.Parse(row.AlertRulesJson), e.AlertType ?? "", e.Severity!) is { } chosen)
+                if (AlertChannelRule.ChannelsFor(AlertChannelRule.Parse(row.AlertRulesJson), e.AlertType?.ToWireName() ?? "", e.Severity!) is { } chosen)
                     channels = chosen;
                 else if (!row.Targeted && SeverityExtensions.RankOf(e.Severity) < SeverityExtensions.RankOf(row.MinSeverity))
                     continue;
@@ -314,7 +314,7 @@ public sealed partial class NotificationManager : ManagerActor
         IReadOnlyDictionary<string, object?> Values, string RawJson)
     {
         public Guid? AlertId { get; init; }
-        public string? AlertType { get; init; }
+        public AlertType? AlertType { get; init; }
         /// <summary>notification_log.kind: notified, reminded or escalated.</summary>
         public string Kind { get; init; } = Kinds.Notified;
         public bool RegionRecipients { get; init; } = true;

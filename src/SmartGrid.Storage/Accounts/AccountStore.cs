@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Npgsql;
+using SmartGrid.Domain;
 
 namespace SmartGrid.Storage.Accounts;
 
@@ -184,7 +185,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         Guid id, family, user;
         DateTimeOffset expiresAt;
         bool revoked;
-        string? reason;
+        RevokeReason? reason;
         string? userAgent, ip;
         await using (var select = Db.Command(conn, tx,
             """
@@ -200,16 +201,16 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
             user = reader.GetGuid(2);
             expiresAt = reader.GetFieldValue<DateTimeOffset>(3);
             revoked = reader.GetBoolean(4);
-            reason = reader.IsDBNull(5) ? null : reader.GetString(5);
+            reason = reader.IsDBNull(5) ? null : WireName.Parse<RevokeReason>(reader.GetString(5));
             userAgent = reader.IsDBNull(6) ? null : reader.GetString(6);
             ip = reader.IsDBNull(7) ? null : reader.GetString(7);
         }
 
         if (revoked)
         {
-            if (reason != RevokeReasons.Rotated)
+            if (reason != RevokeReason.Rotated)
                 return new RefreshResult(RefreshOutcome.Revoked, user, family);
-            await RevokeFamilyAsync(conn, tx, family, RevokeReasons.ReuseDetected, now, ct);
+            await RevokeFamilyAsync(conn, tx, family, RevokeReason.ReuseDetected, now, ct);
             await tx.CommitAsync(ct);
             return new RefreshResult(RefreshOutcome.ReuseDetected, user, family);
         }
@@ -217,7 +218,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
             return new RefreshResult(RefreshOutcome.Expired, user, family);
 
         await using (var rotate = Db.Batch(conn, tx,
-            ("UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1", [id, now, RevokeReasons.Rotated]),
+            ("UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1", [id, now, RevokeReason.Rotated.ToWireName()]),
             ("""
              INSERT INTO sessions (id, family_id, user_id, refresh_token_hash, created_at, expires_at, rotated_from, user_agent, ip_address)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -228,7 +229,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Revokes every live refresh token of a session family (logout).</summary>
-    public async Task RevokeFamilyAsync(Guid familyId, string reason, DateTimeOffset now, CancellationToken ct)
+    public async Task RevokeFamilyAsync(Guid familyId, RevokeReason reason, DateTimeOffset now, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await RevokeFamilyAsync(conn, null, familyId, reason, now, ct);
@@ -243,7 +244,7 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var cmd = Db.Command(conn, null,
             "SELECT family_id, max(revoked_at) FROM sessions WHERE revoked_at > $1 AND revoked_reason <> $2 GROUP BY family_id ORDER BY 2",
-            since, RevokeReasons.Rotated);
+            since, RevokeReason.Rotated.ToWireName());
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var sessions = new List<(Guid, DateTimeOffset)>();
         while (await reader.ReadAsync(ct))
@@ -252,11 +253,12 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Revokes every live session of the user (role change, password change, disabled); returns their ids.</summary>
-    public async Task<IReadOnlyList<Guid>> RevokeUserSessionsAsync(Guid userId, string reason, DateTimeOffset now, CancellationToken ct)
+    public async Task<IReadOnlyList<Guid>> RevokeUserSessionsAsync(Guid userId, RevokeReason reason, DateTimeOffset now, CancellationToken ct)
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var cmd = Db.Command(conn, null,
-            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id", userId, now, reason);
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id", userId, now,
+            reason.ToWireName());
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var families = new List<Guid>();
         while (await reader.ReadAsync(ct))
@@ -273,15 +275,15 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var cmd = Db.Command(conn, null,
             "SELECT EXISTS (SELECT 1 FROM sessions WHERE family_id = $1 AND revoked_at IS NOT NULL AND revoked_reason <> $2)", familyId,
-            RevokeReasons.Rotated);
+            RevokeReason.Rotated.ToWireName());
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
-    private static async Task RevokeFamilyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, Guid familyId, string reason,
+    private static async Task RevokeFamilyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, Guid familyId, RevokeReason reason,
         DateTimeOffset now, CancellationToken ct)
     {
         await using var cmd = Db.Command(conn, tx,
-            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL", familyId, now, reason);
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL", familyId, now, reason.ToWireName());
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -306,14 +308,4 @@ public sealed class AccountStore(NpgsqlDataSource dataSource)
     }
 
     private static string? Limit(string? text) => text is { Length: > 512 } ? text[..512] : text;
-}
-
-public static class RevokeReasons
-{
-    public const string Rotated = "rotated";
-    public const string Logout = "logout";
-    public const string ReuseDetected = "reuse_detected";
-    public const string RoleChanged = "role_changed";
-    public const string PasswordChanged = "password_changed";
-    public const string Disabled = "disabled";
 }

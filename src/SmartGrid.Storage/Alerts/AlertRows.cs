@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Npgsql;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
 
 namespace SmartGrid.Storage.Alerts;
 
@@ -24,13 +26,13 @@ public static class AlertRows
         return new AlertView
         {
             AlertId = r.GetGuid(0),
-            Type = r.GetString(1),
+            Type = WireName.Parse<AlertType>(r.GetString(1)),
             Severity = r.GetString(2),
             Region = r.GetString(3),
             MeterId = r.IsDBNull(4) ? null : r.GetString(4),
             Message = r.GetString(5),
             Metadata = metadata.RootElement.Clone(),
-            Status = r.GetString(7),
+            Status = WireName.Parse<AlertStatus>(r.GetString(7)),
             OccurrenceCount = r.GetInt32(8),
             FirstSeenAt = r.GetFieldValue<DateTimeOffset>(9),
             LastSeenAt = r.GetFieldValue<DateTimeOffset>(10),

@@ -1,3 +1,4 @@
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Domain.PowerQuality;
 
 namespace SmartGrid.Storage.Alerts;
@@ -53,12 +54,12 @@ public sealed partial class AlertStore
     }
 
     /// <summary>Open alerts of <paramref name="type"/> about a meter: id, region, meter and when last seen.</summary>
-    public async Task<IReadOnlyList<(Guid AlertId, string Region, string MeterId, DateTimeOffset LastSeenAt)>> OpenMeterAlertsAsync(string type)
+    public async Task<IReadOnlyList<(Guid AlertId, string Region, string MeterId, DateTimeOffset LastSeenAt)>> OpenMeterAlertsAsync(AlertType type)
     {
         var open = new List<(Guid, string, string, DateTimeOffset)>();
         await using var connection = await db.OpenConnectionAsync();
         await using var command = Db.Command(connection, null,
-            "SELECT alert_id, region, meter_id, last_seen_at FROM alerts WHERE type = $1 AND meter_id IS NOT NULL AND status <> 'resolved'", type);
+            "SELECT alert_id, region, meter_id, last_seen_at FROM alerts WHERE type = $1 AND meter_id IS NOT NULL AND status <> 'resolved'", type.ToWireName());
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
             open.Add((reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));

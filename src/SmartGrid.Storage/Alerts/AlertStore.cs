@@ -9,7 +9,7 @@ using SmartGrid.Domain.Alerts;
 namespace SmartGrid.Storage.Alerts;
 
 /// <summary>Filters of an alert list; null means any.</summary>
-public sealed record AlertFilter(IReadOnlyList<string>? Regions, string? Severity, string? Type, IReadOnlyList<string> Statuses,
+public sealed record AlertFilter(IReadOnlyList<string>? Regions, string? Severity, AlertType? Type, IReadOnlyList<AlertStatus> Statuses,
     IReadOnlyList<string>? MeterIds = null);
 
 /// <summary>
@@ -22,7 +22,7 @@ public sealed record AlertEvent(long? EventId, string Action, string Actor, stri
     string? Channel = null, string? Recipient = null);
 
 /// <summary>An alert to open, or to count again on the open alert of its (type, region, meter); attached to an incident when one is given.</summary>
-public sealed record AlertOccurrence(string Type, Severity Severity, string Region, string? MeterId, string Message,
+public sealed record AlertOccurrence(AlertType Type, Severity Severity, string Region, string? MeterId, string Message,
     IReadOnlyDictionary<string, object?> Metadata, DateTimeOffset SeenAt, Guid? IncidentId = null, string? NodeId = null);
 
 /// <summary>
@@ -54,8 +54,8 @@ public sealed partial class AlertStore(NpgsqlDataSource db)
             ORDER BY array_position(ARRAY['critical','high','medium','low'], severity), last_seen_at DESC, alert_id
             LIMIT $6 OFFSET $7
             """,
-            Db.Array(filter.Regions?.ToArray(), NpgsqlDbType.Text), Db.Text(filter.Severity), Db.Text(filter.Type),
-            Db.Array(filter.Statuses.ToArray(), NpgsqlDbType.Text), Db.Array(filter.MeterIds?.ToArray(), NpgsqlDbType.Text));
+            Db.Array(filter.Regions?.ToArray(), NpgsqlDbType.Text), Db.Text(filter.Severity), Db.Text(filter.Type?.ToWireName()),
+            Db.Array(filter.Statuses.Select(s => s.ToWireName()).ToArray(), NpgsqlDbType.Text), Db.Array(filter.MeterIds?.ToArray(), NpgsqlDbType.Text));
         return await cmd.ReadPageAsync(limit, offset, AlertRows.Read, ct);
     }
 
@@ -187,7 +187,7 @@ public sealed class AlertTransaction(NpgsqlConnection connection, NpgsqlTransact
                 incident_id = COALESCE(alerts.incident_id, EXCLUDED.incident_id),
                 updated_at = now()
             RETURNING {AlertRows.Columns}, (xmax = 0) AS inserted
-            """, Guid.NewGuid(), occurrence.Type, occurrence.Severity.ToWireName(), occurrence.Region, occurrence.MeterId, occurrence.Message,
+            """, Guid.NewGuid(), occurrence.Type.ToWireName(), occurrence.Severity.ToWireName(), occurrence.Region, occurrence.MeterId, occurrence.Message,
             JsonSerializer.Serialize(occurrence.Metadata, WireJson.Options), occurrence.SeenAt,
             occurrence.IncidentId, occurrence.NodeId);
         await using var reader = await command.ExecuteReaderAsync();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
+using SmartGrid.Domain;
 using SmartGrid.Domain.Alerts;
 
 namespace SmartGrid.Storage.Alerts;
@@ -48,7 +49,7 @@ public sealed class EscalationStore(NpgsqlDataSource db)
               """;
         try
         {
-            return await Db.ExecuteAsync(connection, null, sql, policy.PolicyId, policy.Name, policy.Severity, policy.AlertType, policy.Region,
+            return await Db.ExecuteAsync(connection, null, sql, policy.PolicyId, policy.Name, policy.Severity, policy.AlertType?.ToWireName(), policy.Region,
                 TiersJson(policy.Tiers), by) == 1;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -74,7 +75,7 @@ public sealed class EscalationStore(NpgsqlDataSource db)
             INSERT INTO alert_escalations (alert_id, region, alert_type, severity, policy_id, tier, tier_since, reminders, last_notified_at, step)
             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM alerts WHERE alert_id = $1)
             ON CONFLICT (alert_id) DO NOTHING
-            """, escalation.AlertId, escalation.Region, escalation.AlertType, escalation.Severity, escalation.PolicyId, escalation.Tier,
+            """, escalation.AlertId, escalation.Region, escalation.AlertType.ToWireName(), escalation.Severity, escalation.PolicyId, escalation.Tier,
             escalation.TierSince, escalation.Reminders, escalation.LastNotifiedAt, escalation.Step);
     }
 
@@ -92,7 +93,7 @@ public sealed class EscalationStore(NpgsqlDataSource db)
     /// a row with nothing due costs a decision in memory, and a limit here would let old rows with nothing due hide a new
     /// one that is.
     /// </summary>
-    public async Task<IReadOnlyList<(AlertEscalation Escalation, string Status, string Severity)>> RunningAsync()
+    public async Task<IReadOnlyList<(AlertEscalation Escalation, AlertStatus Status, string Severity)>> RunningAsync()
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var command = Db.Command(connection, null, """
@@ -102,12 +103,12 @@ public sealed class EscalationStore(NpgsqlDataSource db)
             WHERE e.stopped_at IS NULL ORDER BY e.last_notified_at
             """);
         await using var reader = await command.ExecuteReaderAsync();
-        var running = new List<(AlertEscalation, string, string)>();
+        var running = new List<(AlertEscalation, AlertStatus, string)>();
         while (await reader.ReadAsync())
         {
-            running.Add((new AlertEscalation(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+            running.Add((new AlertEscalation(reader.GetGuid(0), reader.GetString(1), WireName.Parse<AlertType>(reader.GetString(2)), reader.GetString(3),
                 reader.IsDBNull(4) ? null : reader.GetGuid(4), reader.GetInt32(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetInt32(7),
-                reader.GetFieldValue<DateTimeOffset>(8), reader.GetInt32(9)), reader.GetString(10), reader.GetString(11)));
+                reader.GetFieldValue<DateTimeOffset>(8), reader.GetInt32(9)), WireName.Parse<AlertStatus>(reader.GetString(10)), reader.GetString(11)));
         }
         return running;
     }
@@ -141,7 +142,7 @@ public sealed class EscalationStore(NpgsqlDataSource db)
     }
 
     private static StoredEscalationPolicy Read(NpgsqlDataReader r) => new(
-        new EscalationPolicy(r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
+        new EscalationPolicy(r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : WireName.Parse<AlertType>(r.GetString(3)),
             r.IsDBNull(4) ? null : r.GetString(4), ParseTiers(r.GetString(5))),
         r.GetString(6), r.GetFieldValue<DateTimeOffset>(7), r.GetFieldValue<DateTimeOffset>(8));
 

@@ -1,5 +1,6 @@
 using Npgsql;
-using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain;
+using SmartGrid.Domain.Alerts;
 
 namespace SmartGrid.Storage.Grid;
 
@@ -18,7 +19,7 @@ public sealed record RegionMeter(
 
 /// <summary>One of a meter's anomaly alerts: the span it was seen over, for marks on the meter's charts.</summary>
 public sealed record MeterAnomaly(
-    Guid AlertId, string Severity, string Status, string Message, DateTimeOffset FirstSeenAt, DateTimeOffset LastSeenAt, int Occurrences);
+    Guid AlertId, string Severity, AlertStatus Status, string Message, DateTimeOffset FirstSeenAt, DateTimeOffset LastSeenAt, int Occurrences);
 
 /// <summary>A meter's anomalies within [from, to).</summary>
 public sealed record MeterAnomalyList(string MeterId, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<MeterAnomaly> Items);
@@ -59,7 +60,7 @@ public sealed class RegionMeters(NpgsqlDataSource db, TimeSpan silentAfter, Time
             LEFT JOIN LATERAL (
                 -- The open-alert de-duplication index: (type, region, COALESCE(meter_id, '')) WHERE status <> 'resolved'.
                 SELECT count(*)::int AS open_anomalies, max(last_seen_at) AS newest_at FROM alerts
-                WHERE type = '{AlertTypes.Anomaly}' AND region = $1 AND COALESCE(meter_id, '') = p.meter_id AND status <> 'resolved'
+                WHERE type = '{AlertType.Anomaly.ToWireName()}' AND region = $1 AND COALESCE(meter_id, '') = p.meter_id AND status <> 'resolved'
             ) a ON true
             ORDER BY p.meter_id
             """, region, Db.Text(search), limit, offset, now - Horizon);
@@ -82,13 +83,13 @@ public sealed class RegionMeters(NpgsqlDataSource db, TimeSpan silentAfter, Time
         await using var cmd = Db.Command(connection, null,
             $"""
             SELECT alert_id, severity, status, message, first_seen_at, last_seen_at, occurrence_count FROM alerts
-            WHERE type = '{AlertTypes.Anomaly}' AND region = $1 AND meter_id = $2 AND first_seen_at < $4 AND last_seen_at >= $3
+            WHERE type = '{AlertType.Anomaly.ToWireName()}' AND region = $1 AND meter_id = $2 AND first_seen_at < $4 AND last_seen_at >= $3
             ORDER BY first_seen_at LIMIT $5
             """, region, meterId, from, to, limit);
         var items = new List<MeterAnomaly>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            items.Add(new MeterAnomaly(r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetFieldValue<DateTimeOffset>(4),
+            items.Add(new MeterAnomaly(r.GetGuid(0), r.GetString(1), WireName.Parse<AlertStatus>(r.GetString(2)), r.GetString(3), r.GetFieldValue<DateTimeOffset>(4),
                 r.GetFieldValue<DateTimeOffset>(5), r.GetInt32(6)));
         return items;
     }

@@ -10,20 +10,20 @@ public class AlertEscalationSpecs
     private static readonly EscalationPolicy Any = new(Guid.NewGuid(), "any", null, null, null, [new EscalationTier([], ["OPERATOR"], TimeSpan.FromMinutes(5))]);
     private static readonly EscalationPolicy[] Policies = [Any, Critical];
 
-    private static EscalationStep? Next(AlertEscalation e, int minute, string status = "active", string? severity = null) =>
+    private static EscalationStep? Next(AlertEscalation e, int minute, AlertStatus status = AlertStatus.Active, string? severity = null) =>
         e.Decide(Nine.AddMinutes(minute), status, severity ?? e.Severity, Policies.FirstOrDefault(p => p.PolicyId == e.PolicyId),
             s => EscalationPolicy.For(Policies, s, e.AlertType, e.Region),
             s => s == "critical" ? TimeSpan.FromMinutes(15) : s == "high" ? TimeSpan.FromMinutes(60) : null, maxReminders: 2);
 
     private static AlertEscalation Raised(string severity) =>
-        AlertEscalation.Start(Guid.NewGuid(), "Nashik", "THRESHOLD", severity, EscalationPolicy.For(Policies, severity, "THRESHOLD", "Nashik"), Nine);
+        AlertEscalation.Start(Guid.NewGuid(), "Nashik", AlertType.Threshold, severity, EscalationPolicy.For(Policies, severity, AlertType.Threshold, "Nashik"), Nine);
 
     [Fact]
     public void Should_choose_the_most_specific_policy_that_covers_the_alert()
     {
-        Assert.Same(Critical, EscalationPolicy.For(Policies, "CRITICAL", "OUTAGE", "Pune-West"));
-        Assert.Same(Any, EscalationPolicy.For(Policies, "high", "OUTAGE", "Pune-West"));
-        Assert.Null(EscalationPolicy.For([Critical], "high", "OUTAGE", "Pune-West"));
+        Assert.Same(Critical, EscalationPolicy.For(Policies, "CRITICAL", AlertType.Outage, "Pune-West"));
+        Assert.Same(Any, EscalationPolicy.For(Policies, "high", AlertType.Outage, "Pune-West"));
+        Assert.Null(EscalationPolicy.For([Critical], "high", AlertType.Outage, "Pune-West"));
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public class AlertEscalationSpecs
     public void Should_stop_once_acknowledged_and_de_escalate_when_the_severity_falls()
     {
         var e = Raised("critical");
-        Assert.IsType<EscalationStopped>(Next(e, 30, status: "acknowledged"));
+        Assert.IsType<EscalationStopped>(Next(e, 30, status: AlertStatus.Acknowledged));
 
         e = e.Apply(Assert.IsType<Escalated>(Next(e, 10)), Nine.AddMinutes(10));
         var down = Assert.IsType<DeEscalated>(Next(e, 12, severity: "high"));

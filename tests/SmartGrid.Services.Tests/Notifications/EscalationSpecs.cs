@@ -77,14 +77,14 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
     }
 
     /// <summary>The alert as the AlertManager stores it, and its "created" event as the alerts topic carries it.</summary>
-    private async Task<AlertEventMessage> Raise(string severity, string type = AlertTypes.Threshold, bool perMeter = true)
+    private async Task<AlertEventMessage> Raise(string severity, AlertType type = AlertType.Threshold, bool perMeter = true)
     {
         var alert = new AlertView
         {
             // A meter each: at most one alert of a type is open per region and meter.
             AlertId = Guid.NewGuid(), Type = type, Severity = severity, Region = Region, MeterId = perMeter ? $"MTR-{_nextEventId:D8}" : null,
-            Message = $"{type} {severity} in {Region}",
-            Metadata = JsonDocument.Parse("{}").RootElement, Status = AlertStatuses.Active, OccurrenceCount = 1,
+            Message = $"{type.ToWireName()} {severity} in {Region}",
+            Metadata = JsonDocument.Parse("{}").RootElement, Status = AlertStatus.Active, OccurrenceCount = 1,
             FirstSeenAt = _clock.GetUtcNow(), LastSeenAt = _clock.GetUtcNow(), CreatedAt = _clock.GetUtcNow(),
         };
         await using var command = Db.CreateCommand("""
@@ -92,7 +92,7 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
             VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $7)
             """);
         command.Parameters.AddWithValue(alert.AlertId);
-        command.Parameters.AddWithValue(type);
+        command.Parameters.AddWithValue(type.ToWireName());
         command.Parameters.AddWithValue(severity);
         command.Parameters.AddWithValue(Region);
         command.Parameters.AddWithValue(alert.Message);
@@ -111,7 +111,7 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
         command.Parameters.AddWithValue(_clock.GetUtcNow());
         await command.ExecuteNonQueryAsync();
         return new AlertEventMessage(_nextEventId++, "acknowledged", by.ToString(), _clock.GetUtcNow(),
-            raised.Alert with { Status = AlertStatuses.Acknowledged }, "on it");
+            raised.Alert with { Status = AlertStatus.Acknowledged }, "on it");
     }
 
     private async Task SetSeverity(Guid alertId, string severity)
@@ -283,11 +283,11 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
         await AddUser("op@grid.test", "OPERATOR", [Region], minSeverity: "low");
         var manager = Start(Settings(digestBelow: "high") with { DigestInterval = TimeSpan.FromHours(1) });
 
-        var low = await Raise("low", AlertTypes.Anomaly);
+        var low = await Raise("low", AlertType.Anomaly);
         Assert.Equal("sent:0,failed:0,digest:1", (await Deliver(manager, "alerts", low)).Outcome);
         _clock.Advance(TimeSpan.FromMinutes(20));
-        await Deliver(manager, "alerts", await Raise("medium", AlertTypes.Outage));
-        await Deliver(manager, "alerts", await Raise("medium", AlertTypes.Anomaly));
+        await Deliver(manager, "alerts", await Raise("medium", AlertType.Outage));
+        await Deliver(manager, "alerts", await Raise("medium", AlertType.Anomaly));
         Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("critical"))).Outcome);
         Assert.Equal(0, (await Check(manager)).Digests);
         await Eventually(() => Task.FromResult(_smtp.Messages.Count == 1), 10, "the critical email");
@@ -311,12 +311,12 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
         await AddUser("op@grid.test", "OPERATOR", [Region], minSeverity: "low");
         var manager = Start(Settings(digestBelow: "high") with { MeterDigestBelow = "critical" });
 
-        Assert.Equal("sent:0,failed:0,digest:1", (await Deliver(manager, "alerts", await Raise("high", AlertTypes.Outage))).Outcome);
-        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("high", AlertTypes.Threshold, perMeter: false))).Outcome);
-        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("critical", AlertTypes.Anomaly))).Outcome);
+        Assert.Equal("sent:0,failed:0,digest:1", (await Deliver(manager, "alerts", await Raise("high", AlertType.Outage))).Outcome);
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("high", AlertType.Threshold, perMeter: false))).Outcome);
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("critical", AlertType.Anomaly))).Outcome);
         // Off (empty), a meter's alert follows DigestBelow like the others.
         var plain = Start(Settings(digestBelow: "high") with { MeterDigestBelow = "" });
-        Assert.Equal("sent:1,failed:0", (await Deliver(plain, "alerts", await Raise("high", AlertTypes.Outage))).Outcome);
+        Assert.Equal("sent:1,failed:0", (await Deliver(plain, "alerts", await Raise("high", AlertType.Outage))).Outcome);
         await Eventually(() => Task.FromResult(_smtp.Messages.Count == 3), 10, "three emails at once");
     }
 
@@ -331,12 +331,12 @@ public sealed class EscalationSpecs(ServicesFixture fixture, ITestOutputHelper o
             """);
         var manager = Start(Settings());
 
-        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("high", AlertTypes.Outage))).Outcome);
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("high", AlertType.Outage))).Outcome);
         Assert.Single(receiver.Requests);
-        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("low", AlertTypes.Anomaly))).Outcome);
+        Assert.Equal("sent:1,failed:0", (await Deliver(manager, "alerts", await Raise("low", AlertType.Anomaly))).Outcome);
         Assert.Equal("no-recipients", (await Deliver(manager, "alerts", await Raise("critical"))).Outcome);
-        Assert.Equal("no-recipients", (await Deliver(manager, "alerts", await Raise("medium", AlertTypes.Anomaly))).Outcome);
-        Assert.Equal("sent:2,failed:0", (await Deliver(manager, "alerts", await Raise("critical", AlertTypes.Anomaly))).Outcome);
+        Assert.Equal("no-recipients", (await Deliver(manager, "alerts", await Raise("medium", AlertType.Anomaly))).Outcome);
+        Assert.Equal("sent:2,failed:0", (await Deliver(manager, "alerts", await Raise("critical", AlertType.Anomaly))).Outcome);
         Assert.Equal(2, receiver.Requests.Count);
         await Eventually(() => Task.FromResult(_smtp.Messages.Count == 2), 10, "two emails");
         Assert.Equal(["[LOW] ANOMALY alert in Pune-West", "[CRITICAL] ANOMALY alert in Pune-West"], Mails().Select(m => m.Subject));

@@ -9,6 +9,7 @@ using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
 using SmartGrid.Contracts.Notifications;
 using SmartGrid.Contracts.Tariffs;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Notifications;
@@ -122,9 +123,9 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
     private AlertEventMessage AlertEvent(string region, string severity = "high", string @event = "created", string? meterId = null) =>
         new(_nextEventId++, @event, "system", T0, new AlertView
         {
-            AlertId = Guid.NewGuid(), Type = AlertTypes.Threshold, Severity = severity, Region = region, MeterId = meterId,
+            AlertId = Guid.NewGuid(), Type = AlertType.Threshold, Severity = severity, Region = region, MeterId = meterId,
             Message = $"Region {region} overloaded: 91.0% of capacity", Metadata = JsonDocument.Parse("{}").RootElement,
-            Status = AlertStatuses.Active, OccurrenceCount = 1, FirstSeenAt = T0, LastSeenAt = T0, CreatedAt = T0,
+            Status = AlertStatus.Active, OccurrenceCount = 1, FirstSeenAt = T0, LastSeenAt = T0, CreatedAt = T0,
         });
 
     private async Task<List<(Guid User, string Channel, string Status, int Attempts, string? Error, string Template)>> LogRows()
@@ -295,13 +296,13 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
         await AddUser("operator@grid.test", "OPERATOR", ["Pune-West"], ["email"]);
         var manager = Start(Settings());
         var incident = AlertEvent("Pune-West", "critical");
-        incident = incident with { Alert = incident.Alert with { Type = AlertTypes.Incident } };
+        incident = incident with { Alert = incident.Alert with { Type = AlertType.Incident } };
 
         Assert.Equal("sent:1,failed:0", (await Deliver(manager, AlertsTopic, incident)).Outcome);
         foreach (var meter in new[] { "MTR-00000001", "MTR-00000002" })
         {
             var attached = AlertEvent("Pune-West", "high", meterId: meter);
-            attached = attached with { Alert = attached.Alert with { Type = AlertTypes.Outage, IncidentId = incident.Alert.AlertId } };
+            attached = attached with { Alert = attached.Alert with { Type = AlertType.Outage, IncidentId = incident.Alert.AlertId } };
             Assert.Equal(RecordHandled.Ignored, await Deliver(manager, AlertsTopic, attached));
         }
 
@@ -317,13 +318,13 @@ public sealed class NotificationManagerSpecs(ServicesFixture fixture, ITestOutpu
 
         var high = AlertEvent("Pune-West", "high");
         Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, high)).Outcome);
-        var ended = AlertEvent("Pune-West", "high", "resolved") with { Alert = high.Alert with { Status = AlertStatuses.Resolved } };
+        var ended = AlertEvent("Pune-West", "high", "resolved") with { Alert = high.Alert with { Status = AlertStatus.Resolved } };
         Assert.Equal("sent:1,failed:0", (await Deliver(manager, AlertsTopic, ended)).Outcome);
         Assert.Single(_smtp.Messages);
         Assert.Equal(2, receiver.Requests.Count);
 
         // Resolved by a person: the others who were told hear that it is handled.
-        var byOperator = AlertEvent("Pune-West", "high", "resolved") with { Actor = "operator", Alert = high.Alert with { Status = AlertStatuses.Resolved } };
+        var byOperator = AlertEvent("Pune-West", "high", "resolved") with { Actor = "operator", Alert = high.Alert with { Status = AlertStatus.Resolved } };
         Assert.Equal("sent:2,failed:0", (await Deliver(manager, AlertsTopic, byOperator)).Outcome);
         // A critical alert's end is told to everyone, whoever ended it.
         var critical = AlertEvent("Pune-West", "critical", "resolved");

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using SmartGrid.Channels;
 using SmartGrid.Contracts;
 using SmartGrid.Contracts.Alerts;
+using SmartGrid.Domain.Alerts;
 using SmartGrid.Services.Alerts;
 using SmartGrid.Services.Common;
 using SmartGrid.Services.Hosting;
@@ -47,8 +48,8 @@ public sealed class NotificationsHostingSpecs(ServicesFixture fixture, ITestOutp
             var manager = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<NotificationManager>();
             var alert = new AlertEventMessage(1, "created", "system", DateTimeOffset.UtcNow, new AlertView
             {
-                AlertId = Guid.NewGuid(), Type = AlertTypes.Anomaly, Severity = "critical", Region = "Pune-West", MeterId = "MTR-00000009",
-                Message = "Consumption spike", Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatuses.Active,
+                AlertId = Guid.NewGuid(), Type = AlertType.Anomaly, Severity = "critical", Region = "Pune-West", MeterId = "MTR-00000009",
+                Message = "Consumption spike", Metadata = System.Text.Json.JsonDocument.Parse("{}").RootElement, Status = AlertStatus.Active,
             });
             var handled = await manager.Ask<RecordHandled>(new ConsumedRecord("alerts", null, WireJson.Serialize(alert)), TimeSpan.FromSeconds(20));
             Assert.Equal("sent:1,failed:0", handled.Outcome);
