@@ -20,6 +20,9 @@ public static class SeverityExtensions
     /// <summary>The seed's wire name: low | medium | high | critical.</summary>
     public static string ToWireName(this Severity severity) => WireName.Of(severity);
 
+    /// <summary>Every level's wire name, lowest first: what a client may name where it picks a severity.</summary>
+    public static readonly string[] WireNames = [.. Enum.GetValues<Severity>().Select(ToWireName)];
+
     /// <summary>The order of a wire name in any case (low 1 … critical 4), 0 for anything else: compare severities as sent.</summary>
     public static int RankOf(string? wireName) => WireName.TryParse(wireName?.ToLowerInvariant(), out Severity severity) ? (int)severity : 0;
 }

@@ -1,3 +1,4 @@
+using SmartGrid.Domain;
 using SmartGrid.Domain.Alerts;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
@@ -15,7 +16,6 @@ internal static class EscalationPolicyEndpoints
 {
     public const int MaxTiers = 5;
     public const int MaxWaitMinutes = 24 * 60;
-    private static readonly string[] Severities = ["low", "medium", "high", "critical"];
     /// <summary>Only people who operate the grid are paged about it: a USER would learn of other customers' meters.</summary>
     private static readonly string[] PagedRoles = [Roles.Operator, Roles.Admin];
 
@@ -79,8 +79,8 @@ internal static class EscalationPolicyEndpoints
             if (name is { Length: 0 } || name?.Any(char.IsControl) == true)
                 body.Error("name", "must be a non-empty name without control characters");
             var severity = body.String("severity", required: false, maxLength: 16)?.ToLowerInvariant();
-            if (severity is not null && !Severities.Contains(severity))
-                body.Error("severity", $"must be one of {string.Join(", ", Severities)} (or absent: any)");
+            if (severity is not null && !SeverityExtensions.WireNames.Contains(severity))
+                body.Error("severity", $"must be one of {string.Join(", ", SeverityExtensions.WireNames)} (or absent: any)");
             var typeName = body.String("type", required: false, maxLength: 16);
             var type = typeName is null ? null : SelectableAlertTypes.Find(typeName);
             if (typeName is not null && type is null)

@@ -15,7 +15,6 @@ namespace SmartGrid.Gateway.Alerts;
 /// </summary>
 internal static class AlertEndpoints
 {
-    private static readonly string[] Severities = ["low", "medium", "high", "critical"];
     private static readonly AlertStatus[] OpenStatuses = [AlertStatus.Active, AlertStatus.Acknowledged];
 
     public static void Map(RouteGroupBuilder api)
@@ -162,8 +161,8 @@ internal static class AlertEndpoints
         IReadOnlyList<AlertStatus> defaultStatuses)
     {
         var severity = query.Raw("severity")?.ToLowerInvariant();
-        if (severity is not null && !Severities.Contains(severity))
-            query.Error("severity", $"must be one of {string.Join(", ", Severities)}");
+        if (severity is not null && !SeverityExtensions.WireNames.Contains(severity))
+            query.Error("severity", $"must be one of {string.Join(", ", SeverityExtensions.WireNames)}");
         var typeName = query.Raw("type");
         var type = typeName is null ? null : SelectableAlertTypes.Find(typeName);
         if (typeName is not null && type is null)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using SmartGrid.Channels;
 using SmartGrid.Contracts.Notifications;
+using SmartGrid.Domain;
 using SmartGrid.Gateway.Alerts;
 using SmartGrid.Gateway.Auth;
 using SmartGrid.Gateway.Http;
@@ -18,7 +19,6 @@ namespace SmartGrid.Gateway.Notifications;
 internal static class NotificationEndpoints
 {
     public static readonly string[] Channels = ["email", "sms", "push", "webhook"];
-    private static readonly string[] Severities = ["low", "medium", "high", "critical"];
     public const int MaxAlertRules = 20;
 
     public static void Map(RouteGroupBuilder api)
@@ -62,8 +62,8 @@ internal static class NotificationEndpoints
             if (channels.Distinct().Count() != channels.Length)
                 body.Error("channels", "must not repeat a channel");
             var severity = body.String("min_severity", required: false, maxLength: 16) ?? NotificationPreferences.Defaults.MinSeverity;
-            if (!Severities.Contains(severity))
-                body.Error("min_severity", $"must be one of {string.Join(", ", Severities)}");
+            if (!SeverityExtensions.WireNames.Contains(severity))
+                body.Error("min_severity", $"must be one of {string.Join(", ", SeverityExtensions.WireNames)}");
             var email = AuthEndpoints.ReadEmail(body, "email", required: false);
             var phone = body.String("phone", required: false, maxLength: 16);
             if (phone is not null && !AuthEndpoints.PhonePattern().IsMatch(phone))
@@ -159,7 +159,7 @@ internal static class NotificationEndpoints
         foreach (var item in items)
         {
             var types = Subset(item, "types", SelectableAlertTypes.Names, s => s.ToUpperInvariant());
-            var severities = Subset(item, "severities", Severities, s => s.ToLowerInvariant());
+            var severities = Subset(item, "severities", SeverityExtensions.WireNames, s => s.ToLowerInvariant());
             if (!item.Has("channels"))
                 item.Error("channels", "is required (an empty list: not notified of these alerts)");
             var channels = Subset(item, "channels", Channels, s => s.ToLowerInvariant());
