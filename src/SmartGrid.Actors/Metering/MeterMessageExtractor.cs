@@ -19,10 +19,16 @@ public sealed class MeterMessageExtractor() : HashCodeMessageExtractor(ShardCoun
     /// <summary>Fixed for the life of the journal with the topic's partition count: 96 with six partitions.</summary>
     public static readonly int ShardCount = TelemetryPartitions.Count * BucketsPerPartition;
 
-    public override string? EntityId(object message) => (message as IMeterMessage)?.MeterId;
+    /// <summary>A shard holds one entity, its bucket (<see cref="MeterBucket"/>), which hosts the shard's meters: the entity id is the shard id.</summary>
+    public override string? EntityId(object message) => message switch
+    {
+        IBucketMessage bucket => bucket.BucketId,
+        IMeterMessage meter => ShardOf(meter.MeterId),
+        _ => null,
+    };
 
     /// <summary>Every path to a shard id comes here: a message's, <see cref="ShardRegion.StartEntity"/>'s (HashCodeMessageExtractor routes both by entity id).</summary>
-    public override string ShardId(string entityId, object? messageHint = null) => ShardOf(entityId);
+    public override string ShardId(string entityId, object? messageHint = null) => entityId;
 
     public static string ShardOf(string meterId)
     {
