@@ -23,7 +23,7 @@ internal sealed class BenchNode : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>The node's meter shard region.</summary>
-    public IActorRef Meters => Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+    public IActorRef Meters => Services.GetRequiredService<ActorRegistry>().Get<MeterBucket>();
 
     /// <summary>Meter actors alive in this node's shards now: the passivated ones cost no memory and are not counted.</summary>
     public async Task<long> ActiveMetersAsync()

@@ -71,7 +71,7 @@ public static class SmartGridNode
         builder.Services.AddStorage(postgres!);
         if (roles.Contains(ClusterRoles.Processor))
             builder.Services.AddJournalCleanup(options.Pipeline.JournalCleanupInterval,
-                [WindowProjection.ProjectionId, RegionalProjection.ProjectionId], [MeterActor.PersistenceIdPrefix, RegionActor.PersistenceIdPrefix]);
+                [WindowProjection.ProjectionId, RegionalProjection.ProjectionId], [MeterBucket.PersistenceIdPrefix, RegionActor.PersistenceIdPrefix]);
         builder.Services.AddKafkaProducer(kafka.BootstrapServers);
         builder.Services.AddGridServices(builder.Configuration);
         builder.Services.AddNotifications(builder.Configuration);

@@ -106,7 +106,6 @@ public static class AkkaConfiguration
                 journalOptions: Journal(postgres, isDefault: false, RegionJournalId),
                 snapshotOptions: Snapshots(postgres, isDefault: false, RegionJournalId))
             .AddHocon(BatchedRecovery, HoconAddMode.Prepend)
-            .AddHocon(Metering.MeterMailbox.Hocon, HoconAddMode.Prepend)
             .WithActors((system, registry) =>
             {
                 system.ActorOf(Props.Create<ClusterListener>(), "cluster-listener");

@@ -32,7 +32,7 @@ public static class PipelineHosting
             var projection = new WindowProjection(registry.Get<RegionActor>(), sp.GetRequiredService<KafkaJson>(),
                 sp.GetRequiredService<AggregateStore>(), TimeSpan.FromSeconds(30));
             return Props.Create(() => new ProjectionRunner(
-                new ProjectionRunner.Settings(WindowProjection.ProjectionId, MeterActor.WindowsTag, 2_000, TimeSpan.FromMilliseconds(100),
+                new ProjectionRunner.Settings(WindowProjection.ProjectionId, MeterBucket.WindowsTag, 2_000, TimeSpan.FromMilliseconds(100),
                     FirstCheckpoint.Get(system).WaitAsync),
                 sp.GetRequiredService<ProjectionOffsets>(), projection.HandleAsync));
         }, new ClusterSingletonOptions { Role = role }, createProxyToo: false);
@@ -58,10 +58,10 @@ public static class PipelineHosting
         {
             var (consumer, gate, log, materializer) = RawReadings(system, pipeline, kafkaBootstrap);
             var sp = DependencyResolver.For(system).Resolver.GetService<IServiceProvider>();
-            var removals = MemberRemovals.Watch(system, role, registry.Get<MeterActor>());
-            MeterWake.Start(registry.Get<MeterActor>(), new JournalRecency(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()), pipeline, removals, log);
-            var partitions = TelemetryPartitions.Watch(system, role, registry.Get<MeterActor>());
-            var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, partitions, registry.Get<MeterActor>(),
+            var removals = MemberRemovals.Watch(system, role, registry.Get<MeterBucket>());
+            MeterWake.Start(registry.Get<MeterBucket>(), new JournalRecency(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()), pipeline, removals, log);
+            var partitions = TelemetryPartitions.Watch(system, role, registry.Get<MeterBucket>());
+            var telemetry = RestartingConsumer.Start(TelemetryConsumer.GroupId, () => TelemetryConsumer.Create(consumer, partitions, registry.Get<MeterBucket>(),
                 new TelemetryConsumer.Settings(pipeline.MaxBatch, pipeline.MaxBatchInterval, 2, TimeSpan.FromSeconds(60), pipeline.CheckpointInterval),
                 CommitterSettings.Default, materializer, gate, () => removals.Current), log, materializer);
             ConsumerDrain.Get(system).Add(telemetry);

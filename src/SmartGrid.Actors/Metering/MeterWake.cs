@@ -40,13 +40,13 @@ public sealed class MeterWake(IActorRef meters, JournalRecency journal, TimeSpan
     {
         try
         {
-            if (await journal.NewestWriteAsync(MeterActor.PersistenceIdPrefix) is not { } moment) return 0;
+            if (await journal.NewestWriteAsync(MeterBucket.PersistenceIdPrefix) is not { } moment) return 0;
             await Task.Delay(settle);
-            var ids = await journal.SilentSinceAsync(MeterActor.PersistenceIdPrefix, moment, horizon);
+            var ids = await journal.SilentSinceAsync(MeterBucket.PersistenceIdPrefix, moment, horizon);
             var answered = 0;
             await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (id, ct) =>
             {
-                var meter = id[MeterActor.PersistenceIdPrefix.Length..];
+                var meter = id[MeterBucket.PersistenceIdPrefix.Length..];
                 try
                 {
                     await meters.Ask<MeterStatus>(new GetMeterStatus(meter), AskTimeout, ct);

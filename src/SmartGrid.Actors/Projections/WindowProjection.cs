@@ -10,7 +10,7 @@ using SmartGrid.Storage;
 namespace SmartGrid.Actors.Projections;
 
 /// <summary>
-/// Takes the meters' published windows and anomalies (tag <see cref="Metering.MeterActor.WindowsTag"/>)
+/// Takes the meters' published windows and anomalies (tag <see cref="Metering.MeterBucket.WindowsTag"/>)
 /// to their three destinations, in an order that makes a replayed batch harmless: the region
 /// actors (which ignore revisions they hold), the Kafka topics aggregates_1m, aggregates_15m and
 /// anomalies (at-least-once, keyed by meter, carrying the revision), and last the aggregate

@@ -19,7 +19,6 @@ namespace SmartGrid.Actors.Serialization;
 public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManifestSerializer(system, Manifests, Json,
     KeyValuePair.Create(ReadingsAcceptedV1, typeof(ReadingsAccepted)),
     KeyValuePair.Create(MeterSnapshotV1, typeof(MeterSnapshot)),
-    KeyValuePair.Create(RecordReadingsV1, typeof(RecordReadings)),
     KeyValuePair.Create(MeterWindowsReceivedV1, typeof(MeterWindowsReceived)),
     KeyValuePair.Create(RegionSnapshotV1, typeof(RegionSnapshot)))
 {
@@ -40,8 +39,6 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManife
     private const string MeterWindowsReceivedV2 = "region.meter-windows-received.v2";
     private const string RegionSnapshotV1 = "region.snapshot.v1";
     private const string RegionSnapshotV2 = "region.snapshot.v2";
-    /// <summary>Before stream runs: read as run 0, the oldest.</summary>
-    private const string RecordReadingsV1 = "meter.record-readings.v1";
 
     /// <summary>Manifest each type is written with. Append only; a replaced manifest moves to the legacy entries above.</summary>
     public static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
@@ -51,11 +48,14 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManife
         [typeof(VoltageEventsObserved)] = "meter.voltage-events-observed.v1",
         [typeof(CustomerInterruptionsObserved)] = "meter.customer-interruptions-observed.v1",
         [typeof(MeterSnapshot)] = MeterSnapshotV2,
-        [typeof(RecordReadings)] = "meter.record-readings.v2",
-        [typeof(ReadingsRecorded)] = "meter.readings-recorded.v2",
-        [typeof(CheckpointMeter)] = "meter.checkpoint.v1",
-        [typeof(MeterCheckpointed)] = "meter.checkpointed.v1",
-        [typeof(MeterCheckpointRefused)] = "meter.checkpoint-refused.v1",
+        // The telemetry stream's messages to a bucket of meters (MeterBucket). They are never persisted, and a node that
+        // hosted a meter per actor spoke another protocol (meter.record-readings.v1/v2, meter.checkpoint.v1, ...): a
+        // cluster moves to buckets all at once, so the former manifests are not read.
+        [typeof(RecordReadings)] = "meter-bucket.record-readings.v1",
+        [typeof(ReadingsRecorded)] = "meter-bucket.readings-recorded.v1",
+        [typeof(CheckpointReadings)] = "meter-bucket.checkpoint.v1",
+        [typeof(ReadingsCheckpointed)] = "meter-bucket.checkpointed.v1",
+        [typeof(CheckpointRefused)] = "meter-bucket.checkpoint-refused.v1",
         [typeof(GetMeterStatus)] = "meter.get-status.v1",
         [typeof(MeterStatus)] = "meter.status.v1",
         [typeof(MeterWindowsReceived)] = MeterWindowsReceivedV2,

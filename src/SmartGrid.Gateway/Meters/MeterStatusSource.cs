@@ -19,7 +19,7 @@ public sealed class ActorMeterStatusSource(IActorRef meters) : IMeterStatusSourc
 }
 
 /// <summary>The node's source: the meter shard region (or proxy) registered with Akka.Hosting.</summary>
-public sealed class ShardRegionMeterStatusSource(IRequiredActor<MeterActor> meters) : IMeterStatusSource
+public sealed class ShardRegionMeterStatusSource(IRequiredActor<MeterBucket> meters) : IMeterStatusSource
 {
     public async Task<MeterStatus> GetStatusAsync(string meterId, TimeSpan timeout, CancellationToken ct)
     {
