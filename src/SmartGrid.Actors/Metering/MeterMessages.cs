@@ -31,7 +31,12 @@ public sealed record MeterReadings(string MeterId, IReadOnlyList<TelemetryReadin
 /// so a meter still holding unpersisted readings of an older run starts over from its journal before taking it, and
 /// groups of an older run are refused.
 /// </param>
-public sealed record RecordReadings(string BucketId, IReadOnlyList<MeterReadings> Meters, long Run = 0) : IBucketMessage;
+public sealed record RecordReadings(string BucketId, IReadOnlyList<MeterReadings> Meters, long Run = 0) : IBucketMessage
+{
+    /// <summary>One meter's readings alone, to its bucket.</summary>
+    public static RecordReadings Of(string meterId, IReadOnlyList<TelemetryReading> readings, long run = 0) =>
+        new(MeterMessageExtractor.ShardOf(meterId), [new MeterReadings(meterId, readings)], run);
+}
 
 /// <summary>
 /// What the bucket made of a group, summed over its meters. <paramref name="Incarnation"/> names the bucket instance
@@ -45,7 +50,11 @@ public sealed record ReadingsRecorded(string BucketId, int Accepted, int Duplica
 /// is in the journal, or <see cref="CheckpointRefused"/> when the incarnation that recorded the readings is no longer
 /// the bucket's (it restarted, moved, or started a meter over for a replay): the caller must then replay.
 /// </summary>
-public sealed record CheckpointReadings(string BucketId, Guid Incarnation) : IBucketMessage;
+public sealed record CheckpointReadings(string BucketId, Guid Incarnation) : IBucketMessage
+{
+    /// <summary>The checkpoint of the bucket that hosts <paramref name="meterId"/>.</summary>
+    public static CheckpointReadings Of(string meterId, Guid incarnation) => new(MeterMessageExtractor.ShardOf(meterId), incarnation);
+}
 
 public sealed record ReadingsCheckpointed(string BucketId, int Meters, int Events);
 
