@@ -25,11 +25,13 @@ internal sealed class BenchNode : IAsyncDisposable
     /// <summary>The node's meter shard region.</summary>
     public IActorRef Meters => Services.GetRequiredService<ActorRegistry>().Get<MeterBucket>();
 
-    /// <summary>Meter actors alive in this node's shards now: the passivated ones cost no memory and are not counted.</summary>
+    /// <summary>Meters in memory in this node's buckets now: the passivated ones cost no memory and are not counted.</summary>
     public async Task<long> ActiveMetersAsync()
     {
         var state = await Meters.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(60));
-        return state.Shards.Sum(s => (long)s.EntityIds.Count);
+        var buckets = await Task.WhenAll(state.Shards.SelectMany(s => s.EntityIds)
+            .Select(bucket => Meters.Ask<BucketStatus>(new GetBucketStatus(bucket), TimeSpan.FromSeconds(60))));
+        return buckets.Sum(b => (long)b.ActiveMeters);
     }
 
     /// <summary>

@@ -118,9 +118,6 @@ public sealed class MeterBucket : UntypedActor
     public static Props Props(string bucketId, MeterPolicy policy, TimeSpan idleClose, int snapshotEvery, TimeSpan passivateAfter) =>
         Akka.Actor.Props.Create(() => new MeterBucket(bucketId, policy, idleClose, snapshotEvery, passivateAfter));
 
-    /// <summary>Meters this bucket holds in memory.</summary>
-    public int Active => _meters.Count;
-
     protected override void OnReceive(object message)
     {
         switch (message)
@@ -138,6 +135,10 @@ public sealed class MeterBucket : UntypedActor
                 if (_meters.TryGetValue(MeterIdOf(failed.Metadata.PersistenceId), out var unsaved)) unsaved.SnapshotPending = false;
                 return;
             case DeleteSnapshotsSuccess: return;
+            case GetBucketStatus query:
+                // Answered at once, even while meters load: it reads only what is in memory.
+                Sender.Tell(new BucketStatus(_bucketId, _meters.Count, query.MeterId is { } id && _meters.ContainsKey(id)));
+                return;
             case DeleteSnapshotsFailure failed:
                 _log.Warning("deleting old snapshots failed: {0}", failed.Cause.Message);
                 return;

@@ -62,6 +62,14 @@ public sealed record CheckpointRefused(string BucketId, Guid Expected, Guid Actu
 
 public sealed record GetMeterStatus(string MeterId) : IMeterMessage;
 
+/// <summary>How many meters the bucket holds in memory, and whether <paramref name="MeterId"/> is one of them.</summary>
+public sealed record GetBucketStatus(string BucketId, string? MeterId = null) : IBucketMessage
+{
+    public static GetBucketStatus Of(string meterId) => new(MeterMessageExtractor.ShardOf(meterId), meterId);
+}
+
+public sealed record BucketStatus(string BucketId, int ActiveMeters, bool MeterActive);
+
 public sealed record MeterStatus(
     string MeterId, string Region, DateTimeOffset? LastReadingAt, long AcceptedTotal, long DuplicatesTotal, long TooLateTotal,
     IReadOnlyList<MeterWindowStatus> OpenWindows, double?[] BaselineKwByHour);

@@ -56,6 +56,8 @@ public sealed class SmartGridSerializer(ExtendedActorSystem system) : JsonManife
         [typeof(CheckpointReadings)] = "meter-bucket.checkpoint.v1",
         [typeof(ReadingsCheckpointed)] = "meter-bucket.checkpointed.v1",
         [typeof(CheckpointRefused)] = "meter-bucket.checkpoint-refused.v1",
+        [typeof(GetBucketStatus)] = "meter-bucket.get-status.v1",
+        [typeof(BucketStatus)] = "meter-bucket.status.v1",
         [typeof(GetMeterStatus)] = "meter.get-status.v1",
         [typeof(MeterStatus)] = "meter.status.v1",
         [typeof(MeterWindowsReceived)] = MeterWindowsReceivedV2,

@@ -49,9 +49,9 @@ public sealed class JournalCleanupSpecs : IAsyncLifetime
         Assert.Equal(before, await StatusJsonAsync(meter));
 
         // The recovered meter still knows what it has seen, and numbers its next event after its last.
-        var again = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddMinutes(3))]), Timeout);
+        var again = await Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddMinutes(3))]), Timeout);
         Assert.Equal((1, 1), (again.Accepted, again.Duplicates));
-        await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, again.Incarnation), Timeout);
+        await Meters.Ask<ReadingsCheckpointed>(CheckpointReadings.Of(meter, again.Incarnation), Timeout);
         Assert.Equal(last + 1, await _node.MeterScalarAsync($"SELECT min(sequence_number) FROM journal WHERE persistence_id = @p AND sequence_number > {last}", meter));
     }
 
@@ -64,7 +64,7 @@ public sealed class JournalCleanupSpecs : IAsyncLifetime
         Assert.True(orderings.Count >= 3, $"{orderings.Count} events");
         var dataSource = _node.App.Services.GetRequiredService<NpgsqlDataSource>();
         var withLaggingReader = new JournalCleanup(dataSource,
-            [WindowProjection.ProjectionId, RegionalProjection.ProjectionId, "lagging-reader"], [MeterActor.PersistenceIdPrefix]);
+            [WindowProjection.ProjectionId, RegionalProjection.ProjectionId, "lagging-reader"], [MeterBucket.PersistenceIdPrefix]);
 
         // A reader that has stored no offset has read nothing.
         Assert.Equal(0, (await withLaggingReader.RunOnceAsync()).EventsDeleted);
@@ -123,9 +123,9 @@ public sealed class JournalCleanupSpecs : IAsyncLifetime
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
         foreach (var (from, to) in new[] { (0, 6), (6, 18) })
         {
-            var recorded = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter,
+            var recorded = await Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter,
                 [.. Enumerable.Range(from, to - from).Select(i => PipelineNode.Reading(meter, t0.AddSeconds(10 * i)))]), Timeout);
-            await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
+            await Meters.Ask<ReadingsCheckpointed>(CheckpointReadings.Of(meter, recorded.Incarnation), Timeout);
         }
         Assert.True(await _node.WaitUntilPassivatedAsync(meter, Patience), "the idle meter did not passivate");
         Assert.Equal(await _node.MeterScalarAsync("SELECT max(sequence_number) FROM journal WHERE persistence_id = @p", meter),
@@ -152,7 +152,7 @@ public sealed class JournalCleanupSpecs : IAsyncLifetime
         await using var connection = new NpgsqlConnection(_node.Database.ConnectionString);
         await connection.OpenAsync();
         await using var cmd = new NpgsqlCommand("SELECT ordering FROM journal WHERE persistence_id = @p ORDER BY ordering", connection);
-        cmd.Parameters.AddWithValue("p", MeterActor.PersistenceIdPrefix + meter);
+        cmd.Parameters.AddWithValue("p", MeterBucket.PersistenceIdPrefix + meter);
         var orderings = new List<long>();
         await using var reader = await cmd.ExecuteReaderAsync();
         while (await reader.ReadAsync()) orderings.Add(reader.GetInt64(0));
@@ -187,6 +187,6 @@ public sealed class JournalCleanupSettingsSpecs
     {
         await using var dataSource = NpgsqlDataSource.Create("Host=127.0.0.1");
         Assert.Throws<ArgumentException>(() => new JournalCleanup(dataSource, [WindowProjection.ProjectionId], ["meter_"]));
-        Assert.Throws<ArgumentException>(() => new JournalCleanup(dataSource, [], [MeterActor.PersistenceIdPrefix]));
+        Assert.Throws<ArgumentException>(() => new JournalCleanup(dataSource, [], [MeterBucket.PersistenceIdPrefix]));
     }
 }

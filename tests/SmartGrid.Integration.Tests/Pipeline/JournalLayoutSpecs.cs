@@ -27,15 +27,15 @@ public sealed class JournalLayoutSpecs : IAsyncLifetime
     public async Task Should_tag_published_windows_in_the_journal_row_and_write_nothing_to_the_tag_table()
     {
         const string meter = "MTR-00000201";
-        var meters = _node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterActor>();
+        var meters = _node.App.Services.GetRequiredService<ActorRegistry>().Get<MeterBucket>();
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
         // The last two readings move the watermark (the second-newest reading) past the first minute plus its lateness: that window is published.
         var recorded = await meters.Ask<ReadingsRecorded>(
-            new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(3)),
+            RecordReadings.Of(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10)), PipelineNode.Reading(meter, t0.AddMinutes(3)),
                 PipelineNode.Reading(meter, t0.AddMinutes(3).AddSeconds(10))]), Timeout);
-        await meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
+        await meters.Ask<ReadingsCheckpointed>(CheckpointReadings.Of(meter, recorded.Incarnation), Timeout);
 
-        Assert.True(await ScalarAsync($"SELECT count(*) FROM journal WHERE persistence_id = @p AND tags LIKE '%{MeterActor.WindowsTag}%'", meter) >= 1);
+        Assert.True(await ScalarAsync($"SELECT count(*) FROM journal WHERE persistence_id = @p AND tags LIKE '%{MeterBucket.WindowsTag}%'", meter) >= 1);
         if (await ScalarAsync("SELECT count(*) FROM pg_class WHERE relname = 'tags' AND @p IS NOT NULL", meter) > 0)
             Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM tags WHERE persistence_id = @p", meter));
     }

@@ -26,8 +26,8 @@ public sealed class MeterPassivationSpecs : IAsyncLifetime
     {
         const string meter = "MTR-00000401";
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
-        var first = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [.. Enumerable.Range(0, 9).Select(i => PipelineNode.Reading(meter, t0.AddSeconds(10 * i)))]), Timeout);
-        await Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, first.Incarnation), Timeout);
+        var first = await Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter, [.. Enumerable.Range(0, 9).Select(i => PipelineNode.Reading(meter, t0.AddSeconds(10 * i)))]), Timeout);
+        await Meters.Ask<ReadingsCheckpointed>(CheckpointReadings.Of(meter, first.Incarnation), Timeout);
 
         // Idle: its open windows close (2 s), then it snapshots and passivates (1 s without messages).
         Assert.True(await LiveAsync(meter));
@@ -49,14 +49,14 @@ public sealed class MeterPassivationSpecs : IAsyncLifetime
     {
         const string meter = "MTR-00000402";
         var t0 = Window.Floor(DateTimeOffset.UtcNow, WindowSize.FifteenMinutes).AddMinutes(-30);
-        var recorded = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0)]), Timeout);
+        var recorded = await Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter, [PipelineNode.Reading(meter, t0)]), Timeout);
 
         // Twice the passivation time and past the idle close: it must still be there.
         await Task.Delay(TimeSpan.FromSeconds(4));
         Assert.True(await LiveAsync(meter));
 
         // Still the same instance: its checkpoint is accepted, with the reading in the journal (the idle close wrote it).
-        Assert.IsType<MeterCheckpointed>(await Meters.Ask<object>(new CheckpointMeter(meter, recorded.Incarnation), Timeout));
+        Assert.IsType<ReadingsCheckpointed>(await Meters.Ask<object>(CheckpointReadings.Of(meter, recorded.Incarnation), Timeout));
         Assert.True(await ScalarAsync("SELECT count(*) FROM journal WHERE persistence_id = @p", meter) >= 1);
         Assert.Equal(1, (await Meters.Ask<MeterStatus>(new GetMeterStatus(meter), Timeout)).AcceptedTotal);
 
@@ -73,7 +73,7 @@ public sealed class MeterPassivationSpecs : IAsyncLifetime
             ReadingsRecorded? reply = null;
             try
             {
-                reply = await Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0.AddSeconds(80)), PipelineNode.Reading(meter, t0.AddSeconds(90))]), TimeSpan.FromSeconds(3));
+                reply = await Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter, [PipelineNode.Reading(meter, t0.AddSeconds(80)), PipelineNode.Reading(meter, t0.AddSeconds(90))]), TimeSpan.FromSeconds(3));
             }
             catch (AskTimeoutException) when (DateTime.UtcNow < until) { }
             if (reply is not null)

@@ -38,8 +38,8 @@ public sealed class MeterStatusRouteSpecs
         Assert.Equal(HttpStatusCode.Created, (await http.PostAsJsonAsync("/api/v1/admin/meters", new { meter_id = meter, region = "Nashik" })).StatusCode);
         var at = new DateTimeOffset(2026, 12, 6, 9, 0, 0, TimeSpan.Zero);
         TelemetryReading[] readings = [PipelineNode.Reading(meter, at), PipelineNode.Reading(meter, at.AddSeconds(10)), PipelineNode.Reading(meter, at.AddSeconds(20))];
-        var recorded = await node.Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [.. readings, readings[0]]), TimeSpan.FromSeconds(30));
-        await node.Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), TimeSpan.FromSeconds(30));
+        var recorded = await node.Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter, [.. readings, readings[0]]), TimeSpan.FromSeconds(30));
+        await node.Meters.Ask<ReadingsCheckpointed>(CheckpointReadings.Of(meter, recorded.Incarnation), TimeSpan.FromSeconds(30));
 
         var status = await http.GetFromJsonAsync<JsonElement>($"/api/v1/meters/{meter}/status");
 

@@ -25,8 +25,8 @@ public sealed class MeterWakeSpecs
         // First life: the readings are in the journal, their window open (idle close an hour away).
         await using (var first = await PipelineNode.StartOnAsync(database, "processor", "--SmartGrid:Pipeline:IdleClose=01:00:00"))
         {
-            var recorded = await first.Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))]), Timeout);
-            await first.Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
+            var recorded = await first.Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter, [PipelineNode.Reading(meter, t0), PipelineNode.Reading(meter, t0.AddSeconds(10))]), Timeout);
+            await first.Meters.Ask<ReadingsCheckpointed>(CheckpointReadings.Of(meter, recorded.Incarnation), Timeout);
             Assert.Equal(0, await first.ScalarAsync(published, meter));
         }
 
@@ -54,19 +54,19 @@ public sealed class MeterWakeSpecs
         foreach (var meter in meters)
             await RecordAsync(node, meter, t0);
         var journal = new JournalRecency(node.App.Services.GetRequiredService<Npgsql.NpgsqlDataSource>());
-        var moment = await journal.NewestWriteAsync(MeterActor.PersistenceIdPrefix);
+        var moment = await journal.NewestWriteAsync(MeterBucket.PersistenceIdPrefix);
         Assert.NotNull(moment);
 
         // The first meter reports again after the moment, as the restarted stream's backlog would make it: it is alive.
         await RecordAsync(node, meters[0], t0.AddSeconds(20));
 
-        var silent = await journal.SilentSinceAsync(MeterActor.PersistenceIdPrefix, moment.Value, TimeSpan.FromMinutes(5));
-        Assert.Equal(meters[1..].Select(m => MeterActor.PersistenceIdPrefix + m), silent.Order());
+        var silent = await journal.SilentSinceAsync(MeterBucket.PersistenceIdPrefix, moment.Value, TimeSpan.FromMinutes(5));
+        Assert.Equal(meters[1..].Select(m => MeterBucket.PersistenceIdPrefix + m), silent.Order());
     }
 
     private static async Task RecordAsync(PipelineNode node, string meter, DateTimeOffset at)
     {
-        var recorded = await node.Meters.Ask<ReadingsRecorded>(new RecordReadings(meter, [PipelineNode.Reading(meter, at)]), Timeout);
-        await node.Meters.Ask<MeterCheckpointed>(new CheckpointMeter(meter, recorded.Incarnation), Timeout);
+        var recorded = await node.Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter, [PipelineNode.Reading(meter, at)]), Timeout);
+        await node.Meters.Ask<ReadingsCheckpointed>(CheckpointReadings.Of(meter, recorded.Incarnation), Timeout);
     }
 }

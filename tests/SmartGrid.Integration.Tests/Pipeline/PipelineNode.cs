@@ -47,10 +47,10 @@ public sealed class PipelineNode : IAsyncDisposable
     }
 
     /// <summary>The meter shard region (or proxy) of this node.</summary>
-    public IActorRef Meters => App.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<SmartGrid.Actors.Metering.MeterActor>();
+    public IActorRef Meters => App.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<SmartGrid.Actors.Metering.MeterBucket>();
 
     /// <summary>One number from this node's database about a meter's journal: <c>@p</c> in <paramref name="sql"/> is its persistence id.</summary>
-    public Task<long> MeterScalarAsync(string sql, string meter) => ScalarAsync(sql, SmartGrid.Actors.Metering.MeterActor.PersistenceIdPrefix + meter);
+    public Task<long> MeterScalarAsync(string sql, string meter) => ScalarAsync(sql, SmartGrid.Actors.Metering.MeterBucket.PersistenceIdPrefix + meter);
 
     /// <summary>One number from this node's database; <c>@p</c> in <paramref name="sql"/> is <paramref name="p"/>.</summary>
     public async Task<long> ScalarAsync(string sql, string p)
@@ -62,11 +62,13 @@ public sealed class PipelineNode : IAsyncDisposable
         return Convert.ToInt64(await cmd.ExecuteScalarAsync());
     }
 
-    /// <summary>Whether the meter has a live instance in its shard (asking the region does not start one).</summary>
+    /// <summary>Whether the meter is in its bucket's memory (asking the region does not start a bucket; asking a bucket loads no meter).</summary>
     public async Task<bool> IsLiveAsync(string meter)
     {
         var state = await Meters.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(30));
-        return state.Shards.Any(shard => shard.EntityIds.Contains(meter));
+        var bucket = SmartGrid.Actors.Metering.MeterMessageExtractor.ShardOf(meter);
+        if (!state.Shards.Any(shard => shard.EntityIds.Contains(bucket))) return false;
+        return (await Meters.Ask<SmartGrid.Actors.Metering.BucketStatus>(SmartGrid.Actors.Metering.GetBucketStatus.Of(meter), TimeSpan.FromSeconds(30))).MeterActive;
     }
 
     /// <summary>Waits (up to <paramref name="timeout"/>) until the idle meter has left memory.</summary>

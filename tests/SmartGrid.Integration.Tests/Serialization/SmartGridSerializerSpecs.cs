@@ -352,13 +352,16 @@ public sealed class SmartGridSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_round_trip_meter_commands_and_replies()
     {
-        var record = new RecordReadings("MTR-00000042", [Reading(0, 2.5), Reading(10, 2.6)]);
-        Assert.Equal(record.Readings, RoundTrip(record).Readings);
+        var record = new RecordReadings("17", [new MeterReadings("MTR-00000042", [Reading(0, 2.5), Reading(10, 2.6)]), new MeterReadings("MTR-00000043", [Reading(0, 1.5)])], Run: 7);
+        var recordBack = RoundTrip(record);
+        Assert.Equal((record.BucketId, record.Run), (recordBack.BucketId, recordBack.Run));
+        Assert.Equal(record.Meters.Select(m => (m.MeterId, m.Readings.Count)), recordBack.Meters.Select(m => (m.MeterId, m.Readings.Count)));
+        Assert.Equal(record.Meters[0].Readings, recordBack.Meters[0].Readings);
         var incarnation = Guid.NewGuid();
-        Assert.Equal(new ReadingsRecorded("MTR-00000042", 2, 1, 0, incarnation), RoundTrip(new ReadingsRecorded("MTR-00000042", 2, 1, 0, incarnation)));
-        Assert.Equal(new CheckpointMeter("MTR-00000042", incarnation), RoundTrip(new CheckpointMeter("MTR-00000042", incarnation)));
-        Assert.Equal(new MeterCheckpointed("MTR-00000042", 3), RoundTrip(new MeterCheckpointed("MTR-00000042", 3)));
-        var refused = new MeterCheckpointRefused("MTR-00000042", incarnation, Guid.NewGuid());
+        Assert.Equal(new ReadingsRecorded("17", 2, 1, 0, incarnation), RoundTrip(new ReadingsRecorded("17", 2, 1, 0, incarnation)));
+        Assert.Equal(new CheckpointReadings("17", incarnation), RoundTrip(new CheckpointReadings("17", incarnation)));
+        Assert.Equal(new ReadingsCheckpointed("17", 2, 3), RoundTrip(new ReadingsCheckpointed("17", 2, 3)));
+        var refused = new CheckpointRefused("17", incarnation, Guid.NewGuid());
         Assert.Equal(refused, RoundTrip(refused));
         Assert.Equal(new GetMeterStatus("MTR-00000042"), RoundTrip(new GetMeterStatus("MTR-00000042")));
         var status = new MeterStatus("MTR-00000042", "Nashik", T0, 10, 1, 0,
