@@ -57,6 +57,8 @@ public sealed class MeterBucket : UntypedActor
     private readonly int _snapshotEvery;
     private readonly long _passivateAfterMs;
     private readonly Dictionary<string, Meter> _meters = new(StringComparer.Ordinal);
+    /// <summary>The meters with <see cref="Meter.AwaitingCheckpoint"/> set: a checkpoint visits them, not the whole bucket.</summary>
+    private List<Meter> _awaiting = [];
     private readonly IActorRef _journal;
     private readonly IActorRef _snapshots;
     private readonly RecoveryBatching.Reads _reads;
@@ -219,7 +221,11 @@ public sealed class MeterBucket : UntypedActor
             var meter = _meters[share.MeterId];
             meter.Run = command.Run;
             meter.LastCommandAt = now;
-            meter.AwaitingCheckpoint = true;
+            if (!meter.AwaitingCheckpoint)
+            {
+                meter.AwaitingCheckpoint = true;
+                _awaiting.Add(meter);
+            }
             if (Decide(meter, share.Readings, idle: false, now) is not { } r) continue;
             (accepted, duplicates, tooLate) = (accepted + r.Readings.Count, duplicates + r.Duplicates, tooLate + r.TooLate);
             if (r.TooLate > 0)
@@ -253,13 +259,15 @@ public sealed class MeterBucket : UntypedActor
             WaitForWrite(command, sender);
             return;
         }
-        var awaiting = new List<Meter>();
-        foreach (var meter in _meters.Values)
+        var awaiting = new List<Meter>(_awaiting.Count);
+        foreach (var meter in _awaiting)
         {
-            if (!meter.AwaitingCheckpoint) continue;
             meter.AwaitingCheckpoint = false;
-            if (meter.Unpersisted is not null) awaiting.Add(meter);
+            // A meter that started over since it recorded is no longer this bucket's: its readings were dropped.
+            if (meter.Unpersisted is not null && _meters.TryGetValue(meter.State.MeterId, out var current) && ReferenceEquals(current, meter))
+                awaiting.Add(meter);
         }
+        _awaiting = [];
         if (awaiting.Count == 0)
         {
             sender.Tell(new ReadingsCheckpointed(_bucketId, 0, 0));
