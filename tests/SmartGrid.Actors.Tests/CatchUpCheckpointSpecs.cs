@@ -40,7 +40,7 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
         using var run = await RunBehindBacklogAsync(fleet, groupInterval, ct);
 
         // Caught up: a later reading is recorded (its meter holds it) but waits for the interval's checkpoint.
-        var meters = ActorRegistry.Get<MeterActor>();
+        var meters = ActorRegistry.Get<MeterBucket>();
         var later = Readings(fleet, run.At.AddMinutes(1), ticks: 1).Take(1).ToList();
         RawReadings.Produce(run.Broker.BootstrapServers, later);
         await AwaitConditionAsync(async () => (await meters.Ask<MeterStatus>(new GetMeterStatus(later[0].MeterId), Patience, ct)).AcceptedTotal == 3,
@@ -80,7 +80,7 @@ public sealed class CatchUpCheckpointSpecs(ActorDatabase database, ITestOutputHe
         var group = $"catch-up-{Guid.NewGuid():N}";
         var consumer = ConsumerSettings.Create(broker.BootstrapServers, group, Deserializers.Utf8,
             new TelemetryConsumer.ReadingDeserializer(new ReadingValidator(), TimeProvider.System));
-        var (control, pass) = TelemetryConsumer.Create(consumer, PartitionAssignment.All(Topics.RawReadings, 1), ActorRegistry.Get<MeterActor>(),
+        var (control, pass) = TelemetryConsumer.Create(consumer, PartitionAssignment.All(Topics.RawReadings, 1), ActorRegistry.Get<MeterBucket>(),
                 new TelemetryConsumer.Settings(MaxBatch, groupInterval, 2, TimeSpan.FromSeconds(60), CheckpointInterval: TimeSpan.FromHours(1)),
                 CommitterSettings.Default, Sys.Materializer())
             .ToMaterialized(Sink.Ignore<Akka.Done>(), Keep.Both)

@@ -41,11 +41,12 @@ public sealed class TelemetryAskDeadlineSpecs(ActorDatabase database, ITestOutpu
             .Run(Sys.Materializer());
 
         var recorded = await silent.ExpectMsgAsync<RecordReadings>(TimeSpan.FromSeconds(30), cancellationToken: ct);
-        Assert.Equal("MTR-97000001", recorded.MeterId);
+        Assert.Equal((MeterMessageExtractor.ShardOf("MTR-97000001"), "MTR-97000001"), (recorded.BucketId, Assert.Single(recorded.Meters).MeterId));
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => pass.WaitAsync(TimeSpan.FromMinutes(1), ct));
         await control.Shutdown();
 
         var timeout = Assert.IsType<Akka.Actor.AskTimeoutException>(failure.GetBaseException());
         Assert.Contains("MTR-97000001", timeout.Message);
+        Assert.Contains($"bucket {recorded.BucketId}", timeout.Message);
     }
 }

@@ -13,32 +13,30 @@ namespace SmartGrid.Actors.Metering;
 
 /// <summary>
 /// Kafka raw_readings → meters, with back-pressure and exactly-once effect. One sub-stream per
-/// assigned partition groups readings for a short time and sends each meter its share in one
-/// message (bounded parallelism, order kept); the meters apply them in memory. Every checkpoint
-/// interval the sub-stream asks each meter it touched to persist, and only when all have
-/// answered does the last offset before that barrier reach the committer. A crash (or a meter
-/// restarted in between, which refuses the checkpoint) replays the uncommitted tail, and the
-/// meters drop what they already hold.
+/// assigned partition groups readings for a short time and sends each bucket of meters
+/// (<see cref="MeterBucket"/>) its share in one message (bounded parallelism, order kept); the
+/// meters apply them in memory. Every checkpoint interval the sub-stream asks each bucket it
+/// touched to persist, and only when all have answered does the last offset before that barrier
+/// reach the committer. A crash (or a bucket restarted in between, which refuses the checkpoint)
+/// replays the uncommitted tail, and the meters drop what they already hold.
 /// </summary>
 public static class TelemetryConsumer
 {
     public const string GroupId = "stream-processor-group";
 
     /// <param name="AsksInFlight">
-    /// Meters asked at once over all the node's partitions, for each kind of ask (record, checkpoint); see <see cref="DefaultAsksInFlight"/>.
+    /// Buckets asked at once over all the node's partitions, for each kind of ask (record, checkpoint); see <see cref="DefaultAsksInFlight"/>.
     /// </param>
     public sealed record Settings(int MaxBatch, TimeSpan MaxBatchInterval, int GroupsInFlight, TimeSpan AskTimeout, TimeSpan CheckpointInterval,
         int AsksInFlight = DefaultAsksInFlight);
 
     /// <summary>
-    /// Meters asked to record, and meters asked to persist, at once over all the node's partitions. A group asks every
-    /// meter in it, and a checkpoint every meter its partition touched: 50,000 fresh meters in a soak's first tick, any
-    /// number in a larger fleet. A record ask waits for its meter's recovery and a checkpoint ask for its meter's journal
-    /// write; asked all at once, the last ones waited for tens of thousands of recoveries or writes ahead of them, and
-    /// past the ask timeout the stream failed and read everything again. With a few thousand out, an ask waits for at
-    /// most that many, whatever the fleet: as many recoveries as a node runs at once (max-concurrent-recoveries), and
-    /// enough writes to keep the journal's writer busy (batch-size × parallelism = 1,600 rows at a time). The rest of a
-    /// group or checkpoint waits for a place, and with it the partition: back-pressure, not a timeout.
+    /// Buckets asked to record, and buckets asked to persist, at once over all the node's partitions. When an ask went
+    /// to each meter, this bound kept tens of thousands of meter recoveries or writes from queueing behind each other past
+    /// the ask timeout. A bucket now loads a group's missing meters together and writes a checkpoint in one journal call,
+    /// and a partition asks at most its 16 buckets per group, so the bound is only a ceiling on messages out at once
+    /// (groups in flight × buckets × partitions stays far below it); past it a group waits for a place, and with it the
+    /// partition: back-pressure, not a timeout.
     /// </summary>
     public const int DefaultAsksInFlight = 2_000;
 
@@ -47,9 +45,9 @@ public static class TelemetryConsumer
     /// <param name="gate">Holds each group to the meter registry before the meters see it (null: readings are taken as they are).</param>
     /// <param name="abandon">
     /// The next member removal, watched by each partition run from its start (see <see cref="Hosting.MemberRemovals"/>):
-    /// a removal cancels the asks of a run that asked meters not hosted on this node, and the partition is read again from
+    /// a removal cancels the asks of a run that asked buckets not hosted on this node, and the partition is read again from
     /// its commits, and only it, once the dead member's shards have left the coordinator's view, instead of waiting out
-    /// the ask timeout for answers that cannot come. A run that asked only this node's meters goes on.
+    /// the ask timeout for answers that cannot come. A run that asked only this node's buckets goes on.
     /// </param>
     public static Source<Done, IControl> Create(ConsumerSettings<string, TelemetryReading> consumer, PartitionAssignment partitions, IActorRef meters,
         Settings settings, CommitterSettings committer, IMaterializer materializer, RegistryGate? gate = null, Func<MemberRemovals.Removal>? abandon = null)
@@ -65,7 +63,7 @@ public static class TelemetryConsumer
     /// <summary>
     /// A run whose recorded readings are lost reads its partition again from the commits, with a new run, while the
     /// consumer stays in its group: the run was abandoned because a processor left (its meters' answers never come),
-    /// or a meter restarted before its checkpoint (its readings all come from this partition, keyed by meter).
+    /// or a bucket restarted before its checkpoint (its meters' readings all come from this partition, keyed by meter).
     /// Restarting the whole stream instead would rejoin the group, and the rebalance that causes stops every
     /// partition of every member for seconds. Any other failure fails the stream (<see cref="Hosting.RestartingConsumer"/>
     /// restarts it with back-off).
@@ -83,9 +81,9 @@ public static class TelemetryConsumer
                 return m;
             }), asks, settings, committer, materializer, gate);
         }
-        catch (Exception e) when (emitted is not null && (asks.Abandon.IsCancellationRequested || e.GetBaseException() is MeterRestartedException))
+        catch (Exception e) when (emitted is not null && (asks.Abandon.IsCancellationRequested || e.GetBaseException() is BucketRestartedException))
         {
-            // A meter that keeps restarting must not turn the replay into a busy loop: the stream restart's first back-off.
+            // A bucket that keeps restarting must not turn the replay into a busy loop: the stream restart's first back-off.
             if (!asks.Abandon.IsCancellationRequested)
                 await Task.Delay(StreamRestarts.MinBackoff);
             else
@@ -100,10 +98,10 @@ public static class TelemetryConsumer
     private sealed record AskPlaces(SemaphoreSlim Records, SemaphoreSlim Checkpoints);
 
     /// <summary>
-    /// How a partition's sub-stream talks to the meters: its run, how long it waits, and what ends the wait
-    /// early: this pass abandoned (a processor left), or a meter that failed its journal (see <see cref="JournalFailures"/>).
-    /// Each meter asked takes a place among the node's first, and its timeout runs from when it is sent (see <see cref="AskDeadlines"/>);
-    /// the answers of a group's or a checkpoint's meters come to one ref (<see cref="MeterReplies"/>).
+    /// How a partition's sub-stream talks to the buckets: its run, how long it waits, and what ends the wait
+    /// early: this pass abandoned (a processor left), or a bucket that failed its journal (see <see cref="JournalFailures"/>).
+    /// Each bucket asked takes a place among the node's first, and its timeout runs from when it is sent (see <see cref="AskDeadlines"/>);
+    /// the answers of a group's or a checkpoint's buckets come to one ref (<see cref="BucketReplies"/>).
     /// </summary>
     private sealed record Asks(IActorRef Meters, IActorRefProvider Provider, long Run, TimeSpan Timeout, JournalFailures JournalFailures, AskPlaces Places,
         MemberRemovals.RunWatch Removals) : IDisposable
@@ -119,11 +117,11 @@ public static class TelemetryConsumer
         public Task HandedOver => Removals.HandedOver;
 
         /// <summary>Completes once every message is sent, in order, with the answers (in the same order) still to come.</summary>
-        public async Task<Task<object?[]>> SendAsync(SemaphoreSlim places, IReadOnlyList<IMeterMessage> messages)
+        public async Task<Task<object?[]>> SendAsync(SemaphoreSlim places, IReadOnlyList<IBucketMessage> messages)
         {
             foreach (var message in messages)
-                Removals.Asking(MeterMessageExtractor.ShardOf(message.MeterId));
-            var replies = new MeterReplies(Provider, messages, places, Timeout, Abandon);
+                Removals.Asking(message.BucketId);
+            var replies = new BucketReplies(Provider, messages, places, Timeout, Abandon);
             await replies.SendAsync(Meters, _deadlines);
             return replies.Answers;
         }
@@ -185,7 +183,7 @@ public static class TelemetryConsumer
                     FirstCheckpoint.Get(system).Reached();
                     Logging.GetLogger(system, "SmartGrid.Pipeline").Info(
                         "telemetry partition {0}: run {1}'s first group ({2} reading(s), {3} meter(s)) recorded {4:0.000} s and checkpointed {5:0.000} s after the run started",
-                        offset.Partition, asks.Run, merged.Accepted + merged.Duplicates + merged.TooLate, merged.Meters.Count,
+                        offset.Partition, asks.Run, merged.Accepted + merged.Duplicates + merged.TooLate, merged.Meters,
                         firstRecorded.TotalSeconds, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                 }
                 // The end of a takeover's or a restart's backlog, README "Failover" 7 follows.
@@ -252,68 +250,79 @@ public static class TelemetryConsumer
         public bool Ends(long offset) => offset == _backlogLast;
     }
 
-    /// <summary>Groups recorded since the last checkpoint: the meters (and their instances) that hold them, and the offset they reach.</summary>
-    private sealed record Recorded(CommittableOffset Offset, Dictionary<string, Guid> Meters, long Accepted, long Duplicates, long TooLate,
+    /// <summary>
+    /// Groups recorded since the last checkpoint: the buckets (and their incarnations) that hold them, how many meters,
+    /// and the offset they reach. A group a bucket refused (its run was replaced) has the empty incarnation, which no
+    /// checkpoint matches: the run replays.
+    /// </summary>
+    private sealed record Recorded(CommittableOffset Offset, Dictionary<string, Guid> Buckets, int Meters, long Accepted, long Duplicates, long TooLate,
         bool CheckpointAfter = false)
     {
         public static Recorded Merge(IEnumerable<Recorded> groups)
         {
             var list = groups.ToList();
-            var meters = new Dictionary<string, Guid>();
+            var buckets = new Dictionary<string, Guid>();
             foreach (var group in list)
-            foreach (var (meter, incarnation) in group.Meters)
+            foreach (var (bucket, incarnation) in group.Buckets)
             {
-                if (meters.TryGetValue(meter, out var earlier) && earlier != incarnation)
-                    throw new MeterRestartedException(meter);
-                meters[meter] = incarnation;
+                if (buckets.TryGetValue(bucket, out var earlier) && earlier != incarnation)
+                    throw new BucketRestartedException(bucket);
+                buckets[bucket] = incarnation;
             }
-            return new Recorded(list[^1].Offset, meters, list.Sum(g => g.Accepted), list.Sum(g => g.Duplicates), list.Sum(g => g.TooLate));
+            return new Recorded(list[^1].Offset, buckets, list.Sum(g => g.Meters), list.Sum(g => g.Accepted), list.Sum(g => g.Duplicates), list.Sum(g => g.TooLate));
         }
     }
 
-    /// <summary>Sends each meter its share of the group, as places free up; completes once all are sent, with their answers to come.</summary>
+    /// <summary>Sends each bucket its meters' share of the group, as places free up; completes once all are sent, with their answers to come.</summary>
     private static async Task<Task<Recorded>> SendRecordsAsync(List<CommittableMessage<string, TelemetryReading>> group, List<TelemetryReading> readings,
         bool checkpointAfter, Asks asks)
     {
-        // Each meter's readings in offset order, the meters in order of their first reading.
+        // Each meter's readings in offset order, the meters of a bucket in order of their first reading.
         var byMeter = new Dictionary<string, List<TelemetryReading>>();
-        var messages = new List<IMeterMessage>();
+        var byBucket = new Dictionary<string, List<MeterReadings>>();
+        var messages = new List<IBucketMessage>();
         foreach (var reading in readings)
         {
             if (!byMeter.TryGetValue(reading.MeterId, out var share))
             {
                 byMeter.Add(reading.MeterId, share = []);
-                messages.Add(new RecordReadings(reading.MeterId, share, asks.Run));
+                var bucket = MeterMessageExtractor.ShardOf(reading.MeterId);
+                if (!byBucket.TryGetValue(bucket, out var meters))
+                {
+                    byBucket.Add(bucket, meters = []);
+                    messages.Add(new RecordReadings(bucket, meters, asks.Run));
+                }
+                meters.Add(new MeterReadings(reading.MeterId, share));
             }
             share.Add(reading);
         }
         var answers = await asks.SendAsync(asks.Places.Records, messages);
-        return RecordedAsync(group[^1].CommittableOffset, answers, checkpointAfter);
+        return RecordedAsync(group[^1].CommittableOffset, answers, byMeter.Count, checkpointAfter);
     }
 
-    private static async Task<Recorded> RecordedAsync(CommittableOffset offset, Task<object?[]> answers, bool checkpointAfter)
+    private static async Task<Recorded> RecordedAsync(CommittableOffset offset, Task<object?[]> answers, int meters, bool checkpointAfter)
     {
         var replies = await answers;
-        var meters = new Dictionary<string, Guid>(replies.Length);
+        var buckets = new Dictionary<string, Guid>(replies.Length);
         long accepted = 0, duplicates = 0, tooLate = 0;
         foreach (var reply in replies)
         {
             var recorded = (ReadingsRecorded)reply!;
-            meters.Add(recorded.MeterId, recorded.Incarnation);
+            buckets.Add(recorded.BucketId, recorded.Incarnation);
             (accepted, duplicates, tooLate) = (accepted + recorded.Accepted, duplicates + recorded.Duplicates, tooLate + recorded.TooLate);
         }
-        return new Recorded(offset, meters, accepted, duplicates, tooLate, checkpointAfter);
+        return new Recorded(offset, buckets, meters, accepted, duplicates, tooLate, checkpointAfter);
     }
 
     private static async Task<CommittableOffset> CheckpointAsync(Recorded recorded, Asks asks)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var messages = new List<IMeterMessage>(recorded.Meters.Count);
-        foreach (var (meter, incarnation) in recorded.Meters)
-            messages.Add(new CheckpointMeter(meter, incarnation));
+        var messages = new List<IBucketMessage>(recorded.Buckets.Count);
+        foreach (var (bucket, incarnation) in recorded.Buckets)
+            messages.Add(new CheckpointReadings(bucket, incarnation));
         var replies = await await asks.SendAsync(asks.Places.Checkpoints, messages);
         foreach (var reply in replies)
-            if (reply is MeterCheckpointRefused refused) throw new MeterRestartedException(refused.MeterId);
+            if (reply is CheckpointRefused refused) throw new BucketRestartedException(refused.BucketId);
         PipelineMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         // Counted once durable, so a replay after a refused checkpoint counts nothing twice.
         PipelineMetrics.ReadingsAccepted.Add(recorded.Accepted);
@@ -323,11 +332,11 @@ public static class TelemetryConsumer
     }
 
     /// <summary>
-    /// A meter lost readings it had applied but not persisted (it restarted or moved): its
-    /// partition's run ends and the partition is read again from the last commit.
+    /// A bucket lost readings its meters had applied but not persisted (it restarted or moved, or a meter started over
+    /// for a replay): its partition's run ends and the partition is read again from the last commit.
     /// </summary>
-    public sealed class MeterRestartedException(string meterId)
-        : Exception($"meter {meterId} restarted before its checkpoint; replaying from the last committed offsets");
+    public sealed class BucketRestartedException(string bucketId)
+        : Exception($"meter bucket {bucketId} lost readings before its checkpoint; replaying from the last committed offsets");
 
     /// <summary>
     /// Reads a raw_readings value with the same rules as the HTTP ingestion, so a record put on
