@@ -6,15 +6,16 @@ using SmartGrid.Domain.Telemetry;
 namespace SmartGrid.Bench;
 
 /// <summary>
-/// `bench meter-actors`: managed heap per live meter actor, everything around the state included (actor cell,
-/// mailbox, persistence internals, shard maps, timers). A processor node in this process, on a fresh database and an
+/// `bench meter-buckets`: managed heap per meter held in memory, everything around the state included (its entry in
+/// its bucket, the bucket's share, shard maps). A processor node in this process, on a fresh database and an
 /// embedded broker nobody produces to; N meters each get one batch of readings and its checkpoint straight through
-/// the shard region, as the telemetry consumer sends them, so each holds warm state and has written to the journal.
+/// the shard region, a bucket's meters together as the telemetry consumer sends them, so each holds warm state and has
+/// written to the journal.
 /// The heap is measured after full collections before the first meter and after the last, with every meter active
 /// (passivation is pushed past the run). <c>--hold</c> keeps the node up afterwards, for a heap dump of the process
 /// (dotnet-gcdump collect -p PID) that breaks the bytes down by type.
 /// </summary>
-internal static class MeterActorBench
+internal static class MeterBucketBench
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
 
@@ -26,7 +27,7 @@ internal static class MeterActorBench
     {
         using var broker = EmbeddedKafkaBroker.Start(Topics.All);
         await using var database = await BenchDatabase.CreateAsync();
-        Console.WriteLine($"meter actors bench: {meters:N0} meters × {readings} readings, {BenchMachine.CoresAndGc}, pid {Environment.ProcessId}");
+        Console.WriteLine($"meter buckets bench: {meters:N0} meters × {readings} readings, {BenchMachine.CoresAndGc}, pid {Environment.ProcessId}");
         await using var node = await BenchNode.StartAsync(BenchNode.Args(database, broker, ClusterRoles.Processor, FreePort.Next(),
             $"--SmartGrid:Http:ManagementPort={FreePort.Next()}",
             "--SmartGrid:Pipeline:PassivateAfter=01:00:00",
@@ -39,11 +40,15 @@ internal static class MeterActorBench
             .Select(t => BenchReadings.Create(id, m, start + TimeSpan.FromSeconds(10 * t), random)).ToArray()).ToArray();
 
         // One meter first, so the heap baseline holds the shard machinery's one-off costs (region, first shard, journal pools).
-        await RecordAsync(region, ids[0], batches[0]);
+        await RecordAsync(region, [0], ids, batches);
         var before = MeterBench.Heap();
         var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(1, meters - 1), new ParallelOptions { MaxDegreeOfParallelism = 256 },
-            async (m, _) => await RecordAsync(region, ids[m], batches[m]));
+        var byBucket = Enumerable.Range(1, meters - 1).GroupBy(m => MeterMessageExtractor.ShardOf(ids[m]));
+        await Parallel.ForEachAsync(byBucket, new ParallelOptions { MaxDegreeOfParallelism = 32 },
+            async (bucket, _) =>
+            {
+                foreach (var chunk in bucket.Chunk(GroupMeters)) await RecordAsync(region, chunk, ids, batches);
+            });
         var elapsed = clock.Elapsed;
         Array.Clear(batches); // the readings sent are not the meters' cost
         var after = MeterBench.Heap();
@@ -53,7 +58,7 @@ internal static class MeterActorBench
         Console.WriteLine($"{meters:N0} meters recorded and checkpointed in {elapsed.TotalSeconds:0.0} s ({meters / elapsed.TotalSeconds:N0} meters/s); " +
                           $"{active:N0} active; the last holds {status.AcceptedTotal} readings in {status.OpenWindows.Count} open windows");
         Console.WriteLine($"heap: {before / 1048576.0:0.0} MiB before, {after / 1048576.0:0.0} MiB after");
-        Console.WriteLine($"heap bytes per meter actor: {(after - before) / Math.Max(1, active - 1)}");
+        Console.WriteLine($"heap bytes per meter: {(after - before) / Math.Max(1, active - 1)}");
         if (hold > 0)
         {
             Console.WriteLine($"holding {hold} s: dotnet-gcdump collect -p {Environment.ProcessId}");
@@ -62,9 +67,15 @@ internal static class MeterActorBench
         return active == meters && status.AcceptedTotal == readings ? 0 : 1;
     }
 
-    private static async Task RecordAsync(IActorRef region, string meterId, IReadOnlyList<TelemetryReading> batch)
+    /// <summary>Meters of one bucket in one group, about what a telemetry group brings a bucket at a million meters.</summary>
+    private const int GroupMeters = 500;
+
+    /// <summary>Meters of one bucket, recorded in one group and checkpointed.</summary>
+    private static async Task RecordAsync(IActorRef region, int[] meters, string[] ids, IReadOnlyList<TelemetryReading>[] batches)
     {
-        var recorded = await region.Ask<ReadingsRecorded>(new RecordReadings(meterId, batch), AskTimeout);
-        await region.Ask<MeterCheckpointed>(new CheckpointMeter(meterId, recorded.Incarnation), AskTimeout);
+        var bucket = MeterMessageExtractor.ShardOf(ids[meters[0]]);
+        var recorded = await region.Ask<ReadingsRecorded>(
+            new RecordReadings(bucket, meters.Select(m => new MeterReadings(ids[m], batches[m])).ToList()), AskTimeout);
+        await region.Ask<ReadingsCheckpointed>(new CheckpointReadings(bucket, recorded.Incarnation), AskTimeout);
     }
 }
