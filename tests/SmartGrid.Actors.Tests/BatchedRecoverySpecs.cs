@@ -8,9 +8,9 @@ using SmartGrid.Domain.Telemetry;
 namespace SmartGrid.Actors.Tests;
 
 /// <summary>
-/// A fleet of meters recovering at once, as after a restart or when passivated meters wake: the
-/// batched journal and snapshot store answer their reads with a few statements, and every meter
-/// still ends with exactly its own state (snapshot, events after it, or both).
+/// A fleet of meters recovering at once, as after a restart or when passivated meters wake: each bucket
+/// loads a group's meters together, the batched reads answer all buckets with a few statements, and
+/// every meter still ends with exactly its own state (snapshot, events after it, or both).
 /// </summary>
 public sealed class BatchedRecoverySpecs(ActorDatabase database, ITestOutputHelper output) : ActorSpec(database, output)
 {
@@ -19,13 +19,22 @@ public sealed class BatchedRecoverySpecs(ActorDatabase database, ITestOutputHelp
     private static readonly DateTimeOffset Noon = new(2026, 12, 6, 12, 0, 0, TimeSpan.Zero);
     private static readonly MeterPolicy Policy = new();
 
-    /// <summary>Every fourth meter snapshots after each write, one in four every second write (so events follow its snapshot), the rest never.</summary>
-    private static int SnapshotEvery(int meter) => (meter % 4) switch { 0 => 1, 1 => 2, _ => 100 };
+    /// <summary>
+    /// The meters of every fourth bucket snapshot after each write, of one in four every second write (so events follow
+    /// their snapshot), the rest never.
+    /// </summary>
+    private static int SnapshotEvery(string bucket) => (int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture) % 4) switch { 0 => 1, 1 => 2, _ => 100 };
 
     private static string MeterId(int meter) => $"MTR-R{meter:D7}";
 
-    private IActorRef Meter(int meter) =>
-        Sys.ActorOf(MeterActor.Props(MeterId(meter), Policy, TimeSpan.FromHours(1), SnapshotEvery(meter), TimeSpan.FromHours(1)));
+    private static string BucketOf(int meter) => MeterMessageExtractor.ShardOf(MeterId(meter));
+
+    private Dictionary<string, IActorRef> Buckets(IEnumerable<string> buckets) => buckets.ToDictionary(b => b,
+        b => Sys.ActorOf(MeterBucket.Props(b, Policy, TimeSpan.FromHours(1), SnapshotEvery(b), TimeSpan.FromHours(1))));
+
+    /// <summary>One group per bucket, as the telemetry stream sends them: every meter of the bucket with its readings.</summary>
+    private static RecordReadings Group(string bucket, IEnumerable<int> meters, Func<int, TelemetryReading[]> readings) =>
+        new(bucket, meters.Select(m => new MeterReadings(MeterId(m), readings(m))).ToList());
 
     private static TelemetryReading[] Readings(int meter, int checkpoint) =>
         Enumerable.Range(0, 1 + meter % 5).Select(i => new TelemetryReading
@@ -56,22 +65,25 @@ public sealed class BatchedRecoverySpecs(ActorDatabase database, ITestOutputHelp
     {
         var ct = TestContext.Current.CancellationToken;
         var meters = Enumerable.Range(0, Meters).ToArray();
-        var first = meters.Select(Meter).ToArray();
-        await Parallel.ForEachAsync(meters, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (m, _) =>
+        var byBucket = meters.GroupBy(BucketOf).ToDictionary(g => g.Key, g => g.ToArray());
+        var first = Buckets(byBucket.Keys);
+        await Parallel.ForEachAsync(byBucket, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (bucket, _) =>
         {
-            for (var c = 0; c < Checkpoints(m); c++)
+            for (var c = 0; c < 3; c++)
             {
-                var recorded = await first[m].Ask<ReadingsRecorded>(new RecordReadings(MeterId(m), Readings(m, c)), Patience, ct);
-                Assert.IsType<MeterCheckpointed>(await first[m].Ask<object>(new CheckpointMeter(MeterId(m), recorded.Incarnation), Patience, ct));
+                var checkpoint = c;
+                var recorded = await first[bucket.Key].Ask<ReadingsRecorded>(
+                    Group(bucket.Key, bucket.Value.Where(m => checkpoint < Checkpoints(m)), m => Readings(m, checkpoint)), Patience, ct);
+                Assert.IsType<ReadingsCheckpointed>(await first[bucket.Key].Ask<object>(new CheckpointReadings(bucket.Key, recorded.Incarnation), Patience, ct));
             }
         });
         var watcher = CreateTestProbe();
-        foreach (var meter in first)
+        foreach (var bucket in first.Values)
         {
-            watcher.Watch(meter);
-            meter.Tell(PoisonPill.Instance);
+            watcher.Watch(bucket);
+            bucket.Tell(PoisonPill.Instance);
         }
-        for (var i = 0; i < Meters; i++) await watcher.ExpectMsgAsync<Terminated>(Patience, cancellationToken: ct);
+        for (var i = 0; i < first.Count; i++) await watcher.ExpectMsgAsync<Terminated>(Patience, cancellationToken: ct);
         // The snapshots the first instances asked for are written after they stopped: let them land before the tables are locked.
         var snapshots = -1L;
         await AwaitConditionAsync(async () => snapshots == (snapshots = await Database.SnapshotCountAsync()), TimeSpan.FromMinutes(3),
@@ -79,17 +91,20 @@ public sealed class BatchedRecoverySpecs(ActorDatabase database, ITestOutputHelp
         var batching = RecoveryBatching.For(Sys);
         var before = Enum.GetValues<RecoveryBatching.Read>().ToDictionary(r => r, batching.Count);
 
-        // All at once, while the database lags behind (the tables locked): every meter's status is only answered after its recovery.
+        // All at once, while the database lags behind (the tables locked): each bucket's group of every meter it holds,
+        // its newest readings again (duplicates), answered only once the meters are loaded.
         var snapshotsLocked = await Database.LockAsync("snapshot");
         var journalLocked = await Database.LockAsync("journal");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var second = meters.Select(Meter).ToArray();
-        var asked = Task.WhenAll(meters.Select(m => second[m].Ask<MeterStatus>(new GetMeterStatus(MeterId(m)), TimeSpan.FromMinutes(5), ct)));
+        var second = Buckets(byBucket.Keys);
+        var replayed = Task.WhenAll(byBucket.Select(bucket => second[bucket.Key].Ask<ReadingsRecorded>(
+            Group(bucket.Key, bucket.Value, m => Readings(m, Checkpoints(m) - 1)), TimeSpan.FromMinutes(5), ct)));
         await AwaitAskedAsync(RecoveryBatching.Read.Snapshot);
         await snapshotsLocked.DisposeAsync();
         await AwaitAskedAsync(RecoveryBatching.Read.HighestSequenceNr);
         await journalLocked.DisposeAsync();
-        var statuses = await asked;
+        Assert.All(await replayed, r => Assert.Equal((0, r.Duplicates), (r.Accepted, byBucket[r.BucketId].Sum(m => 1 + m % 5))));
+        var statuses = await Task.WhenAll(meters.Select(m => second[BucketOf(m)].Ask<MeterStatus>(new GetMeterStatus(MeterId(m)), Patience, ct)));
         _output.WriteLine($"{Meters} meters recovered in {clock.Elapsed.TotalSeconds:0.00} s");
 
         Assert.All(meters, m => Assert.Equal(
@@ -112,11 +127,13 @@ public sealed class BatchedRecoverySpecs(ActorDatabase database, ITestOutputHelp
         Assert.InRange(reads[RecoveryBatching.Read.Events].Statements, 1, reads[RecoveryBatching.Read.Events].Requests - 1);
 
         // Exactly once across the recovery: what each had is a duplicate, the next readings are new, and the new instance checkpoints them.
-        await Parallel.ForEachAsync(meters, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (m, _) =>
+        await Parallel.ForEachAsync(byBucket, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (bucket, _) =>
         {
-            var again = await second[m].Ask<ReadingsRecorded>(new RecordReadings(MeterId(m), [.. Readings(m, Checkpoints(m) - 1), .. Readings(m, Checkpoints(m))]), Patience, ct);
-            Assert.Equal((1 + m % 5, 1 + m % 5, 0), (again.Accepted, again.Duplicates, again.TooLate));
-            Assert.IsType<MeterCheckpointed>(await second[m].Ask<object>(new CheckpointMeter(MeterId(m), again.Incarnation), Patience, ct));
+            var again = await second[bucket.Key].Ask<ReadingsRecorded>(
+                Group(bucket.Key, bucket.Value, m => [.. Readings(m, Checkpoints(m) - 1), .. Readings(m, Checkpoints(m))]), Patience, ct);
+            var expected = bucket.Value.Sum(m => 1 + m % 5);
+            Assert.Equal((expected, expected, 0), (again.Accepted, again.Duplicates, again.TooLate));
+            Assert.IsType<ReadingsCheckpointed>(await second[bucket.Key].Ask<object>(new CheckpointReadings(bucket.Key, again.Incarnation), Patience, ct));
         });
         return;
 

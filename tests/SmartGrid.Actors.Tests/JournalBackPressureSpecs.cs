@@ -54,7 +54,7 @@ public sealed class JournalBackPressureSpecs(ActorDatabase database, ITestOutput
         var group = $"back-pressure-{Guid.NewGuid():N}";
         var consumer = ConsumerSettings.Create(broker.BootstrapServers, group, Deserializers.Utf8,
             new TelemetryConsumer.ReadingDeserializer(new ReadingValidator(), TimeProvider.System)) with { MaxBufferPerPartition = 2_000 };
-        var meters = ActorRegistry.Get<MeterActor>();
+        var meters = ActorRegistry.Get<MeterBucket>();
         var (control, pass) = TelemetryConsumer.Create(consumer, PartitionAssignment.All(Topics.RawReadings, 2), meters,
                 new TelemetryConsumer.Settings(1_000, TimeSpan.FromMilliseconds(500), 2, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)),
                 CommitterSettings.Default, Sys.Materializer())
@@ -74,7 +74,7 @@ public sealed class JournalBackPressureSpecs(ActorDatabase database, ITestOutput
         var statuses = await Task.WhenAll(Enumerable.Range(0, Meters).Select(m => meters.Ask<MeterStatus>(new GetMeterStatus(MeterId(m)), Patience, ct)));
         Assert.All(statuses, s => Assert.Equal((2L, 0L), (s.AcceptedTotal, s.DuplicatesTotal)));
         var journalled = new List<long>();
-        for (var m = 0; m < Meters; m++) journalled.Add(await Database.JournalRowsAsync(MeterActor.PersistenceIdPrefix + MeterId(m)));
+        for (var m = 0; m < Meters; m++) journalled.Add(await Database.JournalRowsAsync(MeterBucket.PersistenceIdPrefix + MeterId(m)));
         Assert.All(journalled, rows => Assert.InRange(rows, 1, 2));
         _output.WriteLine($"{Meters} fresh meters through a {JournalQueue}-place journal queue: {journalled.Sum()} journal rows");
     }

@@ -14,7 +14,7 @@ public sealed class SnapshotPhaseSpecs
     {
         const int every = 100;
         var firsts = Enumerable.Range(0, 50_000)
-            .Select(m => WindowOwnerActor.FirstSnapshotAfter(MeterActor.PersistenceIdPrefix + $"MTR-{m:D8}", every)).ToList();
+            .Select(m => WindowOwnerActor.FirstSnapshotAfter(MeterBucket.PersistenceIdPrefix + $"MTR-{m:D8}", every)).ToList();
 
         Assert.All(firsts, n => Assert.InRange(n, every / 2 + 1, every));
         var byCount = firsts.GroupBy(n => n).ToDictionary(g => g.Key, g => g.Count());
