@@ -107,6 +107,26 @@ public sealed class MeterBucket : UntypedActor
         _ticks = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(TickInterval, TickInterval, Self, Tick.Instance, Self);
     }
 
+    /// <summary>
+    /// A failure (a journal write, a load) restarts the bucket empty, under a new incarnation: whoever waits for it is told
+    /// now that what it recorded is gone, so the stream replays at once instead of waiting out its ask timeout.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        var refused = new CheckpointRefused(_bucketId, Guid.Empty, Guid.Empty);
+        _writing?.AnswerTo?.Tell(refused);
+        foreach (var (command, sender) in _waiting)
+        {
+            switch (command)
+            {
+                case RecordReadings: sender.Tell(new ReadingsRecorded(_bucketId, 0, 0, 0, Guid.Empty)); break;
+                case CheckpointReadings: sender.Tell(refused); break;
+            }
+        }
+        _waiting.Clear();
+        base.PreRestart(reason, message);
+    }
+
     protected override void PostStop()
     {
         _ticks?.Cancel();
@@ -131,7 +151,7 @@ public sealed class MeterBucket : UntypedActor
             case WriteMessagesFailed failed: WriteFailed(failed.Cause); return;
             case SaveSnapshotSuccess saved: OnSnapshotSaved(saved.Metadata); return;
             case SaveSnapshotFailure failed:
-                _log.Warning("{0}{1}: snapshot failed: {2}", PersistenceIdPrefix, failed.Metadata.PersistenceId, failed.Cause.Message);
+                _log.Warning("{0}: snapshot failed: {1}", failed.Metadata.PersistenceId, failed.Cause.Message);
                 if (_meters.TryGetValue(MeterIdOf(failed.Metadata.PersistenceId), out var unsaved)) unsaved.SnapshotPending = false;
                 return;
             case DeleteSnapshotsSuccess: return;
