@@ -502,7 +502,8 @@ public sealed class MeterBucket : UntypedActor
             ? new MeterState(meterId)
             : MeterState.FromSnapshot((MeterSnapshot)RecoveryBatching.Deserialize(_serialization, snapshot.Payload, snapshot.SerializerId, snapshot.Manifest));
         var from = (snapshot?.SequenceNr ?? 0) + 1;
-        var highest = await _reads.HighestSequenceNrAsync(persistenceId, from);
+        // The reader answers the highest number above its hint, as a journal is asked on replay (from - 1).
+        var highest = await _reads.HighestSequenceNrAsync(persistenceId, from - 1);
         var last = snapshot?.SequenceNr ?? 0;
         if (highest >= from)
         {
