@@ -35,7 +35,11 @@ public sealed class MeterShardAllocationSpecs
         var shards = new HashSet<string>();
         foreach (var meter in Enumerable.Range(0, 20_000).Select(n => $"MTR-{n:D8}"))
         {
-            var shard = new MeterMessageExtractor().ShardId(meter, null);
+            // A meter's status query goes to its bucket, whose entity id is its shard id.
+            var extractor = new MeterMessageExtractor();
+            var bucket = extractor.EntityId(new GetMeterStatus(meter))!;
+            var shard = extractor.ShardId(bucket, null);
+            Assert.Equal(bucket, shard);
             Assert.Equal(MeterPartition.Of(meter, TelemetryPartitions.Count), MeterMessageExtractor.PartitionOf(shard));
             shards.Add(shard);
         }

@@ -131,12 +131,16 @@ public sealed class ConsoleNode : IAsyncLifetime, IDisposable
             EnergyKwh = kw / 360, Region = m.Region,
         })).ToList());
 
-    /// <summary>Readings as given (each meter registered in its reading's region first), in order, through raw_readings.</summary>
+    /// <summary>
+    /// Readings as given (each meter registered in its reading's region first), in order, through raw_readings, partitioned
+    /// by murmur2 as every producer of the topic must, so a meter bucket's meters all come from one partition.
+    /// </summary>
     public async Task ProduceReadingsAsync(IReadOnlyList<TelemetryReading> readings)
     {
         await App.Services.GetRequiredService<MeterRegistry>().EnsureRegisteredAsync(readings.Select(r => (r.MeterId, r.Region!)).Distinct().ToList());
         KafkaNative.EnsureLoaded();
-        using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = KafkaBootstrap, Acks = Acks.All }).Build();
+        using var producer = new ProducerBuilder<string, string>(
+            new ProducerConfig { BootstrapServers = KafkaBootstrap, Acks = Acks.All, Partitioner = Partitioner.Murmur2Random }).Build();
         foreach (var reading in readings)
             producer.Produce(Topics.RawReadings, new Message<string, string> { Key = reading.MeterId, Value = JsonSerializer.Serialize(reading) });
         producer.Flush(TimeSpan.FromSeconds(30));

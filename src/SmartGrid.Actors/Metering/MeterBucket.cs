@@ -68,8 +68,6 @@ public sealed class MeterBucket : UntypedActor
     private ICancelable? _ticks;
 
     private Guid _incarnation = Guid.NewGuid();
-    /// <summary>The newest stream run this instance took readings from.</summary>
-    private long _run;
 
     /// <summary>The journal call in flight, if any: one at a time, so a meter's events are written in order.</summary>
     private Write? _writing;
@@ -180,9 +178,10 @@ public sealed class MeterBucket : UntypedActor
 
     private void Record(RecordReadings command, IActorRef sender)
     {
-        if (command.Run < _run)
+        foreach (var share in command.Meters)
         {
-            // The newer run replays these readings from the last commit; this answer fails the old run's checkpoint.
+            if (!_meters.TryGetValue(share.MeterId, out var meter) || command.Run >= meter.Run) continue;
+            // A newer run replays these readings from the last commit; this answer fails the old run's checkpoint.
             sender.Tell(new ReadingsRecorded(_bucketId, 0, 0, 0, Guid.Empty));
             return;
         }
@@ -213,7 +212,6 @@ public sealed class MeterBucket : UntypedActor
             Load(missing, command, sender);
             return;
         }
-        _run = command.Run;
         int accepted = 0, duplicates = 0, tooLate = 0;
         var now = Environment.TickCount64;
         foreach (var share in command.Meters)
@@ -339,10 +337,10 @@ public sealed class MeterBucket : UntypedActor
             events += unpersisted.Count;
             meter.InWrite = true;
             meter.EventsSinceSnapshot += unpersisted.Count;
-            if (meter.EventsSinceSnapshot >= _snapshotEvery && !meter.SnapshotPending)
+            // Saved even while an earlier save is on its way, as a persistent actor saves: each covers more, the older go.
+            if (meter.EventsSinceSnapshot >= _snapshotEvery)
             {
                 meter.EventsSinceSnapshot = 0;
-                meter.SnapshotPending = true;
                 meter.SnapshotAfterWrite = (meter.State.ToSnapshot(), meter.SequenceNr);
             }
         }
@@ -501,10 +499,10 @@ public sealed class MeterBucket : UntypedActor
         var state = snapshot is null
             ? new MeterState(meterId)
             : MeterState.FromSnapshot((MeterSnapshot)RecoveryBatching.Deserialize(_serialization, snapshot.Payload, snapshot.SerializerId, snapshot.Manifest));
-        var from = (snapshot?.SequenceNr ?? 0) + 1;
-        // The reader answers the highest number above its hint, as a journal is asked on replay (from - 1).
-        var highest = await _reads.HighestSequenceNrAsync(persistenceId, from - 1);
         var last = snapshot?.SequenceNr ?? 0;
+        var from = last + 1;
+        // As a persistent actor asks: the snapshot's sequence number is the hint, the answer the highest above it (0 for none).
+        var highest = await _reads.HighestSequenceNrAsync(persistenceId, last);
         if (highest >= from)
         {
             foreach (var row in await _reads.EventsAsync(new EventRange(persistenceId, from, highest, long.MaxValue)))
@@ -558,6 +556,7 @@ public sealed class MeterBucket : UntypedActor
         /// </summary>
         public bool AwaitingCheckpoint;
         public bool InWrite;
+        /// <summary>A snapshot asked for to let the meter go is on its way.</summary>
         public bool SnapshotPending;
         public bool PassivateOnSnapshot;
         public (MeterSnapshot State, long SequenceNr)? SnapshotAfterWrite;

@@ -63,7 +63,7 @@ public sealed class MeterCheckpointSpecs : IAsyncLifetime
         var lost = await Meters.Ask<ReadingsRecorded>(RecordReadings.Of(meter, [PipelineNode.Reading(meter, t0.AddSeconds(10))]), Timeout);
 
         // The instance dies before its checkpoint (as on a crash or a hand-off).
-        var shard = new MeterMessageExtractor().ShardId(meter, new GetMeterStatus(meter));
+        var shard = MeterMessageExtractor.ShardOf(meter);
         var entity = await _node.App.Services.GetRequiredService<ActorSystem>()
             .ActorSelection($"/system/sharding/{MeterBucket.TypeName}/{shard}/{shard}").ResolveOne(Timeout);
         await entity.GracefulStop(Timeout, PoisonPill.Instance);
