@@ -12,8 +12,8 @@ namespace SmartGrid.Bench;
 /// `bench recovery`: how long a processor node needs after a restart until every meter is back. Feeds N meters × R
 /// readings through Kafka (an embedded broker in this process, which outlives the node) into a node on a fresh
 /// database, waits until every meter reports them all, stops the node, starts a new one on the same journal and
-/// times until every meter has answered <see cref="GetMeterStatus"/> — which a persistent actor does only once it
-/// has recovered — with the AcceptedTotal it was sent.
+/// times until every meter has answered <see cref="GetMeterStatus"/> — which its bucket does only once it has loaded
+/// the meter from its snapshot and events — with the AcceptedTotal it was sent.
 /// </summary>
 internal static class RecoveryBench
 {

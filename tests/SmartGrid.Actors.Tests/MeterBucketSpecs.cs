@@ -39,6 +39,18 @@ public sealed class MeterBucketSpecs(ActorDatabase database, ITestOutputHelper o
     private async Task<ReadingsRecorded> RecordAsync(IActorRef meter, params TelemetryReading[] readings) =>
         await meter.Ask<ReadingsRecorded>(RecordReadings.Of(_meterId, readings), Patience, cancellationToken: TestContext.Current.CancellationToken);
 
+    /// <summary>A group that a given stream run read (<see cref="RecordReadings.Run"/>).</summary>
+    private async Task<ReadingsRecorded> RecordAsync(IActorRef meter, long run, TelemetryReading[] readings) =>
+        await meter.Ask<ReadingsRecorded>(RecordReadings.Of(_meterId, readings, run), Patience, cancellationToken: TestContext.Current.CancellationToken);
+
+    /// <summary>Readings recorded and checkpointed: in the journal.</summary>
+    private async Task<ReadingsRecorded> RecordDurablyAsync(IActorRef meter, params TelemetryReading[] readings)
+    {
+        var recorded = await RecordAsync(meter, readings);
+        Assert.IsType<ReadingsCheckpointed>(await CheckpointAsync(meter, recorded.Incarnation));
+        return recorded;
+    }
+
     private async Task<object> CheckpointAsync(IActorRef meter, Guid incarnation) =>
         await meter.Ask<object>(CheckpointReadings.Of(_meterId, incarnation), Patience, cancellationToken: TestContext.Current.CancellationToken);
 
@@ -248,6 +260,77 @@ public sealed class MeterBucketSpecs(ActorDatabase database, ITestOutputHelper o
         Assert.Equal([2, 2], answers.OfType<ReadingsRecorded>().Select(r => r.Accepted));
         // The second checkpoint covers the group recorded before it, and not the one after it.
         Assert.Equal(2, await Database.JournalRowsAsync(PersistenceId));
+        Assert.Equal(1, Assert.IsType<ReadingsCheckpointed>(await CheckpointAsync(bucket, first.Incarnation)).Events);
+        Assert.Equal(3, await Database.JournalRowsAsync(PersistenceId));
         Assert.Equal(6L, (await StatusAsync(bucket)).AcceptedTotal);
+        // Each meter's rows numbered without a gap: the next instance reads all three.
+        await StopAsync(bucket);
+        Assert.Equal(6L, (await StatusAsync(Meter())).AcceptedTotal);
+    }
+
+    [Fact]
+    public async Task Should_start_a_meter_over_from_its_journal_when_a_newer_run_replays_what_would_be_too_late_behind_its_unpersisted_readings()
+    {
+        var bucket = Meter();
+        var durable = await RecordDurablyAsync(bucket, Every10Seconds(Noon, 3));
+        // Run 1 goes on five minutes later; its pass fails before the checkpoint, so these stay in memory only.
+        var lost = await RecordAsync(bucket, run: 1, Every10Seconds(Noon.AddMinutes(5), 3));
+        Assert.Equal(durable.Incarnation, lost.Incarnation);
+
+        // Run 2 replays from the last commit: the noon minute is final behind 12:05, so in place these would be too late.
+        var replayed = await RecordAsync(bucket, run: 2, Every10Seconds(Noon.AddSeconds(30), 3));
+
+        Assert.Equal((3, 0, 0), (replayed.Accepted, replayed.Duplicates, replayed.TooLate));
+        Assert.NotEqual(durable.Incarnation, replayed.Incarnation);
+        // What run 1 held unpersisted is gone: its checkpoint must fail, so its offsets are never committed.
+        var refused = Assert.IsType<CheckpointRefused>(await CheckpointAsync(bucket, lost.Incarnation));
+        Assert.Equal(replayed.Incarnation, refused.Actual);
+        Assert.IsType<ReadingsCheckpointed>(await CheckpointAsync(bucket, replayed.Incarnation));
+        Assert.Equal(6L, (await StatusAsync(bucket)).AcceptedTotal);
+        Assert.Equal(2, await Database.JournalRowsAsync(PersistenceId));
+        // The dropped readings count as new when run 2 reaches them.
+        var again = await RecordAsync(bucket, run: 2, Every10Seconds(Noon.AddMinutes(5), 3));
+        Assert.Equal((3, 0, 0, replayed.Incarnation), (again.Accepted, again.Duplicates, again.TooLate, again.Incarnation));
+    }
+
+    [Fact]
+    public async Task Should_keep_a_meter_in_place_when_a_newer_run_replays_what_is_not_too_late_behind_its_unpersisted_readings()
+    {
+        var bucket = Meter();
+        var durable = await RecordDurablyAsync(bucket, Every10Seconds(Noon, 3));
+        var pending = Every10Seconds(Noon.AddSeconds(30), 3);
+        await RecordAsync(bucket, run: 1, pending);
+
+        var replayed = await RecordAsync(bucket, run: 2, pending);
+
+        // Same state either way, so no reload: the replay's readings are the duplicates they are.
+        Assert.Equal((0, 3, 0, durable.Incarnation), (replayed.Accepted, replayed.Duplicates, replayed.TooLate, replayed.Incarnation));
+        // The replay's count of duplicates joins the readings' event it repeats: one row.
+        var checkpointed = Assert.IsType<ReadingsCheckpointed>(await CheckpointAsync(bucket, replayed.Incarnation));
+        Assert.Equal(1, checkpointed.Events);
+        var status = await StatusAsync(bucket);
+        Assert.Equal((6L, 3L), (status.AcceptedTotal, status.DuplicatesTotal));
+        Assert.Equal(2, await Database.JournalRowsAsync(PersistenceId));
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_meter_the_group_of_an_older_run_once_a_newer_run_reached_it_and_its_neighbours_not()
+    {
+        var bucket = Meter();
+        var newer = await RecordAsync(bucket, run: 2, Every10Seconds(Noon, 3));
+
+        var older = await RecordAsync(bucket, run: 1, Every10Seconds(Noon.AddSeconds(30), 3));
+
+        // No checkpoint can cover a refused group: the older run's pass fails, and the newer one replays it.
+        Assert.Equal((0, 0, 0, Guid.Empty), (older.Accepted, older.Duplicates, older.TooLate, older.Incarnation));
+        Assert.IsType<CheckpointRefused>(await CheckpointAsync(bucket, older.Incarnation));
+        Assert.Equal(3L, (await StatusAsync(bucket)).AcceptedTotal);
+        Assert.IsType<ReadingsCheckpointed>(await CheckpointAsync(bucket, newer.Incarnation));
+        Assert.Equal(1, await Database.JournalRowsAsync(PersistenceId));
+        // Runs are per meter, as a partition's are: a neighbour the newer run has not reached still takes the older's.
+        var neighbour = Neighbour();
+        var theirs = await bucket.Ask<ReadingsRecorded>(new RecordReadings(BucketId, [new MeterReadings(neighbour, [Reading(neighbour, Noon)])], 1), Patience,
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal((1, newer.Incarnation), (theirs.Accepted, theirs.Incarnation));
     }
 }
