@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using SmartGrid.Actors.Metering;
 using SmartGrid.Contracts.Management;
 
 namespace SmartGrid.Node.Management;
@@ -8,7 +9,8 @@ namespace SmartGrid.Node.Management;
 /// <summary>
 /// The <c>cluster-sharding</c> palette, from Akka's own queries: GetCurrentRegions, GetClusterShardingStats
 /// (every region's shards and entity counts, gathered by the coordinator) and GetShardRegionState (this
-/// node's region). The coordinator's node is found by identifying its singleton on each member.
+/// node's region). The coordinator's node is found by identifying its singleton on each member. For the meter type, whose
+/// entities are buckets of meters (<see cref="MeterBucket"/>), the tables add the meters the buckets hold in memory.
 /// </summary>
 public sealed class ShardingCommands(ActorSystem system)
 {
@@ -36,28 +38,58 @@ public sealed class ShardingCommands(ActorSystem system)
         return CommandOutput.Of(table.Build());
     }
 
-    /// <summary>Per node: shards, entities and whether the type's coordinator runs there; the last row is the total.</summary>
+    /// <summary>
+    /// Per node: shards, entities, whether the type's coordinator runs there, and for meters the meters in memory; the last
+    /// row is the total.
+    /// </summary>
     public async Task<CommandOutput> RegionStatsAsync(string? type)
     {
         var stats = await StatsAsync(type);
         var coordinator = await CoordinatorAsync(type!);
-        var table = new TableBuilder($"{type} regions", "address", "shards", "entities", "failed shards", "coordinator");
+        var meters = await MetersAsync(type!, stats);
+        var table = new TableBuilder($"{type} regions", "address", "shards", "entities", "failed shards", "coordinator", "meters");
         foreach (var (address, region) in stats.Regions.OrderBy(r => r.Key.ToString(), StringComparer.Ordinal))
-            table.Row(address, region.Stats.Count, region.Stats.Values.Sum(), region.Failed.Count, address.Equals(coordinator) ? "*" : "");
+            table.Row(address, region.Stats.Count, region.Stats.Values.Sum(), region.Failed.Count, address.Equals(coordinator) ? "*" : "",
+                meters is null ? "" : region.Stats.Keys.Sum(shard => meters.GetValueOrDefault(shard)));
         table.Row("total", stats.Regions.Values.Sum(r => r.Stats.Count), stats.Regions.Values.Sum(r => r.Stats.Values.Sum()),
-            stats.Regions.Values.Sum(r => r.Failed.Count), coordinator is null ? "not found" : "");
+            stats.Regions.Values.Sum(r => r.Failed.Count), coordinator is null ? "not found" : "", meters is null ? "" : meters.Values.Sum());
         return CommandOutput.Of(table.Build());
     }
 
     public async Task<CommandOutput> ShardStatsAsync(string? type)
     {
         var stats = await StatsAsync(type);
-        var table = new TableBuilder($"{type} shards", "shard", "address", "entities");
+        var meters = await MetersAsync(type!, stats);
+        var table = new TableBuilder($"{type} shards", "shard", "address", "entities", "meters");
         foreach (var (address, region) in stats.Regions.OrderBy(r => r.Key.ToString(), StringComparer.Ordinal))
         foreach (var (shard, entities) in region.Stats.OrderBy(s => s.Key, ShardOrder.Instance))
-            table.Row(shard, address, entities);
+            table.Row(shard, address, entities, meters is null ? "" : meters.GetValueOrDefault(shard));
         return CommandOutput.Of(table.Build())
-            .With($"{stats.Regions.Values.Sum(r => r.Stats.Count)} shard(s), {stats.Regions.Values.Sum(r => r.Stats.Values.Sum())} entities on {stats.Regions.Count} region(s)");
+            .With($"{stats.Regions.Values.Sum(r => r.Stats.Count)} shard(s), {stats.Regions.Values.Sum(r => r.Stats.Values.Sum())} entities on {stats.Regions.Count} region(s)" +
+                  (meters is null ? "" : $", {meters.Values.Sum()} meters in memory"));
+    }
+
+    /// <summary>
+    /// For the meter type, the meters each shard's bucket holds in memory, asked of the buckets the stats list (asking does
+    /// not start a bucket that is not running); null for other types. A bucket that does not answer in time counts none.
+    /// </summary>
+    private async Task<Dictionary<string, int>?> MetersAsync(string type, ClusterShardingStats stats)
+    {
+        if (type != MeterBucket.TypeName) return null;
+        var region = Sharding.ShardRegion(type);
+        var buckets = stats.Regions.Values.SelectMany(r => r.Stats.Where(s => s.Value > 0).Select(s => s.Key)).Distinct().ToList();
+        var answers = await Task.WhenAll(buckets.Select(async bucket =>
+        {
+            try
+            {
+                return (bucket, (await region.Ask<BucketStatus>(new GetBucketStatus(bucket), QueryTimeout)).ActiveMeters);
+            }
+            catch (AskTimeoutException)
+            {
+                return (bucket, 0);
+            }
+        }));
+        return answers.ToDictionary(a => a.bucket, a => a.Item2);
     }
 
     private async Task<ClusterShardingStats> StatsAsync(string? type)
