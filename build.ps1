@@ -2,7 +2,7 @@
 # SmartGrid.Actors build entry point. ./build.sh forwards here; see README.md.
 #   run                      services up, then the whole system on one node (all roles, simulator on)
 #   test                     services up, then the full test suite; ends with "tests: N passed, N failed"
-#   bench kafka|pipeline|recovery|scale|alerts|alert-quality|escalation|redis-outage|revocation|meters|generator|faults  benchmarks that print their figures
+#   bench kafka|pipeline|recovery|scale|meter-buckets|alerts|alert-quality|escalation|redis-outage|revocation|meters|generator|faults  benchmarks that print their figures
 #   services up|down|status  PostgreSQL 15 and Redis from Debian packages, data under .data/
 #   kafka                    a standalone embedded Kafka broker for multi-process runs
 #   cluster up|down|status   a local 3-node cluster (gateway+ingest, processor+services, processor+simulator) on one broker, under .data/cluster/
@@ -469,7 +469,7 @@ switch ($Target) {
         exit $LASTEXITCODE
     }
     default {
-        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|scale|alerts|alert-quality|escalation|redis-outage|revocation|meters|generator|faults | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
+        Write-Host 'usage: ./build.sh run | test | bench kafka|pipeline|recovery|scale|meter-buckets|alerts|alert-quality|escalation|redis-outage|revocation|meters|generator|faults | services up|down|status | kafka | cluster up|down|status | cmd -- <command>'
         if ($Target -ne 'help') { exit 2 }
     }
 }

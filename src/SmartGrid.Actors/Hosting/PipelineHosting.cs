@@ -18,7 +18,7 @@ namespace SmartGrid.Actors.Hosting;
 
 /// <summary>
 /// The processor's projections and Kafka streams, one registration each; the shard regions they
-/// feed are <see cref="MeterActorHosting.AddMeters"/> and <see cref="RegionActorHosting.AddRegions"/>.
+/// feed are <see cref="MeterBucketHosting.AddMeters"/> and <see cref="RegionActorHosting.AddRegions"/>.
 /// </summary>
 public static class PipelineHosting
 {

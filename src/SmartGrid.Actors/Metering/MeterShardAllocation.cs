@@ -22,7 +22,7 @@ namespace SmartGrid.Actors.Metering;
 public sealed class MeterShardAllocation(string role) : IShardAllocationStrategy, IActorSystemDependentAllocationStrategy
 {
     /// <summary>
-    /// Three partitions' shards a rebalance round (every 2 s for meters, <see cref="MeterActorHosting.AddMeters"/>): what a
+    /// Three partitions' shards a rebalance round (every 2 s for meters, <see cref="MeterBucketHosting.AddMeters"/>): what a
     /// second processor's join moves, in one round. Each moved shard's meters hand off, and the partitions they held
     /// unpersisted readings of replay; a bound keeps a larger cluster's join from stopping every meter at once.
     /// </summary>

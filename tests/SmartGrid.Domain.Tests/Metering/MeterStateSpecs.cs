@@ -6,7 +6,7 @@ namespace SmartGrid.Domain.Tests.Metering;
 
 /// <summary>
 /// One meter's rules without actors: what it counts, drops and publishes, batch by batch, the
-/// way <c>MeterActor</c> drives it (decide, then apply every event).
+/// way <c>MeterBucket</c> drives each of its meters (decide, then apply every event).
 /// </summary>
 public class MeterStateSpecs
 {

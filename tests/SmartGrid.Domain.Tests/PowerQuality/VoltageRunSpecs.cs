@@ -7,7 +7,7 @@ namespace SmartGrid.Domain.Tests.PowerQuality;
 
 /// <summary>
 /// Sags, swells and interruptions as a meter decides them from its readings (EN 50160 bands on the
-/// region's nominal voltage), driven the way MeterActor drives the state: decide, then apply.
+/// region's nominal voltage), driven the way MeterBucket drives a meter's state: decide, then apply.
 /// </summary>
 public class VoltageRunSpecs
 {

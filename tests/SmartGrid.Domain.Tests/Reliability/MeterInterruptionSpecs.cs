@@ -6,7 +6,7 @@ using static SmartGrid.Domain.Tests.TestData;
 namespace SmartGrid.Domain.Tests.Reliability;
 
 /// <summary>
-/// Customer interruptions as a meter decides them from its readings, driven the way MeterActor drives
+/// Customer interruptions as a meter decides them from its readings, driven the way MeterBucket drives
 /// its state (decide, then apply), and checked against <see cref="CustomerInterruptions.Find"/> on the same readings.
 /// </summary>
 public class MeterInterruptionSpecs
