@@ -164,8 +164,7 @@ public sealed class MeterBucket : UntypedActor
                 return;
             case Status.Failure failure:
                 // A load failed: the reads are gone with the connection, the stream asks again after its replay.
-                JournalFailures.For(Context.System).Report();
-                throw new InvalidOperationException($"meter bucket {_bucketId}: loading meters failed", failure.Cause);
+                throw Failed("loading meters failed", failure.Cause);
         }
         if (message is not (RecordReadings or CheckpointReadings or GetMeterStatus))
         {
@@ -373,10 +372,8 @@ public sealed class MeterBucket : UntypedActor
         if (_writing is not { } write || write.Id != writeId) return;
         if (cause is not null)
         {
-            // A failed write stops this bucket and with it the incarnation its checkpoint was for, so the effect never
-            // outlives the write by more than the replay that follows.
-            JournalFailures.For(Context.System).Report();
-            throw new InvalidOperationException($"meter bucket {_bucketId}: a journal write failed", cause);
+            WriteFailed(cause);
+            return;
         }
         if (--write.Remaining > 0) return;
         _writing = null;
@@ -393,11 +390,21 @@ public sealed class MeterBucket : UntypedActor
         Drain();
     }
 
+    /// <summary>
+    /// A failed write stops this bucket and with it the incarnation its checkpoint was for, so the effect never outlives
+    /// the write by more than the replay that follows.
+    /// </summary>
     private void WriteFailed(Exception cause)
     {
         if (_writing is null) return;
+        throw Failed("a journal write failed", cause);
+    }
+
+    /// <summary>Tells the stream's waiting asks (<see cref="JournalFailures"/>), and gives the exception that restarts the bucket.</summary>
+    private InvalidOperationException Failed(string what, Exception cause)
+    {
         JournalFailures.For(Context.System).Report();
-        throw new InvalidOperationException($"meter bucket {_bucketId}: a journal write failed", cause);
+        return new InvalidOperationException($"meter bucket {_bucketId}: {what}", cause);
     }
 
     private void OnSnapshotSaved(SnapshotMetadata metadata)
